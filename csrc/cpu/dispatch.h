@@ -1,0 +1,27 @@
+// Run-time choice of the CPU kernel path: AVX2+FMA when the CPU (and OS) support it, the
+// scalar reference otherwise, or whatever FUSEDNN_CPU=auto|scalar|avx2 asks for.
+#pragma once
+#include <string>
+
+#include "cpu/optim_kernels.h"
+
+namespace fusednn::cpu {
+
+struct CpuFeatures {
+  bool sse42, avx, avx2, fma, avx512f;
+};
+
+CpuFeatures cpu_features();
+bool avx2_usable();  // avx2 and fma
+
+// "scalar" or "avx2"
+const char* kernel_path();
+// path: "auto", "scalar" or "avx2"; throws std::invalid_argument for anything else and
+// std::runtime_error for "avx2" on a CPU without it.
+void set_kernel_path(const std::string& path);
+
+const OptimKernels& optim_kernels();
+
+int num_threads();
+
+}  // namespace fusednn::cpu

@@ -1,0 +1,165 @@
+// ============================================================================================
+// Fused optimizer updates: the per-element math of every optimizer, written once.
+//
+// Each *Update functor maps (param, grad, state...) -> (param', state'...) for one element or
+// one SIMD vector. The scalar C++ reference, the AVX2 path and the CUDA path all instantiate
+// these same templates with their own V (float, an AVX2 vector, float on the device); only the
+// loops that walk memory differ. The math follows torch.optim's single-tensor implementations
+// operation for operation, so trajectories agree with PyTorch to float32 rounding.
+//
+// V must provide + - * /, construction from float, and fmadd, fnmadd, vsqrt, vmax, vsign.
+// ============================================================================================
+#pragma once
+#include "fusednn/macros.h"
+#include "fusednn/vec_scalar.h"
+
+namespace fusednn {
+
+// ---------------------------------------------------------------------------------------------
+// The gradient each optimizer sees. `scale` folds clip-by-global-norm and maximize (a negative
+// scale); coupled L2 weight decay and the L1 term follow, in the order torch.optim applies
+// weight decay: after the maximize sign flip, so decay always pulls towards zero.
+// ---------------------------------------------------------------------------------------------
+struct GradTerms {
+  float scale;         // clip coefficient, negated for maximize
+  float weight_decay;  // coupled L2; 0 when decoupled or off
+  float l1;            // L1 strength; adds l1 * sign(param)
+};
+
+template <class V>
+FUSEDNN_HD FUSEDNN_INLINE V effective_grad(V g, V p, const GradTerms& t) {
+  g = g * V(t.scale);
+  if (t.weight_decay != 0.f) g = fmadd(V(t.weight_decay), p, g);
+  if (t.l1 != 0.f) g = fmadd(V(t.l1), vsign(p), g);
+  return g;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SGD with momentum, dampening and Nesterov. States: [momentum_buffer] when momentum != 0.
+// The first step copies the gradient into the buffer (no dampening), as torch.optim.SGD does.
+// ---------------------------------------------------------------------------------------------
+struct SgdCoeffs {
+  GradTerms grad;
+  float lr;
+  float momentum;
+  float dampening_keep;  // 1 - dampening
+  bool nesterov;
+  bool first_step;
+};
+
+template <bool kMomentum>
+struct SgdUpdate {
+  static constexpr int kStates = kMomentum ? 1 : 0;
+  SgdCoeffs c;
+  template <class V>
+  FUSEDNN_HD FUSEDNN_INLINE void operator()(V& p, V g, V* s) const {
+    V d = effective_grad(g, p, c.grad);
+    if (kMomentum) {
+      V& buf = s[0];
+      buf = c.first_step ? d : fmadd(buf, V(c.momentum), V(c.dampening_keep) * d);
+      d = c.nesterov ? fmadd(V(c.momentum), buf, d) : buf;
+    }
+    p = fnmadd(V(c.lr), d, p);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Adagrad. States: [sum]. `lr` arrives already decayed: lr / (1 + (step - 1) * lr_decay).
+// ---------------------------------------------------------------------------------------------
+struct AdagradCoeffs {
+  GradTerms grad;
+  float lr;
+  float eps;
+};
+
+struct AdagradUpdate {
+  static constexpr int kStates = 1;
+  AdagradCoeffs c;
+  template <class V>
+  FUSEDNN_HD FUSEDNN_INLINE void operator()(V& p, V g, V* s) const {
+    V d = effective_grad(g, p, c.grad);
+    s[0] = fmadd(d, d, s[0]);
+    p = fnmadd(V(c.lr), d / (vsqrt(s[0]) + V(c.eps)), p);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// RMSprop. States: [square_avg, momentum_buffer if momentum, grad_avg if centered].
+// The centered variance is clamped at zero: rounding can make E[g^2] - E[g]^2 a hair negative
+// for a constant gradient, and sqrt would then write NaN into the parameters.
+// ---------------------------------------------------------------------------------------------
+struct RmspropCoeffs {
+  GradTerms grad;
+  float lr;
+  float alpha;
+  float alpha_comp;  // 1 - alpha
+  float eps;
+  float momentum;
+};
+
+template <bool kCentered, bool kMomentum>
+struct RmspropUpdate {
+  static constexpr int kStates = 1 + int(kMomentum) + int(kCentered);
+  RmspropCoeffs c;
+  template <class V>
+  FUSEDNN_HD FUSEDNN_INLINE void operator()(V& p, V g, V* s) const {
+    V d = effective_grad(g, p, c.grad);
+    V& square_avg = s[0];
+    square_avg = fmadd(V(c.alpha_comp) * d, d, square_avg * V(c.alpha));
+    V var = square_avg;
+    if (kCentered) {
+      V& grad_avg = s[1 + int(kMomentum)];
+      grad_avg = fmadd(V(c.alpha_comp), d - grad_avg, grad_avg);
+      var = vmax(fnmadd(grad_avg, grad_avg, square_avg), V(0.f));
+    }
+    V step = d / (vsqrt(var) + V(c.eps));
+    if (kMomentum) {
+      V& buf = s[1];
+      buf = fmadd(buf, V(c.momentum), step);
+      step = buf;
+    }
+    p = fnmadd(V(c.lr), step, p);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Adam / AdamW. States: [exp_avg, exp_avg_sq, max_exp_avg_sq if amsgrad].
+// Bias corrections are folded into step_size = lr / (1 - beta1^t) and
+// inv_bias2_sqrt = 1 / sqrt(1 - beta2^t), computed in double on the host once per step.
+// Decoupled decay (AdamW) scales the parameter by param_keep = 1 - lr * weight_decay first.
+// ---------------------------------------------------------------------------------------------
+struct AdamCoeffs {
+  GradTerms grad;
+  float beta1_comp;  // 1 - beta1
+  float beta2;
+  float beta2_comp;  // 1 - beta2
+  float step_size;
+  float inv_bias2_sqrt;
+  float eps;
+  float param_keep;  // 1 - lr * weight_decay when decoupled, else 1
+};
+
+template <bool kAmsgrad>
+struct AdamUpdate {
+  static constexpr int kStates = kAmsgrad ? 3 : 2;
+  AdamCoeffs c;
+  template <class V>
+  FUSEDNN_HD FUSEDNN_INLINE void operator()(V& p, V g, V* s) const {
+    V d = effective_grad(g, p, c.grad);
+    p = p * V(c.param_keep);
+    V& exp_avg = s[0];
+    V& exp_avg_sq = s[1];
+    // lerp towards the gradient: one rounding fewer than m*beta1 + (1-beta1)*g.
+    exp_avg = fmadd(V(c.beta1_comp), d - exp_avg, exp_avg);
+    exp_avg_sq = fmadd(V(c.beta2_comp) * d, d, exp_avg_sq * V(c.beta2));
+    V second = exp_avg_sq;
+    if (kAmsgrad) {
+      s[2] = vmax(s[2], exp_avg_sq);
+      second = s[2];
+    }
+    V denom = fmadd(vsqrt(second), V(c.inv_bias2_sqrt), V(c.eps));
+    p = fnmadd(V(c.step_size), exp_avg / denom, p);
+  }
+};
+
+}  // namespace fusednn

@@ -1,0 +1,35 @@
+// The scalar "vector" of width 1: the operations the shared per-element math (optim_math.h)
+// needs, for plain float. The AVX2 twin is csrc/cpu/vec_avx2.h.
+//
+// They are `static` so that a translation unit compiled with -mavx2 never hands the linker a
+// copy that would then be used by the portable scalar path.
+#pragma once
+#include <math.h>
+
+#include "fusednn/macros.h"
+
+namespace fusednn {
+
+// a*b + c. On the host the scalar path must run on any x86-64, so the product is rounded
+// before the add (the AVX2 and CUDA paths fuse it); the paths agree to float32 rounding.
+FUSEDNN_HD static FUSEDNN_INLINE float fmadd(float a, float b, float c) {
+#if defined(__CUDA_ARCH__)
+  return __fmaf_rn(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+// c - a*b
+FUSEDNN_HD static FUSEDNN_INLINE float fnmadd(float a, float b, float c) {
+#if defined(__CUDA_ARCH__)
+  return __fmaf_rn(-a, b, c);
+#else
+  return c - a * b;
+#endif
+}
+FUSEDNN_HD static FUSEDNN_INLINE float vsqrt(float a) { return sqrtf(a); }
+FUSEDNN_HD static FUSEDNN_INLINE float vmax(float a, float b) { return a > b ? a : b; }
+// sign(0) = 0, as torch.sign (NaN gives 0, as in the AVX2 twin).
+FUSEDNN_HD static FUSEDNN_INLINE float vsign(float a) { return float(a > 0.f) - float(a < 0.f); }
+
+}  // namespace fusednn

@@ -1,0 +1,75 @@
+"""Hyperparameter checks shared by the functional kernels and the optimizer classes."""
+from __future__ import annotations
+
+import math
+import numbers
+
+NONFINITE_MODES = ("raise", "skip", "ignore")
+
+
+def real(name: str, value, *, low: float | None = 0.0, high: float | None = None,
+         high_open: bool = False) -> float:
+    """``value`` as a float, or TypeError/ValueError naming ``name``."""
+    if hasattr(value, "item") and getattr(value, "ndim", 0) == 0:  # 0-d numpy/torch scalar
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if low is not None and v < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}")
+    if high is not None and (v >= high if high_open else v > high):
+        bound = f"< {high}" if high_open else f"<= {high}"
+        raise ValueError(f"{name} must be {bound}, got {value}")
+    return v
+
+
+def flag(name: str, value) -> bool:
+    if not isinstance(value, (bool, int)) or value not in (0, 1):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def step_count(name: str, value) -> int:
+    if hasattr(value, "item") and getattr(value, "ndim", 0) == 0:
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1 (the 1-based step), got {value!r}")
+    return int(value)
+
+
+def betas(value) -> tuple[float, float]:
+    try:
+        b1, b2 = value
+    except (TypeError, ValueError):
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {value!r}") from None
+    return (real("betas[0]", b1, high=1.0, high_open=True),
+            real("betas[1]", b2, high=1.0, high_open=True))
+
+
+def max_grad_norm(value):
+    if value is None:
+        return None
+    v = real("max_grad_norm", value)
+    if v <= 0:
+        raise ValueError(f"max_grad_norm must be > 0 (or None to disable), got {value}")
+    return v
+
+
+def nonfinite(value) -> str:
+    if value not in NONFINITE_MODES:
+        raise ValueError(f"nonfinite must be one of {NONFINITE_MODES}, got {value!r}")
+    return value
+
+
+def saved_step(name: str, value) -> int:
+    """A step count from a state_dict (torch stores it as a float tensor); 0 allowed."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
+            or float(value) != int(value):
+        raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
+    return int(value)

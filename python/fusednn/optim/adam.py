@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from .. import _backend
+from . import _checks
+from .optimizer import Optimizer
+
+
+class Adam(Optimizer):
+    """Adam, as ``torch.optim.Adam`` (betas, eps, L2 weight decay or decoupled with
+    ``decoupled_weight_decay=True``, amsgrad, maximize), plus ``l1``, fused ``max_grad_norm``
+    clipping and ``nonfinite`` handling (see :mod:`fusednn.optim.functional`)."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False, l1=0.0,
+                 max_grad_norm=None, nonfinite="raise"):
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad, maximize=maximize,
+                        decoupled_weight_decay=decoupled_weight_decay, l1=l1)
+        super().__init__(params, defaults, max_grad_norm=max_grad_norm, nonfinite=nonfinite)
+
+    def _hyper(self, g):
+        beta1, beta2 = _checks.betas(g["betas"])
+        return dict(lr=_checks.real("lr", g["lr"]), beta1=beta1, beta2=beta2,
+                    eps=_checks.real("eps", g["eps"]),
+                    weight_decay=_checks.real("weight_decay", g["weight_decay"]),
+                    amsgrad=_checks.flag("amsgrad", g["amsgrad"]),
+                    maximize=_checks.flag("maximize", g["maximize"]),
+                    decoupled=_checks.flag("decoupled_weight_decay", g["decoupled_weight_decay"]),
+                    l1=_checks.real("l1", g["l1"]))
+
+    def _state_names(self, h):
+        names = ["exp_avg", "exp_avg_sq"]
+        if h["amsgrad"]:
+            names.append("max_exp_avg_sq")
+        return names
+
+    def _new_state(self, p, h):
+        return {"step": 0, **super()._new_state(p, h)}
+
+    def _kernel(self, h, params, grads, states, sizes, step, first_step, scale):
+        _backend.cpu_module().adam_step(
+            params, grads, states[0], states[1], states[2] if h["amsgrad"] else [], sizes,
+            lr=h["lr"], beta1=h["beta1"], beta2=h["beta2"], eps=h["eps"],
+            weight_decay=h["weight_decay"], decoupled=h["decoupled"], amsgrad=h["amsgrad"],
+            maximize=h["maximize"], l1=h["l1"], grad_scale=scale, step=step)
+
+
+class AdamW(Adam):
+    """AdamW, as ``torch.optim.AdamW``: Adam with decoupled weight decay (default 1e-2)."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, maximize=False, l1=0.0, max_grad_norm=None,
+                 nonfinite="raise"):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True, l1=l1,
+                         max_grad_norm=max_grad_norm, nonfinite=nonfinite)

@@ -1,0 +1,142 @@
+"""A flat arena: all parameters of a group in one contiguous float32 buffer.
+
+An optimizer built on an arena updates the whole group with one streaming pass over a single
+span (parameters, gradients and every state buffer are each one contiguous block), which is
+the fastest layout a fused optimizer can be given.
+
+numpy::
+
+    arena = Arena([np.random.randn(256, 784), np.zeros(256)])  # values are copied in
+    w, b = arena.params            # views into arena.param_buffer: use these from now on
+    gw, gb = arena.grads           # write gradients here
+    opt = fusednn.optim.Adam(arena, lr=1e-3)
+
+torch: ``Arena(model.parameters())`` moves the parameters' storage into the arena in place
+(``p.data`` and ``p.grad`` become views), so the model keeps working unchanged; call the
+optimizer's ``zero_grad()`` (which zeroes in place) so gradients stay in the arena.
+"""
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+
+from .. import _backend
+
+
+def _torch():
+    return sys.modules.get("torch")
+
+
+class Arena:
+    def __init__(self, arrays):
+        arrays = list(arrays)
+        if not arrays:
+            raise ValueError("Arena needs at least one array")
+        torch = _torch()
+        is_torch = [torch is not None and isinstance(a, torch.Tensor) for a in arrays]
+        if any(is_torch) and not all(is_torch):
+            raise TypeError("Arena arrays must be all numpy arrays or all torch tensors")
+        self.is_torch = all(is_torch)
+        for i, a in enumerate(arrays):
+            _backend.float32_span(a, f"arrays[{i}]", writable=False)
+        self.shapes = [tuple(a.shape) for a in arrays]
+        sizes = [math.prod(s) for s in self.shapes]
+        self.offsets = [0]
+        for n in sizes:
+            self.offsets.append(self.offsets[-1] + n)
+        self.size = self.offsets[-1]
+        self.param_buffer = self._zeros()
+        self.grad_buffer = self._zeros()
+        self.grads = self._views(self.grad_buffer)
+        views = self._views(self.param_buffer)
+        if self.is_torch:
+            with torch.no_grad():
+                for p, v, gv in zip(arrays, views, self.grads):
+                    v.copy_(p)
+                    if p.grad is not None:
+                        gv.copy_(p.grad)
+                    p.data = v
+                    p.grad = gv
+            self.params = arrays
+        else:
+            for a, v in zip(arrays, views):
+                v[...] = a
+            self.params = views
+        self._state_views = {}
+
+    def _zeros(self):
+        if self.is_torch:
+            return _torch().zeros(self.size, dtype=_torch().float32)
+        return np.zeros(self.size, dtype=np.float32)
+
+    def _views(self, buffer):
+        return [buffer[a:b].reshape(s)
+                for a, b, s in zip(self.offsets[:-1], self.offsets[1:], self.shapes)]
+
+    def __len__(self):
+        return len(self.params)
+
+    def param_address(self) -> int:
+        return _backend.float32_span(self.param_buffer, "arena.param_buffer", True)[0]
+
+    def grad_address(self) -> int:
+        return _backend.float32_span(self.grad_buffer, "arena.grad_buffer", False)[0]
+
+    def zero_grad(self) -> None:
+        """Zero every gradient in one pass, re-attaching torch gradients that were replaced."""
+        if self.is_torch:
+            self.grad_buffer.zero_()
+            for p, g in zip(self.params, self.grads):
+                if p.grad is not g:
+                    p.grad = g
+        else:
+            self.grad_buffer.fill(0.0)
+
+    def covers(self, pairs) -> bool:
+        """True when ``pairs`` is every (param, grad) of the arena, still backed by it."""
+        if len(pairs) != len(self.params):
+            return False
+        for (p, g), mine, gmine in zip(pairs, self.params, self.grads):
+            if p is not mine or g is not gmine:
+                return False
+        if self.is_torch:
+            base = self.param_buffer.data_ptr()
+            return all(p.data_ptr() == base + 4 * off
+                       for p, off in zip(self.params, self.offsets))
+        return True
+
+    def new_state(self, param, state: dict) -> dict:
+        """Move a parameter's state into the arena's flat state buffers (values copied)."""
+        i = next(k for k, p in enumerate(self.params) if p is param)
+        out = {}
+        for name, value in state.items():
+            if not hasattr(value, "shape"):
+                out[name] = value
+                continue
+            views = self._state_views.get(name)
+            if views is None:
+                buffer = self._zeros()
+                views = self._state_views[name] = (buffer, self._views(buffer))
+            view = views[1][i]
+            if self.is_torch:
+                view.copy_(value)
+            else:
+                view[...] = value
+            out[name] = view
+        return out
+
+    def flat_states(self, names, states):
+        """Addresses of the flat buffers of ``names`` if every state array is still the
+        arena's view (state replaced by hand falls back to the multi-tensor path), else None."""
+        out = []
+        for name in names:
+            entry = self._state_views.get(name)
+            if entry is None:
+                return None
+            buffer, views = entry
+            if any(s.get(name) is not v for s, v in zip(states, views)):
+                return None
+            out.append(_backend.float32_span(buffer, f"arena state {name}", True)[0])
+        return out
