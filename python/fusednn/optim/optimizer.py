@@ -240,8 +240,8 @@ class Optimizer:
                                  else self._new_state(p, hyper))
         states = [self.state[p] for p, _ in pairs]
         first = [not self._has_state(s, names) for s in states]
-        for s in states:
-            self._fill_missing(s, names, hyper)
+        for (p, _), s in zip(pairs, states):
+            self._fill_missing(p, s, names, arena)
             if self.tracks_step:
                 s["step"] += 1
 
@@ -268,15 +268,12 @@ class Optimizer:
     def _has_state(self, state, names) -> bool:
         return all(state.get(n) is not None for n in names)
 
-    def _fill_missing(self, state, names, hyper):
-        """Create state a group needs now but did not before (e.g. amsgrad switched on)."""
-        for n in names:
-            if state.get(n) is None:
-                state[n] = self._missing_state(n, state, hyper)
-
-    def _missing_state(self, name, state, hyper):
-        ref = next(v for v in state.values() if hasattr(v, "shape"))
-        return zeros_like(ref)
+    def _fill_missing(self, p, state, names, arena):
+        """Zero state a group needs now but did not before: SGD's momentum buffer at its
+        first step (the kernel then copies the gradient in), amsgrad switched on later."""
+        missing = {n: zeros_like(p) for n in names if state.get(n) is None}
+        if missing:
+            state.update(arena.new_state(p, missing) if arena is not None else missing)
 
     # -- state_dict ----------------------------------------------------------------------------
     def state_dict(self) -> dict:
