@@ -45,11 +45,17 @@ def config_id(config):
 
 
 class Bowl:
-    def __init__(self, sizes=SIZES, seed=0, maximize=False, curvature=1.0):
+    def __init__(self, sizes=SIZES, seed=0, maximize=False, curvature=1.0, l1_safe=False):
+        """``l1_safe``: targets at least 0.5 from zero and each start on its target's side,
+        so no trajectory sits at or crosses L1's kink at 0, where sign(p) is decided by
+        rounding and no float32 run can follow a float64 one."""
         self.curvature = curvature
         rng = np.random.default_rng(seed)
         self.start = [rng.standard_normal(n) for n in sizes]
         self.target = [rng.standard_normal(n) for n in sizes]
+        if l1_safe:
+            self.target = [np.sign(t) * (0.5 + np.abs(t)) for t in self.target]
+            self.start = [t * rng.uniform(0.3, 2.0, size=t.size) for t in self.target]
         self.noise_a = [self._amplitude(rng, n) for n in sizes]
         self.noise_b = [self._amplitude(rng, n) for n in sizes]
         self.sign = -1.0 if maximize else 1.0
