@@ -307,6 +307,8 @@ class Optimizer:
             id_map.update(zip(saved["params"], group["params"]))
             new = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
             new["params"] = group["params"]
+            for k in self.defaults:  # options torch.optim does not have (l1): keep ours
+                new.setdefault(k, group[k])
             if "arena" in group:
                 new["arena"] = group["arena"]
             self._hyper(new)
