@@ -1,6 +1,7 @@
 // fusednn._cpu: the CPU kernels, bound with pybind11. Private: users reach these through
 // fusednn.optim.functional and the optimizer classes, whose kernel front (fusednn/_backend.py)
 // validates every array and hands over addresses. The GIL is released around every kernel.
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -51,6 +52,83 @@ py::dict features() {
   return d;
 }
 
+// numpy arrays are validated here, in C++: reading their flags and address from Python costs
+// more than the kernel does for a small tensor. Returns (address, size, shape); the messages
+// match the Python front's, which handles every other kind of array.
+py::tuple numpy_span(py::handle h, const std::string& what, bool writable) {
+  if (!py::isinstance<py::array>(h)) throw py::type_error(what + ": expected a numpy.ndarray");
+  auto a = py::reinterpret_borrow<py::array>(h);
+  if (!a.dtype().equal(py::dtype::of<float>())) {
+    throw py::type_error(what + ": expected float32, got " + py::str(a.dtype()).cast<std::string>() +
+                         " (numpy array of " + py::str(a.dtype()).cast<std::string>() +
+                         ", shape " + py::str(h.attr("shape")).cast<std::string>() + ")");
+  }
+  if (!(a.flags() & py::array::c_style)) {
+    throw py::value_error(what + ": must be C-contiguous (got strides " +
+                          py::str(h.attr("strides")).cast<std::string>() +
+                          "); use np.ascontiguousarray on a copy you keep");
+  }
+  if (writable && !a.writeable()) {
+    throw py::value_error(what + ": is read-only, but the optimizer updates it in place");
+  }
+  py::tuple shape(a.ndim());
+  for (py::ssize_t d = 0; d < a.ndim(); ++d) shape[d] = a.shape(d);
+  return py::make_tuple(reinterpret_cast<uintptr_t>(a.data()), a.size(), shape);
+}
+
+// numpy_span over a list: (addresses, sizes, shapes).
+py::tuple numpy_spans(const py::list& arrays, const std::string& name, bool writable) {
+  py::list addresses, sizes, shapes;
+  for (size_t i = 0; i < arrays.size(); ++i) {
+    py::tuple span = numpy_span(arrays[i], name + "[" + std::to_string(i) + "]", writable);
+    addresses.append(span[0]);
+    sizes.append(span[1]);
+    shapes.append(span[2]);
+  }
+  return py::make_tuple(addresses, sizes, shapes);
+}
+
+// Reads, through the CPython API, what must hold for a torch tensor to be handed to a CPU
+// kernel: float32, strided, on the CPU, contiguous, no lazy negation. This runs for every
+// gradient on every step, where Python attribute reads would cost more than a small tensor's
+// update. torch is not linked: these are the tensor's public Python attributes.
+// Returns (addresses, sizes, index of the first tensor that fails or -1); the Python front
+// then describes the failure.
+py::tuple torch_spans(const py::list& tensors, const py::object& float32,
+                      const py::object& strided) {
+  static PyObject* const kDtype = PyUnicode_InternFromString("dtype");
+  static PyObject* const kLayout = PyUnicode_InternFromString("layout");
+  static PyObject* const kIsCpu = PyUnicode_InternFromString("is_cpu");
+  static PyObject* const kIsContiguous = PyUnicode_InternFromString("is_contiguous");
+  static PyObject* const kIsNeg = PyUnicode_InternFromString("is_neg");
+  static PyObject* const kNumel = PyUnicode_InternFromString("numel");
+  static PyObject* const kDataPtr = PyUnicode_InternFromString("data_ptr");
+  auto attr_is = [](PyObject* obj, PyObject* name, PyObject* expected) {
+    PyObject* value = PyObject_GetAttr(obj, name);
+    if (!value) throw py::error_already_set();
+    const bool same = value == expected;
+    Py_DECREF(value);
+    return same;
+  };
+  auto call = [](PyObject* obj, PyObject* name) {
+    PyObject* value = PyObject_CallMethodObjArgs(obj, name, nullptr);
+    if (!value) throw py::error_already_set();
+    return py::reinterpret_steal<py::object>(value);
+  };
+  py::list addresses, sizes;
+  const size_t n = tensors.size();
+  for (size_t i = 0; i < n; ++i) {
+    PyObject* t = tensors[i].ptr();
+    const bool ok = attr_is(t, kDtype, float32.ptr()) && attr_is(t, kLayout, strided.ptr()) &&
+                    attr_is(t, kIsCpu, Py_True) && call(t, kIsContiguous).ptr() == Py_True &&
+                    call(t, kIsNeg).ptr() == Py_False;
+    if (!ok) return py::make_tuple(addresses, sizes, py::int_(int64_t(i)));
+    sizes.append(call(t, kNumel));
+    addresses.append(call(t, kDataPtr));
+  }
+  return py::make_tuple(addresses, sizes, py::int_(-1));
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_cpu, m) {
@@ -63,6 +141,9 @@ PYBIND11_MODULE(_cpu, m) {
   m.def("set_kernel_path", &cpu::set_kernel_path, py::arg("path"));
   m.def("num_threads", &cpu::num_threads);
 
+  m.def("torch_spans", &torch_spans, py::arg("tensors"), py::arg("float32"), py::arg("strided"));
+  m.def("numpy_span", &numpy_span, py::arg("array"), py::arg("name"), py::arg("writable"));
+  m.def("numpy_spans", &numpy_spans, py::arg("arrays"), py::arg("name"), py::arg("writable"));
   m.def("grad_sum_squares", &cpu::grad_sum_squares, py::arg("grads"), py::arg("sizes"), nogil);
 
   m.def(

@@ -42,45 +42,63 @@ def describe(x) -> str:
 def float32_span(x, name: str, writable: bool):
     """(address, element count, shape) of a float32 CPU array, or a clear error naming it."""
     if isinstance(x, np.ndarray):
-        if x.dtype != _FLOAT32:
-            raise TypeError(f"{name}: expected float32, got {x.dtype} ({describe(x)})")
-        flags = x.flags
-        if not flags.c_contiguous:
-            raise ValueError(f"{name}: must be C-contiguous (got strides {x.strides}); "
-                             "use np.ascontiguousarray on a copy you keep")
-        if writable and not flags.writeable:
-            raise ValueError(f"{name}: is read-only, but the optimizer updates it in place")
-        return x.__array_interface__["data"][0], x.size, x.shape
+        return _cpu.numpy_span(x, name, writable)
     torch = _torch()
     if torch is not None and isinstance(x, torch.Tensor):
-        if x.device.type != "cpu":
-            raise ValueError(f"{name}: is on {x.device}, but this is a CPU kernel; "
-                             "fusednn never copies between devices implicitly")
-        if x.dtype != torch.float32:
-            raise TypeError(f"{name}: expected torch.float32, got {x.dtype}")
-        if x.layout != torch.strided:
-            raise TypeError(f"{name}: {x.layout} tensors are not supported; pass a dense tensor")
-        if not x.is_contiguous():
-            raise ValueError(f"{name}: must be contiguous (got strides {x.stride()})")
-        if x.is_neg() or x.is_conj():
-            raise ValueError(f"{name}: is a lazily negated view; call .resolve_neg() first")
-        return x.data_ptr(), x.numel(), tuple(x.shape)
+        # The common case in as few attribute reads as possible; details only on failure.
+        if (x.dtype is torch.float32 and x.is_cpu and x.layout is torch.strided
+                and x.is_contiguous() and not x.is_neg()):
+            return x.data_ptr(), x.numel(), tuple(x.shape)
+        _reject_tensor(torch, x, name)
     raise TypeError(f"{name}: expected a numpy.ndarray or a CPU torch.Tensor of float32, "
                     f"got {describe(x)}")
 
 
+def _reject_tensor(torch, x, name):
+    if x.device.type != "cpu":
+        raise ValueError(f"{name}: is on {x.device}, but this is a CPU kernel; "
+                         "fusednn never copies between devices implicitly")
+    if x.dtype != torch.float32:
+        raise TypeError(f"{name}: expected torch.float32, got {x.dtype}")
+    if x.layout != torch.strided:
+        raise TypeError(f"{name}: {x.layout} tensors are not supported; pass a dense tensor")
+    if not x.is_contiguous():
+        raise ValueError(f"{name}: must be contiguous (got strides {x.stride()})")
+    raise ValueError(f"{name}: is a lazily negated view; call .resolve_neg() first")
+
+
 def spans(arrays, name: str, writable: bool, shapes=None):
-    """Addresses and sizes of a list of arrays; with ``shapes``, each must match its shape."""
-    addresses, sizes, seen = [], [], []
-    for i, x in enumerate(arrays):
-        address, size, shape = float32_span(x, f"{name}[{i}]", writable)
-        if shapes is not None and shape != shapes[i]:
-            raise ValueError(f"{name}[{i}]: shape {shape} does not match params[{i}] "
-                             f"shape {shapes[i]}")
-        addresses.append(address)
-        sizes.append(size)
-        seen.append(shape)
+    """Addresses, sizes and shapes of a list of arrays; with ``shapes``, each must match."""
+    arrays = arrays if isinstance(arrays, list) else list(arrays)
+    if all(type(x) is np.ndarray for x in arrays):
+        addresses, sizes, seen = _cpu.numpy_spans(arrays, name, writable)
+    else:
+        addresses, sizes, seen = [], [], []
+        for i, x in enumerate(arrays):
+            address, size, shape = float32_span(x, f"{name}[{i}]", writable)
+            addresses.append(address)
+            sizes.append(size)
+            seen.append(shape)
+    if shapes is not None:
+        for i, (shape, want) in enumerate(zip(seen, shapes)):
+            if shape != want:
+                raise ValueError(f"{name}[{i}]: shape {shape} does not match params[{i}] "
+                                 f"shape {want}")
     return addresses, sizes, seen
+
+
+def torch_grad_addresses(grads, sizes, name: str):
+    """Addresses of gradients read from torch's ``.grad``. torch keeps those shaped and
+    placed like their parameters; the rest is checked in C++ (this runs for every tensor on
+    every step), and a failure is described here."""
+    torch = _torch()
+    addresses, seen, bad = _cpu.torch_spans(grads, torch.float32, torch.strided)
+    if bad < 0 and seen == sizes:
+        return addresses
+    if bad < 0:
+        bad = next(i for i, (a, b) in enumerate(zip(seen, sizes)) if a != b)
+    _, size, _ = float32_span(grads[bad], f"{name}[{bad}]", writable=False)
+    raise ValueError(f"{name}[{bad}]: has {size} elements but its parameter has {sizes[bad]}")
 
 
 def kernel_path() -> str:

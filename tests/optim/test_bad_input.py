@@ -162,7 +162,7 @@ def test_a_bad_gradient_in_one_group_updates_no_group():
     opt = optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1)
     a.grad = torch.ones(3)
     b.grad = torch.ones(3, 2)[:, 0]  # not contiguous
-    with pytest.raises(ValueError, match=r"grads\[0\]: must be contiguous"):
+    with pytest.raises(ValueError, match=r"param_groups\[1\].grads\[0\]: must be contiguous"):
         opt.step()
     assert torch.equal(a.detach(), torch.ones(3))
 

@@ -65,6 +65,8 @@ class Arena:
                 v[...] = a
             self.params = views
         self._state_views = {}
+        self._param_address = _backend.float32_span(self.param_buffer, "param_buffer", True)[0]
+        self._grad_address = _backend.float32_span(self.grad_buffer, "grad_buffer", False)[0]
 
     def _zeros(self):
         if self.is_torch:
@@ -79,10 +81,10 @@ class Arena:
         return len(self.params)
 
     def param_address(self) -> int:
-        return _backend.float32_span(self.param_buffer, "arena.param_buffer", True)[0]
+        return self._param_address
 
     def grad_address(self) -> int:
-        return _backend.float32_span(self.grad_buffer, "arena.grad_buffer", False)[0]
+        return self._grad_address
 
     def zero_grad(self) -> None:
         """Zero every gradient in one pass, re-attaching torch gradients that were replaced."""
@@ -94,17 +96,18 @@ class Arena:
         else:
             self.grad_buffer.fill(0.0)
 
-    def covers(self, pairs) -> bool:
-        """True when ``pairs`` is every (param, grad) of the arena, still backed by it."""
-        if len(pairs) != len(self.params):
+    def covers(self, params, grads) -> bool:
+        """True when these are all the arena's params and grads, still backed by it."""
+        if len(params) != len(self.params):
             return False
-        for (p, g), mine, gmine in zip(pairs, self.params, self.grads):
+        for p, g, mine, gmine in zip(params, grads, self.params, self.grads):
             if p is not mine or g is not gmine:
                 return False
-        if self.is_torch:
-            base = self.param_buffer.data_ptr()
-            return all(p.data_ptr() == base + 4 * off
-                       for p, off in zip(self.params, self.offsets))
+        if self.is_torch:  # a torch param can be re-pointed (p.data = ...) away from the arena
+            base = self._param_address
+            for p, off in zip(self.params, self.offsets):
+                if p.data_ptr() != base + 4 * off:
+                    return False
         return True
 
     def new_state(self, param, state: dict) -> dict:

@@ -66,11 +66,66 @@ class ParamState(MutableMapping):
         return list(self._entries.values())
 
 
-class Optimizer:
-    """Base class. Subclasses set ``state_names``, ``tracks_step`` and implement
-    ``_hyper`` (validated hyperparameters of a group) and ``_kernel`` (one fused call)."""
+class _Plan:
+    """What a group's step needs that does not change from step to step while the same
+    parameter and state objects are in place: their addresses, sizes and shapes."""
 
-    tracks_step = True
+    __slots__ = ("params", "addresses", "sizes", "shapes", "torch_index", "states", "names",
+                 "arrays", "state_addresses")
+
+    def __init__(self, params, where):
+        self.params = params
+        self.addresses, self.sizes, self.shapes = [], [], []
+        for i, p in enumerate(params):
+            address, size, shape = _backend.float32_span(p, f"{where}.params[{i}]", True)
+            self.addresses.append(address)
+            self.sizes.append(size)
+            self.shapes.append(shape)
+        # A torch tensor's storage can be swapped under it (p.data = ...): re-read each step.
+        self.torch_index = [i for i, p in enumerate(params) if _is_torch(p)]
+        self.states = None
+
+    def holds_params(self, params, check_addresses=True) -> bool:
+        if len(params) != len(self.params):
+            return False
+        for a, b in zip(params, self.params):
+            if a is not b:
+                return False
+        for i in (self.torch_index if check_addresses else ()):
+            p = params[i]
+            if p.data_ptr() != self.addresses[i] or p.numel() != self.sizes[i]:
+                return False
+        return True
+
+    def unchanged_states(self, entries, names):
+        """The state dicts of last step if the same dicts and arrays are still in place."""
+        if self.states is None or self.names != names:
+            return None
+        for p, s in zip(self.params, self.states):
+            entry = entries.get(id(p))
+            if entry is None or entry[1] is not s:
+                return None
+        for name, arrays in zip(names, self.arrays):
+            for s, array in zip(self.states, arrays):
+                if s.get(name) is not array:
+                    return None
+        return self.states
+
+    def set_states(self, states, names):
+        self.states, self.names = states, list(names)
+        self.arrays = [[s[name] for s in states] for name in names]
+        self.state_addresses = [
+            [_backend.float32_span(a, f"state {name}[{i}]", True)[0] for i, a in enumerate(arrays)]
+            for name, arrays in zip(names, self.arrays)]
+
+
+class Optimizer:
+    """Base class. Subclasses set ``tracks_step``/``step_in_math`` and implement ``_hyper``
+    (validated hyperparameters of a group), ``_state_names`` and ``_kernel`` (one fused call
+    for a list of tensors that share a step count)."""
+
+    tracks_step = True  # keeps a per-parameter 'step' in its state, as torch.optim does
+    step_in_math = True  # the update depends on that step (bias correction, lr decay)
 
     def __init__(self, params, defaults, *, max_grad_norm=None, nonfinite="raise"):
         self.defaults = defaults
@@ -80,6 +135,7 @@ class Optimizer:
         self.param_groups = []
         self.skipped_steps = 0
         self.last_grad_norm = None
+        self._plans = {}
         if isinstance(params, Arena):
             params = [{"params": params}]
         elif _is_torch(params) or isinstance(params, np.ndarray):
@@ -157,30 +213,35 @@ class Optimizer:
                         p.grad.zero_()
 
     def _collect(self, grads):
-        """[(group, [(param, grad), ...]), ...] for the parameters that have gradients."""
-        all_params = [p for g in self.param_groups for p in g["params"]]
+        """Per group: (params that have gradients, their gradients, whether the gradients came
+        from torch's ``.grad``, which torch keeps shaped, typed and placed like the param)."""
         if grads is not None:
             grads = list(grads)
-            if len(grads) != len(all_params):
-                raise ValueError(f"step() got {len(grads)} grads for {len(all_params)} params")
+            total = sum(len(g["params"]) for g in self.param_groups)
+            if len(grads) != total:
+                raise ValueError(f"step() got {len(grads)} grads for {total} params")
         work, k = [], 0
         for group in self.param_groups:
+            params = group["params"]
             arena = group.get("arena")
-            pairs = []
-            for i, p in enumerate(group["params"]):
-                if grads is not None:
-                    g = grads[k]
-                elif arena is not None and not _is_torch(p):
-                    g = arena.grads[i]
-                elif _is_torch(p):
-                    g = p.grad
-                else:
+            from_attr = False
+            if grads is not None:
+                gs = grads[k:k + len(params)]
+            elif arena is not None and not arena.is_torch:
+                gs = arena.grads
+            else:
+                try:
+                    gs = [p.grad for p in params]
+                except AttributeError:
                     raise ValueError("numpy parameters carry no gradient: pass "
-                                     "step(grads=[...]) or build the optimizer on an Arena")
-                k += 1
-                if g is not None:
-                    pairs.append((p, g))
-            work.append((group, pairs))
+                                     "step(grads=[...]) or build the optimizer on an Arena"
+                                     ) from None
+                from_attr = True
+            k += len(params)
+            if any(g is None for g in gs):
+                keep = [i for i, g in enumerate(gs) if g is not None]
+                params, gs = [params[i] for i in keep], [gs[i] for i in keep]
+            work.append((group, params, gs, from_attr))
         return work
 
     # -- the step ------------------------------------------------------------------------------
@@ -199,17 +260,32 @@ class Optimizer:
             else:
                 loss = closure()
 
-        work = self._collect(grads)
-        hypers = [self._hyper(group) for group, _ in work]
-        g_all, sizes_all, checked = [], [], []
-        for gi, (group, pairs) in enumerate(work):
-            shapes = [tuple(p.shape) for p, _ in pairs]
-            p_addr, sizes, _ = _backend.spans([p for p, _ in pairs], "params", writable=True)
-            g_addr, _, _ = _backend.spans([g for _, g in pairs], "grads", writable=False,
-                                          shapes=shapes)
+        prepared, g_all, sizes_all = [], [], []
+        for gi, (group, params, gs, from_attr) in enumerate(self._collect(grads)):
+            hyper = self._hyper(group)
+            if not params:
+                continue
+            where = f"param_groups[{gi}]"
+            arena = group.get("arena")
+            # An arena whose params and grads are all still its own views is one span: its
+            # buffers were validated when it was made, so nothing per tensor is checked.
+            flat = arena is not None and arena.covers(params, gs)
+            plan = self._plans.get(gi)
+            if plan is None or not plan.holds_params(params, check_addresses=not flat):
+                plan = self._plans[gi] = _Plan(params, where)
+            if flat:
+                g_addr = [arena.grad_address()]
+                sizes = [arena.size]
+            elif from_attr:
+                g_addr = _backend.torch_grad_addresses(gs, plan.sizes, f"{where}.grads")
+                sizes = plan.sizes
+            else:
+                g_addr = _backend.spans(gs, f"{where}.grads", writable=False,
+                                        shapes=plan.shapes)[0]
+                sizes = plan.sizes
             g_all += g_addr
             sizes_all += sizes
-            checked.append((p_addr, g_addr, sizes))
+            prepared.append((group, hyper, params, plan, g_addr, flat))
 
         scaled = grad_scale(g_all, sizes_all, self.max_grad_norm, self.nonfinite)
         if scaled is None:
@@ -219,54 +295,66 @@ class Optimizer:
                           "optimizer state unchanged)", RuntimeWarning, stacklevel=2)
             return loss
         scale, self.last_grad_norm = scaled
-        for (group, pairs), hyper, addresses in zip(work, hypers, checked):
-            if pairs:
-                self._group_step(group, hyper, pairs, addresses, scale)
+        for group, hyper, params, plan, g_addr, flat in prepared:
+            self._group_step(group, hyper, params, plan, g_addr, flat, scale)
         return loss
 
-    def _bucket_key(self, state):
-        """Parameters whose state gives the same key are updated in one kernel call."""
-        if self.tracks_step:
-            return state["step"]
-        return None
-
-    def _group_step(self, group, hyper, pairs, addresses, scale):
-        p_addr, g_addr, sizes = addresses
+    def _group_step(self, group, hyper, params, plan, g_addr, flat, scale):
         names = self._state_names(hyper)
         arena = group.get("arena")
-        for p, _ in pairs:
-            if p not in self.state:
-                self.state[p] = (arena.new_state(p, self._new_state(p, hyper)) if arena
-                                 else self._new_state(p, hyper))
-        states = [self.state[p] for p, _ in pairs]
-        first = [not self._has_state(s, names) for s in states]
-        for (p, _), s in zip(pairs, states):
-            self._fill_missing(p, s, names, arena)
-            if self.tracks_step:
+        states = plan.unchanged_states(self.state._entries, names)
+        if states is not None:
+            first = [False] * len(states)
+        else:
+            states, first = self._prepare_states(params, hyper, names, arena)
+            plan.set_states(states, names)
+
+        if self.tracks_step:
+            for s in states:
                 s["step"] += 1
+        # Tensors whose updates use different step counts go to separate kernel calls.
+        keys = [s["step"] for s in states] if self.step_in_math else [None] * len(states)
+        uniform = keys.count(keys[0]) == len(keys) and first.count(first[0]) == len(first)
 
-        if arena is not None and arena.covers(pairs) and len(set(
-                (self._bucket_key(s), f) for s, f in zip(states, first))) == 1:
-            flat = arena.flat_states(names, states)
-            if flat is not None:
-                self._kernel(hyper, [arena.param_address()], [arena.grad_address()],
-                             [[a] for a in flat], [arena.size], self._bucket_key(states[0]),
-                             first[0], scale)
+        if flat:
+            flat_states = arena.flat_states(names, states)
+            if uniform and flat_states is not None:
+                self._kernel(hyper, [arena.param_address()], g_addr,
+                             [[a] for a in flat_states], [arena.size], keys[0], first[0], scale)
                 return
-
+            # Steps or state no longer line up with the arena: go tensor by tensor.
+            g_addr = [_backend.float32_span(g, "grads", False)[0] for g in arena.grads]
+        if uniform:
+            self._kernel(hyper, plan.addresses, g_addr, plan.state_addresses, plan.sizes,
+                         keys[0], first[0], scale)
+            return
         buckets = {}
-        for i, (s, f) in enumerate(zip(states, first)):
-            buckets.setdefault((self._bucket_key(s), f), []).append(i)
+        for i, key in enumerate(zip(keys, first)):
+            buckets.setdefault(key, []).append(i)
         for (key, first_step), idx in buckets.items():
-            st = []
-            for name in names:
-                arrays = [states[i][name] for i in idx]
-                st.append(_backend.spans(arrays, name, writable=True)[0])
-            self._kernel(hyper, [p_addr[i] for i in idx], [g_addr[i] for i in idx], st,
-                         [sizes[i] for i in idx], key, first_step, scale)
+            self._kernel(hyper, [plan.addresses[i] for i in idx], [g_addr[i] for i in idx],
+                         [[addresses[i] for i in idx] for addresses in plan.state_addresses],
+                         [plan.sizes[i] for i in idx], key, first_step, scale)
 
-    def _has_state(self, state, names) -> bool:
-        return all(state.get(n) is not None for n in names)
+    def _prepare_states(self, params, hyper, names, arena):
+        """Each param's state, created or completed as needed; and whether it was missing
+        (SGD's first step with momentum copies the gradient into the new buffer)."""
+        states, first = [], []
+        for p in params:
+            s = self.state._entries.get(id(p))
+            if s is None:
+                s = self._new_state(p, hyper)
+                if arena is not None:
+                    s = arena.new_state(p, s)
+                self.state[p] = s
+            else:
+                s = s[1]
+            missing = any(s.get(name) is None for name in names)
+            if missing:
+                self._fill_missing(p, s, names, arena)
+            states.append(s)
+            first.append(missing)
+        return states, first
 
     def _fill_missing(self, p, state, names, arena):
         """Zero state a group needs now but did not before: SGD's momentum buffer at its
@@ -322,6 +410,7 @@ class Optimizer:
             new_state[p] = self._import_state(p, key, saved, new_groups)
         self.param_groups = new_groups
         self.state = new_state
+        self._plans.clear()
 
     def _import_state(self, p, key, saved, groups):
         arena = next((g["arena"] for g in groups if "arena" in g

@@ -10,6 +10,8 @@ class RMSprop(Optimizer):
     maximize), plus ``l1``, fused ``max_grad_norm`` clipping and ``nonfinite`` handling (see
     :mod:`fusednn.optim.functional`)."""
 
+    step_in_math = False  # counts steps, as torch does, but its update does not use them
+
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
                  centered=False, *, maximize=False, l1=0.0, max_grad_norm=None,
                  nonfinite="raise"):
@@ -37,8 +39,6 @@ class RMSprop(Optimizer):
     def _new_state(self, p, h):
         return {"step": 0, **super()._new_state(p, h)}
 
-    def _bucket_key(self, state):
-        return None  # the update does not depend on the step count
 
     def _kernel(self, h, params, grads, states, sizes, step, first_step, scale):
         names = self._state_names(h)

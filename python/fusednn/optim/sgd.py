@@ -11,6 +11,7 @@ class SGD(Optimizer):
     handling (see :mod:`fusednn.optim.functional`)."""
 
     tracks_step = False
+    step_in_math = False
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False, *, maximize=False, l1=0.0, max_grad_norm=None,
@@ -35,9 +36,6 @@ class SGD(Optimizer):
     def _new_state(self, p, h):
         # Created at the first step with momentum, from the gradient (torch's rule).
         return {}
-
-    def _bucket_key(self, state):
-        return None
 
     def _kernel(self, h, params, grads, states, sizes, step, first_step, scale):
         _backend.cpu_module().sgd_step(

@@ -1,0 +1,190 @@
+"""Fused optimizers against torch.optim on the CPU.
+
+Every optimizer runs against torch's fastest path for it (``fused=True`` where torch has a
+fused CPU kernel, else ``foreach=True``), at 1M/10M/50M parameters split into 1, 10 and 200
+tensors, interleaved, medians. fusednn runs with ``nonfinite="ignore"`` so both sides do the
+same work; the "adam (checked)" row shows the default non-finite check, and "adam+clip"
+compares fused global-norm clipping with ``clip_grad_norm_`` followed by fused Adam. For more
+than one tensor the arena layout (one flat buffer) is timed too.
+
+Bandwidth counts the bytes each update must move (reads + writes of every stream) and is
+compared with a large copy measured in the same run.
+"""
+from __future__ import annotations
+
+import json
+
+from .. import _backend, optim
+from .harness import Row, copy_bandwidth, interleaved_medians, markdown_table, progress
+
+# name: (fusednn class, torch class, options, bytes per element: streams read + written)
+SPECS = {
+    "sgd": ("SGD", "SGD", dict(lr=1e-3, momentum=0.9), 20),
+    "adagrad": ("Adagrad", "Adagrad", dict(lr=1e-2), 20),
+    "rmsprop": ("RMSprop", "RMSprop", dict(lr=1e-3), 20),
+    "adam": ("Adam", "Adam", dict(lr=1e-3), 28),
+    "adamw": ("AdamW", "AdamW", dict(lr=1e-3), 28),
+    "adam (checked)": ("Adam", "Adam", dict(lr=1e-3), 32),
+    "adam+clip": ("Adam", "Adam", dict(lr=1e-3), 32),
+}
+FULL_SIZES = [1_000_000, 10_000_000, 50_000_000]
+QUICK_SIZES = [1_000_000]
+TENSOR_COUNTS = [1, 10, 200]
+QUICK_TENSOR_COUNTS = [1, 200]
+CLIP = 1.0
+
+
+def torch_path(torch, cls_name, options):
+    """'fused' when torch has a fused CPU kernel for this optimizer, else 'foreach'."""
+    p = torch.nn.Parameter(torch.zeros(4))
+    p.grad = torch.ones(4)
+    try:
+        getattr(torch.optim, cls_name)([p], fused=True, **options).step()
+        return "fused"
+    except (RuntimeError, TypeError, ValueError):
+        return "foreach"
+
+
+def make_params(torch, total, count, seed):
+    gen = torch.Generator().manual_seed(seed)
+    sizes = [total // count + (1 if i < total % count else 0) for i in range(count)]
+    params = [torch.nn.Parameter(torch.randn(n, generator=gen)) for n in sizes]
+    for p in params:
+        p.grad = torch.randn(p.shape, generator=gen) * 1e-2
+    return params
+
+
+def bench_case(torch, name, total, count, repeats, paths):
+    ours_cls, torch_cls, options, nbytes = SPECS[name]
+    path = paths[torch_cls]
+    theirs_p = make_params(torch, total, count, 1)
+    ours_p = make_params(torch, total, count, 1)
+    nonfinite = "raise" if name in ("adam (checked)", "adam+clip") else "ignore"
+    max_grad_norm = CLIP if name == "adam+clip" else None
+    make_ours = lambda params: getattr(optim, ours_cls)(
+        params, max_grad_norm=max_grad_norm, nonfinite=nonfinite, **options)
+    theirs = getattr(torch.optim, torch_cls)(theirs_p, **{path: True}, **options)
+    ours = make_ours(ours_p)
+
+    if name == "adam+clip":
+        def torch_step():
+            torch.nn.utils.clip_grad_norm_(theirs_p, CLIP, foreach=True)
+            theirs.step()
+    else:
+        torch_step = theirs.step
+    fns, labels = [torch_step, ours.step], ["torch", "list"]
+    if count > 1:
+        arena_p = make_params(torch, total, count, 1)
+        arena_opt = make_ours(optim.Arena(arena_p))
+        fns.append(arena_opt.step)
+        labels.append("arena")
+    medians = dict(zip(labels, interleaved_medians(fns, repeats, warmup=3)))
+    row = Row("optim", {"optimizer": name, "params": total, "tensors": count},
+              f"torch {path}" + (" + clip_grad_norm_" if name == "adam+clip" else ""),
+              medians["torch"], medians["list"], float(nbytes) * total)
+    if "arena" in medians:
+        row.extra["arena_s"] = medians["arena"]
+    return row
+
+
+def human(n: int) -> str:
+    return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else str(n)
+
+
+def table(rows, copy_bps) -> str:
+    headers = ["optimizer", "params", "tensors", "torch path", "torch ms", "fusednn ms",
+               "speedup", "arena ms", "arena speedup", "GB/s", "% copy BW"]
+    body = []
+    for r in rows:
+        best = min(r.fusednn_s, r.extra.get("arena_s", r.fusednn_s))
+        arena = r.extra.get("arena_s")
+        body.append([r.case["optimizer"], human(r.case["params"]), r.case["tensors"],
+                     r.baseline, f"{r.baseline_s * 1e3:.3f}", f"{r.fusednn_s * 1e3:.3f}",
+                     f"{r.speedup:.2f}x",
+                     f"{arena * 1e3:.3f}" if arena else "-",
+                     f"{r.baseline_s / arena:.2f}x" if arena else "-",
+                     f"{r.bytes_moved / best / 1e9:.1f}",
+                     f"{100 * r.bytes_moved / best / copy_bps:.0f}%"])
+    return markdown_table(headers, body)
+
+
+def targets(rows, copy_bps):
+    """(target, measured, met) for the goals this suite tracks, where its rows cover them."""
+    find = lambda opt, n, k: next((r for r in rows if r.case == {
+        "optimizer": opt, "params": n, "tensors": k}), None)
+    out = []
+    for opt in ("adam", "adamw", "sgd", "adagrad"):
+        r = find(opt, 10_000_000, 1)
+        if r:
+            out.append((f"{opt} 10M params >= 1.0x torch", f"{r.speedup:.2f}x", r.speedup >= 1.0))
+    for opt in ("adam", "adamw", "sgd", "adagrad"):
+        r = find(opt, 1_000_000, 200)
+        if r:
+            arena = r.baseline_s / r.extra["arena_s"]
+            out.append((f"{opt} 200 small tensors (1M params) >= 2x torch, list layout",
+                        f"{r.speedup:.2f}x", r.speedup >= 2.0))
+            out.append((f"{opt} 200 small tensors (1M params) >= 2x torch, arena layout",
+                        f"{arena:.2f}x", arena >= 2.0))
+    r = find("rmsprop", 10_000_000, 1)
+    if r:
+        out.append(("rmsprop 10M >= 2x torch's fastest path", f"{r.speedup:.2f}x", r.speedup >= 2))
+    r = find("adam+clip", 10_000_000, 1)
+    if r:
+        out.append(("clip + adam 10M >= 1.5x torch clip_grad_norm_ + fused adam",
+                    f"{r.speedup:.2f}x", r.speedup >= 1.5))
+    r = find("adam", 50_000_000, 1)
+    if r:
+        share = r.bytes_moved / r.fusednn_s / copy_bps
+        out.append(("adam 50M >= 70% of copy bandwidth", f"{100 * share:.0f}%", share >= 0.7))
+    return out
+
+
+def main(args) -> int:
+    try:
+        import torch
+    except ImportError:
+        progress("the optim benchmark compares with PyTorch: pip install torch (CPU build)")
+        return 2
+    torch.manual_seed(0)
+    names = list(SPECS) if not args.only else [n.strip() for n in args.only.split(",")]
+    unknown = [n for n in names if n not in SPECS]
+    if unknown:
+        progress(f"unknown optimizer(s) {unknown}; choose from {sorted(SPECS)}")
+        return 2
+    sizes = QUICK_SIZES if args.quick else FULL_SIZES
+    counts = QUICK_TENSOR_COUNTS if args.quick else TENSOR_COUNTS
+    repeats = args.repeats or (5 if args.quick else 11)
+
+    copy = copy_bandwidth(8 * 1024 * 1024 if args.quick else 32 * 1024 * 1024)
+    copy_bps = copy["bytes_per_s"]
+    paths = {SPECS[n][1]: torch_path(torch, SPECS[n][1], SPECS[n][2]) for n in names}
+    progress(f"fusednn CPU path {_backend.kernel_path()}, torch {torch.__version__} with "
+             f"{torch.get_num_threads()} threads; copy bandwidth "
+             f"{copy_bps / 1e9:.1f} GB/s ({copy['by']})")
+    rows = []
+    for total in sizes:
+        for count in counts:
+            for name in names:
+                reps = repeats if total < 50_000_000 else max(5, repeats // 2)
+                row = bench_case(torch, name, total, count, reps, paths)
+                rows.append(row)
+                progress(f"  {name:15s} {human(total):>4s} x{count:<4d} torch "
+                         f"{row.baseline_s * 1e3:8.3f} ms  fusednn {row.fusednn_s * 1e3:8.3f} ms"
+                         f"  {row.speedup:5.2f}x")
+    text = table(rows, copy_bps)
+    goals = targets(rows, copy_bps)
+    if goals:
+        text += "\n\n" + markdown_table(["target", "measured", "met"],
+                                        [[t, m, "yes" if ok else "NO"] for t, m, ok in goals])
+    text += (f"\n\nCopy bandwidth {copy_bps / 1e9:.1f} GB/s ({copy['by']}); fusednn CPU path "
+             f"{_backend.kernel_path()}; medians of {repeats} interleaved runs.")
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            if args.out.endswith(".json"):
+                json.dump({"copy_bytes_per_s": copy_bps, "rows": [
+                    {**r.case, "baseline": r.baseline, "baseline_s": r.baseline_s,
+                     "fusednn_s": r.fusednn_s, **r.extra} for r in rows]}, f, indent=2)
+            else:
+                f.write(text + "\n")
+    return 0
