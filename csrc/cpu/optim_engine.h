@@ -83,6 +83,15 @@ void update_segment(const TensorTable& t, int64_t k, int64_t begin, int64_t end,
 
   int64_t i = begin;
   for (; i + W <= end; i += W) {
+    if constexpr (W > 1) {
+      // Two cores cannot keep enough misses in flight on 4-6 streams by hardware prefetch
+      // alone: asking 1 KiB ahead measured 5-10% faster at 10M parameters (2 KiB: no better).
+      // A prefetch past the end of a tensor is harmless.
+      constexpr int64_t ahead = 256;
+      __builtin_prefetch(p + i + ahead, 1);
+      __builtin_prefetch(g + i + ahead, 0);
+      for (int s = 0; s < S; ++s) __builtin_prefetch(st[s] + i + ahead, 1);
+    }
     V pv = Vec::load(p + i);
     for (int s = 0; s < S; ++s) sv[s] = Vec::load(st[s] + i);
     update(pv, Vec::load(g + i), sv);

@@ -7,8 +7,11 @@ same work; the "adam (checked)" row shows the default non-finite check, and "ada
 compares fused global-norm clipping with ``clip_grad_norm_`` followed by fused Adam. For more
 than one tensor the arena layout (one flat buffer) is timed too.
 
-Bandwidth counts the bytes each update must move (reads + writes of every stream) and is
-compared with a large copy measured in the same run.
+Bandwidth counts the bytes each update must move (reads + writes of every stream). The
+roofline is an in-place streaming pass over the same number of bytes (``x.mul_(c)``: read and
+write, like an optimizer's in-place update, with no write-allocate traffic), timed in the same
+interleaved loop as the case itself, so both see the machine in the same state. A src->dst
+copy, which also pays a write-allocate read of its destination, is reported for reference.
 """
 from __future__ import annotations
 
@@ -72,7 +75,10 @@ def bench_case(torch, name, total, count, repeats, paths):
             theirs.step()
     else:
         torch_step = theirs.step
-    fns, labels = [torch_step, ours.step], ["torch", "list"]
+    # The roofline: an in-place stream moving as many bytes as the update must.
+    stream = torch.ones(max(1, int(nbytes * total // 8)))
+    fns, labels = [torch_step, ours.step, lambda: stream.mul_(0.999999)], \
+        ["torch", "list", "stream"]
     if count > 1:
         arena_p = make_params(torch, total, count, 1)
         arena_opt = make_ours(optim.Arena(arena_p))
@@ -82,6 +88,7 @@ def bench_case(torch, name, total, count, repeats, paths):
     row = Row("optim", {"optimizer": name, "params": total, "tensors": count},
               f"torch {path}" + (" + clip_grad_norm_" if name == "adam+clip" else ""),
               medians["torch"], medians["list"], float(nbytes) * total)
+    row.extra["stream_s"] = medians["stream"]
     if "arena" in medians:
         row.extra["arena_s"] = medians["arena"]
     return row
@@ -91,9 +98,9 @@ def human(n: int) -> str:
     return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else str(n)
 
 
-def table(rows, copy_bps) -> str:
+def table(rows) -> str:
     headers = ["optimizer", "params", "tensors", "torch path", "torch ms", "fusednn ms",
-               "speedup", "arena ms", "arena speedup", "GB/s", "% copy BW"]
+               "speedup", "arena ms", "arena speedup", "GB/s", "% stream BW"]
     body = []
     for r in rows:
         best = min(r.fusednn_s, r.extra.get("arena_s", r.fusednn_s))
@@ -104,11 +111,11 @@ def table(rows, copy_bps) -> str:
                      f"{arena * 1e3:.3f}" if arena else "-",
                      f"{r.baseline_s / arena:.2f}x" if arena else "-",
                      f"{r.bytes_moved / best / 1e9:.1f}",
-                     f"{100 * r.bytes_moved / best / copy_bps:.0f}%"])
+                     f"{100 * r.extra['stream_s'] / best:.0f}%"])
     return markdown_table(headers, body)
 
 
-def targets(rows, copy_bps):
+def targets(rows):
     """(target, measured, met) for the goals this suite tracks, where its rows cover them."""
     find = lambda opt, n, k: next((r for r in rows if r.case == {
         "optimizer": opt, "params": n, "tensors": k}), None)
@@ -134,8 +141,8 @@ def targets(rows, copy_bps):
                     f"{r.speedup:.2f}x", r.speedup >= 1.5))
     r = find("adam", 50_000_000, 1)
     if r:
-        share = r.bytes_moved / r.fusednn_s / copy_bps
-        out.append(("adam 50M >= 70% of copy bandwidth", f"{100 * share:.0f}%", share >= 0.7))
+        share = r.extra["stream_s"] / r.fusednn_s
+        out.append(("adam 50M >= 70% of stream bandwidth", f"{100 * share:.0f}%", share >= 0.7))
     return out
 
 
@@ -156,11 +163,10 @@ def main(args) -> int:
     repeats = args.repeats or (5 if args.quick else 11)
 
     copy = copy_bandwidth(8 * 1024 * 1024 if args.quick else 32 * 1024 * 1024)
-    copy_bps = copy["bytes_per_s"]
     paths = {SPECS[n][1]: torch_path(torch, SPECS[n][1], SPECS[n][2]) for n in names}
     progress(f"fusednn CPU path {_backend.kernel_path()}, torch {torch.__version__} with "
-             f"{torch.get_num_threads()} threads; copy bandwidth "
-             f"{copy_bps / 1e9:.1f} GB/s ({copy['by']})")
+             f"{torch.get_num_threads()} threads; src->dst copy "
+             f"{copy['bytes_per_s'] / 1e9:.1f} GB/s ({copy['by']})")
     rows = []
     for total in sizes:
         for count in counts:
@@ -171,18 +177,21 @@ def main(args) -> int:
                 progress(f"  {name:15s} {human(total):>4s} x{count:<4d} torch "
                          f"{row.baseline_s * 1e3:8.3f} ms  fusednn {row.fusednn_s * 1e3:8.3f} ms"
                          f"  {row.speedup:5.2f}x")
-    text = table(rows, copy_bps)
-    goals = targets(rows, copy_bps)
+    text = table(rows)
+    goals = targets(rows)
     if goals:
         text += "\n\n" + markdown_table(["target", "measured", "met"],
                                         [[t, m, "yes" if ok else "NO"] for t, m, ok in goals])
-    text += (f"\n\nCopy bandwidth {copy_bps / 1e9:.1f} GB/s ({copy['by']}); fusednn CPU path "
-             f"{_backend.kernel_path()}; medians of {repeats} interleaved runs.")
+    text += (f"\n\nfusednn CPU path {_backend.kernel_path()}, {_backend.cpu_module().num_threads()}"
+             f" threads; torch {torch.__version__}; medians of {repeats} interleaved runs. "
+             f"% stream BW: achieved bytes/s over an in-place stream of the same size timed in the"
+             f" same loop. For reference, a src->dst copy ran at "
+             f"{copy['bytes_per_s'] / 1e9:.1f} GB/s ({copy['by']}, STREAM byte counting).")
     print(text)
     if args.out:
         with open(args.out, "w") as f:
             if args.out.endswith(".json"):
-                json.dump({"copy_bytes_per_s": copy_bps, "rows": [
+                json.dump({"copy_bytes_per_s": copy["bytes_per_s"], "rows": [
                     {**r.case, "baseline": r.baseline, "baseline_s": r.baseline_s,
                      "fusednn_s": r.fusednn_s, **r.extra} for r in rows]}, f, indent=2)
             else:
