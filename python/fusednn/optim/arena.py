@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import sys
+from operator import is_
 
 import numpy as np
 
@@ -66,6 +67,8 @@ class Arena:
             self.params = views
         self._state_views = {}
         self._param_address = _backend.float32_span(self.param_buffer, "param_buffer", True)[0]
+        self._expected = [self._param_address + 4 * off for off in self.offsets[:-1]]
+        self._torch_data_ptr = _torch().Tensor.data_ptr if self.is_torch else None
         self._grad_address = _backend.float32_span(self.grad_buffer, "grad_buffer", False)[0]
 
     def _zeros(self):
@@ -98,17 +101,12 @@ class Arena:
 
     def covers(self, params, grads) -> bool:
         """True when these are all the arena's params and grads, still backed by it."""
-        if len(params) != len(self.params):
+        if len(params) != len(self.params) or not all(map(is_, params, self.params)) \
+                or not all(map(is_, grads, self.grads)):
             return False
-        for p, g, mine, gmine in zip(params, grads, self.params, self.grads):
-            if p is not mine or g is not gmine:
-                return False
-        if self.is_torch:  # a torch param can be re-pointed (p.data = ...) away from the arena
-            base = self._param_address
-            for p, off in zip(self.params, self.offsets):
-                if p.data_ptr() != base + 4 * off:
-                    return False
-        return True
+        # A torch param can be re-pointed (p.data = ...) away from the arena.
+        return not self.is_torch or list(map(self._torch_data_ptr, self.params)) == self._expected
+
 
     def new_state(self, param, state: dict) -> dict:
         """Move a parameter's state into the arena's flat state buffers (values copied)."""

@@ -12,6 +12,8 @@ import math
 import sys
 import warnings
 from collections.abc import MutableMapping
+from itertools import repeat
+from operator import is_, methodcaller
 
 import numpy as np
 
@@ -71,7 +73,7 @@ class _Plan:
     parameter and state objects are in place: their addresses, sizes and shapes."""
 
     __slots__ = ("params", "addresses", "sizes", "shapes", "torch_index", "states", "names",
-                 "arrays", "state_addresses")
+                 "ids", "entries", "arrays", "state_addresses", "flat_states")
 
     def __init__(self, params, where):
         self.params = params
@@ -85,12 +87,11 @@ class _Plan:
         self.torch_index = [i for i, p in enumerate(params) if _is_torch(p)]
         self.states = None
 
+    # The checks below run once per step over every tensor; they are written as map() over
+    # C-level callables because a Python-level loop costs more than a small tensor's update.
     def holds_params(self, params, check_addresses=True) -> bool:
-        if len(params) != len(self.params):
+        if len(params) != len(self.params) or not all(map(is_, params, self.params)):
             return False
-        for a, b in zip(params, self.params):
-            if a is not b:
-                return False
         for i in (self.torch_index if check_addresses else ()):
             p = params[i]
             if p.data_ptr() != self.addresses[i] or p.numel() != self.sizes[i]:
@@ -101,22 +102,23 @@ class _Plan:
         """The state dicts of last step if the same dicts and arrays are still in place."""
         if self.states is None or self.names != names:
             return None
-        for p, s in zip(self.params, self.states):
-            entry = entries.get(id(p))
-            if entry is None or entry[1] is not s:
-                return None
+        if not all(map(is_, map(entries.get, self.ids), self.entries)):
+            return None
         for name, arrays in zip(names, self.arrays):
-            for s, array in zip(self.states, arrays):
-                if s.get(name) is not array:
-                    return None
+            if not all(map(is_, map(methodcaller("get", name), self.states), arrays)):
+                return None
         return self.states
 
-    def set_states(self, states, names):
+    def set_states(self, states, names, entries, arena):
         self.states, self.names = states, list(names)
+        self.ids = [id(p) for p in self.params]
+        self.entries = [entries[i] for i in self.ids]
         self.arrays = [[s[name] for s in states] for name in names]
         self.state_addresses = [
             [_backend.float32_span(a, f"state {name}[{i}]", True)[0] for i, a in enumerate(arrays)]
             for name, arrays in zip(names, self.arrays)]
+        # When these states are all views of the arena's flat buffers: those buffers' addresses.
+        self.flat_states = arena.flat_states(names, states) if arena is not None else None
 
 
 class Optimizer:
@@ -238,7 +240,7 @@ class Optimizer:
                                      ) from None
                 from_attr = True
             k += len(params)
-            if any(g is None for g in gs):
+            if any(map(is_, gs, repeat(None))):
                 keep = [i for i, g in enumerate(gs) if g is not None]
                 params, gs = [params[i] for i in keep], [gs[i] for i in keep]
             work.append((group, params, gs, from_attr))
@@ -307,7 +309,7 @@ class Optimizer:
             first = [False] * len(states)
         else:
             states, first = self._prepare_states(params, hyper, names, arena)
-            plan.set_states(states, names)
+            plan.set_states(states, names, self.state._entries, arena)
 
         if self.tracks_step:
             for s in states:
@@ -317,10 +319,10 @@ class Optimizer:
         uniform = keys.count(keys[0]) == len(keys) and first.count(first[0]) == len(first)
 
         if flat:
-            flat_states = arena.flat_states(names, states)
-            if uniform and flat_states is not None:
+            if uniform and plan.flat_states is not None:
                 self._kernel(hyper, [arena.param_address()], g_addr,
-                             [[a] for a in flat_states], [arena.size], keys[0], first[0], scale)
+                             [[a] for a in plan.flat_states], [arena.size], keys[0], first[0],
+                             scale)
                 return
             # Steps or state no longer line up with the arena: go tensor by tensor.
             g_addr = [_backend.float32_span(g, "grads", False)[0] for g in arena.grads]
