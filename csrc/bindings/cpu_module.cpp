@@ -7,7 +7,9 @@
 
 #include "build_config.h"
 #include "cpu/dispatch.h"
+#include "cpu/dropout.h"
 #include "cpu/optim.h"
+#include "fusednn/philox.h"
 
 namespace py = pybind11;
 using namespace fusednn;
@@ -144,6 +146,18 @@ PYBIND11_MODULE(_cpu, m) {
   m.def("torch_spans", &torch_spans, py::arg("tensors"), py::arg("float32"), py::arg("strided"));
   m.def("numpy_span", &numpy_span, py::arg("array"), py::arg("name"), py::arg("writable"));
   m.def("numpy_spans", &numpy_spans, py::arg("arrays"), py::arg("name"), py::arg("writable"));
+  m.def("dropout", &cpu::dropout, py::arg("x"), py::arg("y"), py::arg("n"), py::arg("p"),
+        py::arg("seed"), py::arg("offset"), nogil);
+  m.def("philox", &cpu::philox, py::arg("out"), py::arg("n"), py::arg("seed"),
+        py::arg("offset"), nogil);
+
+  // The bare generator, for known-answer tests: (counter words, key words) -> 4 words.
+  m.def("philox4x32_10", [](uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0,
+                            uint32_t k1) {
+    const Philox4 r = philox4x32_10(Philox4{{c0, c1, c2, c3}}, k0, k1);
+    return py::make_tuple(r.v[0], r.v[1], r.v[2], r.v[3]);
+  });
+
   m.def("grad_sum_squares", &cpu::grad_sum_squares, py::arg("grads"), py::arg("sizes"), nogil);
 
   m.def(

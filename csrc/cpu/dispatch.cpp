@@ -25,22 +25,30 @@ bool avx2_usable() {
 
 namespace {
 
-const OptimKernels* resolve(const std::string& path) {
-  if (path == "scalar") return &kScalarOptimKernels;
+// One kernel path: every kernel table built for it.
+struct Backend {
+  const char* name;
+  const OptimKernels* optim;
+  const DropoutKernels* dropout;
+};
+
+const Backend kScalar{"scalar", &kScalarOptimKernels, &kScalarDropoutKernels};
+const Backend kAvx2{"avx2", &kAvx2OptimKernels, &kAvx2DropoutKernels};
+
+const Backend* resolve(const std::string& path) {
+  if (path == "scalar") return &kScalar;
   if (path == "avx2") {
     if (!avx2_usable()) {
       throw std::runtime_error("kernel path 'avx2' requested but this CPU lacks AVX2+FMA");
     }
-    return &kAvx2OptimKernels;
+    return &kAvx2;
   }
-  if (path == "auto" || path.empty()) {
-    return avx2_usable() ? &kAvx2OptimKernels : &kScalarOptimKernels;
-  }
+  if (path == "auto" || path.empty()) return avx2_usable() ? &kAvx2 : &kScalar;
   throw std::invalid_argument("unknown CPU kernel path '" + path +
                               "' (expected 'auto', 'scalar' or 'avx2')");
 }
 
-const OptimKernels* initial_kernels() {
+const Backend* initial_backend() {
   const char* env = std::getenv("FUSEDNN_CPU");
   try {
     return resolve(env ? env : "auto");
@@ -50,9 +58,9 @@ const OptimKernels* initial_kernels() {
   }
 }
 
-std::atomic<const OptimKernels*>& active() {
-  static std::atomic<const OptimKernels*> kernels{initial_kernels()};
-  return kernels;
+std::atomic<const Backend*>& active() {
+  static std::atomic<const Backend*> backend{initial_backend()};
+  return backend;
 }
 
 }  // namespace
@@ -61,7 +69,9 @@ const char* kernel_path() { return active().load()->name; }
 
 void set_kernel_path(const std::string& path) { active().store(resolve(path)); }
 
-const OptimKernels& optim_kernels() { return *active().load(); }
+const OptimKernels& optim_kernels() { return *active().load()->optim; }
+
+const DropoutKernels& dropout_kernels() { return *active().load()->dropout; }
 
 int num_threads() {
 #ifdef _OPENMP

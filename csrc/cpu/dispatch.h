@@ -3,6 +3,7 @@
 #pragma once
 #include <string>
 
+#include "cpu/dropout_kernels.h"
 #include "cpu/optim_kernels.h"
 
 namespace fusednn::cpu {
@@ -20,7 +21,9 @@ const char* kernel_path();
 // std::runtime_error for "avx2" on a CPU without it.
 void set_kernel_path(const std::string& path);
 
+// The active backend's kernel tables.
 const OptimKernels& optim_kernels();
+const DropoutKernels& dropout_kernels();
 
 int num_threads();
 

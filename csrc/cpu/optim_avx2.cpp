@@ -6,6 +6,6 @@
 
 namespace fusednn::cpu {
 
-const OptimKernels kAvx2OptimKernels = make_optim_kernels<Avx2Vec>("avx2");
+const OptimKernels kAvx2OptimKernels = make_optim_kernels<Avx2Vec>();
 
 }  // namespace fusednn::cpu

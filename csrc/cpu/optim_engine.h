@@ -162,8 +162,8 @@ void adam(const TensorTable& t, const AdamCoeffs& c, bool amsgrad) {
 }
 
 template <class Vec>
-constexpr OptimKernels make_optim_kernels(const char* name) {
-  return OptimKernels{name, &sgd<Vec>, &adagrad<Vec>, &rmsprop<Vec>, &adam<Vec>,
+constexpr OptimKernels make_optim_kernels() {
+  return OptimKernels{&sgd<Vec>, &adagrad<Vec>, &rmsprop<Vec>, &adam<Vec>,
                       &grad_sum_squares<Vec>};
 }
 

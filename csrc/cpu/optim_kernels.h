@@ -8,7 +8,6 @@
 namespace fusednn::cpu {
 
 struct OptimKernels {
-  const char* name;
   void (*sgd)(const TensorTable&, const SgdCoeffs&, bool momentum);
   void (*adagrad)(const TensorTable&, const AdagradCoeffs&);
   void (*rmsprop)(const TensorTable&, const RmspropCoeffs&, bool centered, bool momentum);

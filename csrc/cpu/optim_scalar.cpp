@@ -34,6 +34,6 @@ struct ScalarVec {
 
 }  // namespace
 
-const OptimKernels kScalarOptimKernels = make_optim_kernels<ScalarVec>("scalar");
+const OptimKernels kScalarOptimKernels = make_optim_kernels<ScalarVec>();
 
 }  // namespace fusednn::cpu

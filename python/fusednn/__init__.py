@@ -7,7 +7,7 @@ from . import _cpu
 
 __version__ = _cpu.build_info()["version"]
 
-from . import optim  # noqa: E402
+from . import ops, optim  # noqa: E402
 from ._info import info  # noqa: E402
 
-__all__ = ["__version__", "info", "optim"]
+__all__ = ["__version__", "info", "ops", "optim"]
