@@ -1,5 +1,5 @@
 // Dropout and the Philox stream, AVX2 path: eight Philox blocks at once, one per 32-bit lane,
-// then a 4x8 transpose back into element order. Integer arithmetic only, so it matches the
+// then a 4x8 transpose back into stream order (64 dropout elements per round of blocks). Integer arithmetic only, so it matches the
 // scalar reference (dropout_scalar.cpp) bit for bit. Compiled with -mavx2 -mfma; only called
 // after dispatch.cpp has seen AVX2 on the CPU.
 #include <immintrin.h>
@@ -18,16 +18,14 @@ inline void mulhilo8(__m256i m, __m256i x, __m256i& hi, __m256i& lo) {
 }
 
 struct Avx2Philox {
-  // Words of the 8 blocks starting at element `first` (a multiple of 32), in element order.
+  // The 32 words of the 8 blocks starting at word `first` (a multiple of 32), in order.
   static void words8x4(__m256i out[4], uint64_t seed, uint64_t offset, int64_t first) {
+    // Lane k runs block j0 + k. j0 is a multiple of 8, so adding k to its low word never
+    // carries into the high word.
     const uint64_t j0 = uint64_t(first) / 4;
-    alignas(32) uint32_t lo[8], hi[8];
-    for (int k = 0; k < 8; ++k) {
-      lo[k] = uint32_t(j0 + k);
-      hi[k] = uint32_t((j0 + k) >> 32);
-    }
-    __m256i c0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(lo));
-    __m256i c1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(hi));
+    __m256i c0 = _mm256_add_epi32(_mm256_set1_epi32(int(uint32_t(j0))),
+                                  _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    __m256i c1 = _mm256_set1_epi32(int(uint32_t(j0 >> 32)));
     __m256i c2 = _mm256_set1_epi32(int(uint32_t(offset)));
     __m256i c3 = _mm256_set1_epi32(int(uint32_t(offset >> 32)));
     __m256i k0 = _mm256_set1_epi32(int(uint32_t(seed)));
@@ -64,20 +62,28 @@ struct Avx2Philox {
     for (int q = 0; q < 4; ++q) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8 * q), w[q]);
   }
 
-  static void dropout32(const float* x, float* y, int64_t first, const DropoutParams& d) {
+  // 64 elements from element `first` (a multiple of 64): their 16-bit draws are the halves
+  // of 32 words, which in memory order are already element order.
+  static void dropout64(const float* x, float* y, int64_t first, const DropoutParams& d) {
     if (d.drop_all) {
-      for (int q = 0; q < 4; ++q) _mm256_storeu_ps(y + 8 * q, _mm256_setzero_ps());
+      for (int q = 0; q < 8; ++q) _mm256_storeu_ps(y + 8 * q, _mm256_setzero_ps());
       return;
     }
     __m256i w[4];
-    words8x4(w, d.seed, d.offset, first);
-    const __m256i threshold = _mm256_set1_epi32(int(d.threshold));
+    words8x4(w, d.seed, d.offset, first / 2);
+    const __m256i threshold = _mm256_set1_epi16(short(uint16_t(d.threshold)));
     const __m256 scale = _mm256_set1_ps(d.scale);
     for (int q = 0; q < 4; ++q) {
-      // Unsigned word >= threshold  <=>  max(word, threshold) == word.
-      const __m256i keep = _mm256_cmpeq_epi32(_mm256_max_epu32(w[q], threshold), w[q]);
-      const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + 8 * q), scale);
-      _mm256_storeu_ps(y + 8 * q, _mm256_and_ps(v, _mm256_castsi256_ps(keep)));
+      // Unsigned draw >= threshold  <=>  max(draw, threshold) == draw, 16 lanes at once;
+      // then each 16-bit mask is sign-extended to the 32 bits of its float.
+      const __m256i keep16 = _mm256_cmpeq_epi16(_mm256_max_epu16(w[q], threshold), w[q]);
+      const __m256i keep[2] = {_mm256_cvtepi16_epi32(_mm256_castsi256_si128(keep16)),
+                               _mm256_cvtepi16_epi32(_mm256_extracti128_si256(keep16, 1))};
+      for (int h = 0; h < 2; ++h) {
+        const int at = 16 * q + 8 * h;
+        const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + at), scale);
+        _mm256_storeu_ps(y + at, _mm256_and_ps(v, _mm256_castsi256_ps(keep[h])));
+      }
     }
   }
 };

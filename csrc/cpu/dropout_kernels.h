@@ -8,8 +8,8 @@
 namespace fusednn::cpu {
 
 struct DropoutKernels {
-  // y[i] = dropout_one(x[i], word i of the stream): the forward, and (applied to dy) the
-  // backward, which regenerates the mask.
+  // y[i] = dropout_one(x[i], 16-bit draw i of the stream): the forward, and (applied to dy)
+  // the backward, which regenerates the mask.
   void (*dropout)(const float* x, float* y, int64_t n, const DropoutParams& d);
   // The raw stream: out[i] = word i of (seed, offset).
   void (*philox)(uint32_t* out, int64_t n, uint64_t seed, uint64_t offset);

@@ -2,10 +2,10 @@
 // Philox4x32-10 (Salmon, Moraes, Dror, Shaw: "Parallel random numbers: as easy as 1, 2, 3",
 // SC'11), the counter-based generator behind fusednn's dropout, for host and device alike.
 //
-// Element i of the stream for (seed, offset) is word i % 4 of
-//     philox4x32_10(counter = {lo(i/4), hi(i/4), lo(offset), hi(offset)},
+// Word w of the stream for (seed, offset) is word w % 4 of
+//     philox4x32_10(counter = {lo(w/4), hi(w/4), lo(offset), hi(offset)},
 //                   key     = {lo(seed), hi(seed)})
-// so it is a pure function of (seed, offset, i): the scalar, AVX2 and CUDA paths, whatever
+// so it is a pure function of (seed, offset, w): the scalar, AVX2 and CUDA paths, whatever
 // their threads and vector widths, produce the same bits. Successive dropout calls use
 // successive offsets, so their streams never overlap.
 //
@@ -48,7 +48,7 @@ FUSEDNN_HD static FUSEDNN_INLINE Philox4 philox4x32_10(Philox4 c, uint32_t k0, u
   return c;
 }
 
-// The four stream words of block j (elements 4j .. 4j+3).
+// The four stream words of block j (words 4j .. 4j+3).
 FUSEDNN_HD static FUSEDNN_INLINE Philox4 philox_block(uint64_t seed, uint64_t offset,
                                                       uint64_t j) {
   return philox4x32_10(Philox4{{uint32_t(j), uint32_t(j >> 32), uint32_t(offset),
@@ -57,31 +57,40 @@ FUSEDNN_HD static FUSEDNN_INLINE Philox4 philox_block(uint64_t seed, uint64_t of
 }
 
 // ---------------------------------------------------------------------------------------------
-// Dropout on the stream: element i is kept when word i >= threshold (an integer test, the
-// threshold computed once: P(drop) = threshold / 2^32), and a kept element is scaled by
-// 1 / (1 - p). Backward is the same function applied to the incoming gradient, so the mask is
-// regenerated, never stored. p = 1 drops everything (drop_all), p = 0 keeps everything.
+// Dropout on the stream. Element i draws the 16-bit half i % 2 (low half first) of stream word
+// i / 2: 16 bits are plenty for a keep test, and one Philox block then serves 8 elements.
+// Element i is kept when its 16-bit draw >= threshold (an integer test, the threshold
+// computed once), so the drop probability is p_eff = threshold / 2^16 = round(p * 2^16) / 2^16
+// (within 7.7e-6 of p), and kept elements are scaled by 1 / (1 - p_eff): the expectation is
+// exact for the rate actually used. Backward is the same function applied to the incoming
+// gradient: the mask is regenerated, never stored. p_eff = 1 drops everything.
 // ---------------------------------------------------------------------------------------------
 struct DropoutParams {
   uint64_t seed;
   uint64_t offset;
-  uint32_t threshold;
+  uint32_t threshold;  // in [0, 2^16)
   float scale;
   bool drop_all;
 };
 
-FUSEDNN_HD static FUSEDNN_INLINE float dropout_one(float x, uint32_t word,
+FUSEDNN_HD static FUSEDNN_INLINE float dropout_one(float x, uint32_t draw16,
                                                    const DropoutParams& d) {
-  return (!d.drop_all && word >= d.threshold) ? x * d.scale : 0.f;
+  return (!d.drop_all && draw16 >= d.threshold) ? x * d.scale : 0.f;
+}
+
+// The 16-bit draw of element i within its block's four words (elements 8j .. 8j+7).
+FUSEDNN_HD static FUSEDNN_INLINE uint32_t draw16(const Philox4& block, int k) {
+  return (block.v[k >> 1] >> ((k & 1) * 16)) & 0xFFFFu;
 }
 
 // Host-side: the parameters for drop probability p in [0, 1].
 static inline DropoutParams make_dropout_params(double p, uint64_t seed, uint64_t offset) {
-  DropoutParams d{seed, offset, 0u, 1.f, p >= 1.0};
-  if (p > 0.0 && p < 1.0) {
-    const double t = p * 4294967296.0 + 0.5;
-    d.threshold = t >= 4294967295.0 ? 4294967295u : uint32_t(t);
-    d.scale = float(1.0 / (1.0 - p));
+  const double t = p * 65536.0 + 0.5;
+  const uint32_t threshold = t >= 65536.0 ? 65536u : uint32_t(t);
+  DropoutParams d{seed, offset, 0u, 1.f, threshold >= 65536u};
+  if (!d.drop_all && threshold > 0) {
+    d.threshold = threshold;
+    d.scale = float(65536.0 / double(65536u - threshold));
   }
   return d;
 }

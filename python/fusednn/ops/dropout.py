@@ -1,10 +1,13 @@
 """Dropout on a counter-based Philox4x32-10 stream.
 
-Element ``i`` of the stream for ``(seed, offset)`` is word ``i % 4`` of Philox4x32-10 with
-counter ``(i // 4, offset)`` (64 bits each) and key ``seed`` (64 bits). An element is dropped
-when its word is below ``round(p * 2**32)``; kept elements are scaled by ``1 / (1 - p)``. The
-result depends on ``(seed, offset, i)`` only — not on threads or vector width — so the scalar,
-AVX2 and CUDA kernels produce the same bits.
+Word ``w`` of the stream for ``(seed, offset)`` is word ``w % 4`` of Philox4x32-10 with
+counter ``(w // 4, offset)`` (64 bits each) and key ``seed`` (64 bits). Dropout element ``i``
+draws the 16-bit half ``i % 2`` (low half first) of word ``i // 2`` and is dropped when that
+draw is below ``t = round(p * 2**16)``: the drop probability used is ``p_eff = t / 2**16``
+(within 7.7e-6 of ``p``), and kept elements are scaled by ``1 / (1 - p_eff)``, so the
+expectation of the output is exactly the input. The result depends on ``(seed, offset, i)``
+only — not on threads or vector width — so the scalar, AVX2 and CUDA kernels produce the
+same bits. Sixteen bits per element let one Philox block serve eight elements.
 """
 from __future__ import annotations
 
@@ -54,7 +57,8 @@ def _apply(name, x, p, seed, offset, out):
 
 
 def dropout(x, p: float, *, seed: int, offset: int = 0, out=None):
-    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``.
+    """Zero each element with probability ``p`` (to 2**-16) and scale the rest by
+    ``1 / (1 - p)``.
 
     ``x``: float32, C-contiguous numpy array or CPU torch tensor; the result is a new array of
     the same kind, or ``out`` (which may be ``x`` itself). ``seed`` and ``offset``: integers in
