@@ -3,4 +3,7 @@
 A suite is a module with ``add_arguments(parser)`` and ``run(args) -> list[Row]``, registered in
 ``SUITES``; the harness (:mod:`fusednn.bench.harness`) times, interleaves and tabulates.
 """
-SUITES = {"optim": "fusednn.bench.optim"}
+SUITES = {
+    "optim": "fusednn.bench.optim",
+    "dropout": "fusednn.bench.dropout",
+}

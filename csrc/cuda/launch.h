@@ -1,0 +1,58 @@
+// The plain C++ interface of the CUDA module: launchers on raw device addresses and a stream.
+// No CUDA or pybind11 type appears here, so the bindings compile with the host compiler and
+// the kernels with nvcc.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "fusednn/optim_hparams.h"
+
+namespace fusednn::cuda {
+
+enum class DType : int { f32 = 0, f16 = 1, bf16 = 2 };
+
+using Addresses = std::vector<uintptr_t>;
+
+// One fused step over many tensors. `steps`: one device float per tensor holding its step
+// count (Adam, Adagrad), read by the kernel; empty to use the count in the hyperparameters.
+// `lr`: a device float overriding the hyperparameter's lr, or 0. `control`: the device
+// StepControl written by finish_grad_norm (clip scale, skip flag), or 0.
+struct StepLists {
+  Addresses params, grads;
+  std::vector<Addresses> states;  // float32, one list per state tensor of the optimizer
+  Addresses steps;
+  std::vector<int64_t> sizes;
+  DType dtype;  // of params and grads
+};
+
+struct DeviceScalars {
+  uintptr_t lr = 0;
+  uintptr_t control = 0;
+};
+
+void sgd_step(const StepLists& l, const SgdHparams& h, const DeviceScalars& d, uintptr_t stream);
+void adagrad_step(const StepLists& l, const AdagradHparams& h, const DeviceScalars& d,
+                  uintptr_t stream);
+void rmsprop_step(const StepLists& l, const RmspropHparams& h, const DeviceScalars& d,
+                  uintptr_t stream);
+void adam_step(const StepLists& l, const AdamHparams& h, const DeviceScalars& d,
+               uintptr_t stream);
+
+// Global gradient norm on the device, in two launches: per-chunk sums of squares into a
+// workspace (grad_norm_workspace_bytes), then one block that sums them in a fixed order and
+// writes the StepControl: scale = min(1, max_norm / (norm + 1e-6)) when max_norm > 0, and
+// skip = check_finite && the norm is not finite. No host synchronization.
+int64_t grad_norm_workspace_bytes(const std::vector<int64_t>& sizes);
+void grad_norm(const Addresses& grads, const std::vector<int64_t>& sizes, DType dtype,
+               uintptr_t workspace, uintptr_t control, double max_norm, bool check_finite,
+               uintptr_t stream);
+constexpr int64_t kControlBytes = 16;  // sizeof(StepControl)
+
+// steps[i] += 1 for each tensor, unless the StepControl (if any) says skip.
+void advance_steps(const Addresses& steps, uintptr_t control, uintptr_t stream);
+
+void dropout(uintptr_t x, uintptr_t y, int64_t n, double p, uint64_t seed, uint64_t offset,
+             uintptr_t stream);
+void philox(uintptr_t out, int64_t n, uint64_t seed, uint64_t offset, uintptr_t stream);
+
+}  // namespace fusednn::cuda

@@ -1,0 +1,82 @@
+"""Dropout against torch.nn.functional.dropout, forward and backward.
+
+CPU: fusednn's fused mask-and-scale (AVX2 Philox) against torch's CPU dropout, interleaved,
+medians, with a src->dst copy of the same size timed in the same loop as the roofline (a
+dropout reads x and writes y: exactly a copy's traffic). GPU (when fusednn._cuda and a GPU
+are present): the same on the device, timed with CUDA events.
+"""
+from __future__ import annotations
+
+from .. import _backend, ops
+from .harness import Row, interleaved_medians, markdown_table, progress
+
+FULL_SIZES = [1_000_000, 16_000_000, 64_000_000]
+QUICK_SIZES = [1_000_000]
+P = 0.5
+
+
+def cpu_rows(torch, sizes, repeats):
+    rows = []
+    for n in sizes:
+        x = torch.randn(n)
+        y = torch.empty(n)
+        gen = ops.PhiloxGenerator(seed=0)
+        fns = [lambda: torch.nn.functional.dropout(x, P, training=True),
+               lambda: ops.dropout(x, P, out=y, **gen.next()),
+               lambda: y.copy_(x)]
+        t_torch, t_ours, t_copy = interleaved_medians(fns, repeats, warmup=2)
+        row = Row("dropout", {"device": "cpu", "elements": n}, "torch F.dropout", t_torch,
+                  t_ours, 8.0 * n, {"copy_s": t_copy})
+        rows.append(row)
+        progress(f"  cpu {n:>10d}: torch {t_torch * 1e3:8.3f} ms  fusednn {t_ours * 1e3:8.3f} ms "
+                 f" {row.speedup:6.1f}x")
+    return rows
+
+
+def gpu_rows(torch, sizes, repeats):
+    from .gpu import cuda_event_medians
+
+    rows = []
+    for n in sizes:
+        x = torch.randn(n, device="cuda")
+        y = torch.empty_like(x)
+        gen = ops.PhiloxGenerator(seed=0)
+        fns = [lambda: torch.nn.functional.dropout(x, P, training=True),
+               lambda: ops.dropout(x, P, out=y, **gen.next()),
+               lambda: y.copy_(x)]
+        t_torch, t_ours, t_copy = cuda_event_medians(torch, fns, repeats)
+        row = Row("dropout", {"device": "cuda", "elements": n}, "torch F.dropout", t_torch,
+                  t_ours, 8.0 * n, {"copy_s": t_copy})
+        rows.append(row)
+        progress(f"  gpu {n:>10d}: torch {t_torch * 1e3:8.3f} ms  fusednn {t_ours * 1e3:8.3f} ms "
+                 f" {row.speedup:6.1f}x")
+    return rows
+
+
+def main(args) -> int:
+    try:
+        import torch
+    except ImportError:
+        progress("the dropout benchmark compares with PyTorch: pip install torch")
+        return 2
+    sizes = QUICK_SIZES if args.quick else FULL_SIZES
+    repeats = args.repeats or (5 if args.quick else 15)
+    progress(f"dropout p={P}; fusednn CPU path {_backend.kernel_path()}")
+    rows = cpu_rows(torch, sizes, repeats)
+    if _backend.gpu_available():
+        rows += gpu_rows(torch, sizes, repeats)
+    else:
+        progress("  no GPU (or no fusednn._cuda): GPU rows skipped")
+    body = [[r.case["device"], f"{r.case['elements']:,}", f"{r.baseline_s * 1e3:.3f}",
+             f"{r.fusednn_s * 1e3:.3f}", f"{r.speedup:.1f}x",
+             f"{r.bytes_moved / r.fusednn_s / 1e9:.1f}",
+             f"{100 * r.extra['copy_s'] / r.fusednn_s:.0f}%"] for r in rows]
+    text = markdown_table(["device", "elements", "torch ms", "fusednn ms", "speedup", "GB/s",
+                           "% copy BW"], body)
+    text += (f"\n\np = {P}; medians of {repeats} interleaved runs; % copy BW: a src->dst copy "
+             "of the same size (the same traffic as a dropout) timed in the same loop.")
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+    return 0
