@@ -35,12 +35,13 @@ struct Chunks {
 };
 static_assert(sizeof(Chunks<3>) + 256 <= 4096, "kernel arguments must stay under 4 KB");
 
-// Written by the gradient-norm pass, read by the update kernels.
+// Written by the gradient-norm pass, read by the update kernels; lives in device memory
+// across steps, so `skipped` counts every skipped step without the host looking.
 struct StepControl {
   float scale;
   float norm;
   int skip;
-  int pad;
+  int skipped;
 };
 static_assert(sizeof(StepControl) == kControlBytes, "launch.h states the size");
 

@@ -99,6 +99,7 @@ __global__ void __launch_bounds__(kThreads)
     const bool finite = isfinite(norm);
     control->norm = float(norm);
     control->skip = check_finite && !finite;
+    control->skipped += control->skip;
     control->scale = max_norm > 0.0 ? float(fmin(1.0, max_norm / (norm + 1e-6))) : 1.f;
   }
 }

@@ -36,6 +36,8 @@ def describe(x) -> str:
     torch = _torch()
     if torch is not None and isinstance(x, torch.Tensor):
         return f"torch tensor of {x.dtype} on {x.device}, shape {tuple(x.shape)}"
+    if hasattr(x, "__cuda_array_interface__"):
+        return f"{type(x).__module__}.{type(x).__name__} on the GPU"
     return type(x).__name__
 
 
@@ -50,6 +52,9 @@ def float32_span(x, name: str, writable: bool):
                 and x.is_contiguous() and not x.is_neg()):
             return x.data_ptr(), x.numel(), tuple(x.shape)
         _reject_tensor(torch, x, name)
+    if hasattr(x, "__cuda_array_interface__"):
+        raise ValueError(f"{name}: is a GPU array ({describe(x)}), but this is a CPU kernel; "
+                         "fusednn never copies between devices implicitly")
     raise TypeError(f"{name}: expected a numpy.ndarray or a CPU torch.Tensor of float32, "
                     f"got {describe(x)}")
 
@@ -135,3 +140,141 @@ def env_kernel_path_error():
             return None
         return "FUSEDNN_CPU=avx2 but this CPU lacks AVX2+FMA; using the scalar kernels"
     return f"FUSEDNN_CPU={value!r} is not one of auto, scalar, avx2; using 'auto'"
+
+
+# ---------------------------------------------------------------------------------------------
+# GPU arrays: CuPy arrays (and anything with __cuda_array_interface__) and CUDA torch tensors.
+# Kernels run on the caller's current stream of the arrays' library, on the arrays' device.
+# ---------------------------------------------------------------------------------------------
+GPU_DTYPES = {"float32": 0, "float16": 1, "bfloat16": 2}
+_TYPESTRS = {"<f4": "float32", "<f2": "float16"}
+
+_cuda = None
+
+
+def cuda_module():
+    """fusednn._cuda, or a RuntimeError saying why there is none."""
+    global _cuda
+    if _cuda is None:
+        try:
+            from . import _cuda as module
+        except ImportError as e:
+            raise RuntimeError("this fusednn was built without its CUDA module (fusednn._cuda); "
+                               "rebuild with FUSEDNN_CUDA=ON where nvcc and cuBLAS are "
+                               f"available ({e})") from None
+        _cuda = module
+    return _cuda
+
+
+def gpu_available() -> bool:
+    """True when fusednn._cuda is built and the CUDA driver sees at least one GPU."""
+    try:
+        return cuda_module().device_count()[0] > 0
+    except RuntimeError:
+        return False
+
+
+def is_gpu_array(x) -> bool:
+    torch = _torch()
+    if torch is not None and isinstance(x, torch.Tensor):
+        return x.is_cuda
+    return hasattr(x, "__cuda_array_interface__")
+
+
+class GpuSpan(tuple):
+    """(address, size, shape, dtype, device, library) of a validated GPU array."""
+    __slots__ = ()
+    address = property(lambda s: s[0])
+    size = property(lambda s: s[1])
+    shape = property(lambda s: s[2])
+    dtype = property(lambda s: s[3])
+    device = property(lambda s: s[4])
+    library = property(lambda s: s[5])
+
+
+def gpu_span(x, name: str, writable: bool, dtypes=("float32",)) -> GpuSpan:
+    """A GPU array's address and layout, or a clear error naming it."""
+    torch = _torch()
+    if torch is not None and isinstance(x, torch.Tensor):
+        if not x.is_cuda:
+            raise ValueError(f"{name}: is on {x.device}, but this call runs on the GPU; "
+                             "fusednn never copies between devices implicitly")
+        dtype = str(x.dtype).replace("torch.", "")
+        if dtype not in dtypes:
+            raise TypeError(f"{name}: expected {' or '.join(dtypes)}, got {x.dtype}")
+        if x.layout != torch.strided:
+            raise TypeError(f"{name}: {x.layout} tensors are not supported; pass a dense tensor")
+        if not x.is_contiguous():
+            raise ValueError(f"{name}: must be contiguous (got strides {x.stride()})")
+        if x.is_neg() or x.is_conj():
+            raise ValueError(f"{name}: is a lazily negated view; call .resolve_neg() first")
+        return GpuSpan((x.data_ptr(), x.numel(), tuple(x.shape), dtype, x.device.index, "torch"))
+    cai = getattr(x, "__cuda_array_interface__", None)
+    if cai is None:
+        if isinstance(x, np.ndarray) or (torch is not None and isinstance(x, torch.Tensor)):
+            raise ValueError(f"{name}: is a CPU array ({describe(x)}), but this call runs on the "
+                             "GPU; fusednn never copies between devices implicitly")
+        raise TypeError(f"{name}: expected a CuPy array or a CUDA torch.Tensor, "
+                        f"got {describe(x)}")
+    shape = tuple(cai["shape"])
+    dtype = _TYPESTRS.get(cai["typestr"])
+    if dtype not in dtypes:
+        raise TypeError(f"{name}: expected {' or '.join(dtypes)}, got typestr {cai['typestr']}")
+    size = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    strides = cai.get("strides")
+    if strides is not None and size > 1:
+        expected, step = [], 2 if dtype == "float16" else 4
+        for extent in reversed(shape):
+            expected.append(step)
+            step *= extent
+        if tuple(reversed(expected)) != tuple(strides):
+            raise ValueError(f"{name}: must be C-contiguous (got strides {tuple(strides)})")
+    address, readonly = cai["data"]
+    if writable and readonly:
+        raise ValueError(f"{name}: is read-only, but the optimizer updates it in place")
+    device = getattr(getattr(x, "device", None), "id", None)
+    return GpuSpan((address, size, shape, dtype, device, "cupy"))
+
+
+def gpu_stream(span: GpuSpan) -> int:
+    """The caller's current stream on the array's device, as an address; also checks that
+    the array lives on the current device (kernels launch there)."""
+    if span.library == "torch":
+        torch = _torch()
+        current = torch.cuda.current_device()
+        if span.device != current:
+            raise ValueError(f"the arrays are on cuda:{span.device} but the current device is "
+                             f"cuda:{current}; run under `with torch.cuda.device({span.device})`")
+        return torch.cuda.current_stream(current).cuda_stream
+    import cupy
+
+    current = cupy.cuda.Device().id
+    if span.device is not None and span.device != current:
+        raise ValueError(f"the arrays are on GPU {span.device} but the current device is "
+                         f"{current}; run under `with cupy.cuda.Device({span.device})`")
+    return cupy.cuda.get_current_stream().ptr
+
+
+def gpu_zeros(nbytes: int, like: GpuSpan):
+    """A zeroed byte buffer on the GPU, from the same library (and memory pool) as ``like``."""
+    if like.library == "torch":
+        torch = _torch()
+        return torch.zeros(max(1, nbytes), dtype=torch.uint8, device=f"cuda:{like.device}")
+    import cupy
+
+    return cupy.zeros(max(1, nbytes), dtype=cupy.uint8)
+
+
+def gpu_address(buffer) -> int:
+    torch = _torch()
+    if torch is not None and isinstance(buffer, torch.Tensor):
+        return buffer.data_ptr()
+    return buffer.data.ptr
+
+
+def gpu_to_host(buffer) -> bytes:
+    """The bytes of a small GPU buffer (this synchronizes with its stream)."""
+    torch = _torch()
+    if torch is not None and isinstance(buffer, torch.Tensor):
+        return buffer.cpu().numpy().tobytes()
+    return buffer.get().tobytes()

@@ -1,4 +1,5 @@
-"""Kernel-level operations on raw arrays: numpy or CPU torch tensors in, the same kind out.
+"""Kernel-level operations on raw arrays: numpy, CuPy or torch (CPU or CUDA) in, the same kind
+out; GPU arrays run the CUDA kernels on the caller's current stream.
 
 * :func:`dropout` / :func:`dropout_backward`: fused mask-and-scale from a counter-based
   Philox4x32-10 stream; the mask is a pure function of ``(seed, offset, i)``, so backward

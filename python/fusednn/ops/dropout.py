@@ -38,21 +38,36 @@ def _new_like(x):
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(x, torch.Tensor):
         return torch.empty_like(x, memory_format=torch.contiguous_format)
-    return np.empty_like(x, order="C")
+    if isinstance(x, np.ndarray):
+        return np.empty_like(x, order="C")
+    try:
+        import cupy  # a GPU array that is not torch's
+    except ImportError:
+        raise TypeError(f"cannot allocate a result like {_backend.describe(x)}: pass out=")
+    return cupy.empty_like(x, order="C")
 
 
 def _apply(name, x, p, seed, offset, out):
     p, seed, offset = _probability(p), _u64("seed", seed), _u64("offset", offset)
-    x_addr, n, shape = _backend.float32_span(x, name, writable=False)
+    gpu = _backend.is_gpu_array(x)
+    span = _backend.gpu_span if gpu else _backend.float32_span
+    x_span = span(x, name, writable=False)
     if out is None:
         out = _new_like(x)
     elif type(out) is not type(x):
         raise TypeError(f"out must be the same kind of array as {name} "
                         f"({_backend.describe(x)}), got {_backend.describe(out)}")
-    out_addr, _, out_shape = _backend.float32_span(out, "out", writable=True)
-    if out_shape != shape:
-        raise ValueError(f"out has shape {out_shape} but {name} has shape {shape}")
-    _backend.cpu_module().dropout(x_addr, out_addr, n, p, seed, offset)
+    out_span = span(out, "out", writable=True)
+    if out_span[2] != x_span[2]:
+        raise ValueError(f"out has shape {out_span[2]} but {name} has shape {x_span[2]}")
+    if gpu:
+        if out_span.device != x_span.device:
+            raise ValueError(f"out is on cuda:{out_span.device} but {name} is on "
+                             f"cuda:{x_span.device}")
+        _backend.cuda_module().dropout(x_span.address, out_span.address, x_span.size, p, seed,
+                                       offset, _backend.gpu_stream(x_span))
+    else:
+        _backend.cpu_module().dropout(x_span[0], out_span[0], x_span[1], p, seed, offset)
     return out
 
 
@@ -60,8 +75,9 @@ def dropout(x, p: float, *, seed: int, offset: int = 0, out=None):
     """Zero each element with probability ``p`` (to 2**-16) and scale the rest by
     ``1 / (1 - p)``.
 
-    ``x``: float32, C-contiguous numpy array or CPU torch tensor; the result is a new array of
-    the same kind, or ``out`` (which may be ``x`` itself). ``seed`` and ``offset``: integers in
+    ``x``: float32, C-contiguous: a numpy array or CPU torch tensor (CPU kernels), or a CuPy
+    array or CUDA torch tensor (CUDA kernels, on the caller's current stream); the result is a
+    new array of the same kind, or ``out`` (which may be ``x`` itself). ``seed`` and ``offset``: integers in
     ``[0, 2**64)``; use a new offset for every call (see :class:`PhiloxGenerator`).
     """
     return _apply("x", x, p, seed, offset, out)
@@ -73,14 +89,48 @@ def dropout_backward(dy, p: float, *, seed: int, offset: int = 0, out=None):
     return _apply("dy", dy, p, seed, offset, out)
 
 
-def philox(seed: int, offset: int, n: int) -> np.ndarray:
-    """The first ``n`` uint32 words of the stream for ``(seed, offset)``."""
+def philox(seed: int, offset: int, n: int, *, out=None):
+    """The first ``n`` uint32 words of the stream for ``(seed, offset)``: a new numpy array,
+    or written into ``out`` — a numpy uint32 array, or on the GPU a CuPy uint32/int32 array or
+    a CUDA torch int32/uint32 tensor (words as bits) — which is returned."""
     seed, offset = _u64("seed", seed), _u64("offset", offset)
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
         raise ValueError(f"n must be a non-negative integer, got {n!r}")
-    out = np.empty(int(n), dtype=np.uint32)
-    _backend.cpu_module().philox(out.ctypes.data, out.size, seed, offset)
+    n = int(n)
+    if out is None:
+        out = np.empty(n, dtype=np.uint32)
+    if isinstance(out, np.ndarray):
+        if out.dtype != np.uint32 or not out.flags.c_contiguous or out.size != n \
+                or not out.flags.writeable:
+            raise ValueError(f"out must be a writable C-contiguous uint32 array of {n} elements")
+        _backend.cpu_module().philox(out.ctypes.data, n, seed, offset)
+        return out
+    address, size, stream = _gpu_words(out)
+    if size != n:
+        raise ValueError(f"out has {size} elements, expected {n}")
+    _backend.cuda_module().philox(address, n, seed, offset, stream)
     return out
+
+
+def _gpu_words(out):
+    """(address, size, stream) of a contiguous GPU array of 32-bit integers."""
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(out, torch.Tensor):
+        ok = out.is_cuda and out.is_contiguous() and out.dtype in (
+            torch.int32, getattr(torch, "uint32", torch.int32))
+        if not ok:
+            raise ValueError("out must be a contiguous CUDA tensor of int32 or uint32")
+        span = _backend.GpuSpan((out.data_ptr(), out.numel(), tuple(out.shape), "word",
+                                 out.device.index, "torch"))
+        return span.address, span.size, _backend.gpu_stream(span)
+    cai = getattr(out, "__cuda_array_interface__", None)
+    if cai is None or cai["typestr"] not in ("<u4", "<i4") or cai.get("strides") is not None:
+        raise ValueError("out must be a numpy uint32 array or a contiguous GPU array of "
+                         f"32-bit integers, got {_backend.describe(out)}")
+    span = _backend.GpuSpan((cai["data"][0], int(np.prod(cai["shape"], dtype=np.int64)),
+                             tuple(cai["shape"]), "word",
+                             getattr(getattr(out, "device", None), "id", None), "cupy"))
+    return span.address, span.size, _backend.gpu_stream(span)
 
 
 class PhiloxGenerator:

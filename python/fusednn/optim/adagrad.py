@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from .. import _backend
 from . import _checks
 from .optimizer import Optimizer, zeros_like
 
@@ -32,8 +31,9 @@ class Adagrad(Optimizer):
     def _new_state(self, p, h):
         return {"step": 0, "sum": zeros_like(p, h["initial_accumulator_value"])}
 
-    def _kernel(self, h, params, grads, states, sizes, step, first_step, scale):
-        _backend.cpu_module().adagrad_step(
-            params, grads, states[0], sizes, lr=h["lr"], lr_decay=h["lr_decay"],
-            weight_decay=h["weight_decay"], eps=h["eps"], maximize=h["maximize"], l1=h["l1"],
-            grad_scale=scale, step=step)
+    kernel = "adagrad_step"
+
+    def _kernel_args(self, h, states, step, first_step):
+        return dict(state_sums=states[0], lr=h["lr"], lr_decay=h["lr_decay"],
+                    weight_decay=h["weight_decay"], eps=h["eps"], maximize=h["maximize"],
+                    l1=h["l1"], step=step)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from .. import _backend
 from . import _checks
 from .optimizer import Optimizer
 
@@ -37,12 +36,14 @@ class Adam(Optimizer):
     def _new_state(self, p, h):
         return {"step": 0, **super()._new_state(p, h)}
 
-    def _kernel(self, h, params, grads, states, sizes, step, first_step, scale):
-        _backend.cpu_module().adam_step(
-            params, grads, states[0], states[1], states[2] if h["amsgrad"] else [], sizes,
-            lr=h["lr"], beta1=h["beta1"], beta2=h["beta2"], eps=h["eps"],
-            weight_decay=h["weight_decay"], decoupled=h["decoupled"], amsgrad=h["amsgrad"],
-            maximize=h["maximize"], l1=h["l1"], grad_scale=scale, step=step)
+    kernel = "adam_step"
+
+    def _kernel_args(self, h, states, step, first_step):
+        return dict(exp_avgs=states[0], exp_avg_sqs=states[1],
+                    max_exp_avg_sqs=states[2] if h["amsgrad"] else [], lr=h["lr"],
+                    beta1=h["beta1"], beta2=h["beta2"], eps=h["eps"],
+                    weight_decay=h["weight_decay"], decoupled=h["decoupled"],
+                    amsgrad=h["amsgrad"], maximize=h["maximize"], l1=h["l1"], step=step)
 
 
 class AdamW(Adam):

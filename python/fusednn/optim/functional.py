@@ -17,11 +17,20 @@ Options every function shares:
   (``StepResult.applied`` is False); both leave parameters and state untouched. ``"ignore"``
   skips the check (one read of the gradients less) and lets NaN flow as torch.optim would.
 
-Every function returns a :class:`StepResult`.
+Every function returns a :class:`StepResult` (on the GPU a :class:`GpuStepResult`, whose
+fields are read from the device only when looked at).
+
+On the GPU (CuPy arrays or CUDA torch tensors) the same functions run the CUDA kernels on the
+caller's current stream. Parameters and gradients may be float32, float16 or bfloat16 (torch)
+with float32 state. The clip scale and the non-finite decision are made on the device, so a
+step never waits for the host, except ``nonfinite="raise"``, which must read the decision.
+``lr`` and ``step`` may be device scalars (one-element float32 GPU arrays): a step then reads
+nothing from the host and can be captured in a CUDA graph (advance a device ``step`` yourself).
 """
 from __future__ import annotations
 
 import math
+import struct
 from typing import NamedTuple
 
 from .. import _backend
@@ -30,6 +39,33 @@ from . import _checks
 
 class NonFiniteGradError(FloatingPointError):
     """A gradient held NaN or infinity; the step was not applied."""
+
+
+class GpuStepResult:
+    """The outcome of a GPU step, read from the device on first access (that read waits for
+    the step to finish)."""
+
+    def __init__(self, control):
+        self._control, self._values = control, None
+
+    def _read(self):
+        if self._values is None:
+            raw = _backend.gpu_to_host(self._control)
+            scale, norm = struct.unpack_from("<ff", raw)
+            skip, _ = struct.unpack_from("<ii", raw, 8)
+            self._values = (not skip, float(norm))
+        return self._values
+
+    @property
+    def applied(self) -> bool:
+        return True if self._control is None else self._read()[0]
+
+    @property
+    def grad_norm(self):
+        return None if self._control is None else self._read()[1]
+
+    def __repr__(self):
+        return f"GpuStepResult(applied={self.applied}, grad_norm={self.grad_norm})"
 
 
 class StepResult(NamedTuple):
@@ -43,26 +79,99 @@ def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-def _gather(params, grads, states):
-    """Validate everything and return (param addresses, grad addresses, state addresses, sizes).
+class _Call(NamedTuple):
+    """Validated arguments of one fused step: addresses, sizes, and for the GPU the element
+    type, the stream and an array whose library allocates scratch buffers."""
+    gpu: bool
+    params: list
+    grads: list
+    states: dict
+    sizes: list
+    dtype: int = 0
+    stream: int = 0
+    like: object = None
 
-    ``states`` maps each state argument's name to its arrays (or None when unused).
-    """
+
+def _gather(params, grads, states) -> _Call:
+    """Validate everything; ``states`` maps each state argument's name to its arrays (or None
+    when unused). Runs on the GPU when the first parameter is a GPU array."""
     params, grads = _as_list(params), _as_list(grads)
     if len(grads) != len(params):
         raise ValueError(f"grads has {len(grads)} entries but params has {len(params)}")
+    for name, arrays in states.items():
+        if arrays is not None and len(_as_list(arrays)) != len(params):
+            raise ValueError(f"{name} has {len(_as_list(arrays))} entries but params has "
+                             f"{len(params)}")
+    if params and _backend.is_gpu_array(params[0]):
+        return _gather_gpu(params, grads, states)
     p_addr, sizes, shapes = _backend.spans(params, "params", writable=True)
     g_addr, _, _ = _backend.spans(grads, "grads", writable=False, shapes=shapes)
-    s_addr = {}
+    s_addr = {name: [] if arrays is None else
+              _backend.spans(_as_list(arrays), name, writable=True, shapes=shapes)[0]
+              for name, arrays in states.items()}
+    return _Call(False, p_addr, g_addr, s_addr, sizes)
+
+
+def _gather_gpu(params, grads, states) -> _Call:
+    dtypes = tuple(_backend.GPU_DTYPES)
+    first = _backend.gpu_span(params[0], "params[0]", True, dtypes)
+    spans = {"params": [_backend.gpu_span(p, f"params[{i}]", True, dtypes)
+                        for i, p in enumerate(params)],
+             "grads": [_backend.gpu_span(g, f"grads[{i}]", False, dtypes)
+                       for i, g in enumerate(grads)]}
     for name, arrays in states.items():
-        if arrays is None:
-            s_addr[name] = []
-            continue
-        arrays = _as_list(arrays)
-        if len(arrays) != len(params):
-            raise ValueError(f"{name} has {len(arrays)} entries but params has {len(params)}")
-        s_addr[name], _, _ = _backend.spans(arrays, name, writable=True, shapes=shapes)
-    return p_addr, g_addr, s_addr, sizes
+        if arrays is not None:
+            spans[name] = [_backend.gpu_span(a, f"{name}[{i}]", True)
+                           for i, a in enumerate(_as_list(arrays))]
+    for name, group in spans.items():
+        for i, sp in enumerate(group):
+            where = f"{name}[{i}]"
+            if sp.device != first.device and None not in (sp.device, first.device):
+                raise ValueError(f"{where}: is on cuda:{sp.device} but params[0] is on "
+                                 f"cuda:{first.device}")
+            if i < len(params) and sp.shape != spans["params"][i].shape:
+                raise ValueError(f"{where}: shape {sp.shape} does not match params[{i}] shape "
+                                 f"{spans['params'][i].shape}")
+            if name in ("params", "grads") and sp.dtype != first.dtype:
+                raise TypeError(f"{where}: is {sp.dtype} but params[0] is {first.dtype}; "
+                                "parameters and gradients share one type")
+    stream = _backend.gpu_stream(first)
+    addresses = {name: [sp.address for sp in group] for name, group in spans.items()}
+    s_addr = {name: addresses.get(name, []) for name in states}
+    return _Call(True, addresses["params"], addresses["grads"], s_addr,
+                 [sp.size for sp in spans["params"]], _backend.GPU_DTYPES[first.dtype], stream,
+                 first)
+
+
+def _device_scalar(name, value, check, *args):
+    """(host value, 0) or, for a one-element float32 GPU array, (placeholder, its address)."""
+    if _backend.is_gpu_array(value):
+        span = _backend.gpu_span(value, name, writable=False)
+        if span.size != 1:
+            raise ValueError(f"{name}: a device scalar must have one element, got {span.size}")
+        return 1.0, span.address
+    return check(name, value, *args), 0
+
+
+def _run_gpu(kernel, call, max_grad_norm, nonfinite, **kwargs):
+    """Norm/clip/non-finite control on the device (when asked for), then the update kernel."""
+    mod = _backend.cuda_module()
+    control = None
+    if max_grad_norm is not None or nonfinite != "ignore":
+        workspace = _backend.gpu_zeros(mod.grad_norm_workspace_bytes(call.sizes), call.like)
+        control = _backend.gpu_zeros(mod.control_bytes, call.like)
+        mod.grad_norm(call.grads, call.sizes, call.dtype, _backend.gpu_address(workspace),
+                      _backend.gpu_address(control), max_grad_norm or 0.0,
+                      nonfinite != "ignore", call.stream)
+    getattr(mod, kernel)(params=call.params, grads=call.grads, sizes=call.sizes,
+                         dtype=call.dtype, control=_backend.gpu_address(control)
+                         if control is not None else 0, stream=call.stream, **kwargs)
+    result = GpuStepResult(control)
+    if nonfinite == "raise" and control is not None and not result.applied:
+        raise NonFiniteGradError("non-finite gradient; the step was not applied and parameters "
+                                 "and optimizer state are unchanged (nonfinite='skip' skips "
+                                 "instead)")
+    return result
 
 
 def grad_scale(grad_addresses, sizes, max_grad_norm, nonfinite):
@@ -93,7 +202,7 @@ def sgd_(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.
          max_grad_norm=None, nonfinite="raise") -> StepResult:
     """SGD as ``torch.optim.SGD``. ``momentum_buffers`` is needed when ``momentum != 0``;
     ``first_step=True`` initializes them from the gradient (torch's first-step rule)."""
-    lr = _checks.real("lr", lr)
+    lr, lr_ptr = _device_scalar("lr", lr, _checks.real)
     momentum = _checks.real("momentum", momentum)
     dampening = _checks.real("dampening", dampening)
     nesterov = _checks.flag("nesterov", nesterov)
@@ -105,14 +214,19 @@ def sgd_(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.
         raise ValueError("momentum_buffers are required when momentum != 0")
     if momentum == 0:
         momentum_buffers = None
-    p, g, s, sizes = _gather(params, grads, {"momentum_buffers": momentum_buffers})
-    scaled = grad_scale(g, sizes, max_grad_norm, nonfinite)
+    first_step = _checks.flag("first_step", first_step)
+    call = _gather(params, grads, {"momentum_buffers": momentum_buffers})
+    hyper = dict(lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
+                 weight_decay=weight_decay, maximize=maximize, l1=l1, first_step=first_step)
+    if call.gpu:
+        return _run_gpu("sgd_step", call, max_grad_norm, nonfinite, grad_scale=1.0,
+                        momentum_buffers=call.states["momentum_buffers"], lr_ptr=lr_ptr,
+                        **hyper)
+    scaled = grad_scale(call.grads, call.sizes, max_grad_norm, nonfinite)
     if scaled is None:
         return StepResult(False, math.nan)
-    _backend.cpu_module().sgd_step(
-        p, g, s["momentum_buffers"], sizes, lr=lr, momentum=momentum, dampening=dampening,
-        nesterov=nesterov, weight_decay=weight_decay, maximize=maximize, l1=l1,
-        grad_scale=scaled[0], first_step=_checks.flag("first_step", first_step))
+    _backend.cpu_module().sgd_step(call.params, call.grads, call.states["momentum_buffers"],
+                                   call.sizes, grad_scale=scaled[0], **hyper)
     return StepResult(True, scaled[1])
 
 
@@ -121,19 +235,24 @@ def adagrad_(params, grads, state_sums, *, step, lr=1e-2, lr_decay=0.0, weight_d
              nonfinite="raise") -> StepResult:
     """Adagrad as ``torch.optim.Adagrad``; ``step`` is the 1-based step being taken.
     Start ``state_sums`` at ``initial_accumulator_value``."""
-    lr = _checks.real("lr", lr)
+    lr, lr_ptr = _device_scalar("lr", lr, _checks.real)
     lr_decay = _checks.real("lr_decay", lr_decay)
     eps = _checks.real("eps", eps)
-    step = _checks.step_count("step", step)
+    step, step_ptr = _device_scalar("step", step, _checks.step_count)
     weight_decay, l1, maximize, max_grad_norm, nonfinite = _common(
         weight_decay, l1, maximize, max_grad_norm, nonfinite)
-    p, g, s, sizes = _gather(params, grads, {"state_sums": state_sums})
-    scaled = grad_scale(g, sizes, max_grad_norm, nonfinite)
+    call = _gather(params, grads, {"state_sums": state_sums})
+    hyper = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay, eps=eps,
+                 maximize=maximize, l1=l1, step=step)
+    if call.gpu:
+        return _run_gpu("adagrad_step", call, max_grad_norm, nonfinite, grad_scale=1.0,
+                        state_sums=call.states["state_sums"], lr_ptr=lr_ptr,
+                        steps=[step_ptr] * len(call.sizes) if step_ptr else [], **hyper)
+    scaled = grad_scale(call.grads, call.sizes, max_grad_norm, nonfinite)
     if scaled is None:
         return StepResult(False, math.nan)
-    _backend.cpu_module().adagrad_step(
-        p, g, s["state_sums"], sizes, lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-        eps=eps, maximize=maximize, l1=l1, grad_scale=scaled[0], step=step)
+    _backend.cpu_module().adagrad_step(call.params, call.grads, call.states["state_sums"],
+                                       call.sizes, grad_scale=scaled[0], **hyper)
     return StepResult(True, scaled[1])
 
 
@@ -142,7 +261,7 @@ def rmsprop_(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, 
              maximize=False, l1=0.0, max_grad_norm=None, nonfinite="raise") -> StepResult:
     """RMSprop as ``torch.optim.RMSprop``. ``momentum_buffers`` are needed when
     ``momentum > 0``, ``grad_avgs`` when ``centered``."""
-    lr = _checks.real("lr", lr)
+    lr, lr_ptr = _device_scalar("lr", lr, _checks.real)
     alpha = _checks.real("alpha", alpha, high=1.0)
     eps = _checks.real("eps", eps)
     momentum = _checks.real("momentum", momentum)
@@ -153,17 +272,23 @@ def rmsprop_(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, 
         raise ValueError("momentum_buffers are required when momentum > 0")
     if centered and grad_avgs is None:
         raise ValueError("grad_avgs are required when centered=True")
-    p, g, s, sizes = _gather(params, grads, {
+    call = _gather(params, grads, {
         "square_avgs": square_avgs,
         "momentum_buffers": momentum_buffers if momentum > 0 else None,
         "grad_avgs": grad_avgs if centered else None})
-    scaled = grad_scale(g, sizes, max_grad_norm, nonfinite)
+    hyper = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+                 centered=centered, maximize=maximize, l1=l1)
+    states = dict(square_avgs=call.states["square_avgs"],
+                  momentum_buffers=call.states["momentum_buffers"],
+                  grad_avgs=call.states["grad_avgs"])
+    if call.gpu:
+        return _run_gpu("rmsprop_step", call, max_grad_norm, nonfinite, grad_scale=1.0,
+                        lr_ptr=lr_ptr, **states, **hyper)
+    scaled = grad_scale(call.grads, call.sizes, max_grad_norm, nonfinite)
     if scaled is None:
         return StepResult(False, math.nan)
-    _backend.cpu_module().rmsprop_step(
-        p, g, s["square_avgs"], s["momentum_buffers"], s["grad_avgs"], sizes, lr=lr,
-        alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered,
-        maximize=maximize, l1=l1, grad_scale=scaled[0])
+    _backend.cpu_module().rmsprop_step(call.params, call.grads, sizes=call.sizes,
+                                       grad_scale=scaled[0], **states, **hyper)
     return StepResult(True, scaled[1])
 
 
@@ -173,26 +298,30 @@ def adam_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs=None, *, step, l
           nonfinite="raise") -> StepResult:
     """Adam as ``torch.optim.Adam`` (``decoupled_weight_decay=True``: AdamW); ``step`` is the
     1-based step being taken. ``max_exp_avg_sqs`` are needed when ``amsgrad``."""
-    lr = _checks.real("lr", lr)
+    lr, lr_ptr = _device_scalar("lr", lr, _checks.real)
     beta1, beta2 = _checks.betas(betas)
     eps = _checks.real("eps", eps)
-    step = _checks.step_count("step", step)
+    step, step_ptr = _device_scalar("step", step, _checks.step_count)
     amsgrad = _checks.flag("amsgrad", amsgrad)
     decoupled = _checks.flag("decoupled_weight_decay", decoupled_weight_decay)
     weight_decay, l1, maximize, max_grad_norm, nonfinite = _common(
         weight_decay, l1, maximize, max_grad_norm, nonfinite)
     if amsgrad and max_exp_avg_sqs is None:
         raise ValueError("max_exp_avg_sqs are required when amsgrad=True")
-    p, g, s, sizes = _gather(params, grads, {
+    call = _gather(params, grads, {
         "exp_avgs": exp_avgs, "exp_avg_sqs": exp_avg_sqs,
         "max_exp_avg_sqs": max_exp_avg_sqs if amsgrad else None})
-    scaled = grad_scale(g, sizes, max_grad_norm, nonfinite)
+    hyper = dict(lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
+                 decoupled=decoupled, amsgrad=amsgrad, maximize=maximize, l1=l1, step=step)
+    if call.gpu:
+        return _run_gpu("adam_step", call, max_grad_norm, nonfinite, grad_scale=1.0,
+                        lr_ptr=lr_ptr, steps=[step_ptr] * len(call.sizes) if step_ptr else [],
+                        **call.states, **hyper)
+    scaled = grad_scale(call.grads, call.sizes, max_grad_norm, nonfinite)
     if scaled is None:
         return StepResult(False, math.nan)
-    _backend.cpu_module().adam_step(
-        p, g, s["exp_avgs"], s["exp_avg_sqs"], s["max_exp_avg_sqs"], sizes, lr=lr,
-        beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay, decoupled=decoupled,
-        amsgrad=amsgrad, maximize=maximize, l1=l1, grad_scale=scaled[0], step=step)
+    _backend.cpu_module().adam_step(call.params, call.grads, sizes=call.sizes,
+                                    grad_scale=scaled[0], **call.states, **hyper)
     return StepResult(True, scaled[1])
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
+import struct
 import sys
 import warnings
 from collections.abc import MutableMapping
@@ -20,7 +21,7 @@ import numpy as np
 from .. import _backend
 from . import _checks
 from .arena import Arena
-from .functional import grad_scale
+from .functional import NonFiniteGradError, grad_scale
 
 
 def _torch():
@@ -33,10 +34,24 @@ def _is_torch(x) -> bool:
 
 
 def zeros_like(p, fill: float = 0.0):
-    """A new contiguous float32 array like ``p`` (same library, shape), filled with ``fill``."""
+    """A new contiguous float32 array shaped like ``p``, of its library and on its device,
+    filled with ``fill``: optimizer state is float32 whatever the parameters' type."""
     if _is_torch(p):
-        return _torch().full(tuple(p.shape), fill, dtype=p.dtype, device=p.device)
+        return _torch().full(tuple(p.shape), fill, dtype=_torch().float32, device=p.device)
+    if _backend.is_gpu_array(p):
+        import cupy
+
+        return cupy.full(p.shape, fill, dtype=cupy.float32)
     return np.full(p.shape, fill, dtype=np.float32)
+
+
+def _device_step(p, value):
+    """A step count as a float32 scalar on p's device (torch's layout for fused GPU steps)."""
+    if _is_torch(p):
+        return _torch().tensor(float(value), dtype=_torch().float32, device=p.device)
+    import cupy
+
+    return cupy.full((), float(value), dtype=cupy.float32)
 
 
 class ParamState(MutableMapping):
@@ -122,9 +137,8 @@ class _Plan:
 
 
 class Optimizer:
-    """Base class. Subclasses set ``tracks_step``/``step_in_math`` and implement ``_hyper``
-    (validated hyperparameters of a group), ``_state_names`` and ``_kernel`` (one fused call
-    for a list of tensors that share a step count)."""
+    """Base class. Subclasses set ``tracks_step``/``step_in_math`` and ``kernel``, and implement
+    ``_hyper`` (validated hyperparameters of a group), ``_state_names`` and ``_kernel_args``."""
 
     tracks_step = True  # keeps a per-parameter 'step' in its state, as torch.optim does
     step_in_math = True  # the update depends on that step (bias correction, lr decay)
@@ -135,9 +149,12 @@ class Optimizer:
         self.nonfinite = _checks.nonfinite(nonfinite)
         self.state = ParamState()
         self.param_groups = []
-        self.skipped_steps = 0
-        self.last_grad_norm = None
+        self._skipped_steps = 0
+        self._last_grad_norm = None
         self._plans = {}
+        self._device = None  # "cpu", or the CUDA device index of every parameter
+        self._gpu_dtype = None
+        self._control = None  # GPU: the device StepControl, kept across steps
         if isinstance(params, Arena):
             params = [{"params": params}]
         elif _is_torch(params) or isinstance(params, np.ndarray):
@@ -168,7 +185,7 @@ class Optimizer:
         if not params:
             raise ValueError("a param group needs at least one parameter")
         for i, p in enumerate(params):
-            _backend.float32_span(p, f"params[{i}]", writable=True)
+            self._check_param(p, f"params[{i}]")
             if _is_torch(p) and not p.is_leaf:
                 raise ValueError(f"params[{i}]: can't optimize a non-leaf tensor")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
@@ -184,6 +201,43 @@ class Optimizer:
         self._hyper(group)  # validate now, not at the first step
         self.param_groups.append(group)
 
+    def _check_param(self, p, name):
+        """Validate a parameter and keep every parameter of the optimizer on one device."""
+        if _backend.is_gpu_array(p):
+            span = _backend.gpu_span(p, name, True, tuple(_backend.GPU_DTYPES))
+            device, dtype = span.device, span.dtype
+            if self._gpu_dtype not in (None, dtype):
+                raise TypeError(f"{name}: is {dtype} but earlier parameters are "
+                                f"{self._gpu_dtype}; one optimizer takes one element type")
+            self._gpu_dtype = dtype
+        else:
+            _backend.float32_span(p, name, writable=True)
+            device = "cpu"
+        if self._device not in (None, device):
+            where = lambda d: d if d == "cpu" else f"cuda:{d}"
+            raise ValueError(f"{name}: is on {where(device)} but earlier parameters are on "
+                             f"{where(self._device)}; one optimizer updates one device")
+        self._device = device
+
+    @property
+    def on_gpu(self) -> bool:
+        return self._device not in (None, "cpu")
+
+    @property
+    def skipped_steps(self) -> int:
+        """Steps skipped for non-finite gradients (on the GPU, read from the device)."""
+        if self._control is not None:
+            return self._skipped_steps + struct.unpack_from(
+                "<i", _backend.gpu_to_host(self._control), 12)[0]
+        return self._skipped_steps
+
+    @property
+    def last_grad_norm(self):
+        """Global gradient norm of the last step, when it was computed (clipping or checking)."""
+        if self._control is not None:
+            return struct.unpack_from("<f", _backend.gpu_to_host(self._control), 4)[0]
+        return self._last_grad_norm
+
     # -- hooks for subclasses ------------------------------------------------------------------
     def _hyper(self, group) -> dict:
         raise NotImplementedError
@@ -194,8 +248,18 @@ class Optimizer:
     def _new_state(self, p, hyper) -> dict:
         return {name: zeros_like(p) for name in self._state_names(hyper)}
 
-    def _kernel(self, hyper, params, grads, states, sizes, step, first_step, scale):
+    # The kernel: `kernel` names it in fusednn._cpu / fusednn._cuda, `_kernel_args` maps a
+    # group's hyperparameters and state lists to its arguments.
+    kernel = ""
+
+    def _kernel_args(self, hyper, states, step, first_step) -> dict:
         raise NotImplementedError
+
+    def _kernel(self, hyper, params, grads, states, sizes, step, first_step, scale):
+        """One fused CPU call for tensors that share a step count."""
+        getattr(_backend.cpu_module(), self.kernel)(
+            params=params, grads=grads, sizes=sizes, grad_scale=scale,
+            **self._kernel_args(hyper, states, step, first_step))
 
     # -- gradients -----------------------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -262,6 +326,9 @@ class Optimizer:
             else:
                 loss = closure()
 
+        if self.on_gpu:
+            self._step_gpu(self._collect(grads))
+            return loss
         prepared, g_all, sizes_all = [], [], []
         for gi, (group, params, gs, from_attr) in enumerate(self._collect(grads)):
             hyper = self._hyper(group)
@@ -291,12 +358,12 @@ class Optimizer:
 
         scaled = grad_scale(g_all, sizes_all, self.max_grad_norm, self.nonfinite)
         if scaled is None:
-            self.skipped_steps += 1
-            self.last_grad_norm = math.nan
+            self._skipped_steps += 1
+            self._last_grad_norm = math.nan
             warnings.warn("fusednn: non-finite gradient, step skipped (parameters and "
                           "optimizer state unchanged)", RuntimeWarning, stacklevel=2)
             return loss
-        scale, self.last_grad_norm = scaled
+        scale, self._last_grad_norm = scaled
         for group, hyper, params, plan, g_addr, flat in prepared:
             self._group_step(group, hyper, params, plan, g_addr, flat, scale)
         return loss
@@ -338,6 +405,72 @@ class Optimizer:
                          [[addresses[i] for i in idx] for addresses in plan.state_addresses],
                          [plan.sizes[i] for i in idx], key, first_step, scale)
 
+    def _step_gpu(self, work):
+        """The GPU step: the norm, clip scale and non-finite decision stay on the device;
+        step counts are device tensors, advanced on the device unless the step is skipped."""
+        mod = _backend.cuda_module()
+        dtypes = tuple(_backend.GPU_DTYPES)
+        prepared, g_all, sizes_all, like = [], [], [], None
+        for gi, (group, params, gs, _) in enumerate(work):
+            hyper = self._hyper(group)
+            if not params:
+                continue
+            where = f"param_groups[{gi}]"
+            p_spans = [_backend.gpu_span(p, f"{where}.params[{i}]", True, dtypes)
+                       for i, p in enumerate(params)]
+            g_spans = [_backend.gpu_span(g, f"{where}.grads[{i}]", False, dtypes)
+                       for i, g in enumerate(gs)]
+            for i, (ps, gsp) in enumerate(zip(p_spans, g_spans)):
+                if gsp.shape != ps.shape or gsp.dtype != ps.dtype or gsp.device != ps.device:
+                    raise ValueError(f"{where}.grads[{i}]: {gsp.dtype} {gsp.shape} on "
+                                     f"cuda:{gsp.device} does not match its parameter "
+                                     f"({ps.dtype} {ps.shape} on cuda:{ps.device})")
+            like = like or p_spans[0]
+            g_all += [sp.address for sp in g_spans]
+            sizes_all += [sp.size for sp in p_spans]
+            prepared.append((group, hyper, params, p_spans, g_spans))
+        if not prepared:
+            return
+        stream = _backend.gpu_stream(like)
+        dtype = _backend.GPU_DTYPES[like.dtype]
+        control = 0
+        if self.max_grad_norm is not None or self.nonfinite != "ignore":
+            if self._control is None:
+                self._control = _backend.gpu_zeros(mod.control_bytes, like)
+            workspace = _backend.gpu_zeros(mod.grad_norm_workspace_bytes(sizes_all), like)
+            control = _backend.gpu_address(self._control)
+            mod.grad_norm(g_all, sizes_all, dtype, _backend.gpu_address(workspace), control,
+                          self.max_grad_norm or 0.0, self.nonfinite != "ignore", stream)
+        for group, hyper, params, p_spans, g_spans in prepared:
+            names = self._state_names(hyper)
+            states, first = self._prepare_states(params, hyper, names, None)
+            steps = []
+            if self.tracks_step:
+                for p, st in zip(params, states):
+                    if not _backend.is_gpu_array(st["step"]):
+                        st["step"] = _device_step(p, st["step"])
+                steps = [_backend.gpu_span(st["step"], "state step", True).address
+                         for st in states]
+                mod.advance_steps(steps, control, stream)
+            state_addresses = [[_backend.gpu_span(st[n], f"state {n}", True).address
+                                for st in states] for n in names]
+            for is_first in sorted(set(first)):
+                idx = [i for i, f in enumerate(first) if f == is_first]
+                kwargs = self._kernel_args(hyper, [[a[i] for i in idx] for a in state_addresses],
+                                           1, is_first)
+                if self.step_in_math:
+                    kwargs["steps"] = [steps[i] for i in idx]
+                getattr(mod, self.kernel)(
+                    params=[p_spans[i].address for i in idx],
+                    grads=[g_spans[i].address for i in idx],
+                    sizes=[p_spans[i].size for i in idx], dtype=dtype, grad_scale=1.0,
+                    lr_ptr=0, control=control, stream=stream, **kwargs)
+        if self.nonfinite == "raise" and control:
+            if struct.unpack_from("<i", _backend.gpu_to_host(self._control), 8)[0]:
+                raise NonFiniteGradError(
+                    "non-finite gradient; the step was not applied and parameters and "
+                    "optimizer state are unchanged (nonfinite='skip' skips instead)")
+
     def _prepare_states(self, params, hyper, names, arena):
         """Each param's state, created or completed as needed; and whether it was missing
         (SGD's first step with momentum copies the gradient into the new buffer)."""
@@ -377,7 +510,7 @@ class Optimizer:
         state = {}
         for p, s in self.state.items():
             out = dict(s)
-            if "step" in out and _is_torch(p):
+            if "step" in out and _is_torch(p) and not _is_torch(out["step"]):
                 out["step"] = _torch().tensor(float(out["step"]))
             state[index[id(p)]] = out
         return {"state": state, "param_groups": groups}
@@ -421,6 +554,8 @@ class Optimizer:
         for name, value in saved.items():
             if name == "step":
                 out[name] = _checks.saved_step(f"state[{key}]['step']", value)
+                if _backend.is_gpu_array(p):
+                    out[name] = _device_step(p, out[name])
             elif value is None:
                 continue
             elif hasattr(value, "shape"):
@@ -436,9 +571,14 @@ class Optimizer:
 
     @staticmethod
     def _copy_like(p, value):
-        """A contiguous float32 copy of ``value`` of the same library as ``p``."""
+        """A contiguous float32 copy of ``value`` of the same library and device as ``p``."""
         if _is_torch(value):
             value = value.detach()
+        if _backend.is_gpu_array(p) and not _is_torch(p):
+            import cupy
+
+            v = value.cpu().numpy() if _is_torch(value) else value
+            return cupy.array(v, dtype=cupy.float32, order="C", copy=True)
         if _is_torch(p):
             torch = _torch()
             v = value if _is_torch(value) else torch.from_numpy(np.asarray(value))

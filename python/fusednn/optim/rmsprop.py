@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from .. import _backend
 from . import _checks
 from .optimizer import Optimizer
 
@@ -40,11 +39,12 @@ class RMSprop(Optimizer):
         return {"step": 0, **super()._new_state(p, h)}
 
 
-    def _kernel(self, h, params, grads, states, sizes, step, first_step, scale):
-        names = self._state_names(h)
-        by_name = dict(zip(names, states))
-        _backend.cpu_module().rmsprop_step(
-            params, grads, by_name["square_avg"], by_name.get("momentum_buffer", []),
-            by_name.get("grad_avg", []), sizes, lr=h["lr"], alpha=h["alpha"], eps=h["eps"],
-            weight_decay=h["weight_decay"], momentum=h["momentum"], centered=h["centered"],
-            maximize=h["maximize"], l1=h["l1"], grad_scale=scale)
+    kernel = "rmsprop_step"
+
+    def _kernel_args(self, h, states, step, first_step):
+        by_name = dict(zip(self._state_names(h), states))
+        return dict(square_avgs=by_name["square_avg"],
+                    momentum_buffers=by_name.get("momentum_buffer", []),
+                    grad_avgs=by_name.get("grad_avg", []), lr=h["lr"], alpha=h["alpha"],
+                    eps=h["eps"], weight_decay=h["weight_decay"], momentum=h["momentum"],
+                    centered=h["centered"], maximize=h["maximize"], l1=h["l1"])

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from .. import _backend
 from . import _checks
 from .optimizer import Optimizer
 
@@ -37,9 +36,10 @@ class SGD(Optimizer):
         # Created at the first step with momentum, from the gradient (torch's rule).
         return {}
 
-    def _kernel(self, h, params, grads, states, sizes, step, first_step, scale):
-        _backend.cpu_module().sgd_step(
-            params, grads, states[0] if states else [], sizes, lr=h["lr"],
-            momentum=h["momentum"], dampening=h["dampening"], nesterov=h["nesterov"],
-            weight_decay=h["weight_decay"], maximize=h["maximize"], l1=h["l1"],
-            grad_scale=scale, first_step=first_step)
+    kernel = "sgd_step"
+
+    def _kernel_args(self, h, states, step, first_step):
+        return dict(momentum_buffers=states[0] if states else [], lr=h["lr"],
+                    momentum=h["momentum"], dampening=h["dampening"], nesterov=h["nesterov"],
+                    weight_decay=h["weight_decay"], maximize=h["maximize"], l1=h["l1"],
+                    first_step=first_step)

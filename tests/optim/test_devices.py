@@ -1,0 +1,54 @@
+"""CPU arrays in a GPU call, and GPU arrays in a CPU call, are errors naming the argument,
+raised before anything runs (no GPU needed: a stand-in object exposes only the
+__cuda_array_interface__ that CuPy arrays carry)."""
+import numpy as np
+import pytest
+
+from fusednn import ops
+from fusednn.optim import functional as F
+
+
+class DeviceArray:
+    """Looks like a float32 GPU array; any attempt to run a kernel on it would be a bug."""
+
+    def __init__(self, n, typestr="<f4"):
+        self.__cuda_array_interface__ = {"shape": (n,), "typestr": typestr, "strides": None,
+                                         "data": (0x10000000, False), "version": 3}
+
+
+def test_gpu_array_in_a_cpu_call_is_named():
+    p = np.ones(4, np.float32)
+    with pytest.raises(ValueError, match=r"grads\[0\]: is a GPU array .* CPU kernel"):
+        F.sgd_([p], [DeviceArray(4)], lr=0.1)
+    with pytest.raises(ValueError, match=r"exp_avgs\[0\]: is a GPU array"):
+        F.adam_([p], [p.copy()], [DeviceArray(4)], [p.copy()], step=1)
+
+
+def test_cpu_array_in_a_gpu_call_is_named():
+    with pytest.raises(ValueError, match=r"grads\[0\]: is a CPU array .* runs on the GPU"):
+        F.sgd_([DeviceArray(4)], [np.ones(4, np.float32)], lr=0.1)
+    with pytest.raises(ValueError, match=r"exp_avg_sqs\[1\]: is a CPU array"):
+        F.adam_([DeviceArray(4), DeviceArray(2)], [DeviceArray(4), DeviceArray(2)],
+                [DeviceArray(4), DeviceArray(2)], [DeviceArray(4), np.ones(2, np.float32)],
+                step=1)
+
+
+def test_gpu_shape_and_dtype_mismatches_are_named():
+    with pytest.raises(ValueError, match=r"grads\[0\]: shape \(3,\) does not match"):
+        F.sgd_([DeviceArray(4)], [DeviceArray(3)], lr=0.1)
+    with pytest.raises(TypeError, match=r"grads\[0\]: expected float32 or float16 or bfloat16"):
+        F.sgd_([DeviceArray(4)], [DeviceArray(4, "<f8")], lr=0.1)
+    with pytest.raises(TypeError, match=r"grads\[0\]: is float16 but params\[0\] is float32"):
+        F.sgd_([DeviceArray(4)], [DeviceArray(4, "<f2")], lr=0.1)
+
+
+def test_device_scalars_must_have_one_element():
+    with pytest.raises(ValueError, match="lr: a device scalar must have one element"):
+        F.sgd_([DeviceArray(4)], [DeviceArray(4)], lr=DeviceArray(2))
+
+
+def test_dropout_refuses_mixed_devices():
+    with pytest.raises(TypeError, match="out must be the same kind of array"):
+        ops.dropout(DeviceArray(4), 0.5, seed=1, out=np.ones(4, np.float32))
+    with pytest.raises(TypeError, match="out must be the same kind of array"):
+        ops.dropout(np.ones(4, np.float32), 0.5, seed=1, out=DeviceArray(4))
