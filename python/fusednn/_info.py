@@ -11,11 +11,16 @@ from . import _backend, _cpu
 
 def _cuda_module():
     try:
-        importlib.import_module("fusednn._cuda")
+        module = importlib.import_module("fusednn._cuda")
     except ImportError as e:
         return {"built": False, "detail": str(e) if "No module named" not in str(e)
                 else "not built (this build has the CPU kernels only)"}
-    return {"built": True, "detail": "fusednn._cuda imported"}
+    build = module.build_info()
+    count, why = module.device_count()
+    return {"built": True, "architectures": build["cuda_architectures"],
+            "cuda_runtime": build["cuda_runtime"], "cublas": build["cublas"],
+            "devices": count,
+            "detail": f"{count} device(s) usable" if count else f"no usable device: {why}"}
 
 
 def _gpus():

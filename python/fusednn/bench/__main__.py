@@ -16,6 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="timed repeats per case (median reported)")
     parser.add_argument("--only", default=None,
                         help="comma-separated optimizer names to run (e.g. adam,sgd)")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                        help="where the kernels run (cuda needs a GPU and fusednn._cuda)")
     parser.add_argument("--out", default=None,
                         help="also write the table (.md) or the rows (.json) to this file")
 

@@ -7,6 +7,10 @@ same work; the "adam (checked)" row shows the default non-finite check, and "ada
 compares fused global-norm clipping with ``clip_grad_norm_`` followed by fused Adam. For more
 than one tensor the arena layout (one flat buffer) is timed too.
 
+With ``--device cuda`` the same optimizers run on the GPU against torch's fused CUDA kernels
+(foreach where torch has none), at 10M and 100M parameters in 1, 200 and 2000 tensors, timed
+with CUDA events; the roofline there is a device-to-device copy of the same bytes.
+
 Bandwidth counts the bytes each update must move (reads + writes of every stream). The
 roofline is an in-place streaming pass over the same number of bytes (``x.mul_(c)``: read and
 write, like an optimizer's in-place update, with no write-allocate traffic), timed in the same
@@ -31,16 +35,18 @@ SPECS = {
     "adam+clip": ("Adam", "Adam", dict(lr=1e-3), 32),
 }
 FULL_SIZES = [1_000_000, 10_000_000, 50_000_000]
+GPU_SIZES = [10_000_000, 100_000_000]
+GPU_TENSOR_COUNTS = [1, 200, 2000]
 QUICK_SIZES = [1_000_000]
 TENSOR_COUNTS = [1, 10, 200]
 QUICK_TENSOR_COUNTS = [1, 200]
 CLIP = 1.0
 
 
-def torch_path(torch, cls_name, options):
-    """'fused' when torch has a fused CPU kernel for this optimizer, else 'foreach'."""
-    p = torch.nn.Parameter(torch.zeros(4))
-    p.grad = torch.ones(4)
+def torch_path(torch, cls_name, options, device="cpu"):
+    """'fused' when torch has a fused kernel for this optimizer on the device, else 'foreach'."""
+    p = torch.nn.Parameter(torch.zeros(4, device=device))
+    p.grad = torch.ones(4, device=device)
     try:
         getattr(torch.optim, cls_name)([p], fused=True, **options).step()
         return "fused"
@@ -48,20 +54,20 @@ def torch_path(torch, cls_name, options):
         return "foreach"
 
 
-def make_params(torch, total, count, seed):
-    gen = torch.Generator().manual_seed(seed)
+def make_params(torch, total, count, seed, device="cpu"):
+    gen = torch.Generator(device=device).manual_seed(seed)
     sizes = [total // count + (1 if i < total % count else 0) for i in range(count)]
-    params = [torch.nn.Parameter(torch.randn(n, generator=gen)) for n in sizes]
+    params = [torch.nn.Parameter(torch.randn(n, generator=gen, device=device)) for n in sizes]
     for p in params:
-        p.grad = torch.randn(p.shape, generator=gen) * 1e-2
+        p.grad = torch.randn(p.shape, generator=gen, device=device) * 1e-2
     return params
 
 
-def bench_case(torch, name, total, count, repeats, paths):
+def bench_case(torch, name, total, count, repeats, paths, device="cpu"):
     ours_cls, torch_cls, options, nbytes = SPECS[name]
     path = paths[torch_cls]
-    theirs_p = make_params(torch, total, count, 1)
-    ours_p = make_params(torch, total, count, 1)
+    theirs_p = make_params(torch, total, count, 1, device)
+    ours_p = make_params(torch, total, count, 1, device)
     nonfinite = "raise" if name in ("adam (checked)", "adam+clip") else "ignore"
     max_grad_norm = CLIP if name == "adam+clip" else None
     make_ours = lambda params: getattr(optim, ours_cls)(
@@ -75,16 +81,28 @@ def bench_case(torch, name, total, count, repeats, paths):
             theirs.step()
     else:
         torch_step = theirs.step
-    # The roofline: an in-place stream moving as many bytes as the update must.
-    stream = torch.ones(max(1, int(nbytes * total // 8)))
-    fns, labels = [torch_step, ours.step, lambda: stream.mul_(0.999999)], \
-        ["torch", "list", "stream"]
-    if count > 1:
+    # The roofline: on the CPU an in-place stream, on the GPU a device-to-device copy, moving
+    # as many bytes as the update must.
+    elements = max(1, int(nbytes * total // 8))
+    if device == "cpu":
+        stream = torch.ones(elements)
+        roofline = lambda: stream.mul_(0.999999)
+    else:
+        src, dst = torch.ones(elements, device=device), torch.empty(elements, device=device)
+        roofline = lambda: dst.copy_(src)
+    fns, labels = [torch_step, ours.step, roofline], ["torch", "list", "stream"]
+    if count > 1 and device == "cpu":
         arena_p = make_params(torch, total, count, 1)
         arena_opt = make_ours(optim.Arena(arena_p))
         fns.append(arena_opt.step)
         labels.append("arena")
-    medians = dict(zip(labels, interleaved_medians(fns, repeats, warmup=3)))
+    if device == "cpu":
+        times = interleaved_medians(fns, repeats, warmup=3)
+    else:
+        from .gpu import cuda_event_medians
+
+        times = cuda_event_medians(torch, fns, repeats)
+    medians = dict(zip(labels, times))
     row = Row("optim", {"optimizer": name, "params": total, "tensors": count},
               f"torch {path}" + (" + clip_grad_norm_" if name == "adam+clip" else ""),
               medians["torch"], medians["list"], float(nbytes) * total)
@@ -158,12 +176,20 @@ def main(args) -> int:
     if unknown:
         progress(f"unknown optimizer(s) {unknown}; choose from {sorted(SPECS)}")
         return 2
-    sizes = QUICK_SIZES if args.quick else FULL_SIZES
-    counts = QUICK_TENSOR_COUNTS if args.quick else TENSOR_COUNTS
+    device = getattr(args, "device", "cpu")
+    if device == "cuda":
+        if not (_backend.gpu_available() and torch.cuda.is_available()):
+            progress("--device cuda needs a GPU, a CUDA build of torch and fusednn._cuda")
+            return 2
+        sizes = QUICK_SIZES if args.quick else GPU_SIZES
+        counts = QUICK_TENSOR_COUNTS if args.quick else GPU_TENSOR_COUNTS
+    else:
+        sizes = QUICK_SIZES if args.quick else FULL_SIZES
+        counts = QUICK_TENSOR_COUNTS if args.quick else TENSOR_COUNTS
     repeats = args.repeats or (5 if args.quick else 11)
 
     copy = copy_bandwidth(8 * 1024 * 1024 if args.quick else 32 * 1024 * 1024)
-    paths = {SPECS[n][1]: torch_path(torch, SPECS[n][1], SPECS[n][2]) for n in names}
+    paths = {SPECS[n][1]: torch_path(torch, SPECS[n][1], SPECS[n][2], device) for n in names}
     progress(f"fusednn CPU path {_backend.kernel_path()}, torch {torch.__version__} with "
              f"{torch.get_num_threads()} threads; src->dst copy "
              f"{copy['bytes_per_s'] / 1e9:.1f} GB/s ({copy['by']})")
@@ -171,8 +197,8 @@ def main(args) -> int:
     for total in sizes:
         for count in counts:
             for name in names:
-                reps = repeats if total < 50_000_000 else max(5, repeats // 2)
-                row = bench_case(torch, name, total, count, reps, paths)
+                reps = repeats if total < 50_000_000 or device == "cuda" else max(5, repeats // 2)
+                row = bench_case(torch, name, total, count, reps, paths, device)
                 rows.append(row)
                 progress(f"  {name:15s} {human(total):>4s} x{count:<4d} torch "
                          f"{row.baseline_s * 1e3:8.3f} ms  fusednn {row.fusednn_s * 1e3:8.3f} ms"

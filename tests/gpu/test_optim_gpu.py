@@ -1,0 +1,169 @@
+"""Fused optimizers on the GPU: trajectories against torch.optim on CUDA, the functional
+kernels on CuPy against the CPU kernels, device-side clipping and non-finite skip, mixed
+precision, lr/step on the device inside a CUDA graph, many tensors, and 64-bit indexing."""
+import numpy as np
+import pytest
+
+from fusednn import optim
+from fusednn.optim import functional as F
+
+from ..optim.problem import CONFIGS, STEPS, Bowl, assert_close, config_id
+
+torch = pytest.importorskip("torch")
+CLASSES = {"sgd": "SGD", "adagrad": "Adagrad", "rmsprop": "RMSprop", "adam": "Adam",
+           "adamw": "AdamW"}
+
+
+def cuda_params(bowl, dtype=torch.float32):
+    return [torch.nn.Parameter(torch.from_numpy(p.astype(np.float32)).to("cuda", dtype))
+            for p in bowl.start]
+
+
+def set_grads(params, bowl, step):
+    arrays = [p.detach().float().cpu().numpy() for p in params]
+    for p, g in zip(params, bowl.grads(arrays, step)):
+        p.grad = torch.from_numpy(g).to("cuda", p.dtype)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=config_id)
+def test_class_matches_torch_optim_on_cuda(config):
+    name, options = config
+    bowl = Bowl(maximize=options.get("maximize", False))
+    ours_p, theirs_p = cuda_params(bowl), cuda_params(bowl)
+    ours = getattr(optim, CLASSES[name])(ours_p, **options)
+    theirs = getattr(torch.optim, CLASSES[name])(theirs_p, **options)
+    for step in range(1, STEPS + 1):
+        set_grads(ours_p, bowl, step)
+        set_grads(theirs_p, bowl, step)
+        ours.step()
+        theirs.step()
+    for i, (a, b) in enumerate(zip(ours_p, theirs_p)):
+        assert_close(a.detach().cpu().numpy(), b.detach().cpu().numpy(), f"{name} param {i}")
+    if name in ("adam", "adamw", "adagrad"):
+        assert float(ours.state[ours_p[1]]["step"]) == STEPS
+
+
+def test_functional_on_cupy_follows_the_cpu_kernels():
+    cupy = pytest.importorskip("cupy")
+    bowl = Bowl([1, 7, 4097, 100_003])
+    cpu = [p.astype(np.float32) for p in bowl.start]
+    gpu = [cupy.asarray(p) for p in cpu]
+    cpu_m, cpu_v = [np.zeros_like(p) for p in cpu], [np.zeros_like(p) for p in cpu]
+    gpu_m, gpu_v = [cupy.zeros_like(p) for p in gpu], [cupy.zeros_like(p) for p in gpu]
+    for step in range(1, 101):
+        g = bowl.grads(cpu, step)
+        F.adam_(cpu, g, cpu_m, cpu_v, step=step, lr=0.01, max_grad_norm=5.0)
+        g_gpu = [cupy.asarray(x) for x in bowl.grads([p.get() for p in gpu], step)]
+        result = F.adam_(gpu, g_gpu, gpu_m, gpu_v, step=step, lr=0.01, max_grad_norm=5.0)
+        assert result.applied
+    for a, b in zip(gpu, cpu):
+        assert_close(a.get(), b, "cupy adam")
+
+
+def test_nonfinite_skip_is_decided_on_the_device():
+    bowl = Bowl([5, 4097])
+    params = cuda_params(bowl)
+    opt = optim.Adam(params, lr=0.01, nonfinite="skip", max_grad_norm=1.0)
+    for step in range(1, 4):
+        set_grads(params, bowl, step)
+        opt.step()
+    before = [p.detach().clone() for p in params]
+    state = {k: v.clone() for k, v in opt.state[params[1]].items()}
+    set_grads(params, bowl, 4)
+    params[1].grad[7] = float("nan")
+    opt.step()
+    assert opt.skipped_steps == 1
+    for a, b in zip(before, params):
+        assert torch.equal(a, b.detach())
+    for k, v in state.items():
+        assert torch.equal(v, opt.state[params[1]][k]), k
+    set_grads(params, bowl, 4)
+    opt.step()
+    assert float(opt.state[params[1]]["step"]) == 4
+
+
+def test_nonfinite_raise_on_the_gpu_changes_nothing():
+    params = [torch.nn.Parameter(torch.ones(100, device="cuda"))]
+    opt = optim.SGD(params, lr=0.1, momentum=0.9)
+    params[0].grad = torch.full((100,), float("inf"), device="cuda")
+    with pytest.raises(optim.NonFiniteGradError):
+        opt.step()
+    assert torch.equal(params[0].detach(), torch.ones(100, device="cuda"))
+
+
+def test_fused_clipping_matches_clip_grad_norm_on_cuda():
+    bowl = Bowl([3, 4097, 1000])
+    ours_p, theirs_p = cuda_params(bowl), cuda_params(bowl)
+    ours = optim.Adam(ours_p, lr=0.01, max_grad_norm=2.0)
+    theirs = torch.optim.Adam(theirs_p, lr=0.01)
+    for step in range(1, 51):
+        set_grads(ours_p, bowl, step)
+        set_grads(theirs_p, bowl, step)
+        ours.step()
+        norm = torch.nn.utils.clip_grad_norm_(theirs_p, 2.0)
+        theirs.step()
+        assert ours.last_grad_norm == pytest.approx(float(norm), rel=1e-5)
+    for a, b in zip(ours_p, theirs_p):
+        assert_close(a.detach().cpu().numpy(), b.detach().cpu().numpy(), "clipped adam")
+
+
+@pytest.mark.parametrize("dtype,rtol", [(torch.float16, 2e-3), (torch.bfloat16, 1.6e-2)])
+def test_half_precision_params_keep_float32_state(dtype, rtol):
+    bowl = Bowl([7, 4097])
+    low, full = cuda_params(bowl, dtype), cuda_params(bowl)
+    opt_low = optim.AdamW(low, lr=1e-3)
+    opt_full = optim.AdamW(full, lr=1e-3)
+    for step in range(1, 21):
+        set_grads(full, bowl, step)
+        for lp, fp in zip(low, full):
+            lp.grad = fp.grad.to(dtype)
+        opt_low.step()
+        opt_full.step()
+    assert opt_low.state[low[1]]["exp_avg"].dtype == torch.float32
+    for lp, fp in zip(low, full):
+        diff = (lp.detach().float() - fp.detach()).abs().max().item()
+        assert diff <= rtol * fp.detach().abs().max().item() * 4, diff
+
+
+def test_lr_and_step_on_the_device_replay_in_a_cuda_graph():
+    n = 10_000
+    gen = torch.Generator(device="cuda").manual_seed(0)
+    p_eager = torch.randn(n, device="cuda", generator=gen)
+    g = torch.randn(n, device="cuda", generator=gen)
+    p_graph = p_eager.clone()
+    m1, v1, m2, v2 = (torch.zeros(n, device="cuda") for _ in range(4))
+    for step in range(1, 6):
+        F.adam_(p_eager, g, m1, v1, step=step, lr=1e-2, nonfinite="ignore")
+    lr = torch.full((1,), 1e-2, device="cuda")
+    step_dev = torch.ones(1, device="cuda")
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph, stream=side):
+        F.adam_(p_graph, g, m2, v2, step=step_dev, lr=lr, nonfinite="ignore")
+    for step in range(1, 6):
+        step_dev.fill_(step)
+        graph.replay()
+    torch.cuda.synchronize()
+    assert torch.allclose(p_graph, p_eager, rtol=1e-6, atol=1e-7)
+
+
+def test_two_thousand_tensors_in_one_call():
+    rng = np.random.default_rng(0)
+    sizes = rng.integers(1, 3000, 2000)
+    params = [torch.from_numpy(rng.standard_normal(n).astype(np.float32)).cuda() for n in sizes]
+    grads = [torch.from_numpy(rng.standard_normal(n).astype(np.float32)).cuda() for n in sizes]
+    expected = [p - 0.1 * g for p, g in zip(params, grads)]
+    F.sgd_(params, grads, lr=0.1)
+    for p, e in zip(params, expected):
+        assert torch.allclose(p, e, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_tensors_over_two_to_the_31_elements():
+    n = 2**31 + 9
+    p = torch.zeros(n, device="cuda")
+    g = torch.ones(n, device="cuda")
+    F.sgd_(p, g, lr=0.5, nonfinite="ignore")
+    assert p[-16:].eq(-0.5).all() and p[:16].eq(-0.5).all() and p[2**31 - 3:2**31 + 3].eq(-0.5).all()
+    assert p.eq(-0.5).all()
