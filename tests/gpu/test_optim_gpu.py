@@ -173,3 +173,24 @@ def test_tensors_over_two_to_the_31_elements():
     F.sgd_(p, g, lr=0.5, nonfinite="ignore")
     assert p[-16:].eq(-0.5).all() and p[:16].eq(-0.5).all() and p[2**31 - 3:2**31 + 3].eq(-0.5).all()
     assert p.eq(-0.5).all()
+
+
+def test_arena_on_the_gpu_is_one_span_and_matches_torch():
+    bowl = Bowl([5, 4097, 33, 100_000])
+    ours_p, theirs_p = cuda_params(bowl), cuda_params(bowl)
+    arena = optim.Arena(ours_p)
+    assert arena.param_buffer.is_cuda
+    ours = optim.Adam(arena, lr=0.01, max_grad_norm=3.0)
+    theirs = torch.optim.Adam(theirs_p, lr=0.01)
+    for step in range(1, 31):
+        ours.zero_grad()
+        arrays = [p.detach().cpu().numpy() for p in ours_p]
+        for p, g in zip(ours_p, bowl.grads(arrays, step)):
+            p.grad += torch.from_numpy(g).cuda()
+        set_grads(theirs_p, bowl, step)
+        ours.step()
+        torch.nn.utils.clip_grad_norm_(theirs_p, 3.0)
+        theirs.step()
+    for a, b in zip(ours_p, theirs_p):
+        assert_close(a.detach().cpu().numpy(), b.detach().cpu().numpy(), "arena adam on cuda")
+    assert ours.state[ours_p[2]]["exp_avg"].data_ptr() != 0

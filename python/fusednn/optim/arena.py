@@ -13,7 +13,8 @@ numpy::
 
 torch: ``Arena(model.parameters())`` moves the parameters' storage into the arena in place
 (``p.data`` and ``p.grad`` become views), so the model keeps working unchanged; call the
-optimizer's ``zero_grad()`` (which zeroes in place) so gradients stay in the arena.
+optimizer's ``zero_grad()`` (which zeroes in place) so gradients stay in the arena. CUDA
+parameters get an arena on their device (float32), updated by the CUDA kernels.
 """
 from __future__ import annotations
 
@@ -40,8 +41,13 @@ class Arena:
         if any(is_torch) and not all(is_torch):
             raise TypeError("Arena arrays must be all numpy arrays or all torch tensors")
         self.is_torch = all(is_torch)
+        self.device = arrays[0].device if self.is_torch else None
+        self.on_gpu = self.is_torch and arrays[0].is_cuda
         for i, a in enumerate(arrays):
-            _backend.float32_span(a, f"arrays[{i}]", writable=False)
+            if self.is_torch and a.device != self.device:
+                raise ValueError(f"arrays[{i}]: is on {a.device} but arrays[0] is on "
+                                 f"{self.device}; an arena lives on one device")
+            self._span(a, f"arrays[{i}]", writable=False)
         self.shapes = [tuple(a.shape) for a in arrays]
         sizes = [math.prod(s) for s in self.shapes]
         self.offsets = [0]
@@ -66,14 +72,20 @@ class Arena:
                 v[...] = a
             self.params = views
         self._state_views = {}
-        self._param_address = _backend.float32_span(self.param_buffer, "param_buffer", True)[0]
+        self._param_address = self._span(self.param_buffer, "param_buffer", True)[0]
         self._expected = [self._param_address + 4 * off for off in self.offsets[:-1]]
         self._torch_data_ptr = _torch().Tensor.data_ptr if self.is_torch else None
-        self._grad_address = _backend.float32_span(self.grad_buffer, "grad_buffer", False)[0]
+        self._grad_address = self._span(self.grad_buffer, "grad_buffer", False)[0]
+
+    def _span(self, array, name, writable):
+        """(address, size, ...) of a float32 array on the arena's device."""
+        if self.on_gpu:
+            return _backend.gpu_span(array, name, writable)
+        return _backend.float32_span(array, name, writable)
 
     def _zeros(self):
         if self.is_torch:
-            return _torch().zeros(self.size, dtype=_torch().float32)
+            return _torch().zeros(self.size, dtype=_torch().float32, device=self.device)
         return np.zeros(self.size, dtype=np.float32)
 
     def _views(self, buffer):
@@ -139,5 +151,5 @@ class Arena:
             buffer, views = entry
             if any(s.get(name) is not v for s, v in zip(states, views)):
                 return None
-            out.append(_backend.float32_span(buffer, f"arena state {name}", True)[0])
+            out.append(self._span(buffer, f"arena state {name}", True)[0])
         return out

@@ -416,6 +416,14 @@ class Optimizer:
             if not params:
                 continue
             where = f"param_groups[{gi}]"
+            arena = group.get("arena")
+            if arena is not None and arena.covers(params, gs):
+                # One span over the arena's buffers; its views were checked when it was made.
+                like = like or _backend.gpu_span(arena.param_buffer, "arena", True)
+                g_all.append(arena.grad_address())
+                sizes_all.append(arena.size)
+                prepared.append((group, hyper, params, None, None))
+                continue
             p_spans = [_backend.gpu_span(p, f"{where}.params[{i}]", True, dtypes)
                        for i, p in enumerate(params)]
             g_spans = [_backend.gpu_span(g, f"{where}.grads[{i}]", False, dtypes)
@@ -443,7 +451,8 @@ class Optimizer:
                           self.max_grad_norm or 0.0, self.nonfinite != "ignore", stream)
         for group, hyper, params, p_spans, g_spans in prepared:
             names = self._state_names(hyper)
-            states, first = self._prepare_states(params, hyper, names, None)
+            arena = group.get("arena")
+            states, first = self._prepare_states(params, hyper, names, arena)
             steps = []
             if self.tracks_step:
                 for p, st in zip(params, states):
@@ -452,6 +461,19 @@ class Optimizer:
                 steps = [_backend.gpu_span(st["step"], "state step", True).address
                          for st in states]
                 mod.advance_steps(steps, control, stream)
+            if p_spans is None:  # the arena's flat path: all tensors share one step count
+                flat_states = arena.flat_states(names, states)
+                if flat_states is None or len(set(first)) != 1:
+                    raise RuntimeError("arena state is no longer in the arena's buffers; "
+                                       "rebuild the optimizer on the arena")
+                kwargs = self._kernel_args(hyper, [[a] for a in flat_states], 1, first[0])
+                if self.step_in_math:
+                    kwargs["steps"] = steps[:1]
+                getattr(mod, self.kernel)(
+                    params=[arena.param_address()], grads=[arena.grad_address()],
+                    sizes=[arena.size], dtype=dtype, grad_scale=1.0, lr_ptr=0,
+                    control=control, stream=stream, **kwargs)
+                continue
             state_addresses = [[_backend.gpu_span(st[n], f"state {n}", True).address
                                 for st in states] for n in names]
             for is_first in sorted(set(first)):
