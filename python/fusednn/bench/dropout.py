@@ -15,41 +15,28 @@ QUICK_SIZES = [1_000_000]
 P = 0.5
 
 
-def cpu_rows(torch, sizes, repeats):
+def rows_on(torch, device, sizes, repeats):
+    """One row per size: torch's dropout, ours, and a copy of the same size, interleaved."""
+    if device == "cuda":
+        from .gpu import cuda_event_medians
+
+        timer = lambda fns: cuda_event_medians(torch, fns, repeats)
+    else:
+        timer = lambda fns: interleaved_medians(fns, repeats, warmup=2)
     rows = []
     for n in sizes:
-        x = torch.randn(n)
-        y = torch.empty(n)
-        gen = ops.PhiloxGenerator(seed=0)
-        fns = [lambda: torch.nn.functional.dropout(x, P, training=True),
-               lambda: ops.dropout(x, P, out=y, **gen.next()),
-               lambda: y.copy_(x)]
-        t_torch, t_ours, t_copy = interleaved_medians(fns, repeats, warmup=2)
-        row = Row("dropout", {"device": "cpu", "elements": n}, "torch F.dropout", t_torch,
-                  t_ours, 8.0 * n, {"copy_s": t_copy})
-        rows.append(row)
-        progress(f"  cpu {n:>10d}: torch {t_torch * 1e3:8.3f} ms  fusednn {t_ours * 1e3:8.3f} ms "
-                 f" {row.speedup:6.1f}x")
-    return rows
-
-
-def gpu_rows(torch, sizes, repeats):
-    from .gpu import cuda_event_medians
-
-    rows = []
-    for n in sizes:
-        x = torch.randn(n, device="cuda")
+        x = torch.randn(n, device=device)
         y = torch.empty_like(x)
         gen = ops.PhiloxGenerator(seed=0)
-        fns = [lambda: torch.nn.functional.dropout(x, P, training=True),
-               lambda: ops.dropout(x, P, out=y, **gen.next()),
-               lambda: y.copy_(x)]
-        t_torch, t_ours, t_copy = cuda_event_medians(torch, fns, repeats)
-        row = Row("dropout", {"device": "cuda", "elements": n}, "torch F.dropout", t_torch,
+        t_torch, t_ours, t_copy = timer([
+            lambda: torch.nn.functional.dropout(x, P, training=True),
+            lambda: ops.dropout(x, P, out=y, **gen.next()),
+            lambda: y.copy_(x)])
+        row = Row("dropout", {"device": device, "elements": n}, "torch F.dropout", t_torch,
                   t_ours, 8.0 * n, {"copy_s": t_copy})
         rows.append(row)
-        progress(f"  gpu {n:>10d}: torch {t_torch * 1e3:8.3f} ms  fusednn {t_ours * 1e3:8.3f} ms "
-                 f" {row.speedup:6.1f}x")
+        progress(f"  {device} {n:>10d}: torch {t_torch * 1e3:8.3f} ms  fusednn "
+                 f"{t_ours * 1e3:8.3f} ms  {row.speedup:6.1f}x")
     return rows
 
 
@@ -62,9 +49,9 @@ def main(args) -> int:
     sizes = QUICK_SIZES if args.quick else FULL_SIZES
     repeats = args.repeats or (5 if args.quick else 15)
     progress(f"dropout p={P}; fusednn CPU path {_backend.kernel_path()}")
-    rows = cpu_rows(torch, sizes, repeats)
-    if _backend.gpu_available():
-        rows += gpu_rows(torch, sizes, repeats)
+    rows = rows_on(torch, "cpu", sizes, repeats)
+    if _backend.gpu_available() and torch.cuda.is_available():
+        rows += rows_on(torch, "cuda", sizes, repeats)
     else:
         progress("  no GPU (or no fusednn._cuda): GPU rows skipped")
     body = [[r.case["device"], f"{r.case['elements']:,}", f"{r.baseline_s * 1e3:.3f}",
