@@ -17,7 +17,7 @@ import sys
 import numpy as np
 
 from .. import _backend
-from ..optim import _checks
+from .. import _checks
 
 _U64 = 1 << 64
 

@@ -34,7 +34,7 @@ import struct
 from typing import NamedTuple
 
 from .. import _backend
-from . import _checks
+from .. import _checks
 
 
 class NonFiniteGradError(FloatingPointError):

@@ -19,7 +19,7 @@ from operator import is_, methodcaller
 import numpy as np
 
 from .. import _backend
-from . import _checks
+from .. import _checks
 from .arena import Arena
 from .functional import NonFiniteGradError, grad_scale
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from . import _checks
+from .. import _checks
 from .optimizer import Optimizer
 
 

@@ -1,4 +1,4 @@
-"""Hyperparameter checks shared by the functional kernels and the optimizer classes."""
+"""Argument checks shared by the kernels' Python entry points (optimizers, ops)."""
 from __future__ import annotations
 
 import math
