@@ -7,40 +7,11 @@ import pytest
 from fusednn import optim
 from fusednn.optim import functional as F
 
-from ..optim.problem import CONFIGS, STEPS, Bowl, assert_close, config_id
-
-torch = pytest.importorskip("torch")
-CLASSES = {"sgd": "SGD", "adagrad": "Adagrad", "rmsprop": "RMSprop", "adam": "Adam",
-           "adamw": "AdamW"}
-
-
-def cuda_params(bowl, dtype=torch.float32):
-    return [torch.nn.Parameter(torch.from_numpy(p.astype(np.float32)).to("cuda", dtype))
-            for p in bowl.start]
-
-
-def set_grads(params, bowl, step):
-    arrays = [p.detach().float().cpu().numpy() for p in params]
-    for p, g in zip(params, bowl.grads(arrays, step)):
-        p.grad = torch.from_numpy(g).to("cuda", p.dtype)
-
-
+from ..optim.against_torch import assert_matches_torch, set_torch_grads, torch, torch_params
+from ..optim.problem import CONFIGS, Bowl, assert_close, config_id
 @pytest.mark.parametrize("config", CONFIGS, ids=config_id)
 def test_class_matches_torch_optim_on_cuda(config):
-    name, options = config
-    bowl = Bowl(maximize=options.get("maximize", False))
-    ours_p, theirs_p = cuda_params(bowl), cuda_params(bowl)
-    ours = getattr(optim, CLASSES[name])(ours_p, **options)
-    theirs = getattr(torch.optim, CLASSES[name])(theirs_p, **options)
-    for step in range(1, STEPS + 1):
-        set_grads(ours_p, bowl, step)
-        set_grads(theirs_p, bowl, step)
-        ours.step()
-        theirs.step()
-    for i, (a, b) in enumerate(zip(ours_p, theirs_p)):
-        assert_close(a.detach().cpu().numpy(), b.detach().cpu().numpy(), f"{name} param {i}")
-    if name in ("adam", "adamw", "adagrad"):
-        assert float(ours.state[ours_p[1]]["step"]) == STEPS
+    assert_matches_torch(*config, device="cuda")
 
 
 def test_functional_on_cupy_follows_the_cpu_kernels():
@@ -62,14 +33,14 @@ def test_functional_on_cupy_follows_the_cpu_kernels():
 
 def test_nonfinite_skip_is_decided_on_the_device():
     bowl = Bowl([5, 4097])
-    params = cuda_params(bowl)
+    params = torch_params(bowl, "cuda")
     opt = optim.Adam(params, lr=0.01, nonfinite="skip", max_grad_norm=1.0)
     for step in range(1, 4):
-        set_grads(params, bowl, step)
+        set_torch_grads(params, bowl, step)
         opt.step()
     before = [p.detach().clone() for p in params]
     state = {k: v.clone() for k, v in opt.state[params[1]].items()}
-    set_grads(params, bowl, 4)
+    set_torch_grads(params, bowl, 4)
     params[1].grad[7] = float("nan")
     opt.step()
     assert opt.skipped_steps == 1
@@ -77,7 +48,7 @@ def test_nonfinite_skip_is_decided_on_the_device():
         assert torch.equal(a, b.detach())
     for k, v in state.items():
         assert torch.equal(v, opt.state[params[1]][k]), k
-    set_grads(params, bowl, 4)
+    set_torch_grads(params, bowl, 4)
     opt.step()
     assert float(opt.state[params[1]]["step"]) == 4
 
@@ -93,12 +64,12 @@ def test_nonfinite_raise_on_the_gpu_changes_nothing():
 
 def test_fused_clipping_matches_clip_grad_norm_on_cuda():
     bowl = Bowl([3, 4097, 1000])
-    ours_p, theirs_p = cuda_params(bowl), cuda_params(bowl)
+    ours_p, theirs_p = torch_params(bowl, "cuda"), torch_params(bowl, "cuda")
     ours = optim.Adam(ours_p, lr=0.01, max_grad_norm=2.0)
     theirs = torch.optim.Adam(theirs_p, lr=0.01)
     for step in range(1, 51):
-        set_grads(ours_p, bowl, step)
-        set_grads(theirs_p, bowl, step)
+        set_torch_grads(ours_p, bowl, step)
+        set_torch_grads(theirs_p, bowl, step)
         ours.step()
         norm = torch.nn.utils.clip_grad_norm_(theirs_p, 2.0)
         theirs.step()
@@ -110,13 +81,13 @@ def test_fused_clipping_matches_clip_grad_norm_on_cuda():
 @pytest.mark.parametrize("dtype,eps", [(torch.float16, 2.0**-10), (torch.bfloat16, 2.0**-7)])
 def test_half_precision_params_keep_float32_state(dtype, eps):
     bowl = Bowl([7, 4097])
-    low, full = cuda_params(bowl, dtype), cuda_params(bowl)
+    low, full = torch_params(bowl, "cuda", dtype), torch_params(bowl, "cuda")
     start = [p.detach().clone() for p in low]
     steps, lr = 20, 1e-3
     opt_low = optim.AdamW(low, lr=lr)
     opt_full = optim.AdamW(full, lr=lr)
     for step in range(1, steps + 1):
-        set_grads(full, bowl, step)
+        set_torch_grads(full, bowl, step)
         for lp, fp in zip(low, full):
             lp.grad = fp.grad.to(dtype)
         opt_low.step()
@@ -177,7 +148,7 @@ def test_tensors_over_two_to_the_31_elements():
 
 def test_arena_on_the_gpu_is_one_span_and_matches_torch():
     bowl = Bowl([5, 4097, 33, 100_000])
-    ours_p, theirs_p = cuda_params(bowl), cuda_params(bowl)
+    ours_p, theirs_p = torch_params(bowl, "cuda"), torch_params(bowl, "cuda")
     arena = optim.Arena(ours_p)
     assert arena.param_buffer.is_cuda
     ours = optim.Adam(arena, lr=0.01, max_grad_norm=3.0)
@@ -187,7 +158,7 @@ def test_arena_on_the_gpu_is_one_span_and_matches_torch():
         arrays = [p.detach().cpu().numpy() for p in ours_p]
         for p, g in zip(ours_p, bowl.grads(arrays, step)):
             p.grad += torch.from_numpy(g).cuda()
-        set_grads(theirs_p, bowl, step)
+        set_torch_grads(theirs_p, bowl, step)
         ours.step()
         torch.nn.utils.clip_grad_norm_(theirs_p, 3.0)
         theirs.step()

@@ -1,6 +1,5 @@
 """The options fusednn adds to torch.optim's (L1, fused global-norm clipping, non-finite
 handling), the two layouts (arena and tensor list), param groups and partial gradients."""
-import warnings
 
 import numpy as np
 import pytest
@@ -9,9 +8,8 @@ from fusednn import optim
 from fusednn.optim import functional as F
 
 from . import reference
+from .against_torch import set_torch_grads, torch, torch_params
 from .problem import Bowl, assert_close
-
-torch = pytest.importorskip("torch")
 
 SMALL = [1, 7, 4097, 3000]
 CLASSES = {"sgd": ("SGD", dict(lr=0.05, momentum=0.9)),
@@ -19,16 +17,6 @@ CLASSES = {"sgd": ("SGD", dict(lr=0.05, momentum=0.9)),
            "rmsprop": ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5)),
            "adam": ("Adam", dict(lr=0.01, amsgrad=True)),
            "adamw": ("AdamW", dict(lr=0.01, weight_decay=0.1))}
-
-
-def torch_params(bowl):
-    return [torch.nn.Parameter(torch.from_numpy(p.astype(np.float32))) for p in bowl.start]
-
-
-def set_grads(params, bowl, step, scale=1.0):
-    arrays = [p.detach().numpy() for p in params]
-    for p, g in zip(params, bowl.grads(arrays, step)):
-        p.grad = torch.from_numpy(g * np.float32(scale))
 
 
 @pytest.mark.parametrize("name", sorted(CLASSES))
@@ -41,8 +29,8 @@ def test_fused_clipping_matches_clip_grad_norm_then_step(cpu_path, name):
     for step in range(1, 51):
         # Large gradients early (clipped), small ones later (not clipped).
         scale = 20.0 if step < 25 else 0.01
-        set_grads(ours_p, bowl, step, scale)
-        set_grads(theirs_p, bowl, step, scale)
+        set_torch_grads(ours_p, bowl, step, scale)
+        set_torch_grads(theirs_p, bowl, step, scale)
         before = [p.grad.clone() for p in ours_p]
         ours.step()
         norm = torch.nn.utils.clip_grad_norm_(theirs_p, 1.5)
@@ -185,7 +173,7 @@ def test_torch_arena_moves_parameters_in_place_and_matches_torch(cpu_path):
         arrays = [p.detach().numpy() for p in ours_p]
         for p, g in zip(ours_p, bowl.grads(arrays, step)):
             p.grad += torch.from_numpy(g)  # accumulates into the arena's gradient buffer
-        set_grads(theirs_p, bowl, step)
+        set_torch_grads(theirs_p, bowl, step)
         ours.step()
         theirs.step()
     for i, (a, b) in enumerate(zip(ours_p, theirs_p)):
@@ -198,8 +186,8 @@ def test_torch_arena_survives_replaced_gradients(cpu_path):
     ours = optim.SGD(optim.Arena(ours_p), lr=0.05, momentum=0.9)
     theirs = torch.optim.SGD(theirs_p, lr=0.05, momentum=0.9)
     for step in range(1, 11):
-        set_grads(ours_p, bowl, step)  # new tensors, outside the arena
-        set_grads(theirs_p, bowl, step)
+        set_torch_grads(ours_p, bowl, step)  # new tensors, outside the arena
+        set_torch_grads(theirs_p, bowl, step)
         ours.step()
         theirs.step()
     for a, b in zip(ours_p, theirs_p):
@@ -216,8 +204,8 @@ def test_param_groups_partial_grads_and_late_parameters_match_torch(cpu_path):
     ours = optim.Adam(groups(ours_p), lr=0.01, weight_decay=0.01)
     theirs = torch.optim.Adam(groups(theirs_p), lr=0.01, weight_decay=0.01)
     for step in range(1, 31):
-        set_grads(ours_p, bowl, step)
-        set_grads(theirs_p, bowl, step)
+        set_torch_grads(ours_p, bowl, step)
+        set_torch_grads(theirs_p, bowl, step)
         if step < 10:  # param 1 gets no gradient at first: its step count lags
             ours_p[1].grad = theirs_p[1].grad = None
         if step % 7 == 0:

@@ -7,9 +7,8 @@ import pytest
 
 from fusednn import optim
 
+from .against_torch import torch, torch_params
 from .problem import Bowl, assert_close
-
-torch = pytest.importorskip("torch")
 
 CONFIGS = [("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
            ("Adagrad", dict(lr=0.05, initial_accumulator_value=0.1)),
@@ -17,10 +16,6 @@ CONFIGS = [("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
            ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.01)),
            ("AdamW", dict(lr=0.01))]
 SIZES = [3, 4097, 10]
-
-
-def params_from(bowl):
-    return [torch.nn.Parameter(torch.from_numpy(p.astype(np.float32))) for p in bowl.start]
 
 
 def run(opt, params, bowl, steps):
@@ -41,11 +36,11 @@ def copy_values(dst, src):
 @pytest.mark.parametrize("direction", ["torch_to_fusednn", "fusednn_to_torch"])
 def test_switching_between_torch_and_fusednn_keeps_the_trajectory(cls, options, direction):
     bowl = Bowl(SIZES)
-    straight_p = params_from(bowl)
+    straight_p = torch_params(bowl)
     straight = getattr(torch.optim, cls)(straight_p, **options)
     run(straight, straight_p, bowl, range(1, 41))
 
-    first_p, second_p = params_from(bowl), params_from(bowl)
+    first_p, second_p = torch_params(bowl), torch_params(bowl)
     first_lib, second_lib = (torch.optim, optim) if direction == "torch_to_fusednn" \
         else (optim, torch.optim)
     first = getattr(first_lib, cls)(first_p, **options)
@@ -61,10 +56,10 @@ def test_switching_between_torch_and_fusednn_keeps_the_trajectory(cls, options, 
 
 def test_torch_state_dict_loads_into_fused_torch_optimizer():
     bowl = Bowl(SIZES)
-    ours_p = params_from(bowl)
+    ours_p = torch_params(bowl)
     ours = optim.Adam(ours_p, lr=0.01)
     run(ours, ours_p, bowl, range(1, 6))
-    theirs = torch.optim.Adam(params_from(bowl), lr=0.01, fused=True)
+    theirs = torch.optim.Adam(torch_params(bowl), lr=0.01, fused=True)
     theirs.load_state_dict(ours.state_dict())
     state = theirs.state_dict()["state"]
     assert float(state[1]["step"]) == 5.0

@@ -4,13 +4,11 @@ classes on torch tensors, as a drop-in)."""
 import numpy as np
 import pytest
 
-from fusednn import optim
 from fusednn.optim import functional as F
 
 from . import reference
+from .against_torch import assert_matches_torch
 from .problem import CONFIGS, STEPS, Bowl, assert_close, config_id
-
-torch = pytest.importorskip("torch")
 
 STATE_ARGS = {
     "sgd": ["momentum_buffer"],
@@ -63,39 +61,6 @@ def test_functional_follows_float64_reference(cpu_path, config):
                 assert_close(arr, ref_state[i][key], f"{name} state {key}[{i}]")
 
 
-TORCH_CLASSES = {"sgd": "SGD", "adagrad": "Adagrad", "rmsprop": "RMSprop", "adam": "Adam",
-                 "adamw": "AdamW"}
-
-
-def torch_params(bowl):
-    return [torch.nn.Parameter(torch.from_numpy(p.astype(np.float32))) for p in bowl.start]
-
-
-def set_grads(params, bowl, step):
-    with torch.no_grad():
-        arrays = [p.detach().numpy() for p in params]
-        for p, g in zip(params, bowl.grads(arrays, step)):
-            p.grad = torch.from_numpy(g)
-
-
 @pytest.mark.parametrize("config", CONFIGS, ids=config_id)
 def test_class_is_a_torch_optim_drop_in(cpu_path, config):
-    name, options = config
-    bowl = Bowl(maximize=options.get("maximize", False))
-    ours_p, theirs_p = torch_params(bowl), torch_params(bowl)
-    cls = TORCH_CLASSES[name]
-    ours = getattr(optim, cls)(ours_p, **options)
-    theirs = getattr(torch.optim, cls)(theirs_p, **options)
-    for step in range(1, STEPS + 1):
-        set_grads(ours_p, bowl, step)
-        set_grads(theirs_p, bowl, step)
-        ours.step()
-        theirs.step()
-    for i, (a, b) in enumerate(zip(ours_p, theirs_p)):
-        assert_close(a.detach().numpy(), b.detach().numpy(), f"{name} param {i}")
-    for i, (a, b) in enumerate(zip(ours_p, theirs_p)):
-        for key, value in theirs.state[b].items():
-            if key == "step":
-                assert ours.state[a]["step"] == int(value)
-            elif value is not None:
-                assert_close(ours.state[a][key].numpy(), value.numpy(), f"{name} {key}[{i}]")
+    assert_matches_torch(*config)
