@@ -52,3 +52,22 @@ def test_dropout_refuses_mixed_devices():
         ops.dropout(DeviceArray(4), 0.5, seed=1, out=np.ones(4, np.float32))
     with pytest.raises(TypeError, match="out must be the same kind of array"):
         ops.dropout(np.ones(4, np.float32), 0.5, seed=1, out=DeviceArray(4))
+
+
+def test_optimizer_on_gpu_arrays_names_the_group_of_a_cpu_gradient():
+    from fusednn import optim
+
+    opt = optim.Adam([DeviceArray(4), DeviceArray(3)], lr=0.1)
+    assert opt.on_gpu
+    with pytest.raises(ValueError, match=r"param_groups\[0\]\.grads\[1\]: is a CPU array"):
+        opt.step(grads=[DeviceArray(4), np.ones(3, np.float32)])
+    with pytest.raises(ValueError, match=r"param_groups\[0\]\.grads\[0\]: shape \(5,\) does "
+                                         r"not match param_groups\[0\]\.params\[0\]"):
+        opt.step(grads=[DeviceArray(5), DeviceArray(3)])
+
+
+def test_one_optimizer_updates_one_device():
+    from fusednn import optim
+
+    with pytest.raises(ValueError, match=r"params\[1\]: is on cpu but earlier parameters are on a GPU"):
+        optim.SGD([DeviceArray(4), np.ones(4, np.float32)], lr=0.1)

@@ -41,6 +41,27 @@ class NonFiniteGradError(FloatingPointError):
     """A gradient held NaN or infinity; the step was not applied."""
 
 
+def nonfinite_error(norm=None) -> NonFiniteGradError:
+    where = "" if norm is None else f" (global norm {norm})"
+    return NonFiniteGradError(
+        f"non-finite gradient{where}; the step was not applied and parameters and optimizer "
+        "state are unchanged (nonfinite='skip' skips instead)")
+
+
+class Control(NamedTuple):
+    """The device StepControl of csrc/cuda/multi_tensor.cuh, read back to the host."""
+    scale: float
+    norm: float
+    skip: bool
+    skipped: int  # steps skipped since the buffer was made
+
+
+def read_control(buffer) -> Control:
+    """Read a GPU StepControl buffer (this waits for the stream to reach it)."""
+    scale, norm, skip, skipped = struct.unpack_from("<ffii", _backend.gpu_to_host(buffer))
+    return Control(scale, norm, bool(skip), skipped)
+
+
 class GpuStepResult:
     """The outcome of a GPU step, read from the device on first access (that read waits for
     the step to finish)."""
@@ -48,21 +69,18 @@ class GpuStepResult:
     def __init__(self, control):
         self._control, self._values = control, None
 
-    def _read(self):
+    def _read(self) -> Control:
         if self._values is None:
-            raw = _backend.gpu_to_host(self._control)
-            scale, norm = struct.unpack_from("<ff", raw)
-            skip, _ = struct.unpack_from("<ii", raw, 8)
-            self._values = (not skip, float(norm))
+            self._values = read_control(self._control)
         return self._values
 
     @property
     def applied(self) -> bool:
-        return True if self._control is None else self._read()[0]
+        return True if self._control is None else not self._read().skip
 
     @property
     def grad_norm(self):
-        return None if self._control is None else self._read()[1]
+        return None if self._control is None else float(self._read().norm)
 
     def __repr__(self):
         return f"GpuStepResult(applied={self.applied}, grad_norm={self.grad_norm})"
@@ -103,7 +121,7 @@ def _gather(params, grads, states) -> _Call:
             raise ValueError(f"{name} has {len(_as_list(arrays))} entries but params has "
                              f"{len(params)}")
     if params and _backend.is_gpu_array(params[0]):
-        return _gather_gpu(params, grads, states)
+        return gather_gpu(params, grads, states)
     p_addr, sizes, shapes = _backend.spans(params, "params", writable=True)
     g_addr, _, _ = _backend.spans(grads, "grads", writable=False, shapes=shapes)
     s_addr = {name: [] if arrays is None else
@@ -112,29 +130,31 @@ def _gather(params, grads, states) -> _Call:
     return _Call(False, p_addr, g_addr, s_addr, sizes)
 
 
-def _gather_gpu(params, grads, states) -> _Call:
+def gather_gpu(params, grads, states, prefix="") -> _Call:
+    """The GPU half of _gather (also the optimizer classes' GPU step); `prefix` goes before
+    every argument name in messages."""
     dtypes = tuple(_backend.GPU_DTYPES)
-    first = _backend.gpu_span(params[0], "params[0]", True, dtypes)
-    spans = {"params": [_backend.gpu_span(p, f"params[{i}]", True, dtypes)
+    first = _backend.gpu_span(params[0], f"{prefix}params[0]", True, dtypes)
+    spans = {"params": [_backend.gpu_span(p, f"{prefix}params[{i}]", True, dtypes)
                         for i, p in enumerate(params)],
-             "grads": [_backend.gpu_span(g, f"grads[{i}]", False, dtypes)
+             "grads": [_backend.gpu_span(g, f"{prefix}grads[{i}]", False, dtypes)
                        for i, g in enumerate(grads)]}
     for name, arrays in states.items():
         if arrays is not None:
-            spans[name] = [_backend.gpu_span(a, f"{name}[{i}]", True)
+            spans[name] = [_backend.gpu_span(a, f"{prefix}{name}[{i}]", True)
                            for i, a in enumerate(_as_list(arrays))]
     for name, group in spans.items():
         for i, sp in enumerate(group):
-            where = f"{name}[{i}]"
+            where = f"{prefix}{name}[{i}]"
             if sp.device != first.device and None not in (sp.device, first.device):
-                raise ValueError(f"{where}: is on cuda:{sp.device} but params[0] is on "
+                raise ValueError(f"{where}: is on cuda:{sp.device} but {prefix}params[0] is on "
                                  f"cuda:{first.device}")
             if i < len(params) and sp.shape != spans["params"][i].shape:
-                raise ValueError(f"{where}: shape {sp.shape} does not match params[{i}] shape "
-                                 f"{spans['params'][i].shape}")
+                raise ValueError(f"{where}: shape {sp.shape} does not match {prefix}params[{i}] "
+                                 f"shape {spans['params'][i].shape}")
             if name in ("params", "grads") and sp.dtype != first.dtype:
-                raise TypeError(f"{where}: is {sp.dtype} but params[0] is {first.dtype}; "
-                                "parameters and gradients share one type")
+                raise TypeError(f"{where}: is {sp.dtype} but {prefix}params[0] is "
+                                f"{first.dtype}; parameters and gradients share one type")
     stream = _backend.gpu_stream(first)
     addresses = {name: [sp.address for sp in group] for name, group in spans.items()}
     s_addr = {name: addresses.get(name, []) for name in states}
@@ -168,9 +188,7 @@ def _run_gpu(kernel, call, max_grad_norm, nonfinite, **kwargs):
                          if control is not None else 0, stream=call.stream, **kwargs)
     result = GpuStepResult(control)
     if nonfinite == "raise" and control is not None and not result.applied:
-        raise NonFiniteGradError("non-finite gradient; the step was not applied and parameters "
-                                 "and optimizer state are unchanged (nonfinite='skip' skips "
-                                 "instead)")
+        raise nonfinite_error()
     return result
 
 
@@ -181,9 +199,7 @@ def grad_scale(grad_addresses, sizes, max_grad_norm, nonfinite):
     norm = math.sqrt(_backend.cpu_module().grad_sum_squares(grad_addresses, sizes))
     if not math.isfinite(norm) and nonfinite != "ignore":
         if nonfinite == "raise":
-            raise NonFiniteGradError(
-                f"non-finite gradient (global norm {norm}); the step was not applied and "
-                "parameters and optimizer state are unchanged (nonfinite='skip' skips instead)")
+            raise nonfinite_error(norm)
         return None
     if max_grad_norm is None:
         return 1.0, norm

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import math
-import struct
 import sys
 import warnings
 from collections.abc import MutableMapping
@@ -21,7 +20,8 @@ import numpy as np
 from .. import _backend
 from .. import _checks
 from .arena import Arena
-from .functional import NonFiniteGradError, grad_scale
+from .functional import gather_gpu
+from .functional import grad_scale, nonfinite_error, read_control
 
 
 def _torch():
@@ -43,6 +43,9 @@ def zeros_like(p, fill: float = 0.0):
 
         return cupy.full(p.shape, fill, dtype=cupy.float32)
     return np.full(p.shape, fill, dtype=np.float32)
+
+
+_UNSET = object()
 
 
 def _device_step(p, value):
@@ -152,7 +155,9 @@ class Optimizer:
         self._skipped_steps = 0
         self._last_grad_norm = None
         self._plans = {}
-        self._device = None  # "cpu", or the CUDA device index of every parameter
+        # "cpu", or the CUDA device of every parameter (None when the array does not say
+        # which); _UNSET until the first parameter is seen.
+        self._device = _UNSET
         self._gpu_dtype = None
         self._control = None  # GPU: the device StepControl, kept across steps
         if isinstance(params, Arena):
@@ -213,29 +218,28 @@ class Optimizer:
         else:
             _backend.float32_span(p, name, writable=True)
             device = "cpu"
-        if self._device not in (None, device):
-            where = lambda d: d if d == "cpu" else f"cuda:{d}"
+        if self._device is not _UNSET and self._device != device:
+            where = lambda d: d if d == "cpu" else ("a GPU" if d is None else f"cuda:{d}")
             raise ValueError(f"{name}: is on {where(device)} but earlier parameters are on "
                              f"{where(self._device)}; one optimizer updates one device")
         self._device = device
 
     @property
     def on_gpu(self) -> bool:
-        return self._device not in (None, "cpu")
+        return self._device is not _UNSET and self._device != "cpu"
 
     @property
     def skipped_steps(self) -> int:
         """Steps skipped for non-finite gradients (on the GPU, read from the device)."""
         if self._control is not None:
-            return self._skipped_steps + struct.unpack_from(
-                "<i", _backend.gpu_to_host(self._control), 12)[0]
+            return self._skipped_steps + read_control(self._control).skipped
         return self._skipped_steps
 
     @property
     def last_grad_norm(self):
         """Global gradient norm of the last step, when it was computed (clipping or checking)."""
         if self._control is not None:
-            return struct.unpack_from("<f", _backend.gpu_to_host(self._control), 4)[0]
+            return read_control(self._control).norm
         return self._last_grad_norm
 
     # -- hooks for subclasses ------------------------------------------------------------------
@@ -409,7 +413,6 @@ class Optimizer:
         """The GPU step: the norm, clip scale and non-finite decision stay on the device;
         step counts are device tensors, advanced on the device unless the step is skipped."""
         mod = _backend.cuda_module()
-        dtypes = tuple(_backend.GPU_DTYPES)
         prepared, g_all, sizes_all, like = [], [], [], None
         for gi, (group, params, gs, _) in enumerate(work):
             hyper = self._hyper(group)
@@ -422,21 +425,13 @@ class Optimizer:
                 like = like or _backend.gpu_span(arena.param_buffer, "arena", True)
                 g_all.append(arena.grad_address())
                 sizes_all.append(arena.size)
-                prepared.append((group, hyper, params, None, None))
+                prepared.append((group, hyper, params, None))
                 continue
-            p_spans = [_backend.gpu_span(p, f"{where}.params[{i}]", True, dtypes)
-                       for i, p in enumerate(params)]
-            g_spans = [_backend.gpu_span(g, f"{where}.grads[{i}]", False, dtypes)
-                       for i, g in enumerate(gs)]
-            for i, (ps, gsp) in enumerate(zip(p_spans, g_spans)):
-                if gsp.shape != ps.shape or gsp.dtype != ps.dtype or gsp.device != ps.device:
-                    raise ValueError(f"{where}.grads[{i}]: {gsp.dtype} {gsp.shape} on "
-                                     f"cuda:{gsp.device} does not match its parameter "
-                                     f"({ps.dtype} {ps.shape} on cuda:{ps.device})")
-            like = like or p_spans[0]
-            g_all += [sp.address for sp in g_spans]
-            sizes_all += [sp.size for sp in p_spans]
-            prepared.append((group, hyper, params, p_spans, g_spans))
+            call = gather_gpu(params, gs, {}, prefix=f"{where}.")
+            like = like or call.like
+            g_all += call.grads
+            sizes_all += call.sizes
+            prepared.append((group, hyper, params, call))
         if not prepared:
             return
         stream = _backend.gpu_stream(like)
@@ -449,7 +444,7 @@ class Optimizer:
             control = _backend.gpu_address(self._control)
             mod.grad_norm(g_all, sizes_all, dtype, _backend.gpu_address(workspace), control,
                           self.max_grad_norm or 0.0, self.nonfinite != "ignore", stream)
-        for group, hyper, params, p_spans, g_spans in prepared:
+        for group, hyper, params, call in prepared:
             names = self._state_names(hyper)
             arena = group.get("arena")
             states, first = self._prepare_states(params, hyper, names, arena)
@@ -461,7 +456,7 @@ class Optimizer:
                 steps = [_backend.gpu_span(st["step"], "state step", True).address
                          for st in states]
                 mod.advance_steps(steps, control, stream)
-            if p_spans is None:  # the arena's flat path: all tensors share one step count
+            if call is None:  # the arena's flat path: all tensors share one step count
                 flat_states = arena.flat_states(names, states)
                 if flat_states is None or len(set(first)) != 1:
                     raise RuntimeError("arena state is no longer in the arena's buffers; "
@@ -483,15 +478,11 @@ class Optimizer:
                 if self.step_in_math:
                     kwargs["steps"] = [steps[i] for i in idx]
                 getattr(mod, self.kernel)(
-                    params=[p_spans[i].address for i in idx],
-                    grads=[g_spans[i].address for i in idx],
-                    sizes=[p_spans[i].size for i in idx], dtype=dtype, grad_scale=1.0,
+                    params=[call.params[i] for i in idx], grads=[call.grads[i] for i in idx],
+                    sizes=[call.sizes[i] for i in idx], dtype=dtype, grad_scale=1.0,
                     lr_ptr=0, control=control, stream=stream, **kwargs)
-        if self.nonfinite == "raise" and control:
-            if struct.unpack_from("<i", _backend.gpu_to_host(self._control), 8)[0]:
-                raise NonFiniteGradError(
-                    "non-finite gradient; the step was not applied and parameters and "
-                    "optimizer state are unchanged (nonfinite='skip' skips instead)")
+        if self.nonfinite == "raise" and control and read_control(self._control).skip:
+            raise nonfinite_error()
 
     def _prepare_states(self, params, hyper, names, arena):
         """Each param's state, created or completed as needed; and whether it was missing
