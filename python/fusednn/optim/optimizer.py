@@ -412,7 +412,6 @@ class Optimizer:
     def _step_gpu(self, work):
         """The GPU step: the norm, clip scale and non-finite decision stay on the device;
         step counts are device tensors, advanced on the device unless the step is skipped."""
-        mod = _backend.cuda_module()
         prepared, g_all, sizes_all, like = [], [], [], None
         for gi, (group, params, gs, _) in enumerate(work):
             hyper = self._hyper(group)
@@ -434,6 +433,7 @@ class Optimizer:
             prepared.append((group, hyper, params, call))
         if not prepared:
             return
+        mod = _backend.cuda_module()  # after the arguments are checked, as in functional
         stream = _backend.gpu_stream(like)
         dtype = _backend.GPU_DTYPES[like.dtype]
         control = 0
