@@ -8,6 +8,8 @@
 #include "build_config.h"
 #include "cpu/dispatch.h"
 #include "cpu/dropout.h"
+#include "cpu/layers.h"
+#include "cpu/pool.h"
 #include "cpu/optim.h"
 #include "fusednn/philox.h"
 
@@ -17,6 +19,15 @@ using cpu::Addresses;
 using Sizes = std::vector<int64_t>;
 
 namespace {
+
+// Arrays cross as addresses (0 for none), checked by the Python front (fusednn/nn/_kernels.py).
+template <class T = float>
+T* at(uintptr_t address) { return reinterpret_cast<T*>(address); }
+
+Act act_of(int32_t code) {
+  if (code < 0 || code >= kNumActs) throw py::value_error("unknown activation code " + std::to_string(code));
+  return static_cast<Act>(code);
+}
 
 cpu::StepArgs step_args(Addresses params, Addresses grads, Sizes sizes,
                         std::vector<std::pair<const char*, Addresses>> states) {
@@ -40,6 +51,7 @@ py::dict build_info() {
   d["openmp"] = false;
 #endif
   d["kernel_paths"] = py::make_tuple("scalar", "avx2");
+  d["blas"] = std::string("OpenBLAS ") + FUSEDNN_OPENBLAS_VERSION + " (scipy-openblas32)";
   return d;
 }
 
@@ -234,4 +246,124 @@ PYBIND11_MODULE(_cpu, m) {
       py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("weight_decay"),
       py::arg("decoupled"), py::arg("amsgrad"), py::arg("maximize"), py::arg("l1"),
       py::arg("grad_scale"), py::arg("step"));
+
+  // ---- layers: GEMM + fused bias/activation, convolution, pooling, softmax cross-entropy ----
+  m.def(
+      "bias_act_forward",
+      [](uintptr_t z, uintptr_t bias, uintptr_t y, uintptr_t saved, int64_t outer,
+         int64_t channels, int64_t inner, int32_t act, float slope) {
+        const cpu::BiasActForwardArgs a{at(z), at(bias), at(y), at(saved),
+                                        cpu::ChannelShape{outer, channels, inner}, act_of(act), slope};
+        py::gil_scoped_release release;
+        cpu::nn_kernels().bias_act_forward(a);
+      },
+      py::arg("z"), py::arg("bias"), py::arg("y"), py::arg("saved"), py::arg("outer"),
+      py::arg("channels"), py::arg("inner"), py::arg("act"), py::arg("slope"));
+  m.def(
+      "bias_act_backward",
+      [](uintptr_t dy, uintptr_t saved, uintptr_t dz, uintptr_t dbias, int64_t outer,
+         int64_t channels, int64_t inner, int32_t act, float slope) {
+        const cpu::BiasActBackwardArgs a{at(dy), at(saved), at(dz), at(dbias),
+                                         cpu::ChannelShape{outer, channels, inner}, act_of(act), slope};
+        py::gil_scoped_release release;
+        cpu::nn_kernels().bias_act_backward(a);
+      },
+      py::arg("dy"), py::arg("saved"), py::arg("dz"), py::arg("dbias"), py::arg("outer"),
+      py::arg("channels"), py::arg("inner"), py::arg("act"), py::arg("slope"));
+  m.def(
+      "linear_forward",
+      [](uintptr_t x, uintptr_t w, uintptr_t bias, uintptr_t y, uintptr_t saved, int64_t batch,
+         int64_t in, int64_t out, int32_t act, float slope) {
+        const cpu::Epilogue e{at(bias), act_of(act), slope};
+        py::gil_scoped_release release;
+        cpu::linear_forward(at(x), at(w), at(y), at(saved), batch, in, out, e);
+      },
+      py::arg("x"), py::arg("w"), py::arg("bias"), py::arg("y"), py::arg("saved"),
+      py::arg("batch"), py::arg("in_features"), py::arg("out_features"), py::arg("act"),
+      py::arg("slope"));
+  m.def(
+      "linear_backward",
+      [](uintptr_t x, uintptr_t w, uintptr_t dy, uintptr_t saved, uintptr_t dz, uintptr_t dx,
+         uintptr_t dw, uintptr_t dbias, int64_t batch, int64_t in, int64_t out, int32_t act,
+         float slope) {
+        const Act a = act_of(act);
+        py::gil_scoped_release release;
+        cpu::linear_backward(at(x), at(w), at(dy), at(saved), at(dz), at(dx), at(dw), at(dbias),
+                             batch, in, out, a, slope);
+      },
+      py::arg("x"), py::arg("w"), py::arg("dy"), py::arg("saved"), py::arg("dz"), py::arg("dx"),
+      py::arg("dw"), py::arg("dbias"), py::arg("batch"), py::arg("in_features"),
+      py::arg("out_features"), py::arg("act"), py::arg("slope"));
+  m.def(
+      "conv2d_forward",
+      [](uintptr_t x, uintptr_t w, uintptr_t bias, uintptr_t y, uintptr_t saved, int64_t batch,
+         int64_t out_channels, const Sizes& geometry, int32_t act, float slope) {
+        const ConvGeometry g = from_sequence<ConvGeometry>(geometry);
+        const cpu::Epilogue e{at(bias), act_of(act), slope};
+        py::gil_scoped_release release;
+        cpu::conv2d_forward(at(x), at(w), at(y), at(saved), batch, out_channels, g, e);
+      },
+      py::arg("x"), py::arg("w"), py::arg("bias"), py::arg("y"), py::arg("saved"),
+      py::arg("batch"), py::arg("out_channels"), py::arg("geometry"), py::arg("act"),
+      py::arg("slope"));
+  m.def(
+      "conv2d_backward",
+      [](uintptr_t x, uintptr_t w, uintptr_t dy, uintptr_t saved, uintptr_t dz, uintptr_t dx,
+         uintptr_t dw, uintptr_t dbias, int64_t batch, int64_t out_channels,
+         const Sizes& geometry, int32_t act, float slope) {
+        const ConvGeometry g = from_sequence<ConvGeometry>(geometry);
+        const Act a = act_of(act);
+        py::gil_scoped_release release;
+        cpu::conv2d_backward(at(x), at(w), at(dy), at(saved), at(dz), at(dx), at(dw), at(dbias),
+                             batch, out_channels, g, a, slope);
+      },
+      py::arg("x"), py::arg("w"), py::arg("dy"), py::arg("saved"), py::arg("dz"), py::arg("dx"),
+      py::arg("dw"), py::arg("dbias"), py::arg("batch"), py::arg("out_channels"),
+      py::arg("geometry"), py::arg("act"), py::arg("slope"));
+  m.def(
+      "max_pool2d_forward",
+      [](uintptr_t x, uintptr_t y, uintptr_t argmax, const Sizes& geometry) {
+        const PoolGeometry g = from_sequence<PoolGeometry>(geometry);
+        py::gil_scoped_release release;
+        cpu::max_pool2d_forward(at(x), at(y), at<int32_t>(argmax), g);
+      },
+      py::arg("x"), py::arg("y"), py::arg("argmax"), py::arg("geometry"));
+  m.def(
+      "max_pool2d_backward",
+      [](uintptr_t dy, uintptr_t argmax, uintptr_t dx, const Sizes& geometry) {
+        const PoolGeometry g = from_sequence<PoolGeometry>(geometry);
+        py::gil_scoped_release release;
+        cpu::max_pool2d_backward(at(dy), at<const int32_t>(argmax), at(dx), g);
+      },
+      py::arg("dy"), py::arg("argmax"), py::arg("dx"), py::arg("geometry"));
+  m.def(
+      "avg_pool2d_forward",
+      [](uintptr_t x, uintptr_t y, const Sizes& geometry, bool count_include_pad) {
+        const PoolGeometry g = from_sequence<PoolGeometry>(geometry);
+        py::gil_scoped_release release;
+        cpu::avg_pool2d_forward(at(x), at(y), g, count_include_pad);
+      },
+      py::arg("x"), py::arg("y"), py::arg("geometry"), py::arg("count_include_pad"));
+  m.def(
+      "avg_pool2d_backward",
+      [](uintptr_t dy, uintptr_t dx, const Sizes& geometry, bool count_include_pad) {
+        const PoolGeometry g = from_sequence<PoolGeometry>(geometry);
+        py::gil_scoped_release release;
+        cpu::avg_pool2d_backward(at(dy), at(dx), g, count_include_pad);
+      },
+      py::arg("dy"), py::arg("dx"), py::arg("geometry"), py::arg("count_include_pad"));
+  m.def(
+      "softmax_xent",
+      [](uintptr_t logits, int64_t rows, int64_t classes, uintptr_t target_index,
+         uintptr_t target_prob, uintptr_t weight, int64_t ignore_index, uintptr_t loss,
+         uintptr_t dlogits) {
+        const cpu::SoftmaxXentArgs a{at<const float>(logits), rows, classes,
+                                     at<const int64_t>(target_index), at<const float>(target_prob),
+                                     at<const float>(weight), ignore_index, at(loss), at(dlogits)};
+        py::gil_scoped_release release;
+        cpu::nn_kernels().softmax_xent(a);
+      },
+      py::arg("logits"), py::arg("rows"), py::arg("classes"), py::arg("target_index"),
+      py::arg("target_prob"), py::arg("weight"), py::arg("ignore_index"), py::arg("loss"),
+      py::arg("dlogits"));
 }

@@ -30,10 +30,11 @@ struct Backend {
   const char* name;
   const OptimKernels* optim;
   const DropoutKernels* dropout;
+  const NnKernels* nn;
 };
 
-const Backend kScalar{"scalar", &kScalarOptimKernels, &kScalarDropoutKernels};
-const Backend kAvx2{"avx2", &kAvx2OptimKernels, &kAvx2DropoutKernels};
+const Backend kScalar{"scalar", &kScalarOptimKernels, &kScalarDropoutKernels, &kScalarNnKernels};
+const Backend kAvx2{"avx2", &kAvx2OptimKernels, &kAvx2DropoutKernels, &kAvx2NnKernels};
 
 const Backend* resolve(const std::string& path) {
   if (path == "scalar") return &kScalar;
@@ -72,6 +73,8 @@ void set_kernel_path(const std::string& path) { active().store(resolve(path)); }
 const OptimKernels& optim_kernels() { return *active().load()->optim; }
 
 const DropoutKernels& dropout_kernels() { return *active().load()->dropout; }
+
+const NnKernels& nn_kernels() { return *active().load()->nn; }
 
 int num_threads() {
 #ifdef _OPENMP

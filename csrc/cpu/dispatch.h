@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cpu/dropout_kernels.h"
+#include "cpu/nn_kernels.h"
 #include "cpu/optim_kernels.h"
 
 namespace fusednn::cpu {
@@ -24,6 +25,7 @@ void set_kernel_path(const std::string& path);
 // The active backend's kernel tables.
 const OptimKernels& optim_kernels();
 const DropoutKernels& dropout_kernels();
+const NnKernels& nn_kernels();
 
 int num_threads();
 

@@ -32,6 +32,75 @@ inline V8 vsign(V8 a) {
   return _mm256_sub_ps(pos, neg);
 }
 
+// c > 0 ? a : b, lane by lane (a NaN in c picks b, as in the scalar twin).
+inline V8 vselect_pos(V8 c, V8 a, V8 b) {
+  return _mm256_blendv_ps(b.v, a.v, _mm256_cmp_ps(c.v, _mm256_setzero_ps(), _CMP_GT_OQ));
+}
+
+// exp: x = n*ln2 + r with |r| <= ln2/2, a degree-6 polynomial for e^r (Cephes expf's
+// coefficients, within 2 ulp of libm), then 2^n put straight into the exponent bits. Below
+// -87.3 the result flushes to 0; a NaN stays NaN.
+inline V8 vexp(V8 x) {
+  const __m256 hi = _mm256_set1_ps(88.3762626647949f), lo = _mm256_set1_ps(-87.3365447505531f);
+  __m256 v = _mm256_max_ps(lo, _mm256_min_ps(hi, x.v));  // operand order passes a NaN through
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(v, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  v = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), v);
+  v = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), v);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, v, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, v, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, v, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, v, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, v, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(v, v), _mm256_add_ps(v, _mm256_set1_ps(1.f)));
+  // n is in [-126, 128]; 2^n for n = -126.. via the biased exponent, 2^128 overflows to inf
+  // through two half-steps so no lane builds an invalid exponent.
+  const __m256i e = _mm256_cvtps_epi32(n);
+  const __m256i half = _mm256_srai_epi32(e, 1);
+  const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half, _mm256_set1_epi32(127)), 23));
+  const __m256 s2 = _mm256_castsi256_ps(
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(e, half), _mm256_set1_epi32(127)), 23));
+  return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+}
+
+// tanh: an odd polynomial below |x| = 0.625 (Cephes tanhf), where 1 - 2/(e^2|x| + 1) would
+// lose the relative precision of a small result; that formula above it, with x's sign.
+inline V8 vtanh(V8 x) {
+  const __m256 sign = _mm256_and_ps(x.v, _mm256_set1_ps(-0.f));
+  const __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.f), x.v);
+  const __m256 z = _mm256_mul_ps(x.v, x.v);
+  __m256 p = _mm256_set1_ps(-5.70498872745e-3f);
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(2.06390887954e-2f));
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-5.37397155531e-2f));
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.33314422036e-1f));
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-3.33332819422e-1f));
+  const __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), x.v, x.v);
+  const __m256 e = vexp(V8(_mm256_add_ps(ax, ax))).v;
+  const __m256 big = _mm256_sub_ps(_mm256_set1_ps(1.f),
+                                   _mm256_div_ps(_mm256_set1_ps(2.f), _mm256_add_ps(e, _mm256_set1_ps(1.f))));
+  const __m256 use_small = _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_LT_OQ);
+  return _mm256_blendv_ps(_mm256_or_ps(big, sign), small, use_small);
+}
+
+// erf: Abramowitz & Stegun 7.1.26, 1 - t(a1 + t(a2 + ...)) e^-x^2 with t = 1/(1 + p|x|);
+// absolute error below 1.5e-7, which is what GELU's 1 + erf needs.
+inline V8 verf(V8 x) {
+  const __m256 sign = _mm256_and_ps(x.v, _mm256_set1_ps(-0.f));
+  const __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.f), x.v);
+  const __m256 t = _mm256_div_ps(_mm256_set1_ps(1.f),
+                                 _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), ax, _mm256_set1_ps(1.f)));
+  __m256 p = _mm256_set1_ps(1.061405429f);
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
+  p = _mm256_mul_ps(p, t);
+  const __m256 e = vexp(V8(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(ax, ax)))).v;
+  const __m256 r = _mm256_fnmadd_ps(p, e, _mm256_set1_ps(1.f));
+  return _mm256_or_ps(r, sign);
+}
+
 struct Avx2Vec {
   using V = V8;
   static constexpr int kWidth = 8;
@@ -44,6 +113,12 @@ struct Avx2Vec {
   // Masked-off lanes are neither read nor written, so a tail never touches memory past its end.
   static inline V load_partial(const float* p, int n) { return _mm256_maskload_ps(p, tail_mask(n)); }
   static inline void store_partial(float* p, V v, int n) { _mm256_maskstore_ps(p, tail_mask(n), v.v); }
+
+  static inline float hsum(V v) {
+    const __m128 h = _mm_add_ps(_mm256_castps256_ps128(v.v), _mm256_extractf128_ps(v.v, 1));
+    const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    return _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));
+  }
 
   static inline __m256d square_add(__m128 x, __m256d acc) {
     const __m256d d = _mm256_cvtps_pd(x);

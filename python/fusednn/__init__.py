@@ -1,13 +1,25 @@
 """fusednn: deep-learning training and tuning whose hot paths are fused C++/CUDA kernels.
 
-``fusednn.optim`` holds the fused optimizers (a drop-in for ``torch.optim`` on CPU tensors, and
-functional kernels on numpy arrays); ``fusednn.info()`` says what was built and what was found.
+``fusednn.Tensor`` carries autograd; ``fusednn.nn`` holds the layers and losses (GEMM-backed,
+with fused epilogues); ``fusednn.optim`` the fused optimizers (for fusednn Tensors, a drop-in for
+``torch.optim`` on CPU tensors, and functional kernels on numpy arrays); ``fusednn.info()`` says
+what was built and what was found.
 """
 from . import _cpu
 
 __version__ = _cpu.build_info()["version"]
 
-from . import ops, optim  # noqa: E402
+from . import autograd, ops, optim  # noqa: E402
 from ._info import info  # noqa: E402
+from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, tensor  # noqa: E402
+from . import nn  # noqa: E402
 
-__all__ = ["__version__", "info", "ops", "optim"]
+
+def manual_seed(seed: int) -> None:
+    """Seed dropout's Philox stream and the weight initializers."""
+    nn.functional.manual_seed(seed)
+    nn.init.seed(seed)
+
+
+__all__ = ["__version__", "info", "ops", "optim", "autograd", "nn", "Tensor", "tensor",
+           "Function", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed"]

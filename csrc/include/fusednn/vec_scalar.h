@@ -1,5 +1,5 @@
-// The scalar "vector" of width 1: the operations the shared per-element math (optim_math.h)
-// needs, for plain float. The AVX2 twin is csrc/cpu/vec_avx2.h.
+// The scalar "vector" of width 1: the operations the shared per-element math (optim_math.h,
+// act_math.h) needs, for plain float. The AVX2 twin is csrc/cpu/vec_avx2.h.
 //
 // They are `static` so that a translation unit compiled with -mavx2 never hands the linker a
 // copy that would then be used by the portable scalar path.
@@ -29,6 +29,11 @@ FUSEDNN_HD static FUSEDNN_INLINE float fnmadd(float a, float b, float c) {
 }
 FUSEDNN_HD static FUSEDNN_INLINE float vsqrt(float a) { return sqrtf(a); }
 FUSEDNN_HD static FUSEDNN_INLINE float vmax(float a, float b) { return a > b ? a : b; }
+FUSEDNN_HD static FUSEDNN_INLINE float vexp(float a) { return expf(a); }
+FUSEDNN_HD static FUSEDNN_INLINE float vtanh(float a) { return tanhf(a); }
+FUSEDNN_HD static FUSEDNN_INLINE float verf(float a) { return erff(a); }
+// c > 0 ? a : b (NaN in c picks b, as in the AVX2 twin).
+FUSEDNN_HD static FUSEDNN_INLINE float vselect_pos(float c, float a, float b) { return c > 0.f ? a : b; }
 // sign(0) = 0, as torch.sign (NaN gives 0, as in the AVX2 twin).
 FUSEDNN_HD static FUSEDNN_INLINE float vsign(float a) { return float(a > 0.f) - float(a < 0.f); }
 

@@ -1,0 +1,67 @@
+// The table of layer kernels one CPU backend provides (scalar reference: nn_scalar.cpp; AVX2:
+// nn_avx2.cpp): the epilogue that follows a GEMM (bias + activation) and its backward, and
+// softmax cross-entropy. dispatch.cpp picks the table at run time.
+#pragma once
+#include <cstdint>
+
+#include "fusednn/act_math.h"
+
+namespace fusednn::cpu {
+
+// A tensor seen as [outer, channels, inner]: a Dense output is [batch, units, 1], a conv
+// output [batch, filters, height*width]. The bias, one per channel, broadcasts over the rest.
+struct ChannelShape {
+  int64_t outer, channels, inner;
+  int64_t size() const { return outer * channels * inner; }
+};
+
+// y = act(z + bias); saved_input (when act_saves_input) receives z + bias. y may alias z.
+struct BiasActForwardArgs {
+  const float* z;
+  const float* bias;  // nullable
+  float* y;
+  float* saved_input;  // nullable unless act_saves_input(act)
+  ChannelShape shape;
+  Act act;
+  float slope;
+};
+
+// dz = dy * act'(saved), saved = y or z + bias (act_saves_input); dbias[c] = sum of dz over
+// channel c. dz may alias dy.
+struct BiasActBackwardArgs {
+  const float* dy;
+  const float* saved;  // ignored for the identity
+  float* dz;
+  float* dbias;  // nullable
+  ChannelShape shape;
+  Act act;
+  float slope;
+};
+
+// Softmax cross-entropy over rows of `classes` logits, per row:
+//   class-index targets:  loss = w[t] * (logsumexp(x) - x[t]);   dx = w[t] * (softmax(x) - onehot(t))
+//   probability targets:  loss = sum_c w[c] q[c] (logsumexp(x) - x[c]);
+//                         dx = softmax(x) * sum_c w[c] q[c] - w * q
+// A row whose index target equals ignore_index has loss 0 and dx 0. Targets are checked in
+// range before the call.
+struct SoftmaxXentArgs {
+  const float* logits;
+  int64_t rows, classes;
+  const int64_t* target_index;  // exactly one of target_index and target_prob
+  const float* target_prob;
+  const float* weight;  // nullable: all ones
+  int64_t ignore_index;
+  float* loss;     // [rows]
+  float* dlogits;  // nullable: [rows, classes]
+};
+
+struct NnKernels {
+  void (*bias_act_forward)(const BiasActForwardArgs&);
+  void (*bias_act_backward)(const BiasActBackwardArgs&);
+  void (*softmax_xent)(const SoftmaxXentArgs&);
+};
+
+extern const NnKernels kScalarNnKernels;
+extern const NnKernels kAvx2NnKernels;
+
+}  // namespace fusednn::cpu

@@ -1,0 +1,48 @@
+// Window geometry of a 2-D convolution or pooling over NCHW data, shared by the CPU and CUDA
+// kernels and built from the Python front's tuple by from_sequence (the field order below).
+#pragma once
+#include <cstdint>
+#include <stdexcept>
+#include <type_traits>
+#include <vector>
+
+namespace fusednn {
+
+struct Window2d {
+  int64_t height, width;  // input plane
+  int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
+  int64_t out_h, out_w;
+};
+
+// A convolution's input sample has `channels` planes; im2col's col has channels*kh*kw rows
+// (channel-major, then kernel row, then kernel column: torch's weight layout
+// (out_c, in_c, kh, kw) flattened) and out_h*out_w columns.
+struct ConvGeometry : Window2d {
+  int64_t channels;
+  int64_t col_rows() const { return channels * kernel_h * kernel_w; }
+  int64_t col_cols() const { return out_h * out_w; }
+  // A 1x1, stride-1, unpadded kernel: col is the input itself.
+  bool is_pointwise() const {
+    return kernel_h == 1 && kernel_w == 1 && stride_h == 1 && stride_w == 1 && pad_h == 0 &&
+           pad_w == 0;
+  }
+};
+
+// Pooling runs over `planes` = batch * channels independent planes.
+struct PoolGeometry : Window2d {
+  int64_t planes;
+};
+
+// (count, height, width, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w): count is the channel
+// count of a ConvGeometry or the plane count of a PoolGeometry.
+template <class G>
+G from_sequence(const std::vector<int64_t>& v) {
+  if (v.size() != 13) throw std::invalid_argument("window geometry needs 13 integers");
+  G g;
+  Window2d& w = g;
+  w = Window2d{v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12]};
+  if constexpr (std::is_same_v<G, ConvGeometry>) g.channels = v[0]; else g.planes = v[0];
+  return g;
+}
+
+}  // namespace fusednn

@@ -1,0 +1,135 @@
+"""Operations that record themselves for reverse-mode differentiation.
+
+A :class:`Function` subclass defines ``forward(ctx, *args)`` and ``backward(ctx, grad)`` as
+static methods, on arrays: ``forward`` receives the numpy (CPU) or CuPy (GPU) array of every
+:class:`~fusednn.Tensor` argument (other arguments as they are) and returns one array;
+``backward`` receives the gradient of the output and returns one gradient (or ``None``) per
+positional argument of ``forward``. ``Function.apply(*args)`` runs it on Tensors and, when
+some input requires a gradient and recording is on, records a graph node.
+
+``backward`` on a scalar walks the recorded nodes in reverse topological order, accumulates
+gradients into the leaves' ``.grad``, and frees the graph (unless ``retain_graph=True``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .grad_mode import is_grad_enabled, no_grad
+
+
+class Context:
+    """What a forward leaves for its backward: ``save_for_backward(*arrays)`` /
+    ``saved_tensors``, ``needs_input_grad`` (one bool per positional argument), and any
+    attribute the forward sets."""
+
+    def __init__(self, needs_input_grad):
+        self.needs_input_grad = needs_input_grad
+        self.saved_tensors = ()
+
+    def save_for_backward(self, *arrays):
+        self.saved_tensors = arrays
+
+
+class Node:
+    """One recorded application of a Function: its context and the inputs that need a
+    gradient (``None`` for the others)."""
+
+    __slots__ = ("function", "ctx", "inputs")
+
+    def __init__(self, function, ctx, inputs):
+        self.function, self.ctx, self.inputs = function, ctx, inputs
+
+    @property
+    def name(self) -> str:
+        return self.function.__name__
+
+
+class Function:
+    """Base class of differentiable operations (see the module documentation)."""
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("a Function subclass must define forward(ctx, *args)")
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError("a Function subclass must define backward(ctx, grad)")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from .tensor import Tensor, check_same_device
+
+        tensors = [a for a in args if isinstance(a, Tensor)]
+        if not tensors:
+            raise TypeError(f"{cls.__name__}.apply needs at least one fusednn.Tensor argument")
+        for key, value in kwargs.items():
+            if isinstance(value, Tensor):
+                raise TypeError(f"{cls.__name__}.apply: Tensor arguments must be positional "
+                                f"(got {key}=Tensor)")
+        device = check_same_device(cls.__name__, args)
+        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        record = any(needs) and is_grad_enabled()
+        ctx = Context(needs)
+        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        with no_grad():
+            out = cls.forward(ctx, *arrays, **kwargs)
+        if isinstance(out, Tensor):
+            out = out.data
+        if device == "cpu" and not isinstance(out, np.ndarray):
+            out = np.asarray(out)  # numpy reductions return scalars
+        result = Tensor._from_array(out, device, requires_grad=record)
+        if record:
+            result._node = Node(cls, ctx, tuple(a if n else None for a, n in zip(args, needs)))
+        return result
+
+
+def _topological(root: Node):
+    """Nodes reachable from root, each before every node it depends on."""
+    order, seen, stack = [], {id(root)}, [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        stack.append((node, True))
+        for inp in node.inputs:
+            child = inp._node if inp is not None else None
+            if child is not None and id(child) not in seen:
+                seen.add(id(child))
+                stack.append((child, False))
+    order.reverse()
+    return order
+
+
+def run_backward(root, grad, retain_graph: bool) -> None:
+    """Backpropagate ``grad`` (an array shaped like ``root``) from the Tensor ``root``."""
+    pending = {id(root._node): grad}
+    for node in _topological(root._node):
+        g = pending.pop(id(node), None)
+        if g is None:
+            continue
+        if node.ctx is None:
+            raise RuntimeError(f"backward through {node.name} a second time: its graph was "
+                               "freed by the first backward; pass retain_graph=True to the "
+                               "first call to keep it")
+        with no_grad():
+            result = node.function.backward(node.ctx, g)
+        if not isinstance(result, tuple):
+            result = (result,)
+        if len(result) != len(node.inputs):
+            raise RuntimeError(f"{node.name}.backward returned {len(result)} gradient(s) for "
+                               f"{len(node.inputs)} input(s)")
+        for k, (inp, gi) in enumerate(zip(node.inputs, result)):
+            if inp is None or gi is None:
+                continue
+            if tuple(gi.shape) != inp.shape:
+                raise RuntimeError(f"{node.name}.backward returned a gradient of shape "
+                                   f"{tuple(gi.shape)} for input {k} of shape {inp.shape}")
+            if inp._node is not None:
+                key = id(inp._node)
+                pending[key] = gi if key not in pending else pending[key] + gi
+            else:
+                inp._accumulate_grad(gi)
+        if not retain_graph:
+            node.ctx = None
+            node.inputs = ()

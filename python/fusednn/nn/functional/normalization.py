@@ -1,0 +1,84 @@
+"""batch_norm over (N, C) or (N, C, H, W), with torch's arguments and running-statistics
+update (the running variance uses the unbiased batch variance, as torch)."""
+from __future__ import annotations
+
+from ...autograd import Function, Tensor
+from ...autograd.ops import xp_of
+
+
+def _array(t):
+    return t.data if isinstance(t, Tensor) else t
+
+
+class BatchNorm(Function):
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
+        axes = (0,) if x.ndim == 2 else (0, 2, 3)
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        xp = xp_of(x)
+        if training:
+            count = x.size // x.shape[1]
+            mean = x.mean(axis=axes)
+            var = x.var(axis=axes)
+            if running_mean is not None:
+                running_mean *= 1 - momentum
+                running_mean += momentum * mean.astype(running_mean.dtype)
+            if running_var is not None:
+                unbiased = var * (count / (count - 1)) if count > 1 else var
+                running_var *= 1 - momentum
+                running_var += momentum * unbiased.astype(running_var.dtype)
+        else:
+            mean, var = running_mean, running_var
+        invstd = 1 / xp.sqrt(var + eps)
+        xhat = (x - mean.reshape(shape)) * invstd.reshape(shape)
+        y = xhat if weight is None else xhat * weight.reshape(shape)
+        if bias is not None:
+            y = y + bias.reshape(shape)
+        ctx.save_for_backward(xhat, invstd, weight)
+        ctx.axes, ctx.shape, ctx.training = axes, shape, training
+        return y.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        xhat, invstd, weight = ctx.saved_tensors
+        nx, nw, nb = ctx.needs_input_grad[:3]
+        axes, shape = ctx.axes, ctx.shape
+        dw = (g * xhat).sum(axis=axes) if nw else None
+        db = g.sum(axis=axes) if nb else None
+        dx = None
+        if nx:
+            gx = g if weight is None else g * weight.reshape(shape)
+            if ctx.training:
+                m = g.size // g.shape[1]
+                dx = (invstd.reshape(shape) / m) * (
+                    m * gx - gx.sum(axis=axes).reshape(shape)
+                    - xhat * (gx * xhat).sum(axis=axes).reshape(shape))
+            else:
+                dx = gx * invstd.reshape(shape)
+        return dx, dw, db, None, None, None, None, None
+
+
+def batch_norm(input: Tensor, running_mean=None, running_var=None, weight: Tensor = None,
+               bias: Tensor = None, training: bool = False, momentum: float = 0.1,
+               eps: float = 1e-5) -> Tensor:
+    """Normalize each channel of an (N, C) or (N, C, H, W) input: with the batch statistics
+    when ``training`` (updating running_mean/running_var in place when given), with the
+    running statistics otherwise."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"batch_norm: expected a fusednn.Tensor, got {type(input).__name__}")
+    if input.ndim not in (2, 4):
+        raise ValueError(f"batch_norm: input must be (N, C) or (N, C, H, W), got {input.shape}")
+    c = input.shape[1]
+    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
+                    ("running_var", running_var)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise ValueError(f"batch_norm: {name} of shape {tuple(t.shape)} does not match "
+                             f"{c} channels (input {input.shape})")
+    if training and input.size(0) * (input.numel() // max(1, input.shape[0] * c)) <= 1:
+        raise ValueError(f"batch_norm: training needs more than one value per channel, got "
+                         f"input of shape {input.shape}")
+    if not training and (running_mean is None or running_var is None):
+        raise ValueError("batch_norm: evaluation (training=False) needs running_mean and "
+                         "running_var")
+    return BatchNorm.apply(input, weight, bias, _array(running_mean), _array(running_var),
+                           bool(training), float(momentum), float(eps))

@@ -1,0 +1,75 @@
+"""Weight initializers (Keras names): Glorot/Xavier and He, uniform and normal, plus zeros,
+ones and constant. Fans follow torch: fan_in = in_features (x receptive field), fan_out =
+out_features (x receptive field)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+_rng = np.random.default_rng()
+
+
+def seed(value: int) -> None:
+    """Seed the generator the initializers draw from."""
+    global _rng
+    _rng = np.random.default_rng(value)
+
+
+def fans(shape):
+    if len(shape) < 2:
+        return shape[0] if shape else 1, shape[0] if shape else 1
+    receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def glorot_uniform(shape):
+    fan_in, fan_out = fans(shape)
+    limit = math.sqrt(6.0 / (fan_in + fan_out))
+    return _rng.uniform(-limit, limit, shape).astype(np.float32)
+
+
+def glorot_normal(shape):
+    fan_in, fan_out = fans(shape)
+    return (_rng.standard_normal(shape) * math.sqrt(2.0 / (fan_in + fan_out))).astype(np.float32)
+
+
+def he_uniform(shape):
+    limit = math.sqrt(6.0 / fans(shape)[0])
+    return _rng.uniform(-limit, limit, shape).astype(np.float32)
+
+
+def he_normal(shape):
+    return (_rng.standard_normal(shape) * math.sqrt(2.0 / fans(shape)[0])).astype(np.float32)
+
+
+def zeros(shape):
+    return np.zeros(shape, np.float32)
+
+
+def ones(shape):
+    return np.ones(shape, np.float32)
+
+
+def constant(value: float):
+    return lambda shape: np.full(shape, value, np.float32)
+
+
+xavier_uniform, xavier_normal = glorot_uniform, glorot_normal
+kaiming_uniform, kaiming_normal = he_uniform, he_normal
+
+_BY_NAME = {f.__name__: f for f in (glorot_uniform, glorot_normal, he_uniform, he_normal, zeros,
+                                    ones)}
+_BY_NAME.update(xavier_uniform=glorot_uniform, xavier_normal=glorot_normal,
+                kaiming_uniform=he_uniform, kaiming_normal=he_normal)
+
+
+def get(initializer):
+    """An initializer from its name or a callable shape -> float32 array."""
+    if callable(initializer):
+        return initializer
+    try:
+        return _BY_NAME[initializer]
+    except KeyError:
+        raise ValueError(f"unknown initializer {initializer!r} (known: "
+                         f"{', '.join(sorted(_BY_NAME))})") from None

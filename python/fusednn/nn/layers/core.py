@@ -1,0 +1,123 @@
+"""Dense, Flatten, Dropout and the activation layers."""
+from __future__ import annotations
+
+
+from .. import functional as F
+from .. import init, regularizers
+from .._kernels import ACTIVATIONS
+from ..functional.activation import activation_by_name
+from ..module import Module, Parameter
+
+
+class Dense(Module):
+    """``activation(x @ weight.T + bias)`` with weight (units, in_features), built from the
+    first input's last axis (or ``input_dim``). ReLU, leaky ReLU, sigmoid, tanh and GELU are
+    fused into the GEMM's epilogue; 'softmax' is applied after it."""
+
+    def __init__(self, units: int, activation=None, use_bias: bool = True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, input_dim: int = None,
+                 name: str = None):
+        super().__init__(name)
+        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
+            raise ValueError(f"Dense: units must be a positive int, got {units!r}")
+        self.units, self.use_bias = units, use_bias
+        self.activation = activation
+        if isinstance(activation, str) and activation in ACTIVATIONS:
+            self._fused, self._after = activation, None
+        else:
+            self._fused, self._after = None, (None if activation is None
+                                              else activation_by_name(activation))
+        self.kernel_initializer = init.get(kernel_initializer)
+        self.bias_initializer = init.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        if input_dim is not None:
+            self.build((None, input_dim))
+            self.built = True
+
+    def build(self, input_shape):
+        if input_shape is None or len(input_shape) < 1 or input_shape[-1] in (None, 0):
+            raise ValueError(f"{self.name}: cannot build from input shape {input_shape}")
+        self.in_features = int(input_shape[-1])
+        self.weight = Parameter(self.kernel_initializer((self.units, self.in_features)))
+        self.bias = Parameter(self.bias_initializer((self.units,))) if self.use_bias else None
+
+    def forward(self, x):
+        y = F.linear(x, self.weight, self.bias, activation=self._fused, name=self.name)
+        return self._after(y) if self._after else y
+
+    def _penalties(self):
+        if self.kernel_regularizer is not None and self.built:
+            yield self.kernel_regularizer(self.weight)
+        if self.bias_regularizer is not None and self.built and self.bias is not None:
+            yield self.bias_regularizer(self.bias)
+
+    def extra_repr(self):
+        shape = f"{self.in_features} -> " if self.built else ""
+        return f"{shape}{self.units}, activation={self.activation!r}"
+
+
+class Flatten(Module):
+    """(N, d1, d2, ...) -> (N, d1*d2*...)."""
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], -1)
+
+
+class Dropout(Module):
+    """Zeroes inputs with probability ``rate`` in training (Philox stream, scaled by
+    1/(1-rate)); the identity in eval mode."""
+
+    def __init__(self, rate: float, name: str = None):
+        super().__init__(name)
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"Dropout: rate must be in [0, 1), got {rate}")
+        self.rate = float(rate)
+
+    def forward(self, x):
+        return F.dropout(x, self.rate, training=self.training)
+
+    def extra_repr(self):
+        return f"rate={self.rate}"
+
+
+class Activation(Module):
+    """An activation by name ('relu', 'sigmoid', 'tanh', 'gelu', 'softmax', ...)."""
+
+    def __init__(self, activation, name: str = None):
+        super().__init__(name)
+        self.activation = activation
+        self._fn = activation_by_name(activation)
+
+    def forward(self, x):
+        return self._fn(x)
+
+    def extra_repr(self):
+        return repr(self.activation)
+
+
+class ReLU(Activation):
+    def __init__(self, name: str = None):
+        super().__init__("relu", name)
+
+
+class LeakyReLU(Module):
+    def __init__(self, negative_slope: float = 0.01, name: str = None):
+        super().__init__(name)
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+
+class Softmax(Module):
+    def __init__(self, dim: int = -1, name: str = None):
+        super().__init__(name)
+        self.dim = dim
+
+    def forward(self, x):
+        return F.softmax(x, self.dim)
+
+
+

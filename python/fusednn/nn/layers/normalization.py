@@ -1,0 +1,56 @@
+"""BatchNorm1D (N, C) and BatchNorm2D (N, C, H, W), torch semantics: batch statistics in
+training (running statistics updated with ``momentum``), running statistics in eval."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import functional as F
+from ..module import Module, Parameter
+
+
+class _BatchNorm(Module):
+    ndim = 2
+
+    def __init__(self, num_features: int = None, momentum: float = 0.1, eps: float = 1e-5,
+                 affine: bool = True, name: str = None):
+        super().__init__(name)
+        if not 0.0 <= momentum <= 1.0 or eps <= 0:
+            raise ValueError(f"{type(self).__name__}: need 0 <= momentum <= 1 and eps > 0, got "
+                             f"momentum={momentum}, eps={eps}")
+        self.num_features, self.momentum, self.eps, self.affine = num_features, momentum, eps, affine
+        if num_features is not None:
+            self.build((None, num_features))
+            self.built = True
+
+    def build(self, input_shape):
+        c = int(input_shape[1])
+        if self.num_features is not None and self.built and c != self.num_features:
+            raise ValueError(f"{self.name}: built for {self.num_features} features, got {c}")
+        self.num_features = c
+        if self.affine:
+            self.weight = Parameter(np.ones(c, np.float32))
+            self.bias = Parameter(np.zeros(c, np.float32))
+        else:
+            self.weight = self.bias = None
+        self.register_buffer("running_mean", np.zeros(c, np.float32))
+        self.register_buffer("running_var", np.ones(c, np.float32))
+
+    def forward(self, x):
+        if x.ndim != self.ndim:
+            raise ValueError(f"{self.name}: expects {self.ndim}-D input, got shape {x.shape}")
+        if x.shape[1] != self.num_features:
+            raise ValueError(f"{self.name}: expects {self.num_features} channels, got input of "
+                             f"shape {x.shape}")
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            training=self.training, momentum=self.momentum, eps=self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_features}, momentum={self.momentum}, eps={self.eps}"
+
+
+class BatchNorm1D(_BatchNorm):
+    ndim = 2
+
+
+class BatchNorm2D(_BatchNorm):
+    ndim = 4

@@ -1,0 +1,154 @@
+"""The layer base class: named parameters and sub-layers, train/eval mode, lazy building
+from the first input's shape (Keras style), and the regularization penalties of its layers."""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from ..autograd import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that is a layer's trainable weight (requires_grad by default)."""
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad: bool = True):
+        super().__init__(data, requires_grad=requires_grad)
+
+
+class Module:
+    """Base class of layers and models.
+
+    Subclasses create parameters in ``build(input_shape)`` (called once, before the first
+    forward, with the input's shape) or in ``__init__``, and compute in ``forward``.
+    Assigning a :class:`Parameter` or a :class:`Module` to an attribute registers it.
+    """
+
+    def __init__(self, name: str = None):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        self.training = True
+        self.built = False
+        self.name = name or type(self).__name__.lower()
+
+    def __setattr__(self, key, value):
+        params = self.__dict__.get("_parameters")
+        if params is None:
+            raise AttributeError("call Module.__init__() before assigning attributes")
+        for table in (self._parameters, self._modules):
+            table.pop(key, None)
+        if isinstance(value, Parameter):
+            self._parameters[key] = value
+        elif isinstance(value, Module):
+            self._modules[key] = value
+        object.__setattr__(self, key, value)
+
+    def register_buffer(self, key, array):
+        """A non-trainable array saved with the layer (e.g. running statistics)."""
+        self._buffers[key] = True
+        object.__setattr__(self, key, array)
+
+    # -- building and calling ----------------------------------------------------------------
+    def build(self, input_shape) -> None:
+        """Create parameters for inputs of ``input_shape`` (batch axis included)."""
+
+    def forward(self, *inputs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *inputs, **kwargs):
+        if not self.built:
+            first = inputs[0] if inputs else None
+            self.build(tuple(first.shape) if first is not None else None)
+            self.built = True
+        return self.forward(*inputs, **kwargs)
+
+    # -- parameters --------------------------------------------------------------------------
+    def named_parameters(self, prefix: str = ""):
+        for key, p in self._parameters.items():
+            yield prefix + key, p
+        for key, m in self._modules.items():
+            yield from m.named_parameters(prefix + key + ".")
+
+    def parameters(self):
+        """Every trainable parameter, in a stable order (empty before the layer is built)."""
+        return [p for _, p in self.named_parameters()]
+
+    def named_modules(self, prefix: str = ""):
+        yield prefix, self
+        for key, m in self._modules.items():
+            yield from m.named_modules(prefix + key + ".")
+
+    def children(self):
+        return list(self._modules.values())
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad = None
+
+    def state_dict(self) -> dict:
+        """Parameters and buffers by dotted name, as numpy/CuPy arrays (copies)."""
+        out = {}
+        for prefix, m in self.named_modules():
+            for key, p in m._parameters.items():
+                out[prefix + key] = p.data.copy()
+            for key in m._buffers:
+                out[prefix + key] = getattr(m, key).copy()
+        return out
+
+    def load_state_dict(self, state: dict) -> None:
+        own = self.state_dict()
+        missing, unexpected = set(own) - set(state), set(state) - set(own)
+        if missing or unexpected:
+            raise KeyError(f"state_dict mismatch: missing {sorted(missing)}, unexpected "
+                           f"{sorted(unexpected)}")
+        for prefix, m in self.named_modules():
+            for key, p in m._parameters.items():
+                value = state[prefix + key]
+                if tuple(value.shape) != p.shape:
+                    raise ValueError(f"{prefix + key}: shape {tuple(value.shape)} in the "
+                                     f"state_dict, {p.shape} in the model")
+                p.data[...] = value
+            for key in m._buffers:
+                getattr(m, key)[...] = state[prefix + key]
+
+    # -- modes ------------------------------------------------------------------------------
+    def train(self, mode: bool = True):
+        for _, m in self.named_modules():
+            m.training = mode
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def to(self, device):
+        """Move parameters and buffers to ``device`` (in place; returns self)."""
+        for _, m in self.named_modules():
+            for key, p in m._parameters.items():
+                if p.device != device:
+                    p._data = p.detach().to(device).data
+            for key in m._buffers:
+                t = Tensor(getattr(m, key)).to(device)
+                object.__setattr__(m, key, t.data)
+        return self
+
+    # -- regularization ---------------------------------------------------------------------
+    def regularization_loss(self):
+        """The sum of every layer's regularizer penalties (a Tensor), or 0.0 when none."""
+        total = 0.0
+        for _, m in self.named_modules():
+            for penalty in m._penalties():
+                total = penalty if isinstance(total, float) else total + penalty
+        return total
+
+    def _penalties(self):
+        return ()
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__}({self.extra_repr()}"]
+        for key, m in self._modules.items():
+            lines.append(f"  ({key}): " + repr(m).replace("\n", "\n  "))
+        return lines[0] + (")" if len(lines) == 1 else "\n" + "\n".join(lines[1:]) + "\n)")
