@@ -79,7 +79,9 @@ void forward_run(const float* z, float* y, float* saved, int64_t n, const float*
   using V = typename Vec::V;
   for_each_vector<Vec>(n, [&](int64_t i, int lanes) {
     V v = load_n<Vec>(z + i, lanes) + (bias_vec ? load_n<Vec>(bias_vec + i, lanes) : V(b));
-    if constexpr (act_saves_input(A)) store_n<Vec>(saved + i, v, lanes);
+    if constexpr (act_saves_input(A)) {
+      if (saved) store_n<Vec>(saved + i, v, lanes);
+    }
     store_n<Vec>(y + i, act_forward<A>(v, slope), lanes);
   });
 }

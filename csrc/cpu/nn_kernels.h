@@ -20,7 +20,7 @@ struct BiasActForwardArgs {
   const float* z;
   const float* bias;  // nullable
   float* y;
-  float* saved_input;  // nullable unless act_saves_input(act)
+  float* saved_input;  // nullable: not written when null (the caller keeps z itself)
   ChannelShape shape;
   Act act;
   float slope;

@@ -29,8 +29,18 @@ def _torch():
     return sys.modules.get("torch")
 
 
+def is_fusednn_tensor(x) -> bool:
+    return getattr(type(x), "_is_fusednn_tensor", False)
+
+
+def unwrap(x):
+    """The array behind a fusednn.Tensor; anything else as it is."""
+    return x.data if getattr(type(x), "_is_fusednn_tensor", False) else x
+
+
 def describe(x) -> str:
     """A short description of an argument for error messages."""
+    x = unwrap(x)
     if isinstance(x, np.ndarray):
         return f"numpy array of {x.dtype}, shape {x.shape}"
     torch = _torch()
@@ -43,6 +53,7 @@ def describe(x) -> str:
 
 def float32_span(x, name: str, writable: bool):
     """(address, element count, shape) of a float32 CPU array, or a clear error naming it."""
+    x = unwrap(x)
     if isinstance(x, np.ndarray):
         return _cpu.numpy_span(x, name, writable)
     torch = _torch()
@@ -175,6 +186,7 @@ def gpu_available() -> bool:
 
 
 def is_gpu_array(x) -> bool:
+    x = unwrap(x)
     torch = _torch()
     if torch is not None and isinstance(x, torch.Tensor):
         return x.is_cuda
@@ -194,6 +206,7 @@ class GpuSpan(tuple):
 
 def gpu_span(x, name: str, writable: bool, dtypes=("float32",)) -> GpuSpan:
     """A GPU array's address and layout, or a clear error naming it."""
+    x = unwrap(x)
     torch = _torch()
     if torch is not None and isinstance(x, torch.Tensor):
         if not x.is_cuda:

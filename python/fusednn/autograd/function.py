@@ -84,18 +84,21 @@ class Function:
 
 
 def _topological(root: Node):
-    """Nodes reachable from root, each before every node it depends on."""
-    order, seen, stack = [], {id(root)}, [(root, False)]
+    """Nodes reachable from root, each before every node it depends on (the reverse of a
+    depth-first post-order: a node is finished only after everything it consumes)."""
+    order, visited, stack = [], set(), [(root, False)]
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
+        node, finished = stack.pop()
+        if finished:
             order.append(node)
             continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
         stack.append((node, True))
         for inp in node.inputs:
             child = inp._node if inp is not None else None
-            if child is not None and id(child) not in seen:
-                seen.add(id(child))
+            if child is not None and id(child) not in visited:
                 stack.append((child, False))
     order.reverse()
     return order

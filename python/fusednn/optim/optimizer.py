@@ -1,7 +1,8 @@
 """The optimizer base class: param groups, per-parameter state, state_dict round trips with
 torch.optim, and the step driver that hands all tensors of a group to one fused kernel call.
 
-Parameters may be CPU ``torch.Tensor`` s (gradients read from ``.grad``: a drop-in for
+Parameters may be ``fusednn.Tensor`` s (gradients read from ``.grad``, CPU or GPU), CPU
+``torch.Tensor`` s (gradients read from ``.grad``: a drop-in for
 ``torch.optim``), numpy float32 arrays (gradients passed to ``step(grads=...)``), or the views
 of an :class:`~fusednn.optim.Arena` (one contiguous buffer: one streaming pass per step).
 """
@@ -36,6 +37,7 @@ def _is_torch(x) -> bool:
 def zeros_like(p, fill: float = 0.0):
     """A new contiguous float32 array shaped like ``p``, of its library and on its device,
     filled with ``fill``: optimizer state is float32 whatever the parameters' type."""
+    p = _backend.unwrap(p)
     if _is_torch(p):
         return _torch().full(tuple(p.shape), fill, dtype=_torch().float32, device=p.device)
     if _backend.is_gpu_array(p):
@@ -102,7 +104,8 @@ class _Plan:
             self.sizes.append(size)
             self.shapes.append(shape)
         # A torch tensor's storage can be swapped under it (p.data = ...): re-read each step.
-        self.torch_index = [i for i, p in enumerate(params) if _is_torch(p)]
+        self.torch_index = [i for i, p in enumerate(params)
+                            if _is_torch(p) or _backend.is_fusednn_tensor(p)]
         self.states = None
 
     # The checks below run once per step over every tensor; they are written as map() over
@@ -275,7 +278,9 @@ class Optimizer:
                 arena.zero_grad()
                 continue
             for p in group["params"]:
-                if _is_torch(p) and p.grad is not None:
+                if _backend.is_fusednn_tensor(p):
+                    p.grad = None
+                elif _is_torch(p) and p.grad is not None:
                     if set_to_none:
                         p.grad = None
                     else:
@@ -299,6 +304,9 @@ class Optimizer:
                 gs = grads[k:k + len(params)]
             elif arena is not None and not arena.is_torch:
                 gs = arena.grads
+            elif params and all(map(_backend.is_fusednn_tensor, params)):
+                # fusednn Tensors: their .grad arrays, checked against the params' shapes
+                gs = [None if p.grad is None else p.grad.data for p in params]
             else:
                 try:
                     gs = [p.grad for p in params]

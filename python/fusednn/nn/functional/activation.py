@@ -66,7 +66,7 @@ def act_backward_array(name, g, saved, slope):
 
 class Activation(Function):
     @staticmethod
-    def forward(ctx, z, name, slope=0.0):
+    def forward(ctx, z, name, slope):
         ctx.name, ctx.slope = name, slope
         if z.dtype == np.float64:
             y = _float64_forward(name, z, slope)
@@ -81,7 +81,7 @@ class Activation(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return act_backward_array(ctx.name, g, ctx.saved_tensors[0], ctx.slope), None
+        return act_backward_array(ctx.name, g, ctx.saved_tensors[0], ctx.slope), None, None
 
 
 def _tensor(x, where):
@@ -91,7 +91,7 @@ def _tensor(x, where):
 
 
 def relu(input: Tensor) -> Tensor:
-    return Activation.apply(_tensor(input, "relu"), "relu")
+    return Activation.apply(_tensor(input, "relu"), "relu", 0.0)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
@@ -99,18 +99,19 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 
 def sigmoid(input: Tensor) -> Tensor:
-    return Activation.apply(_tensor(input, "sigmoid"), "sigmoid")
+    return Activation.apply(_tensor(input, "sigmoid"), "sigmoid", 0.0)
 
 
 def tanh(input: Tensor) -> Tensor:
-    return Activation.apply(_tensor(input, "tanh"), "tanh")
+    return Activation.apply(_tensor(input, "tanh"), "tanh", 0.0)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """GELU, the erf form (``approximate="none"``) or the tanh approximation (``"tanh"``)."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return Activation.apply(_tensor(input, "gelu"), "gelu" if approximate == "none" else "gelu_tanh")
+    return Activation.apply(_tensor(input, "gelu"), "gelu" if approximate == "none" else "gelu_tanh",
+                            0.0)
 
 
 def softmax(input: Tensor, dim: int = -1) -> Tensor:

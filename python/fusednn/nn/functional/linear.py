@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 
 from ...autograd import Function, Tensor
-from ...autograd.ops import xp_of
 from .. import _kernels
 from .activation import _float64_backward, _float64_forward
 

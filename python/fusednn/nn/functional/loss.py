@@ -133,7 +133,6 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{where}: label_smoothing must be in [0, 1], got {label_smoothing}")
     target = _as_tensor(target, input, where, "target")
-    xp = xp_of(input.data)
     index = prob = None
     if target.dtype.kind in "iu":
         if target.shape != (n,):

@@ -1,0 +1,239 @@
+"""Every functional op, on both CPU kernel paths: forward against torch in float64, gradients
+against torch autograd (float32), on random data and awkward shapes; finite differences where
+a float64 path exists."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import fusednn
+from fusednn import Tensor
+from fusednn.nn import functional as F
+from tests.nn.against_torch import compare, finite_difference_check, rand
+
+rng = np.random.default_rng(11)
+
+ACTS = [
+    ("relu", F.relu, torch.relu),
+    ("leaky_relu", lambda x: F.leaky_relu(x, 0.2), lambda t: TF.leaky_relu(t, 0.2)),
+    ("leaky_relu_negative", lambda x: F.leaky_relu(x, -0.3), lambda t: TF.leaky_relu(t, -0.3)),
+    ("sigmoid", F.sigmoid, torch.sigmoid),
+    ("tanh", F.tanh, torch.tanh),
+    ("gelu", F.gelu, TF.gelu),
+    ("gelu_tanh", lambda x: F.gelu(x, "tanh"), lambda t: TF.gelu(t, approximate="tanh")),
+]
+
+
+@pytest.mark.parametrize("name,ours,theirs", ACTS, ids=[a[0] for a in ACTS])
+@pytest.mark.parametrize("n", [1, 7, 4097])
+def test_activations(cpu_path, name, ours, theirs, n):
+    x = rand(rng, n, scale=3.0)
+    x[: min(n, 3)] = [0.3, -1e-4, 12.0][: min(n, 3)]  # tiny and saturating values too
+    compare(ours, theirs, [x])
+
+
+@pytest.mark.parametrize("name,ours,theirs", ACTS, ids=[a[0] for a in ACTS])
+def test_activations_float64_finite_differences(name, ours, theirs):
+    finite_difference_check(ours, [rand(rng, 9) + 0.05])
+
+
+LINEAR_ACTS = [None, "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh"]
+TORCH_ACT = {None: lambda t: t, "relu": torch.relu, "leaky_relu": lambda t: TF.leaky_relu(t, 0.01),
+             "sigmoid": torch.sigmoid, "tanh": torch.tanh, "gelu": TF.gelu,
+             "gelu_tanh": lambda t: TF.gelu(t, approximate="tanh")}
+
+
+@pytest.mark.parametrize("act", LINEAR_ACTS)
+@pytest.mark.parametrize("batch,n_in,n_out", [(1, 1, 1), (5, 13, 7), (33, 65, 17)])
+def test_linear(cpu_path, act, batch, n_in, n_out):
+    x, w, b = rand(rng, batch, n_in), rand(rng, n_out, n_in, scale=0.3), rand(rng, n_out)
+    compare(lambda x, w, b: F.linear(x, w, b, activation=act),
+            lambda x, w, b: TORCH_ACT[act](TF.linear(x, w, b)), [x, w, b])
+
+
+def test_linear_no_bias_and_leading_axes(cpu_path):
+    x, w = rand(rng, 2, 3, 9), rand(rng, 4, 9)
+    compare(lambda x, w: F.linear(x, w), lambda x, w: TF.linear(x, w), [x, w])
+
+
+@pytest.mark.parametrize("act", [None, "relu", "tanh", "gelu"])
+def test_linear_float64_finite_differences(act):
+    finite_difference_check(lambda x, w, b: F.linear(x, w, b, activation=act),
+                            [rand(rng, 3, 4), rand(rng, 2, 4), rand(rng, 2)])
+
+
+CONV_CASES = [
+    # (N, C, H, W), (O, kh, kw), stride, padding, dilation
+    ((1, 1, 5, 5), (1, 3, 3), 1, 0, 1),
+    ((2, 3, 9, 7), (4, 3, 3), 1, 1, 1),
+    ((2, 3, 9, 8), (5, 3, 3), 2, 1, 1),
+    ((3, 4, 6, 6), (2, 1, 1), 1, 0, 1),      # pointwise: no im2col
+    ((2, 2, 7, 9), (3, 1, 1), 2, 0, 1),      # 1x1 with stride
+    ((2, 3, 10, 11), (4, 3, 2), (2, 1), (1, 0), 1),
+    ((1, 2, 11, 11), (3, 3, 3), 1, 2, 2),    # dilated
+    ((2, 3, 4, 4), (2, 4, 4), 1, 0, 1),      # kernel as large as the input
+]
+
+
+@pytest.mark.parametrize("act", [None, "relu", "gelu"])
+@pytest.mark.parametrize("xs,ws,stride,padding,dilation", CONV_CASES)
+def test_conv2d(cpu_path, act, xs, ws, stride, padding, dilation):
+    x = rand(rng, *xs)
+    w = rand(rng, ws[0], xs[1], ws[1], ws[2], scale=0.3)
+    b = rand(rng, ws[0])
+    compare(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, activation=act),
+            lambda x, w, b: TORCH_ACT[act](TF.conv2d(x, w, b, stride, padding, dilation)),
+            [x, w, b])
+
+
+def test_conv2d_same_padding_and_no_bias(cpu_path):
+    x, w = rand(rng, 2, 3, 8, 7), rand(rng, 4, 3, 5, 3)
+    compare(lambda x, w: F.conv2d(x, w, padding="same"),
+            lambda x, w: TF.conv2d(x, w, padding="same"), [x, w])
+
+
+POOLS = [((2, 3, 8, 8), 2, None, 0), ((1, 2, 7, 9), 3, 2, 1), ((2, 1, 5, 6), (2, 3), (1, 2), 0),
+         ((1, 1, 1, 1), 1, None, 0)]
+
+
+@pytest.mark.parametrize("shape,k,s,p", POOLS)
+def test_max_pool2d(shape, k, s, p):
+    x = rand(rng, *shape)
+    compare(lambda x: F.max_pool2d(x, k, s, p), lambda t: TF.max_pool2d(t, k, s, p), [x])
+
+
+def test_max_pool2d_dilation():
+    x = rand(rng, 2, 2, 9, 9)
+    compare(lambda x: F.max_pool2d(x, 3, 1, 1, dilation=2),
+            lambda t: TF.max_pool2d(t, 3, 1, 1, dilation=2), [x])
+
+
+@pytest.mark.parametrize("count_include_pad", [True, False])
+@pytest.mark.parametrize("shape,k,s,p", POOLS)
+def test_avg_pool2d(shape, k, s, p, count_include_pad):
+    x = rand(rng, *shape)
+    compare(lambda x: F.avg_pool2d(x, k, s, p, count_include_pad=count_include_pad),
+            lambda t: TF.avg_pool2d(t, k, s, p, count_include_pad=count_include_pad), [x])
+
+
+@pytest.mark.parametrize("shape", [(6, 5), (4, 3, 5, 7)])
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm(shape, training):
+    c = shape[1]
+    x, w, b = rand(rng, *shape), rand(rng, c), rand(rng, c)
+    rm, rv = rand(rng, c), np.abs(rand(rng, c)) + 0.5
+    ours_rm, ours_rv = rm.copy(), rv.copy()
+    torch_rm, torch_rv = torch.tensor(rm), torch.tensor(rv)
+    def theirs(x, w, b):
+        if x.dtype == torch.float64:  # the reference call must not touch the float32 stats
+            return TF.batch_norm(x, torch_rm.double(), torch_rv.double(), w, b, training, 0.2,
+                                 1e-5)
+        return TF.batch_norm(x, torch_rm, torch_rv, w, b, training, 0.2, 1e-5)
+
+    compare(lambda x, w, b: F.batch_norm(x, ours_rm, ours_rv, w, b, training, 0.2, 1e-5),
+            theirs, [x, w, b])
+    # the float32 call of each side updated its running statistics once
+    np.testing.assert_allclose(ours_rm, torch_rm.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours_rv, torch_rv.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_batch_norm_finite_differences():
+    finite_difference_check(lambda x, w, b: F.batch_norm(x, None, None, w, b, True),
+                            [rand(rng, 5, 3), rand(rng, 3), rand(rng, 3)])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("n,c", [(1, 1), (7, 10), (33, 1000)])
+def test_cross_entropy_indices(cpu_path, reduction, n, c):
+    x = rand(rng, n, c, scale=3.0)
+    y = rng.integers(0, c, n)
+    compare(lambda x: F.cross_entropy(x, y, reduction=reduction),
+            lambda t: TF.cross_entropy(t, torch.tensor(y), reduction=reduction), [x])
+
+
+def test_cross_entropy_weights_ignore_index_and_smoothing(cpu_path):
+    n, c = 12, 5
+    x, w = rand(rng, n, c), np.abs(rand(rng, c)) + 0.1
+    y = rng.integers(0, c, n)
+    y[[2, 7]] = -100
+    for smoothing in (0.0, 0.1):
+        compare(lambda x: F.cross_entropy(x, y, weight=w, label_smoothing=smoothing),
+                lambda t: TF.cross_entropy(t, torch.tensor(y), weight=torch.tensor(
+                    w, dtype=t.dtype), label_smoothing=smoothing), [x])
+
+
+def test_cross_entropy_probability_targets(cpu_path):
+    n, c = 9, 6
+    x = rand(rng, n, c)
+    q = rng.random((n, c)).astype(np.float32)
+    q /= q.sum(axis=1, keepdims=True)
+    w = np.abs(rand(rng, c)) + 0.1
+    compare(lambda x: F.cross_entropy(x, q, weight=w),
+            lambda t: TF.cross_entropy(t, torch.tensor(q, dtype=t.dtype),
+                                       weight=torch.tensor(w, dtype=t.dtype)), [x])
+
+
+def test_cross_entropy_float64_finite_differences():
+    y = np.array([0, 2, 1])
+    finite_difference_check(lambda x: F.cross_entropy(x, y), [rand(rng, 3, 4)])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_and_bce_with_logits(reduction):
+    x, t = rand(rng, 6, 3, scale=4.0), rng.random((6, 3)).astype(np.float32)
+    compare(lambda x: F.mse_loss(x, t, reduction),
+            lambda a: TF.mse_loss(a, torch.tensor(t, dtype=a.dtype), reduction=reduction), [x])
+    pw, w = np.abs(rand(rng, 3)) + 0.5, np.abs(rand(rng, 6, 3))
+    compare(lambda x: F.binary_cross_entropy_with_logits(x, t, w, reduction, pos_weight=pw),
+            lambda a: TF.binary_cross_entropy_with_logits(
+                a, torch.tensor(t, dtype=a.dtype), torch.tensor(w, dtype=a.dtype), reduction=reduction,
+                pos_weight=torch.tensor(pw, dtype=a.dtype)), [x])
+    finite_difference_check(lambda x: F.binary_cross_entropy_with_logits(x, t, reduction="sum"),
+                            [x])
+
+
+def test_dropout_matches_ops_kernel_and_regenerates_mask():
+    x = Tensor(rand(rng, 1000), requires_grad=True)
+    gen = fusednn.ops.PhiloxGenerator(seed=5)
+    y = F.dropout(x, 0.3, generator=gen)
+    expected = fusednn.ops.dropout(x.numpy(), 0.3, seed=5, offset=0)
+    np.testing.assert_array_equal(y.numpy(), expected)
+    y.sum().backward()
+    kept = expected != 0
+    np.testing.assert_allclose(x.grad.numpy()[kept], 1 / (1 - 0.3), rtol=1e-4)
+    assert np.all(x.grad.numpy()[~kept] == 0)
+    assert F.dropout(x, 0.3, training=False) is x
+
+
+BAD = [
+    (lambda: F.linear(Tensor(rand(rng, 2, 3)), Tensor(rand(rng, 4, 5))), ValueError,
+     r"3 features but the weight \(4, 5\) expects 5"),
+    (lambda: F.linear(Tensor(rand(rng, 2, 3)), Tensor(rand(rng, 4, 3)), Tensor(rand(rng, 5))),
+     ValueError, "bias of shape"),
+    (lambda: F.linear(Tensor(rand(rng, 2, 3)), Tensor(rand(rng, 4, 3)), activation="swish"),
+     ValueError, "unknown activation"),
+    (lambda: F.conv2d(Tensor(rand(rng, 1, 2, 5, 5)), Tensor(rand(rng, 3, 4, 3, 3))), ValueError,
+     "input has 2 channels"),
+    (lambda: F.conv2d(Tensor(rand(rng, 1, 2, 3, 3)), Tensor(rand(rng, 3, 2, 5, 5))), ValueError,
+     "larger than the input"),
+    (lambda: F.conv2d(Tensor(rand(rng, 2, 5, 5)), Tensor(rand(rng, 3, 2, 3, 3))), ValueError,
+     "must be 4-D"),
+    (lambda: F.conv2d(Tensor(rand(rng, 1, 2, 5, 5).astype(np.float16)),
+                      Tensor(rand(rng, 3, 2, 3, 3).astype(np.float16))), TypeError,
+     "must be float32"),
+    (lambda: F.max_pool2d(Tensor(rand(rng, 1, 1, 2, 2)), 3), ValueError, "larger than the input"),
+    (lambda: F.cross_entropy(Tensor(rand(rng, 3, 4)), np.array([0, 4, 1])), ValueError,
+     "class 4 is out of range"),
+    (lambda: F.cross_entropy(Tensor(rand(rng, 3, 4)), np.array([0, 1])), ValueError,
+     r"must be \(3,\)"),
+    (lambda: F.mse_loss(Tensor(rand(rng, 3)), np.zeros(4, np.float32)), ValueError,
+     "does not match"),
+    (lambda: F.batch_norm(Tensor(rand(rng, 1, 3)), training=True), ValueError,
+     "more than one value"),
+]
+
+
+@pytest.mark.parametrize("call,error,match", BAD)
+def test_bad_input(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
