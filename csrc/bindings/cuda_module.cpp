@@ -64,7 +64,7 @@ py::tuple device_count() {
 }  // namespace
 
 PYBIND11_MODULE(_cuda, m) {
-  m.doc() = "fusednn CUDA kernels (fused optimizers, Philox dropout)";
+  m.doc() = "fusednn CUDA kernels (fused optimizers, Philox dropout, layers over cuBLAS/cuBLASLt)";
   m.def("build_info", &build_info);
   m.def("device_count", &device_count);
   m.attr("control_bytes") = cuda::kControlBytes;
@@ -182,4 +182,83 @@ PYBIND11_MODULE(_cuda, m) {
         py::call_guard<py::gil_scoped_release>());
   m.def("philox", &cuda::philox, py::arg("out"), py::arg("n"), py::arg("seed"),
         py::arg("offset"), py::arg("stream"), py::call_guard<py::gil_scoped_release>());
+
+  // ---- layers: the same names and arguments as fusednn._cpu, plus the stream -----------------
+  const auto nogil = py::call_guard<py::gil_scoped_release>();
+  m.def("bias_act_forward", &cuda::bias_act_forward, py::arg("z"), py::arg("bias"), py::arg("y"),
+        py::arg("saved"), py::arg("outer"), py::arg("channels"), py::arg("inner"), py::arg("act"),
+        py::arg("slope"), py::arg("stream"), nogil);
+  m.def("bias_act_backward", &cuda::bias_act_backward, py::arg("dy"), py::arg("saved"),
+        py::arg("dz"), py::arg("dbias"), py::arg("outer"), py::arg("channels"), py::arg("inner"),
+        py::arg("act"), py::arg("slope"), py::arg("stream"), nogil);
+  m.def("linear_forward", &cuda::linear_forward, py::arg("x"), py::arg("w"), py::arg("bias"),
+        py::arg("y"), py::arg("saved"), py::arg("batch"), py::arg("in_features"),
+        py::arg("out_features"), py::arg("act"), py::arg("slope"), py::arg("stream"), nogil);
+  m.def("linear_backward", &cuda::linear_backward, py::arg("x"), py::arg("w"), py::arg("dy"),
+        py::arg("saved"), py::arg("dz"), py::arg("dx"), py::arg("dw"), py::arg("dbias"),
+        py::arg("batch"), py::arg("in_features"), py::arg("out_features"), py::arg("act"),
+        py::arg("slope"), py::arg("stream"), nogil);
+  m.def(
+      "conv2d_forward",
+      [](uintptr_t x, uintptr_t w, uintptr_t bias, uintptr_t y, uintptr_t saved, int64_t batch,
+         int64_t out_channels, const Sizes& geometry, int act, float slope, uintptr_t stream) {
+        const ConvGeometry g = from_sequence<ConvGeometry>(geometry);
+        py::gil_scoped_release release;
+        cuda::conv2d_forward(x, w, bias, y, saved, batch, out_channels, g, act, slope, stream);
+      },
+      py::arg("x"), py::arg("w"), py::arg("bias"), py::arg("y"), py::arg("saved"),
+      py::arg("batch"), py::arg("out_channels"), py::arg("geometry"), py::arg("act"),
+      py::arg("slope"), py::arg("stream"));
+  m.def(
+      "conv2d_backward",
+      [](uintptr_t x, uintptr_t w, uintptr_t dy, uintptr_t saved, uintptr_t dz, uintptr_t dx,
+         uintptr_t dw, uintptr_t dbias, int64_t batch, int64_t out_channels,
+         const Sizes& geometry, int act, float slope, uintptr_t stream) {
+        const ConvGeometry g = from_sequence<ConvGeometry>(geometry);
+        py::gil_scoped_release release;
+        cuda::conv2d_backward(x, w, dy, saved, dz, dx, dw, dbias, batch, out_channels, g, act,
+                              slope, stream);
+      },
+      py::arg("x"), py::arg("w"), py::arg("dy"), py::arg("saved"), py::arg("dz"), py::arg("dx"),
+      py::arg("dw"), py::arg("dbias"), py::arg("batch"), py::arg("out_channels"),
+      py::arg("geometry"), py::arg("act"), py::arg("slope"), py::arg("stream"));
+  m.def(
+      "max_pool2d_forward",
+      [](uintptr_t x, uintptr_t y, uintptr_t argmax, const Sizes& geometry, uintptr_t stream) {
+        const PoolGeometry g = from_sequence<PoolGeometry>(geometry);
+        py::gil_scoped_release release;
+        cuda::max_pool2d_forward(x, y, argmax, g, stream);
+      },
+      py::arg("x"), py::arg("y"), py::arg("argmax"), py::arg("geometry"), py::arg("stream"));
+  m.def(
+      "max_pool2d_backward",
+      [](uintptr_t dy, uintptr_t argmax, uintptr_t dx, const Sizes& geometry, uintptr_t stream) {
+        const PoolGeometry g = from_sequence<PoolGeometry>(geometry);
+        py::gil_scoped_release release;
+        cuda::max_pool2d_backward(dy, argmax, dx, g, stream);
+      },
+      py::arg("dy"), py::arg("argmax"), py::arg("dx"), py::arg("geometry"), py::arg("stream"));
+  m.def(
+      "avg_pool2d_forward",
+      [](uintptr_t x, uintptr_t y, const Sizes& geometry, bool count_include_pad,
+         uintptr_t stream) {
+        const PoolGeometry g = from_sequence<PoolGeometry>(geometry);
+        py::gil_scoped_release release;
+        cuda::avg_pool2d_forward(x, y, g, count_include_pad, stream);
+      },
+      py::arg("x"), py::arg("y"), py::arg("geometry"), py::arg("count_include_pad"),
+      py::arg("stream"));
+  m.def(
+      "avg_pool2d_backward",
+      [](uintptr_t dy, uintptr_t dx, const Sizes& geometry, bool count_include_pad,
+         uintptr_t stream) {
+        const PoolGeometry g = from_sequence<PoolGeometry>(geometry);
+        py::gil_scoped_release release;
+        cuda::avg_pool2d_backward(dy, dx, g, count_include_pad, stream);
+      },
+      py::arg("dy"), py::arg("dx"), py::arg("geometry"), py::arg("count_include_pad"),
+      py::arg("stream"));
+  m.def("softmax_xent", &cuda::softmax_xent, py::arg("logits"), py::arg("rows"),
+        py::arg("classes"), py::arg("target_index"), py::arg("target_prob"), py::arg("weight"),
+        py::arg("ignore_index"), py::arg("loss"), py::arg("dlogits"), py::arg("stream"), nogil);
 }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "fusednn/geometry.h"
 #include "fusednn/optim_hparams.h"
 
 namespace fusednn::cuda {
@@ -54,5 +55,42 @@ void advance_steps(const Addresses& steps, uintptr_t control, uintptr_t stream);
 void dropout(uintptr_t x, uintptr_t y, int64_t n, double p, uint64_t seed, uint64_t offset,
              uintptr_t stream);
 void philox(uintptr_t out, int64_t n, uint64_t seed, uint64_t offset, uintptr_t stream);
+
+// ---- layers (nn.cu: element-wise and data-movement kernels; layers.cu: the GEMMs) ----------
+// Shapes as the CPU twins (csrc/cpu/nn_kernels.h, layers.h, pool.h); act is a fusednn::Act code.
+void bias_act_forward(uintptr_t z, uintptr_t bias, uintptr_t y, uintptr_t saved, int64_t outer,
+                      int64_t channels, int64_t inner, int act, float slope, uintptr_t stream);
+void bias_act_backward(uintptr_t dy, uintptr_t saved, uintptr_t dz, uintptr_t dbias, int64_t outer,
+                       int64_t channels, int64_t inner, int act, float slope, uintptr_t stream);
+// out[c] = sum of g[o, c, i] over o and i.
+void channel_sum(uintptr_t g, uintptr_t out, int64_t outer, int64_t channels, int64_t inner,
+                 uintptr_t stream);
+// col[n] = im2col(x[n]) for `count` consecutive samples, and the reverse (overwriting x).
+void im2col(uintptr_t x, uintptr_t col, int64_t count, const ConvGeometry& g, uintptr_t stream);
+void col2im(uintptr_t col, uintptr_t x, int64_t count, const ConvGeometry& g, uintptr_t stream);
+void max_pool2d_forward(uintptr_t x, uintptr_t y, uintptr_t argmax, const PoolGeometry& g,
+                        uintptr_t stream);
+void max_pool2d_backward(uintptr_t dy, uintptr_t argmax, uintptr_t dx, const PoolGeometry& g,
+                         uintptr_t stream);
+void avg_pool2d_forward(uintptr_t x, uintptr_t y, const PoolGeometry& g, bool include_pad,
+                        uintptr_t stream);
+void avg_pool2d_backward(uintptr_t dy, uintptr_t dx, const PoolGeometry& g, bool include_pad,
+                         uintptr_t stream);
+void softmax_xent(uintptr_t logits, int64_t rows, int64_t classes, uintptr_t target_index,
+                  uintptr_t target_prob, uintptr_t weight, int64_t ignore_index, uintptr_t loss,
+                  uintptr_t dlogits, uintptr_t stream);
+
+void linear_forward(uintptr_t x, uintptr_t w, uintptr_t bias, uintptr_t y, uintptr_t saved,
+                    int64_t batch, int64_t in, int64_t out, int act, float slope, uintptr_t stream);
+void linear_backward(uintptr_t x, uintptr_t w, uintptr_t dy, uintptr_t saved, uintptr_t dz,
+                     uintptr_t dx, uintptr_t dw, uintptr_t dbias, int64_t batch, int64_t in,
+                     int64_t out, int act, float slope, uintptr_t stream);
+void conv2d_forward(uintptr_t x, uintptr_t w, uintptr_t bias, uintptr_t y, uintptr_t saved,
+                    int64_t batch, int64_t out_channels, const ConvGeometry& g, int act,
+                    float slope, uintptr_t stream);
+void conv2d_backward(uintptr_t x, uintptr_t w, uintptr_t dy, uintptr_t saved, uintptr_t dz,
+                     uintptr_t dx, uintptr_t dw, uintptr_t dbias, int64_t batch,
+                     int64_t out_channels, const ConvGeometry& g, int act, float slope,
+                     uintptr_t stream);
 
 }  // namespace fusednn::cuda

@@ -6,6 +6,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "fusednn/macros.h"
+
 namespace fusednn {
 
 struct Window2d {
@@ -19,10 +21,10 @@ struct Window2d {
 // (out_c, in_c, kh, kw) flattened) and out_h*out_w columns.
 struct ConvGeometry : Window2d {
   int64_t channels;
-  int64_t col_rows() const { return channels * kernel_h * kernel_w; }
-  int64_t col_cols() const { return out_h * out_w; }
+  FUSEDNN_HD int64_t col_rows() const { return channels * kernel_h * kernel_w; }
+  FUSEDNN_HD int64_t col_cols() const { return out_h * out_w; }
   // A 1x1, stride-1, unpadded kernel: col is the input itself.
-  bool is_pointwise() const {
+  FUSEDNN_HD bool is_pointwise() const {
     return kernel_h == 1 && kernel_w == 1 && stride_h == 1 && stride_w == 1 && pad_h == 0 &&
            pad_w == 0;
   }

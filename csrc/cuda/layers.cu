@@ -1,0 +1,280 @@
+// ============================================================================================
+// GEMM-backed layers on the GPU. Row-major tensors are handed to the column-major BLAS as
+// their transposes: Y[B,O] = X[B,I] W[O,I]^T is, column-major, Y^T(OxB) = W^T... with W read
+// as its stored IxO column-major matrix under op T.
+//
+// Linear: one cuBLASLt matmul whose epilogue adds the bias and applies ReLU (RELU_BIAS) or
+// nothing else (BIAS); other activations run in one element-wise pass after it. Backward: one
+// element-wise pass for dz = dy * act'(.), then dW through cuBLASLt with the BGRADB epilogue
+// (the bias gradient summed inside the GEMM) and dX through a plain GEMM. Where cuBLASLt
+// offers no algorithm for an epilogue, the same result comes from a plain GEMM plus the
+// element-wise / reduction kernels of nn.cu.
+//
+// Conv: im2col over a chunk of samples, one strided-batched SGEMM (the weight shared by every
+// sample), the epilogue pass; backward: dW accumulated sample by sample, dcol by one
+// strided-batched SGEMM, col2im. FP32 compute (no TF32), as torch's default for matmul.
+// ============================================================================================
+#include <cublasLt.h>
+#include <cublas_v2.h>
+
+#include <algorithm>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cuda/common.cuh"
+#include "cuda/launch.h"
+#include "fusednn/act_math.h"
+
+namespace fusednn::cuda {
+namespace {
+
+#define FUSEDNN_CUBLAS_CHECK(expr)                                                         \
+  do {                                                                                     \
+    const cublasStatus_t fusednn_st_ = (expr);                                             \
+    if (fusednn_st_ != CUBLAS_STATUS_SUCCESS) {                                            \
+      throw std::runtime_error(std::string(__FILE__) + ":" + std::to_string(__LINE__) +    \
+                               ": " #expr " failed with cuBLAS status " +                  \
+                               std::to_string(int(fusednn_st_)));                          \
+    }                                                                                      \
+  } while (0)
+
+constexpr size_t kWorkspaceBytes = size_t(32) << 20;
+// im2col buffers are cut into sample chunks of at most this many floats.
+constexpr int64_t kColChunkFloats = int64_t(64) << 20;
+
+struct Handles {
+  cublasHandle_t blas = nullptr;
+  cublasLtHandle_t lt = nullptr;
+  void* workspace = nullptr;
+};
+
+// One set per device, created on first use and kept for the life of the process.
+Handles& handles() {
+  static std::mutex mu;
+  static std::vector<Handles> per_device;
+  int device = 0;
+  FUSEDNN_CUDA_CHECK(cudaGetDevice(&device));
+  std::lock_guard<std::mutex> lock(mu);
+  if (per_device.size() <= size_t(device)) per_device.resize(size_t(device) + 1);
+  Handles& h = per_device[size_t(device)];
+  if (!h.blas) {
+    FUSEDNN_CUBLAS_CHECK(cublasCreate(&h.blas));
+    FUSEDNN_CUBLAS_CHECK(cublasSetMathMode(h.blas, CUBLAS_DEFAULT_MATH));
+    FUSEDNN_CUBLAS_CHECK(cublasLtCreate(&h.lt));
+    FUSEDNN_CUDA_CHECK(cudaMalloc(&h.workspace, kWorkspaceBytes));
+  }
+  return h;
+}
+
+cublasHandle_t blas_on(uintptr_t stream) {
+  cublasHandle_t b = handles().blas;
+  FUSEDNN_CUBLAS_CHECK(cublasSetStream(b, as_stream(stream)));
+  return b;
+}
+
+const float kOne = 1.f, kZero = 0.f;
+
+// Column-major D[m,n] = op(A)[m,k] op(B)[k,n] with an epilogue through cuBLASLt. Returns false
+// (having launched nothing) when cuBLASLt has no algorithm for this shape and epilogue.
+bool lt_matmul(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+               const float* b, int64_t ldb, float* d, int64_t ldd, cublasLtEpilogue_t epilogue,
+               const float* bias, uintptr_t stream) {
+  Handles& h = handles();
+  cublasLtMatmulDesc_t op = nullptr;
+  cublasLtMatrixLayout_t la = nullptr, lb = nullptr, ld = nullptr;
+  cublasLtMatmulPreference_t pref = nullptr;
+  bool ran = false;
+  try {
+    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+    const cublasOperation_t opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &opa, sizeof(opa)));
+    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &opb, sizeof(opb)));
+    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)));
+    if (bias) {
+      FUSEDNN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
+    }
+    FUSEDNN_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&la, CUDA_R_32F, ta ? k : m, ta ? m : k, lda));
+    FUSEDNN_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&lb, CUDA_R_32F, tb ? n : k, tb ? k : n, ldb));
+    FUSEDNN_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&ld, CUDA_R_32F, m, n, ldd));
+    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+    const size_t ws = kWorkspaceBytes;
+    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
+        pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)));
+    cublasLtMatmulHeuristicResult_t result{};
+    int found = 0;
+    if (cublasLtMatmulAlgoGetHeuristic(h.lt, op, la, lb, ld, ld, pref, 1, &result, &found) ==
+            CUBLAS_STATUS_SUCCESS && found > 0) {
+      FUSEDNN_CUBLAS_CHECK(cublasLtMatmul(h.lt, op, &kOne, a, la, b, lb, &kZero, d, ld, d, ld,
+                                          &result.algo, h.workspace, ws, as_stream(stream)));
+      ran = true;
+    }
+  } catch (...) {
+    if (pref) cublasLtMatmulPreferenceDestroy(pref);
+    if (ld) cublasLtMatrixLayoutDestroy(ld);
+    if (lb) cublasLtMatrixLayoutDestroy(lb);
+    if (la) cublasLtMatrixLayoutDestroy(la);
+    if (op) cublasLtMatmulDescDestroy(op);
+    throw;
+  }
+  cublasLtMatmulPreferenceDestroy(pref);
+  cublasLtMatrixLayoutDestroy(ld);
+  cublasLtMatrixLayoutDestroy(lb);
+  cublasLtMatrixLayoutDestroy(la);
+  cublasLtMatmulDescDestroy(op);
+  return ran;
+}
+
+void sgemm(uintptr_t stream, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a,
+           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  FUSEDNN_CUBLAS_CHECK(cublasSgemm(blas_on(stream), ta ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                   tb ? CUBLAS_OP_T : CUBLAS_OP_N, int(m), int(n), int(k), &kOne,
+                                   a, int(lda), b, int(ldb), &beta, c, int(ldc)));
+}
+
+template <class T>
+const float* cf(T v) { return reinterpret_cast<const float*>(v); }
+template <class T>
+float* f(T v) { return reinterpret_cast<float*>(v); }
+
+void check_dims(std::initializer_list<int64_t> dims) {
+  for (int64_t d : dims) {
+    if (d < 0 || d > int64_t(0x7fffffff)) throw std::invalid_argument("GEMM dimension out of the 32-bit range");
+  }
+}
+
+// A stream-ordered scratch buffer.
+struct Scratch {
+  void* p = nullptr;
+  cudaStream_t s;
+  Scratch(size_t bytes, uintptr_t stream) : s(as_stream(stream)) {
+    if (bytes) FUSEDNN_CUDA_CHECK(cudaMallocAsync(&p, bytes, s));
+  }
+  ~Scratch() {
+    if (p) cudaFreeAsync(p, s);
+  }
+  float* get() const { return static_cast<float*>(p); }
+};
+
+}  // namespace
+
+void linear_forward(uintptr_t x, uintptr_t w, uintptr_t bias, uintptr_t y, uintptr_t saved,
+                    int64_t batch, int64_t in, int64_t out, int act, float slope, uintptr_t stream) {
+  check_dims({batch, in, out});
+  if (batch == 0 || out == 0) return;
+  const Act a = static_cast<Act>(act);
+  if (in == 0) {
+    FUSEDNN_CUDA_CHECK(cudaMemsetAsync(f(y), 0, sizeof(float) * size_t(batch * out), as_stream(stream)));
+    bias_act_forward(y, bias, y, saved, batch, out, 1, act, slope, stream);
+    return;
+  }
+  // D (out x batch, column-major) = W (stored in x out, op T) * X (stored in x batch).
+  const bool relu = a == Act::kRelu;
+  const cublasLtEpilogue_t epi = bias ? (relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS)
+                                      : (relu ? CUBLASLT_EPILOGUE_RELU : CUBLASLT_EPILOGUE_DEFAULT);
+  if (lt_matmul(true, false, out, batch, in, cf(w), in, cf(x), in, f(y), out, epi, cf(bias), stream)) {
+    if (!relu && a != Act::kIdentity) bias_act_forward(y, 0, y, saved, batch, out, 1, act, slope, stream);
+    return;
+  }
+  sgemm(stream, true, false, out, batch, in, cf(w), in, cf(x), in, 0.f, f(y), out);
+  bias_act_forward(y, bias, y, saved, batch, out, 1, act, slope, stream);
+}
+
+void linear_backward(uintptr_t x, uintptr_t w, uintptr_t dy, uintptr_t saved, uintptr_t dz,
+                     uintptr_t dx, uintptr_t dw, uintptr_t dbias, int64_t batch, int64_t in,
+                     int64_t out, int act, float slope, uintptr_t stream) {
+  check_dims({batch, in, out});
+  uintptr_t g = dy;
+  if (static_cast<Act>(act) != Act::kIdentity) {
+    bias_act_backward(dy, saved, dz, 0, batch, out, 1, act, slope, stream);
+    g = dz;
+  }
+  if (dw) {
+    // dW^T (in x out, column-major) = X (in x batch) * G^T, G stored out x batch.
+    const bool fused = dbias && batch > 0 &&
+        lt_matmul(false, true, in, out, batch, cf(x), in, cf(g), out, f(dw), in,
+                  CUBLASLT_EPILOGUE_BGRADB, cf(dbias), stream);
+    if (!fused) {
+      if (batch == 0) FUSEDNN_CUDA_CHECK(cudaMemsetAsync(f(dw), 0, sizeof(float) * size_t(in * out), as_stream(stream)));
+      else sgemm(stream, false, true, in, out, batch, cf(x), in, cf(g), out, 0.f, f(dw), in);
+      if (dbias) channel_sum(g, dbias, batch, out, 1, stream);
+    }
+  } else if (dbias) {
+    channel_sum(g, dbias, batch, out, 1, stream);
+  }
+  if (dx && batch > 0) {
+    // dX^T (in x batch) = W^T... W stored in x out (column-major) times G (out x batch).
+    if (out == 0) FUSEDNN_CUDA_CHECK(cudaMemsetAsync(f(dx), 0, sizeof(float) * size_t(batch * in), as_stream(stream)));
+    else sgemm(stream, false, false, in, batch, out, cf(w), in, cf(g), out, 0.f, f(dx), in);
+  }
+}
+
+void conv2d_forward(uintptr_t x, uintptr_t w, uintptr_t bias, uintptr_t y, uintptr_t saved,
+                    int64_t batch, int64_t out_channels, const ConvGeometry& geo, int act,
+                    float slope, uintptr_t stream) {
+  const int64_t K = geo.col_rows(), P = geo.col_cols(), image = geo.channels * geo.height * geo.width;
+  check_dims({K, P, out_channels});
+  const int64_t chunk = geo.is_pointwise() ? batch : std::max<int64_t>(1, std::min<int64_t>(batch, kColChunkFloats / (K * P)));
+  Scratch col(geo.is_pointwise() ? 0 : sizeof(float) * size_t(chunk * K * P), stream);
+  for (int64_t n0 = 0; n0 < batch; n0 += chunk) {
+    const int64_t count = std::min(chunk, batch - n0);
+    const float* cols = cf(x) + n0 * image;
+    if (!geo.is_pointwise()) {
+      im2col(uintptr_t(cf(x) + n0 * image), uintptr_t(col.get()), count, geo, stream);
+      cols = col.get();
+    }
+    // Per sample, column-major: Y^T (P x O) = col^T (P x K) * W^T (K x O).
+    FUSEDNN_CUBLAS_CHECK(cublasSgemmStridedBatched(
+        blas_on(stream), CUBLAS_OP_N, CUBLAS_OP_N, int(P), int(out_channels), int(K), &kOne,
+        cols, int(P), K * P, cf(w), int(K), 0, &kZero, f(y) + n0 * out_channels * P, int(P),
+        out_channels * P, int(count)));
+  }
+  if (bias || static_cast<Act>(act) != Act::kIdentity) {
+    bias_act_forward(y, bias, y, saved, batch, out_channels, P, act, slope, stream);
+  }
+}
+
+void conv2d_backward(uintptr_t x, uintptr_t w, uintptr_t dy, uintptr_t saved, uintptr_t dz,
+                     uintptr_t dx, uintptr_t dw, uintptr_t dbias, int64_t batch,
+                     int64_t out_channels, const ConvGeometry& geo, int act, float slope,
+                     uintptr_t stream) {
+  const int64_t K = geo.col_rows(), P = geo.col_cols(), image = geo.channels * geo.height * geo.width;
+  check_dims({K, P, out_channels});
+  uintptr_t g = dy;
+  if (static_cast<Act>(act) != Act::kIdentity) {
+    bias_act_backward(dy, saved, dz, dbias, batch, out_channels, P, act, slope, stream);
+    g = dz;
+  } else if (dbias) {
+    channel_sum(dy, dbias, batch, out_channels, P, stream);
+  }
+  const int64_t chunk = geo.is_pointwise() ? batch : std::max<int64_t>(1, std::min<int64_t>(batch, kColChunkFloats / (K * P)));
+  Scratch col(geo.is_pointwise() ? 0 : sizeof(float) * size_t(chunk * K * P), stream);
+  if (dw && batch == 0) FUSEDNN_CUDA_CHECK(cudaMemsetAsync(f(dw), 0, sizeof(float) * size_t(K * out_channels), as_stream(stream)));
+  for (int64_t n0 = 0; n0 < batch; n0 += chunk) {
+    const int64_t count = std::min(chunk, batch - n0);
+    const float* gz = cf(g) + n0 * out_channels * P;
+    if (dw) {
+      const float* cols = cf(x) + n0 * image;
+      if (!geo.is_pointwise()) {
+        im2col(uintptr_t(cf(x) + n0 * image), uintptr_t(col.get()), count, geo, stream);
+        cols = col.get();
+      }
+      for (int64_t i = 0; i < count; ++i) {
+        // dW^T (K x O) += col (K x P, stored P x K) ^T ... : A = col^T stored P x K, op T.
+        sgemm(stream, true, false, K, out_channels, P, cols + i * K * P, P, gz + i * out_channels * P, P,
+              (n0 + i) == 0 ? 0.f : 1.f, f(dw), K);
+      }
+    }
+    if (dx) {
+      float* target = geo.is_pointwise() ? f(dx) + n0 * image : col.get();
+      // Per sample: dcol^T (P x K) = G^T (P x O) * W (O x K, stored K x O, op T).
+      FUSEDNN_CUBLAS_CHECK(cublasSgemmStridedBatched(
+          blas_on(stream), CUBLAS_OP_N, CUBLAS_OP_T, int(P), int(K), int(out_channels), &kOne,
+          gz, int(P), out_channels * P, cf(w), int(K), 0, &kZero, target, int(P), K * P,
+          int(count)));
+      if (!geo.is_pointwise()) col2im(uintptr_t(col.get()), uintptr_t(f(dx) + n0 * image), count, geo, stream);
+    }
+  }
+}
+
+}  // namespace fusednn::cuda

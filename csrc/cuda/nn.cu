@@ -1,0 +1,351 @@
+// ============================================================================================
+// The layer kernels on the GPU: the bias + activation epilogue and its backward (the same
+// per-element math as the CPU twins, fusednn/act_math.h), the per-channel bias-gradient sum,
+// im2col / col2im over a whole batch, max / average pooling, and softmax cross-entropy with
+// one warp per row. Grid-stride loops with 64-bit indices throughout.
+// ============================================================================================
+#include <cfloat>
+#include <cstdint>
+
+#include "cuda/common.cuh"
+#include "cuda/launch.h"
+#include "fusednn/act_math.h"
+#include "fusednn/vec_scalar.h"
+
+namespace fusednn::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+#define FUSEDNN_GRID_STRIDE(i, n) \
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
+
+template <Act A>
+__global__ void bias_act_forward_kernel(const float* z, const float* bias, float* y, float* saved,
+                                        int64_t n, int64_t channels, int64_t inner, float slope) {
+  FUSEDNN_GRID_STRIDE(i, n) {
+    float v = z[i];
+    if (bias) v += bias[(i / inner) % channels];
+    if (act_saves_input(A) && saved) saved[i] = v;
+    y[i] = act_forward<A>(v, slope);
+  }
+}
+
+template <Act A>
+__global__ void bias_act_backward_kernel(const float* dy, const float* s, float* dz, int64_t n,
+                                         float slope) {
+  FUSEDNN_GRID_STRIDE(i, n) {
+    dz[i] = act_backward<A>(dy[i], A == Act::kIdentity ? 0.f : s[i], slope);
+  }
+}
+
+// One block per channel: dbias[c] = sum over outer and inner of g[o, c, i].
+__global__ void channel_sum_kernel(const float* g, float* out, int64_t outer, int64_t channels,
+                                   int64_t inner) {
+  __shared__ float partial[kThreads];
+  const int64_t c = blockIdx.x, per = outer * inner;
+  float acc = 0.f;
+  for (int64_t k = threadIdx.x; k < per; k += blockDim.x) {
+    const int64_t o = k / inner, i = k % inner;
+    acc += g[(o * channels + c) * inner + i];
+  }
+  partial[threadIdx.x] = acc;
+  __syncthreads();
+  for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+    if (int(threadIdx.x) < s) partial[threadIdx.x] += partial[threadIdx.x + s];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) out[c] = partial[0];
+}
+
+// col[n][row][p] for `count` samples; one thread per element.
+__global__ void im2col_kernel(const float* x, float* col, int64_t count, ConvGeometry g) {
+  const int64_t K = g.col_rows(), P = g.col_cols(), total = count * K * P;
+  FUSEDNN_GRID_STRIDE(idx, total) {
+    const int64_t p = idx % P, row = idx / P % K, n = idx / (P * K);
+    const int64_t kw = row % g.kernel_w, kh = row / g.kernel_w % g.kernel_h;
+    const int64_t c = row / (g.kernel_w * g.kernel_h);
+    const int64_t ih = p / g.out_w * g.stride_h - g.pad_h + kh * g.dilation_h;
+    const int64_t iw = p % g.out_w * g.stride_w - g.pad_w + kw * g.dilation_w;
+    col[idx] = (ih >= 0 && ih < g.height && iw >= 0 && iw < g.width)
+                   ? x[((n * g.channels + c) * g.height + ih) * g.width + iw]
+                   : 0.f;
+  }
+}
+
+// One thread per image pixel gathers every col entry that came from it (no atomics).
+__global__ void col2im_kernel(const float* col, float* x, int64_t count, ConvGeometry g) {
+  const int64_t K = g.col_rows(), P = g.col_cols();
+  const int64_t total = count * g.channels * g.height * g.width;
+  FUSEDNN_GRID_STRIDE(idx, total) {
+    const int64_t iw = idx % g.width, ih = idx / g.width % g.height;
+    const int64_t c = idx / (g.width * g.height) % g.channels, n = idx / (g.width * g.height * g.channels);
+    float acc = 0.f;
+    for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
+      const int64_t th = ih + g.pad_h - kh * g.dilation_h;
+      if (th < 0 || th % g.stride_h) continue;
+      const int64_t oh = th / g.stride_h;
+      if (oh >= g.out_h) continue;
+      for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
+        const int64_t tw = iw + g.pad_w - kw * g.dilation_w;
+        if (tw < 0 || tw % g.stride_w) continue;
+        const int64_t ow = tw / g.stride_w;
+        if (ow >= g.out_w) continue;
+        const int64_t row = (c * g.kernel_h + kh) * g.kernel_w + kw;
+        acc += col[(n * K + row) * P + oh * g.out_w + ow];
+      }
+    }
+    x[idx] = acc;
+  }
+}
+
+struct Win {
+  int64_t h0, h1, w0, w1, area;
+};
+
+__device__ Win pool_window(const PoolGeometry& g, int64_t oh, int64_t ow, bool include_pad) {
+  Win w;
+  const int64_t hs = oh * g.stride_h - g.pad_h, ws = ow * g.stride_w - g.pad_w;
+  const int64_t he = hs + (g.kernel_h - 1) * g.dilation_h + 1, we = ws + (g.kernel_w - 1) * g.dilation_w + 1;
+  w.h0 = hs < 0 ? hs + (-hs + g.dilation_h - 1) / g.dilation_h * g.dilation_h : hs;
+  w.w0 = ws < 0 ? ws + (-ws + g.dilation_w - 1) / g.dilation_w * g.dilation_w : ws;
+  w.h1 = he < g.height ? he : g.height;
+  w.w1 = we < g.width ? we : g.width;
+  if (include_pad) {
+    w.area = ((he < g.height + g.pad_h ? he : g.height + g.pad_h) - hs) *
+             ((we < g.width + g.pad_w ? we : g.width + g.pad_w) - ws);
+  } else {
+    w.area = ((w.h1 - w.h0 + g.dilation_h - 1) / g.dilation_h) * ((w.w1 - w.w0 + g.dilation_w - 1) / g.dilation_w);
+  }
+  return w;
+}
+
+__global__ void max_pool_forward_kernel(const float* x, float* y, int32_t* argmax, PoolGeometry g) {
+  const int64_t out_plane = g.out_h * g.out_w, total = g.planes * out_plane;
+  FUSEDNN_GRID_STRIDE(idx, total) {
+    const int64_t p = idx / out_plane, o = idx % out_plane;
+    const Win w = pool_window(g, o / g.out_w, o % g.out_w, true);
+    const float* xp = x + p * g.height * g.width;
+    float best = -INFINITY;
+    int64_t at = w.h0 * g.width + w.w0;
+    bool found_nan = false;
+    for (int64_t ih = w.h0; ih < w.h1 && !found_nan; ih += g.dilation_h) {
+      for (int64_t iw = w.w0; iw < w.w1; iw += g.dilation_w) {
+        const float v = xp[ih * g.width + iw];
+        if (v > best || isnan(v)) {
+          best = v;
+          at = ih * g.width + iw;
+          if (isnan(v)) { found_nan = true; break; }
+        }
+      }
+    }
+    y[idx] = best;
+    argmax[idx] = int32_t(at);
+  }
+}
+
+__global__ void max_pool_backward_kernel(const float* dy, const int32_t* argmax, float* dx,
+                                         PoolGeometry g) {
+  const int64_t out_plane = g.out_h * g.out_w, total = g.planes * out_plane;
+  FUSEDNN_GRID_STRIDE(idx, total) {
+    atomicAdd(dx + idx / out_plane * g.height * g.width + argmax[idx], dy[idx]);
+  }
+}
+
+__global__ void avg_pool_forward_kernel(const float* x, float* y, PoolGeometry g, bool include_pad) {
+  const int64_t out_plane = g.out_h * g.out_w, total = g.planes * out_plane;
+  FUSEDNN_GRID_STRIDE(idx, total) {
+    const int64_t p = idx / out_plane, o = idx % out_plane;
+    const Win w = pool_window(g, o / g.out_w, o % g.out_w, include_pad);
+    const float* xp = x + p * g.height * g.width;
+    float sum = 0.f;
+    for (int64_t ih = w.h0; ih < w.h1; ih += g.dilation_h)
+      for (int64_t iw = w.w0; iw < w.w1; iw += g.dilation_w) sum += xp[ih * g.width + iw];
+    y[idx] = sum / float(w.area);
+  }
+}
+
+__global__ void avg_pool_backward_kernel(const float* dy, float* dx, PoolGeometry g, bool include_pad) {
+  const int64_t out_plane = g.out_h * g.out_w, total = g.planes * out_plane;
+  FUSEDNN_GRID_STRIDE(idx, total) {
+    const int64_t p = idx / out_plane, o = idx % out_plane;
+    const Win w = pool_window(g, o / g.out_w, o % g.out_w, include_pad);
+    float* dxp = dx + p * g.height * g.width;
+    const float share = dy[idx] / float(w.area);
+    for (int64_t ih = w.h0; ih < w.h1; ih += g.dilation_h)
+      for (int64_t iw = w.w0; iw < w.w1; iw += g.dilation_w) atomicAdd(dxp + ih * g.width + iw, share);
+  }
+}
+
+__device__ float warp_max(float v) {
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+__device__ float warp_sum(float v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+// One warp per row; the row's math is the CPU engine's (nn_engine.h softmax_xent_row).
+__global__ void softmax_xent_kernel(const float* logits, int64_t rows, int64_t C,
+                                    const int64_t* tidx, const float* tprob, const float* weight,
+                                    int64_t ignore_index, float* loss, float* dlogits) {
+  const int lane = threadIdx.x % 32;
+  const int64_t warps = int64_t(gridDim.x) * (blockDim.x / 32);
+  for (int64_t r = int64_t(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32; r < rows; r += warps) {
+    const float* x = logits + r * C;
+    float* dx = dlogits ? dlogits + r * C : nullptr;
+    if (tidx && tidx[r] == ignore_index) {
+      if (lane == 0) loss[r] = 0.f;
+      if (dx) for (int64_t c = lane; c < C; c += 32) dx[c] = 0.f;
+      continue;
+    }
+    float m = -FLT_MAX;
+    for (int64_t c = lane; c < C; c += 32) m = fmaxf(m, x[c]);
+    m = warp_max(m);
+    float s = 0.f;
+    for (int64_t c = lane; c < C; c += 32) s += expf(x[c] - m);
+    s = warp_sum(s);
+    const float lse = m + logf(s);
+    if (tidx) {
+      const int64_t t = tidx[r];
+      const float w = weight ? weight[t] : 1.f;
+      if (lane == 0) loss[r] = w * (lse - x[t]);
+      if (dx) {
+        for (int64_t c = lane; c < C; c += 32) dx[c] = w * (expf(x[c] - m) / s) - (c == t ? w : 0.f);
+      }
+      continue;
+    }
+    const float* q = tprob + r * C;
+    float l = 0.f, mass = 0.f;
+    for (int64_t c = lane; c < C; c += 32) {
+      const float wq = (weight ? weight[c] : 1.f) * q[c];
+      l += wq * (lse - x[c]);
+      mass += wq;
+    }
+    l = warp_sum(l);
+    mass = warp_sum(mass);
+    if (lane == 0) loss[r] = l;
+    if (dx) {
+      for (int64_t c = lane; c < C; c += 32) {
+        dx[c] = expf(x[c] - m) / s * mass - (weight ? weight[c] : 1.f) * q[c];
+      }
+    }
+  }
+}
+
+inline unsigned grid(int64_t n) { return blocks_for(n, kThreads, int64_t(1) << 20); }
+
+}  // namespace
+
+void bias_act_forward(uintptr_t z, uintptr_t bias, uintptr_t y, uintptr_t saved, int64_t outer,
+                      int64_t channels, int64_t inner, int act, float slope, uintptr_t stream) {
+  const int64_t n = outer * channels * inner;
+  if (n <= 0) return;
+  with_act(static_cast<Act>(act), [&](auto tag) {
+    constexpr Act A = decltype(tag)::value;
+    bias_act_forward_kernel<A><<<grid(n), kThreads, 0, as_stream(stream)>>>(
+        reinterpret_cast<const float*>(z), reinterpret_cast<const float*>(bias),
+        reinterpret_cast<float*>(y), reinterpret_cast<float*>(saved), n, channels, inner, slope);
+  });
+  FUSEDNN_CUDA_CHECK_LAUNCH();
+}
+
+void bias_act_backward(uintptr_t dy, uintptr_t saved, uintptr_t dz, uintptr_t dbias, int64_t outer,
+                       int64_t channels, int64_t inner, int act, float slope, uintptr_t stream) {
+  const int64_t n = outer * channels * inner;
+  if (n > 0) {
+    with_act(static_cast<Act>(act), [&](auto tag) {
+      constexpr Act A = decltype(tag)::value;
+      bias_act_backward_kernel<A><<<grid(n), kThreads, 0, as_stream(stream)>>>(
+          reinterpret_cast<const float*>(dy), reinterpret_cast<const float*>(saved),
+          reinterpret_cast<float*>(dz), n, slope);
+    });
+    FUSEDNN_CUDA_CHECK_LAUNCH();
+  }
+  if (dbias) channel_sum(dz, dbias, outer, channels, inner, stream);
+}
+
+void channel_sum(uintptr_t g, uintptr_t out, int64_t outer, int64_t channels, int64_t inner,
+                 uintptr_t stream) {
+  if (channels <= 0) return;
+  channel_sum_kernel<<<unsigned(channels), kThreads, 0, as_stream(stream)>>>(
+      reinterpret_cast<const float*>(g), reinterpret_cast<float*>(out), outer, channels, inner);
+  FUSEDNN_CUDA_CHECK_LAUNCH();
+}
+
+void im2col(uintptr_t x, uintptr_t col, int64_t count, const ConvGeometry& g, uintptr_t stream) {
+  const int64_t total = count * g.col_rows() * g.col_cols();
+  if (total <= 0) return;
+  im2col_kernel<<<grid(total), kThreads, 0, as_stream(stream)>>>(
+      reinterpret_cast<const float*>(x), reinterpret_cast<float*>(col), count, g);
+  FUSEDNN_CUDA_CHECK_LAUNCH();
+}
+
+void col2im(uintptr_t col, uintptr_t x, int64_t count, const ConvGeometry& g, uintptr_t stream) {
+  const int64_t total = count * g.channels * g.height * g.width;
+  if (total <= 0) return;
+  col2im_kernel<<<grid(total), kThreads, 0, as_stream(stream)>>>(
+      reinterpret_cast<const float*>(col), reinterpret_cast<float*>(x), count, g);
+  FUSEDNN_CUDA_CHECK_LAUNCH();
+}
+
+void max_pool2d_forward(uintptr_t x, uintptr_t y, uintptr_t argmax, const PoolGeometry& g,
+                        uintptr_t stream) {
+  const int64_t total = g.planes * g.out_h * g.out_w;
+  if (total <= 0) return;
+  max_pool_forward_kernel<<<grid(total), kThreads, 0, as_stream(stream)>>>(
+      reinterpret_cast<const float*>(x), reinterpret_cast<float*>(y),
+      reinterpret_cast<int32_t*>(argmax), g);
+  FUSEDNN_CUDA_CHECK_LAUNCH();
+}
+
+void max_pool2d_backward(uintptr_t dy, uintptr_t argmax, uintptr_t dx, const PoolGeometry& g,
+                         uintptr_t stream) {
+  FUSEDNN_CUDA_CHECK(cudaMemsetAsync(reinterpret_cast<void*>(dx), 0,
+                                     sizeof(float) * size_t(g.planes * g.height * g.width),
+                                     as_stream(stream)));
+  const int64_t total = g.planes * g.out_h * g.out_w;
+  if (total <= 0) return;
+  max_pool_backward_kernel<<<grid(total), kThreads, 0, as_stream(stream)>>>(
+      reinterpret_cast<const float*>(dy), reinterpret_cast<const int32_t*>(argmax),
+      reinterpret_cast<float*>(dx), g);
+  FUSEDNN_CUDA_CHECK_LAUNCH();
+}
+
+void avg_pool2d_forward(uintptr_t x, uintptr_t y, const PoolGeometry& g, bool include_pad,
+                        uintptr_t stream) {
+  const int64_t total = g.planes * g.out_h * g.out_w;
+  if (total <= 0) return;
+  avg_pool_forward_kernel<<<grid(total), kThreads, 0, as_stream(stream)>>>(
+      reinterpret_cast<const float*>(x), reinterpret_cast<float*>(y), g, include_pad);
+  FUSEDNN_CUDA_CHECK_LAUNCH();
+}
+
+void avg_pool2d_backward(uintptr_t dy, uintptr_t dx, const PoolGeometry& g, bool include_pad,
+                         uintptr_t stream) {
+  FUSEDNN_CUDA_CHECK(cudaMemsetAsync(reinterpret_cast<void*>(dx), 0,
+                                     sizeof(float) * size_t(g.planes * g.height * g.width),
+                                     as_stream(stream)));
+  const int64_t total = g.planes * g.out_h * g.out_w;
+  if (total <= 0) return;
+  avg_pool_backward_kernel<<<grid(total), kThreads, 0, as_stream(stream)>>>(
+      reinterpret_cast<const float*>(dy), reinterpret_cast<float*>(dx), g, include_pad);
+  FUSEDNN_CUDA_CHECK_LAUNCH();
+}
+
+void softmax_xent(uintptr_t logits, int64_t rows, int64_t classes, uintptr_t target_index,
+                  uintptr_t target_prob, uintptr_t weight, int64_t ignore_index, uintptr_t loss,
+                  uintptr_t dlogits, uintptr_t stream) {
+  if (rows <= 0) return;
+  const int warps_per_block = kThreads / 32;
+  softmax_xent_kernel<<<blocks_for(rows, warps_per_block, int64_t(1) << 20), kThreads, 0,
+                        as_stream(stream)>>>(
+      reinterpret_cast<const float*>(logits), rows, classes,
+      reinterpret_cast<const int64_t*>(target_index), reinterpret_cast<const float*>(target_prob),
+      reinterpret_cast<const float*>(weight), ignore_index, reinterpret_cast<float*>(loss),
+      reinterpret_cast<float*>(dlogits));
+  FUSEDNN_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace fusednn::cuda
