@@ -1,32 +1,24 @@
-// Single-precision GEMM through OpenBLAS (the scipy-openblas32 wheel, whose symbols carry a
-// scipy_ prefix), row-major, as every layer here stores its tensors.
+// Single-precision GEMM on the CPU: OpenBLAS (the scipy-openblas32 wheel, symbols prefixed
+// scipy_) for the kernel, row-major as every layer here stores its tensors.
+//
+// All CPU threading in fusednn is OpenMP. OpenBLAS is therefore kept single-threaded and a
+// large GEMM is split into column (or row) blocks across the OpenMP threads: two thread pools
+// would each spin-wait while the other works, which on a small machine costs more than the
+// GEMM itself (a 10x slowdown of im2col + GEMM measured on 2 cores).
 #pragma once
-#include <cblas.h>
-
 #include <cstdint>
-#include <limits>
-#include <stdexcept>
-#include <string>
 
 namespace fusednn::cpu {
 
-inline blasint blas_dim(int64_t v, const char* what) {
-  if (v < 0 || v > std::numeric_limits<blasint>::max()) {
-    throw std::invalid_argument(std::string("GEMM dimension ") + what + " = " + std::to_string(v) +
-                                " does not fit the 32-bit BLAS interface");
-  }
-  return blasint(v);
-}
+// C[m,n] = alpha * op(A)[m,k] op(B)[k,n] + beta * C, threaded across the OpenMP threads
+// when large enough. Must not be called from inside an OpenMP parallel region.
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+           int64_t ldc);
 
-// C[m,n] = alpha * op(A)[m,k] op(B)[k,n] + beta * C, row-major, leading dimensions as stored.
-inline void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+// The same on the calling thread only (for use inside a parallel region).
+void sgemm_serial(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                   const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-                  int64_t ldc) {
-  if (m == 0 || n == 0) return;
-  scipy_cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                    trans_b ? CblasTrans : CblasNoTrans, blas_dim(m, "m"), blas_dim(n, "n"),
-                    blas_dim(k, "k"), alpha, a, blas_dim(lda, "lda"), b, blas_dim(ldb, "ldb"), beta,
-                    c, blas_dim(ldc, "ldc"));
-}
+                  int64_t ldc);
 
 }  // namespace fusednn::cpu

@@ -6,4 +6,5 @@ A suite is a module with ``add_arguments(parser)`` and ``run(args) -> list[Row]`
 SUITES = {
     "optim": "fusednn.bench.optim",
     "dropout": "fusednn.bench.dropout",
+    "nn": "fusednn.bench.nn",
 }

@@ -1,0 +1,199 @@
+"""Layers against torch: Dense and Conv2D forward + backward with a fused bias + ReLU, and
+softmax cross-entropy, on the CPU (and the GPU when there is one).
+
+Each case runs fusednn and torch interleaved in one process, after warm-up, and reports
+medians, the ratio, the achieved GFLOP/s and that rate as a share of a plain SGEMM measured in
+the same run (OpenBLAS through fusednn on the CPU, cuBLAS on the GPU): the roofline of a
+GEMM-bound layer. Softmax cross-entropy is bandwidth-bound: its row reports GB/s instead.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _backend
+from .harness import interleaved_medians, markdown_table, progress
+
+DENSE_CASES = [
+    # (name, batch, widths)
+    ("MLP 784-1024-1024-10", 512, (784, 1024, 1024, 10)),
+    ("Dense 1024x1024", 512, (1024, 1024)),
+]
+CONV_CASES = [
+    # (name, N, C, H, W, out_channels, k)
+    ("Conv MNIST 64x32x28x28 k3->64", 64, 32, 28, 28, 64, 3),
+    ("Conv CIFAR 128x64x32x32 k3->128", 128, 64, 32, 32, 128, 3),
+]
+XENT_CASES = [("softmax-CE 512x10", 512, 10), ("softmax-CE 4096x1000", 4096, 1000)]
+QUICK_DENSE = [("Dense 256x256", 128, (256, 256))]
+QUICK_CONV = [("Conv 8x8x16x16 k3->16", 8, 8, 16, 16, 16, 3)]
+QUICK_XENT = [("softmax-CE 512x10", 512, 10)]
+
+
+def _timer(torch, device, repeats):
+    if device == "cuda":
+        from .gpu import cuda_event_medians
+
+        return lambda fns: cuda_event_medians(torch, fns, repeats)
+    return lambda fns: interleaved_medians(fns, repeats, warmup=2)
+
+
+def _arrays(device):
+    if device == "cpu":
+        return np
+    import cupy
+
+    return cupy
+
+
+def dense_case(torch, fnn, device, batch, widths, timer):
+    """Forward + backward of a ReLU MLP (no ReLU after the last layer)."""
+    xp = _arrays(device)
+    rng = np.random.default_rng(0)
+    ws = [(rng.standard_normal((o, i)) / np.sqrt(i)).astype(np.float32)
+          for i, o in zip(widths[:-1], widths[1:])]
+    bs = [rng.standard_normal(o).astype(np.float32) * 0.1 for o in widths[1:]]
+    x = rng.standard_normal((batch, widths[0])).astype(np.float32)
+    g = rng.standard_normal((batch, widths[-1])).astype(np.float32)
+    F = fnn.nn.functional
+    ours_w = [fnn.Tensor(xp.asarray(w), requires_grad=True) for w in ws]
+    ours_b = [fnn.Tensor(xp.asarray(b), requires_grad=True) for b in bs]
+    ours_x, ours_g = fnn.Tensor(xp.asarray(x)), xp.asarray(g)
+    t_w = [torch.tensor(w, device=device, requires_grad=True) for w in ws]
+    t_b = [torch.tensor(b, device=device, requires_grad=True) for b in bs]
+    t_x, t_g = torch.tensor(x, device=device), torch.tensor(g, device=device)
+    last = len(ws) - 1
+
+    def ours():
+        h = ours_x
+        for k, (w, b) in enumerate(zip(ours_w, ours_b)):
+            h = F.linear(h, w, b, activation=None if k == last else "relu")
+        h.backward(ours_g)
+
+    def theirs():
+        h = t_x
+        for k, (w, b) in enumerate(zip(t_w, t_b)):
+            h = torch.nn.functional.linear(h, w, b)
+            h = h if k == last else torch.relu(h)
+        h.backward(t_g)
+
+    t_torch, t_ours = timer([theirs, ours])
+    flops = 0.0
+    for k, w in enumerate(ws):
+        o, i = w.shape
+        flops += 2.0 * batch * i * o * (2 if k == 0 else 3)  # forward, dW, dX (not for the input)
+    return t_torch, t_ours, flops
+
+
+def conv_case(torch, fnn, device, n, c, h, w, out_c, k, timer):
+    """Forward + backward of Conv2D (padding k//2) + bias + ReLU, the input needing a gradient
+    (an inner layer)."""
+    xp = _arrays(device)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+    wt = (rng.standard_normal((out_c, c, k, k)) / np.sqrt(c * k * k)).astype(np.float32)
+    b = rng.standard_normal(out_c).astype(np.float32) * 0.1
+    g = rng.standard_normal((n, out_c, h, w)).astype(np.float32)
+    F = fnn.nn.functional
+    ox, ow, ob = (fnn.Tensor(xp.asarray(a), requires_grad=True) for a in (x, wt, b))
+    og = xp.asarray(g)
+    tx, tw, tb = (torch.tensor(a, device=device, requires_grad=True) for a in (x, wt, b))
+    tg = torch.tensor(g, device=device)
+
+    def ours():
+        F.conv2d(ox, ow, ob, padding=k // 2, activation="relu").backward(og)
+
+    def theirs():
+        torch.relu(torch.nn.functional.conv2d(tx, tw, tb, padding=k // 2)).backward(tg)
+
+    t_torch, t_ours = timer([theirs, ours])
+    return t_torch, t_ours, 3 * 2.0 * n * out_c * h * w * c * k * k
+
+
+def xent_case(torch, fnn, device, rows, classes, timer):
+    xp = _arrays(device)
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((rows, classes)).astype(np.float32)
+    y = rng.integers(0, classes, rows)
+    ox = fnn.Tensor(xp.asarray(logits), requires_grad=True)
+    oy = xp.asarray(y)
+    tx = torch.tensor(logits, device=device, requires_grad=True)
+    ty = torch.tensor(y, device=device)
+
+    def ours():
+        fnn.nn.functional.cross_entropy(ox, oy).backward()
+
+    def theirs():
+        torch.nn.functional.cross_entropy(tx, ty).backward()
+
+    t_torch, t_ours = timer([theirs, ours])
+    return t_torch, t_ours, 3.0 * 4 * rows * classes  # read logits, write and scale dlogits
+
+
+def sgemm_rate(torch, fnn, device, timer, size=2048):
+    """FLOP/s of one plain SGEMM (size^3) through the BLAS fusednn uses, and torch's matmul."""
+    xp = _arrays(device)
+    rng = np.random.default_rng(1)
+    a = xp.asarray(rng.standard_normal((size, size)).astype(np.float32))
+    b = xp.asarray(rng.standard_normal((size, size)).astype(np.float32))
+    ta, tb = torch.as_tensor(a, device=device), torch.as_tensor(b, device=device)
+    A, B = fnn.Tensor(a), fnn.Tensor(b)
+    t_torch, t_ours = timer([lambda: ta @ tb.T, lambda: fnn.nn.functional.linear(A, B)])
+    flops = 2.0 * size ** 3
+    return flops / t_ours, flops / t_torch
+
+
+def rows_on(torch, fnn, device, quick, repeats):
+    timer = _timer(torch, device, repeats)
+    with fnn.no_grad():
+        blas, torch_blas = sgemm_rate(torch, fnn, device, timer, 1024 if quick else 2048)
+    progress(f"  {device}: SGEMM {blas / 1e9:.1f} GFLOP/s (fusednn's BLAS), torch matmul "
+             f"{torch_blas / 1e9:.1f} GFLOP/s")
+    rows = []
+    for name, batch, widths in (QUICK_DENSE if quick else DENSE_CASES):
+        rows.append((device, name) + dense_case(torch, fnn, device, batch, widths, timer) + ("flop",))
+        progress(f"  {device} {name}: torch {rows[-1][2] * 1e3:.2f} ms, fusednn {rows[-1][3] * 1e3:.2f} ms")
+    for case in (QUICK_CONV if quick else CONV_CASES):
+        rows.append((device, case[0]) + conv_case(torch, fnn, device, *case[1:], timer) + ("flop",))
+        progress(f"  {device} {case[0]}: torch {rows[-1][2] * 1e3:.2f} ms, fusednn {rows[-1][3] * 1e3:.2f} ms")
+    for name, r, c in (QUICK_XENT if quick else XENT_CASES):
+        rows.append((device, name) + xent_case(torch, fnn, device, r, c, timer) + ("byte",))
+        progress(f"  {device} {name}: torch {rows[-1][2] * 1e3:.3f} ms, fusednn {rows[-1][3] * 1e3:.3f} ms")
+    return rows, blas, torch_blas
+
+
+def main(args) -> int:
+    try:
+        import torch
+    except ImportError:
+        progress("the nn benchmark compares with PyTorch: pip install torch")
+        return 2
+    import fusednn
+
+    repeats = args.repeats or (3 if args.quick else 9)
+    devices = ["cpu"]
+    if args.device == "cuda" or (_backend.gpu_available() and torch.cuda.is_available()):
+        devices = ["cpu", "cuda"] if args.device != "cuda" else ["cuda"]
+    progress(f"nn layers; fusednn CPU path {_backend.kernel_path()}, torch "
+             f"{torch.__version__} ({torch.get_num_threads()} threads)")
+    body, notes = [], []
+    for device in devices:
+        rows, blas, torch_blas = rows_on(torch, fusednn, device, args.quick, repeats)
+        notes.append(f"{device}: SGEMM {blas / 1e9:.1f} GFLOP/s through fusednn's BLAS "
+                     f"({'OpenBLAS' if device == 'cpu' else 'cuBLAS'}), torch matmul "
+                     f"{torch_blas / 1e9:.1f} GFLOP/s, same run")
+        for dev, name, t_torch, t_ours, work, kind in rows:
+            rate = work / t_ours
+            if kind == "flop":
+                perf, roof = f"{rate / 1e9:.1f} GFLOP/s", f"{100 * rate / blas:.0f}% of SGEMM"
+            else:
+                perf, roof = f"{rate / 1e9:.1f} GB/s", "memory-bound"
+            body.append([dev, name, f"{t_torch * 1e3:.3f}", f"{t_ours * 1e3:.3f}",
+                         f"{t_torch / t_ours:.2f}x", perf, roof])
+    text = markdown_table(["device", "case (fwd+bwd)", "torch ms", "fusednn ms", "speedup",
+                           "fusednn rate", "roofline"], body)
+    text += ("\n\nmedians of %d interleaved runs; " % repeats) + "; ".join(notes) + "."
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+    return 0
