@@ -356,14 +356,15 @@ PYBIND11_MODULE(_cpu, m) {
       "softmax_xent",
       [](uintptr_t logits, int64_t rows, int64_t classes, uintptr_t target_index,
          uintptr_t target_prob, uintptr_t weight, int64_t ignore_index, uintptr_t loss,
-         uintptr_t dlogits) {
+         uintptr_t dlogits, float grad_scale) {
         const cpu::SoftmaxXentArgs a{at<const float>(logits), rows, classes,
                                      at<const int64_t>(target_index), at<const float>(target_prob),
-                                     at<const float>(weight), ignore_index, at(loss), at(dlogits)};
+                                     at<const float>(weight), ignore_index, at(loss), at(dlogits),
+                                     grad_scale};
         py::gil_scoped_release release;
         cpu::nn_kernels().softmax_xent(a);
       },
       py::arg("logits"), py::arg("rows"), py::arg("classes"), py::arg("target_index"),
       py::arg("target_prob"), py::arg("weight"), py::arg("ignore_index"), py::arg("loss"),
-      py::arg("dlogits"));
+      py::arg("dlogits"), py::arg("grad_scale"));
 }

@@ -260,5 +260,6 @@ PYBIND11_MODULE(_cuda, m) {
       py::arg("stream"));
   m.def("softmax_xent", &cuda::softmax_xent, py::arg("logits"), py::arg("rows"),
         py::arg("classes"), py::arg("target_index"), py::arg("target_prob"), py::arg("weight"),
-        py::arg("ignore_index"), py::arg("loss"), py::arg("dlogits"), py::arg("stream"), nogil);
+        py::arg("ignore_index"), py::arg("loss"), py::arg("dlogits"), py::arg("grad_scale"),
+        py::arg("stream"), nogil);
 }

@@ -197,11 +197,11 @@ void softmax_xent_row(const SoftmaxXentArgs& a, int64_t r, float* dx) {
     const int64_t t = a.target_index[r];
     const float w = a.weight ? a.weight[t] : 1.f;
     a.loss[r] = float(w * (lse - double(x[t])));
-    const V scale = V(float(w / sum));
+    const V scale = V(float(w / sum * a.grad_scale));
     for_each_vector<Vec>(C, [&](int64_t i, int lanes) {
       store_n<Vec>(dx + i, load_n<Vec>(dx + i, lanes) * scale, lanes);
     });
-    dx[t] -= w;
+    dx[t] -= w * a.grad_scale;
     return;
   }
   const float* q = a.target_prob + r * C;
@@ -213,7 +213,9 @@ void softmax_xent_row(const SoftmaxXentArgs& a, int64_t r, float* dx) {
   }
   a.loss[r] = float(loss);
   const float scale = float(mass / sum);
-  for (int64_t c = 0; c < C; ++c) dx[c] = dx[c] * scale - (a.weight ? a.weight[c] : 1.f) * q[c];
+  for (int64_t c = 0; c < C; ++c) {
+    dx[c] = (dx[c] * scale - (a.weight ? a.weight[c] : 1.f) * q[c]) * a.grad_scale;
+  }
 }
 
 template <class Vec>

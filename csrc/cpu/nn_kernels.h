@@ -42,8 +42,8 @@ struct BiasActBackwardArgs {
 //   class-index targets:  loss = w[t] * (logsumexp(x) - x[t]);   dx = w[t] * (softmax(x) - onehot(t))
 //   probability targets:  loss = sum_c w[c] q[c] (logsumexp(x) - x[c]);
 //                         dx = softmax(x) * sum_c w[c] q[c] - w * q
-// A row whose index target equals ignore_index has loss 0 and dx 0. Targets are checked in
-// range before the call.
+// dx is then multiplied by grad_scale. A row whose index target equals ignore_index has loss
+// 0 and dx 0. Targets are checked in range before the call.
 struct SoftmaxXentArgs {
   const float* logits;
   int64_t rows, classes;
@@ -53,6 +53,7 @@ struct SoftmaxXentArgs {
   int64_t ignore_index;
   float* loss;     // [rows]
   float* dlogits;  // nullable: [rows, classes]
+  float grad_scale;  // dlogits is multiplied by this (e.g. 1/N for a mean)
 };
 
 struct NnKernels {

@@ -78,7 +78,7 @@ void avg_pool2d_backward(uintptr_t dy, uintptr_t dx, const PoolGeometry& g, bool
                          uintptr_t stream);
 void softmax_xent(uintptr_t logits, int64_t rows, int64_t classes, uintptr_t target_index,
                   uintptr_t target_prob, uintptr_t weight, int64_t ignore_index, uintptr_t loss,
-                  uintptr_t dlogits, uintptr_t stream);
+                  uintptr_t dlogits, float grad_scale, uintptr_t stream);
 
 void linear_forward(uintptr_t x, uintptr_t w, uintptr_t bias, uintptr_t y, uintptr_t saved,
                     int64_t batch, int64_t in, int64_t out, int act, float slope, uintptr_t stream);

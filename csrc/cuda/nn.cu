@@ -189,7 +189,8 @@ __device__ float warp_sum(float v) {
 // One warp per row; the row's math is the CPU engine's (nn_engine.h softmax_xent_row).
 __global__ void softmax_xent_kernel(const float* logits, int64_t rows, int64_t C,
                                     const int64_t* tidx, const float* tprob, const float* weight,
-                                    int64_t ignore_index, float* loss, float* dlogits) {
+                                    int64_t ignore_index, float* loss, float* dlogits,
+                                    float scale) {
   const int lane = threadIdx.x % 32;
   const int64_t warps = int64_t(gridDim.x) * (blockDim.x / 32);
   for (int64_t r = int64_t(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32; r < rows; r += warps) {
@@ -212,7 +213,9 @@ __global__ void softmax_xent_kernel(const float* logits, int64_t rows, int64_t C
       const float w = weight ? weight[t] : 1.f;
       if (lane == 0) loss[r] = w * (lse - x[t]);
       if (dx) {
-        for (int64_t c = lane; c < C; c += 32) dx[c] = w * (expf(x[c] - m) / s) - (c == t ? w : 0.f);
+        for (int64_t c = lane; c < C; c += 32) {
+          dx[c] = (w * (expf(x[c] - m) / s) - (c == t ? w : 0.f)) * scale;
+        }
       }
       continue;
     }
@@ -228,7 +231,7 @@ __global__ void softmax_xent_kernel(const float* logits, int64_t rows, int64_t C
     if (lane == 0) loss[r] = l;
     if (dx) {
       for (int64_t c = lane; c < C; c += 32) {
-        dx[c] = expf(x[c] - m) / s * mass - (weight ? weight[c] : 1.f) * q[c];
+        dx[c] = (expf(x[c] - m) / s * mass - (weight ? weight[c] : 1.f) * q[c]) * scale;
       }
     }
   }
@@ -336,7 +339,7 @@ void avg_pool2d_backward(uintptr_t dy, uintptr_t dx, const PoolGeometry& g, bool
 
 void softmax_xent(uintptr_t logits, int64_t rows, int64_t classes, uintptr_t target_index,
                   uintptr_t target_prob, uintptr_t weight, int64_t ignore_index, uintptr_t loss,
-                  uintptr_t dlogits, uintptr_t stream) {
+                  uintptr_t dlogits, float grad_scale, uintptr_t stream) {
   if (rows <= 0) return;
   const int warps_per_block = kThreads / 32;
   softmax_xent_kernel<<<blocks_for(rows, warps_per_block, int64_t(1) << 20), kThreads, 0,
@@ -344,7 +347,7 @@ void softmax_xent(uintptr_t logits, int64_t rows, int64_t classes, uintptr_t tar
       reinterpret_cast<const float*>(logits), rows, classes,
       reinterpret_cast<const int64_t*>(target_index), reinterpret_cast<const float*>(target_prob),
       reinterpret_cast<const float*>(weight), ignore_index, reinterpret_cast<float*>(loss),
-      reinterpret_cast<float*>(dlogits));
+      reinterpret_cast<float*>(dlogits), grad_scale);
   FUSEDNN_CUDA_CHECK_LAUNCH();
 }
 

@@ -150,3 +150,24 @@ def test_python_numbers_default_to_float32():
     assert Tensor([1.0, 2.0]).dtype == np.float32
     assert Tensor(np.zeros(2)).dtype == np.float64  # arrays keep theirs
     assert Tensor(torch.ones(2)).dtype == np.float32
+
+
+def test_leaf_gradients_never_share_memory():
+    a, b = Tensor(rand(rng, 3), requires_grad=True), Tensor(rand(rng, 3), requires_grad=True)
+    (a + b).sum().backward()
+    a.grad.data[...] = 7.0
+    np.testing.assert_array_equal(b.grad.numpy(), 1.0)
+    x = Tensor(rand(rng, 3), requires_grad=True)
+    (x + x).sum().backward()  # the same gradient array reaches one leaf twice
+    np.testing.assert_array_equal(x.grad.numpy(), 2.0)
+
+
+def test_retained_graph_accumulates_without_corrupting_saved_state():
+    from fusednn.nn import functional as F
+
+    logits = Tensor(rand(rng, 4, 5), requires_grad=True)
+    loss = F.cross_entropy(logits, np.array([0, 1, 2, 3]))
+    loss.backward(retain_graph=True)
+    once = logits.grad.numpy().copy()
+    loss.backward()
+    np.testing.assert_allclose(logits.grad.numpy(), 2 * once, rtol=1e-6)

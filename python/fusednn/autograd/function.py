@@ -107,6 +107,11 @@ def _topological(root: Node):
 def run_backward(root, grad, retain_graph: bool) -> None:
     """Backpropagate ``grad`` (an array shaped like ``root``) from the Tensor ``root``."""
     pending = {id(root._node): grad}
+    # A leaf takes ownership of the array a backward returns, unless that array may be seen
+    # elsewhere: the gradient the backward received (or a view of it), an array returned
+    # twice or already handed on, or anything at all when the graph is kept for another
+    # backward.
+    handed = set()
     for node in _topological(root._node):
         g = pending.pop(id(node), None)
         if g is None:
@@ -122,6 +127,7 @@ def run_backward(root, grad, retain_graph: bool) -> None:
         if len(result) != len(node.inputs):
             raise RuntimeError(f"{node.name}.backward returned {len(result)} gradient(s) for "
                                f"{len(node.inputs)} input(s)")
+        returned = [id(r) for r in result if r is not None]
         for k, (inp, gi) in enumerate(zip(node.inputs, result)):
             if inp is None or gi is None:
                 continue
@@ -131,8 +137,12 @@ def run_backward(root, grad, retain_graph: bool) -> None:
             if inp._node is not None:
                 key = id(inp._node)
                 pending[key] = gi if key not in pending else pending[key] + gi
+                handed.add(id(gi))
             else:
-                inp._accumulate_grad(gi)
+                shared = (retain_graph or gi is g or getattr(gi, "base", None) is not None
+                          or id(gi) in handed or returned.count(id(gi)) > 1)
+                inp._accumulate_grad(gi, owned=not shared)
+                handed.add(id(gi))
         if not retain_graph:
             node.ctx = None
             node.inputs = ()

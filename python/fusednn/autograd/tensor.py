@@ -201,12 +201,12 @@ class Tensor:
     def zero_grad(self) -> None:
         self._grad = None
 
-    def _accumulate_grad(self, g):
+    def _accumulate_grad(self, g, owned: bool = False):
+        """Add g into .grad; ``owned``: g is referenced nowhere else and may become .grad."""
         if g.dtype != self._data.dtype:
-            g = g.astype(self._data.dtype)
+            g, owned = g.astype(self._data.dtype), True
         if self._grad is None:
-            # a fresh array: backward functions may return views of arrays they keep
-            self._grad = Tensor._from_array(g.copy(), self.device)
+            self._grad = Tensor._from_array(g if owned else g.copy(), self.device)
         else:
             self._grad._data += g
 

@@ -71,6 +71,11 @@ class SoftmaxCrossEntropy(Function):
                 denom = (weight[xp.where(valid, index, 0)] * valid).sum()
         else:
             denom = n
+        # The mean's 1/denominator is folded into the kernel's gradient on the CPU (the
+        # denominator is a host number there); on the GPU it stays a device scalar.
+        on_host = isinstance(denom, (int, np.integer, np.floating, np.ndarray))
+        folded = reduction == "mean" and on_host
+        scale = 1.0 / float(denom) if folded and float(denom) != 0 else 1.0
         if logits.dtype == np.float64:
             shifted = logits - logits.max(axis=1, keepdims=True)
             logp = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
@@ -84,6 +89,8 @@ class SoftmaxCrossEntropy(Function):
                 wq = prob if weight is None else prob * weight
                 rows = -(wq * logp).sum(axis=1)
                 dl = xp.exp(logp) * wq.sum(axis=1, keepdims=True) - wq
+            if scale != 1.0:
+                dl *= scale
         else:
             device = _device(logits)
             logits = _kernels.contiguous(logits, "cross_entropy", "input")
@@ -96,9 +103,11 @@ class SoftmaxCrossEntropy(Function):
             w = None if weight is None else _kernels.contiguous(weight, "cross_entropy", "weight")
             _kernels.call(device, "softmax_xent", _kernels.address(logits), n, c,
                           _kernels.address(idx), _kernels.address(q), _kernels.address(w),
-                          int(ignore_index), _kernels.address(rows), _kernels.address(dl))
+                          int(ignore_index), _kernels.address(rows), _kernels.address(dl),
+                          scale)
         ctx.save_for_backward(dl)
-        ctx.reduction, ctx.denom = reduction, denom
+        ctx.reduction = reduction
+        ctx.divide_by = None if folded or reduction != "mean" else denom
         if reduction == "none":
             return rows
         total = rows.sum()
@@ -108,12 +117,12 @@ class SoftmaxCrossEntropy(Function):
     def backward(ctx, g):
         (dl,) = ctx.saved_tensors
         if ctx.reduction == "none":
-            grad = dl * g[:, None]
-        elif ctx.reduction == "mean":
-            grad = dl * (g / ctx.denom)
-        else:
-            grad = dl * g
-        return grad.astype(dl.dtype, copy=False), None, None, None, None, None, None
+            return dl * g[:, None], None, None, None, None, None, None
+        if ctx.divide_by is not None:
+            g = g / ctx.divide_by
+        if isinstance(g, np.ndarray) and g.size == 1 and float(g) == 1.0:
+            return dl, None, None, None, None, None, None  # loss.backward(): already scaled
+        return (dl * g).astype(dl.dtype, copy=False), None, None, None, None, None, None
 
 
 def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
