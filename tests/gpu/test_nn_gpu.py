@@ -1,0 +1,129 @@
+"""Layers on the GPU (CuPy arrays through cuBLASLt / cuBLAS and the CUDA kernels): every op
+gives the CPU's results to float32 rounding, forward and gradients, and torch's on the GPU."""
+import numpy as np
+import pytest
+
+import fusednn
+from fusednn import Tensor
+from fusednn.nn import functional as F
+
+cupy = pytest.importorskip("cupy")
+torch = pytest.importorskip("torch")
+
+rng = np.random.default_rng(5)
+
+
+def rand(*shape, scale=1.0):
+    return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+
+def run(fn, arrays, device):
+    """fn on Tensors of `arrays` on `device`; (output, gradients of sum(out * r))."""
+    xs = [Tensor(a if device == "cpu" else cupy.asarray(a), requires_grad=a.dtype.kind == "f")
+          for a in arrays]
+    out = fn(*xs)
+    r = np.random.default_rng(1).standard_normal(out.shape).astype(np.float32)
+    (out * Tensor(r if device == "cpu" else cupy.asarray(r))).sum().backward()
+    host = lambda t: t.cpu().numpy() if t is not None else None
+    return host(out), [host(x.grad) for x in xs if x.requires_grad]
+
+
+def same_on_both(fn, arrays, rtol=1e-4):
+    cpu_out, cpu_grads = run(fn, arrays, "cpu")
+    gpu_out, gpu_grads = run(fn, arrays, "cuda")
+    scale = max(1.0, float(np.abs(cpu_out).max()))
+    np.testing.assert_allclose(gpu_out, cpu_out, rtol=rtol, atol=rtol * scale)
+    for k, (a, b) in enumerate(zip(gpu_grads, cpu_grads)):
+        s = max(1.0, float(np.abs(b).max()))
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * s, err_msg=f"gradient {k}")
+
+
+@pytest.mark.parametrize("act", [None, "relu", "leaky_relu", "sigmoid", "tanh", "gelu",
+                                 "gelu_tanh"])
+@pytest.mark.parametrize("batch,n_in,n_out", [(1, 1, 1), (7, 13, 5), (256, 784, 1024)])
+def test_linear(act, batch, n_in, n_out):
+    same_on_both(lambda x, w, b: F.linear(x, w, b, activation=act),
+                 [rand(batch, n_in), rand(n_out, n_in, scale=0.1), rand(n_out)])
+
+
+def test_linear_without_bias():
+    same_on_both(lambda x, w: F.linear(x, w, activation="relu"), [rand(9, 33), rand(17, 33)])
+
+
+@pytest.mark.parametrize("act", [None, "relu", "gelu"])
+@pytest.mark.parametrize("xs,ws,stride,padding,dilation", [
+    ((2, 3, 9, 7), (4, 3, 3), 1, 1, 1),
+    ((2, 3, 9, 8), (5, 3, 3), 2, 1, 1),
+    ((3, 4, 6, 6), (2, 1, 1), 1, 0, 1),
+    ((1, 2, 11, 11), (3, 3, 3), 1, 2, 2),
+    ((16, 32, 28, 28), (64, 3, 3), 1, 1, 1),
+])
+def test_conv2d(act, xs, ws, stride, padding, dilation):
+    same_on_both(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, activation=act),
+                 [rand(*xs), rand(ws[0], xs[1], ws[1], ws[2], scale=0.2), rand(ws[0])])
+
+
+@pytest.mark.parametrize("op", [
+    lambda x: F.max_pool2d(x, 2),
+    lambda x: F.max_pool2d(x, 3, 2, 1),
+    lambda x: F.avg_pool2d(x, 3, 2, 1),
+    lambda x: F.avg_pool2d(x, 2, count_include_pad=False),
+])
+def test_pooling(op):
+    same_on_both(op, [rand(2, 3, 9, 10)])
+
+
+@pytest.mark.parametrize("n,c", [(1, 1), (33, 10), (1024, 1000)])
+def test_cross_entropy(n, c):
+    y = rng.integers(0, c, n)
+    same_on_both(lambda x: F.cross_entropy(x, Tensor(cupy.asarray(y)) if x.device == "cuda"
+                                           else y), [rand(n, c, scale=3.0)])
+
+
+def test_activations_batch_norm_dropout_and_bce():
+    x = rand(6, 4, 5, 5)
+    same_on_both(lambda x: F.gelu(x) + F.sigmoid(x) * F.tanh(x), [x])
+    same_on_both(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+                 [x, rand(4), rand(4)])
+    t = rng.random((6, 4)).astype(np.float32)
+    same_on_both(lambda x: F.binary_cross_entropy_with_logits(
+        x, Tensor(cupy.asarray(t)) if x.device == "cuda" else t), [rand(6, 4)])
+    gen_cpu, gen_gpu = fusednn.ops.PhiloxGenerator(3), fusednn.ops.PhiloxGenerator(3)
+    a = rand(1000)
+    cpu = F.dropout(Tensor(a), 0.4, generator=gen_cpu).numpy()
+    gpu = F.dropout(Tensor(cupy.asarray(a)), 0.4, generator=gen_gpu).cpu().numpy()
+    np.testing.assert_array_equal(gpu, cpu)
+
+
+def test_matches_torch_on_the_gpu():
+    x, w, b = rand(64, 128), rand(32, 128, scale=0.1), rand(32)
+    ours = F.linear(Tensor(cupy.asarray(x)), Tensor(cupy.asarray(w)), Tensor(cupy.asarray(b)),
+                    activation="relu").cpu().numpy()
+    theirs = torch.relu(torch.nn.functional.linear(*(torch.tensor(a).cuda() for a in (x, w, b))))
+    np.testing.assert_allclose(ours, theirs.cpu().numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_mixing_devices_names_both():
+    with pytest.raises(ValueError, match="on cpu but argument 1 is on cuda"):
+        Tensor(rand(3)) + Tensor(cupy.asarray(rand(3)))
+
+
+def test_model_trains_on_the_gpu_with_fused_adam():
+    fusednn.manual_seed(0)
+    model_in = rand(64, 20)
+    labels = (model_in[:, 0] > 0).astype(np.int64)
+    layer1, layer2 = fusednn.nn.Dense(32, activation="relu"), fusednn.nn.Dense(2)
+    x = Tensor(cupy.asarray(model_in))
+    layer2(layer1(Tensor(model_in[:2])))  # build on the CPU, then move
+    for layer in (layer1, layer2):
+        layer.to("cuda")
+    params = layer1.parameters() + layer2.parameters()
+    opt = fusednn.optim.Adam(params, lr=0.05)
+    first = None
+    for _ in range(40):
+        opt.zero_grad()
+        loss = F.cross_entropy(layer2(layer1(x)), Tensor(cupy.asarray(labels)))
+        loss.backward()
+        opt.step()
+        first = first if first is not None else loss.item()
+    assert loss.item() < 0.3 * first
