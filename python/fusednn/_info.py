@@ -59,6 +59,7 @@ def info() -> dict:
         "build": {
             "compiler": build["compiler"],
             "openmp": build["openmp"],
+            "blas": build["blas"],
             "cpu_kernel_paths": list(build["kernel_paths"]),
             "cuda_option": build["cuda_option"],
             "cuda_toolkit": build["cuda_toolkit"],
