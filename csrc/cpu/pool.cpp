@@ -11,32 +11,6 @@ namespace {
 
 constexpr int64_t kPoolParallelMin = int64_t(1) << 14;
 
-// The window of output (oh, ow): input rows [h0, h1) and columns [w0, w1) stepping by the
-// dilation, clipped to the image; `area` is the divisor avg pooling uses.
-struct Window {
-  int64_t h0, h1, w0, w1, area;
-};
-
-inline Window window(const PoolGeometry& g, int64_t oh, int64_t ow, bool count_include_pad) {
-  Window w;
-  const int64_t hs = oh * g.stride_h - g.pad_h, ws = ow * g.stride_w - g.pad_w;
-  const int64_t he = hs + (g.kernel_h - 1) * g.dilation_h + 1, we = ws + (g.kernel_w - 1) * g.dilation_w + 1;
-  // Clipped starts stay on the dilation grid.
-  w.h0 = hs < 0 ? hs + (-hs + g.dilation_h - 1) / g.dilation_h * g.dilation_h : hs;
-  w.w0 = ws < 0 ? ws + (-ws + g.dilation_w - 1) / g.dilation_w * g.dilation_w : ws;
-  w.h1 = he < g.height ? he : g.height;
-  w.w1 = we < g.width ? we : g.width;
-  if (count_include_pad) {
-    // torch: the window clipped to the padded image
-    const int64_t ph = (he < g.height + g.pad_h ? he : g.height + g.pad_h) - hs;
-    const int64_t pw = (we < g.width + g.pad_w ? we : g.width + g.pad_w) - ws;
-    w.area = ph * pw;
-  } else {
-    w.area = ((w.h1 - w.h0 + g.dilation_h - 1) / g.dilation_h) * ((w.w1 - w.w0 + g.dilation_w - 1) / g.dilation_w);
-  }
-  return w;
-}
-
 }  // namespace
 
 void max_pool2d_forward(const float* x, float* y, int32_t* argmax, const PoolGeometry& g) {
@@ -46,7 +20,7 @@ void max_pool2d_forward(const float* x, float* y, int32_t* argmax, const PoolGeo
     const float* xp = x + p * in_plane;
     for (int64_t oh = 0; oh < g.out_h; ++oh) {
       for (int64_t ow = 0; ow < g.out_w; ++ow) {
-        const Window w = window(g, oh, ow, true);
+        const PoolWindow w = pool_window(g, oh, ow, true);
         float best = -std::numeric_limits<float>::infinity();
         int64_t at = w.h0 * g.width + w.w0;
         for (int64_t ih = w.h0; ih < w.h1; ih += g.dilation_h) {
@@ -84,7 +58,7 @@ void avg_pool2d_forward(const float* x, float* y, const PoolGeometry& g, bool co
     const float* xp = x + p * in_plane;
     for (int64_t oh = 0; oh < g.out_h; ++oh) {
       for (int64_t ow = 0; ow < g.out_w; ++ow) {
-        const Window w = window(g, oh, ow, count_include_pad);
+        const PoolWindow w = pool_window(g, oh, ow, count_include_pad);
         float sum = 0.f;
         for (int64_t ih = w.h0; ih < w.h1; ih += g.dilation_h) {
           for (int64_t iw = w.w0; iw < w.w1; iw += g.dilation_w) sum += xp[ih * g.width + iw];
@@ -103,7 +77,7 @@ void avg_pool2d_backward(const float* dy, float* dx, const PoolGeometry& g, bool
     std::memset(dxp, 0, sizeof(float) * size_t(in_plane));
     for (int64_t oh = 0; oh < g.out_h; ++oh) {
       for (int64_t ow = 0; ow < g.out_w; ++ow) {
-        const Window w = window(g, oh, ow, count_include_pad);
+        const PoolWindow w = pool_window(g, oh, ow, count_include_pad);
         const float share = dy[p * out_plane + oh * g.out_w + ow] / float(w.area);
         for (int64_t ih = w.h0; ih < w.h1; ih += g.dilation_h) {
           for (int64_t iw = w.w0; iw < w.w1; iw += g.dilation_w) dxp[ih * g.width + iw] += share;

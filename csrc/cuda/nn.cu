@@ -99,32 +99,11 @@ __global__ void col2im_kernel(const float* col, float* x, int64_t count, ConvGeo
   }
 }
 
-struct Win {
-  int64_t h0, h1, w0, w1, area;
-};
-
-__device__ Win pool_window(const PoolGeometry& g, int64_t oh, int64_t ow, bool include_pad) {
-  Win w;
-  const int64_t hs = oh * g.stride_h - g.pad_h, ws = ow * g.stride_w - g.pad_w;
-  const int64_t he = hs + (g.kernel_h - 1) * g.dilation_h + 1, we = ws + (g.kernel_w - 1) * g.dilation_w + 1;
-  w.h0 = hs < 0 ? hs + (-hs + g.dilation_h - 1) / g.dilation_h * g.dilation_h : hs;
-  w.w0 = ws < 0 ? ws + (-ws + g.dilation_w - 1) / g.dilation_w * g.dilation_w : ws;
-  w.h1 = he < g.height ? he : g.height;
-  w.w1 = we < g.width ? we : g.width;
-  if (include_pad) {
-    w.area = ((he < g.height + g.pad_h ? he : g.height + g.pad_h) - hs) *
-             ((we < g.width + g.pad_w ? we : g.width + g.pad_w) - ws);
-  } else {
-    w.area = ((w.h1 - w.h0 + g.dilation_h - 1) / g.dilation_h) * ((w.w1 - w.w0 + g.dilation_w - 1) / g.dilation_w);
-  }
-  return w;
-}
-
 __global__ void max_pool_forward_kernel(const float* x, float* y, int32_t* argmax, PoolGeometry g) {
   const int64_t out_plane = g.out_h * g.out_w, total = g.planes * out_plane;
   FUSEDNN_GRID_STRIDE(idx, total) {
     const int64_t p = idx / out_plane, o = idx % out_plane;
-    const Win w = pool_window(g, o / g.out_w, o % g.out_w, true);
+    const PoolWindow w = pool_window(g, o / g.out_w, o % g.out_w, true);
     const float* xp = x + p * g.height * g.width;
     float best = -INFINITY;
     int64_t at = w.h0 * g.width + w.w0;
@@ -156,7 +135,7 @@ __global__ void avg_pool_forward_kernel(const float* x, float* y, PoolGeometry g
   const int64_t out_plane = g.out_h * g.out_w, total = g.planes * out_plane;
   FUSEDNN_GRID_STRIDE(idx, total) {
     const int64_t p = idx / out_plane, o = idx % out_plane;
-    const Win w = pool_window(g, o / g.out_w, o % g.out_w, include_pad);
+    const PoolWindow w = pool_window(g, o / g.out_w, o % g.out_w, include_pad);
     const float* xp = x + p * g.height * g.width;
     float sum = 0.f;
     for (int64_t ih = w.h0; ih < w.h1; ih += g.dilation_h)
@@ -169,7 +148,7 @@ __global__ void avg_pool_backward_kernel(const float* dy, float* dx, PoolGeometr
   const int64_t out_plane = g.out_h * g.out_w, total = g.planes * out_plane;
   FUSEDNN_GRID_STRIDE(idx, total) {
     const int64_t p = idx / out_plane, o = idx % out_plane;
-    const Win w = pool_window(g, o / g.out_w, o % g.out_w, include_pad);
+    const PoolWindow w = pool_window(g, o / g.out_w, o % g.out_w, include_pad);
     float* dxp = dx + p * g.height * g.width;
     const float share = dy[idx] / float(w.area);
     for (int64_t ih = w.h0; ih < w.h1; ih += g.dilation_h)

@@ -35,6 +35,34 @@ struct PoolGeometry : Window2d {
   int64_t planes;
 };
 
+// The window of pooling output (oh, ow): input rows [h0, h1) and columns [w0, w1), stepped
+// by the dilation and clipped to the image; `area` is average pooling's divisor (torch's: the
+// window clipped to the padded image when padding counts, the real taps otherwise).
+struct PoolWindow {
+  int64_t h0, h1, w0, w1, area;
+};
+
+FUSEDNN_HD inline PoolWindow pool_window(const PoolGeometry& g, int64_t oh, int64_t ow,
+                                         bool count_include_pad) {
+  PoolWindow w;
+  const int64_t hs = oh * g.stride_h - g.pad_h, ws = ow * g.stride_w - g.pad_w;
+  const int64_t he = hs + (g.kernel_h - 1) * g.dilation_h + 1;
+  const int64_t we = ws + (g.kernel_w - 1) * g.dilation_w + 1;
+  // Clipped starts stay on the dilation grid.
+  w.h0 = hs < 0 ? hs + (-hs + g.dilation_h - 1) / g.dilation_h * g.dilation_h : hs;
+  w.w0 = ws < 0 ? ws + (-ws + g.dilation_w - 1) / g.dilation_w * g.dilation_w : ws;
+  w.h1 = he < g.height ? he : g.height;
+  w.w1 = we < g.width ? we : g.width;
+  if (count_include_pad) {
+    w.area = ((he < g.height + g.pad_h ? he : g.height + g.pad_h) - hs) *
+             ((we < g.width + g.pad_w ? we : g.width + g.pad_w) - ws);
+  } else {
+    w.area = ((w.h1 - w.h0 + g.dilation_h - 1) / g.dilation_h) *
+             ((w.w1 - w.w0 + g.dilation_w - 1) / g.dilation_w);
+  }
+  return w;
+}
+
 // (count, height, width, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w): count is the channel
 // count of a ConvGeometry or the plane count of a PoolGeometry.
 template <class G>

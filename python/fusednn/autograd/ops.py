@@ -195,6 +195,13 @@ def _axes(axis, ndim):
     return tuple(a % ndim if ndim else a for a in axes)
 
 
+def _spread(ctx, g):
+    """A reduction's gradient broadcast back over the reduced axes (a fresh array)."""
+    if not ctx.keepdims:
+        g = g.reshape([1 if i in ctx.axes else n for i, n in enumerate(ctx.shape)])
+    return xp_of(g).broadcast_to(g, ctx.shape).copy()
+
+
 class Sum(Function):
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
@@ -203,9 +210,7 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, g):
-        if not ctx.keepdims:
-            g = g.reshape([1 if i in ctx.axes else n for i, n in enumerate(ctx.shape)])
-        return xp_of(g).broadcast_to(g, ctx.shape).copy()
+        return _spread(ctx, g)
 
 
 class Mean(Function):
@@ -219,9 +224,7 @@ class Mean(Function):
 
     @staticmethod
     def backward(ctx, g):
-        if not ctx.keepdims:
-            g = g.reshape([1 if i in ctx.axes else n for i, n in enumerate(ctx.shape)])
-        return xp_of(g).broadcast_to(g / ctx.count, ctx.shape).copy()
+        return _spread(ctx, g / ctx.count)
 
 
 class Reshape(Function):

@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 from .. import functional as F
-from .. import init, regularizers
-from .._kernels import ACTIVATIONS
-from ..functional.activation import activation_by_name
 from ..functional.linear import _pair
-from ..module import Module, Parameter
+from .base import WeightedLayer
 
 
-class Conv2D(Module):
+class Conv2D(WeightedLayer):
     """2-D convolution with ``filters`` output channels; weight (filters, in_channels, kh, kw).
 
     Inputs are NCHW (``data_format="channels_first"``, torch's layout). With
@@ -23,25 +20,16 @@ class Conv2D(Module):
                  activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  data_format: str = "channels_first", name: str = None):
-        super().__init__(name)
+        super().__init__(activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer, name)
         if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
             raise ValueError(f"Conv2D: filters must be a positive int, got {filters!r}")
         if data_format not in ("channels_first", "channels_last"):
             raise ValueError(f"Conv2D: data_format must be 'channels_first' or 'channels_last', "
                              f"got {data_format!r}")
-        self.filters, self.use_bias, self.data_format = filters, use_bias, data_format
+        self.filters, self.data_format = filters, data_format
         self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2D")
         self.strides, self.padding, self.dilation = strides, padding, dilation
-        self.activation = activation
-        if isinstance(activation, str) and activation in ACTIVATIONS:
-            self._fused, self._after = activation, None
-        else:
-            self._fused, self._after = None, (None if activation is None
-                                              else activation_by_name(activation))
-        self.kernel_initializer = init.get(kernel_initializer)
-        self.bias_initializer = init.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
 
     def build(self, input_shape):
         if input_shape is None or len(input_shape) != 4:
@@ -49,9 +37,7 @@ class Conv2D(Module):
                              f"{input_shape}")
         c = input_shape[1] if self.data_format == "channels_first" else input_shape[3]
         self.in_channels = int(c)
-        self.weight = Parameter(self.kernel_initializer(
-            (self.filters, self.in_channels) + self.kernel_size))
-        self.bias = Parameter(self.bias_initializer((self.filters,))) if self.use_bias else None
+        self._make_weights((self.filters, self.in_channels) + self.kernel_size, self.filters)
 
     def _layout(self):
         return "N, C, H, W" if self.data_format == "channels_first" else "N, H, W, C"
@@ -62,17 +48,9 @@ class Conv2D(Module):
                              f"{x.shape}")
         if self.data_format == "channels_last":
             x = x.permute(0, 3, 1, 2)
-        y = F.conv2d(x, self.weight, self.bias, self.strides, self.padding, self.dilation,
-                     activation=self._fused, name=self.name)
-        if self._after:
-            y = self._after(y)
+        y = self._activate(F.conv2d(x, self.weight, self.bias, self.strides, self.padding,
+                                    self.dilation, activation=self._fused, name=self.name))
         return y.permute(0, 2, 3, 1) if self.data_format == "channels_last" else y
-
-    def _penalties(self):
-        if self.kernel_regularizer is not None and self.built:
-            yield self.kernel_regularizer(self.weight)
-        if self.bias_regularizer is not None and self.built and self.bias is not None:
-            yield self.bias_regularizer(self.bias)
 
     def extra_repr(self):
         return (f"{getattr(self, 'in_channels', '?')} -> {self.filters}, kernel_size="

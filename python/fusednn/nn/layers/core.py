@@ -3,13 +3,12 @@ from __future__ import annotations
 
 
 from .. import functional as F
-from .. import init, regularizers
-from .._kernels import ACTIVATIONS
 from ..functional.activation import activation_by_name
-from ..module import Module, Parameter
+from ..module import Module
+from .base import WeightedLayer
 
 
-class Dense(Module):
+class Dense(WeightedLayer):
     """``activation(x @ weight.T + bias)`` with weight (units, in_features), built from the
     first input's last axis (or ``input_dim``). ReLU, leaky ReLU, sigmoid, tanh and GELU are
     fused into the GEMM's epilogue; 'softmax' is applied after it."""
@@ -18,20 +17,11 @@ class Dense(Module):
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, input_dim: int = None,
                  name: str = None):
-        super().__init__(name)
+        super().__init__(activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer, name)
         if isinstance(units, bool) or not isinstance(units, int) or units < 1:
             raise ValueError(f"Dense: units must be a positive int, got {units!r}")
-        self.units, self.use_bias = units, use_bias
-        self.activation = activation
-        if isinstance(activation, str) and activation in ACTIVATIONS:
-            self._fused, self._after = activation, None
-        else:
-            self._fused, self._after = None, (None if activation is None
-                                              else activation_by_name(activation))
-        self.kernel_initializer = init.get(kernel_initializer)
-        self.bias_initializer = init.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.units = units
         if input_dim is not None:
             self.build((None, input_dim))
             self.built = True
@@ -40,18 +30,11 @@ class Dense(Module):
         if input_shape is None or len(input_shape) < 1 or input_shape[-1] in (None, 0):
             raise ValueError(f"{self.name}: cannot build from input shape {input_shape}")
         self.in_features = int(input_shape[-1])
-        self.weight = Parameter(self.kernel_initializer((self.units, self.in_features)))
-        self.bias = Parameter(self.bias_initializer((self.units,))) if self.use_bias else None
+        self._make_weights((self.units, self.in_features), self.units)
 
     def forward(self, x):
-        y = F.linear(x, self.weight, self.bias, activation=self._fused, name=self.name)
-        return self._after(y) if self._after else y
-
-    def _penalties(self):
-        if self.kernel_regularizer is not None and self.built:
-            yield self.kernel_regularizer(self.weight)
-        if self.bias_regularizer is not None and self.built and self.bias is not None:
-            yield self.bias_regularizer(self.bias)
+        return self._activate(F.linear(x, self.weight, self.bias, activation=self._fused,
+                                       name=self.name))
 
     def extra_repr(self):
         shape = f"{self.in_features} -> " if self.built else ""

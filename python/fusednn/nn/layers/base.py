@@ -1,0 +1,41 @@
+"""What Dense and Conv2D share: a weight and an optional bias made by initializers, an
+activation fused into the kernel when the kernel has it (applied after it otherwise), and
+regularizers on the weight and bias."""
+from __future__ import annotations
+
+from .. import init, regularizers
+from .._kernels import ACTIVATIONS
+from ..functional.activation import activation_by_name
+from ..module import Module, Parameter
+
+
+class WeightedLayer(Module):
+    def __init__(self, activation, use_bias, kernel_initializer, bias_initializer,
+                 kernel_regularizer, bias_regularizer, name):
+        super().__init__(name)
+        self.activation, self.use_bias = activation, use_bias
+        if isinstance(activation, str) and activation in ACTIVATIONS:
+            self._fused, self._after = activation, None
+        else:
+            self._fused = None
+            self._after = None if activation is None else activation_by_name(activation)
+        self.kernel_initializer = init.get(kernel_initializer)
+        self.bias_initializer = init.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+
+    def _make_weights(self, weight_shape, bias_size):
+        self.weight = Parameter(self.kernel_initializer(weight_shape))
+        self.bias = Parameter(self.bias_initializer((bias_size,))) if self.use_bias else None
+
+    def _activate(self, y):
+        """The activation the kernel could not fuse (e.g. softmax), if any."""
+        return self._after(y) if self._after else y
+
+    def _penalties(self):
+        if not self.built:
+            return
+        if self.kernel_regularizer is not None:
+            yield self.kernel_regularizer(self.weight)
+        if self.bias_regularizer is not None and self.bias is not None:
+            yield self.bias_regularizer(self.bias)
