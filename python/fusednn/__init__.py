@@ -13,13 +13,14 @@ from . import autograd, ops, optim  # noqa: E402
 from ._info import info  # noqa: E402
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, tensor  # noqa: E402
 from . import nn  # noqa: E402
+from . import data, models  # noqa: E402
+from ._seeding import seed  # noqa: E402
+from .models import Sequential, callbacks  # noqa: E402
+from .models.saving import load_model as load  # noqa: E402
+
+manual_seed = seed
 
 
-def manual_seed(seed: int) -> None:
-    """Seed dropout's Philox stream and the weight initializers."""
-    nn.functional.manual_seed(seed)
-    nn.init.seed(seed)
-
-
-__all__ = ["__version__", "info", "ops", "optim", "autograd", "nn", "Tensor", "tensor",
-           "Function", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed"]
+__all__ = ["__version__", "info", "ops", "optim", "autograd", "nn", "data", "models",
+           "callbacks", "Sequential", "load", "seed", "manual_seed", "Tensor", "tensor",
+           "Function", "no_grad", "enable_grad", "is_grad_enabled"]

@@ -1,4 +1,4 @@
-"""The ``fusednn`` command: ``fusednn info``, ``fusednn bench SUITE``."""
+"""The ``fusednn`` command: ``fusednn info``, ``fusednn train``, ``fusednn bench SUITE``."""
 from __future__ import annotations
 
 import argparse
@@ -26,6 +26,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="what was built, CPU features, kernel path, CUDA and GPUs")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=_info)
+
+    from . import train_cli
+
+    p = sub.add_parser("train", help="train a model on a dataset; writes history.png, log.csv, "
+                                     "model.fdnn and summary.json into --out")
+    train_cli.add_arguments(p)
+    p.set_defaults(func=train_cli.main)
 
     from .bench.__main__ import add_arguments
 

@@ -144,6 +144,11 @@ class Module:
     def _penalties(self):
         return ()
 
+    def get_config(self) -> dict:
+        """The constructor arguments that rebuild this layer (for saving a model)."""
+        raise NotImplementedError(f"{type(self).__name__} does not define get_config(), so a "
+                                  "model holding it cannot be saved")
+
     def extra_repr(self) -> str:
         return ""
 

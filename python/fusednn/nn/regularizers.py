@@ -26,6 +26,9 @@ class L1L2(Regularizer):
     def __repr__(self):
         return f"{type(self).__name__}(l1={self.l1}, l2={self.l2})"
 
+    def get_config(self) -> dict:
+        return {"l1": self.l1, "l2": self.l2}
+
 
 class L1(L1L2):
     def __init__(self, l1: float = 0.01):

@@ -4,7 +4,7 @@ Classes (param groups, ``step``, ``zero_grad``, ``state_dict``) work on CPU torc
 drop-in for ``torch.optim``, on numpy arrays, and on a flat :class:`Arena`. The kernels
 themselves are in :mod:`fusednn.optim.functional`.
 """
-from . import functional
+from . import functional, lr_scheduler
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .arena import Arena
@@ -13,5 +13,17 @@ from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
+OPTIMIZERS = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}
+
+
+def get(name: str, params, **kwargs) -> Optimizer:
+    """An optimizer by name ("sgd", "adagrad", "rmsprop", "adam", "adamw") over ``params``."""
+    try:
+        cls = OPTIMIZERS[name.lower()]
+    except (KeyError, AttributeError):
+        raise ValueError(f"unknown optimizer {name!r} (known: {', '.join(OPTIMIZERS)})") from None
+    return cls(params, **kwargs)
+
+
 __all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Arena", "Optimizer",
-           "NonFiniteGradError", "StepResult", "functional"]
+           "NonFiniteGradError", "StepResult", "functional", "lr_scheduler", "get", "OPTIMIZERS"]

@@ -13,6 +13,11 @@ class WeightedLayer(Module):
     def __init__(self, activation, use_bias, kernel_initializer, bias_initializer,
                  kernel_regularizer, bias_regularizer, name):
         super().__init__(name)
+        self._weight_config = dict(activation=activation, use_bias=use_bias,
+                                   kernel_initializer=kernel_initializer,
+                                   bias_initializer=bias_initializer,
+                                   kernel_regularizer=kernel_regularizer,
+                                   bias_regularizer=bias_regularizer, name=self.name)
         self.activation, self.use_bias = activation, use_bias
         if isinstance(activation, str) and activation in ACTIVATIONS:
             self._fused, self._after = activation, None

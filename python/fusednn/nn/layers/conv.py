@@ -52,6 +52,11 @@ class Conv2D(WeightedLayer):
                                     self.dilation, activation=self._fused, name=self.name))
         return y.permute(0, 2, 3, 1) if self.data_format == "channels_last" else y
 
+    def get_config(self):
+        return dict(filters=self.filters, kernel_size=list(self.kernel_size),
+                    strides=self.strides, padding=self.padding, dilation=self.dilation,
+                    data_format=self.data_format, **self._weight_config)
+
     def extra_repr(self):
         return (f"{getattr(self, 'in_channels', '?')} -> {self.filters}, kernel_size="
                 f"{self.kernel_size}, strides={self.strides}, padding={self.padding!r}, "

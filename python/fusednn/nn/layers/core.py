@@ -36,6 +36,9 @@ class Dense(WeightedLayer):
         return self._activate(F.linear(x, self.weight, self.bias, activation=self._fused,
                                        name=self.name))
 
+    def get_config(self):
+        return dict(units=self.units, **self._weight_config)
+
     def extra_repr(self):
         shape = f"{self.in_features} -> " if self.built else ""
         return f"{shape}{self.units}, activation={self.activation!r}"
@@ -46,6 +49,9 @@ class Flatten(Module):
 
     def forward(self, x):
         return x.reshape(x.shape[0], -1)
+
+    def get_config(self):
+        return dict(name=self.name)
 
 
 class Dropout(Module):
@@ -60,6 +66,9 @@ class Dropout(Module):
 
     def forward(self, x):
         return F.dropout(x, self.rate, training=self.training)
+
+    def get_config(self):
+        return dict(rate=self.rate, name=self.name)
 
     def extra_repr(self):
         return f"rate={self.rate}"
@@ -76,6 +85,9 @@ class Activation(Module):
     def forward(self, x):
         return self._fn(x)
 
+    def get_config(self):
+        return dict(activation=self.activation, name=self.name)
+
     def extra_repr(self):
         return repr(self.activation)
 
@@ -83,6 +95,9 @@ class Activation(Module):
 class ReLU(Activation):
     def __init__(self, name: str = None):
         super().__init__("relu", name)
+
+    def get_config(self):
+        return dict(name=self.name)
 
 
 class LeakyReLU(Module):
@@ -93,6 +108,9 @@ class LeakyReLU(Module):
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)
 
+    def get_config(self):
+        return dict(negative_slope=self.negative_slope, name=self.name)
+
 
 class Softmax(Module):
     def __init__(self, dim: int = -1, name: str = None):
@@ -101,6 +119,9 @@ class Softmax(Module):
 
     def forward(self, x):
         return F.softmax(x, self.dim)
+
+    def get_config(self):
+        return dict(dim=self.dim, name=self.name)
 
 
 

@@ -44,6 +44,10 @@ class _BatchNorm(Module):
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             training=self.training, momentum=self.momentum, eps=self.eps)
 
+    def get_config(self):
+        return dict(num_features=self.num_features, momentum=self.momentum, eps=self.eps,
+                    affine=self.affine, name=self.name)
+
     def extra_repr(self):
         return f"{self.num_features}, momentum={self.momentum}, eps={self.eps}"
 

@@ -15,6 +15,10 @@ class _Pool2D(Module):
                              f"got {padding!r}")
         self.pool_size, self.strides, self.padding = pool_size, strides, padding
 
+    def get_config(self):
+        return dict(pool_size=self.pool_size, strides=self.strides, padding=self.padding,
+                    name=self.name)
+
     def extra_repr(self):
         return f"pool_size={self.pool_size}, strides={self.strides}, padding={self.padding}"
 

@@ -1,0 +1,55 @@
+"""What ``fit`` returns: per-epoch logs, and a plot of them."""
+from __future__ import annotations
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise ImportError("plotting needs matplotlib: pip install matplotlib "
+                          "(or pip install 'fusednn[train]')") from None
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+class History:
+    """``history[key]`` is the list of that log value per epoch (``loss``, ``accuracy``,
+    ``val_loss``, ``val_accuracy``, ``lr``, ...); ``epoch`` the epoch numbers run."""
+
+    def __init__(self):
+        self.history, self.epoch = {}, []
+
+    def append(self, epoch: int, logs: dict) -> None:
+        self.epoch.append(epoch)
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(float(value))
+
+    def __getitem__(self, key):
+        return self.history[key]
+
+    def __repr__(self):
+        last = {k: round(v[-1], 4) for k, v in self.history.items()}
+        return f"History({len(self.epoch)} epochs, last {last})"
+
+    def plot(self, path: str, keys=None) -> str:
+        """Training and validation curves, one panel per quantity (loss, each metric, lr), to a
+        PNG at ``path``."""
+        plt = _pyplot()
+        names = keys or [k for k in self.history if not k.startswith("val_")]
+        fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), squeeze=False)
+        epochs = [e + 1 for e in self.epoch]
+        for ax, name in zip(axes[0], names):
+            ax.plot(epochs, self.history[name], label=f"train {name}" if name != "lr" else "lr")
+            if "val_" + name in self.history:
+                ax.plot(epochs, self.history["val_" + name], label=f"validation {name}")
+            ax.set_xlabel("epoch")
+            ax.set_title(name)
+            ax.legend()
+            if name == "lr":
+                ax.set_yscale("log")
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        return path

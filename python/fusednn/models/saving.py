@@ -1,0 +1,171 @@
+"""One-file model format: a zip holding ``model.json`` (architecture, compile settings,
+optimizer hyperparameters and step counts, schedule position) and ``arrays.npz`` (weights,
+buffers and optimizer state). Written to a temporary file in the target's folder, then
+renamed over it, so a crash mid-save never leaves a half-written model."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+from .. import nn
+from .. import optim as _optim
+
+FORMAT = "fusednn.Sequential"
+VERSION = 1
+LAYERS = {cls.__name__: cls for cls in (
+    nn.Dense, nn.Conv2D, nn.MaxPool2D, nn.AvgPool2D, nn.BatchNorm1D, nn.BatchNorm2D,
+    nn.Dropout, nn.Flatten, nn.Activation, nn.ReLU, nn.LeakyReLU, nn.Softmax)}
+
+
+def _host(a):
+    return a if isinstance(a, np.ndarray) else a.get()
+
+
+def _jsonable(value, what):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v, what) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v, what) for k, v in value.items()}
+    if isinstance(value, nn.regularizers.L1L2):
+        return {"__regularizer__": value.get_config()}
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    raise TypeError(f"cannot save {what}: {value!r} is not a name or a number (custom "
+                    "callables cannot be saved; use the built-in names)")
+
+
+def _layer_config(layer):
+    if type(layer).__name__ not in LAYERS:
+        raise TypeError(f"cannot save a model holding a {type(layer).__name__}: only the "
+                        f"built-in layers ({', '.join(LAYERS)}) can be saved")
+    return {"class": type(layer).__name__,
+            "config": _jsonable(layer.get_config(), f"layer {layer.name}")}
+
+
+def _restore(value):
+    if isinstance(value, dict):
+        if "__regularizer__" in value:
+            return nn.L1L2(**value["__regularizer__"])
+        return {k: _restore(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_restore(v) for v in value]
+    return value
+
+
+def save_model(model, path: str) -> str:
+    if not model.built:
+        raise ValueError("save() needs a built model: give input_shape= or train it first")
+    arrays, meta = {}, {"format": FORMAT, "version": VERSION, "name": model.name,
+                        "input_shape": list(model.input_shape),
+                        "layers": [_layer_config(l) for l in model.layers]}
+    for key, value in model.state_dict().items():
+        arrays["weights/" + key] = _host(value)
+    cfg = model._compile_config
+    if cfg is not None:
+        opt = model.optimizer
+        meta["compile"] = {
+            "loss": _jsonable(model.objective.name if model.objective.fn is None else None, "loss"),
+            "metrics": model.metrics,
+            "grad_clip": cfg["grad_clip"],
+            "optimizer": type(opt).__name__ if opt is not None else _jsonable(
+                cfg["optimizer"] if isinstance(cfg["optimizer"], str) else None, "optimizer"),
+            "optimizer_kwargs": _jsonable(cfg["optimizer_kwargs"], "optimizer arguments"),
+        }
+        if model.objective.fn is not None:
+            raise TypeError("cannot save a model compiled with a custom loss callable")
+        if opt is not None:
+            state = opt.state_dict()
+            groups = [{k: v for k, v in g.items()} for g in state["param_groups"]]
+            scalars = {}
+            for index, entry in state["state"].items():
+                for name, value in entry.items():
+                    if hasattr(value, "shape") and getattr(value, "ndim", 0) > 0:
+                        arrays[f"optimizer/{index}/{name}"] = _host(value)
+                    else:
+                        scalars.setdefault(str(index), {})[name] = float(_host(np.asarray(value)))
+            meta["optimizer_state"] = {"param_groups": _jsonable(groups, "optimizer groups"),
+                                       "scalars": scalars}
+        schedule = model.lr_schedule
+        if schedule is not None:
+            meta["lr_schedule"] = {"class": type(schedule).__name__,
+                                   "config": _jsonable(schedule.get_config(), "schedule"),
+                                   "state": _jsonable(schedule.state_dict(), "schedule state")}
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
+                z.writestr("model.json", json.dumps(meta, indent=1))
+                z.writestr("arrays.npz", buffer.getvalue())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def load_model(path: str, device: str = "cpu"):
+    """The model saved at ``path``, compiled and with its optimizer and schedule restored when
+    it was saved compiled, on ``device``."""
+    from .sequential import Sequential
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            meta = json.loads(z.read("model.json"))
+            with np.load(io.BytesIO(z.read("arrays.npz"))) as f:
+                arrays = {k: f[k] for k in f.files}
+    except (zipfile.BadZipFile, KeyError) as e:
+        raise ValueError(f"{path}: not a fusednn model file ({e})") from None
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"{path}: unknown format {meta.get('format')!r}")
+    layers = [LAYERS[l["class"]](**_restore(l["config"])) for l in meta["layers"]]
+    model = Sequential(layers, input_shape=meta["input_shape"], name=meta["name"])
+    model.load_state_dict({k[len("weights/"):]: v for k, v in arrays.items()
+                           if k.startswith("weights/")})
+    if device != "cpu":
+        model.to(device)
+    compiled = meta.get("compile")
+    if compiled is None:
+        return model
+    schedule = meta.get("lr_schedule")
+    make_schedule = None
+    if schedule is not None:
+        cls = _optim.lr_scheduler.SCHEDULERS[schedule["class"]]
+        make_schedule = lambda opt: cls(opt, **schedule["config"])  # noqa: E731
+    model.compile(optimizer=compiled["optimizer"].lower(), loss=compiled["loss"],
+                  metrics=compiled["metrics"], grad_clip=compiled["grad_clip"],
+                  lr_schedule=make_schedule, **compiled["optimizer_kwargs"])
+    model._make_optimizer()
+    saved = meta.get("optimizer_state")
+    if saved is not None:
+        state = {}
+        for key, value in arrays.items():
+            if key.startswith("optimizer/"):
+                _, index, name = key.split("/", 2)
+                state.setdefault(int(index), {})[name] = value
+        for index, scalars in saved["scalars"].items():
+            state.setdefault(int(index), {}).update(scalars)
+        groups = []
+        for g in saved["param_groups"]:
+            g = dict(g)
+            if "betas" in g:
+                g["betas"] = tuple(g["betas"])
+            groups.append(g)
+        model.optimizer.load_state_dict({"state": state, "param_groups": groups})
+        if device != "cpu":
+            model.optimizer.load_state_dict(model.optimizer.state_dict())
+    if schedule is not None:
+        model.lr_schedule.load_state_dict(schedule["state"])
+    return model

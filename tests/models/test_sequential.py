@@ -1,0 +1,246 @@
+"""Sequential on the digits: the accuracy targets, reproducibility, save/load, callbacks,
+validation splitting, weighting, and errors raised before training starts."""
+import json
+import math
+import os
+import struct
+import zipfile
+
+import numpy as np
+import pytest
+
+import fusednn
+from fusednn import nn
+from fusednn.data import load_digits, train_test_split
+from fusednn.models import callbacks, zoo
+
+pytest.importorskip("sklearn")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    x, y = load_digits()
+    return train_test_split(x, y, test_size=0.2, seed=0)
+
+
+@pytest.fixture(scope="module")
+def digit_images():
+    x, y = load_digits(as_images=True)
+    return train_test_split(x, y, test_size=0.2, seed=0)
+
+
+def small_mlp():
+    return fusednn.Sequential([nn.Dense(32, activation="relu"), nn.Dropout(0.1), nn.Dense(10)],
+                              input_shape=(64,))
+
+
+def test_digits_mlp_reaches_97_percent(digits):
+    x_tr, x_te, y_tr, y_te = digits
+    fusednn.seed(0)
+    model = zoo.mlp((64,), 10)
+    model.compile("adam", "cross_entropy", ["accuracy"], lr=1e-3)
+    model.fit(x_tr, y_tr, epochs=20, batch_size=64, validation_split=0.1, verbose=0)
+    assert model.evaluate(x_te, y_te)["accuracy"] >= 0.97
+
+
+def test_digits_cnn_reaches_98_percent(digit_images):
+    x_tr, x_te, y_tr, y_te = digit_images
+    fusednn.seed(0)
+    model = zoo.cnn((1, 8, 8), 10)
+    model.compile("adam", "cross_entropy", ["accuracy"], lr=1e-3)
+    model.fit(x_tr, y_tr, epochs=15, batch_size=64, verbose=0)
+    assert model.evaluate(x_te, y_te)["accuracy"] >= 0.98
+
+
+def run(digits, seed=0, **fit):
+    x_tr, _, y_tr, _ = digits
+    fusednn.seed(seed)
+    model = small_mlp()
+    model.compile("adam", "cross_entropy", ["accuracy"], lr=3e-3)
+    history = model.fit(x_tr, y_tr, epochs=3, batch_size=32, validation_split=0.2, verbose=0,
+                        **fit)
+    return model, history
+
+
+def test_same_seed_gives_identical_history(digits):
+    _, a = run(digits)
+    _, b = run(digits)
+    assert a.history == b.history
+    _, c = run(digits, seed=1)
+    assert c.history != a.history
+
+
+def test_save_load_identical_predictions_and_training_continues(digits, tmp_path):
+    x_tr, x_te, y_tr, _ = digits
+    model, _ = run(digits)
+    path = str(tmp_path / "m.fdnn")
+    model.save(path)
+    loaded = fusednn.load(path)
+    np.testing.assert_array_equal(loaded.predict(x_te), model.predict(x_te))
+    assert loaded.optimizer.state[loaded.parameters()[0]]["step"] == \
+        model.optimizer.state[model.parameters()[0]]["step"]
+    for m in (model, loaded):  # one more epoch each, from the same shuffle and dropout state
+        fusednn.seed(5)
+        m.fit(x_tr, y_tr, epochs=1, batch_size=32, verbose=0)
+    np.testing.assert_array_equal(loaded.predict(x_te), model.predict(x_te))
+
+
+def test_schedule_position_is_saved(digits, tmp_path):
+    from fusednn.optim.lr_scheduler import StepLR
+
+    x_tr, _, y_tr, _ = digits
+    model = small_mlp()
+    model.compile("sgd", lr=0.1, lr_schedule=lambda opt: StepLR(opt, step_size=1, gamma=0.5))
+    model.fit(x_tr[:64], y_tr[:64], epochs=3, verbose=0)
+    model.save(str(tmp_path / "s.fdnn"))
+    loaded = fusednn.load(str(tmp_path / "s.fdnn"))
+    assert loaded.optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5 ** 3)
+    assert loaded.lr_schedule.last_epoch == model.lr_schedule.last_epoch
+
+
+def test_save_is_atomic(digits, tmp_path, monkeypatch):
+    model, _ = run(digits)
+    path = tmp_path / "m.fdnn"
+    model.save(str(path))
+    before = path.read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", crash)
+    with pytest.raises(OSError, match="disk full"):
+        model.save(str(path))
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["m.fdnn"]  # no temporary file left behind
+
+
+def test_early_stopping_restores_the_best_epoch(digits):
+    x_tr, _, y_tr, _ = digits
+    fusednn.seed(0)
+    model = small_mlp()
+    model.compile("sgd", lr=0.5)  # large enough that val_loss gets worse at some point
+    stopper = callbacks.EarlyStopping("val_loss", patience=1, restore_best_weights=True)
+    snapshots = []
+
+    class Snap(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            snapshots.append(self.model.state_dict())
+
+    history = model.fit(x_tr, y_tr, epochs=30, validation_split=0.2, verbose=0,
+                        callbacks=[Snap(), stopper])
+    best = int(np.argmin(history["val_loss"]))
+    assert stopper.best_epoch == best
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v, snapshots[best][k])
+
+
+def test_missing_monitor_lists_the_available_keys(digits):
+    x_tr, _, y_tr, _ = digits
+    model = small_mlp()
+    model.compile("adam", metrics=["accuracy"])
+    with pytest.raises(KeyError, match=r"available: \['accuracy', 'loss', 'lr'\]"):
+        model.fit(x_tr[:64], y_tr[:64], epochs=2, verbose=0,
+                  callbacks=[callbacks.EarlyStopping("val_loss")])
+
+
+def test_validation_split_is_shuffled_and_stratified(digits):
+    x_tr, _, y_tr, _ = digits
+    order = np.argsort(y_tr, kind="stable")  # sorted labels: Keras's split would hold out 9s
+    model = small_mlp()
+    model.compile("adam", metrics=["accuracy"])
+    seen = {}
+
+    class Peek(callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            seen["n"] = True
+
+    h = model.fit(x_tr[order], y_tr[order], epochs=1, validation_split=0.2, verbose=0,
+                  callbacks=[Peek()])
+    # a validation set of only 9s would score about 0 after one epoch on all classes
+    assert h["val_accuracy"][0] > 0.3
+    from fusednn.data import split_indices
+
+    keep, held = split_indices(len(y_tr), 0.2, y_tr[order], True, np.random.default_rng(0))
+    counts = np.bincount(y_tr[order][held], minlength=10)
+    assert counts.min() > 0 and counts.max() - counts.min() <= 3
+
+
+def test_class_and_sample_weights_change_the_loss(digits):
+    x_tr, _, y_tr, _ = digits
+    results = []
+    for kwargs in ({}, {"class_weight": {0: 5.0}}, {"sample_weight": np.full(len(y_tr), 2.0)}):
+        fusednn.seed(0)
+        model = small_mlp()
+        model.compile("adam")
+        results.append(model.fit(x_tr, y_tr, epochs=1, verbose=0, shuffle=False, **kwargs)["loss"][0])
+    assert results[1] != results[0]
+    assert results[2] == pytest.approx(2 * results[0], rel=0.05)
+
+
+def test_bad_data_fails_before_training(digits):
+    x_tr, _, y_tr, _ = digits
+    model = small_mlp()
+    model.compile("adam")
+    with pytest.raises(ValueError, match="x has 10 samples but y has 9"):
+        model.fit(x_tr[:10], y_tr[:9], verbose=0)
+    bad = x_tr[:10].copy()
+    bad[3, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(bad, y_tr[:10], verbose=0)
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 10\)"):
+        model.fit(x_tr[:10], np.full(10, 12), verbose=0)
+    with pytest.raises(ValueError, match=r"samples of shape \(64,\)"):
+        model.fit(x_tr[:10].reshape(10, 1, 8, 8), y_tr[:10], verbose=0)
+    cnn = zoo.cnn((1, 8, 8), 10)
+    cnn.compile("adam")
+    with pytest.raises(ValueError, match=r"samples of shape \(1, 8, 8\)"):
+        cnn.fit(x_tr[:10], y_tr[:10], verbose=0)
+
+
+def test_summary_lists_layers_shapes_and_counts():
+    text = small_mlp().summary(print_fn=None)
+    assert "dense (Dense)" in text and "(None, 32)" in text and "2,080" in text
+    assert "Total params: 2,410" in text
+
+
+def test_csv_tensorboard_and_terminate_on_nan(digits, tmp_path):
+    x_tr, _, y_tr, _ = digits
+    model = small_mlp()
+    model.compile("adam", metrics=["accuracy"])
+    model.fit(x_tr[:128], y_tr[:128], epochs=2, validation_split=0.25, verbose=0,
+              callbacks=[callbacks.CSVLogger(str(tmp_path / "log.csv")),
+                         callbacks.TensorBoard(str(tmp_path / "tb"))])
+    lines = (tmp_path / "log.csv").read_text().splitlines()
+    assert lines[0] == "epoch,loss,accuracy,val_loss,val_accuracy,lr" and len(lines) == 3
+    tags = set()
+    from tensorboardX.proto import event_pb2
+
+    for name in os.listdir(tmp_path / "tb"):
+        data = (tmp_path / "tb" / name).read_bytes()
+        pos = 0
+        while pos < len(data):  # TFRecord framing: length, crc, payload, crc
+            (length,) = struct.unpack("<Q", data[pos:pos + 8])
+            event = event_pb2.Event.FromString(data[pos + 12:pos + 12 + length])
+            tags.update(v.tag for v in event.summary.value)
+            pos += 12 + length + 4
+    assert {"loss/train", "loss/validation", "accuracy/validation"} <= tags
+
+    x_bad = np.full_like(x_tr[:64], 1e30)
+    model.compile("sgd", lr=1e30)
+    with pytest.warns(RuntimeWarning, match="non-finite loss"):
+        h = model.fit(x_bad, y_tr[:64], epochs=5, verbose=0, callbacks=[callbacks.TerminateOnNaN()])
+    assert len(h.epoch) == 1 and not math.isfinite(h["loss"][0])
+
+
+def test_history_plot_and_summary_json_from_the_cli(tmp_path):
+    from fusednn.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", "digits", "--model", "mlp", "--epochs", "3",
+                 "--out", str(out), "--verbose", "0"]) == 0
+    for name in ("history.png", "log.csv", "model.fdnn", "summary.json"):
+        assert (out / name).exists(), name
+    summary = json.loads((out / "summary.json").read_text())
+    assert 0.5 < summary["test_accuracy"] <= 1.0
+    assert summary["device"] == "cpu" and summary["kernel_path"] in ("scalar", "avx2")
+    assert (out / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
