@@ -20,7 +20,8 @@ def _examples():
 
 
 @pytest.mark.parametrize("section,code", _examples())
-def test_readme_example_runs(section, code):
+def test_readme_example_runs(section, code, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # examples may write files (a saved model)
     if section == "GPU":
         pytest.skip("the GPU section's examples need a GPU")
     exec(compile(code, f"README.md ({section})", "exec"), {"__name__": "readme_example"})

@@ -157,6 +157,13 @@ PYBIND11_MODULE(_cpu, m) {
 
   m.def("torch_spans", &torch_spans, py::arg("tensors"), py::arg("float32"), py::arg("strided"));
   m.def("numpy_span", &numpy_span, py::arg("array"), py::arg("name"), py::arg("writable"));
+  // The data address of a numpy array (the layers' kernel front passes arrays it made itself);
+  // 10x cheaper than reading ndarray.ctypes.data from Python.
+  m.def("address", [](py::handle h) -> uintptr_t {
+    if (h.is_none()) return 0;
+    if (!py::isinstance<py::array>(h)) throw py::type_error("address: expected a numpy.ndarray");
+    return reinterpret_cast<uintptr_t>(py::reinterpret_borrow<py::array>(h).data());
+  });
   m.def("numpy_spans", &numpy_spans, py::arg("arrays"), py::arg("name"), py::arg("writable"));
   m.def("dropout", &cpu::dropout, py::arg("x"), py::arg("y"), py::arg("n"), py::arg("p"),
         py::arg("seed"), py::arg("offset"), nogil);

@@ -33,7 +33,7 @@ void single_threaded_blas() {
 }
 
 // Below this many multiply-adds a GEMM is not split (a thread team costs a few microseconds).
-constexpr double kSplitMin = 1 << 20;
+constexpr double kSplitMin = 1 << 22;
 // Blocks are cut on multiples of this many rows/columns (the micro-kernels' widths).
 constexpr int64_t kBlockAlign = 16;
 

@@ -1,6 +1,5 @@
 """Data: IDX parsing on files the tests write, MNIST from local IDX/npz, no implicit
 downloads, splits, preprocessing and the loader."""
-import gzip
 
 import numpy as np
 import pytest

@@ -119,7 +119,11 @@ class Tensor:
         return int(self._data.size)
 
     def data_ptr(self) -> int:
-        return self._data.ctypes.data if self.device == "cpu" else self._data.data.ptr
+        if isinstance(self._data, np.ndarray):
+            from .. import _cpu
+
+            return _cpu.address(self._data)
+        return self._data.data.ptr
 
     def __len__(self):
         if not self.shape:

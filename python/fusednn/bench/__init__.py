@@ -7,4 +7,5 @@ SUITES = {
     "optim": "fusednn.bench.optim",
     "dropout": "fusednn.bench.dropout",
     "nn": "fusednn.bench.nn",
+    "train": "fusednn.bench.train",
 }

@@ -186,8 +186,8 @@ class Sequential(Module):
         check_xy(x, y, where, classes)
         return x, y
 
-    def _to_device(self, a):
-        if self.device == "cpu" or a is None:
+    def _to_device(self, a, device=None):
+        if a is None or (device or self.device) == "cpu":
             return a
         import cupy
 
@@ -278,16 +278,17 @@ class Sequential(Module):
         bar = _progress(len(loader), f"epoch {epoch + 1}/{epochs}", verbose)
         total_loss, seen, sums = 0.0, 0, {}
         per_batch = self.lr_schedule is not None and getattr(self.lr_schedule, "per_batch", False)
+        device = self.device
+        regularized = any(True for _, m in self.named_modules() for _ in m._penalties())
         for b, batch in enumerate(loader):
             for cb in callbacks:
                 cb.on_batch_begin(b, {})
-            xb, yb = self._to_device(batch[0]), self._to_device(batch[1])
-            wb = Tensor(self._to_device(batch[2])) if len(batch) > 2 else None
+            xb, yb = self._to_device(batch[0], device), self._to_device(batch[1], device)
+            wb = Tensor(self._to_device(batch[2], device)) if len(batch) > 2 else None
             out = self(Tensor(xb))
             loss = self.objective(out, yb, wb)
-            penalty = self.regularization_loss()
-            if not isinstance(penalty, float):
-                loss = loss + penalty
+            if regularized:
+                loss = loss + self.regularization_loss()
             value = loss.item()
             if math.isfinite(value):
                 self.optimizer.zero_grad()

@@ -22,10 +22,13 @@ def act_code(name, where: str) -> int:
         raise ValueError(f"{where}: unknown activation {name!r} (known: None, {known})") from None
 
 
+_numpy_address = _backend.cpu_module().address
+
+
 def address(a) -> int:
     if a is None:
         return 0
-    return a.ctypes.data if isinstance(a, np.ndarray) else a.data.ptr
+    return _numpy_address(a) if type(a) is np.ndarray else a.data.ptr
 
 
 def contiguous(a, where: str, name: str):

@@ -1,0 +1,38 @@
+"""The examples run (few epochs; MNIST from small IDX files written here)."""
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from fusednn import data
+from fusednn.data.datasets import IDX_FILES
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+pytest.importorskip("sklearn")
+
+
+def run(script, *args, cwd):
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / script), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return done.stdout
+
+
+@pytest.mark.parametrize("script", ["digits_mlp.py", "digits_cnn.py"])
+def test_digits_examples(script, tmp_path):
+    out = run(script, "--epochs", "2", cwd=tmp_path)
+    assert "test:" in out and "accuracy" in out
+
+
+def test_mnist_example_on_local_idx_files(tmp_path):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    sizes = {"x_train": (64, 28, 28), "y_train": (64,), "x_test": (16, 28, 28), "y_test": (16,)}
+    for key, stem in IDX_FILES.items():
+        high = 256 if key.startswith("x") else 10
+        data.write_idx(folder / (stem + ".gz"), rng.integers(0, high, sizes[key], dtype=np.uint8))
+    out = run("mnist_cnn.py", "--data-path", str(folder), "--epochs", "1", cwd=tmp_path)
+    assert "test:" in out
