@@ -127,3 +127,20 @@ def test_model_trains_on_the_gpu_with_fused_adam():
         opt.step()
         first = first if first is not None else loss.item()
     assert loss.item() < 0.3 * first
+
+
+def test_sequential_fit_on_the_gpu_matches_the_accuracy_target():
+    pytest.importorskip("sklearn")
+    from fusednn.data import load_digits, train_test_split
+    from fusednn.models import zoo
+
+    x, y = load_digits(as_images=True)
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, 0.2, seed=0)
+    histories = []
+    for _ in range(2):
+        fusednn.seed(0)
+        model = zoo.cnn((1, 8, 8), 10).to("cuda")
+        model.compile("adam", "cross_entropy", ["accuracy"], lr=1e-3)
+        histories.append(model.fit(x_tr, y_tr, epochs=15, batch_size=64, verbose=0).history)
+    assert model.evaluate(x_te, y_te)["accuracy"] >= 0.98
+    assert histories[0]["loss"][0] == pytest.approx(histories[1]["loss"][0], rel=1e-5)
