@@ -1,4 +1,4 @@
-"""The ``fusednn`` command: ``fusednn info``, ``fusednn train``, ``fusednn bench SUITE``."""
+"""The ``fusednn`` command: ``fusednn info``, ``train``, ``tune``, ``bench SUITE``."""
 from __future__ import annotations
 
 import argparse
@@ -33,6 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
                                      "model.fdnn and summary.json into --out")
     train_cli.add_arguments(p)
     p.set_defaults(func=train_cli.main)
+
+    from . import tune_cli
+
+    p = sub.add_parser("tune", help="hyperparameter search (grid, random, bayes, gp); writes "
+                                    "plots, the best models and summary.json into --out")
+    tune_cli.add_arguments(p)
+    p.set_defaults(func=tune_cli.main)
 
     from .bench.__main__ import add_arguments
 

@@ -1,0 +1,75 @@
+"""``fusednn tune``: search hyperparameters of a model on a dataset, print the trials as they
+finish and the best result, retrain the best configuration on all the training data, and
+write plots, the best models and summary.json into ``--out``."""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from .train_cli import DATASETS
+
+    p.add_argument("--dataset", choices=DATASETS, default="digits")
+    p.add_argument("--data-path", default=None)
+    p.add_argument("--download", action="store_true")
+    p.add_argument("--model", choices=("mlp", "cnn"), default="mlp")
+    p.add_argument("--method", choices=("grid", "random", "bayes", "gp"), default="bayes")
+    p.add_argument("--trials", type=int, default=30)
+    p.add_argument("--epochs", type=int, default=20, help="epochs per trial (unless tuned)")
+    p.add_argument("--cv", type=int, default=None, help="k-fold cross-validation per trial")
+    p.add_argument("--validation-split", type=float, default=0.2)
+    p.add_argument("--metric", default="val_accuracy")
+    p.add_argument("--pruner", choices=("median", "halving", "hyperband", "none"),
+                   default="median")
+    p.add_argument("--space", default=None, help="a JSON or YAML file defining the search space")
+    p.add_argument("--n-jobs", type=int, default=1, help="parallel worker processes")
+    p.add_argument("--backend", choices=("processes", "dask"), default="processes")
+    p.add_argument("--address", default=None, help="Dask scheduler address (default: local cluster)")
+    p.add_argument("--storage", default=None,
+                   help="journal:PATH or a database URL (default: journal file in --out when "
+                        "parallel or resuming)")
+    p.add_argument("--study-name", default="fusednn")
+    p.add_argument("--resume", action="store_true", help="continue the stored study")
+    p.add_argument("--top-k", type=int, default=3)
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="runs/tune")
+
+
+def main(args) -> int:
+    from . import tune
+    from .train_cli import load_dataset
+
+    start = time.perf_counter()
+    os.makedirs(args.out, exist_ok=True)
+    (x_tr, y_tr), (x_te, y_te) = load_dataset(args.dataset, args.data_path, args.download,
+                                              images=args.model == "cnn", seed=args.seed)
+    storage = args.storage
+    if storage is None and (args.n_jobs > 1 or args.resume or args.backend == "dask"):
+        storage = "journal:" + os.path.join(args.out, "study.log")
+    tuner = tune.Tuner(x_tr, y_tr, space=args.space, model=args.model, method=args.method,
+                       n_trials=args.trials, metric=args.metric, cv=args.cv,
+                       validation_split=args.validation_split, epochs=args.epochs,
+                       pruner=args.pruner, seed=args.seed, storage=storage,
+                       study_name=args.study_name, n_jobs=args.n_jobs, backend=args.backend,
+                       address=args.address, resume=args.resume, out=args.out,
+                       top_k=args.top_k, device=args.device)
+    result = tuner.run()
+    print(result.table())
+    model, test = result.retrain_best(x_te, y_te, full_train=True)
+    model.save(os.path.join(args.out, "best_model.fdnn"))
+    plots = result.plots(os.path.join(args.out, "plots"))
+    top = result.keep_top_models(os.path.join(args.out, "top"))
+    summary = result.write_summary(
+        os.path.join(args.out, "summary.json"), dataset=args.dataset, model=args.model,
+        method=args.method, cv=args.cv, n_jobs=args.n_jobs, backend=args.backend,
+        retrained_test_accuracy=test["accuracy"], retrained_test_loss=test["loss"],
+        plots=plots, top_models=top, total_wall_seconds=round(time.perf_counter() - start, 3))
+    print(f"best {summary['metric']} {summary['best_value']:.4f} (trial {summary['best_trial']}); "
+          f"retrained on all training data: test accuracy {test['accuracy']:.4f}; "
+          f"{summary['trials']} in {summary['total_wall_seconds']:.1f} s; files in {args.out}")
+    return 0
+
+
