@@ -154,6 +154,7 @@ PYBIND11_MODULE(_cpu, m) {
   m.def("kernel_path", &cpu::kernel_path);
   m.def("set_kernel_path", &cpu::set_kernel_path, py::arg("path"));
   m.def("num_threads", &cpu::num_threads);
+  m.def("set_num_threads", &cpu::set_num_threads, py::arg("n"));
 
   m.def("torch_spans", &torch_spans, py::arg("tensors"), py::arg("float32"), py::arg("strided"));
   m.def("numpy_span", &numpy_span, py::arg("array"), py::arg("name"), py::arg("writable"));

@@ -84,4 +84,11 @@ int num_threads() {
 #endif
 }
 
+void set_num_threads(int n) {
+  if (n < 1) throw std::invalid_argument("the number of threads must be >= 1");
+#ifdef _OPENMP
+  omp_set_num_threads(n);
+#endif
+}
+
 }  // namespace fusednn::cpu

@@ -28,5 +28,7 @@ const DropoutKernels& dropout_kernels();
 const NnKernels& nn_kernels();
 
 int num_threads();
+// Threads for later kernels (OpenMP's omp_set_num_threads); n >= 1.
+void set_num_threads(int n);
 
 }  // namespace fusednn::cpu
