@@ -32,6 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "parallel or resuming)")
     p.add_argument("--study-name", default="fusednn")
     p.add_argument("--resume", action="store_true", help="continue the stored study")
+    p.add_argument("--isolate-trials", action="store_true",
+                   help="run every trial in a fresh process (memory never accumulates)")
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--seed", type=int, default=0)
@@ -55,7 +57,8 @@ def main(args) -> int:
                        pruner=args.pruner, seed=args.seed, storage=storage,
                        study_name=args.study_name, n_jobs=args.n_jobs, backend=args.backend,
                        address=args.address, resume=args.resume, out=args.out,
-                       top_k=args.top_k, device=args.device)
+                       top_k=args.top_k, device=args.device,
+                       isolate_trials=args.isolate_trials)
     result = tuner.run()
     print(result.table())
     model, test = result.retrain_best(x_te, y_te, full_train=True)

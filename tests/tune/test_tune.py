@@ -165,3 +165,17 @@ def test_space_from_yaml_and_json(tmp_path):
     (tmp_path / "s.json").write_text(json.dumps({"hidden": {"type": "int", "low": 8, "high": 4}}))
     with pytest.raises(ValueError, match="'hidden': low 8 > high 4"):
         tune.Space.load(str(tmp_path / "s.json"))
+
+
+def test_isolated_trials_give_the_same_results_and_still_prune(digits):
+    same = {}
+    for isolate in (False, True):
+        r = tune.Tuner(*digits, space=SMALL, method="random", n_trials=3, epochs=3, seed=2,
+                       isolate_trials=isolate, verbose=0).run()
+        same[isolate] = [(t["params"], t["value"]) for t in r.trials]
+        if isolate:
+            assert all(len(t.intermediate_values) == 3 for t in r.study.trials)
+    assert same[True] == same[False]
+    with pytest.raises(KeyError, match="'val_acc'"):
+        tune.Tuner(*digits, space=SMALL, metric="val_acc", n_trials=1, epochs=2,
+                   isolate_trials=True, verbose=0).run()

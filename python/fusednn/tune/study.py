@@ -98,14 +98,17 @@ def worker(job: dict) -> int:
     if job.get("gpu") is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(job["gpu"])
     o = optuna()
-    from .objective import run_trial
+    from .objective import run_trial, run_trial_isolated
     from .space import Space
 
     space = Space.load(job["space"])
     study = o.load_study(study_name=job["study_name"], storage=make_storage(job["storage"]),
                          sampler=make_sampler(job["method"], job["seed"], job.get("grid")),
                          pruner=make_pruner(job["pruner"]))
+    if job.get("isolate"):
+        objective = lambda t: run_trial_isolated(t, job["task"], space, threads)  # noqa: E731
+    else:
+        objective = lambda t: run_trial(t, job["task"], space)  # noqa: E731
     if job["n_trials"] > 0:
-        study.optimize(lambda t: run_trial(t, job["task"], space), n_trials=job["n_trials"],
-                       gc_after_trial=True)
+        study.optimize(objective, n_trials=job["n_trials"], gc_after_trial=True)
     return job["n_trials"]

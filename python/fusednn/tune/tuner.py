@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from ..data.preprocessing import check_xy
-from .objective import Task, run_trial
+from .objective import Task, run_trial, run_trial_isolated
 from .results import TuneResult
 from .space import Space, default_space
 from .study import (METHODS, PRUNERS, fail_stale_trials, finished_count, make_pruner,
@@ -29,6 +29,8 @@ class Tuner:
     ``n_jobs``: worker processes (``backend="processes"``) or Dask workers (``backend="dask"``,
     ``address`` of a scheduler or None for a local cluster), sharing ``storage``
     ("journal:PATH" or a database URL). ``resume=True`` continues a stored study.
+    ``isolate_trials=True`` runs every trial in a fresh process, so nothing a trial allocates
+    outlives it (in-process runs drop the model and free CuPy's pools between trials).
     Everything is checked before the first trial.
     """
 
@@ -38,7 +40,7 @@ class Tuner:
                  pruner: str = "median", seed: int = 0, storage: str = None,
                  study_name: str = "fusednn", n_jobs: int = 1, backend: str = "processes",
                  address: str = None, resume: bool = False, out: str = None, top_k: int = 3,
-                 device: str = "cpu", verbose: int = 1):
+                 device: str = "cpu", isolate_trials: bool = False, verbose: int = 1):
         x = np.asarray(x, dtype=np.float32)
         y = np.asarray(y)
         check_xy(x, y, "Tuner")
@@ -76,7 +78,7 @@ class Tuner:
         self.method, self.n_trials, self.pruner, self.seed = method, n_trials, pruner, seed
         self.storage, self.study_name, self.n_jobs = storage, study_name, n_jobs
         self.backend, self.address, self.resume, self.out = backend, address, resume, out
-        self.top_k, self.verbose = top_k, verbose
+        self.top_k, self.verbose, self.isolate_trials = top_k, verbose, isolate_trials
 
     # -- the study --------------------------------------------------------------------------
     def _study(self):
@@ -113,7 +115,8 @@ class Tuner:
         return {"task": self.task, "space": {k: v for k, v in self.space.params.items()},
                 "study_name": self.study_name, "storage": self.storage, "method": self.method,
                 "grid": self.grid, "seed": self.seed + 1000 * (index + 1), "pruner": self.pruner,
-                "n_trials": n_trials, "threads": threads, "gpu": gpu}
+                "n_trials": n_trials, "threads": threads, "gpu": gpu,
+                "isolate": self.isolate_trials}
 
     def _print_new(self, study, seen: set):
         o = optuna()
@@ -144,8 +147,12 @@ class Tuner:
             callbacks = [o.study.MaxTrialsCallback(self.n_trials, states=states)]
             if self.verbose:
                 callbacks.append(lambda s, t: self._print_new(s, seen))
-            study.optimize(lambda t: run_trial(t, self.task, self.space), n_trials=remaining,
-                           callbacks=callbacks, gc_after_trial=True)
+            if self.isolate_trials:
+                objective = lambda t: run_trial_isolated(t, self.task, self.space)  # noqa: E731
+            else:
+                objective = lambda t: run_trial(t, self.task, self.space)  # noqa: E731
+            study.optimize(objective, n_trials=remaining, callbacks=callbacks,
+                           gc_after_trial=True)
         elif remaining > 0:
             self._run_parallel(study, seen, remaining)
         result = TuneResult(study, self.task, self.space, self.out, self.top_k,
