@@ -2,8 +2,10 @@
 
 ``fusednn.Tensor`` carries autograd; ``fusednn.nn`` holds the layers and losses (GEMM-backed,
 with fused epilogues); ``fusednn.optim`` the fused optimizers (for fusednn Tensors, a drop-in for
-``torch.optim`` on CPU tensors, and functional kernels on numpy arrays); ``fusednn.info()`` says
-what was built and what was found.
+``torch.optim`` on CPU tensors, and functional kernels on numpy arrays) and their LR schedules;
+``fusednn.Sequential`` trains like Keras (``fusednn.callbacks``, ``fusednn.data``,
+``fusednn.seed``, ``fusednn.load``); ``fusednn.tune`` searches hyperparameters;
+``fusednn.info()`` says what was built and what was found.
 """
 from . import _cpu
 
@@ -13,7 +15,7 @@ from . import autograd, ops, optim  # noqa: E402
 from ._info import info  # noqa: E402
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, tensor  # noqa: E402
 from . import nn  # noqa: E402
-from . import data, models  # noqa: E402
+from . import data, models, tune  # noqa: E402
 from ._seeding import seed  # noqa: E402
 from .models import Sequential, callbacks  # noqa: E402
 from .models.saving import load_model as load  # noqa: E402
@@ -21,6 +23,6 @@ from .models.saving import load_model as load  # noqa: E402
 manual_seed = seed
 
 
-__all__ = ["__version__", "info", "ops", "optim", "autograd", "nn", "data", "models",
+__all__ = ["__version__", "info", "ops", "optim", "autograd", "nn", "data", "models", "tune",
            "callbacks", "Sequential", "load", "seed", "manual_seed", "Tensor", "tensor",
            "Function", "no_grad", "enable_grad", "is_grad_enabled"]
