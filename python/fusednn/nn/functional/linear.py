@@ -18,6 +18,38 @@ def _float64_act(act, z, slope):
     return z if _kernels.ACTIVATIONS[act] == 0 else _float64_forward(act, z, slope)
 
 
+# linear and conv2d differ only in their kernels' names and size arguments: both take
+# (x, w, bias, y, saved, *sizes, act, slope) forward and (x, w, dy, saved, dz, dx, dw, dbias,
+# *sizes, act, slope) backward.
+def _gemm_forward(kernel, where, x, w, b, out_shape, sizes, act, slope):
+    """(y, what the backward reads: the pre-activation or y) through the fused kernel. x and w
+    arrive contiguous (the caller keeps them for the backward)."""
+    device = _device(x)
+    b = None if b is None else _kernels.contiguous(b, where, "bias")
+    y = _kernels.empty(device, out_shape)
+    z = _kernels.empty(device, out_shape) if act in _kernels.SAVES_INPUT else None
+    _kernels.call(device, kernel, _kernels.address(x), _kernels.address(w), _kernels.address(b),
+                  _kernels.address(y), _kernels.address(z), *sizes, _kernels.ACTIVATIONS[act],
+                  slope)
+    return y, (z if z is not None else y)
+
+
+def _gemm_backward(kernel, where, x, w, g, saved, needs, sizes, act, slope):
+    """(dx, dw, dbias), each None where ``needs`` says no."""
+    device = _device(g)
+    g = _kernels.contiguous(g, where, "grad")
+    nx, nw, nb = needs
+    dz = _kernels.empty(device, g.shape)
+    dx = _kernels.empty(device, x.shape) if nx else None
+    dw = _kernels.empty(device, w.shape) if nw else None
+    db = _kernels.empty(device, (w.shape[0],)) if nb else None
+    _kernels.call(device, kernel, _kernels.address(x), _kernels.address(w), _kernels.address(g),
+                  _kernels.address(saved), _kernels.address(dz), _kernels.address(dx),
+                  _kernels.address(dw), _kernels.address(db), *sizes,
+                  _kernels.ACTIVATIONS[act], slope)
+    return dx, dw, db
+
+
 class Linear(Function):
     @staticmethod
     def forward(ctx, x, w, b, act, slope):
@@ -28,18 +60,13 @@ class Linear(Function):
         if x.dtype == np.float64:
             z = x2 @ w.T + (0 if b is None else b)
             y = _float64_act(act, z, slope)
+            saved = z if act in _kernels.SAVES_INPUT else y
         else:
-            device = _device(x)
             x2 = _kernels.contiguous(x2, "linear", "input")
             w = _kernels.contiguous(w, "linear", "weight")
-            b = None if b is None else _kernels.contiguous(b, "linear", "bias")
-            y = _kernels.empty(device, (x2.shape[0], n_out))
-            z = _kernels.empty(device, y.shape) if act in _kernels.SAVES_INPUT else None
-            _kernels.call(device, "linear_forward", _kernels.address(x2), _kernels.address(w),
-                          _kernels.address(b), _kernels.address(y), _kernels.address(z),
-                          x2.shape[0], n_in, n_out, _kernels.ACTIVATIONS[act], slope)
-        ctx.save_for_backward(x2, w, z if act in _kernels.SAVES_INPUT else y)
-        ctx.has_bias = b is not None
+            y, saved = _gemm_forward("linear_forward", "linear", x2, w, b,
+                                     (x2.shape[0], n_out), (x2.shape[0], n_in, n_out), act, slope)
+        ctx.save_for_backward(x2, w, saved)
         return y.reshape(lead + (n_out,))
 
     @staticmethod
@@ -54,17 +81,9 @@ class Linear(Function):
             dw = dz.T @ x2 if nw else None
             db = dz.sum(axis=0) if nb else None
             return dx, dw, db, None, None
-        device = _device(g)
-        g2 = _kernels.contiguous(g2, "linear", "grad")
-        dz = _kernels.empty(device, g2.shape)
-        dx = _kernels.empty(device, x2.shape) if nx else None
-        dw = _kernels.empty(device, w.shape) if nw else None
-        db = _kernels.empty(device, (w.shape[0],)) if nb else None
-        _kernels.call(device, "linear_backward", _kernels.address(x2), _kernels.address(w),
-                      _kernels.address(g2), _kernels.address(saved), _kernels.address(dz),
-                      _kernels.address(dx), _kernels.address(dw), _kernels.address(db),
-                      x2.shape[0], x2.shape[1], w.shape[0], _kernels.ACTIVATIONS[ctx.act],
-                      ctx.slope)
+        dx, dw, db = _gemm_backward("linear_backward", "linear", x2, w, g2, saved,
+                                    (nx, nw, nb), (x2.shape[0], x2.shape[1], w.shape[0]),
+                                    ctx.act, ctx.slope)
         return (None if dx is None else dx.reshape(ctx.x_shape)), dw, db, None, None
 
 
@@ -151,35 +170,23 @@ def conv_geometry(x_shape, kernel, stride, padding, dilation, where):
 class Conv2d(Function):
     @staticmethod
     def forward(ctx, x, w, b, geometry, act, slope):
-        device = _device(x)
         x = _kernels.contiguous(x, "conv2d", "input")
         w = _kernels.contiguous(w, "conv2d", "weight")
-        b = None if b is None else _kernels.contiguous(b, "conv2d", "bias")
         n, out_c = x.shape[0], w.shape[0]
-        y = _kernels.empty(device, (n, out_c, geometry[11], geometry[12]))
-        z = _kernels.empty(device, y.shape) if act in _kernels.SAVES_INPUT else None
-        _kernels.call(device, "conv2d_forward", _kernels.address(x), _kernels.address(w),
-                      _kernels.address(b), _kernels.address(y), _kernels.address(z), n, out_c,
-                      list(geometry), _kernels.ACTIVATIONS[act], slope)
-        ctx.save_for_backward(x, w, z if act in _kernels.SAVES_INPUT else y)
+        y, saved = _gemm_forward("conv2d_forward", "conv2d", x, w, b,
+                                 (n, out_c, geometry[11], geometry[12]),
+                                 (n, out_c, list(geometry)), act, slope)
+        ctx.save_for_backward(x, w, saved)
         ctx.geometry, ctx.act, ctx.slope = geometry, act, slope
         return y
 
     @staticmethod
     def backward(ctx, g):
         x, w, saved = ctx.saved_tensors
-        nx, nw, nb = ctx.needs_input_grad[:3]
-        device = _device(g)
-        g = _kernels.contiguous(g, "conv2d", "grad")
-        dz = _kernels.empty(device, g.shape)
-        dx = _kernels.empty(device, x.shape) if nx else None
-        dw = _kernels.empty(device, w.shape) if nw else None
-        db = _kernels.empty(device, (w.shape[0],)) if nb else None
-        _kernels.call(device, "conv2d_backward", _kernels.address(x), _kernels.address(w),
-                      _kernels.address(g), _kernels.address(saved), _kernels.address(dz),
-                      _kernels.address(dx), _kernels.address(dw), _kernels.address(db),
-                      x.shape[0], w.shape[0], list(ctx.geometry),
-                      _kernels.ACTIVATIONS[ctx.act], ctx.slope)
+        dx, dw, db = _gemm_backward("conv2d_backward", "conv2d", x, w, g, saved,
+                                    ctx.needs_input_grad[:3],
+                                    (x.shape[0], w.shape[0], list(ctx.geometry)),
+                                    ctx.act, ctx.slope)
         return dx, dw, db, None, None, None
 
 
