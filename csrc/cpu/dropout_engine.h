@@ -12,11 +12,9 @@
 #include <cstdint>
 
 #include "cpu/dropout_kernels.h"
+#include "cpu/parallel.h"
 #include "fusednn/philox.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 namespace fusednn::cpu {
 namespace {
@@ -25,20 +23,6 @@ constexpr int64_t kWordChunk = 32;     // stream words per chunk (8 blocks)
 constexpr int64_t kElementChunk = 64;  // dropout elements per chunk (16 bits each)
 // Below this many elements one thread does it all.
 constexpr int64_t kDropoutParallelMin = int64_t(1) << 16;
-
-template <class Body>
-void for_each_chunk_range(int64_t chunks, int64_t elements, const Body& body) {
-#ifdef _OPENMP
-#pragma omp parallel if (elements >= kDropoutParallelMin)
-  {
-    const int64_t n = omp_get_num_threads(), t = omp_get_thread_num();
-    body(chunks * t / n, chunks * (t + 1) / n);
-  }
-#else
-  (void)elements;
-  body(int64_t(0), chunks);
-#endif
-}
 
 // Words [first, first + count) of the stream, one block at a time.
 inline void scalar_words(uint32_t* words, uint64_t seed, uint64_t offset, int64_t first,
@@ -61,7 +45,8 @@ inline void scalar_dropout(const float* x, float* y, int64_t first, int64_t coun
 template <class Gen>
 void dropout(const float* x, float* y, int64_t n, const DropoutParams& d) {
   const int64_t full = n / kElementChunk;
-  for_each_chunk_range(full, n, [&](int64_t c0, int64_t c1) {
+  const int threads = n >= kDropoutParallelMin ? max_threads() : 1;
+  parallel_ranges(full, threads, [&](int, int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       Gen::dropout64(x + c * kElementChunk, y + c * kElementChunk, c * kElementChunk, d);
     }
@@ -73,7 +58,8 @@ void dropout(const float* x, float* y, int64_t n, const DropoutParams& d) {
 template <class Gen>
 void philox(uint32_t* out, int64_t n, uint64_t seed, uint64_t offset) {
   const int64_t full = n / kWordChunk;
-  for_each_chunk_range(full, n, [&](int64_t c0, int64_t c1) {
+  const int threads = n >= kDropoutParallelMin ? max_threads() : 1;
+  parallel_ranges(full, threads, [&](int, int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) Gen::words32(out + c * kWordChunk, seed, offset, c * kWordChunk);
   });
   scalar_words(out + full * kWordChunk, seed, offset, full * kWordChunk, n - full * kWordChunk);

@@ -5,12 +5,10 @@
 #include <stdexcept>
 #include <vector>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "cpu/blas.h"
 #include "cpu/dispatch.h"
+#include "cpu/parallel.h"
 
 namespace fusednn::cpu {
 
@@ -62,31 +60,10 @@ void linear_backward(const float* x, const float* w, const float* dy, const floa
 // not); with fewer samples than threads, one sample at a time with the GEMM split instead.
 namespace {
 
+// All threads when every thread gets a sample, else one (the GEMMs split instead).
 int threads_for(int64_t batch) {
-#ifdef _OPENMP
-  const int t = omp_get_max_threads();
+  const int t = max_threads();
   return batch >= t ? t : 1;
-#else
-  (void)batch;
-  return 1;
-#endif
-}
-
-// body(thread, lo, hi) on contiguous sample ranges, one per thread.
-template <class Body>
-void for_each_sample_range(int64_t batch, int threads, const Body& body) {
-#ifdef _OPENMP
-  if (threads > 1) {
-#pragma omp parallel num_threads(threads)
-    {
-      const int64_t t = omp_get_thread_num(), n = omp_get_num_threads();
-      body(int(t), batch * t / n, batch * (t + 1) / n);
-    }
-    return;
-  }
-#endif
-  (void)threads;
-  body(0, int64_t(0), batch);
 }
 
 void check_fits(std::initializer_list<int64_t> dims) {
@@ -105,7 +82,7 @@ void conv2d_forward(const float* x, const float* w, float* y, float* saved, int6
   check_fits({K, P, out_channels});
   const int threads = threads_for(batch);
   const auto gemm = threads > 1 ? &sgemm_serial : &sgemm;
-  for_each_sample_range(batch, threads, [&](int, int64_t lo, int64_t hi) {
+  parallel_ranges(batch, threads, [&](int, int64_t lo, int64_t hi) {
     std::vector<float> col(g.is_pointwise() || lo == hi ? 0 : size_t(K * P));
     for (int64_t n = lo; n < hi; ++n) {
       const float* cols = x + n * image;
@@ -131,7 +108,7 @@ void conv2d_backward(const float* x, const float* w, const float* dy, const floa
   const size_t wsize = size_t(out_channels * K);
   // Thread 0 accumulates straight into dw, the others into their own partial sums.
   std::vector<float> partials(dw && threads > 1 ? wsize * size_t(threads - 1) : 0);
-  for_each_sample_range(batch, threads, [&](int t, int64_t lo, int64_t hi) {
+  parallel_ranges(batch, threads, [&](int t, int64_t lo, int64_t hi) {
     float* my_dw = dw ? (t == 0 ? dw : partials.data() + wsize * size_t(t - 1)) : nullptr;
     if (my_dw && lo == hi) std::memset(my_dw, 0, sizeof(float) * wsize);
     std::vector<float> col(g.is_pointwise() || lo == hi ? 0 : size_t(K * P));

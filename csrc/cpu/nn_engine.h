@@ -16,11 +16,9 @@
 #include <vector>
 
 #include "cpu/nn_kernels.h"
+#include "cpu/parallel.h"
 #include "fusednn/act_math.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 namespace fusednn::cpu {
 namespace {
@@ -31,27 +29,10 @@ constexpr int64_t kPiece = 2048;
 // Below this many elements one thread does it all.
 constexpr int64_t kNnParallelMin = int64_t(1) << 15;
 
-// body(thread, threads, lo, hi) on disjoint item ranges covering [0, items).
+// Item ranges per thread, on every thread once there are enough elements to pay for a team.
 template <class Body>
 void for_each_item_range(int64_t items, int64_t elements, const Body& body) {
-#ifdef _OPENMP
-#pragma omp parallel if (elements >= kNnParallelMin)
-  {
-    const int64_t n = omp_get_num_threads(), t = omp_get_thread_num();
-    body(int(t), int(n), items * t / n, items * (t + 1) / n);
-  }
-#else
-  (void)elements;
-  body(0, 1, int64_t(0), items);
-#endif
-}
-
-inline int max_threads() {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
+  parallel_ranges(items, elements >= kNnParallelMin ? max_threads() : 1, body);
 }
 
 // fn(offset, lanes) over [0, n) in full vectors, then one masked tail.
@@ -109,7 +90,7 @@ void bias_act_forward(const BiasActForwardArgs& a) {
   with_act(a.act, [&](auto tag) {
     constexpr Act A = decltype(tag)::value;
     if (s.inner == 1) {
-      for_each_item_range(s.outer, s.size(), [&](int, int, int64_t lo, int64_t hi) {
+      for_each_item_range(s.outer, s.size(), [&](int, int64_t lo, int64_t hi) {
         for (int64_t r = lo; r < hi; ++r) {
           const int64_t o = r * s.channels;
           forward_run<Vec, A>(a.z + o, a.y + o, a.saved_input ? a.saved_input + o : nullptr,
@@ -119,7 +100,7 @@ void bias_act_forward(const BiasActForwardArgs& a) {
       return;
     }
     const int64_t pieces = (s.inner + kPiece - 1) / kPiece, rows = s.outer * s.channels;
-    for_each_item_range(rows * pieces, s.size(), [&](int, int, int64_t lo, int64_t hi) {
+    for_each_item_range(rows * pieces, s.size(), [&](int, int64_t lo, int64_t hi) {
       for (int64_t item = lo; item < hi; ++item) {
         const int64_t r = item / pieces, p = item % pieces;
         const int64_t begin = p * kPiece, n = s.inner - begin < kPiece ? s.inner - begin : kPiece;
@@ -140,7 +121,7 @@ void bias_act_backward(const BiasActBackwardArgs& a) {
   with_act(a.act, [&](auto tag) {
     constexpr Act A = decltype(tag)::value;
     if (s.inner == 1) {
-      for_each_item_range(s.outer, s.size(), [&](int t, int, int64_t lo, int64_t hi) {
+      for_each_item_range(s.outer, s.size(), [&](int t, int64_t lo, int64_t hi) {
         // float lanes across the rows of one thread, then double across threads
         std::vector<float> mine(a.dbias ? size_t(s.channels) : 0, 0.f);
         for (int64_t r = lo; r < hi; ++r) {
@@ -152,7 +133,7 @@ void bias_act_backward(const BiasActBackwardArgs& a) {
       });
     } else {
       const int64_t pieces = (s.inner + kPiece - 1) / kPiece, rows = s.outer * s.channels;
-      for_each_item_range(rows * pieces, s.size(), [&](int t, int, int64_t lo, int64_t hi) {
+      for_each_item_range(rows * pieces, s.size(), [&](int t, int64_t lo, int64_t hi) {
         for (int64_t item = lo; item < hi; ++item) {
           const int64_t r = item / pieces, p = item % pieces;
           const int64_t begin = p * kPiece, n = s.inner - begin < kPiece ? s.inner - begin : kPiece;
@@ -220,7 +201,7 @@ void softmax_xent_row(const SoftmaxXentArgs& a, int64_t r, float* dx) {
 
 template <class Vec>
 void softmax_xent(const SoftmaxXentArgs& a) {
-  for_each_item_range(a.rows, a.rows * a.classes, [&](int, int, int64_t lo, int64_t hi) {
+  for_each_item_range(a.rows, a.rows * a.classes, [&](int, int64_t lo, int64_t hi) {
     std::vector<float> scratch(a.dlogits ? 0 : size_t(a.classes));
     for (int64_t r = lo; r < hi; ++r) {
       softmax_xent_row<Vec>(a, r, a.dlogits ? a.dlogits + r * a.classes : scratch.data());
