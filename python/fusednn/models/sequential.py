@@ -252,8 +252,7 @@ class Sequential(Module):
                 cb.on_epoch_begin(epoch, {})
             logs = self._train_epoch(loader, epoch, epochs, callbacks, verbose)
             if validation_data is not None:
-                for k, v in self.evaluate(*validation_data, batch_size=max(batch_size, 256),
-                                          verbose=0).items():
+                for k, v in self._evaluate(*validation_data, max(batch_size, 256)).items():
                     logs["val_" + k] = v
             logs["lr"] = self.optimizer.param_groups[0]["lr"]
             if self.lr_schedule is not None and not getattr(self.lr_schedule, "per_batch", False):
@@ -325,15 +324,21 @@ class Sequential(Module):
         """``{"loss": ..., metric: ...}`` over (x, y), in eval mode, without a graph."""
         if self.objective is None:
             raise RuntimeError("call compile() before evaluate()")
-        x, y = self._prepare(x, y, "evaluate")
-        mode = self.training
+        out = self._evaluate(*self._prepare(x, y, "evaluate"), batch_size)
+        if verbose:
+            print(" ".join(f"{k}={v:.4f}" for k, v in out.items()))
+        return out
+
+    def _evaluate(self, x, y, batch_size) -> dict:
+        """evaluate() on data already checked and converted (fit's validation set, each epoch)."""
+        mode, device = self.training, self.device
         self.eval()
         total, sums = 0.0, {}
         try:
             with no_grad():
                 for xb, yb in DataLoader(x, y, batch_size=batch_size):
-                    yb = self._to_device(yb)
-                    out = self(Tensor(self._to_device(xb)))
+                    yb = self._to_device(yb, device)
+                    out = self(Tensor(self._to_device(xb, device)))
                     total += self.objective(out, yb).item() * len(xb)
                     for k, v in metric_sums(self.metrics, self.objective.kind, out.data, yb).items():
                         sums[k] = sums.get(k, 0.0) + v
@@ -341,8 +346,6 @@ class Sequential(Module):
             self.train(mode)
         out = {"loss": total / len(x)}
         out.update({k: v / len(x) for k, v in sums.items()})
-        if verbose:
-            print(" ".join(f"{k}={v:.4f}" for k, v in out.items()))
         return out
 
     def predict(self, x, batch_size: int = 256) -> np.ndarray:
@@ -350,13 +353,13 @@ class Sequential(Module):
         x = np.asarray(x, dtype=np.float32)
         if not self.built:
             self.build((None,) + x.shape[1:])
-        mode = self.training
+        mode, device = self.training, self.device
         self.eval()
         outs = []
         try:
             with no_grad():
                 for (xb,) in DataLoader(x, batch_size=batch_size):
-                    outs.append(self(Tensor(self._to_device(xb))).cpu().numpy())
+                    outs.append(self(Tensor(self._to_device(xb, device))).cpu().numpy())
         finally:
             self.train(mode)
         return np.concatenate(outs) if outs else np.zeros((0,))
