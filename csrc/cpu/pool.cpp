@@ -1,9 +1,6 @@
 #include "cpu/pool.h"
 
-#include <math.h>
-
 #include <cstring>
-#include <limits>
 
 namespace fusednn::cpu {
 
@@ -20,22 +17,9 @@ void max_pool2d_forward(const float* x, float* y, int32_t* argmax, const PoolGeo
     const float* xp = x + p * in_plane;
     for (int64_t oh = 0; oh < g.out_h; ++oh) {
       for (int64_t ow = 0; ow < g.out_w; ++ow) {
-        const PoolWindow w = pool_window(g, oh, ow, true);
-        float best = -std::numeric_limits<float>::infinity();
-        int64_t at = w.h0 * g.width + w.w0;
-        for (int64_t ih = w.h0; ih < w.h1; ih += g.dilation_h) {
-          for (int64_t iw = w.w0; iw < w.w1; iw += g.dilation_w) {
-            const float v = xp[ih * g.width + iw];
-            if (v > best || isnan(v)) {
-              best = v;
-              at = ih * g.width + iw;
-              if (isnan(v)) goto done;
-            }
-          }
-        }
-      done:
-        y[p * out_plane + oh * g.out_w + ow] = best;
-        argmax[p * out_plane + oh * g.out_w + ow] = int32_t(at);
+        const WindowMax m = window_max(g, pool_window(g, oh, ow, true), xp);
+        y[p * out_plane + oh * g.out_w + ow] = m.value;
+        argmax[p * out_plane + oh * g.out_w + ow] = int32_t(m.at);
       }
     }
   }
@@ -58,12 +42,8 @@ void avg_pool2d_forward(const float* x, float* y, const PoolGeometry& g, bool co
     const float* xp = x + p * in_plane;
     for (int64_t oh = 0; oh < g.out_h; ++oh) {
       for (int64_t ow = 0; ow < g.out_w; ++ow) {
-        const PoolWindow w = pool_window(g, oh, ow, count_include_pad);
-        float sum = 0.f;
-        for (int64_t ih = w.h0; ih < w.h1; ih += g.dilation_h) {
-          for (int64_t iw = w.w0; iw < w.w1; iw += g.dilation_w) sum += xp[ih * g.width + iw];
-        }
-        y[p * out_plane + oh * g.out_w + ow] = sum / float(w.area);
+        y[p * out_plane + oh * g.out_w + ow] =
+            window_mean(g, pool_window(g, oh, ow, count_include_pad), xp);
       }
     }
   }
@@ -79,9 +59,7 @@ void avg_pool2d_backward(const float* dy, float* dx, const PoolGeometry& g, bool
       for (int64_t ow = 0; ow < g.out_w; ++ow) {
         const PoolWindow w = pool_window(g, oh, ow, count_include_pad);
         const float share = dy[p * out_plane + oh * g.out_w + ow] / float(w.area);
-        for (int64_t ih = w.h0; ih < w.h1; ih += g.dilation_h) {
-          for (int64_t iw = w.w0; iw < w.w1; iw += g.dilation_w) dxp[ih * g.width + iw] += share;
-        }
+        for_each_tap(g, w, [&](int64_t i) { dxp[i] += share; });
       }
     }
   }

@@ -103,23 +103,10 @@ __global__ void max_pool_forward_kernel(const float* x, float* y, int32_t* argma
   const int64_t out_plane = g.out_h * g.out_w, total = g.planes * out_plane;
   FUSEDNN_GRID_STRIDE(idx, total) {
     const int64_t p = idx / out_plane, o = idx % out_plane;
-    const PoolWindow w = pool_window(g, o / g.out_w, o % g.out_w, true);
-    const float* xp = x + p * g.height * g.width;
-    float best = -INFINITY;
-    int64_t at = w.h0 * g.width + w.w0;
-    bool found_nan = false;
-    for (int64_t ih = w.h0; ih < w.h1 && !found_nan; ih += g.dilation_h) {
-      for (int64_t iw = w.w0; iw < w.w1; iw += g.dilation_w) {
-        const float v = xp[ih * g.width + iw];
-        if (v > best || isnan(v)) {
-          best = v;
-          at = ih * g.width + iw;
-          if (isnan(v)) { found_nan = true; break; }
-        }
-      }
-    }
-    y[idx] = best;
-    argmax[idx] = int32_t(at);
+    const WindowMax m = window_max(g, pool_window(g, o / g.out_w, o % g.out_w, true),
+                                   x + p * g.height * g.width);
+    y[idx] = m.value;
+    argmax[idx] = int32_t(m.at);
   }
 }
 
@@ -135,12 +122,8 @@ __global__ void avg_pool_forward_kernel(const float* x, float* y, PoolGeometry g
   const int64_t out_plane = g.out_h * g.out_w, total = g.planes * out_plane;
   FUSEDNN_GRID_STRIDE(idx, total) {
     const int64_t p = idx / out_plane, o = idx % out_plane;
-    const PoolWindow w = pool_window(g, o / g.out_w, o % g.out_w, include_pad);
-    const float* xp = x + p * g.height * g.width;
-    float sum = 0.f;
-    for (int64_t ih = w.h0; ih < w.h1; ih += g.dilation_h)
-      for (int64_t iw = w.w0; iw < w.w1; iw += g.dilation_w) sum += xp[ih * g.width + iw];
-    y[idx] = sum / float(w.area);
+    y[idx] = window_mean(g, pool_window(g, o / g.out_w, o % g.out_w, include_pad),
+                         x + p * g.height * g.width);
   }
 }
 
@@ -151,8 +134,7 @@ __global__ void avg_pool_backward_kernel(const float* dy, float* dx, PoolGeometr
     const PoolWindow w = pool_window(g, o / g.out_w, o % g.out_w, include_pad);
     float* dxp = dx + p * g.height * g.width;
     const float share = dy[idx] / float(w.area);
-    for (int64_t ih = w.h0; ih < w.h1; ih += g.dilation_h)
-      for (int64_t iw = w.w0; iw < w.w1; iw += g.dilation_w) atomicAdd(dxp + ih * g.width + iw, share);
+    for_each_tap(g, w, [&](int64_t i) { atomicAdd(dxp + i, share); });
   }
 }
 

@@ -237,3 +237,11 @@ BAD = [
 def test_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_max_pool2d_lets_nan_win_as_torch():
+    x = rand(rng, 1, 2, 6, 6)
+    x[0, 0, 1, 2] = x[0, 1, 5, 0] = np.nan
+    ours = F.max_pool2d(Tensor(x), 3, 2, 1).numpy()
+    theirs = TF.max_pool2d(torch.tensor(x), 3, 2, 1).numpy()
+    np.testing.assert_array_equal(ours, theirs)  # NaN positions included

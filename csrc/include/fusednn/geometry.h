@@ -1,6 +1,8 @@
 // Window geometry of a 2-D convolution or pooling over NCHW data, shared by the CPU and CUDA
 // kernels and built from the Python front's tuple by from_sequence (the field order below).
 #pragma once
+#include <math.h>
+
 #include <cstdint>
 #include <stdexcept>
 #include <type_traits>
@@ -61,6 +63,42 @@ FUSEDNN_HD inline PoolWindow pool_window(const PoolGeometry& g, int64_t oh, int6
              ((w.w1 - w.w0 + g.dilation_w - 1) / g.dilation_w);
   }
   return w;
+}
+
+// fn(index in the plane) for every input tap of window w, row by row.
+template <class Fn>
+FUSEDNN_HD inline void for_each_tap(const PoolGeometry& g, const PoolWindow& w, Fn&& fn) {
+  for (int64_t ih = w.h0; ih < w.h1; ih += g.dilation_h) {
+    for (int64_t iw = w.w0; iw < w.w1; iw += g.dilation_w) fn(ih * g.width + iw);
+  }
+}
+
+// The maximum of window w over one plane and where it is; the first NaN wins, as in torch.
+struct WindowMax {
+  float value;
+  int64_t at;
+};
+
+FUSEDNN_HD inline WindowMax window_max(const PoolGeometry& g, const PoolWindow& w,
+                                       const float* plane) {
+  WindowMax m{-INFINITY, w.h0 * g.width + w.w0};
+  for (int64_t ih = w.h0; ih < w.h1; ih += g.dilation_h) {
+    for (int64_t iw = w.w0; iw < w.w1; iw += g.dilation_w) {
+      const float v = plane[ih * g.width + iw];
+      if (v > m.value || v != v) {
+        m = WindowMax{v, ih * g.width + iw};
+        if (v != v) return m;
+      }
+    }
+  }
+  return m;
+}
+
+FUSEDNN_HD inline float window_mean(const PoolGeometry& g, const PoolWindow& w,
+                                    const float* plane) {
+  float sum = 0.f;
+  for_each_tap(g, w, [&](int64_t i) { sum += plane[i]; });
+  return sum / float(w.area);
 }
 
 // (count, height, width, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w): count is the channel
