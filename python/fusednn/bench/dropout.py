@@ -8,7 +8,7 @@ are present): the same on the device, timed with CUDA events.
 from __future__ import annotations
 
 from .. import _backend, ops
-from .harness import Row, interleaved_medians, markdown_table, progress
+from .harness import Row, interleaved_medians, markdown_table, progress, report
 
 FULL_SIZES = [1_000_000, 16_000_000, 64_000_000]
 QUICK_SIZES = [1_000_000]
@@ -62,8 +62,5 @@ def main(args) -> int:
                            "% copy BW"], body)
     text += (f"\n\np = {P}; medians of {repeats} interleaved runs; % copy BW: a src->dst copy "
              "of the same size (the same traffic as a dropout) timed in the same loop.")
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text + "\n")
+    report(text, args.out)
     return 0

@@ -77,5 +77,13 @@ def markdown_table(headers, rows) -> str:
     return "\n".join(out)
 
 
+def report(text: str, out: str = None) -> None:
+    """Print a suite's table, and write it to ``out`` when given (``--out``)."""
+    print(text)
+    if out:
+        with open(out, "w") as f:
+            f.write(text + "\n")
+
+
 def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _backend
-from .harness import interleaved_medians, markdown_table, progress
+from .harness import interleaved_medians, markdown_table, progress, report
 
 DENSE_CASES = [
     # (name, batch, widths)
@@ -192,8 +192,5 @@ def main(args) -> int:
     text = markdown_table(["device", "case (fwd+bwd)", "torch ms", "fusednn ms", "speedup",
                            "fusednn rate", "roofline"], body)
     text += ("\n\nmedians of %d interleaved runs; " % repeats) + "; ".join(notes) + "."
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text + "\n")
+    report(text, args.out)
     return 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _backend
-from .harness import interleaved_medians, markdown_table, progress
+from .harness import interleaved_medians, markdown_table, progress, report
 
 
 def _torch_mlp(torch, widths):
@@ -87,8 +87,5 @@ def main(args) -> int:
                            "fusednn ms", "speedup", "fusednn samples/s"], rows)
     text += (f"\n\nmedians of {repeats} interleaved epochs; fusednn: Sequential.fit(epochs=1); "
              "torch: a hand-written eager loop with the same layers, optimizer and batch size.")
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text + "\n")
+    report(text, args.out)
     return 0
