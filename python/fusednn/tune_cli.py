@@ -48,13 +48,10 @@ def main(args) -> int:
     os.makedirs(args.out, exist_ok=True)
     (x_tr, y_tr), (x_te, y_te) = load_dataset(args.dataset, args.data_path, args.download,
                                               images=args.model == "cnn", seed=args.seed)
-    storage = args.storage
-    if storage is None and (args.n_jobs > 1 or args.resume or args.backend == "dask"):
-        storage = "journal:" + os.path.join(args.out, "study.log")
     tuner = tune.Tuner(x_tr, y_tr, space=args.space, model=args.model, method=args.method,
                        n_trials=args.trials, metric=args.metric, cv=args.cv,
                        validation_split=args.validation_split, epochs=args.epochs,
-                       pruner=args.pruner, seed=args.seed, storage=storage,
+                       pruner=args.pruner, seed=args.seed, storage=args.storage,
                        study_name=args.study_name, n_jobs=args.n_jobs, backend=args.backend,
                        address=args.address, resume=args.resume, out=args.out,
                        top_k=args.top_k, device=args.device,
