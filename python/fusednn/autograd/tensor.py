@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _cpu
 from . import ops
 from .device import array_module, device_of, normalize
 from .function import Function, run_backward
@@ -120,8 +121,6 @@ class Tensor:
 
     def data_ptr(self) -> int:
         if isinstance(self._data, np.ndarray):
-            from .. import _cpu
-
             return _cpu.address(self._data)
         return self._data.data.ptr
 
