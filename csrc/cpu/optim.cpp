@@ -19,33 +19,6 @@ struct Table {
   TensorTable view{};
 };
 
-struct Span {
-  uintptr_t begin, end;
-  const std::string* role;
-  size_t index;
-  bool written;
-};
-
-std::string where(const Span& s) { return *s.role + "[" + std::to_string(s.index) + "]"; }
-
-// Every written span must be disjoint from every other span: a parameter aliasing its
-// gradient or its state would be read after it was overwritten.
-void check_no_overlap(std::vector<Span>& spans) {
-  std::sort(spans.begin(), spans.end(),
-            [](const Span& a, const Span& b) { return a.begin < b.begin; });
-  for (size_t i = 0; i < spans.size(); ++i) {
-    for (size_t j = i + 1; j < spans.size() && spans[j].begin < spans[i].end; ++j) {
-      if (spans[i].written || spans[j].written) {
-        throw std::invalid_argument(where(spans[i]) + " and " + where(spans[j]) +
-                                    " share memory; each parameter, gradient and state "
-                                    "tensor must have its own storage");
-      }
-    }
-  }
-}
-
-const std::string kParams = "params", kGrads = "grads";
-
 Table make_table(const StepArgs& a, int expected_states) {
   const size_t n = a.sizes.size();
   if (a.params.size() != n || a.grads.size() != n) {
@@ -54,29 +27,21 @@ Table make_table(const StepArgs& a, int expected_states) {
   if (n > 0 && int(a.states.size()) != expected_states) {
     throw std::invalid_argument("internal: wrong number of optimizer state lists");
   }
-  for (const StateList& s : a.states) {
-    if (s.addresses.size() != n) {
-      throw std::invalid_argument(s.name + " must have one entry per parameter");
-    }
+  for (const Addresses& s : a.states) {
+    if (s.size() != n) throw std::invalid_argument("one state entry per parameter");
   }
   Table t;
   t.offsets.assign(n + 1, 0);
-  std::vector<Span> spans;
-  spans.reserve(n * (2 + a.states.size()));
-  auto add = [&](uintptr_t address, size_t i, const std::string& role, bool written) {
-    const int64_t count = a.sizes[i];
-    if (count == 0) return;
-    if (address == 0) throw std::invalid_argument(role + "[" + std::to_string(i) + "] is null");
-    spans.push_back({address, address + uintptr_t(count) * sizeof(float), &role, i, written});
+  auto check = [&](uintptr_t address, size_t i) {
+    if (a.sizes[i] > 0 && address == 0) throw std::invalid_argument("null array address");
   };
   for (size_t i = 0; i < n; ++i) {
     if (a.sizes[i] < 0) throw std::invalid_argument("negative tensor size");
     t.offsets[i + 1] = t.offsets[i] + a.sizes[i];
-    add(a.params[i], i, kParams, true);
-    add(a.grads[i], i, kGrads, false);
-    for (const StateList& s : a.states) add(s.addresses[i], i, s.name, true);
+    check(a.params[i], i);
+    check(a.grads[i], i);
+    for (const Addresses& s : a.states) check(s[i], i);
   }
-  check_no_overlap(spans);
 
   auto as_floats = [](const Addresses& xs) {
     std::vector<float*> out(xs.size());
@@ -88,7 +53,7 @@ Table make_table(const StepArgs& a, int expected_states) {
   t.grads.assign(t.params.size(), nullptr);
   std::transform(a.grads.begin(), a.grads.end(), t.grads.begin(),
                  [](uintptr_t x) { return reinterpret_cast<const float*>(x); });
-  for (size_t s = 0; s < a.states.size(); ++s) t.states[s] = as_floats(a.states[s].addresses);
+  for (size_t s = 0; s < a.states.size(); ++s) t.states[s] = as_floats(a.states[s]);
 
   t.view.num_tensors = int64_t(n);
   t.view.offsets = t.offsets.data();

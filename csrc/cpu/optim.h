@@ -1,11 +1,9 @@
 // The CPU fused-optimizer entry points the bindings call. Arguments arrive as raw addresses
-// already validated by the Python kernel front (dtype, contiguity, writability, shapes); this
-// layer re-checks what is cheap to check in one place (list lengths, null pointers, memory
-// overlap between what is written and anything else), builds the pointer table, and runs the
-// active backend. Nothing is written unless every check passes.
+// already validated by the kernel front (csrc/bindings/front.h: element type, contiguity,
+// writability, shapes, memory overlap); this layer checks list lengths and null pointers,
+// builds the pointer table, and runs the active backend.
 #pragma once
 #include <cstdint>
-#include <string>
 #include <vector>
 
 #include "fusednn/optim_hparams.h"
@@ -14,14 +12,9 @@ namespace fusednn::cpu {
 
 using Addresses = std::vector<uintptr_t>;
 
-struct StateList {
-  std::string name;  // for error messages, e.g. "exp_avgs"
-  Addresses addresses;
-};
-
 struct StepArgs {
   Addresses params, grads;
-  std::vector<StateList> states;
+  std::vector<Addresses> states;  // the used state lists, in the per-element math's order
   std::vector<int64_t> sizes;
 };
 

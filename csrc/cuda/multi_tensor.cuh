@@ -15,6 +15,7 @@
 
 #include "cuda/common.cuh"
 #include "cuda/launch.h"
+#include "fusednn/step_control.h"
 
 namespace fusednn::cuda {
 
@@ -35,14 +36,6 @@ struct Chunks {
 };
 static_assert(sizeof(Chunks<3>) + 256 <= 4096, "kernel arguments must stay under 4 KB");
 
-// Written by the gradient-norm pass, read by the update kernels; lives in device memory
-// across steps, so `skipped` counts every skipped step without the host looking.
-struct StepControl {
-  float scale;
-  float norm;
-  int skip;
-  int skipped;
-};
 static_assert(sizeof(StepControl) == kControlBytes, "launch.h states the size");
 
 // Parameter and gradient element types: compute in float, store back in the tensor's type.

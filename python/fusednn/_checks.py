@@ -73,3 +73,9 @@ def saved_step(name: str, value) -> int:
             or float(value) != int(value):
         raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
     return int(value)
+
+
+def sgd_options(h) -> None:
+    """torch's rule for SGD's options (on a bound SgdHparams)."""
+    if h.nesterov and (h.momentum <= 0 or h.dampening != 0):
+        raise ValueError("nesterov requires momentum > 0 and dampening == 0")

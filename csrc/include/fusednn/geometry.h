@@ -1,5 +1,5 @@
 // Window geometry of a 2-D convolution or pooling over NCHW data, shared by the CPU and CUDA
-// kernels and built from the Python front's tuple by from_sequence (the field order below).
+// kernels and bound to Python field by field from the X-lists below.
 #pragma once
 #include <math.h>
 
@@ -12,10 +12,18 @@
 
 namespace fusednn {
 
+// height/width: the input plane; out_h/out_w: the output plane.
+#define FUSEDNN_WINDOW_FIELDS(X)                                                            \
+  X(int64_t, height) X(int64_t, width) X(int64_t, kernel_h) X(int64_t, kernel_w)             \
+  X(int64_t, stride_h) X(int64_t, stride_w) X(int64_t, pad_h) X(int64_t, pad_w)              \
+  X(int64_t, dilation_h) X(int64_t, dilation_w) X(int64_t, out_h) X(int64_t, out_w)
+#define FUSEDNN_CONV_FIELDS(X) X(int64_t, channels) FUSEDNN_WINDOW_FIELDS(X)
+#define FUSEDNN_POOL_FIELDS(X) X(int64_t, planes) FUSEDNN_WINDOW_FIELDS(X)
+
 struct Window2d {
-  int64_t height, width;  // input plane
-  int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
-  int64_t out_h, out_w;
+#define FUSEDNN_WINDOW_FIELD(type, name) type name;
+  FUSEDNN_WINDOW_FIELDS(FUSEDNN_WINDOW_FIELD)
+#undef FUSEDNN_WINDOW_FIELD
 };
 
 // A convolution's input sample has `channels` planes; im2col's col has channels*kh*kw rows
@@ -99,18 +107,6 @@ FUSEDNN_HD inline float window_mean(const PoolGeometry& g, const PoolWindow& w,
   float sum = 0.f;
   for_each_tap(g, w, [&](int64_t i) { sum += plane[i]; });
   return sum / float(w.area);
-}
-
-// (count, height, width, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w): count is the channel
-// count of a ConvGeometry or the plane count of a PoolGeometry.
-template <class G>
-G from_sequence(const std::vector<int64_t>& v) {
-  if (v.size() != 13) throw std::invalid_argument("window geometry needs 13 integers");
-  G g;
-  Window2d& w = g;
-  w = Window2d{v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12]};
-  if constexpr (std::is_same_v<G, ConvGeometry>) g.channels = v[0]; else g.planes = v[0];
-  return g;
 }
 
 }  // namespace fusednn

@@ -10,26 +10,78 @@
 
 namespace fusednn {
 
+// Each optimizer's hyperparameters are listed once, as X(type, name) entries: the structs
+// below and their Python classes (fusednn._cpu.AdamHparams & co., bound field by field from the
+// same lists) both come from them. `grad_scale` is the clip coefficient the step computes;
+// `step` is the 1-based step being taken (after this step's increment).
+#define FUSEDNN_SGD_FIELDS(X)                                                              \
+  X(double, lr) X(double, momentum) X(double, dampening) X(double, weight_decay)           \
+  X(double, l1) X(double, grad_scale) X(bool, nesterov) X(bool, maximize) X(bool, first_step)
+#define FUSEDNN_ADAGRAD_FIELDS(X)                                                          \
+  X(double, lr) X(double, lr_decay) X(double, weight_decay) X(double, eps) X(double, l1)   \
+  X(double, grad_scale) X(int64_t, step) X(bool, maximize)
+#define FUSEDNN_RMSPROP_FIELDS(X)                                                          \
+  X(double, lr) X(double, alpha) X(double, eps) X(double, weight_decay) X(double, momentum) \
+  X(double, l1) X(double, grad_scale) X(bool, centered) X(bool, maximize)
+#define FUSEDNN_ADAM_FIELDS(X)                                                             \
+  X(double, lr) X(double, beta1) X(double, beta2) X(double, eps) X(double, weight_decay)   \
+  X(double, l1) X(double, grad_scale) X(int64_t, step) X(bool, amsgrad) X(bool, maximize)  \
+  X(bool, decoupled)
+
+#define FUSEDNN_DECLARE_FIELD(type, name) type name;
+
 struct SgdHparams {
-  double lr, momentum, dampening, weight_decay, l1, grad_scale;
-  bool nesterov, maximize, first_step;
+  FUSEDNN_SGD_FIELDS(FUSEDNN_DECLARE_FIELD)
 };
-
 struct AdagradHparams {
-  double lr, lr_decay, weight_decay, eps, l1, grad_scale;
-  int64_t step;  // 1-based, after this step's increment
-  bool maximize;
+  FUSEDNN_ADAGRAD_FIELDS(FUSEDNN_DECLARE_FIELD)
 };
-
 struct RmspropHparams {
-  double lr, alpha, eps, weight_decay, momentum, l1, grad_scale;
-  bool centered, maximize;
+  FUSEDNN_RMSPROP_FIELDS(FUSEDNN_DECLARE_FIELD)
+};
+struct AdamHparams {
+  FUSEDNN_ADAM_FIELDS(FUSEDNN_DECLARE_FIELD)
 };
 
-struct AdamHparams {
-  double lr, beta1, beta2, eps, weight_decay, l1, grad_scale;
-  int64_t step;  // 1-based, after this step's increment
-  bool amsgrad, maximize, decoupled;
+// The state tensors each optimizer keeps per parameter, in the order its per-element math
+// (optim_math.h) reads them, under torch.optim's state keys; `uses` says which of them the
+// hyperparameters switch on. Python builds and names its state from these.
+template <class H>
+struct OptimState;
+
+template <>
+struct OptimState<SgdHparams> {
+  static constexpr int kMax = 1;
+  static constexpr const char* keys[kMax] = {"momentum_buffer"};
+  static constexpr const char* lists[kMax] = {"momentum_buffers"};
+  static bool uses(const SgdHparams& h, int) { return h.momentum != 0.0; }
+  static constexpr bool kCountsSteps = false;
+};
+template <>
+struct OptimState<AdagradHparams> {
+  static constexpr int kMax = 1;
+  static constexpr const char* keys[kMax] = {"sum"};
+  static constexpr const char* lists[kMax] = {"state_sums"};
+  static bool uses(const AdagradHparams&, int) { return true; }
+  static constexpr bool kCountsSteps = true;
+};
+template <>
+struct OptimState<RmspropHparams> {
+  static constexpr int kMax = 3;
+  static constexpr const char* keys[kMax] = {"square_avg", "momentum_buffer", "grad_avg"};
+  static constexpr const char* lists[kMax] = {"square_avgs", "momentum_buffers", "grad_avgs"};
+  static bool uses(const RmspropHparams& h, int s) {
+    return s == 0 || (s == 1 && h.momentum > 0.0) || (s == 2 && h.centered);
+  }
+  static constexpr bool kCountsSteps = true;  // torch keeps a step for RMSprop (unused in math)
+};
+template <>
+struct OptimState<AdamHparams> {
+  static constexpr int kMax = 3;
+  static constexpr const char* keys[kMax] = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
+  static constexpr const char* lists[kMax] = {"exp_avgs", "exp_avg_sqs", "max_exp_avg_sqs"};
+  static bool uses(const AdamHparams& h, int s) { return s < 2 || h.amsgrad; }
+  static constexpr bool kCountsSteps = true;
 };
 
 FUSEDNN_HD inline GradTerms make_grad_terms(double grad_scale, bool maximize, double coupled_decay, double l1) {

@@ -266,7 +266,7 @@ class GetItem(Function):
         return out, None
 
 
-class Softmax(Function):
+class SoftmaxFunction(Function):
     @staticmethod
     def forward(ctx, a, axis):
         xp = xp_of(a)
@@ -282,7 +282,7 @@ class Softmax(Function):
         return y * (g - (g * y).sum(axis=ctx.axis, keepdims=True)), None
 
 
-class LogSoftmax(Function):
+class LogSoftmaxFunction(Function):
     @staticmethod
     def forward(ctx, a, axis):
         xp = xp_of(a)

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _cpu
+from .. import _backend
 from . import ops
 from .device import array_module, device_of, normalize
 from .function import Function, run_backward
+from .fused.activation import ActivationFunction
 
 
 
@@ -120,9 +121,7 @@ class Tensor:
         return int(self._data.size)
 
     def data_ptr(self) -> int:
-        if isinstance(self._data, np.ndarray):
-            return _cpu.address(self._data)
-        return self._data.data.ptr
+        return _backend.array_info(self._data)["address"]
 
     def __len__(self):
         if not self.shape:
@@ -324,30 +323,28 @@ class Tensor:
     __abs__ = abs
 
     def softmax(self, dim: int = -1):
-        return ops.Softmax.apply(self, dim)
+        return ops.SoftmaxFunction.apply(self, dim)
 
     def log_softmax(self, dim: int = -1):
-        return ops.LogSoftmax.apply(self, dim)
+        return ops.LogSoftmaxFunction.apply(self, dim)
 
     def relu(self):
-        from ..nn import functional as F
-        return F.relu(self)
+        return ActivationFunction.apply(self, "relu", 0.0)
 
     def leaky_relu(self, negative_slope: float = 0.01):
-        from ..nn import functional as F
-        return F.leaky_relu(self, negative_slope)
+        return ActivationFunction.apply(self, "leaky_relu", float(negative_slope))
 
     def sigmoid(self):
-        from ..nn import functional as F
-        return F.sigmoid(self)
+        return ActivationFunction.apply(self, "sigmoid", 0.0)
 
     def tanh(self):
-        from ..nn import functional as F
-        return F.tanh(self)
+        return ActivationFunction.apply(self, "tanh", 0.0)
 
     def gelu(self, approximate: str = "none"):
-        from ..nn import functional as F
-        return F.gelu(self, approximate=approximate)
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        return ActivationFunction.apply(self, "gelu" if approximate == "none" else "gelu_tanh",
+                                        0.0)
 
 
 def _dim(axis, dim):
@@ -376,3 +373,7 @@ def _move(a, device):
 def tensor(data, requires_grad: bool = False, device=None, dtype=None) -> Tensor:
     """A new Tensor (see :class:`Tensor`)."""
     return Tensor(data, requires_grad=requires_grad, device=device, dtype=dtype)
+
+
+# The kernel front reads a Tensor's array (its .data) wherever an array is expected.
+_backend.cpu_module().register_tensor_type(Tensor)

@@ -7,13 +7,12 @@ import math
 
 import numpy as np
 
-_rng = np.random.default_rng()
+from .. import _seeding
 
 
 def seed(value: int) -> None:
     """Seed the generator the initializers draw from."""
-    global _rng
-    _rng = np.random.default_rng(value)
+    _seeding.seed_init(value)
 
 
 def fans(shape):
@@ -26,21 +25,21 @@ def fans(shape):
 def glorot_uniform(shape):
     fan_in, fan_out = fans(shape)
     limit = math.sqrt(6.0 / (fan_in + fan_out))
-    return _rng.uniform(-limit, limit, shape).astype(np.float32)
+    return _seeding.init_rng().uniform(-limit, limit, shape).astype(np.float32)
 
 
 def glorot_normal(shape):
     fan_in, fan_out = fans(shape)
-    return (_rng.standard_normal(shape) * math.sqrt(2.0 / (fan_in + fan_out))).astype(np.float32)
+    return (_seeding.init_rng().standard_normal(shape) * math.sqrt(2.0 / (fan_in + fan_out))).astype(np.float32)
 
 
 def he_uniform(shape):
     limit = math.sqrt(6.0 / fans(shape)[0])
-    return _rng.uniform(-limit, limit, shape).astype(np.float32)
+    return _seeding.init_rng().uniform(-limit, limit, shape).astype(np.float32)
 
 
 def he_normal(shape):
-    return (_rng.standard_normal(shape) * math.sqrt(2.0 / fans(shape)[0])).astype(np.float32)
+    return (_seeding.init_rng().standard_normal(shape) * math.sqrt(2.0 / fans(shape)[0])).astype(np.float32)
 
 
 def zeros(shape):

@@ -49,25 +49,15 @@ def _new_like(x):
 
 def _apply(name, x, p, seed, offset, out):
     p, seed, offset = _probability(p), _u64("seed", seed), _u64("offset", offset)
-    gpu = _backend.is_gpu_array(x)
-    span = _backend.gpu_span if gpu else _backend.float32_span
-    x_span = span(x, name, writable=False)
+    _backend.array_info(x, name)  # a TypeError naming x when it is no array
     if out is None:
         out = _new_like(x)
     elif type(out) is not type(x):
         raise TypeError(f"out must be the same kind of array as {name} "
                         f"({_backend.describe(x)}), got {_backend.describe(out)}")
-    out_span = span(out, "out", writable=True)
-    if out_span[2] != x_span[2]:
-        raise ValueError(f"out has shape {out_span[2]} but {name} has shape {x_span[2]}")
-    if gpu:
-        if out_span.device != x_span.device:
-            raise ValueError(f"out is on cuda:{out_span.device} but {name} is on "
-                             f"cuda:{x_span.device}")
-        _backend.cuda_module().dropout(x_span.address, out_span.address, x_span.size, p, seed,
-                                       offset, _backend.gpu_stream(x_span))
-    else:
-        _backend.cpu_module().dropout(x_span[0], out_span[0], x_span[1], p, seed, offset)
+    # Checked in C++: float32, contiguous, aligned, out writable and shaped like x, on x's
+    # device; out may be x itself but may not partly overlap it.
+    _backend.module_for(_backend.is_gpu_array(x)).dropout(x, out, p, seed, offset, name)
     return out
 
 
@@ -91,46 +81,20 @@ def dropout_backward(dy, p: float, *, seed: int, offset: int = 0, out=None):
 
 def philox(seed: int, offset: int, n: int, *, out=None):
     """The first ``n`` uint32 words of the stream for ``(seed, offset)``: a new numpy array,
-    or written into ``out`` — a numpy uint32 array, or on the GPU a CuPy uint32/int32 array or
-    a CUDA torch int32/uint32 tensor (words as bits) — which is returned."""
+    or written into ``out`` — a uint32 or int32 array (words as bits): numpy, a CPU or CUDA
+    torch tensor, or a CuPy array — which is returned."""
     seed, offset = _u64("seed", seed), _u64("offset", offset)
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
         raise ValueError(f"n must be a non-negative integer, got {n!r}")
     n = int(n)
     if out is None:
         out = np.empty(n, dtype=np.uint32)
-    if isinstance(out, np.ndarray):
-        if out.dtype != np.uint32 or not out.flags.c_contiguous or out.size != n \
-                or not out.flags.writeable:
-            raise ValueError(f"out must be a writable C-contiguous uint32 array of {n} elements")
-        _backend.cpu_module().philox(out.ctypes.data, n, seed, offset)
-        return out
-    address, size, stream = _gpu_words(out)
+    size = _backend.array_info(out, "out")["size"]
     if size != n:
         raise ValueError(f"out has {size} elements, expected {n}")
-    _backend.cuda_module().philox(address, n, seed, offset, stream)
+    # Checked in C++: 32-bit integer words (uint32 or int32), contiguous, writable.
+    _backend.module_for(_backend.is_gpu_array(out)).philox(out, seed, offset)
     return out
-
-
-def _gpu_words(out):
-    """(address, size, stream) of a contiguous GPU array of 32-bit integers."""
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(out, torch.Tensor):
-        ok = out.is_cuda and out.is_contiguous() and out.dtype in (
-            torch.int32, getattr(torch, "uint32", torch.int32))
-        if not ok:
-            raise ValueError("out must be a contiguous CUDA tensor of int32 or uint32")
-        span = _backend.GpuSpan((out.data_ptr(), out.numel(), tuple(out.shape), "word",
-                                 out.device.index, "torch"))
-        return span.address, span.size, _backend.gpu_stream(span)
-    cai = getattr(out, "__cuda_array_interface__", None)
-    if cai is None or cai["typestr"] not in ("<u4", "<i4") or cai.get("strides") is not None:
-        raise ValueError("out must be a numpy uint32 array or a contiguous GPU array of "
-                         f"32-bit integers, got {_backend.describe(out)}")
-    span = _backend.GpuSpan((cai["data"][0], int(np.prod(cai["shape"], dtype=np.int64)),
-                             tuple(cai["shape"]), "word",
-                             getattr(getattr(out, "device", None), "id", None), "cupy"))
-    return span.address, span.size, _backend.gpu_stream(span)
 
 
 class PhiloxGenerator:

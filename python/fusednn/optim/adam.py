@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from .. import _checks
+from .. import _cpu
 from .optimizer import Optimizer
 
 
@@ -8,6 +9,8 @@ class Adam(Optimizer):
     """Adam, as ``torch.optim.Adam`` (betas, eps, L2 weight decay or decoupled with
     ``decoupled_weight_decay=True``, amsgrad, maximize), plus ``l1``, fused ``max_grad_norm``
     clipping and ``nonfinite`` handling (see :mod:`fusednn.optim.functional`)."""
+
+    kernel = "adam_step"
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  amsgrad=False, *, maximize=False, decoupled_weight_decay=False, l1=0.0,
@@ -17,33 +20,16 @@ class Adam(Optimizer):
                         decoupled_weight_decay=decoupled_weight_decay, l1=l1)
         super().__init__(params, defaults, max_grad_norm=max_grad_norm, nonfinite=nonfinite)
 
-    def _hyper(self, g):
+    def _hparams(self, g):
         beta1, beta2 = _checks.betas(g["betas"])
-        return dict(lr=_checks.real("lr", g["lr"]), beta1=beta1, beta2=beta2,
-                    eps=_checks.real("eps", g["eps"]),
-                    weight_decay=_checks.real("weight_decay", g["weight_decay"]),
-                    amsgrad=_checks.flag("amsgrad", g["amsgrad"]),
-                    maximize=_checks.flag("maximize", g["maximize"]),
-                    decoupled=_checks.flag("decoupled_weight_decay", g["decoupled_weight_decay"]),
-                    l1=_checks.real("l1", g["l1"]))
-
-    def _state_names(self, h):
-        names = ["exp_avg", "exp_avg_sq"]
-        if h["amsgrad"]:
-            names.append("max_exp_avg_sq")
-        return names
-
-    def _new_state(self, p, h):
-        return {"step": 0, **super()._new_state(p, h)}
-
-    kernel = "adam_step"
-
-    def _kernel_args(self, h, states, step, first_step):
-        return dict(exp_avgs=states[0], exp_avg_sqs=states[1],
-                    max_exp_avg_sqs=states[2] if h["amsgrad"] else [], lr=h["lr"],
-                    beta1=h["beta1"], beta2=h["beta2"], eps=h["eps"],
-                    weight_decay=h["weight_decay"], decoupled=h["decoupled"],
-                    amsgrad=h["amsgrad"], maximize=h["maximize"], l1=h["l1"], step=step)
+        return _cpu.AdamHparams(
+            lr=_checks.real("lr", g["lr"]), beta1=beta1, beta2=beta2,
+            eps=_checks.real("eps", g["eps"]),
+            weight_decay=_checks.real("weight_decay", g["weight_decay"]),
+            amsgrad=_checks.flag("amsgrad", g["amsgrad"]),
+            maximize=_checks.flag("maximize", g["maximize"]),
+            decoupled=_checks.flag("decoupled_weight_decay", g["decoupled_weight_decay"]),
+            l1=_checks.real("l1", g["l1"]))
 
 
 class AdamW(Adam):

@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import math
 import sys
-from operator import is_
 
 import numpy as np
 
-from .. import _backend
+from .. import _cpu
 
 
 def _torch():
@@ -47,7 +46,7 @@ class Arena:
             if self.is_torch and a.device != self.device:
                 raise ValueError(f"arrays[{i}]: is on {a.device} but arrays[0] is on "
                                  f"{self.device}; an arena lives on one device")
-            self._span(a, f"arrays[{i}]", writable=False)
+            _cpu.check_parameter(a, f"arrays[{i}]")
         self.shapes = [tuple(a.shape) for a in arrays]
         sizes = [math.prod(s) for s in self.shapes]
         self.offsets = [0]
@@ -72,16 +71,6 @@ class Arena:
                 v[...] = a
             self.params = views
         self._state_views = {}
-        self._param_address = self._span(self.param_buffer, "param_buffer", True)[0]
-        self._expected = [self._param_address + 4 * off for off in self.offsets[:-1]]
-        self._torch_data_ptr = _torch().Tensor.data_ptr if self.is_torch else None
-        self._grad_address = self._span(self.grad_buffer, "grad_buffer", False)[0]
-
-    def _span(self, array, name, writable):
-        """(address, size, ...) of a float32 array on the arena's device."""
-        if self.on_gpu:
-            return _backend.gpu_span(array, name, writable)
-        return _backend.float32_span(array, name, writable)
 
     def _zeros(self):
         if self.is_torch:
@@ -95,12 +84,6 @@ class Arena:
     def __len__(self):
         return len(self.params)
 
-    def param_address(self) -> int:
-        return self._param_address
-
-    def grad_address(self) -> int:
-        return self._grad_address
-
     def zero_grad(self) -> None:
         """Zero every gradient in one pass, re-attaching torch gradients that were replaced."""
         if self.is_torch:
@@ -110,15 +93,6 @@ class Arena:
                     p.grad = g
         else:
             self.grad_buffer.fill(0.0)
-
-    def covers(self, params, grads) -> bool:
-        """True when these are all the arena's params and grads, still backed by it."""
-        if len(params) != len(self.params) or not all(map(is_, params, self.params)) \
-                or not all(map(is_, grads, self.grads)):
-            return False
-        # A torch param can be re-pointed (p.data = ...) away from the arena.
-        return not self.is_torch or list(map(self._torch_data_ptr, self.params)) == self._expected
-
 
     def new_state(self, param, state: dict) -> dict:
         """Move a parameter's state into the arena's flat state buffers (values copied)."""
@@ -140,16 +114,20 @@ class Arena:
             out[name] = view
         return out
 
-    def flat_states(self, names, states):
-        """Addresses of the flat buffers of ``names`` if every state array is still the
-        arena's view (state replaced by hand falls back to the multi-tensor path), else None."""
-        out = []
-        for name in names:
-            entry = self._state_views.get(name)
-            if entry is None:
+    def flat_call(self, params, grads, states, keys):
+        """(param buffer, grad buffer, [[state buffer] for each key]) when these are all of
+        the arena's parameters, and they, their gradients and their states of ``keys`` still
+        lie end to end in the arena's buffers, read as they are now; else None (a gradient
+        replaced by hand, a re-pointed ``p.data``, a resized buffer: the step then takes the
+        tensors one by one, as they are)."""
+        if len(params) != len(self.params):
+            return None
+        if not (_cpu.tiles(params, self.param_buffer) and _cpu.tiles(grads, self.grad_buffer)):
+            return None
+        flat = []
+        for key in keys:
+            entry = self._state_views.get(key)
+            if entry is None or not _cpu.tiles([s[key] for s in states], entry[0]):
                 return None
-            buffer, views = entry
-            if any(s.get(name) is not v for s, v in zip(states, views)):
-                return None
-            out.append(self._span(buffer, f"arena state {name}", True)[0])
-        return out
+            flat.append([entry[0]])
+        return self.param_buffer, self.grad_buffer, flat

@@ -30,11 +30,11 @@ nothing from the host and can be captured in a CUDA graph (advance a device ``st
 from __future__ import annotations
 
 import math
-import struct
 from typing import NamedTuple
 
 from .. import _backend
 from .. import _checks
+from .. import _cpu
 
 
 class NonFiniteGradError(FloatingPointError):
@@ -48,18 +48,10 @@ def nonfinite_error(norm=None) -> NonFiniteGradError:
         "state are unchanged (nonfinite='skip' skips instead)")
 
 
-class Control(NamedTuple):
-    """The device StepControl of csrc/cuda/multi_tensor.cuh, read back to the host."""
-    scale: float
-    norm: float
-    skip: bool
-    skipped: int  # steps skipped since the buffer was made
-
-
-def read_control(buffer) -> Control:
-    """Read a GPU StepControl buffer (this waits for the stream to reach it)."""
-    scale, norm, skip, skipped = struct.unpack_from("<ffii", _backend.gpu_to_host(buffer))
-    return Control(scale, norm, bool(skip), skipped)
+def read_control(buffer):
+    """Read a GPU StepControl buffer (this waits for the stream to reach it): an object with
+    ``scale``, ``norm``, ``skip`` and ``skipped`` (the layout is fusednn/step_control.h's)."""
+    return _backend.cuda_module().StepControl.from_bytes(_backend.gpu_to_host(buffer))
 
 
 class GpuStepResult:
@@ -93,124 +85,93 @@ class StepResult(NamedTuple):
     """Global L2 norm of the raw gradients, when it was computed (clipping or checking)."""
 
 
+class Call(NamedTuple):
+    """One kernel call of a step: the hyperparameters (a bound struct such as
+    ``fusednn._cpu.AdamHparams``, its ``step`` already set), the arrays, and on the GPU the
+    device step counters and lr. ``prefix`` goes before every argument name in messages."""
+    hparams: object
+    params: object
+    grads: object
+    states: list
+    prefix: str = ""
+    steps: object = None  # GPU: one device step counter per tensor, read by the kernel
+    lr: object = None  # GPU: a one-element device array read instead of hparams.lr
+    advance_steps: bool = False  # GPU: add 1 to each counter first, unless the step is skipped
+
+
 def _as_list(x):
-    return list(x) if isinstance(x, (list, tuple)) else [x]
+    return x if isinstance(x, list) else list(x) if isinstance(x, tuple) else [x]
 
 
-class _Call(NamedTuple):
-    """Validated arguments of one fused step: addresses, sizes, and for the GPU the element
-    type, the stream and an array whose library allocates scratch buffers."""
-    gpu: bool
-    params: list
-    grads: list
-    states: dict
-    sizes: list
-    dtype: int = 0
-    stream: int = 0
-    like: object = None
+def _first(x):
+    """The first array of a list argument (None for an empty list)."""
+    if isinstance(x, (list, tuple)):
+        return x[0] if x else None
+    return x
 
 
-def _gather(params, grads, states) -> _Call:
-    """Validate everything; ``states`` maps each state argument's name to its arrays (or None
-    when unused). Runs on the GPU when the first parameter is a GPU array."""
-    params, grads = _as_list(params), _as_list(grads)
-    if len(grads) != len(params):
-        raise ValueError(f"grads has {len(grads)} entries but params has {len(params)}")
-    for name, arrays in states.items():
-        if arrays is not None and len(_as_list(arrays)) != len(params):
-            raise ValueError(f"{name} has {len(_as_list(arrays))} entries but params has "
-                             f"{len(params)}")
-    if params and _backend.is_gpu_array(params[0]):
-        return gather_gpu(params, grads, states)
-    p_addr, sizes, shapes = _backend.spans(params, "params", writable=True)
-    g_addr, _, _ = _backend.spans(grads, "grads", writable=False, shapes=shapes)
-    s_addr = {name: [] if arrays is None else
-              _backend.spans(_as_list(arrays), name, writable=True, shapes=shapes)[0]
-              for name, arrays in states.items()}
-    return _Call(False, p_addr, g_addr, s_addr, sizes)
+def fused_step(kernel: str, calls, max_grad_norm, nonfinite, control=None):
+    """The one route of every fused update, for the functional API and the optimizer classes.
+
+    One C++ call takes every kernel call of the step: it checks all their arrays (nothing
+    written may overlap anything else), computes the global gradient norm when clipping or
+    checking asks for it, decides whether to skip, and runs each update with the clip
+    coefficient applied inside it. A refused or skipped step writes nothing. On the GPU the
+    norm, clip and skip stay on the device (``control``: a StepControl buffer kept by the
+    caller, or a fresh one); ``nonfinite="raise"`` then reads the decision back."""
+    first = _first(calls[0].params) if calls else None
+    if first is not None and _backend.is_gpu_array(first):
+        return _gpu_step(kernel, calls, max_grad_norm, nonfinite, control)
+    applied, norm = getattr(_cpu, kernel)([c[:5] for c in calls], max_grad_norm,
+                                          nonfinite != "ignore")
+    if not applied:
+        if nonfinite == "raise":
+            raise nonfinite_error(norm)
+        return StepResult(False, math.nan)
+    return StepResult(True, norm)
 
 
-def gather_gpu(params, grads, states, prefix="") -> _Call:
-    """The GPU half of _gather (also the optimizer classes' GPU step); `prefix` goes before
-    every argument name in messages."""
-    dtypes = tuple(_backend.GPU_DTYPES)
-    first = _backend.gpu_span(params[0], f"{prefix}params[0]", True, dtypes)
-    spans = {"params": [_backend.gpu_span(p, f"{prefix}params[{i}]", True, dtypes)
-                        for i, p in enumerate(params)],
-             "grads": [_backend.gpu_span(g, f"{prefix}grads[{i}]", False, dtypes)
-                       for i, g in enumerate(grads)]}
-    for name, arrays in states.items():
-        if arrays is not None:
-            spans[name] = [_backend.gpu_span(a, f"{prefix}{name}[{i}]", True)
-                           for i, a in enumerate(_as_list(arrays))]
-    for name, group in spans.items():
-        for i, sp in enumerate(group):
-            where = f"{prefix}{name}[{i}]"
-            if sp.device != first.device and None not in (sp.device, first.device):
-                raise ValueError(f"{where}: is on cuda:{sp.device} but {prefix}params[0] is on "
-                                 f"cuda:{first.device}")
-            if i < len(params) and sp.shape != spans["params"][i].shape:
-                raise ValueError(f"{where}: shape {sp.shape} does not match {prefix}params[{i}] "
-                                 f"shape {spans['params'][i].shape}")
-            if name in ("params", "grads") and sp.dtype != first.dtype:
-                raise TypeError(f"{where}: is {sp.dtype} but {prefix}params[0] is "
-                                f"{first.dtype}; parameters and gradients share one type")
-    stream = _backend.gpu_stream(first)
-    addresses = {name: [sp.address for sp in group] for name, group in spans.items()}
-    s_addr = {name: addresses.get(name, []) for name in states}
-    return _Call(True, addresses["params"], addresses["grads"], s_addr,
-                 [sp.size for sp in spans["params"]], _backend.GPU_DTYPES[first.dtype], stream,
-                 first)
-
-
-def _device_scalar(name, value, check, *args):
-    """(host value, 0) or, for a one-element float32 GPU array, (placeholder, its address)."""
-    if _backend.is_gpu_array(value):
-        span = _backend.gpu_span(value, name, writable=False)
-        if span.size != 1:
-            raise ValueError(f"{name}: a device scalar must have one element, got {span.size}")
-        return 1.0, span.address
-    return check(name, value, *args), 0
-
-
-def _run_gpu(kernel, call, max_grad_norm, nonfinite, **kwargs):
-    """Norm/clip/non-finite control on the device (when asked for), then the update kernel."""
+def _gpu_step(kernel, calls, max_grad_norm, nonfinite, control):
+    # Every argument is checked before anything is allocated or launched (and a misplaced one
+    # is named even where the CUDA module is missing).
+    getattr(_cpu, "check_" + kernel)([c[:5] for c in calls])
     mod = _backend.cuda_module()
-    control = None
+    grads = [g for c in calls for g in _as_list(c.grads)]
     if max_grad_norm is not None or nonfinite != "ignore":
-        workspace = _backend.gpu_zeros(mod.grad_norm_workspace_bytes(call.sizes), call.like)
-        control = _backend.gpu_zeros(mod.control_bytes, call.like)
-        mod.grad_norm(call.grads, call.sizes, call.dtype, _backend.gpu_address(workspace),
-                      _backend.gpu_address(control), max_grad_norm or 0.0,
-                      nonfinite != "ignore", call.stream)
-    getattr(mod, kernel)(params=call.params, grads=call.grads, sizes=call.sizes,
-                         dtype=call.dtype, control=_backend.gpu_address(control)
-                         if control is not None else 0, stream=call.stream, **kwargs)
+        like = _first(calls[0].params)
+        if control is None:
+            control = _backend.gpu_zeros(mod.control_bytes, like)
+        workspace = _backend.gpu_zeros(mod.grad_norm_workspace_bytes(grads), like)
+        mod.grad_norm(grads, workspace, control, max_grad_norm or 0.0, nonfinite != "ignore")
+    else:
+        control = None
+    getattr(mod, kernel)(list(calls), control)
     result = GpuStepResult(control)
     if nonfinite == "raise" and control is not None and not result.applied:
         raise nonfinite_error()
     return result
 
 
-def grad_scale(grad_addresses, sizes, max_grad_norm, nonfinite):
-    """One reduction pass over the gradients: (scale, norm), or None to skip the step."""
-    if max_grad_norm is None and nonfinite == "ignore":
-        return 1.0, None
-    norm = math.sqrt(_backend.cpu_module().grad_sum_squares(grad_addresses, sizes))
-    if not math.isfinite(norm) and nonfinite != "ignore":
-        if nonfinite == "raise":
-            raise nonfinite_error(norm)
-        return None
-    if max_grad_norm is None:
-        return 1.0, norm
-    # Same coefficient as torch.nn.utils.clip_grad_norm_.
-    return min(1.0, max_grad_norm / (norm + 1e-6)), norm
+def _device_scalar(name, value, check, *args):
+    """(host value, None) or, for a one-element GPU array, (placeholder, the array)."""
+    if _backend.is_gpu_array(value):
+        info = _backend.array_info(value, name)
+        if info["size"] != 1:
+            raise ValueError(f"{name}: a device scalar must have one element, got shape "
+                             f"{info['shape']}")
+        return 1.0, value
+    return check(name, value, *args), None
 
 
 def _common(weight_decay, l1, maximize, max_grad_norm, nonfinite):
-    return (_checks.real("weight_decay", weight_decay), _checks.real("l1", l1),
-            _checks.flag("maximize", maximize), _checks.max_grad_norm(max_grad_norm),
-            _checks.nonfinite(nonfinite))
+    return dict(weight_decay=_checks.real("weight_decay", weight_decay), l1=_checks.real("l1", l1),
+                maximize=_checks.flag("maximize", maximize)), \
+        _checks.max_grad_norm(max_grad_norm), _checks.nonfinite(nonfinite)
+
+
+def _states(*lists):
+    """The state lists a step takes: those in use, in the kernel's order."""
+    return [x for x in lists if x is not None]
 
 
 def sgd_(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0,
@@ -218,32 +179,19 @@ def sgd_(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.
          max_grad_norm=None, nonfinite="raise") -> StepResult:
     """SGD as ``torch.optim.SGD``. ``momentum_buffers`` is needed when ``momentum != 0``;
     ``first_step=True`` initializes them from the gradient (torch's first-step rule)."""
-    lr, lr_ptr = _device_scalar("lr", lr, _checks.real)
-    momentum = _checks.real("momentum", momentum)
-    dampening = _checks.real("dampening", dampening)
-    nesterov = _checks.flag("nesterov", nesterov)
-    weight_decay, l1, maximize, max_grad_norm, nonfinite = _common(
-        weight_decay, l1, maximize, max_grad_norm, nonfinite)
-    if nesterov and (momentum <= 0 or dampening != 0):
-        raise ValueError("nesterov requires momentum > 0 and dampening == 0")
-    if momentum != 0 and momentum_buffers is None:
+    lr, lr_array = _device_scalar("lr", lr, _checks.real)
+    common, max_grad_norm, nonfinite = _common(weight_decay, l1, maximize, max_grad_norm,
+                                               nonfinite)
+    h = _cpu.SgdHparams(lr=lr, momentum=_checks.real("momentum", momentum),
+                        dampening=_checks.real("dampening", dampening),
+                        nesterov=_checks.flag("nesterov", nesterov),
+                        first_step=_checks.flag("first_step", first_step), **common)
+    _checks.sgd_options(h)
+    if h.momentum != 0 and momentum_buffers is None:
         raise ValueError("momentum_buffers are required when momentum != 0")
-    if momentum == 0:
-        momentum_buffers = None
-    first_step = _checks.flag("first_step", first_step)
-    call = _gather(params, grads, {"momentum_buffers": momentum_buffers})
-    hyper = dict(lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
-                 weight_decay=weight_decay, maximize=maximize, l1=l1, first_step=first_step)
-    if call.gpu:
-        return _run_gpu("sgd_step", call, max_grad_norm, nonfinite, grad_scale=1.0,
-                        momentum_buffers=call.states["momentum_buffers"], lr_ptr=lr_ptr,
-                        **hyper)
-    scaled = grad_scale(call.grads, call.sizes, max_grad_norm, nonfinite)
-    if scaled is None:
-        return StepResult(False, math.nan)
-    _backend.cpu_module().sgd_step(call.params, call.grads, call.states["momentum_buffers"],
-                                   call.sizes, grad_scale=scaled[0], **hyper)
-    return StepResult(True, scaled[1])
+    states = _states(momentum_buffers if h.momentum != 0 else None)
+    return fused_step("sgd_step", [Call(h, params, grads, states, lr=lr_array)], max_grad_norm,
+                      nonfinite)
 
 
 def adagrad_(params, grads, state_sums, *, step, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
@@ -251,25 +199,20 @@ def adagrad_(params, grads, state_sums, *, step, lr=1e-2, lr_decay=0.0, weight_d
              nonfinite="raise") -> StepResult:
     """Adagrad as ``torch.optim.Adagrad``; ``step`` is the 1-based step being taken.
     Start ``state_sums`` at ``initial_accumulator_value``."""
-    lr, lr_ptr = _device_scalar("lr", lr, _checks.real)
-    lr_decay = _checks.real("lr_decay", lr_decay)
-    eps = _checks.real("eps", eps)
-    step, step_ptr = _device_scalar("step", step, _checks.step_count)
-    weight_decay, l1, maximize, max_grad_norm, nonfinite = _common(
-        weight_decay, l1, maximize, max_grad_norm, nonfinite)
-    call = _gather(params, grads, {"state_sums": state_sums})
-    hyper = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay, eps=eps,
-                 maximize=maximize, l1=l1, step=step)
-    if call.gpu:
-        return _run_gpu("adagrad_step", call, max_grad_norm, nonfinite, grad_scale=1.0,
-                        state_sums=call.states["state_sums"], lr_ptr=lr_ptr,
-                        steps=[step_ptr] * len(call.sizes) if step_ptr else [], **hyper)
-    scaled = grad_scale(call.grads, call.sizes, max_grad_norm, nonfinite)
-    if scaled is None:
-        return StepResult(False, math.nan)
-    _backend.cpu_module().adagrad_step(call.params, call.grads, call.states["state_sums"],
-                                       call.sizes, grad_scale=scaled[0], **hyper)
-    return StepResult(True, scaled[1])
+    lr, lr_array = _device_scalar("lr", lr, _checks.real)
+    step, step_array = _device_scalar("step", step, _checks.step_count)
+    common, max_grad_norm, nonfinite = _common(weight_decay, l1, maximize, max_grad_norm,
+                                               nonfinite)
+    h = _cpu.AdagradHparams(lr=lr, lr_decay=_checks.real("lr_decay", lr_decay),
+                            eps=_checks.real("eps", eps), step=int(step), **common)
+    return fused_step("adagrad_step", [Call(h, params, grads, [state_sums], lr=lr_array,
+                                            steps=_step_list(step_array, params))],
+                      max_grad_norm, nonfinite)
+
+
+def _step_list(step_array, params):
+    """A device step count, given to every tensor of the call (the caller advances it)."""
+    return None if step_array is None else [step_array] * len(_as_list(params))
 
 
 def rmsprop_(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *, lr=1e-2,
@@ -277,35 +220,21 @@ def rmsprop_(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, 
              maximize=False, l1=0.0, max_grad_norm=None, nonfinite="raise") -> StepResult:
     """RMSprop as ``torch.optim.RMSprop``. ``momentum_buffers`` are needed when
     ``momentum > 0``, ``grad_avgs`` when ``centered``."""
-    lr, lr_ptr = _device_scalar("lr", lr, _checks.real)
-    alpha = _checks.real("alpha", alpha, high=1.0)
-    eps = _checks.real("eps", eps)
-    momentum = _checks.real("momentum", momentum)
-    centered = _checks.flag("centered", centered)
-    weight_decay, l1, maximize, max_grad_norm, nonfinite = _common(
-        weight_decay, l1, maximize, max_grad_norm, nonfinite)
-    if momentum > 0 and momentum_buffers is None:
+    lr, lr_array = _device_scalar("lr", lr, _checks.real)
+    common, max_grad_norm, nonfinite = _common(weight_decay, l1, maximize, max_grad_norm,
+                                               nonfinite)
+    h = _cpu.RmspropHparams(lr=lr, alpha=_checks.real("alpha", alpha, high=1.0),
+                            eps=_checks.real("eps", eps),
+                            momentum=_checks.real("momentum", momentum),
+                            centered=_checks.flag("centered", centered), **common)
+    if h.momentum > 0 and momentum_buffers is None:
         raise ValueError("momentum_buffers are required when momentum > 0")
-    if centered and grad_avgs is None:
+    if h.centered and grad_avgs is None:
         raise ValueError("grad_avgs are required when centered=True")
-    call = _gather(params, grads, {
-        "square_avgs": square_avgs,
-        "momentum_buffers": momentum_buffers if momentum > 0 else None,
-        "grad_avgs": grad_avgs if centered else None})
-    hyper = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                 centered=centered, maximize=maximize, l1=l1)
-    states = dict(square_avgs=call.states["square_avgs"],
-                  momentum_buffers=call.states["momentum_buffers"],
-                  grad_avgs=call.states["grad_avgs"])
-    if call.gpu:
-        return _run_gpu("rmsprop_step", call, max_grad_norm, nonfinite, grad_scale=1.0,
-                        lr_ptr=lr_ptr, **states, **hyper)
-    scaled = grad_scale(call.grads, call.sizes, max_grad_norm, nonfinite)
-    if scaled is None:
-        return StepResult(False, math.nan)
-    _backend.cpu_module().rmsprop_step(call.params, call.grads, sizes=call.sizes,
-                                       grad_scale=scaled[0], **states, **hyper)
-    return StepResult(True, scaled[1])
+    states = _states(square_avgs, momentum_buffers if h.momentum > 0 else None,
+                     grad_avgs if h.centered else None)
+    return fused_step("rmsprop_step", [Call(h, params, grads, states, lr=lr_array)],
+                      max_grad_norm, nonfinite)
 
 
 def adam_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs=None, *, step, lr=1e-3,
@@ -314,31 +243,21 @@ def adam_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs=None, *, step, l
           nonfinite="raise") -> StepResult:
     """Adam as ``torch.optim.Adam`` (``decoupled_weight_decay=True``: AdamW); ``step`` is the
     1-based step being taken. ``max_exp_avg_sqs`` are needed when ``amsgrad``."""
-    lr, lr_ptr = _device_scalar("lr", lr, _checks.real)
+    lr, lr_array = _device_scalar("lr", lr, _checks.real)
+    step, step_array = _device_scalar("step", step, _checks.step_count)
+    common, max_grad_norm, nonfinite = _common(weight_decay, l1, maximize, max_grad_norm,
+                                               nonfinite)
     beta1, beta2 = _checks.betas(betas)
-    eps = _checks.real("eps", eps)
-    step, step_ptr = _device_scalar("step", step, _checks.step_count)
-    amsgrad = _checks.flag("amsgrad", amsgrad)
-    decoupled = _checks.flag("decoupled_weight_decay", decoupled_weight_decay)
-    weight_decay, l1, maximize, max_grad_norm, nonfinite = _common(
-        weight_decay, l1, maximize, max_grad_norm, nonfinite)
-    if amsgrad and max_exp_avg_sqs is None:
+    h = _cpu.AdamHparams(lr=lr, beta1=beta1, beta2=beta2, eps=_checks.real("eps", eps),
+                         step=int(step), amsgrad=_checks.flag("amsgrad", amsgrad),
+                         decoupled=_checks.flag("decoupled_weight_decay",
+                                                decoupled_weight_decay), **common)
+    if h.amsgrad and max_exp_avg_sqs is None:
         raise ValueError("max_exp_avg_sqs are required when amsgrad=True")
-    call = _gather(params, grads, {
-        "exp_avgs": exp_avgs, "exp_avg_sqs": exp_avg_sqs,
-        "max_exp_avg_sqs": max_exp_avg_sqs if amsgrad else None})
-    hyper = dict(lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
-                 decoupled=decoupled, amsgrad=amsgrad, maximize=maximize, l1=l1, step=step)
-    if call.gpu:
-        return _run_gpu("adam_step", call, max_grad_norm, nonfinite, grad_scale=1.0,
-                        lr_ptr=lr_ptr, steps=[step_ptr] * len(call.sizes) if step_ptr else [],
-                        **call.states, **hyper)
-    scaled = grad_scale(call.grads, call.sizes, max_grad_norm, nonfinite)
-    if scaled is None:
-        return StepResult(False, math.nan)
-    _backend.cpu_module().adam_step(call.params, call.grads, sizes=call.sizes,
-                                    grad_scale=scaled[0], **call.states, **hyper)
-    return StepResult(True, scaled[1])
+    states = _states(exp_avgs, exp_avg_sqs, max_exp_avg_sqs if h.amsgrad else None)
+    return fused_step("adam_step", [Call(h, params, grads, states, lr=lr_array,
+                                         steps=_step_list(step_array, params))],
+                      max_grad_norm, nonfinite)
 
 
 def adamw_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs=None, *, step, lr=1e-3,

@@ -245,7 +245,7 @@ def lr_curve(make_scheduler, steps: int, lr: float = 1.0):
 
 def plot_lr(make_scheduler, steps: int, path: str, lr: float = 1.0, title: str = None) -> str:
     """Draw ``lr_curve`` to a PNG at ``path`` (needs matplotlib)."""
-    from ..models.history import _pyplot
+    from .._report import pyplot as _pyplot
 
     plt = _pyplot()
     curve = lr_curve(make_scheduler, steps, lr)

@@ -1,7 +1,8 @@
 """Functional forms of the layers and losses, named and argued as in torch.nn.functional."""
 from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from .dropout import dropout, manual_seed
-from .linear import conv2d, linear
+from .conv import conv2d
+from .linear import linear
 from .loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .normalization import batch_norm
 from .pooling import avg_pool2d, max_pool2d

@@ -4,7 +4,7 @@ regularizers on the weight and bias."""
 from __future__ import annotations
 
 from .. import init, regularizers
-from .._kernels import ACTIVATIONS
+from ...autograd.fused.activation import fusable
 from ..functional.activation import activation_by_name
 from ..module import Module, Parameter
 
@@ -19,7 +19,7 @@ class WeightedLayer(Module):
                                    kernel_regularizer=kernel_regularizer,
                                    bias_regularizer=bias_regularizer, name=self.name)
         self.activation, self.use_bias = activation, use_bias
-        if isinstance(activation, str) and activation in ACTIVATIONS:
+        if fusable(activation):
             self._fused, self._after = activation, None
         else:
             self._fused = None

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .. import functional as F
-from ..functional.linear import _pair
+from ..functional._args import pair
 from .base import WeightedLayer
 
 
@@ -28,7 +28,7 @@ class Conv2D(WeightedLayer):
             raise ValueError(f"Conv2D: data_format must be 'channels_first' or 'channels_last', "
                              f"got {data_format!r}")
         self.filters, self.data_format = filters, data_format
-        self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2D")
+        self.kernel_size = pair(kernel_size, "kernel_size", "Conv2D")
         self.strides, self.padding, self.dilation = strides, padding, dilation
 
     def build(self, input_shape):

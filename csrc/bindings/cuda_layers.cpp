@@ -1,0 +1,108 @@
+// fusednn._cuda: the layer kernels (bindings/layer_bindings.h) on the CUDA launchers, each on
+// the arrays' device and stream.
+#include <pybind11/pybind11.h>
+
+#include "bindings/cuda_launch.h"
+#include "bindings/layer_bindings.h"
+#include "cuda/launch.h"
+
+namespace py = pybind11;
+using namespace fusednn;
+
+namespace {
+
+struct CudaBackend {
+  static constexpr bool kGpu = true;
+  using Launch = bindings::GpuLaunch;
+  static Launch prepare(const bindings::Reader& r) {
+    if (!r.first) throw py::value_error("no GPU array in this call");
+    const Launch l = bindings::launch_for(*r.first, "x");
+    if (r.device >= 0 && r.device != l.device) {
+      throw py::value_error("the arguments are on cuda:" + std::to_string(r.device) +
+                            " and cuda:" + std::to_string(l.device));
+    }
+    return l;
+  }
+
+  static void bias_act_forward(uintptr_t z, uintptr_t bias, uintptr_t y, uintptr_t saved,
+                               int64_t outer, int64_t channels, int64_t inner, int act,
+                               float slope, Launch l) {
+    bindings::DeviceGuard guard(l.device);
+    cuda::bias_act_forward(z, bias, y, saved, outer, channels, inner, act, slope, l.stream);
+  }
+  static void bias_act_backward(uintptr_t dy, uintptr_t saved, uintptr_t dz, uintptr_t dbias,
+                                int64_t outer, int64_t channels, int64_t inner, int act,
+                                float slope, Launch l) {
+    bindings::DeviceGuard guard(l.device);
+    cuda::bias_act_backward(dy, saved, dz, dbias, outer, channels, inner, act, slope, l.stream);
+  }
+  static void linear_forward(uintptr_t x, uintptr_t w, uintptr_t bias, uintptr_t y,
+                             uintptr_t saved, int64_t batch, int64_t in, int64_t out, int act,
+                             float slope, Launch l) {
+    bindings::DeviceGuard guard(l.device);
+    cuda::linear_forward(x, w, bias, y, saved, batch, in, out, act, slope, l.stream);
+  }
+  static void linear_backward(uintptr_t x, uintptr_t w, uintptr_t dy, uintptr_t saved,
+                              uintptr_t dz, uintptr_t dx, uintptr_t dw, uintptr_t dbias,
+                              int64_t batch, int64_t in, int64_t out, int act, float slope,
+                              Launch l) {
+    bindings::DeviceGuard guard(l.device);
+    cuda::linear_backward(x, w, dy, saved, dz, dx, dw, dbias, batch, in, out, act, slope,
+                          l.stream);
+  }
+  static void conv2d_forward(uintptr_t x, uintptr_t w, uintptr_t bias, uintptr_t y,
+                             uintptr_t saved, int64_t batch, int64_t out_channels,
+                             const ConvGeometry& g, int act, float slope, Launch l) {
+    bindings::DeviceGuard guard(l.device);
+    cuda::conv2d_forward(x, w, bias, y, saved, batch, out_channels, g, act, slope, l.stream);
+  }
+  static void conv2d_backward(uintptr_t x, uintptr_t w, uintptr_t dy, uintptr_t saved,
+                              uintptr_t dz, uintptr_t dx, uintptr_t dw, uintptr_t dbias,
+                              int64_t batch, int64_t out_channels, const ConvGeometry& g, int act,
+                              float slope, Launch l) {
+    bindings::DeviceGuard guard(l.device);
+    cuda::conv2d_backward(x, w, dy, saved, dz, dx, dw, dbias, batch, out_channels, g, act, slope,
+                          l.stream);
+  }
+  static void max_pool2d_forward(uintptr_t x, uintptr_t y, uintptr_t argmax,
+                                 const PoolGeometry& g, Launch l) {
+    bindings::DeviceGuard guard(l.device);
+    cuda::max_pool2d_forward(x, y, argmax, g, l.stream);
+  }
+  static void max_pool2d_backward(uintptr_t dy, uintptr_t argmax, uintptr_t dx,
+                                  const PoolGeometry& g, Launch l) {
+    bindings::DeviceGuard guard(l.device);
+    cuda::max_pool2d_backward(dy, argmax, dx, g, l.stream);
+  }
+  static void avg_pool2d_forward(uintptr_t x, uintptr_t y, const PoolGeometry& g,
+                                 bool count_include_pad, Launch l) {
+    bindings::DeviceGuard guard(l.device);
+    cuda::avg_pool2d_forward(x, y, g, count_include_pad, l.stream);
+  }
+  static void avg_pool2d_backward(uintptr_t dy, uintptr_t dx, const PoolGeometry& g,
+                                  bool count_include_pad, Launch l) {
+    bindings::DeviceGuard guard(l.device);
+    cuda::avg_pool2d_backward(dy, dx, g, count_include_pad, l.stream);
+  }
+  static void softmax_xent(uintptr_t logits, int64_t rows, int64_t classes,
+                           uintptr_t target_index, uintptr_t target_prob, uintptr_t weight,
+                           int64_t ignore_index, uintptr_t loss, uintptr_t dlogits,
+                           float grad_scale, Launch l) {
+    bindings::DeviceGuard guard(l.device);
+    cuda::softmax_xent(logits, rows, classes, target_index, target_prob, weight, ignore_index,
+                       loss, dlogits, grad_scale, l.stream);
+  }
+  static void dropout(uintptr_t x, uintptr_t y, int64_t n, double p, uint64_t seed,
+                      uint64_t offset, Launch l) {
+    bindings::DeviceGuard guard(l.device);
+    cuda::dropout(x, y, n, p, seed, offset, l.stream);
+  }
+  static void philox(uintptr_t out, int64_t n, uint64_t seed, uint64_t offset, Launch l) {
+    bindings::DeviceGuard guard(l.device);
+    cuda::philox(out, n, seed, offset, l.stream);
+  }
+};
+
+}  // namespace
+
+void bind_cuda_layers(py::module_& m) { bindings::bind_layers<CudaBackend>(m); }

@@ -1,0 +1,467 @@
+// The kernel front: the one place where Python objects become arrays a kernel may touch.
+//
+// Every binding of fusednn._cpu and fusednn._cuda takes its arrays as Python objects and reads
+// them here, on every call: numpy arrays (through numpy's C structures), torch tensors
+// (through their public attributes; torch is never linked), objects exposing
+// __cuda_array_interface__ (CuPy and others), and fusednn.Tensor (its .data). Each array is
+// checked against what the kernel needs — element type, C-contiguity, alignment, writability,
+// device, shape — and anything else raises TypeError/ValueError naming the argument, before any
+// kernel runs. Nothing is remembered between calls: an array that moved, was resized or
+// re-pointed (p.data = ...) is read as it is now.
+//
+// Names are built only when an error is raised, so the per-array cost on the hot path is the
+// attribute reads themselves.
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fusednn::front {
+
+namespace py = pybind11;
+
+// Element types an array may hold; the numbering is the contract with the CUDA launchers
+// (cuda::DType) for the first three.
+enum class DType : int { f32 = 0, f16 = 1, bf16 = 2, f64 = 3, i32 = 4, i64 = 5, u32 = 6, u8 = 7, other = 99 };
+constexpr int kNumDTypes = 8;
+
+inline const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::f32: return "float32";
+    case DType::f16: return "float16";
+    case DType::bf16: return "bfloat16";
+    case DType::f64: return "float64";
+    case DType::i32: return "int32";
+    case DType::i64: return "int64";
+    case DType::u32: return "uint32";
+    case DType::u8: return "uint8";
+    default: return "another type";
+  }
+}
+
+inline int64_t dtype_size(DType t) {
+  switch (t) {
+    case DType::f16: case DType::bf16: return 2;
+    case DType::f64: case DType::i64: return 8;
+    case DType::u8: return 1;
+    default: return 4;
+  }
+}
+
+enum class Kind : uint8_t { numpy, torch, cuda_interface };
+
+constexpr int kMaxDims = 8;
+
+// An argument's name as the user knows it: "params[3]", "param_groups[1].grads[0]", "x".
+// Formatted only for error messages.
+struct Name {
+  const char* prefix = "";
+  const char* base = "";
+  int64_t index = -1;
+
+  std::string str() const {
+    std::string s = std::string(prefix) + base;
+    if (index >= 0) s += "[" + std::to_string(index) + "]";
+    return s;
+  }
+};
+
+inline Name named(const char* base) { return Name{"", base, -1}; }
+
+struct Array {
+  uintptr_t data = 0;
+  int64_t size = 0;
+  DType dtype = DType::other;
+  Kind kind = Kind::numpy;
+  bool gpu = false;
+  int device = -1;          // CUDA ordinal; -1 when the object does not say (read by _cuda)
+  bool has_stream = false;  // __cuda_array_interface__ named the producer's stream
+  uintptr_t stream = 0;
+  bool writable = true;
+  int ndim = 0;
+  int64_t shape[kMaxDims] = {};
+  py::handle object;  // the array object itself (borrowed for the duration of the call)
+
+  int64_t nbytes() const { return size * dtype_size(dtype); }
+  bool same_shape(const Array& o) const {
+    return ndim == o.ndim && std::equal(shape, shape + ndim, o.shape);
+  }
+  std::string shape_str() const { return format_shape(shape, ndim); }
+  // "torch tensor of float32 on cuda:0, shape (4,)"
+  std::string summary() const {
+    const char* lib = kind == Kind::numpy ? "numpy array" : kind == Kind::torch ? "torch tensor"
+                                                                                : "GPU array";
+    std::string where = gpu ? (device >= 0 ? " on cuda:" + std::to_string(device) : " on the GPU")
+                            : std::string();
+    return std::string(lib) + " of " + dtype_name(dtype) + where + ", shape " + shape_str();
+  }
+  static std::string format_shape(const int64_t* s, int n) {
+    std::string out = "(";
+    for (int d = 0; d < n; ++d) {
+      out += std::to_string(s[d]);
+      if (n == 1) out += ",";
+      else if (d + 1 < n) out += ", ";
+    }
+    return out + ")";
+  }
+};
+
+// What a kernel needs of one argument.
+struct Want {
+  unsigned dtypes = 1u << int(DType::f32);  // bit mask over DType
+  bool gpu = false;
+  bool writable = false;
+
+  bool accepts(DType t) const { return t != DType::other && (dtypes >> int(t)) & 1u; }
+};
+
+inline unsigned mask(std::initializer_list<DType> ts) {
+  unsigned m = 0;
+  for (DType t : ts) m |= 1u << int(t);
+  return m;
+}
+
+// Kinds of object the front knows, found once per process: torch.Tensor only after the user
+// imported torch (the front never imports it), fusednn.Tensor when fusednn registers it.
+struct Registry {
+  PyObject* fusednn_tensor = nullptr;  // type
+  PyObject* torch_tensor = nullptr;    // type
+  PyObject* torch_dtypes[kNumDTypes] = {};  // torch's dtype objects, in DType order
+  PyObject* torch_strided = nullptr;
+  // Unbound C methods of torch.Tensor, called directly (no bound-method object per call).
+  PyObject* data_ptr = nullptr;
+  PyObject* is_contiguous = nullptr;
+  PyObject* is_neg = nullptr;
+  PyObject* get_device = nullptr;
+};
+
+inline Registry& registry() {
+  static Registry r;
+  return r;
+}
+
+inline PyObject* interned(const char* s) { return PyUnicode_InternFromString(s); }
+
+inline void find_torch() {
+  Registry& r = registry();
+  if (r.torch_tensor) return;
+  PyObject* modules = PyImport_GetModuleDict();  // borrowed
+  PyObject* torch = PyDict_GetItemString(modules, "torch");
+  if (!torch) return;
+  py::handle t(torch);
+  if (!py::hasattr(t, "Tensor") || !py::hasattr(t, "bfloat16")) return;  // torch mid-import
+  for (int i = 0; i < kNumDTypes; ++i) {
+    const char* name = dtype_name(DType(i));
+    r.torch_dtypes[i] = py::hasattr(t, name) ? py::object(t.attr(name)).release().ptr() : nullptr;
+  }
+  r.torch_strided = py::object(t.attr("strided")).release().ptr();
+  py::object tensor = t.attr("Tensor");
+  r.data_ptr = py::object(tensor.attr("data_ptr")).release().ptr();
+  r.is_contiguous = py::object(tensor.attr("is_contiguous")).release().ptr();
+  r.is_neg = py::object(tensor.attr("is_neg")).release().ptr();
+  r.get_device = py::object(tensor.attr("get_device")).release().ptr();
+  r.torch_tensor = tensor.inc_ref().ptr();
+}
+
+[[noreturn]] inline void type_error(const Name& n, const std::string& what) {
+  throw py::type_error(n.str() + ": " + what);
+}
+[[noreturn]] inline void value_error(const Name& n, const std::string& what) {
+  throw py::value_error(n.str() + ": " + what);
+}
+
+inline py::object call0(PyObject* method, PyObject* self) {
+  PyObject* r = PyObject_CallOneArg(method, self);
+  if (!r) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(r);
+}
+
+inline py::object attr(PyObject* obj, const char* name) {
+  PyObject* r = PyObject_GetAttrString(obj, name);
+  if (!r) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(r);
+}
+
+inline std::string describe(py::handle h) {
+  return py::repr(py::type::handle_of(h)).cast<std::string>();
+}
+
+// ---- numpy ------------------------------------------------------------------------------------
+inline DType numpy_dtype(int type_num, char byteorder) {
+  using api = py::detail::npy_api;
+  if (byteorder == '>') return DType::other;  // non-native byte order
+  if (type_num == api::NPY_FLOAT_) return DType::f32;
+  if (type_num == api::NPY_DOUBLE_) return DType::f64;
+  if (type_num == 23 /* NPY_HALF */) return DType::f16;
+  if (type_num == api::NPY_INT32_) return DType::i32;
+  if (type_num == api::NPY_INT64_ || type_num == api::NPY_LONGLONG_) return DType::i64;
+  if (type_num == api::NPY_UINT32_) return DType::u32;
+  if (type_num == api::NPY_UBYTE_) return DType::u8;
+  return DType::other;
+}
+
+inline Array read_numpy(py::handle h, const Name& n) {
+  auto* a = py::detail::array_proxy(h.ptr());
+  auto* d = py::detail::array_descriptor_proxy(a->descr);
+  Array out;
+  out.object = h;
+  out.kind = Kind::numpy;
+  out.dtype = numpy_dtype(d->type_num, d->byteorder);
+  out.data = reinterpret_cast<uintptr_t>(a->data);
+  out.ndim = a->nd;
+  if (out.ndim > kMaxDims) value_error(n, "has more than 8 dimensions");
+  out.size = 1;
+  for (int i = 0; i < a->nd; ++i) {
+    out.shape[i] = a->dimensions[i];
+    out.size *= a->dimensions[i];
+  }
+  out.writable = a->flags & py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+  if (out.dtype == DType::other) {
+    type_error(n, "expected float32, got " + py::str(py::handle(a->descr)).cast<std::string>() +
+                      " (numpy array of " + py::str(py::handle(a->descr)).cast<std::string>() +
+                      ", shape " + Array::format_shape(out.shape, out.ndim) + ")");
+  }
+  if (out.size > 1 && !(a->flags & py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_)) {
+    value_error(n, "must be C-contiguous (got strides " + py::str(h.attr("strides")).cast<std::string>() +
+                       "); use np.ascontiguousarray on a copy you keep");
+  }
+  // A view whose owner was resized in place (ndarray.resize(refcheck=False)) points into freed
+  // memory: its range must still lie inside the owner's buffer.
+  PyObject* base = a->base;
+  if (base && py::isinstance<py::array>(base) && out.size > 0) {
+    auto* b = py::detail::array_proxy(base);
+    const int64_t itemsize = py::reinterpret_borrow<py::dtype>(b->descr).itemsize();
+    int64_t items = 1;
+    for (int i = 0; i < b->nd; ++i) items *= b->dimensions[i];
+    const uintptr_t lo = reinterpret_cast<uintptr_t>(b->data);
+    const uintptr_t hi = lo + uintptr_t(items) * uintptr_t(itemsize);
+    if ((b->flags & py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_) &&
+        (out.data < lo || out.data + uintptr_t(out.nbytes()) > hi)) {
+      value_error(n, "is a view outside its base array's memory (was the base resized in "
+                     "place?); make the views again from the array as it is now");
+    }
+  }
+  return out;
+}
+
+// ---- torch ------------------------------------------------------------------------------------
+inline DType torch_dtype(PyObject* dtype) {
+  const Registry& r = registry();
+  for (int i = 0; i < kNumDTypes; ++i) {
+    if (dtype == r.torch_dtypes[i]) return DType(i);
+  }
+  return DType::other;
+}
+
+inline Array read_torch(py::handle h, const Name& n) {
+  const Registry& r = registry();
+  PyObject* t = h.ptr();
+  Array out;
+  out.object = h;
+  out.kind = Kind::torch;
+  py::object dtype = attr(t, "dtype");
+  out.dtype = torch_dtype(dtype.ptr());
+  if (attr(t, "layout").ptr() != r.torch_strided) {
+    type_error(n, py::str(attr(t, "layout")).cast<std::string>() +
+                      " tensors are not supported; pass a dense tensor");
+  }
+  const bool is_cpu = attr(t, "is_cpu").ptr() == Py_True;
+  if (!is_cpu) {
+    if (attr(t, "is_cuda").ptr() != Py_True) {
+      value_error(n, "is on " + py::str(attr(t, "device")).cast<std::string>() +
+                         ", which fusednn cannot run on");
+    }
+    out.gpu = true;
+    out.device = call0(r.get_device, t).cast<int>();
+  }
+  py::object shape = attr(t, "shape");
+  const Py_ssize_t nd = PyTuple_GET_SIZE(shape.ptr());
+  if (nd > kMaxDims) value_error(n, "has more than 8 dimensions");
+  out.ndim = int(nd);
+  out.size = 1;
+  for (Py_ssize_t i = 0; i < nd; ++i) {
+    out.shape[i] = PyLong_AsLongLong(PyTuple_GET_ITEM(shape.ptr(), i));
+    out.size *= out.shape[i];
+  }
+  if (out.dtype == DType::other) {
+    type_error(n, "expected torch.float32, got " + py::str(dtype).cast<std::string>());
+  }
+  if (call0(r.is_contiguous, t).ptr() != Py_True) {
+    value_error(n, "must be contiguous (got strides " +
+                       py::str(h.attr("stride")()).cast<std::string>() + ")");
+  }
+  if (call0(r.is_neg, t).ptr() != Py_False) {
+    value_error(n, "is a lazily negated view; call .resolve_neg() first");
+  }
+  out.data = call0(r.data_ptr, t).cast<uintptr_t>();
+  return out;
+}
+
+// ---- __cuda_array_interface__ -----------------------------------------------------------------
+inline DType typestr_dtype(const std::string& s) {
+  if (s == "<f4") return DType::f32;
+  if (s == "<f2") return DType::f16;
+  if (s == "<f8") return DType::f64;
+  if (s == "<i4") return DType::i32;
+  if (s == "<i8") return DType::i64;
+  if (s == "<u4") return DType::u32;
+  if (s == "|u1") return DType::u8;
+  return DType::other;
+}
+
+inline Array read_cuda_interface(py::handle h, const py::dict& cai, const Name& n) {
+  Array out;
+  out.object = h;
+  out.kind = Kind::cuda_interface;
+  out.gpu = true;
+  const std::string typestr = cai["typestr"].cast<std::string>();
+  out.dtype = typestr_dtype(typestr);
+  py::tuple shape = cai["shape"];
+  if (shape.size() > size_t(kMaxDims)) value_error(n, "has more than 8 dimensions");
+  out.ndim = int(shape.size());
+  out.size = 1;
+  for (int i = 0; i < out.ndim; ++i) {
+    out.shape[i] = shape[i].cast<int64_t>();
+    out.size *= out.shape[i];
+  }
+  if (out.dtype == DType::other) type_error(n, "expected float32, got typestr " + typestr);
+  py::tuple data = cai["data"];
+  out.data = data[0].cast<uintptr_t>();
+  out.writable = !data[1].cast<bool>();
+  if (cai.contains("strides") && !cai["strides"].is_none() && out.size > 1) {
+    py::tuple strides = cai["strides"];
+    int64_t step = dtype_size(out.dtype);
+    for (int d = out.ndim - 1; d >= 0; --d) {
+      if (out.shape[d] != 1 && strides[d].cast<int64_t>() != step) {
+        value_error(n, "must be C-contiguous (got strides " + py::str(strides).cast<std::string>() + ")");
+      }
+      step *= out.shape[d];
+    }
+  }
+  if (cai.contains("stream") && !cai["stream"].is_none()) {
+    out.has_stream = true;
+    out.stream = cai["stream"].cast<uintptr_t>();
+  }
+  // CuPy arrays say which device they are on; other producers leave it to the CUDA module.
+  if (py::hasattr(h, "device")) {
+    py::object dev = h.attr("device");
+    if (py::hasattr(dev, "id")) out.device = dev.attr("id").cast<int>();
+  }
+  return out;
+}
+
+// ---- any array --------------------------------------------------------------------------------
+// Reads what `h` is; raises TypeError when it is no array the front knows.
+inline Array read(py::handle h, const Name& n) {
+  Registry& r = registry();
+  if (r.fusednn_tensor && PyObject_TypeCheck(h.ptr(), reinterpret_cast<PyTypeObject*>(r.fusednn_tensor))) {
+    return read(h.attr("data"), n);  // the Tensor keeps its array alive
+  }
+  if (py::isinstance<py::array>(h)) return read_numpy(h, n);
+  find_torch();
+  if (r.torch_tensor && PyObject_TypeCheck(h.ptr(), reinterpret_cast<PyTypeObject*>(r.torch_tensor))) {
+    return read_torch(h, n);
+  }
+  PyObject* cai = PyObject_GetAttrString(h.ptr(), "__cuda_array_interface__");
+  if (cai) {
+    py::object owned = py::reinterpret_steal<py::object>(cai);
+    return read_cuda_interface(h, owned.cast<py::dict>(), n);
+  }
+  PyErr_Clear();
+  type_error(n, "expected a numpy.ndarray, a torch.Tensor or a GPU array (CuPy, "
+                "__cuda_array_interface__), got " + describe(h));
+}
+
+// Reads `h` and checks it against `want`.
+inline Array get(py::handle h, const Name& n, const Want& want) {
+  Array a = read(h, n);
+  if (a.gpu != want.gpu) {
+    const std::string what = " (" + a.summary() + ")";
+    if (a.gpu) {
+      value_error(n, "is a GPU array" + what + ", but this is a CPU kernel; fusednn never "
+                     "copies between devices implicitly");
+    }
+    value_error(n, "is a CPU array" + what + ", but this call runs on the GPU; fusednn never "
+                   "copies between devices implicitly");
+  }
+  if (!want.accepts(a.dtype)) {
+    std::string wanted;
+    for (int t = 0; t < kNumDTypes; ++t) {
+      if (want.accepts(DType(t))) wanted += std::string(wanted.empty() ? "" : " or ") + dtype_name(DType(t));
+    }
+    if (a.kind == Kind::torch) wanted = "torch." + wanted;
+    type_error(n, "expected " + wanted + ", got " + (a.kind == Kind::torch ? "torch." : "") +
+                      dtype_name(a.dtype));
+  }
+  if (a.data % uintptr_t(dtype_size(a.dtype)) != 0 && a.size > 0) {
+    value_error(n, "is not aligned to its element size (address " + std::to_string(a.data) +
+                       "); copy it into a fresh array");
+  }
+  if (want.writable && !a.writable) {
+    value_error(n, "is read-only, but the kernel writes it in place");
+  }
+  return a;
+}
+
+// A list argument: a list or tuple of arrays, or one array (a list of one).
+inline std::vector<Array> get_list(py::handle h, const Name& n, const Want& want) {
+  std::vector<Array> out;
+  if (PyList_Check(h.ptr()) || PyTuple_Check(h.ptr())) {
+    py::sequence seq = py::reinterpret_borrow<py::sequence>(h);
+    const size_t len = seq.size();
+    out.reserve(len);
+    for (size_t i = 0; i < len; ++i) {
+      out.push_back(get(seq[i], Name{n.prefix, n.base, int64_t(i)}, want));
+    }
+  } else {
+    out.push_back(get(h, n, want));
+  }
+  return out;
+}
+
+inline void check_shape(const Array& a, const Name& n, const Array& like, const Name& like_name) {
+  if (!a.same_shape(like)) {
+    value_error(n, "shape " + Array::format_shape(a.shape, a.ndim) + " does not match " +
+                       like_name.str() + " shape " + Array::format_shape(like.shape, like.ndim));
+  }
+}
+
+// ---- memory overlap ---------------------------------------------------------------------------
+// Everything a kernel writes must be disjoint from everything else it touches: an output that
+// shares memory with an input would be read after it was overwritten.
+struct Span {
+  uintptr_t begin, end;
+  Name name;
+  bool written;
+};
+
+class Spans {
+ public:
+  void add(const Array& a, const Name& n, bool written) {
+    if (a.size > 0) spans_.push_back({a.data, a.data + uintptr_t(a.nbytes()), n, written});
+  }
+  void check() {
+    // Stable: of two arrays at one address, the one added first is named first.
+    std::stable_sort(spans_.begin(), spans_.end(),
+              [](const Span& a, const Span& b) { return a.begin < b.begin; });
+    for (size_t i = 0; i < spans_.size(); ++i) {
+      for (size_t j = i + 1; j < spans_.size() && spans_[j].begin < spans_[i].end; ++j) {
+        if (spans_[i].written || spans_[j].written) {
+          throw py::value_error(spans_[i].name.str() + " and " + spans_[j].name.str() +
+                                " share memory; each array a kernel writes must have its own "
+                                "storage");
+        }
+      }
+    }
+  }
+  void reserve(size_t n) { spans_.reserve(n); }
+
+ private:
+  std::vector<Span> spans_;
+};
+
+}  // namespace fusednn::front

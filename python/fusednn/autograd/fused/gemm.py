@@ -1,0 +1,99 @@
+"""linear and conv2d: a GEMM (OpenBLAS / cuBLASLt) with the bias and activation fused into
+one pass after it (CPU) or into the GEMM's epilogue (GPU); the backward applies the
+activation's derivative and sums the bias gradient in one pass, then runs the two GEMMs."""
+from __future__ import annotations
+
+import numpy as np
+
+from ... import _backend
+from ..function import Function
+from .activation import act_code, act_is_identity, act_saves_input, float64_backward
+from .activation import float64_forward
+
+
+# linear and conv2d differ only in their kernels' names and geometry argument: both take
+# (x, w, bias, y, saved, *geometry, act, slope) forward and (x, w, dy, saved, dz, dx, dw,
+# dbias, *geometry, act, slope) backward; every size is read off the arrays in C++.
+def _gemm_forward(kernel, where, x, w, b, out_shape, geometry, act, slope):
+    """(y, what the backward reads: the pre-activation or y) through the fused kernel. x and w
+    arrive contiguous (the caller keeps them for the backward)."""
+    b = None if b is None else _backend.contiguous(b, where, "bias")
+    y = _backend.empty(x, out_shape)
+    z = _backend.empty(x, out_shape) if act_saves_input(act) else None
+    _backend.call(x, kernel, x, w, b, y, z, *geometry, act_code(act, where), slope)
+    return y, (z if z is not None else y)
+
+
+def _gemm_backward(kernel, where, x, w, g, saved, needs, geometry, act, slope):
+    """(dx, dw, dbias), each None where ``needs`` says no."""
+    g = _backend.contiguous(g, where, "grad")
+    nx, nw, nb = needs
+    dz = _backend.empty(g, g.shape)
+    dx = _backend.empty(g, x.shape) if nx else None
+    dw = _backend.empty(g, w.shape) if nw else None
+    db = _backend.empty(g, (w.shape[0],)) if nb else None
+    _backend.call(g, kernel, x, w, g, saved, dz, dx, dw, db, *geometry,
+                  act_code(act, where), slope)
+    return dx, dw, db
+
+
+class LinearFunction(Function):
+    """y = act(x @ w.T + b) over the last axis of x."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, act, slope):
+        lead, n_in = x.shape[:-1], x.shape[-1]
+        n_out = w.shape[0]
+        ctx.act, ctx.slope, ctx.x_shape = act, slope, x.shape
+        x2 = x.reshape(-1, n_in)
+        if x.dtype == np.float64:
+            z = x2 @ w.T + (0 if b is None else b)
+            y = float64_forward(act, z, slope)
+            saved = z if act_saves_input(act) else y
+        else:
+            x2 = _backend.contiguous(x2, "linear", "input")
+            w = _backend.contiguous(w, "linear", "weight")
+            y, saved = _gemm_forward("linear_forward", "linear", x2, w, b,
+                                     (x2.shape[0], n_out), (), act, slope)
+        ctx.save_for_backward(x2, w, saved)
+        return y.reshape(lead + (n_out,))
+
+    @staticmethod
+    def backward(ctx, g):
+        x2, w, saved = ctx.saved_tensors
+        nx, nw, nb = ctx.needs_input_grad[:3]
+        g2 = g.reshape(-1, w.shape[0])
+        if g.dtype == np.float64:
+            dz = g2 if act_is_identity(ctx.act) else float64_backward(ctx.act, g2, saved,
+                                                                      ctx.slope)
+            dx = (dz @ w).reshape(ctx.x_shape) if nx else None
+            dw = dz.T @ x2 if nw else None
+            db = dz.sum(axis=0) if nb else None
+            return dx, dw, db, None, None
+        dx, dw, db = _gemm_backward("linear_backward", "linear", x2, w, g2, saved,
+                                    (nx, nw, nb), (), ctx.act, ctx.slope)
+        return (None if dx is None else dx.reshape(ctx.x_shape)), dw, db, None, None
+
+
+class Conv2dFunction(Function):
+    """y = act(conv2d(x, w) + b) over NCHW float32, through im2col + GEMM."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, geometry, act, slope):
+        x = _backend.contiguous(x, "conv2d", "input")
+        w = _backend.contiguous(w, "conv2d", "weight")
+        n, out_c = x.shape[0], w.shape[0]
+        y, saved = _gemm_forward("conv2d_forward", "conv2d", x, w, b,
+                                 (n, out_c, geometry.out_h, geometry.out_w), (geometry,), act,
+                                 slope)
+        ctx.save_for_backward(x, w, saved)
+        ctx.geometry, ctx.act, ctx.slope = geometry, act, slope
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w, saved = ctx.saved_tensors
+        dx, dw, db = _gemm_backward("conv2d_backward", "conv2d", x, w, g, saved,
+                                    ctx.needs_input_grad[:3], (ctx.geometry,), ctx.act,
+                                    ctx.slope)
+        return dx, dw, db, None, None, None

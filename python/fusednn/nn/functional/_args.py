@@ -1,0 +1,24 @@
+"""Argument checks the functional forms share."""
+from __future__ import annotations
+
+import numpy as np
+
+from ...autograd import Tensor
+
+
+def check_tensor(x, where, name):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{where}: {name} must be a fusednn.Tensor, got {type(x).__name__}")
+
+
+def pair(v, what, where):
+    if isinstance(v, (tuple, list)):
+        if len(v) != 2:
+            raise ValueError(f"{where}: {what} must be an int or a pair, got {v!r}")
+        a, b = v
+    else:
+        a = b = v
+    for x in (a, b):
+        if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
+            raise TypeError(f"{where}: {what} must be an int or a pair of ints, got {v!r}")
+    return int(a), int(b)

@@ -1,0 +1,80 @@
+"""conv2d: 2-D convolution through the fused im2col + GEMM + epilogue Function, with torch's
+arguments; ``conv_geometry`` checks a window and builds the kernels' ConvGeometry."""
+from __future__ import annotations
+
+from ... import _backend
+from ...autograd import Tensor
+from ...autograd.fused import Conv2dFunction, act_code
+from ._args import check_tensor as _check_tensor
+from ._args import pair
+
+ConvGeometry = _backend.ConvGeometry
+
+
+def conv_geometry(x_shape, kernel, stride, padding, dilation, where):
+    """(the kernels' ConvGeometry, output shape (out_h, out_w)) with every check."""
+    _, channels, height, width = x_shape
+    kh, kw = kernel
+    sh, sw = pair(stride, "stride", where)
+    dh, dw = pair(dilation, "dilation", where)
+    if min(sh, sw, dh, dw) < 1:
+        raise ValueError(f"{where}: stride and dilation must be >= 1, got {stride}, {dilation}")
+    if isinstance(padding, str):
+        if padding == "valid":
+            ph = pw = 0
+        elif padding == "same":
+            if (sh, sw) != (1, 1):
+                raise ValueError(f"{where}: padding='same' needs stride 1 (got {(sh, sw)}); "
+                                 "give the padding as numbers")
+            th, tw = dh * (kh - 1), dw * (kw - 1)
+            if th % 2 or tw % 2:
+                raise ValueError(f"{where}: padding='same' with an even kernel extent "
+                                 f"({kh}x{kw}, dilation {(dh, dw)}) needs uneven padding, which "
+                                 "is not supported; use an odd kernel or explicit padding")
+            ph, pw = th // 2, tw // 2
+        else:
+            raise ValueError(f"{where}: padding must be 'valid', 'same', an int or a pair, "
+                             f"got {padding!r}")
+    else:
+        ph, pw = pair(padding, "padding", where)
+        if min(ph, pw) < 0:
+            raise ValueError(f"{where}: padding must be >= 0, got {padding}")
+    out_h = (height + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    out_w = (width + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    if out_h < 1 or out_w < 1:
+        raise ValueError(f"{where}: kernel {kh}x{kw} (dilation {(dh, dw)}) is larger than the "
+                         f"input {height}x{width} padded by {(ph, pw)}")
+    geometry = ConvGeometry(channels=channels, height=height, width=width, kernel_h=kh,
+                            kernel_w=kw, stride_h=sh, stride_w=sw, pad_h=ph, pad_w=pw,
+                            dilation_h=dh, dilation_w=dw, out_h=out_h, out_w=out_w)
+    return geometry, (out_h, out_w)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=1, padding=0,
+           dilation=1, activation=None, negative_slope: float = 0.01, *,
+           name: str = "conv2d") -> Tensor:
+    """2-D convolution (cross-correlation, as torch) of an NCHW float32 input with a weight in
+    torch's layout (out_channels, in_channels, kh, kw): im2col + GEMM, with the bias and
+    activation fused. ``padding``: int, pair, "valid" or "same" (stride 1, odd kernel extent).
+    A channels-last (N, H, W, C) array must be permuted first: ``x.permute(0, 3, 1, 2)``."""
+    _check_tensor(input, name, "input")
+    _check_tensor(weight, name, "weight")
+    act_code(activation, name)
+    if input.ndim != 4:
+        raise ValueError(f"{name}: input must be 4-D (N, C, H, W), got shape {input.shape}")
+    if weight.ndim != 4:
+        raise ValueError(f"{name}: weight must be 4-D (out_channels, in_channels, kh, kw), got "
+                         f"shape {weight.shape}")
+    if input.shape[1] != weight.shape[1]:
+        raise ValueError(f"{name}: input has {input.shape[1]} channels (shape {input.shape}) but "
+                         f"the weight {weight.shape} expects {weight.shape[1]}")
+    if min(input.shape[1:]) < 1 or min(weight.shape) < 1:
+        raise ValueError(f"{name}: empty dimension in input {input.shape} or weight "
+                         f"{weight.shape}")
+    if bias is not None:
+        _check_tensor(bias, name, "bias")
+        if bias.shape != (weight.shape[0],):
+            raise ValueError(f"{name}: bias of shape {bias.shape} does not match "
+                             f"{weight.shape[0]} output channels")
+    geometry, _ = conv_geometry(input.shape, weight.shape[2:], stride, padding, dilation, name)
+    return Conv2dFunction.apply(input, weight, bias, geometry, activation, float(negative_slope))
