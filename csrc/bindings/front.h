@@ -137,6 +137,7 @@ struct Registry {
   PyObject* is_contiguous = nullptr;
   PyObject* is_neg = nullptr;
   PyObject* get_device = nullptr;
+  PyObject* to_dlpack = nullptr;  // torch._C._to_dlpack: the tensor's layout in one call
 };
 
 inline Registry& registry() {
@@ -164,6 +165,8 @@ inline void find_torch() {
   r.is_contiguous = py::object(tensor.attr("is_contiguous")).release().ptr();
   r.is_neg = py::object(tensor.attr("is_neg")).release().ptr();
   r.get_device = py::object(tensor.attr("get_device")).release().ptr();
+  py::object c = t.attr("_C");
+  if (py::hasattr(c, "_to_dlpack")) r.to_dlpack = py::object(c.attr("_to_dlpack")).release().ptr();
   r.torch_tensor = tensor.inc_ref().ptr();
 }
 
@@ -180,8 +183,26 @@ inline py::object call0(PyObject* method, PyObject* self) {
   return py::reinterpret_steal<py::object>(r);
 }
 
-inline py::object attr(PyObject* obj, const char* name) {
-  PyObject* r = PyObject_GetAttrString(obj, name);
+// Attribute names are interned once: CPython's type-attribute cache only serves interned
+// names, and a miss walks torch.Tensor's whole MRO (about 1 us per read).
+struct Names {
+  PyObject* dtype = PyUnicode_InternFromString("dtype");
+  PyObject* layout = PyUnicode_InternFromString("layout");
+  PyObject* is_cpu = PyUnicode_InternFromString("is_cpu");
+  PyObject* is_cuda = PyUnicode_InternFromString("is_cuda");
+  PyObject* shape = PyUnicode_InternFromString("shape");
+  PyObject* device = PyUnicode_InternFromString("device");
+  PyObject* data = PyUnicode_InternFromString("data");
+  PyObject* cuda_array_interface = PyUnicode_InternFromString("__cuda_array_interface__");
+};
+
+inline const Names& names() {
+  static const Names n;
+  return n;
+}
+
+inline py::object attr(PyObject* obj, PyObject* name) {
+  PyObject* r = PyObject_GetAttr(obj, name);
   if (!r) throw py::error_already_set();
   return py::reinterpret_steal<py::object>(r);
 }
@@ -257,28 +278,136 @@ inline DType torch_dtype(PyObject* dtype) {
   return DType::other;
 }
 
+// DLPack's tensor description (dlpack.h, the ABI every exporter shares).
+namespace dlpack {
+struct Device {
+  int32_t device_type;  // 1 CPU, 2 CUDA
+  int32_t device_id;
+};
+struct DataType {
+  uint8_t code;  // 0 int, 1 uint, 2 float, 4 bfloat
+  uint8_t bits;
+  uint16_t lanes;
+};
+struct Tensor {
+  void* data;
+  Device device;
+  int32_t ndim;
+  DataType dtype;
+  int64_t* shape;
+  int64_t* strides;  // null: compact row-major
+  uint64_t byte_offset;
+};
+struct ManagedTensor {
+  Tensor dl_tensor;
+  void* manager_ctx;
+  void (*deleter)(ManagedTensor*);
+};
+
+inline DType dtype_of(const DataType& t) {
+  if (t.lanes != 1) return DType::other;
+  if (t.code == 2 && t.bits == 32) return DType::f32;
+  if (t.code == 2 && t.bits == 16) return DType::f16;
+  if (t.code == 2 && t.bits == 64) return DType::f64;
+  if (t.code == 4 && t.bits == 16) return DType::bf16;
+  if (t.code == 0 && t.bits == 32) return DType::i32;
+  if (t.code == 0 && t.bits == 64) return DType::i64;
+  if (t.code == 1 && t.bits == 32) return DType::u32;
+  if (t.code == 1 && t.bits == 8) return DType::u8;
+  return DType::other;
+}
+}  // namespace dlpack
+
+// A torch tensor through DLPack: one call gives its element type, device, shape, strides and
+// address (the capsule is dropped unused, which frees the export). DLPack carries no neg
+// bit, so is_neg() is asked separately. Returns false when the export is refused (sparse and
+// other non-strided layouts, ...), for the attribute path to name the problem.
+inline bool read_torch_dlpack(PyObject* t, Array& out) {
+  const Registry& r = registry();
+  PyObject* capsule = PyObject_CallOneArg(r.to_dlpack, t);
+  if (!capsule) {
+    PyErr_Clear();
+    return false;
+  }
+  py::object owner = py::reinterpret_steal<py::object>(capsule);
+  auto* m = static_cast<dlpack::ManagedTensor*>(PyCapsule_GetPointer(capsule, "dltensor"));
+  if (!m) {
+    PyErr_Clear();
+    return false;
+  }
+  const dlpack::Tensor& d = m->dl_tensor;
+  if (d.ndim > kMaxDims || (d.device.device_type != 1 && d.device.device_type != 2)) return false;
+  out.dtype = dlpack::dtype_of(d.dtype);
+  out.gpu = d.device.device_type == 2;
+  out.device = out.gpu ? d.device.device_id : -1;
+  out.ndim = d.ndim;
+  out.size = 1;
+  for (int i = 0; i < d.ndim; ++i) {
+    out.shape[i] = d.shape[i];
+    out.size *= d.shape[i];
+  }
+  if (d.strides && out.size > 1) {
+    int64_t step = 1;
+    for (int i = d.ndim - 1; i >= 0; --i) {
+      if (d.shape[i] != 1 && d.strides[i] != step) return false;  // not C-contiguous
+      step *= d.shape[i];
+    }
+  }
+  out.data = reinterpret_cast<uintptr_t>(d.data) + uintptr_t(d.byte_offset);
+  return true;
+}
+
+inline Array read_torch_attributes(py::handle h, const Name& n);
+
 inline Array read_torch(py::handle h, const Name& n) {
+  const Registry& r = registry();
+  if (r.to_dlpack) {
+    Array out;
+    out.object = h;
+    out.kind = Kind::torch;
+    if (read_torch_dlpack(h.ptr(), out) && out.dtype != DType::other) {
+      if (call0(r.is_neg, h.ptr()).ptr() != Py_False) {
+        value_error(n, "is a lazily negated view; call .resolve_neg() first");
+      }
+      return out;
+    }
+  }
+  return read_torch_attributes(h, n);
+}
+
+// The attribute path: every property read one by one; names what is wrong with a tensor the
+// DLPack path did not take.
+inline Array read_torch_attributes(py::handle h, const Name& n) {
   const Registry& r = registry();
   PyObject* t = h.ptr();
   Array out;
   out.object = h;
   out.kind = Kind::torch;
-  py::object dtype = attr(t, "dtype");
+  py::object dtype = attr(t, names().dtype);
   out.dtype = torch_dtype(dtype.ptr());
-  if (attr(t, "layout").ptr() != r.torch_strided) {
-    type_error(n, py::str(attr(t, "layout")).cast<std::string>() +
-                      " tensors are not supported; pass a dense tensor");
-  }
-  const bool is_cpu = attr(t, "is_cpu").ptr() == Py_True;
-  if (!is_cpu) {
-    if (attr(t, "is_cuda").ptr() != Py_True) {
-      value_error(n, "is on " + py::str(attr(t, "device")).cast<std::string>() +
+  if (attr(t, names().is_cpu).ptr() != Py_True) {
+    if (attr(t, names().is_cuda).ptr() != Py_True) {
+      value_error(n, "is on " + py::str(attr(t, names().device)).cast<std::string>() +
                          ", which fusednn cannot run on");
     }
     out.gpu = true;
     out.device = call0(r.get_device, t).cast<int>();
   }
-  py::object shape = attr(t, "shape");
+  // A dense contiguous tensor answers is_contiguous() with True; anything else (a strided
+  // view, a sparse or other non-strided layout, which may also raise) is refused, with the
+  // layout read only then.
+  PyObject* contiguous = PyObject_CallOneArg(r.is_contiguous, t);
+  const bool ok = contiguous == Py_True;
+  if (contiguous) Py_DECREF(contiguous); else PyErr_Clear();
+  if (!ok) {
+    if (attr(t, names().layout).ptr() != r.torch_strided) {
+      type_error(n, py::str(attr(t, names().layout)).cast<std::string>() +
+                        " tensors are not supported; pass a dense tensor");
+    }
+    value_error(n, "must be contiguous (got strides " +
+                       py::str(h.attr("stride")()).cast<std::string>() + ")");
+  }
+  py::object shape = attr(t, names().shape);
   const Py_ssize_t nd = PyTuple_GET_SIZE(shape.ptr());
   if (nd > kMaxDims) value_error(n, "has more than 8 dimensions");
   out.ndim = int(nd);
@@ -289,10 +418,6 @@ inline Array read_torch(py::handle h, const Name& n) {
   }
   if (out.dtype == DType::other) {
     type_error(n, "expected torch.float32, got " + py::str(dtype).cast<std::string>());
-  }
-  if (call0(r.is_contiguous, t).ptr() != Py_True) {
-    value_error(n, "must be contiguous (got strides " +
-                       py::str(h.attr("stride")()).cast<std::string>() + ")");
   }
   if (call0(r.is_neg, t).ptr() != Py_False) {
     value_error(n, "is a lazily negated view; call .resolve_neg() first");
@@ -359,14 +484,14 @@ inline Array read_cuda_interface(py::handle h, const py::dict& cai, const Name& 
 inline Array read(py::handle h, const Name& n) {
   Registry& r = registry();
   if (r.fusednn_tensor && PyObject_TypeCheck(h.ptr(), reinterpret_cast<PyTypeObject*>(r.fusednn_tensor))) {
-    return read(h.attr("data"), n);  // the Tensor keeps its array alive
+    return read(attr(h.ptr(), names().data), n);  // the Tensor keeps its array alive
   }
   if (py::isinstance<py::array>(h)) return read_numpy(h, n);
   find_torch();
   if (r.torch_tensor && PyObject_TypeCheck(h.ptr(), reinterpret_cast<PyTypeObject*>(r.torch_tensor))) {
     return read_torch(h, n);
   }
-  PyObject* cai = PyObject_GetAttrString(h.ptr(), "__cuda_array_interface__");
+  PyObject* cai = PyObject_GetAttr(h.ptr(), names().cuda_array_interface);
   if (cai) {
     py::object owned = py::reinterpret_steal<py::object>(cai);
     return read_cuda_interface(h, owned.cast<py::dict>(), n);

@@ -299,6 +299,28 @@ class Optimizer:
         keys = h.state_keys()
         counts = type(h).counts_steps
         arena = group.get("arena")
+        prefix = f"param_groups[{gi}]."
+        entries = self.state._entries
+        if not gpu:
+            # The steady state, in C-level loops: every parameter has all its state already.
+            try:
+                states = [entries[id(p)][1] for p in params]
+                lists = [[s[k] for s in states] for k in keys]
+                steps = [s["step"] for s in states] if counts else None
+            except KeyError:
+                pass
+            else:
+                if counts:
+                    counted += states
+                if steps is None or steps.count(steps[0]) == len(steps):
+                    _set_step(h, steps[0] + 1 if counts else 0, False)
+                    flat = (arena.flat_call(params, gs, states, keys) if arena is not None
+                            else None)
+                    if flat is not None:
+                        return [Call(h, flat[0], flat[1], flat[2], prefix)]
+                    return [Call(h, params, gs, lists, prefix)]
+                if counts:
+                    del counted[-len(states):]
         states, first = [], []
         for p in params:
             s = self.state.get_state(p)
@@ -315,23 +337,20 @@ class Optimizer:
             first.append(bool(fresh) and not counts)
         if counts:
             counted += states
-        prefix = f"param_groups[{gi}]."
         if gpu:
             return self._gpu_calls(h, params, gs, states, keys, first, prefix)
         steps = [s["step"] + 1 for s in states] if counts else [0] * len(states)
-        if steps.count(steps[0]) == len(steps) and first.count(first[0]) == len(first):
-            _set_step(h, steps[0], first[0])
-            flat = arena.flat_call(params, gs, states, keys) if arena is not None else None
-            if flat is not None:
-                return [Call(h, flat[0], flat[1], flat[2], prefix)]
-            return [Call(h, params, gs, [[s[k] for s in states] for k in keys], prefix)]
         buckets = {}
         for i, key in enumerate(zip(steps, first)):
             buckets.setdefault(key, []).append(i)
         calls = []
         for (step, is_first), idx in buckets.items():
-            hb = h.__copy__()
+            hb = h.__copy__() if len(buckets) > 1 else h
             _set_step(hb, step, is_first)
+            if len(buckets) == 1 and arena is not None:
+                flat = arena.flat_call(params, gs, states, keys)
+                if flat is not None:
+                    return [Call(hb, flat[0], flat[1], flat[2], prefix)]
             calls.append(Call(hb, [params[i] for i in idx], [gs[i] for i in idx],
                               [[states[i][k] for i in idx] for k in keys], prefix))
         return calls
