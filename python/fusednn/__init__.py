@@ -18,7 +18,7 @@ from . import nn  # noqa: E402
 from . import data, models, tune  # noqa: E402
 from ._seeding import seed  # noqa: E402
 from .models import Sequential, callbacks  # noqa: E402
-from .models.saving import load_model as load  # noqa: E402
+from .models.loading import load_model as load  # noqa: E402
 
 manual_seed = seed
 

@@ -47,6 +47,10 @@ class Node:
 class Function:
     """Base class of differentiable operations (see the module documentation)."""
 
+    # fusednn.Tensor, bound by autograd/tensor.py where Tensor is defined (Tensor's methods
+    # apply Functions, and apply makes Tensors: the binding keeps the import one-way).
+    _tensor_type = None
+
     @staticmethod
     def forward(ctx, *args, **kwargs):
         raise NotImplementedError("a Function subclass must define forward(ctx, *args)")
@@ -57,20 +61,29 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from .tensor import Tensor, check_same_device
-
-        tensors = [a for a in args if isinstance(a, Tensor)]
-        if not tensors:
+        Tensor = Function._tensor_type
+        # One pass over the arguments: the arrays forward sees, which inputs need a gradient.
+        arrays, needs, device = [], [], None
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a._data)
+                needs.append(a.requires_grad)
+                if device is None:
+                    device = a.device
+                elif a.device != device:
+                    check_same_device(cls.__name__, args)  # raises, naming the two
+            else:
+                arrays.append(a)
+                needs.append(False)
+        if device is None:
             raise TypeError(f"{cls.__name__}.apply needs at least one fusednn.Tensor argument")
-        for key, value in kwargs.items():
-            if isinstance(value, Tensor):
-                raise TypeError(f"{cls.__name__}.apply: Tensor arguments must be positional "
-                                f"(got {key}=Tensor)")
-        device = check_same_device(cls.__name__, args)
-        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        record = any(needs) and is_grad_enabled()
+        if kwargs and any(isinstance(v, Tensor) for v in kwargs.values()):
+            key = next(k for k, v in kwargs.items() if isinstance(v, Tensor))
+            raise TypeError(f"{cls.__name__}.apply: Tensor arguments must be positional "
+                            f"(got {key}=Tensor)")
+        needs = tuple(needs)
+        record = True in needs and is_grad_enabled()
         ctx = Context(needs)
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
         with no_grad():
             out = cls.forward(ctx, *arrays, **kwargs)
         if isinstance(out, Tensor):
@@ -81,6 +94,21 @@ class Function:
         if record:
             result._node = Node(cls, ctx, tuple(a if n else None for a, n in zip(args, needs)))
         return result
+
+
+def check_same_device(where, args):
+    """The one device of the Tensor arguments, or an error naming the two that differ."""
+    Tensor = Function._tensor_type
+    device, first = None, None
+    for k, a in enumerate(args):
+        if isinstance(a, Tensor):
+            if device is None:
+                device, first = a.device, k
+            elif a.device != device:
+                raise ValueError(f"{where}: argument {first} is on {device} but argument {k} is "
+                                 f"on {a.device} (shapes {args[first].shape} and {a.shape}); "
+                                 "move one with .to()")
+    return device
 
 
 def _topological(root: Node):

@@ -19,12 +19,13 @@ class _GradMode:
     mode = True
 
     def __enter__(self):
-        self._prev = is_grad_enabled()
-        set_grad_enabled(self.mode)
+        state = _state
+        self._prev = getattr(state, "enabled", True)
+        state.enabled = self.mode
         return self
 
     def __exit__(self, *exc):
-        set_grad_enabled(self._prev)
+        _state.enabled = self._prev
         return False
 
     def __call__(self, fn):

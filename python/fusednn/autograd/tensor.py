@@ -6,7 +6,7 @@ import numpy as np
 from .. import _backend
 from . import ops
 from .device import array_module, device_of, normalize
-from .function import Function, run_backward
+from .function import Function, check_same_device, run_backward  # noqa: F401
 from .fused.activation import ActivationFunction
 
 
@@ -29,20 +29,6 @@ def _as_array(data, device, dtype):
     if dtype is None and not is_array and arr.dtype == np.float64:
         arr = arr.astype(np.float32)
     return arr
-
-
-def check_same_device(where, args):
-    """The one device of the Tensor arguments, or an error naming the two that differ."""
-    device, first = None, None
-    for k, a in enumerate(args):
-        if isinstance(a, Tensor):
-            if device is None:
-                device, first = a.device, k
-            elif a.device != device:
-                raise ValueError(f"{where}: argument {first} is on {device} but argument {k} is "
-                                 f"on {a.device} (shapes {args[first].shape} and {a.shape}); "
-                                 "move one with .to()")
-    return device
 
 
 class Tensor:
@@ -375,5 +361,7 @@ def tensor(data, requires_grad: bool = False, device=None, dtype=None) -> Tensor
     return Tensor(data, requires_grad=requires_grad, device=device, dtype=dtype)
 
 
-# The kernel front reads a Tensor's array (its .data) wherever an array is expected.
+# Functions make Tensors; the kernel front reads a Tensor's array (its .data) wherever an
+# array is expected.
+Function._tensor_type = Tensor
 _backend.cpu_module().register_tensor_type(Tensor)

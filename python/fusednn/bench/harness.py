@@ -8,6 +8,8 @@ a copy measured in the same run.
 from __future__ import annotations
 
 import statistics
+
+from .._report import markdown_table  # noqa: F401 (the suites' table)
 import sys
 import time
 from dataclasses import dataclass, field
@@ -67,14 +69,6 @@ class Row:
 
     def gbps(self) -> float:
         return self.bytes_moved / self.fusednn_s / 1e9
-
-
-def markdown_table(headers, rows) -> str:
-    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(headers)]
-    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
-    out = [line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    out += [line(r) for r in rows]
-    return "\n".join(out)
 
 
 def report(text: str, out: str = None) -> None:

@@ -27,6 +27,34 @@ class Callback:
     def on_batch_end(self, batch, logs=None): pass
 
 
+class CallbackList:
+    """The callbacks of one ``fit``, called in order through one object: the training loop
+    calls ``callbacks.on_epoch_end(epoch, logs)``, never a loop of its own."""
+
+    def __init__(self, callbacks=None, model=None):
+        self.callbacks = list(callbacks or [])
+        if model is not None:
+            for cb in self.callbacks:
+                cb.set_model(model)
+
+    def _call(self, hook, *args):
+        for cb in self.callbacks:
+            getattr(cb, hook)(*args)
+
+    def on_train_begin(self, logs=None): self._call("on_train_begin", logs)
+    def on_train_end(self, logs=None): self._call("on_train_end", logs)
+    def on_epoch_begin(self, epoch, logs=None): self._call("on_epoch_begin", epoch, logs)
+    def on_epoch_end(self, epoch, logs=None): self._call("on_epoch_end", epoch, logs)
+    def on_batch_begin(self, batch, logs=None): self._call("on_batch_begin", batch, logs)
+    def on_batch_end(self, batch, logs=None): self._call("on_batch_end", batch, logs)
+
+    def __iter__(self):
+        return iter(self.callbacks)
+
+    def __len__(self):
+        return len(self.callbacks)
+
+
 def _monitored(callback, logs):
     key = callback.monitor
     if key not in logs:

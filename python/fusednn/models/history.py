@@ -1,17 +1,7 @@
 """What ``fit`` returns: per-epoch logs, and a plot of them."""
 from __future__ import annotations
 
-
-def _pyplot():
-    try:
-        import matplotlib
-    except ImportError:
-        raise ImportError("plotting needs matplotlib: pip install matplotlib "
-                          "(or pip install 'fusednn[train]')") from None
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
+from .._report import pyplot
 
 
 class History:
@@ -36,7 +26,7 @@ class History:
     def plot(self, path: str, keys=None) -> str:
         """Training and validation curves, one panel per quantity (loss, each metric, lr), to a
         PNG at ``path``."""
-        plt = _pyplot()
+        plt = pyplot()
         names = keys or [k for k in self.history if not k.startswith("val_")]
         fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), squeeze=False)
         epochs = [e + 1 for e in self.epoch]

@@ -51,7 +51,7 @@ class TuneResult:
         return float(self.best_trial.value)
 
     def table(self, limit: int = None) -> str:
-        from ..bench.harness import markdown_table
+        from .._report import markdown_table
 
         rows = sorted(self.trials, key=lambda r: r["number"])[:limit]
         body = []
@@ -100,7 +100,7 @@ class TuneResult:
     def plots(self, folder: str) -> list:
         """Optimization history, parameter importances and parallel coordinates as PNGs (the
         ones the finished trials allow)."""
-        from ..models.history import _pyplot
+        from .._report import pyplot as _pyplot
         import optuna.visualization.matplotlib as vm
 
         plt = _pyplot()

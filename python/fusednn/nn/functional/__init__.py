@@ -3,7 +3,7 @@ from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, t
 from .dropout import dropout, manual_seed
 from .conv import conv2d
 from .linear import linear
-from .loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss
+from ..losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .normalization import batch_norm
 from .pooling import avg_pool2d, max_pool2d
 

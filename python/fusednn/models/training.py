@@ -1,0 +1,218 @@
+"""The loops behind ``Sequential.fit`` / ``evaluate`` / ``predict``: data checked and split
+once, batches through the model, the fused optimizer step, metrics, callbacks (dispatched
+through one :class:`~fusednn.models.callbacks.CallbackList`) and progress."""
+from __future__ import annotations
+
+import math
+import sys
+import warnings
+
+import numpy as np
+
+from .. import _seeding
+from .. import optim as _optim
+from ..autograd import Tensor, no_grad
+from ..data.loader import DataLoader
+from ..data.preprocessing import check_xy, split_indices
+from .callbacks import CallbackList
+from .history import History
+from .metrics import metric_sums
+
+
+def _progress(total, desc, verbose):
+    if verbose != 1:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=desc, leave=True, file=sys.stdout, dynamic_ncols=True,
+                unit="batch")
+
+
+def to_device(a, device):
+    """A host batch on the model's device (CuPy on the GPU)."""
+    if a is None or device == "cpu":
+        return a
+    import cupy
+
+    return cupy.asarray(a)
+
+
+def prepare(model, x, y, where):
+    """(x, y) as the model trains on them: float32 samples of the model's input shape,
+    float targets for regression and binary losses, class labels inside the output's range;
+    builds the model at its first data."""
+    x = np.asarray(x)
+    if x.dtype != np.float32:
+        x = x.astype(np.float32)
+    y = np.asarray(y)
+    if model.objective is not None and model.objective.kind in ("regression", "binary"):
+        y = y.astype(np.float32)
+    if not model.built:
+        model.build((None,) + x.shape[1:])
+    if tuple(x.shape[1:]) != model.input_shape:
+        raise ValueError(f"{where}: the model takes samples of shape {model.input_shape} but x "
+                         f"has samples of shape {x.shape[1:]}")
+    classes = None
+    if model.objective is not None and model.objective.kind == "classes" and y.ndim == 1:
+        classes = model.output_shape[-1]  # recorded when the model was built
+    check_xy(x, y, where, classes)
+    return x, y
+
+
+def sample_weights(x, y, sample_weight, class_weight):
+    """Per-sample loss weights from ``sample_weight`` and ``class_weight``, or None."""
+    weights = None
+    if sample_weight is not None:
+        weights = np.asarray(sample_weight, np.float32)
+        if weights.shape != (len(x),):
+            raise ValueError(f"sample_weight must have shape ({len(x)},), got {weights.shape}")
+    if class_weight is not None:
+        if y.ndim != 1 or y.dtype.kind not in "iu":
+            raise ValueError("class_weight needs integer class labels")
+        cw = np.ones(int(y.max()) + 1, np.float32)
+        for c, w in class_weight.items():
+            if 0 <= int(c) < len(cw):
+                cw[int(c)] = w
+        weights = cw[y] if weights is None else weights * cw[y]
+    return weights
+
+
+def fit(model, x, y, epochs, batch_size, validation_split, validation_data, shuffle,
+        class_weight, sample_weight, callbacks, verbose, validation_shuffle,
+        validation_stratify, initial_epoch) -> History:
+    if model.objective is None:
+        raise RuntimeError("call compile() before fit()")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
+    x, y = prepare(model, x, y, "fit")
+    weights = sample_weights(x, y, sample_weight, class_weight)
+    if validation_data is not None and validation_split:
+        raise ValueError("pass validation_data or validation_split, not both")
+    if validation_split:
+        stratify = (model.objective.classification if validation_stratify is None
+                    else validation_stratify)
+        labels = y if stratify and y.ndim == 1 else None
+        keep, held = split_indices(len(x), validation_split, labels, validation_shuffle,
+                                   _seeding.data_rng())
+        validation_data = (x[held], y[held])
+        x, y = x[keep], y[keep]
+        weights = None if weights is None else weights[keep]
+    if validation_data is not None:
+        validation_data = prepare(model, validation_data[0], validation_data[1],
+                                  "fit (validation)")
+    model._make_optimizer()
+    history = History()
+    callbacks = CallbackList(callbacks, model)
+    model.history = history
+    model.stop_training, model._warned_nonfinite = False, False
+    arrays = (x, y) if weights is None else (x, y, weights)
+    loader = DataLoader(*arrays, batch_size=batch_size, shuffle=shuffle)
+    schedule = model.lr_schedule
+    per_batch = schedule is not None and getattr(schedule, "per_batch", False)
+    callbacks.on_train_begin({})
+    for epoch in range(initial_epoch, epochs):
+        callbacks.on_epoch_begin(epoch, {})
+        logs = train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch)
+        if validation_data is not None:
+            for k, v in evaluate_arrays(model, *validation_data, max(batch_size, 256)).items():
+                logs["val_" + k] = v
+        logs["lr"] = model.optimizer.param_groups[0]["lr"]
+        if schedule is not None and not per_batch:
+            if isinstance(schedule, _optim.lr_scheduler.ReduceLROnPlateau):
+                schedule.step(logs.get("val_loss", logs["loss"]))
+            else:
+                schedule.step()
+        history.append(epoch, logs)
+        if verbose == 2:
+            print(f"epoch {epoch + 1}/{epochs}: " +
+                  " ".join(f"{k}={v:.4g}" for k, v in logs.items()), flush=True)
+        callbacks.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    callbacks.on_train_end({})
+    return history
+
+
+def train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch):
+    model.train()
+    bar = _progress(len(loader), f"epoch {epoch + 1}/{epochs}", verbose)
+    total_loss, seen, sums = 0.0, 0, {}
+    device = model.device
+    regularized = any(True for _, m in model.named_modules() for _ in m._penalties())
+    for b, batch in enumerate(loader):
+        callbacks.on_batch_begin(b, {})
+        xb, yb = to_device(batch[0], device), to_device(batch[1], device)
+        wb = Tensor(to_device(batch[2], device)) if len(batch) > 2 else None
+        out = model(Tensor(xb))
+        loss = model.objective(out, yb, wb)
+        if regularized:
+            loss = loss + model.regularization_loss()
+        value = loss.item()
+        if math.isfinite(value):
+            model.optimizer.zero_grad()
+            loss.backward()
+            model.optimizer.step()
+        elif not model._warned_nonfinite:
+            # No update from this batch; TerminateOnNaN (if given) stops the run.
+            warnings.warn(f"fit: non-finite loss ({value}) in epoch {epoch + 1}, batch {b}; "
+                          "that batch's update is skipped", RuntimeWarning, stacklevel=4)
+            model._warned_nonfinite = True
+        if per_batch:
+            model.lr_schedule.step()
+        n = len(batch[0])
+        total_loss += value * n
+        seen += n
+        for k, v in metric_sums(model.metrics, model.objective.kind, out.data, yb).items():
+            sums[k] = sums.get(k, 0.0) + v
+        callbacks.on_batch_end(b, {"loss": value})
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix({"loss": f"{total_loss / seen:.4f}",
+                             **{k: f"{v / seen:.4f}" for k, v in sums.items()}}, refresh=False)
+        if model.stop_training:
+            break
+    if bar is not None:
+        bar.close()
+    logs = {"loss": total_loss / max(seen, 1)}
+    logs.update({k: v / max(seen, 1) for k, v in sums.items()})
+    return logs
+
+
+def evaluate_arrays(model, x, y, batch_size) -> dict:
+    """The loss and metrics over data already checked and converted, in eval mode, without a
+    graph."""
+    mode, device = model.training, model.device
+    model.eval()
+    total, sums = 0.0, {}
+    try:
+        with no_grad():
+            for xb, yb in DataLoader(x, y, batch_size=batch_size):
+                yb = to_device(yb, device)
+                out = model(Tensor(to_device(xb, device)))
+                total += model.objective(out, yb).item() * len(xb)
+                for k, v in metric_sums(model.metrics, model.objective.kind, out.data,
+                                        yb).items():
+                    sums[k] = sums.get(k, 0.0) + v
+    finally:
+        model.train(mode)
+    out = {"loss": total / len(x)}
+    out.update({k: v / len(x) for k, v in sums.items()})
+    return out
+
+
+def predict(model, x, batch_size) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    if not model.built:
+        model.build((None,) + x.shape[1:])
+    mode, device = model.training, model.device
+    model.eval()
+    outs = []
+    try:
+        with no_grad():
+            for (xb,) in DataLoader(x, batch_size=batch_size):
+                outs.append(model(Tensor(to_device(xb, device))).cpu().numpy())
+    finally:
+        model.train(mode)
+    return np.concatenate(outs) if outs else np.zeros((0,))
