@@ -31,7 +31,10 @@ void max_pool2d_backward(const float* dy, const int32_t* argmax, float* dx, cons
   for (int64_t p = 0; p < g.planes; ++p) {
     float* dxp = dx + p * in_plane;
     std::memset(dxp, 0, sizeof(float) * size_t(in_plane));
-    for (int64_t o = 0; o < out_plane; ++o) dxp[argmax[p * out_plane + o]] += dy[p * out_plane + o];
+    for (int64_t o = 0; o < out_plane; ++o) {
+      const int32_t at = argmax[p * out_plane + o];
+      if (at >= 0) dxp[at] += dy[p * out_plane + o];  // -1: a window of padding only
+    }
   }
 }
 

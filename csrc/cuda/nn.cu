@@ -114,7 +114,8 @@ __global__ void max_pool_backward_kernel(const float* dy, const int32_t* argmax,
                                          PoolGeometry g) {
   const int64_t out_plane = g.out_h * g.out_w, total = g.planes * out_plane;
   FUSEDNN_GRID_STRIDE(idx, total) {
-    atomicAdd(dx + idx / out_plane * g.height * g.width + argmax[idx], dy[idx]);
+    const int32_t at = argmax[idx];
+    if (at >= 0) atomicAdd(dx + idx / out_plane * g.height * g.width + at, dy[idx]);
   }
 }
 

@@ -159,8 +159,11 @@ def on_gpu(a) -> bool:
 
 
 def empty(like, shape, dtype=np.float32):
-    """A new array on ``like``'s device."""
-    return xp_of(like).empty(shape, dtype=dtype)
+    """A new array on ``like``'s device (for CuPy: the array's GPU, not the current one)."""
+    if isinstance(like, np.ndarray):
+        return np.empty(shape, dtype=dtype)
+    with _cupy().cuda.Device(like.device.id):
+        return _cupy().empty(shape, dtype=dtype)
 
 
 def contiguous(a, where: str, name: str):
@@ -169,7 +172,12 @@ def contiguous(a, where: str, name: str):
         raise TypeError(f"{where}: {name} must be float32, got {a.dtype} (shape {a.shape}); "
                         "the float32 kernels do not convert silently: cast with .astype")
     # ascontiguousarray would turn a 0-d array into a 1-element 1-d one.
-    return a if a.flags.c_contiguous else xp_of(a).ascontiguousarray(a)
+    if a.flags.c_contiguous:
+        return a
+    if isinstance(a, np.ndarray):
+        return np.ascontiguousarray(a)
+    with _cupy().cuda.Device(a.device.id):
+        return _cupy().ascontiguousarray(a)
 
 
 def call(like, name: str, *args, **kwargs):

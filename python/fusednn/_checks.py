@@ -5,6 +5,7 @@ import math
 import numbers
 
 NONFINITE_MODES = ("raise", "skip", "ignore")
+MAX_STEP = 2 ** 53  # step counts stay exact as floats (torch keeps them in float tensors)
 
 
 def real(name: str, value, *, low: float | None = 0.0, high: float | None = None,
@@ -36,8 +37,10 @@ def step_count(name: str, value) -> int:
         value = value.item()
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1 (the 1-based step), got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1 \
+            or value >= MAX_STEP:
+        raise ValueError(f"{name} must be an integer in [1, 2**53) (the 1-based step), got "
+                         f"{value!r}")
     return int(value)
 
 
@@ -69,9 +72,9 @@ def saved_step(name: str, value) -> int:
     """A step count from a state_dict (torch stores it as a float tensor); 0 allowed."""
     if hasattr(value, "item"):
         value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
-            or float(value) != int(value):
-        raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or value < 0 or float(value) != int(value) or value >= MAX_STEP:
+        raise ValueError(f"{name} must be a whole number in [0, 2**53), got {value!r}")
     return int(value)
 
 

@@ -144,3 +144,29 @@ def test_sequential_fit_on_the_gpu_matches_the_accuracy_target():
         histories.append(model.fit(x_tr, y_tr, epochs=15, batch_size=64, verbose=0).history)
     assert model.evaluate(x_te, y_te)["accuracy"] >= 0.98
     assert histories[0]["loss"][0] == pytest.approx(histories[1]["loss"][0], rel=1e-5)
+
+
+@pytest.mark.skipif(not cupy.is_available() or cupy.cuda.runtime.getDeviceCount() < 2,
+                    reason="needs two GPUs")
+def test_layers_run_on_the_device_of_their_arrays_not_the_current_one():
+    """CuPy arrays on GPU 1 while GPU 0 is current: the kernels run on GPU 1 (the kernel front
+    reads each array's device) and give the CPU's numbers."""
+    x, w, b = rand(8, 12), rand(5, 12), rand(5)
+    expected = np.maximum(x @ w.T + b, 0)
+    with cupy.cuda.Device(1):
+        xs = [Tensor(cupy.asarray(a)) for a in (x, w, b)]
+    with cupy.cuda.Device(0):
+        y = F.linear(*xs, activation="relu")
+        got = y.cpu().numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    assert y.data.device.id == 1
+
+
+@pytest.mark.skipif(not cupy.is_available() or cupy.cuda.runtime.getDeviceCount() < 2,
+                    reason="needs two GPUs")
+def test_arrays_on_two_devices_in_one_layer_call_are_refused():
+    x = Tensor(cupy.asarray(rand(8, 12)))
+    with cupy.cuda.Device(1):
+        w = Tensor(cupy.asarray(rand(5, 12)))
+    with pytest.raises(ValueError, match="cuda:"):
+        F.linear(x, w)

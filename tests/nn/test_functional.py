@@ -245,3 +245,29 @@ def test_max_pool2d_lets_nan_win_as_torch():
     ours = F.max_pool2d(Tensor(x), 3, 2, 1).numpy()
     theirs = TF.max_pool2d(torch.tensor(x), 3, 2, 1).numpy()
     np.testing.assert_array_equal(ours, theirs)  # NaN positions included
+
+
+def test_max_pool_window_of_padding_only_gives_minus_inf_and_no_gradient():
+    """kernel 2, padding 1, dilation 3 on a 2x2 plane: the one window's taps (-1 and 2) both
+    fall outside the image. torch gives -inf (its backward then writes out of bounds); here
+    the forward matches and the backward sends nothing anywhere."""
+    x = fusednn.Tensor(np.arange(4, dtype=np.float32).reshape(1, 1, 2, 2), requires_grad=True)
+    y = F.max_pool2d(x, kernel_size=2, padding=1, dilation=3)
+    assert y.shape == (1, 1, 1, 1) and y.numpy()[0, 0, 0, 0] == -np.inf
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((1, 1, 2, 2), np.float32))
+
+
+def test_pool_sizes_that_would_overflow_are_refused():
+    x = fusednn.Tensor(np.ones((1, 1, 4, 4), np.float32))
+    with pytest.raises(ValueError):
+        F.avg_pool2d(x, kernel_size=2 ** 32, padding=2 ** 31)
+
+
+@pytest.mark.parametrize("fn", [F.relu, F.sigmoid, F.tanh, lambda t: F.dropout(t, 0.5)])
+def test_zero_dimensional_tensors_keep_their_shape_and_gradient(fn):
+    x = fusednn.Tensor(np.array(0.75, np.float32), requires_grad=True)
+    y = fn(x)
+    assert y.shape == ()
+    y.backward()
+    assert x.grad.shape == ()

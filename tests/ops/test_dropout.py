@@ -194,3 +194,13 @@ def test_bad_arrays_are_named():
         ops.dropout_backward([1.0, 2.0], 0.5, seed=1)
     with pytest.raises(ValueError, match="n must be a non-negative integer"):
         ops.philox(1, 0, -1)
+
+
+def test_out_partly_overlapping_x_is_refused_and_nothing_is_written():
+    buf = np.arange(20, dtype=np.float32)
+    before = buf.copy()
+    with pytest.raises(ValueError, match="share memory"):
+        ops.dropout(buf[0:16], 0.5, seed=3, out=buf[4:20])
+    np.testing.assert_array_equal(buf, before)
+    same = buf[0:16]
+    assert ops.dropout(same, 0.0, seed=3, out=buf[0:16]) is not None  # the same memory: in place

@@ -81,7 +81,8 @@ FUSEDNN_HD inline void for_each_tap(const PoolGeometry& g, const PoolWindow& w, 
   }
 }
 
-// The maximum of window w over one plane and where it is; the first NaN wins, as in torch.
+// The maximum of window w over one plane and where it is (-1 for an empty window); the first
+// NaN wins, as in torch.
 struct WindowMax {
   float value;
   int64_t at;
@@ -89,7 +90,9 @@ struct WindowMax {
 
 FUSEDNN_HD inline WindowMax window_max(const PoolGeometry& g, const PoolWindow& w,
                                        const float* plane) {
-  WindowMax m{-INFINITY, w.h0 * g.width + w.w0};
+  // A window that covers only padding (possible with dilation) has no tap: -inf, as torch
+  // gives, and no position (-1) for the backward to send a gradient to.
+  WindowMax m{-INFINITY, (w.h0 < w.h1 && w.w0 < w.w1) ? w.h0 * g.width + w.w0 : -1};
   for (int64_t ih = w.h0; ih < w.h1; ih += g.dilation_h) {
     for (int64_t iw = w.w0; iw < w.w1; iw += g.dilation_w) {
       const float v = plane[ih * g.width + iw];

@@ -26,6 +26,15 @@ struct GradTerms {
   float l1;            // L1 strength; adds l1 * sign(param)
 };
 
+// torch's lerp(start, end, weight): from `start` when |weight| < 0.5, else from `end`, so a
+// weight of 1 (beta1 = 0, alpha = 0) gives `end` exactly. The weight is one number per step,
+// so the branch is uniform across a vector.
+template <class V>
+FUSEDNN_HD FUSEDNN_INLINE V lerp(V start, V end, float weight) {
+  const bool small = weight < 0.5f && weight > -0.5f;
+  return fmadd(V(small ? weight : weight - 1.f), end - start, small ? start : end);
+}
+
 template <class V>
 FUSEDNN_HD FUSEDNN_INLINE V effective_grad(V g, V p, const GradTerms& t) {
   g = g * V(t.scale);
@@ -109,7 +118,7 @@ struct RmspropUpdate {
     V var = square_avg;
     if (kCentered) {
       V& grad_avg = s[1 + int(kMomentum)];
-      grad_avg = fmadd(V(c.alpha_comp), d - grad_avg, grad_avg);
+      grad_avg = lerp(grad_avg, d, c.alpha_comp);
       var = vmax(fnmadd(grad_avg, grad_avg, square_avg), V(0.f));
     }
     V step = d / (vsqrt(var) + V(c.eps));
@@ -150,7 +159,7 @@ struct AdamUpdate {
     V& exp_avg = s[0];
     V& exp_avg_sq = s[1];
     // lerp towards the gradient: one rounding fewer than m*beta1 + (1-beta1)*g.
-    exp_avg = fmadd(V(c.beta1_comp), d - exp_avg, exp_avg);
+    exp_avg = lerp(exp_avg, d, c.beta1_comp);
     exp_avg_sq = fmadd(V(c.beta2_comp) * d, d, exp_avg_sq * V(c.beta2));
     V second = exp_avg_sq;
     if (kAmsgrad) {

@@ -30,6 +30,7 @@ nothing from the host and can be captured in a CUDA graph (advance a device ``st
 from __future__ import annotations
 
 import math
+import sys
 from typing import NamedTuple
 
 from .. import _backend
@@ -124,11 +125,25 @@ def fused_step(kernel: str, calls, max_grad_norm, nonfinite, control=None):
         return _gpu_step(kernel, calls, max_grad_norm, nonfinite, control)
     applied, norm = getattr(_cpu, kernel)([c[:5] for c in calls], max_grad_norm,
                                           nonfinite != "ignore")
+    if applied:
+        _bump_versions(calls)
     if not applied:
         if nonfinite == "raise":
             raise nonfinite_error(norm)
         return StepResult(False, math.nan)
     return StepResult(True, norm)
+
+
+def _bump_versions(calls):
+    """Tell torch's autograd that the parameters changed in place, as torch.optim's in-place
+    ops do: a graph that saved the old values then refuses to backpropagate instead of
+    silently using the new ones."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return
+    tensors = [p for c in calls for p in _as_list(c.params) if isinstance(p, torch.Tensor)]
+    if tensors:
+        torch.autograd.graph.increment_version(tensors)
 
 
 def _gpu_step(kernel, calls, max_grad_norm, nonfinite, control):
@@ -146,6 +161,7 @@ def _gpu_step(kernel, calls, max_grad_norm, nonfinite, control):
     else:
         control = None
     getattr(mod, kernel)(list(calls), control)
+    _bump_versions(calls)
     result = GpuStepResult(control)
     if nonfinite == "raise" and control is not None and not result.applied:
         raise nonfinite_error()

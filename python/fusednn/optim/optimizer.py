@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import sys
+import threading
 import warnings
 from itertools import repeat
 from operator import is_
@@ -87,6 +88,9 @@ class Optimizer:
         self._device = _UNSET
         self._gpu_dtype = None
         self._control = None  # GPU: the device StepControl, kept across steps
+        # step() is serialized: two threads stepping one optimizer take turns (functional
+        # kernels on disjoint arrays need no lock).
+        self._lock = threading.Lock()
         if isinstance(params, Arena):
             params = [{"params": params}]
         elif _is_torch(params) or isinstance(params, np.ndarray):
@@ -233,8 +237,21 @@ class Optimizer:
         """One fused update of every parameter that has a gradient. Returns the closure's loss.
 
         ``grads``: gradients for numpy parameters, one per parameter across all groups, in
-        order (None entries skip that parameter).
+        order (None entries skip that parameter). Calls from several threads are serialized.
         """
+        with self._lock:
+            return self._step(closure, grads)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def _step(self, closure, grads):
         loss = None
         if closure is not None:
             torch = _torch()
@@ -274,7 +291,7 @@ class Optimizer:
             self._skipped_steps += 1
             self._last_grad_norm = math.nan
             warnings.warn("fusednn: non-finite gradient, step skipped (parameters and "
-                          "optimizer state unchanged)", RuntimeWarning, stacklevel=2)
+                          "optimizer state unchanged)", RuntimeWarning, stacklevel=3)
             return loss
         self._last_grad_norm = result.grad_norm
         for s in counted:
