@@ -6,6 +6,7 @@ import pytest
 
 import fusednn
 from fusednn import data
+from fusednn.data import load_mnist, read_idx, write_idx
 from fusednn.data.datasets import IDX_FILES
 
 rng = np.random.default_rng(0)
@@ -135,3 +136,38 @@ def test_loader_batches_and_seeded_shuffles():
         np.testing.assert_array_equal(yb, xb * 2)
     with pytest.raises(ValueError, match="array 1 has 9 rows"):
         data.DataLoader(x, y[:9])
+
+
+def test_idx_header_sizes_are_checked_before_the_data_is_read(tmp_path):
+    import gzip
+
+    bomb = tmp_path / "bomb-idx1-ubyte.gz"
+    with gzip.open(bomb, "wb") as f:  # declares 2**32 bytes of uint8, holds 64 MiB of zeros
+        f.write(bytes([0, 0, 0x08, 1]) + (2 ** 32 - 1).to_bytes(4, "big"))
+        f.write(bytes(64 << 20))
+    with pytest.raises(ValueError, match="max_bytes"):
+        read_idx(bomb, max_bytes=1 << 20)
+    with pytest.raises(ValueError, match="holds"):
+        read_idx(bomb)  # fewer bytes than declared
+    overflow = tmp_path / "overflow-idx3-ubyte"
+    # 2**32-1 cubed elements of 8 bytes: past int64, which must not wrap to a small number
+    overflow.write_bytes(bytes([0, 0, 0x0E, 3]) + (2 ** 32 - 1).to_bytes(4, "big") * 3 + bytes(8))
+    with pytest.raises(ValueError, match="max_bytes"):
+        read_idx(overflow)
+    extra = tmp_path / "extra-idx1-ubyte"
+    extra.write_bytes(bytes([0, 0, 0x08, 1]) + (3).to_bytes(4, "big") + bytes(5))
+    with pytest.raises(ValueError, match="more"):
+        read_idx(extra)
+
+
+def test_mnist_files_with_mismatched_counts_or_bad_labels_are_refused(tmp_path):
+    rng = np.random.default_rng(0)
+    for name, y_train in [("count", np.arange(9) % 10), ("labels", np.arange(10) + 3)]:
+        folder = tmp_path / name
+        folder.mkdir()
+        write_idx(folder / "train-images-idx3-ubyte", rng.integers(0, 255, (10, 28, 28), np.uint8))
+        write_idx(folder / "train-labels-idx1-ubyte", y_train.astype(np.uint8))
+        write_idx(folder / "t10k-images-idx3-ubyte", rng.integers(0, 255, (4, 28, 28), np.uint8))
+        write_idx(folder / "t10k-labels-idx1-ubyte", np.arange(4, dtype=np.uint8))
+        with pytest.raises(ValueError, match="y_train"):
+            load_mnist(folder)

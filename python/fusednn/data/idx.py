@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import math
 import os
 
 import numpy as np
@@ -17,21 +18,32 @@ def _open(path):
     return gzip.open(path, "rb") if gz else open(path, "rb")
 
 
-def read_idx(path) -> np.ndarray:
+MAX_BYTES = 4 << 30  # the largest IDX payload read_idx accepts unless told otherwise
+
+
+def read_idx(path, max_bytes: int = MAX_BYTES) -> np.ndarray:
     """The array stored in an IDX file (``.gz`` or plain), with a clear error for anything
-    that is not one."""
+    that is not one. The header's size is checked (against the data that follows and against
+    ``max_bytes``) before the data is read, so a small compressed file cannot inflate into a
+    huge one."""
     with _open(path) as f:
-        data = f.read()
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _TYPES:
-        raise ValueError(f"{path}: not an IDX file (bad magic {data[:4]!r})")
-    dtype, ndim = np.dtype(_TYPES[data[2]]), data[3]
-    header = 4 + 4 * ndim
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    expected = int(np.prod(shape)) * dtype.itemsize
-    if len(data) - header != expected:
+        head = f.read(4)
+        if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _TYPES:
+            raise ValueError(f"{path}: not an IDX file (bad magic {head!r})")
+        dtype, ndim = np.dtype(_TYPES[head[2]]), head[3]
+        dims = f.read(4 * ndim)
+        if len(dims) != 4 * ndim:
+            raise ValueError(f"{path}: IDX header is cut short")
+        shape = tuple(int.from_bytes(dims[4 * i: 4 + 4 * i], "big") for i in range(ndim))
+        expected = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
+        if expected > max_bytes:
+            raise ValueError(f"{path}: IDX header says shape {shape} ({expected} bytes), more "
+                             f"than max_bytes={max_bytes}")
+        data = f.read(expected + 1)
+    if len(data) != expected:
         raise ValueError(f"{path}: IDX header says shape {shape} ({expected} bytes) but the file "
-                         f"holds {len(data) - header} bytes of data")
-    return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape).astype(
+                         f"holds {'more' if len(data) > expected else len(data)} bytes of data")
+    return np.frombuffer(data, dtype=dtype).reshape(shape).astype(
         dtype.newbyteorder("="), copy=True)
 
 

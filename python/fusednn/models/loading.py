@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -14,20 +15,83 @@ from .saving import FORMAT, LAYERS, _restore
 from .sequential import Sequential
 
 
-def load_model(path: str, device: str = "cpu"):
+class ModelFileError(ValueError):
+    """A model file that cannot be read: not a fusednn model, corrupt, cut short, or larger
+    than the reader accepts. Every failure to read a model file raises this."""
+
+
+MAX_BYTES = 2 << 30  # the largest uncompressed model load_model accepts unless told otherwise
+_MAX_JSON = 64 << 20
+
+
+def _read_member(z, name, limit, path):
+    """A zip member's bytes, read in blocks and stopped as soon as they pass ``limit`` or the
+    size the zip directory declares (a member that lies about its size is cut off there)."""
+    info = z.getinfo(name)
+    if info.file_size > limit:
+        raise ModelFileError(f"{path}: {name} would unpack to {info.file_size} bytes, more than "
+                             f"the {limit} allowed (max_bytes)")
+    out = bytearray()
+    with z.open(info) as f:
+        while True:
+            block = f.read(1 << 20)
+            if not block:
+                break
+            out += block
+            if len(out) > info.file_size:
+                raise ModelFileError(f"{path}: {name} unpacks past its declared size")
+    return bytes(out)
+
+
+def _read_arrays(raw, limit, path):
+    """The arrays of the npz ``raw``, the members' declared sizes checked before any is read."""
+    with zipfile.ZipFile(io.BytesIO(raw)) as inner:
+        total = sum(i.file_size for i in inner.infolist())
+        if total > limit:
+            raise ModelFileError(f"{path}: its arrays would unpack to {total} bytes, more than "
+                                 f"the {limit} its architecture's weights and optimizer state "
+                                 "can take (or than max_bytes)")
+    with np.load(io.BytesIO(raw), allow_pickle=False) as f:
+        return {k: f[k] for k in f.files}
+
+
+def load_model(path: str, device: str = "cpu", max_bytes: int = MAX_BYTES):
     """The model saved at ``path``, compiled and with its optimizer and schedule restored when
-    it was saved compiled, on ``device``."""
+    it was saved compiled, on ``device``. Any file that cannot be read raises
+    :class:`ModelFileError` (a ``ValueError``) naming the file; sizes are checked against
+    ``max_bytes`` before anything is unpacked."""
     try:
-        with zipfile.ZipFile(path) as z:
-            meta = json.loads(z.read("model.json"))
-            with np.load(io.BytesIO(z.read("arrays.npz"))) as f:
-                arrays = {k: f[k] for k in f.files}
-    except (zipfile.BadZipFile, KeyError) as e:
-        raise ValueError(f"{path}: not a fusednn model file ({e})") from None
-    if meta.get("format") != FORMAT:
-        raise ValueError(f"{path}: unknown format {meta.get('format')!r}")
-    layers = [LAYERS[l["class"]](**_restore(l["config"])) for l in meta["layers"]]
-    model = Sequential(layers, input_shape=meta["input_shape"], name=meta["name"])
+        return _load(path, device, max_bytes)
+    except ModelFileError:
+        raise
+    except (OSError, EOFError) as e:
+        if isinstance(e, FileNotFoundError):
+            raise
+        raise ModelFileError(f"{path}: cannot be read ({type(e).__name__}: {e})") from e
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError,
+            zipfile.BadZipFile, zlib.error, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ModelFileError(f"{path}: not a readable fusednn model file "
+                             f"({type(e).__name__}: {e})") from e
+
+
+def _load(path, device, max_bytes):
+    with zipfile.ZipFile(path) as z:
+        names = set(z.namelist())
+        if not {"model.json", "arrays.npz"} <= names:
+            raise ModelFileError(f"{path}: not a fusednn model file (it holds "
+                                 f"{sorted(names)[:5]})")
+        meta = json.loads(_read_member(z, "model.json", min(_MAX_JSON, max_bytes), path))
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            got = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+            raise ModelFileError(f"{path}: unknown format {got!r}")
+        layers = [LAYERS[l["class"]](**_restore(l["config"])) for l in meta["layers"]]
+        model = Sequential(layers, input_shape=meta["input_shape"], name=meta["name"])
+        # The arrays cannot be larger than the weights this architecture has, and the state of
+        # an optimizer over them (at most three float32 tensors per weight): a member that
+        # declares more is refused before it is unpacked.
+        weights = sum(int(np.prod(v.shape)) for v in model.state_dict().values())
+        bound = min(max_bytes, 4 * 4 * weights + 4096 * (len(meta["layers"]) + 8) * 4)
+        arrays = _read_arrays(_read_member(z, "arrays.npz", max_bytes, path), bound, path)
     model.load_state_dict({k[len("weights/"):]: v for k, v in arrays.items()
                            if k.startswith("weights/")})
     if device != "cpu":

@@ -59,6 +59,31 @@ def _restore(value):
     return value
 
 
+def _remove_stale_temporaries(folder, base):
+    """Remove the temporary files earlier saves of ``base`` left when killed: each is named
+    ``<base>.<pid>.<random>.tmp``, and one whose process is gone belongs to nobody."""
+    for name in os.listdir(folder):
+        if not (name.startswith(base + ".") and name.endswith(".tmp")):
+            continue
+        pid = name[len(base) + 1:].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        try:
+            os.remove(os.path.join(folder, name))
+        except OSError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def save_model(model, path: str) -> str:
     if not model.built:
         raise ValueError("save() needs a built model: give input_shape= or train it first")
@@ -101,7 +126,9 @@ def save_model(model, path: str) -> str:
     np.savez(buffer, **arrays)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=os.path.basename(path) + ".", suffix=".tmp")
+    _remove_stale_temporaries(folder, os.path.basename(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{os.path.basename(path)}.{os.getpid()}.",
+                               suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
