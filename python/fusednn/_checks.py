@@ -39,8 +39,8 @@ def step_count(name: str, value) -> int:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1 \
             or value >= MAX_STEP:
-        raise ValueError(f"{name} must be an integer in [1, 2**53) (the 1-based step), got "
-                         f"{value!r}")
+        raise ValueError(f"{name} must be an integer >= 1 (the 1-based step, below 2**53), "
+                         f"got {value!r}")
     return int(value)
 
 

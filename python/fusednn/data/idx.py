@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import math
 import os
+import zlib
 
 import numpy as np
 
@@ -26,6 +27,13 @@ def read_idx(path, max_bytes: int = MAX_BYTES) -> np.ndarray:
     that is not one. The header's size is checked (against the data that follows and against
     ``max_bytes``) before the data is read, so a small compressed file cannot inflate into a
     huge one."""
+    try:
+        return _read(path, max_bytes)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+        raise ValueError(f"{path}: a corrupt or cut-short gzip stream ({e})") from None
+
+
+def _read(path, max_bytes):
     with _open(path) as f:
         head = f.read(4)
         if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _TYPES:
