@@ -15,8 +15,8 @@ struct CudaBackend {
   static constexpr bool kGpu = true;
   using Launch = bindings::GpuLaunch;
   static Launch prepare(const bindings::Reader& r) {
-    if (!r.first) throw py::value_error("no GPU array in this call");
-    const Launch l = bindings::launch_for(*r.first, "x");
+    if (!r.has_first) throw py::value_error("no GPU array in this call");
+    const Launch l = bindings::launch_for(r.first, "x");
     if (r.device >= 0 && r.device != l.device) {
       throw py::value_error("the arguments are on cuda:" + std::to_string(r.device) +
                             " and cuda:" + std::to_string(l.device));

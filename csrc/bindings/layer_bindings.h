@@ -27,8 +27,8 @@ struct Reader {
   bool gpu;
   front::Spans spans{};
   int device = -1;
-  const Array* first = nullptr;
-  Array first_copy{};
+  bool has_first = false;
+  Array first{};  // the first array read: where a GPU call launches
 
   Array get(py::handle h, const char* name, bool written, unsigned types,
             bool optional = false) {
@@ -45,9 +45,9 @@ struct Reader {
       }
       device = a.device;
     }
-    if (first == nullptr) {
-      first_copy = a;
-      first = &first_copy;
+    if (!has_first) {
+      first = a;
+      has_first = true;
     }
     return a;
   }
