@@ -1,6 +1,6 @@
 // ============================================================================================
 // The CPU engine behind the layer kernels of nn_kernels.h, written once against a Vec policy
-// (ScalarVec: scalar_vec.h, Avx2Vec: vec_avx2.h) and the per-element math of act_math.h.
+// (ScalarVec: vec_scalar_policy.h, Avx2Vec: vec_avx2.h) and the per-element math of act_math.h.
 //
 // Bias + activation walks the tensor as rows: with inner == 1 (Dense) a row is one sample's
 // `channels` values and the bias is a vector; with inner > 1 (conv) a row is one channel's

@@ -2,7 +2,7 @@
 // optim_math.h. Compiled for baseline x86-64 (no AVX), it is the path on CPUs without
 // AVX2+FMA, the readable spec, and the oracle the AVX2 path is tested against.
 #include "cpu/optim_engine.h"
-#include "cpu/scalar_vec.h"
+#include "cpu/vec_scalar_policy.h"
 
 namespace fusednn::cpu {
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _backend
-from . import ops
+from . import tensor_ops
 from .device import array_module, device_of, normalize
 from .function import Function, check_same_device, run_backward  # noqa: F401
 from .fused.activation import ActivationFunction
@@ -156,7 +156,7 @@ class Tensor:
         return Tensor._from_array(self._data, self.device)
 
     def clone(self) -> "Tensor":
-        return ops.Mul.apply(self, 1) if self.requires_grad else Tensor._from_array(
+        return tensor_ops.Mul.apply(self, 1) if self.requires_grad else Tensor._from_array(
             self._data.copy(), self.device)
 
     def astype(self, dtype) -> "Tensor":
@@ -229,22 +229,22 @@ class Tensor:
             return other
         return Tensor(other, device=self.device, dtype=self.dtype)
 
-    def __add__(self, o): return ops.Add.apply(self, self._other(o))
-    def __radd__(self, o): return ops.Add.apply(self._other(o), self)
-    def __sub__(self, o): return ops.Sub.apply(self, self._other(o))
-    def __rsub__(self, o): return ops.Sub.apply(self._other(o), self)
-    def __mul__(self, o): return ops.Mul.apply(self, self._other(o))
-    def __rmul__(self, o): return ops.Mul.apply(self._other(o), self)
-    def __truediv__(self, o): return ops.Div.apply(self, self._other(o))
-    def __rtruediv__(self, o): return ops.Div.apply(self._other(o), self)
-    def __neg__(self): return ops.Neg.apply(self)
-    def __matmul__(self, o): return ops.MatMul.apply(self, self._other(o))
-    def __rmatmul__(self, o): return ops.MatMul.apply(self._other(o), self)
+    def __add__(self, o): return tensor_ops.Add.apply(self, self._other(o))
+    def __radd__(self, o): return tensor_ops.Add.apply(self._other(o), self)
+    def __sub__(self, o): return tensor_ops.Sub.apply(self, self._other(o))
+    def __rsub__(self, o): return tensor_ops.Sub.apply(self._other(o), self)
+    def __mul__(self, o): return tensor_ops.Mul.apply(self, self._other(o))
+    def __rmul__(self, o): return tensor_ops.Mul.apply(self._other(o), self)
+    def __truediv__(self, o): return tensor_ops.Div.apply(self, self._other(o))
+    def __rtruediv__(self, o): return tensor_ops.Div.apply(self._other(o), self)
+    def __neg__(self): return tensor_ops.Neg.apply(self)
+    def __matmul__(self, o): return tensor_ops.MatMul.apply(self, self._other(o))
+    def __rmatmul__(self, o): return tensor_ops.MatMul.apply(self._other(o), self)
 
     def __pow__(self, exponent):
         if isinstance(exponent, Tensor):
             raise TypeError("Tensor ** Tensor is not supported; the exponent must be a number")
-        return ops.Pow.apply(self, exponent)
+        return tensor_ops.Pow.apply(self, exponent)
 
     def _compare(self, other, op):
         o = other.data if isinstance(other, Tensor) else other
@@ -259,18 +259,18 @@ class Tensor:
     def __getitem__(self, index):
         if isinstance(index, Tensor):
             index = index.data
-        return ops.GetItem.apply(self, index)
+        return tensor_ops.GetItem.apply(self, index)
 
     # -- reductions and shapes ---------------------------------------------------------------
     def sum(self, axis=None, keepdims=False, *, dim=None):
-        return ops.Sum.apply(self, axis=_dim(axis, dim), keepdims=keepdims)
+        return tensor_ops.Sum.apply(self, axis=_dim(axis, dim), keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False, *, dim=None):
-        return ops.Mean.apply(self, axis=_dim(axis, dim), keepdims=keepdims)
+        return tensor_ops.Mean.apply(self, axis=_dim(axis, dim), keepdims=keepdims)
 
     def reshape(self, *shape):
         shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        return ops.Reshape.apply(self, shape)
+        return tensor_ops.Reshape.apply(self, shape)
 
     view = reshape
 
@@ -287,32 +287,32 @@ class Tensor:
         axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
         if sorted(a % self.ndim for a in axes) != list(range(self.ndim)):
             raise ValueError(f"permute: {axes} is not a permutation of {self.ndim} axes")
-        return ops.Permute.apply(self, tuple(a % self.ndim for a in axes))
+        return tensor_ops.Permute.apply(self, tuple(a % self.ndim for a in axes))
 
     def transpose(self, dim0: int = -2, dim1: int = -1):
         axes = list(range(self.ndim))
         axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-        return ops.Permute.apply(self, tuple(axes))
+        return tensor_ops.Permute.apply(self, tuple(axes))
 
     @property
     def T(self):
-        return ops.Permute.apply(self, tuple(reversed(range(self.ndim))))
+        return tensor_ops.Permute.apply(self, tuple(reversed(range(self.ndim))))
 
     def argmax(self, axis=None):
         return Tensor._from_array(self._data.argmax(axis=axis), self.device)
 
     # -- element-wise functions --------------------------------------------------------------
-    def exp(self): return ops.Exp.apply(self)
-    def log(self): return ops.Log.apply(self)
-    def sqrt(self): return ops.Sqrt.apply(self)
-    def abs(self): return ops.Abs.apply(self)
+    def exp(self): return tensor_ops.Exp.apply(self)
+    def log(self): return tensor_ops.Log.apply(self)
+    def sqrt(self): return tensor_ops.Sqrt.apply(self)
+    def abs(self): return tensor_ops.Abs.apply(self)
     __abs__ = abs
 
     def softmax(self, dim: int = -1):
-        return ops.SoftmaxFunction.apply(self, dim)
+        return tensor_ops.SoftmaxFunction.apply(self, dim)
 
     def log_softmax(self, dim: int = -1):
-        return ops.LogSoftmaxFunction.apply(self, dim)
+        return tensor_ops.LogSoftmaxFunction.apply(self, dim)
 
     def relu(self):
         return ActivationFunction.apply(self, "relu", 0.0)

@@ -6,7 +6,7 @@ import numpy as np
 
 from ... import _backend
 from ..function import Function
-from ..ops import xp_of
+from ..tensor_ops import xp_of
 
 
 class SoftmaxCrossEntropyFunction(Function):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...autograd import Tensor
 from ...autograd.fused import ActivationFunction
-from ...autograd.ops import LogSoftmaxFunction, SoftmaxFunction
+from ...autograd.tensor_ops import LogSoftmaxFunction, SoftmaxFunction
 
 
 def _tensor(x, where):

@@ -3,7 +3,7 @@ update (the running variance uses the unbiased batch variance, as torch)."""
 from __future__ import annotations
 
 from ...autograd import Function, Tensor
-from ...autograd.ops import xp_of
+from ...autograd.tensor_ops import xp_of
 
 
 def _array(t):
