@@ -1,6 +1,7 @@
 """Hyperparameter search (grid, random, TPE, GP) over fusednn models with Optuna, pruning,
 cross-validation, and parallel or distributed trials; see :class:`Tuner`."""
-from .objective import PruningCallback, build_model, compile_arguments, stratified_folds
+from .builtin_models import build_model, compile_arguments
+from .objective import PruningCallback, stratified_folds
 from .results import TuneResult
 from .space import ARGUMENTS, Choice, Float, Int, Space, default_space
 from .tuner import Tuner, tune

@@ -98,7 +98,8 @@ def worker(job: dict) -> int:
     if job.get("gpu") is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(job["gpu"])
     o = optuna()
-    from .objective import run_trial, run_trial_isolated
+    from .isolated import run_trial_isolated
+    from .objective import run_trial
     from .space import Space
 
     space = Space.load(job["space"])

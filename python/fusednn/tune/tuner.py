@@ -12,7 +12,8 @@ import time
 import numpy as np
 
 from ..data.preprocessing import check_xy
-from .objective import Task, run_trial, run_trial_isolated
+from .isolated import run_trial_isolated
+from .objective import Task, run_trial
 from .results import TuneResult
 from .space import Space, default_space
 from .study import (METHODS, PRUNERS, fail_stale_trials, finished_count, make_pruner,
