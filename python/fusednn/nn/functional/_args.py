@@ -11,6 +11,16 @@ def check_tensor(x, where, name):
         raise TypeError(f"{where}: {name} must be a fusednn.Tensor, got {type(x).__name__}")
 
 
+def check_bias(bias, weight, where, outputs: str):
+    """A bias, when given, is a Tensor of one value per output (weight's first axis)."""
+    if bias is None:
+        return
+    check_tensor(bias, where, "bias")
+    if bias.shape != (weight.shape[0],):
+        raise ValueError(f"{where}: bias of shape {bias.shape} does not match "
+                         f"{weight.shape[0]} output {outputs}")
+
+
 def pair(v, what, where):
     if isinstance(v, (tuple, list)):
         if len(v) != 2:

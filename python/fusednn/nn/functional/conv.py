@@ -5,6 +5,7 @@ from __future__ import annotations
 from ... import _backend
 from ...autograd import Tensor
 from ...autograd.fused import Conv2dFunction, act_code
+from ._args import check_bias
 from ._args import check_tensor as _check_tensor
 from ._args import pair
 
@@ -71,10 +72,6 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=1, padding
     if min(input.shape[1:]) < 1 or min(weight.shape) < 1:
         raise ValueError(f"{name}: empty dimension in input {input.shape} or weight "
                          f"{weight.shape}")
-    if bias is not None:
-        _check_tensor(bias, name, "bias")
-        if bias.shape != (weight.shape[0],):
-            raise ValueError(f"{name}: bias of shape {bias.shape} does not match "
-                             f"{weight.shape[0]} output channels")
+    check_bias(bias, weight, name, "channels")
     geometry, _ = conv_geometry(input.shape, weight.shape[2:], stride, padding, dilation, name)
     return Conv2dFunction.apply(input, weight, bias, geometry, activation, float(negative_slope))

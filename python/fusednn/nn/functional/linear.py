@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ...autograd import Tensor
 from ...autograd.fused import LinearFunction, act_code
+from ._args import check_bias
 from ._args import check_tensor as _check_tensor
 
 
@@ -22,11 +23,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor = None, activation=None,
         raise ValueError(f"{name}: input of shape {input.shape} has "
                          f"{input.shape[-1] if input.ndim else 0} features but the weight "
                          f"{weight.shape} expects {weight.shape[1]}")
-    if bias is not None:
-        _check_tensor(bias, name, "bias")
-        if bias.shape != (weight.shape[0],):
-            raise ValueError(f"{name}: bias of shape {bias.shape} does not match "
-                             f"{weight.shape[0]} output features")
+    check_bias(bias, weight, name, "features")
     if input.dtype != weight.dtype:
         raise TypeError(f"{name}: input is {input.dtype} but weight is {weight.dtype}")
     return LinearFunction.apply(input, weight, bias, activation, float(negative_slope))
