@@ -318,6 +318,9 @@ class Optimizer:
         arena = group.get("arena")
         prefix = f"param_groups[{gi}]."
         entries = self.state._entries
+        if not keys and not counts:  # stateless (SGD without momentum): torch keeps no state
+            _set_step(h, 0, False)
+            return [Call(h, params, gs, [], prefix)]
         if not gpu:
             # The steady state, in C-level loops: every parameter has all its state already.
             try:
