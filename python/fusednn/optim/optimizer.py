@@ -320,6 +320,9 @@ class Optimizer:
         entries = self.state._entries
         if not keys and not counts:  # stateless (SGD without momentum): torch keeps no state
             _set_step(h, 0, False)
+            flat = arena.flat_call(params, gs, [], []) if arena is not None else None
+            if flat is not None:
+                return [Call(h, flat[0], flat[1], [], prefix)]
             return [Call(h, params, gs, [], prefix)]
         if not gpu:
             # The steady state, in C-level loops: every parameter has all its state already.
