@@ -60,6 +60,7 @@ def arrays(draw, n=None, dtypes=(np.float32,)):
 
 
 def _valid(a, n, writable):
+    """Whether the kernels must take ``a`` as a float32 array of shape (n,)."""
     return (isinstance(a, np.ndarray) and a.dtype == np.float32 and a.shape == (n,)
             and a.flags.c_contiguous and a.flags.aligned and (a.flags.writeable or not writable))
 
@@ -123,7 +124,8 @@ def test_sgd_class_is_right_or_refuses_and_writes_nothing(data, n, lr, momentum,
     try:
         opt.step(grads=grads)
     except BAD:
-        assert not all(_valid(g, n, False) for g in grads)
+        assert not all(_valid(g, n, False) and g.shape == p.shape
+                       for p, g in zip(params, grads))
         for p, b in zip(params, before):
             np.testing.assert_array_equal(p, b)
         assert len(opt.state) == 0
