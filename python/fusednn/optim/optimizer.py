@@ -83,6 +83,7 @@ class Optimizer:
         self.param_groups = []
         self._skipped_steps = 0
         self._last_grad_norm = None
+        self._opt_called = False  # a scheduler stepped before the first step() warns, as torch's
         # "cpu", or the CUDA device of every parameter (None when the array does not say
         # which); _UNSET until the first parameter is seen.
         self._device = _UNSET
@@ -240,6 +241,7 @@ class Optimizer:
         order (None entries skip that parameter). Calls from several threads are serialized.
         """
         with self._lock:
+            self._opt_called = True
             return self._step(closure, grads)
 
     def __getstate__(self):

@@ -57,7 +57,9 @@ def compile_arguments(params: dict, epochs: int, steps_per_epoch: int) -> dict:
     elif schedule == "step":
         make = lambda opt: L.StepLR(opt, step_size=max(1, epochs // 3), gamma=0.3)  # noqa: E731
     elif schedule == "onecycle":
-        make = lambda opt: L.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch)  # noqa: E731
+        make = lambda opt: L.OneCycleLR(opt, max_lr=lr,  # noqa: E731
+                                        total_steps=epochs * steps_per_epoch,
+                                        cycle_momentum=False)
     elif schedule not in (None, "none"):
         raise ValueError(f"unknown schedule {schedule!r} (none, cosine, step, onecycle)")
     return dict(optimizer=name, loss="cross_entropy", metrics=["accuracy"],
