@@ -9,6 +9,7 @@ from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .arena import Arena
 from .functional import NonFiniteGradError, StepResult
+from .hooks import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
@@ -26,4 +27,5 @@ def get(name: str, params, **kwargs) -> Optimizer:
 
 
 __all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Arena", "Optimizer",
-           "NonFiniteGradError", "StepResult", "functional", "lr_scheduler", "get", "OPTIMIZERS"]
+           "NonFiniteGradError", "StepResult", "functional", "lr_scheduler", "get", "OPTIMIZERS",
+           "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook"]

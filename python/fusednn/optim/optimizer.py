@@ -28,6 +28,7 @@ from .. import _cpu
 from .arena import Arena
 from .functional import Call, NonFiniteGradError, fused_step, read_control
 from .groups import ParamGroup, ParamState
+from .hooks import OptimizerHooks, add_hook
 from .state_dict import load_optimizer_state, optimizer_state_dict
 
 
@@ -92,6 +93,7 @@ class Optimizer:
         # step() is serialized: two threads stepping one optimizer take turns (functional
         # kernels on disjoint arrays need no lock).
         self._lock = threading.Lock()
+        self._hooks = OptimizerHooks()
         if isinstance(params, Arena):
             params = [{"params": params}]
         elif _is_torch(params) or isinstance(params, np.ndarray):
@@ -128,16 +130,37 @@ class Optimizer:
         elif isinstance(params, set):
             raise TypeError("params must be an ordered collection, not a set")
         params = list(params) if params is not None else []
-        if not params:
-            raise ValueError("a param group needs at least one parameter")
+        named = [isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in params]
+        if any(named):  # model.named_parameters(), as torch takes them
+            if not all(named):
+                raise ValueError("all optimizer params should be with/without names. Some "
+                                 "param names are missing")
+            group["param_names"] = [name for name, _ in params]
+            params = [p for _, p in params]
+        if any(("param_names" in group) != ("param_names" in g) for g in self.param_groups):
+            raise ValueError("all optimizer param groups should be with/without names")
+        if len({id(p) for p in params}) != len(params):
+            # torch warns and keeps both (updating the parameter twice); a parameter is
+            # updated once here, so the copies after the first are dropped.
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; "
+                          "fusednn keeps the first and updates it once per step", UserWarning,
+                          stacklevel=3)
+            first, keep = set(), []
+            for i, p in enumerate(params):
+                if id(p) not in first:
+                    first.add(id(p))
+                    keep.append(i)
+            params = [params[i] for i in keep]
+            if "param_names" in group:
+                group["param_names"] = [group["param_names"][i] for i in keep]
         for i, p in enumerate(params):
             self._check_param(p, f"params[{i}]")
             if _is_torch(p) and not p.is_leaf:
                 raise ValueError(f"params[{i}]: can't optimize a non-leaf tensor")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
-        if any(id(p) in seen for p in params) or len({id(p) for p in params}) != len(params):
+        if any(id(p) in seen for p in params):
             raise ValueError("some parameters appear in more than one parameter group")
-        unknown = set(group) - set(self.defaults) - {"params", "arena"}
+        unknown = set(group) - set(self.defaults) - {"params", "arena", "param_names"}
         if unknown:
             raise TypeError(f"unknown option(s) for {type(self).__name__}: {sorted(unknown)}; "
                             f"known: {sorted(self.defaults)}")
@@ -216,6 +239,8 @@ class Optimizer:
                 gs = grads[k:k + len(params)]
             elif arena is not None and not arena.is_torch:
                 gs = arena.grads
+            elif not params:
+                gs = []
             elif _backend.is_fusednn_tensor(params[0]):
                 gs = [None if p.grad is None else p.grad.data for p in params]
             else:
@@ -242,16 +267,52 @@ class Optimizer:
         """
         with self._lock:
             self._opt_called = True
-            return self._step(closure, grads)
+            if not self._hooks.any_step():
+                return self._step(closure, grads)
+            args = (self,) if closure is None else (self, closure)
+            kwargs = {} if grads is None else {"grads": grads}
+            args, kwargs = self._hooks.run_step_pre(self, args, kwargs)
+            out = Optimizer._run_step(*args, **kwargs)
+            self._hooks.run_step_post(self, args, kwargs)
+            return out
+
+    def _run_step(self, closure=None, *, grads=None):
+        return self._step(closure, grads)
+
+    # -- hooks (torch.optim's signatures; see fusednn.optim.hooks) -------------------------------
+    def register_step_pre_hook(self, hook):
+        """``hook(optimizer, args, kwargs) -> None | (new_args, new_kwargs)`` before each step."""
+        return add_hook(self._hooks.step_pre, hook)
+
+    def register_step_post_hook(self, hook):
+        """``hook(optimizer, args, kwargs)`` after each step."""
+        return add_hook(self._hooks.step_post, hook)
+
+    def register_state_dict_pre_hook(self, hook, prepend: bool = False):
+        """``hook(optimizer)`` before ``state_dict()`` builds its result."""
+        return add_hook(self._hooks.state_dict_pre, hook, prepend)
+
+    def register_state_dict_post_hook(self, hook, prepend: bool = False):
+        """``hook(optimizer, state_dict) -> None | state_dict`` on ``state_dict()``'s result."""
+        return add_hook(self._hooks.state_dict_post, hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook, prepend: bool = False):
+        """``hook(optimizer, state_dict) -> None | state_dict`` before loading."""
+        return add_hook(self._hooks.load_state_dict_pre, hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook, prepend: bool = False):
+        """``hook(optimizer)`` after loading."""
+        return add_hook(self._hooks.load_state_dict_post, hook, prepend)
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        del state["_lock"]
+        del state["_lock"], state["_hooks"]  # hooks are not pickled, as in torch
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._lock = threading.Lock()
+        self._hooks = OptimizerHooks()
 
     def _step(self, closure, grads):
         loss = None
@@ -417,12 +478,27 @@ class Optimizer:
     def state_dict(self) -> dict:
         """Same layout as ``torch.optim.Optimizer.state_dict()``; for torch parameters it loads
         into the matching torch optimizer and back. Tensors are references, not copies."""
-        return optimizer_state_dict(self)
+        for hook in list(self._hooks.state_dict_pre.values()):
+            hook(self)
+        state_dict = optimizer_state_dict(self)
+        for hook in list(self._hooks.state_dict_post.values()):
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        return state_dict
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Load a state_dict from this class or from the matching ``torch.optim`` optimizer.
         Everything is checked before anything changes; values are copied."""
-        load_optimizer_state(self, state_dict, _device_step)
+        state_dict = dict(state_dict)  # a hook may edit it; the caller's dict is not touched
+        for hook in list(self._hooks.load_state_dict_pre.values()):
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        with self._lock:
+            load_optimizer_state(self, state_dict, _device_step)
+        for hook in list(self._hooks.load_state_dict_post.values()):
+            hook(self)
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]

@@ -53,6 +53,8 @@ def load_optimizer_state(opt, state_dict: dict, device_step) -> None:
         new["params"] = group["params"]
         for k in opt.defaults:  # options torch.optim does not have (l1): keep ours
             new.setdefault(k, group[k])
+        if "param_names" in group and "param_names" not in saved:  # torch keeps the names
+            new["param_names"] = group["param_names"]
         if "arena" in group:
             new["arena"] = group["arena"]
         new.hparams(opt._hparams)  # validates
