@@ -6,7 +6,7 @@ from fusednn import _backend
 
 def _available_paths():
     features = fusednn._cpu.cpu_features()
-    return ["scalar"] + (["avx2"] if features["avx2"] and features["fma"] else [])
+    return ["scalar"] + (["avx2"] if features["avx2"] and features["fma"] and features["f16c"] else [])
 
 
 CPU_PATHS = _available_paths()

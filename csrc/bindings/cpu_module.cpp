@@ -41,6 +41,7 @@ py::dict features() {
   d["avx"] = f.avx;
   d["avx2"] = f.avx2;
   d["fma"] = f.fma;
+  d["f16c"] = f.f16c;
   d["avx512f"] = f.avx512f;
   return d;
 }

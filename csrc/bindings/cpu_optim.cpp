@@ -10,7 +10,9 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <optional>
+#include <utility>
 
 #include "bindings/contracts.h"
 #include "bindings/optim_args.h"
@@ -21,18 +23,23 @@ using namespace fusednn;
 
 namespace {
 
+cpu::ParamType param_type(front::DType t) {
+  switch (t) {
+    case front::DType::f64: return cpu::ParamType::f64;
+    case front::DType::bf16: return cpu::ParamType::bf16;
+    case front::DType::f16: return cpu::ParamType::f16;
+    default: return cpu::ParamType::f32;
+  }
+}
+
 template <class H, void (*Run)(const cpu::StepArgs&, const H&)>
 py::tuple step(py::sequence calls, std::optional<double> max_grad_norm, bool check_finite) {
-  bindings::StepCalls<H> c =
-      bindings::read_calls<H>(calls, false, front::mask({front::DType::f32}));
+  bindings::StepCalls<H> c = bindings::read_calls<H>(calls, false, bindings::kCpuParamTypes);
   std::vector<cpu::StepArgs> args;
-  cpu::Addresses all_grads;
-  std::vector<int64_t> all_sizes;
   for (const bindings::StepArrays& a : c.arrays) {
-    args.push_back({bindings::addresses(a.params), bindings::addresses(a.grads), {}, a.sizes});
+    const cpu::ParamType type = param_type(a.params.empty() ? front::DType::f32 : a.params[0].dtype);
+    args.push_back({type, bindings::addresses(a.params), bindings::addresses(a.grads), {}, a.sizes});
     for (const auto& s : a.states) args.back().states.push_back(bindings::addresses(s));
-    all_grads.insert(all_grads.end(), args.back().grads.begin(), args.back().grads.end());
-    all_sizes.insert(all_sizes.end(), a.sizes.begin(), a.sizes.end());
   }
   const bool norm_needed = max_grad_norm.has_value() || check_finite;
   double norm = 0.0;
@@ -41,7 +48,9 @@ py::tuple step(py::sequence calls, std::optional<double> max_grad_norm, bool che
     py::gil_scoped_release release;
     double scale = 1.0;
     if (norm_needed) {
-      norm = sqrt(cpu::grad_sum_squares(all_grads, all_sizes));
+      double sum = 0.0;  // calls in order: the same inputs give the same bits
+      for (const cpu::StepArgs& a : args) sum += cpu::grad_sum_squares(a.type, a.grads, a.sizes);
+      norm = sqrt(sum);
       applied = !(check_finite && !isfinite(norm));
       if (max_grad_norm) scale = bindings::clip_coefficient(*max_grad_norm, norm);
     }
@@ -85,13 +94,14 @@ void bind_optimizer(py::module_& m, Cls& cls, const char* step_name) {
 }  // namespace
 
 void bind_cpu_optim(py::module_& m) {
-  // A parameter an optimizer may update: float32 on the CPU, float32/float16/bfloat16 on the
-  // GPU, writable. Returns what the front read (device, dtype, shape).
+  // A parameter an optimizer may update: float32/float64/float16/bfloat16 on the CPU,
+  // float32/float16/bfloat16 on the GPU, writable. Returns what the front read (gpu, device,
+  // dtype name).
   m.def(
       "check_parameter",
       [](py::handle p, const std::string& name) {
         const front::Array a = front::read(p, front::named(name.c_str()));
-        const unsigned types = a.gpu ? bindings::kGpuParamTypes : front::mask({front::DType::f32});
+        const unsigned types = a.gpu ? bindings::kGpuParamTypes : bindings::kCpuParamTypes;
         front::get(p, front::named(name.c_str()), front::Want{types, a.gpu, true});
         return py::make_tuple(a.gpu, a.device, front::dtype_name(a.dtype));
       },
@@ -133,12 +143,20 @@ void bind_cpu_optim(py::module_& m) {
       "grad_sum_squares",
       [](py::handle grads, const std::string& prefix) {
         const auto g = front::get_list(grads, front::Name{prefix.c_str(), "grads"},
-                                       front::Want{front::mask({front::DType::f32}), false, false});
-        std::vector<int64_t> sizes(g.size());
-        for (size_t i = 0; i < g.size(); ++i) sizes[i] = g[i].size;
-        const auto addresses = bindings::addresses(g);
+                                       front::Want{bindings::kCpuParamTypes, false, false});
+        // one pass per element type present, in a fixed order
+        std::vector<std::pair<cpu::ParamType, std::pair<cpu::Addresses, std::vector<int64_t>>>> by_type;
+        for (const front::Array& a : g) {
+          const cpu::ParamType t = param_type(a.dtype);
+          auto it = std::find_if(by_type.begin(), by_type.end(), [&](const auto& e) { return e.first == t; });
+          if (it == by_type.end()) it = by_type.insert(by_type.end(), {t, {}});
+          it->second.first.push_back(a.data);
+          it->second.second.push_back(a.size);
+        }
         py::gil_scoped_release release;
-        return cpu::grad_sum_squares(addresses, sizes);
+        double sum = 0.0;
+        for (const auto& [t, lists] : by_type) sum += cpu::grad_sum_squares(t, lists.first, lists.second);
+        return sum;
       },
       py::arg("grads"), py::arg("prefix") = "",
       "The sum of squares of every element of every gradient (one pass, fixed order).");

@@ -18,6 +18,14 @@ namespace py = pybind11;
 // What a GPU step takes for parameters and gradients (state is float32).
 inline const unsigned kGpuParamTypes =
     front::mask({front::DType::f32, front::DType::f16, front::DType::bf16});
+// What a CPU step takes (state is float32, or float64 for float64 parameters).
+inline const unsigned kCpuParamTypes =
+    front::mask({front::DType::f32, front::DType::f64, front::DType::f16, front::DType::bf16});
+
+// The optimizer state's type for parameters of type `param`.
+inline front::DType state_type(front::DType param, bool gpu) {
+  return !gpu && param == front::DType::f64 ? front::DType::f64 : front::DType::f32;
+}
 
 struct StepArrays {
   std::vector<front::Array> params, grads;
@@ -33,7 +41,7 @@ inline std::vector<uintptr_t> addresses(const std::vector<front::Array>& arrays)
 
 // `states`: one list per state the hyperparameters use, in OptimState<H> order. `prefix` goes
 // before every argument name in messages ("param_groups[1]."). `param_types`: what params and
-// grads may hold (state is always float32).
+// grads may hold; all of one call share one type, and the state's is state_type() of it.
 template <class H>
 StepArrays read_step(const H& h, py::handle params, py::handle grads, py::sequence states,
                      const std::string& prefix, bool gpu, unsigned param_types,
@@ -44,6 +52,16 @@ StepArrays read_step(const H& h, py::handle params, py::handle grads, py::sequen
   a.params = front::get_list(params, front::Name{pre, "params"}, front::Want{param_types, gpu, true});
   a.grads = front::get_list(grads, front::Name{pre, "grads"}, front::Want{param_types, gpu, false});
   const size_t n = a.params.size();
+  const front::DType type = n ? a.params[0].dtype : front::DType::f32;
+  for (size_t i = 1; i < n; ++i) {
+    if (a.params[i].dtype != type) {
+      throw py::type_error(front::Name{pre, "params", int64_t(i)}.str() + ": is " +
+                           front::dtype_name(a.params[i].dtype) + " but " +
+                           front::Name{pre, "params", 0}.str() + " is " + front::dtype_name(type) +
+                           "; one call takes one parameter type (an optimizer splits its calls "
+                           "by type)");
+    }
+  }
   if (a.grads.size() != n) {
     throw py::value_error(prefix + "grads has " + std::to_string(a.grads.size()) +
                           " entries but params has " + std::to_string(n));
@@ -58,7 +76,7 @@ StepArrays read_step(const H& h, py::handle params, py::handle grads, py::sequen
   }
   for (size_t s = 0; s < names.size(); ++s) {
     a.states.push_back(front::get_list(states[s], front::Name{pre, names[s]},
-                                       front::Want{front::mask({front::DType::f32}), gpu, true}));
+                                       front::Want{front::mask({state_type(type, gpu)}), gpu, true}));
     if (a.states.back().size() != n) {
       throw py::value_error(prefix + names[s] + " has " + std::to_string(a.states.back().size()) +
                             " entries but params has " + std::to_string(n));

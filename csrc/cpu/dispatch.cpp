@@ -1,5 +1,7 @@
 #include "cpu/dispatch.h"
 
+#include <cpuid.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <stdexcept>
@@ -13,14 +15,17 @@ namespace fusednn::cpu {
 CpuFeatures cpu_features() {
   // __builtin_cpu_supports also checks that the OS saves the YMM/ZMM registers.
   __builtin_cpu_init();
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C);
   return CpuFeatures{bool(__builtin_cpu_supports("sse4.2")), bool(__builtin_cpu_supports("avx")),
                      bool(__builtin_cpu_supports("avx2")), bool(__builtin_cpu_supports("fma")),
-                     bool(__builtin_cpu_supports("avx512f"))};
+                     f16c, bool(__builtin_cpu_supports("avx512f"))};
 }
 
 bool avx2_usable() {
+  // Every AVX2 CPU has F16C too; the AVX2 optimizers use it for float16 parameters.
   const CpuFeatures f = cpu_features();
-  return f.avx2 && f.fma;
+  return f.avx2 && f.fma && f.f16c;
 }
 
 namespace {
@@ -40,7 +45,7 @@ const Backend* resolve(const std::string& path) {
   if (path == "scalar") return &kScalar;
   if (path == "avx2") {
     if (!avx2_usable()) {
-      throw std::runtime_error("kernel path 'avx2' requested but this CPU lacks AVX2+FMA");
+      throw std::runtime_error("kernel path 'avx2' requested but this CPU lacks AVX2+FMA+F16C");
     }
     return &kAvx2;
   }

@@ -10,11 +10,11 @@
 namespace fusednn::cpu {
 
 struct CpuFeatures {
-  bool sse42, avx, avx2, fma, avx512f;
+  bool sse42, avx, avx2, fma, f16c, avx512f;
 };
 
 CpuFeatures cpu_features();
-bool avx2_usable();  // avx2 and fma
+bool avx2_usable();  // avx2, fma and f16c
 
 // "scalar" or "avx2"
 const char* kernel_path();

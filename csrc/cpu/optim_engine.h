@@ -5,7 +5,9 @@
 // range per thread (one OpenMP region per step, whatever the number of tensors), and each
 // range is walked tensor by tensor, Vec::kWidth elements at a time, applying an *Update
 // functor from optim_math.h. Vec supplies V, kWidth, load/store and, for widths above one,
-// masked load_partial/store_partial so the tail goes through the same math.
+// masked load_partial/store_partial so the tail goes through the same math. Parameters and
+// gradients of type P are converted to V on load and back on store, in registers (one pass
+// over memory whatever P is); the state is V's own type.
 //
 // Included by exactly one translation unit per backend; everything here has internal linkage
 // so the AVX2 unit's instantiations can never stand in for the portable ones.
@@ -31,7 +33,8 @@ constexpr int64_t kParallelMin = int64_t(1) << 15;
 constexpr int64_t kSplitAlign = 16;
 constexpr int kMaxThreads = 256;
 
-inline int64_t total_elements(const TensorTable& t) { return t.offsets[t.num_tensors]; }
+template <class Table>
+inline int64_t total_elements(const Table& t) { return t.offsets[t.num_tensors]; }
 
 // body(lo, hi) once per thread on disjoint ranges covering [0, total).
 template <class Body>
@@ -55,8 +58,8 @@ void for_each_thread_range(int64_t total, const Body& body) {
 }
 
 // body(k, begin, end) for each piece [begin, end) of tensor k inside the global range [lo, hi).
-template <class Body>
-void for_each_segment(const TensorTable& t, int64_t lo, int64_t hi, const Body& body) {
+template <class Table, class Body>
+void for_each_segment(const Table& t, int64_t lo, int64_t hi, const Body& body) {
   int64_t a = 0, b = t.num_tensors;  // first tensor that ends after lo
   while (a < b) {
     const int64_t m = (a + b) / 2;
@@ -69,15 +72,16 @@ void for_each_segment(const TensorTable& t, int64_t lo, int64_t hi, const Body& 
   }
 }
 
-template <class Vec, class Update>
-void update_segment(const TensorTable& t, int64_t k, int64_t begin, int64_t end,
+template <class Vec, class Table, class Update>
+void update_segment(const Table& t, int64_t k, int64_t begin, int64_t end,
                     const Update& update) {
   using V = typename Vec::V;
+  using P = typename Table::Param;
   constexpr int W = Vec::kWidth;
   constexpr int S = Update::kStates;
-  float* __restrict__ p = t.params[k];
-  const float* __restrict__ g = t.grads[k];
-  float* st[S > 0 ? S : 1] = {};
+  P* __restrict__ p = t.params[k];
+  const P* __restrict__ g = t.grads[k];
+  typename Table::State* st[S > 0 ? S : 1] = {};
   for (int s = 0; s < S; ++s) st[s] = t.states[s][k];
   V sv[S > 0 ? S : 1];
 
@@ -87,7 +91,7 @@ void update_segment(const TensorTable& t, int64_t k, int64_t begin, int64_t end,
       // Two cores cannot keep enough misses in flight on 4-6 streams by hardware prefetch
       // alone: asking 1 KiB ahead measured 5-10% faster at 10M parameters (2 KiB: no better).
       // A prefetch past the end of a tensor is harmless.
-      constexpr int64_t ahead = 256;
+      constexpr int64_t ahead = 1024 / sizeof(typename Table::State);
       __builtin_prefetch(p + i + ahead, 1);
       __builtin_prefetch(g + i + ahead, 0);
       for (int s = 0; s < S; ++s) __builtin_prefetch(st[s] + i + ahead, 1);
@@ -110,8 +114,8 @@ void update_segment(const TensorTable& t, int64_t k, int64_t begin, int64_t end,
   }
 }
 
-template <class Vec, class Update>
-void run_update(const TensorTable& t, const Update& update) {
+template <class Vec, class Table, class Update>
+void run_update(const Table& t, const Update& update) {
   for_each_thread_range(total_elements(t), [&](int64_t, int64_t lo, int64_t hi) {
     for_each_segment(t, lo, hi, [&](int64_t k, int64_t begin, int64_t end) {
       update_segment<Vec>(t, k, begin, end, update);
@@ -119,8 +123,8 @@ void run_update(const TensorTable& t, const Update& update) {
   });
 }
 
-template <class Vec>
-double grad_sum_squares(const TensorTable& t) {
+template <class Vec, class Table>
+double grad_sum_squares(const Table& t) {
   // Fixed slots summed in thread order: the same inputs and thread count give the same bits.
   double partial[kMaxThreads] = {};
   for_each_thread_range(total_elements(t), [&](int64_t thread, int64_t lo, int64_t hi) {
@@ -136,35 +140,38 @@ double grad_sum_squares(const TensorTable& t) {
 }
 
 // Runtime flags become template parameters here, once, so the inner loops carry no branches.
-template <class Vec>
-void sgd(const TensorTable& t, const SgdCoeffs& c, bool momentum) {
-  if (momentum) run_update<Vec>(t, SgdUpdate<true>{c});
-  else run_update<Vec>(t, SgdUpdate<false>{c});
-}
+template <class Vec, class P>
+struct Steps {
+  using R = RealOf<P>;
+  using Table = TensorTableT<P, R>;
 
-template <class Vec>
-void adagrad(const TensorTable& t, const AdagradCoeffs& c) {
-  run_update<Vec>(t, AdagradUpdate{c});
-}
+  static void sgd(const Table& t, const SgdCoeffs<R>& c, bool momentum) {
+    if (momentum) run_update<Vec>(t, SgdUpdate<true, R>{c});
+    else run_update<Vec>(t, SgdUpdate<false, R>{c});
+  }
+  static void adagrad(const Table& t, const AdagradCoeffs<R>& c) {
+    run_update<Vec>(t, AdagradUpdate<R>{c});
+  }
+  static void rmsprop(const Table& t, const RmspropCoeffs<R>& c, bool centered, bool momentum) {
+    if (centered && momentum) run_update<Vec>(t, RmspropUpdate<true, true, R>{c});
+    else if (centered) run_update<Vec>(t, RmspropUpdate<true, false, R>{c});
+    else if (momentum) run_update<Vec>(t, RmspropUpdate<false, true, R>{c});
+    else run_update<Vec>(t, RmspropUpdate<false, false, R>{c});
+  }
+  static void adam(const Table& t, const AdamCoeffs<R>& c, bool amsgrad) {
+    if (amsgrad) run_update<Vec>(t, AdamUpdate<true, R>{c});
+    else run_update<Vec>(t, AdamUpdate<false, R>{c});
+  }
+  static constexpr OptimDtypeKernels<P> table() {
+    return OptimDtypeKernels<P>{&sgd, &adagrad, &rmsprop, &adam, &grad_sum_squares<Vec, Table>};
+  }
+};
 
-template <class Vec>
-void rmsprop(const TensorTable& t, const RmspropCoeffs& c, bool centered, bool momentum) {
-  if (centered && momentum) run_update<Vec>(t, RmspropUpdate<true, true>{c});
-  else if (centered) run_update<Vec>(t, RmspropUpdate<true, false>{c});
-  else if (momentum) run_update<Vec>(t, RmspropUpdate<false, true>{c});
-  else run_update<Vec>(t, RmspropUpdate<false, false>{c});
-}
-
-template <class Vec>
-void adam(const TensorTable& t, const AdamCoeffs& c, bool amsgrad) {
-  if (amsgrad) run_update<Vec>(t, AdamUpdate<true>{c});
-  else run_update<Vec>(t, AdamUpdate<false>{c});
-}
-
-template <class Vec>
+// VecF: float vectors (float32, bfloat16 and float16 parameters); VecD: double vectors.
+template <class VecF, class VecD>
 constexpr OptimKernels make_optim_kernels() {
-  return OptimKernels{&sgd<Vec>, &adagrad<Vec>, &rmsprop<Vec>, &adam<Vec>,
-                      &grad_sum_squares<Vec>};
+  return OptimKernels{Steps<VecF, float>::table(), Steps<VecD, double>::table(),
+                      Steps<VecF, Bf16>::table(), Steps<VecF, Half>::table()};
 }
 
 }  // namespace

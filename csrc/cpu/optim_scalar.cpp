@@ -6,6 +6,6 @@
 
 namespace fusednn::cpu {
 
-const OptimKernels kScalarOptimKernels = make_optim_kernels<ScalarVec>();
+const OptimKernels kScalarOptimKernels = make_optim_kernels<ScalarVec, ScalarVecF64>();
 
 }  // namespace fusednn::cpu

@@ -1,10 +1,15 @@
 // An 8-wide float vector for AVX2+FMA, with the operations optim_math.h needs (the scalar
-// twin is fusednn/vec_scalar.h). Only for translation units compiled with -mavx2 -mfma;
-// everything has internal linkage.
+// twin is fusednn/vec_scalar.h), loading and storing float32 and — converted in registers —
+// bfloat16 and float16 (F16C); and a 4-wide double vector for float64 parameters. Only for
+// translation units compiled with -mavx2 -mfma (-mf16c where float16 is used); everything has
+// internal linkage.
 #pragma once
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
+
+#include "cpu/reduced_float.h"
 
 namespace fusednn::cpu {
 namespace {
@@ -114,6 +119,47 @@ struct Avx2Vec {
   static inline V load_partial(const float* p, int n) { return _mm256_maskload_ps(p, tail_mask(n)); }
   static inline void store_partial(float* p, V v, int n) { _mm256_maskstore_ps(p, tail_mask(n), v.v); }
 
+  // bfloat16: the high half of a float32; stores round to nearest even (NaN kept quiet), as
+  // to_bf16 in reduced_float.h does one element at a time.
+  static inline V load(const Bf16* p) {
+    const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+  }
+  static inline __m128i bf16_bits(V v) {
+    const __m256i u = _mm256_castps_si256(v.v);
+    const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+    __m256i r = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7fff)), lsb), 16);
+    const __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v.v, v.v, _CMP_UNORD_Q));
+    const __m256i quiet = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x40));
+    r = _mm256_blendv_epi8(r, quiet, nan);
+    // 8 x 32-bit (each < 2^16) -> 8 x 16-bit, in order
+    const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(r, r), 0xd8);
+    return _mm256_castsi256_si128(packed);
+  }
+  static inline void store(Bf16* p, V v) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), bf16_bits(v));
+  }
+  // float16 through F16C, rounding to nearest even.
+  static inline V load(const Half* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static inline void store(Half* p, V v) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm256_cvtps_ph(v.v, _MM_FROUND_TO_NEAREST_INT));
+  }
+  // 16-bit tails go through a small buffer: no masked 16-bit moves in AVX2.
+  template <class T>
+  static inline V load_partial(const T* p, int n) {
+    T buf[8] = {};
+    std::memcpy(buf, p, sizeof(T) * size_t(n));
+    return load(buf);
+  }
+  template <class T>
+  static inline void store_partial(T* p, V v, int n) {
+    T buf[8];
+    store(buf, v);
+    std::memcpy(p, buf, sizeof(T) * size_t(n));
+  }
+
   static inline float hsum(V v) {
     const __m128 h = _mm_add_ps(_mm256_castps256_ps128(v.v), _mm256_extractf128_ps(v.v, 1));
     const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
@@ -142,6 +188,80 @@ struct Avx2Vec {
       a1 = square_add(_mm256_extractf128_ps(u, 1), a1);
     }
     const __m256d s = _mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3));
+    const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+  }
+  // 16-bit gradients: widened 8 at a time, then squared in double like float32 ones.
+  template <class T>
+  static double sum_squares(const T* x, int64_t n) {
+    __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      const __m256 u = load(x + i).v;
+      a0 = square_add(_mm256_castps256_ps128(u), a0);
+      a1 = square_add(_mm256_extractf128_ps(u, 1), a1);
+    }
+    if (i < n) {
+      const __m256 u = load_partial(x + i, int(n - i)).v;  // zero-filled past the end
+      a0 = square_add(_mm256_castps256_ps128(u), a0);
+      a1 = square_add(_mm256_extractf128_ps(u, 1), a1);
+    }
+    const __m256d s = _mm256_add_pd(a0, a1);
+    const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// 4 doubles, for float64 parameters and state.
+// ---------------------------------------------------------------------------------------------
+struct V4d {
+  __m256d v;
+  V4d() = default;
+  V4d(__m256d x) : v(x) {}
+  explicit V4d(double x) : v(_mm256_set1_pd(x)) {}
+};
+
+inline V4d operator+(V4d a, V4d b) { return _mm256_add_pd(a.v, b.v); }
+inline V4d operator-(V4d a, V4d b) { return _mm256_sub_pd(a.v, b.v); }
+inline V4d operator*(V4d a, V4d b) { return _mm256_mul_pd(a.v, b.v); }
+inline V4d operator/(V4d a, V4d b) { return _mm256_div_pd(a.v, b.v); }
+inline V4d fmadd(V4d a, V4d b, V4d c) { return _mm256_fmadd_pd(a.v, b.v, c.v); }
+inline V4d fnmadd(V4d a, V4d b, V4d c) { return _mm256_fnmadd_pd(a.v, b.v, c.v); }
+inline V4d vsqrt(V4d a) { return _mm256_sqrt_pd(a.v); }
+inline V4d vmax(V4d a, V4d b) { return _mm256_max_pd(a.v, b.v); }
+inline V4d vsign(V4d a) {
+  const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
+  const __m256d pos = _mm256_and_pd(_mm256_cmp_pd(a.v, zero, _CMP_GT_OQ), one);
+  const __m256d neg = _mm256_and_pd(_mm256_cmp_pd(a.v, zero, _CMP_LT_OQ), one);
+  return _mm256_sub_pd(pos, neg);
+}
+
+struct Avx2VecF64 {
+  using V = V4d;
+  static constexpr int kWidth = 4;
+
+  static inline __m256i tail_mask(int n) {
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
+  }
+  static inline V load(const double* p) { return _mm256_loadu_pd(p); }
+  static inline void store(double* p, V v) { _mm256_storeu_pd(p, v.v); }
+  static inline V load_partial(const double* p, int n) { return _mm256_maskload_pd(p, tail_mask(n)); }
+  static inline void store_partial(double* p, V v, int n) { _mm256_maskstore_pd(p, tail_mask(n), v.v); }
+
+  static double sum_squares(const double* x, int64_t n) {
+    __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      const __m256d u = _mm256_loadu_pd(x + i), w = _mm256_loadu_pd(x + i + 4);
+      a0 = _mm256_fmadd_pd(u, u, a0);
+      a1 = _mm256_fmadd_pd(w, w, a1);
+    }
+    for (; i < n; i += 4) {
+      const __m256d u = load_partial(x + i, n - i < 4 ? int(n - i) : 4).v;  // masked lanes: 0
+      a0 = _mm256_fmadd_pd(u, u, a0);
+    }
+    const __m256d s = _mm256_add_pd(a0, a1);
     const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
     return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
   }

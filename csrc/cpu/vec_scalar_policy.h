@@ -1,35 +1,70 @@
-// The scalar reference's "vector" policy: width 1, plain float through fusednn/vec_scalar.h.
-// The engines (optim_engine.h, act_engine.h) are written against this interface; its AVX2
-// twin is Avx2Vec in vec_avx2.h. Internal linkage, like everything an engine instantiates.
+// The scalar reference's "vector" policies: width 1, plain float (for float32 parameters and,
+// converted on load and store, bfloat16/float16 ones) or plain double (float64 parameters),
+// through fusednn/vec_scalar.h. The engines (optim_engine.h, act_engine.h) are written
+// against this interface; the AVX2 twins are in vec_avx2.h. Internal linkage, like everything
+// an engine instantiates.
 #pragma once
 #include <cstdint>
 
+#include "cpu/reduced_float.h"
 #include "fusednn/vec_scalar.h"
 
 namespace fusednn::cpu {
 namespace {
 
+// Sum of squares in double, four accumulators so the adds can overlap; `widen` reads one
+// element as a double.
+template <class T, class Widen>
+double sum_squares_scalar(const T* x, int64_t n, Widen widen) {
+  double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const double x0 = widen(x[i]), x1 = widen(x[i + 1]), x2 = widen(x[i + 2]), x3 = widen(x[i + 3]);
+    a0 += x0 * x0;
+    a1 += x1 * x1;
+    a2 += x2 * x2;
+    a3 += x3 * x3;
+  }
+  for (; i < n; ++i) {
+    const double v = widen(x[i]);
+    a0 += v * v;
+  }
+  return (a0 + a1) + (a2 + a3);
+}
+
 struct ScalarVec {
   using V = float;
   static constexpr int kWidth = 1;
   static FUSEDNN_INLINE V load(const float* p) { return *p; }
+  static FUSEDNN_INLINE V load(const Bf16* p) { return to_float(*p); }
+  static FUSEDNN_INLINE V load(const Half* p) { return to_float(*p); }
   static FUSEDNN_INLINE void store(float* p, V v) { *p = v; }
-  static FUSEDNN_INLINE V load_partial(const float* p, int) { return *p; }
-  static FUSEDNN_INLINE void store_partial(float* p, V v, int) { *p = v; }
+  static FUSEDNN_INLINE void store(Bf16* p, V v) { *p = to_bf16(v); }
+  static FUSEDNN_INLINE void store(Half* p, V v) { *p = to_half(v); }
+  template <class T>
+  static FUSEDNN_INLINE V load_partial(const T* p, int) { return load(p); }
+  template <class T>
+  static FUSEDNN_INLINE void store_partial(T* p, V v, int) { store(p, v); }
   static FUSEDNN_INLINE float hsum(V v) { return v; }
 
-  static double sum_squares(const float* x, int64_t n) {
-    // Four accumulators so the adds can overlap; double so 50M squares lose nothing.
-    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    int64_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-      a0 += double(x[i]) * x[i];
-      a1 += double(x[i + 1]) * x[i + 1];
-      a2 += double(x[i + 2]) * x[i + 2];
-      a3 += double(x[i + 3]) * x[i + 3];
-    }
-    for (; i < n; ++i) a0 += double(x[i]) * x[i];
-    return (a0 + a1) + (a2 + a3);
+  template <class T>
+  static double sum_squares(const T* x, int64_t n) {
+    return sum_squares_scalar(x, n, [](T v) { return double(load(&v)); });
+  }
+};
+
+struct ScalarVecF64 {
+  using V = double;
+  static constexpr int kWidth = 1;
+  static FUSEDNN_INLINE V load(const double* p) { return *p; }
+  static FUSEDNN_INLINE void store(double* p, V v) { *p = v; }
+  static FUSEDNN_INLINE V load_partial(const double* p, int) { return *p; }
+  static FUSEDNN_INLINE void store_partial(double* p, V v, int) { *p = v; }
+
+  // Exact squares cannot be had in double for double inputs; the sum only decides clipping
+  // and non-finiteness, as in torch's clip_grad_norm_.
+  static double sum_squares(const double* x, int64_t n) {
+    return sum_squares_scalar(x, n, [](double v) { return v; });
   }
 };
 

@@ -130,7 +130,7 @@ void sgd_step(const StepLists& l, const SgdHparams& h, const DeviceScalars& d, u
 
 void adagrad_step(const StepLists& l, const AdagradHparams& h, const DeviceScalars& d,
                   uintptr_t s) {
-  run_update<AdagradUpdate>(l, h, d, s);
+  run_update<AdagradUpdate<>>(l, h, d, s);
 }
 
 void rmsprop_step(const StepLists& l, const RmspropHparams& h, const DeviceScalars& d,

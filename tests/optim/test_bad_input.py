@@ -21,7 +21,9 @@ def assert_untouched(params, before):
 
 
 @pytest.mark.parametrize("which,index,make,error,match", [
-    ("params", 0, lambda a: a.astype(np.float64), TypeError, r"params\[0\]: expected float32"),
+    ("params", 0, lambda a: a.astype(np.int64), TypeError, r"params\[0\]: expected float32"),
+    ("params", 1, lambda a: a.astype(np.float64), TypeError,
+     r"params\[1\]: is float64 but params\[0\] is float32"),
     ("grads", 2, lambda a: a.astype(np.int32), TypeError, r"grads\[2\]: expected float32"),
     ("grads", 1, lambda a: np.repeat(a, 2)[::2], ValueError, r"grads\[1\]: must be C-contiguous"),
     ("params", 2, lambda a: np.frombuffer(a.tobytes(), np.float32), ValueError,
@@ -121,8 +123,10 @@ def test_torch_tensors_on_another_device_or_dtype_are_refused():
     p = torch.zeros(4)
     with pytest.raises(ValueError, match=r"grads\[0\]: is on meta"):
         F.sgd_([p], [torch.zeros(4, device="meta")], lr=0.1)
-    with pytest.raises(TypeError, match=r"grads\[0\]: expected torch.float32, got torch.float64"):
+    with pytest.raises(TypeError, match=r"grads\[0\]: is float64 but params\[0\] is float32"):
         F.sgd_([p], [torch.zeros(4, dtype=torch.float64)], lr=0.1)
+    with pytest.raises(TypeError, match=r"grads\[0\]: expected torch.float32"):
+        F.sgd_([p], [torch.zeros(4, dtype=torch.int64)], lr=0.1)
     with pytest.raises(ValueError, match=r"params\[0\]: must be contiguous"):
         F.sgd_([torch.zeros(4, 4).t()], [torch.zeros(4, 4)], lr=0.1)
     with pytest.raises(TypeError, match="sparse"):
@@ -142,7 +146,7 @@ def test_optimizer_classes_check_their_options():
     with pytest.raises(TypeError, match="params must be an iterable"):
         optim.Adam(p)
     with pytest.raises(TypeError, match=r"params\[0\]: expected torch.float32"):
-        optim.Adam([torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))])
+        optim.Adam([torch.zeros(3, dtype=torch.int64)])
     with pytest.raises(ValueError, match="more than one parameter group"):
         optim.Adam([{"params": [p]}, {"params": [p]}])
     with pytest.raises(ValueError, match="nonfinite must be one of"):

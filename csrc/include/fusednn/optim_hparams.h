@@ -84,38 +84,43 @@ struct OptimState<AdamHparams> {
   static constexpr bool kCountsSteps = true;
 };
 
-FUSEDNN_HD inline GradTerms make_grad_terms(double grad_scale, bool maximize, double coupled_decay, double l1) {
-  return GradTerms{float(maximize ? -grad_scale : grad_scale), float(coupled_decay), float(l1)};
+// The coefficients in R (float for float32/float16/bfloat16 parameters, double for float64),
+// computed in double and rounded once.
+template <class R>
+FUSEDNN_HD inline GradTerms<R> make_grad_terms(double grad_scale, bool maximize,
+                                               double coupled_decay, double l1) {
+  return GradTerms<R>{R(maximize ? -grad_scale : grad_scale), R(coupled_decay), R(l1)};
 }
 
-FUSEDNN_HD inline SgdCoeffs make_coeffs(const SgdHparams& h) {
-  return SgdCoeffs{make_grad_terms(h.grad_scale, h.maximize, h.weight_decay, h.l1),
-                   float(h.lr), float(h.momentum), float(1.0 - h.dampening), h.nesterov,
-                   h.first_step};
+template <class R = float>
+FUSEDNN_HD inline SgdCoeffs<R> make_coeffs(const SgdHparams& h) {
+  return SgdCoeffs<R>{make_grad_terms<R>(h.grad_scale, h.maximize, h.weight_decay, h.l1),
+                      R(h.lr), R(h.momentum), R(1.0 - h.dampening), h.nesterov, h.first_step};
 }
 
-FUSEDNN_HD inline AdagradCoeffs make_coeffs(const AdagradHparams& h) {
+template <class R = float>
+FUSEDNN_HD inline AdagradCoeffs<R> make_coeffs(const AdagradHparams& h) {
   const double clr = h.lr / (1.0 + double(h.step - 1) * h.lr_decay);
-  return AdagradCoeffs{make_grad_terms(h.grad_scale, h.maximize, h.weight_decay, h.l1),
-                       float(clr), float(h.eps)};
+  return AdagradCoeffs<R>{make_grad_terms<R>(h.grad_scale, h.maximize, h.weight_decay, h.l1),
+                          R(clr), R(h.eps)};
 }
 
-FUSEDNN_HD inline RmspropCoeffs make_coeffs(const RmspropHparams& h) {
-  return RmspropCoeffs{make_grad_terms(h.grad_scale, h.maximize, h.weight_decay, h.l1),
-                       float(h.lr), float(h.alpha), float(1.0 - h.alpha), float(h.eps),
-                       float(h.momentum)};
+template <class R = float>
+FUSEDNN_HD inline RmspropCoeffs<R> make_coeffs(const RmspropHparams& h) {
+  return RmspropCoeffs<R>{make_grad_terms<R>(h.grad_scale, h.maximize, h.weight_decay, h.l1),
+                          R(h.lr), R(h.alpha), R(1.0 - h.alpha), R(h.eps), R(h.momentum)};
 }
 
-FUSEDNN_HD inline AdamCoeffs make_coeffs(const AdamHparams& h) {
+template <class R = float>
+FUSEDNN_HD inline AdamCoeffs<R> make_coeffs(const AdamHparams& h) {
   const double t = double(h.step);
   const double bias1 = 1.0 - pow(h.beta1, t);
   const double bias2 = 1.0 - pow(h.beta2, t);
   const double coupled = h.decoupled ? 0.0 : h.weight_decay;
   const double keep = h.decoupled ? 1.0 - h.lr * h.weight_decay : 1.0;
-  return AdamCoeffs{make_grad_terms(h.grad_scale, h.maximize, coupled, h.l1),
-                    float(1.0 - h.beta1), float(h.beta2), float(1.0 - h.beta2),
-                    float(h.lr / bias1), float(1.0 / sqrt(bias2)), float(h.eps),
-                    float(keep)};
+  return AdamCoeffs<R>{make_grad_terms<R>(h.grad_scale, h.maximize, coupled, h.l1),
+                       R(1.0 - h.beta1), R(h.beta2), R(1.0 - h.beta2), R(h.lr / bias1),
+                       R(1.0 / sqrt(bias2)), R(h.eps), R(keep)};
 }
 
 // Where a step count enters the math; the CUDA kernels set it per tensor from device memory.

@@ -7,7 +7,9 @@
 // loops that walk memory differ. The math follows torch.optim's single-tensor implementations
 // operation for operation, so trajectories agree with PyTorch to float32 rounding.
 //
-// V must provide + - * /, construction from float, and fmadd, fnmadd, vsqrt, vmax, vsign.
+// V must provide + - * /, construction from R, and fmadd, fnmadd, vsqrt, vmax, vsign. R is the
+// real type of the coefficients: float for float32/float16/bfloat16 parameters (whose math
+// runs in float32), double for float64 parameters (whose math runs in double).
 // ============================================================================================
 #pragma once
 #include "fusednn/macros.h"
@@ -20,26 +22,27 @@ namespace fusednn {
 // scale); coupled L2 weight decay and the L1 term follow, in the order torch.optim applies
 // weight decay: after the maximize sign flip, so decay always pulls towards zero.
 // ---------------------------------------------------------------------------------------------
+template <class R = float>
 struct GradTerms {
-  float scale;         // clip coefficient, negated for maximize
-  float weight_decay;  // coupled L2; 0 when decoupled or off
-  float l1;            // L1 strength; adds l1 * sign(param)
+  R scale;         // clip coefficient, negated for maximize
+  R weight_decay;  // coupled L2; 0 when decoupled or off
+  R l1;            // L1 strength; adds l1 * sign(param)
 };
 
 // torch's lerp(start, end, weight): from `start` when |weight| < 0.5, else from `end`, so a
 // weight of 1 (beta1 = 0, alpha = 0) gives `end` exactly. The weight is one number per step,
 // so the branch is uniform across a vector.
-template <class V>
-FUSEDNN_HD FUSEDNN_INLINE V lerp(V start, V end, float weight) {
-  const bool small = weight < 0.5f && weight > -0.5f;
-  return fmadd(V(small ? weight : weight - 1.f), end - start, small ? start : end);
+template <class V, class R>
+FUSEDNN_HD FUSEDNN_INLINE V lerp(V start, V end, R weight) {
+  const bool small = weight < R(0.5) && weight > R(-0.5);
+  return fmadd(V(small ? weight : weight - R(1)), end - start, small ? start : end);
 }
 
-template <class V>
-FUSEDNN_HD FUSEDNN_INLINE V effective_grad(V g, V p, const GradTerms& t) {
+template <class V, class R>
+FUSEDNN_HD FUSEDNN_INLINE V effective_grad(V g, V p, const GradTerms<R>& t) {
   g = g * V(t.scale);
-  if (t.weight_decay != 0.f) g = fmadd(V(t.weight_decay), p, g);
-  if (t.l1 != 0.f) g = fmadd(V(t.l1), vsign(p), g);
+  if (t.weight_decay != R(0)) g = fmadd(V(t.weight_decay), p, g);
+  if (t.l1 != R(0)) g = fmadd(V(t.l1), vsign(p), g);
   return g;
 }
 
@@ -47,19 +50,20 @@ FUSEDNN_HD FUSEDNN_INLINE V effective_grad(V g, V p, const GradTerms& t) {
 // SGD with momentum, dampening and Nesterov. States: [momentum_buffer] when momentum != 0.
 // The first step copies the gradient into the buffer (no dampening), as torch.optim.SGD does.
 // ---------------------------------------------------------------------------------------------
+template <class R = float>
 struct SgdCoeffs {
-  GradTerms grad;
-  float lr;
-  float momentum;
-  float dampening_keep;  // 1 - dampening
+  GradTerms<R> grad;
+  R lr;
+  R momentum;
+  R dampening_keep;  // 1 - dampening
   bool nesterov;
   bool first_step;
 };
 
-template <bool kMomentum>
+template <bool kMomentum, class R = float>
 struct SgdUpdate {
   static constexpr int kStates = kMomentum ? 1 : 0;
-  SgdCoeffs c;
+  SgdCoeffs<R> c;
   template <class V>
   FUSEDNN_HD FUSEDNN_INLINE void operator()(V& p, V g, V* s) const {
     V d = effective_grad(g, p, c.grad);
@@ -75,15 +79,17 @@ struct SgdUpdate {
 // ---------------------------------------------------------------------------------------------
 // Adagrad. States: [sum]. `lr` arrives already decayed: lr / (1 + (step - 1) * lr_decay).
 // ---------------------------------------------------------------------------------------------
+template <class R = float>
 struct AdagradCoeffs {
-  GradTerms grad;
-  float lr;
-  float eps;
+  GradTerms<R> grad;
+  R lr;
+  R eps;
 };
 
+template <class R = float>
 struct AdagradUpdate {
   static constexpr int kStates = 1;
-  AdagradCoeffs c;
+  AdagradCoeffs<R> c;
   template <class V>
   FUSEDNN_HD FUSEDNN_INLINE void operator()(V& p, V g, V* s) const {
     V d = effective_grad(g, p, c.grad);
@@ -97,19 +103,20 @@ struct AdagradUpdate {
 // The centered variance is clamped at zero: rounding can make E[g^2] - E[g]^2 a hair negative
 // for a constant gradient, and sqrt would then write NaN into the parameters.
 // ---------------------------------------------------------------------------------------------
+template <class R = float>
 struct RmspropCoeffs {
-  GradTerms grad;
-  float lr;
-  float alpha;
-  float alpha_comp;  // 1 - alpha
-  float eps;
-  float momentum;
+  GradTerms<R> grad;
+  R lr;
+  R alpha;
+  R alpha_comp;  // 1 - alpha
+  R eps;
+  R momentum;
 };
 
-template <bool kCentered, bool kMomentum>
+template <bool kCentered, bool kMomentum, class R = float>
 struct RmspropUpdate {
   static constexpr int kStates = 1 + int(kMomentum) + int(kCentered);
-  RmspropCoeffs c;
+  RmspropCoeffs<R> c;
   template <class V>
   FUSEDNN_HD FUSEDNN_INLINE void operator()(V& p, V g, V* s) const {
     V d = effective_grad(g, p, c.grad);
@@ -119,7 +126,7 @@ struct RmspropUpdate {
     if (kCentered) {
       V& grad_avg = s[1 + int(kMomentum)];
       grad_avg = lerp(grad_avg, d, c.alpha_comp);
-      var = vmax(fnmadd(grad_avg, grad_avg, square_avg), V(0.f));
+      var = vmax(fnmadd(grad_avg, grad_avg, square_avg), V(R(0)));
     }
     V step = d / (vsqrt(var) + V(c.eps));
     if (kMomentum) {
@@ -137,21 +144,22 @@ struct RmspropUpdate {
 // inv_bias2_sqrt = 1 / sqrt(1 - beta2^t), computed in double on the host once per step.
 // Decoupled decay (AdamW) scales the parameter by param_keep = 1 - lr * weight_decay first.
 // ---------------------------------------------------------------------------------------------
+template <class R = float>
 struct AdamCoeffs {
-  GradTerms grad;
-  float beta1_comp;  // 1 - beta1
-  float beta2;
-  float beta2_comp;  // 1 - beta2
-  float step_size;
-  float inv_bias2_sqrt;
-  float eps;
-  float param_keep;  // 1 - lr * weight_decay when decoupled, else 1
+  GradTerms<R> grad;
+  R beta1_comp;  // 1 - beta1
+  R beta2;
+  R beta2_comp;  // 1 - beta2
+  R step_size;
+  R inv_bias2_sqrt;
+  R eps;
+  R param_keep;  // 1 - lr * weight_decay when decoupled, else 1
 };
 
-template <bool kAmsgrad>
+template <bool kAmsgrad, class R = float>
 struct AdamUpdate {
   static constexpr int kStates = kAmsgrad ? 3 : 2;
-  AdamCoeffs c;
+  AdamCoeffs<R> c;
   template <class V>
   FUSEDNN_HD FUSEDNN_INLINE void operator()(V& p, V g, V* s) const {
     V d = effective_grad(g, p, c.grad);

@@ -1,5 +1,5 @@
 // The scalar "vector" of width 1: the operations the shared per-element math (optim_math.h,
-// act_math.h) needs, for plain float. The AVX2 twin is csrc/cpu/vec_avx2.h.
+// act_math.h) needs, for plain float (and double, for float64 parameters). The AVX2 twin is csrc/cpu/vec_avx2.h.
 //
 // They are `static` so that a translation unit compiled with -mavx2 never hands the linker a
 // copy that would then be used by the portable scalar path.
@@ -36,5 +36,13 @@ FUSEDNN_HD static FUSEDNN_INLINE float verf(float a) { return erff(a); }
 FUSEDNN_HD static FUSEDNN_INLINE float vselect_pos(float c, float a, float b) { return c > 0.f ? a : b; }
 // sign(0) = 0, as torch.sign (NaN gives 0, as in the AVX2 twin).
 FUSEDNN_HD static FUSEDNN_INLINE float vsign(float a) { return float(a > 0.f) - float(a < 0.f); }
+
+// The float64 twins, for float64 parameters (host only: the GPU path takes no float64).
+// Unfused like the float ones, so the scalar reference runs on any x86-64.
+static FUSEDNN_INLINE double fmadd(double a, double b, double c) { return a * b + c; }
+static FUSEDNN_INLINE double fnmadd(double a, double b, double c) { return c - a * b; }
+static FUSEDNN_INLINE double vsqrt(double a) { return sqrt(a); }
+static FUSEDNN_INLINE double vmax(double a, double b) { return a > b ? a : b; }
+static FUSEDNN_INLINE double vsign(double a) { return double(a > 0.0) - double(a < 0.0); }
 
 }  // namespace fusednn

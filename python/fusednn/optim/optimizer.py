@@ -29,7 +29,7 @@ from .arena import Arena
 from .functional import Call, NonFiniteGradError, fused_step, read_control
 from .groups import ParamGroup, ParamState
 from .hooks import OptimizerHooks, add_hook
-from .state_dict import load_optimizer_state, optimizer_state_dict
+from .state_dict import load_optimizer_state, optimizer_state_dict, state_dtype_name
 
 
 def _torch():
@@ -42,17 +42,19 @@ def _is_torch(x) -> bool:
 
 
 def zeros_like(p, fill: float = 0.0):
-    """A new contiguous float32 array shaped like ``p``, of its library and on its device,
-    filled with ``fill``: optimizer state is float32 whatever the parameters' type."""
+    """A new contiguous state array shaped like ``p``, of its library and on its device, filled
+    with ``fill``, of type ``state_dtype_name(p)``."""
+    dtype = state_dtype_name(p)
     p = _backend.unwrap(p)
     if _is_torch(p):
-        return _torch().full(tuple(p.shape), fill, dtype=_torch().float32, device=p.device)
+        torch = _torch()
+        return torch.full(tuple(p.shape), fill, dtype=getattr(torch, dtype), device=p.device)
     if _backend.is_gpu_array(p):
         import cupy
 
         with cupy.cuda.Device(p.device.id):
             return cupy.full(p.shape, fill, dtype=cupy.float32)
-    return np.full(p.shape, fill, dtype=np.float32)
+    return np.full(p.shape, fill, dtype=dtype)
 
 
 def _device_step(p, value):
@@ -89,6 +91,7 @@ class Optimizer:
         # which); _UNSET until the first parameter is seen.
         self._device = _UNSET
         self._gpu_dtype = None
+        self._cpu_dtypes = set()  # more than one: each group's step splits its calls by type
         self._control = None  # GPU: the device StepControl, kept across steps
         # step() is serialized: two threads stepping one optimizer take turns (functional
         # kernels on disjoint arrays need no lock).
@@ -181,6 +184,7 @@ class Optimizer:
             self._gpu_dtype = dtype
         else:
             device = "cpu"
+            self._cpu_dtypes.add(dtype)
         if self._device is not _UNSET and self._device != device:
             where = lambda d: d if d == "cpu" else ("a GPU" if d is None else f"cuda:{d}")
             raise ValueError(f"{name}: is on {where(device)} but earlier parameters are on "
@@ -331,7 +335,12 @@ class Optimizer:
                                  for gi, _, params, gs in work])
         for gi, group, params, gs in work:
             h = group.hparams(self._hparams)
-            calls += self._group_calls(gi, group, h, params, gs, counted, created, gpu)
+            if len(self._cpu_dtypes) > 1 and not gpu:
+                for ps, gs_of_type in _split_by_type(params, gs, gi):
+                    calls += self._group_calls(gi, group, h.__copy__(), ps, gs_of_type,
+                                               counted, created, gpu)
+            else:
+                calls += self._group_calls(gi, group, h, params, gs, counted, created, gpu)
         if not calls:
             return loss
         if gpu and self._control is None and (self.max_grad_norm is not None
@@ -518,3 +527,15 @@ def _set_step(h, step, first):
         h.step = step
     if hasattr(h, "first_step"):
         h.first_step = first
+
+
+def _split_by_type(params, grads, gi):
+    """(params, grads) per parameter type, in order of first appearance: one kernel call takes
+    one type (read now: a parameter's type may have changed since it was added)."""
+    by_type = {}
+    for i, (p, g) in enumerate(zip(params, grads)):
+        dtype = _cpu.check_parameter(p, f"param_groups[{gi}].params[{i}]")[2]
+        ps, gs = by_type.setdefault(dtype, ([], []))
+        ps.append(p)
+        gs.append(g)
+    return list(by_type.values())

@@ -22,6 +22,14 @@ def _is_torch(x) -> bool:
     return torch is not None and isinstance(x, torch.Tensor)
 
 
+def state_dtype_name(p) -> str:
+    """The optimizer state's element type for parameter ``p``: float64 for float64 CPU
+    parameters (their math runs in double), float32 for every other parameter type."""
+    p = _backend.unwrap(p)
+    name = str(getattr(p, "dtype", "")).replace("torch.", "")
+    return "float64" if name == "float64" and not _backend.is_gpu_array(p) else "float32"
+
+
 def optimizer_state_dict(opt) -> dict:
     """Tensors are references, not copies (as torch's)."""
     index, groups = {}, []
@@ -94,7 +102,9 @@ def _import_state(p, key, saved, groups, device_step):
 
 
 def _copy_like(p, value, name):
-    """A contiguous float32 copy of ``value`` of the same library and device as ``p``."""
+    """A contiguous copy of ``value`` in the state type of ``p`` (see ``state_dtype_name``), of
+    the same library and device as ``p``: torch's float16/bfloat16 state loads as float32."""
+    dtype = state_dtype_name(p)
     if _is_torch(value):
         value = value.detach()
     elif isinstance(value, np.ndarray) and value.dtype.kind not in "fiu":
@@ -103,12 +113,12 @@ def _copy_like(p, value, name):
     if _backend.is_gpu_array(p) and not _is_torch(p):
         import cupy
 
-        v = value.cpu().numpy() if _is_torch(value) else value
+        v = value.float().cpu().numpy() if _is_torch(value) else value
         with cupy.cuda.Device(p.device.id):
             return cupy.array(v, dtype=cupy.float32, order="C", copy=True)
     if _is_torch(p):
         torch = _torch()
         v = value if _is_torch(value) else torch.from_numpy(np.asarray(value))
-        return v.to(dtype=torch.float32, device=p.device).contiguous().clone()
-    v = value.cpu().numpy() if _is_torch(value) else value
-    return np.array(v, dtype=np.float32, order="C", copy=True)
+        return v.to(dtype=getattr(torch, dtype), device=p.device).contiguous().clone()
+    v = value.to(getattr(_torch(), dtype)).cpu().numpy() if _is_torch(value) else value
+    return np.array(v, dtype=dtype, order="C", copy=True)
