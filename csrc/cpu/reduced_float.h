@@ -1,6 +1,7 @@
 // The 16-bit parameter types of the CPU optimizers, as storage (their math runs in float32),
 // and their scalar conversions: the reference the AVX2 twins (vec_avx2.h) are tested against.
-// Both round to nearest even, as torch's and numpy's conversions do; a NaN stays a NaN.
+// Both round to nearest even, as torch's and numpy's conversions do; a NaN stays a NaN
+// (bfloat16 writes torch's 0x7fc0).
 // The conversions have internal linkage, as everything the engines instantiate.
 #pragma once
 #include <cstdint>
@@ -35,7 +36,7 @@ FUSEDNN_INLINE float to_float(Bf16 x) { return bits_float(uint32_t(x.bits) << 16
 
 FUSEDNN_INLINE Bf16 to_bf16(float x) {
   const uint32_t u = float_bits(x);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return Bf16{uint16_t((u >> 16) | 0x40u)};  // quiet NaN
+  if ((u & 0x7fffffffu) > 0x7f800000u) return Bf16{0x7fc0};  // torch's NaN
   return Bf16{uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16)};
 }
 

@@ -119,8 +119,8 @@ struct Avx2Vec {
   static inline V load_partial(const float* p, int n) { return _mm256_maskload_ps(p, tail_mask(n)); }
   static inline void store_partial(float* p, V v, int n) { _mm256_maskstore_ps(p, tail_mask(n), v.v); }
 
-  // bfloat16: the high half of a float32; stores round to nearest even (NaN kept quiet), as
-  // to_bf16 in reduced_float.h does one element at a time.
+  // bfloat16: the high half of a float32; stores round to nearest even and write torch's
+  // NaN (0x7fc0) for a NaN, as to_bf16 in reduced_float.h does one element at a time.
   static inline V load(const Bf16* p) {
     const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
     return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
@@ -128,12 +128,14 @@ struct Avx2Vec {
   static inline __m128i bf16_bits(V v) {
     const __m256i u = _mm256_castps_si256(v.v);
     const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
-    __m256i r = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7fff)), lsb), 16);
+    __m256i r = _mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7fff)), lsb);
     const __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v.v, v.v, _CMP_UNORD_Q));
-    const __m256i quiet = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x40));
-    r = _mm256_blendv_epi8(r, quiet, nan);
-    // 8 x 32-bit (each < 2^16) -> 8 x 16-bit, in order
-    const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(r, r), 0xd8);
+    r = _mm256_blendv_epi8(r, _mm256_set1_epi32(0x7fc00000), nan);
+    // the high 16 bits of each 32-bit lane, in order: one byte shuffle per 128-bit half,
+    // then the two halves' low 64 bits side by side
+    const __m256i take_high = _mm256_setr_epi8(2, 3, 6, 7, 10, 11, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1,
+                                               2, 3, 6, 7, 10, 11, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m256i packed = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(r, take_high), 0x08);
     return _mm256_castsi256_si128(packed);
   }
   static inline void store(Bf16* p, V v) {

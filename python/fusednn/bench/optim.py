@@ -2,7 +2,8 @@
 
 Every optimizer runs against torch's fastest path for it (``fused=True`` where torch has a
 fused CPU kernel, else ``foreach=True``), at 1M/10M/50M parameters split into 1, 10 and 200
-tensors, interleaved, medians. fusednn runs with ``nonfinite="ignore"`` so both sides do the
+tensors, interleaved, medians; float64 and bfloat16 parameters (rows "... f64", "... bf16")
+against torch on the same type. fusednn runs with ``nonfinite="ignore"`` so both sides do the
 same work; the "adam (checked)" row shows the default non-finite check, and "adam+clip"
 compares fused global-norm clipping with ``clip_grad_norm_`` followed by fused Adam. For more
 than one tensor the arena layout (one flat buffer) is timed too.
@@ -24,15 +25,21 @@ import json
 from .. import _backend, optim
 from .harness import Row, copy_bandwidth, interleaved_medians, markdown_table, progress
 
-# name: (fusednn class, torch class, options, bytes per element: streams read + written)
+# name: (fusednn class, torch class, options, bytes per element that fusednn moves: streams
+# read + written, parameter type). float64 parameters keep float64 state; bfloat16 ones keep
+# float32 state in fusednn and bfloat16 state in torch's fused kernel (torch moves fewer bytes).
 SPECS = {
-    "sgd": ("SGD", "SGD", dict(lr=1e-3, momentum=0.9), 20),
-    "adagrad": ("Adagrad", "Adagrad", dict(lr=1e-2), 20),
-    "rmsprop": ("RMSprop", "RMSprop", dict(lr=1e-3), 20),
-    "adam": ("Adam", "Adam", dict(lr=1e-3), 28),
-    "adamw": ("AdamW", "AdamW", dict(lr=1e-3), 28),
-    "adam (checked)": ("Adam", "Adam", dict(lr=1e-3), 32),
-    "adam+clip": ("Adam", "Adam", dict(lr=1e-3), 32),
+    "sgd": ("SGD", "SGD", dict(lr=1e-3, momentum=0.9), 20, "float32"),
+    "adagrad": ("Adagrad", "Adagrad", dict(lr=1e-2), 20, "float32"),
+    "rmsprop": ("RMSprop", "RMSprop", dict(lr=1e-3), 20, "float32"),
+    "adam": ("Adam", "Adam", dict(lr=1e-3), 28, "float32"),
+    "adamw": ("AdamW", "AdamW", dict(lr=1e-3), 28, "float32"),
+    "adam (checked)": ("Adam", "Adam", dict(lr=1e-3), 32, "float32"),
+    "adam+clip": ("Adam", "Adam", dict(lr=1e-3), 32, "float32"),
+    "sgd f64": ("SGD", "SGD", dict(lr=1e-3, momentum=0.9), 40, "float64"),
+    "adam f64": ("Adam", "Adam", dict(lr=1e-3), 56, "float64"),
+    "sgd bf16": ("SGD", "SGD", dict(lr=1e-3, momentum=0.9), 14, "bfloat16"),
+    "adam bf16": ("Adam", "Adam", dict(lr=1e-3), 22, "bfloat16"),
 }
 FULL_SIZES = [1_000_000, 10_000_000, 50_000_000]
 GPU_SIZES = [10_000_000, 100_000_000]
@@ -43,10 +50,10 @@ QUICK_TENSOR_COUNTS = [1, 200]
 CLIP = 1.0
 
 
-def torch_path(torch, cls_name, options, device="cpu"):
+def torch_path(torch, cls_name, options, device="cpu", dtype="float32"):
     """'fused' when torch has a fused kernel for this optimizer on the device, else 'foreach'."""
-    p = torch.nn.Parameter(torch.zeros(4, device=device))
-    p.grad = torch.ones(4, device=device)
+    p = torch.nn.Parameter(torch.zeros(4, device=device, dtype=getattr(torch, dtype)))
+    p.grad = torch.ones(4, device=device, dtype=p.dtype)
     try:
         getattr(torch.optim, cls_name)([p], fused=True, **options).step()
         return "fused"
@@ -54,20 +61,22 @@ def torch_path(torch, cls_name, options, device="cpu"):
         return "foreach"
 
 
-def make_params(torch, total, count, seed, device="cpu"):
+def make_params(torch, total, count, seed, device="cpu", dtype="float32"):
     gen = torch.Generator(device=device).manual_seed(seed)
     sizes = [total // count + (1 if i < total % count else 0) for i in range(count)]
-    params = [torch.nn.Parameter(torch.randn(n, generator=gen, device=device)) for n in sizes]
+    kind = getattr(torch, dtype)
+    params = [torch.nn.Parameter(torch.randn(n, generator=gen, device=device).to(kind))
+              for n in sizes]
     for p in params:
-        p.grad = torch.randn(p.shape, generator=gen, device=device) * 1e-2
+        p.grad = (torch.randn(p.shape, generator=gen, device=device) * 1e-2).to(kind)
     return params
 
 
 def bench_case(torch, name, total, count, repeats, paths, device="cpu"):
-    ours_cls, torch_cls, options, nbytes = SPECS[name]
-    path = paths[torch_cls]
-    theirs_p = make_params(torch, total, count, 1, device)
-    ours_p = make_params(torch, total, count, 1, device)
+    ours_cls, torch_cls, options, nbytes, dtype = SPECS[name]
+    path = paths[name]
+    theirs_p = make_params(torch, total, count, 1, device, dtype)
+    ours_p = make_params(torch, total, count, 1, device, dtype)
     nonfinite = "raise" if name in ("adam (checked)", "adam+clip") else "ignore"
     max_grad_norm = CLIP if name == "adam+clip" else None
     make_ours = lambda params: getattr(optim, ours_cls)(
@@ -91,7 +100,7 @@ def bench_case(torch, name, total, count, repeats, paths, device="cpu"):
         src, dst = torch.ones(elements, device=device), torch.empty(elements, device=device)
         roofline = lambda: dst.copy_(src)
     fns, labels = [torch_step, ours.step, roofline], ["torch", "list", "stream"]
-    if count > 1 and device == "cpu":
+    if count > 1 and device == "cpu" and dtype == "float32":  # arenas are float32
         arena_p = make_params(torch, total, count, 1)
         arena_opt = make_ours(optim.Arena(arena_p))
         fns.append(arena_opt.step)
@@ -157,6 +166,11 @@ def targets(rows):
     if r:
         out.append(("clip + adam 10M >= 1.5x torch clip_grad_norm_ + fused adam",
                     f"{r.speedup:.2f}x", r.speedup >= 1.5))
+    for opt in ("sgd f64", "adam f64", "sgd bf16", "adam bf16"):
+        r = find(opt, 10_000_000, 1)
+        if r:
+            out.append((f"{opt} 10M >= 1.0x torch on the same parameter type",
+                        f"{r.speedup:.2f}x", r.speedup >= 1.0))
     r = find("adam", 50_000_000, 1)
     if r:
         share = r.extra["stream_s"] / r.fusednn_s
@@ -177,7 +191,8 @@ def main(args) -> int:
         progress(f"unknown optimizer(s) {unknown}; choose from {sorted(SPECS)}")
         return 2
     device = getattr(args, "device", "cpu")
-    if device == "cuda":
+    if device == "cuda":  # the GPU kernels take float32/float16/bfloat16 parameters
+        names = [n for n in names if SPECS[n][4] != "float64"]
         if not (_backend.gpu_available() and torch.cuda.is_available()):
             progress("--device cuda needs a GPU, a CUDA build of torch and fusednn._cuda")
             return 2
@@ -189,7 +204,7 @@ def main(args) -> int:
     repeats = args.repeats or (5 if args.quick else 11)
 
     copy = copy_bandwidth(8 * 1024 * 1024 if args.quick else 32 * 1024 * 1024)
-    paths = {SPECS[n][1]: torch_path(torch, SPECS[n][1], SPECS[n][2], device) for n in names}
+    paths = {n: torch_path(torch, SPECS[n][1], SPECS[n][2], device, SPECS[n][4]) for n in names}
     progress(f"fusednn CPU path {_backend.kernel_path()}, torch {torch.__version__} with "
              f"{torch.get_num_threads()} threads; src->dst copy "
              f"{copy['bytes_per_s'] / 1e9:.1f} GB/s ({copy['by']})")
