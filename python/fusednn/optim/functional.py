@@ -1,9 +1,12 @@
 """Fused optimizer steps on anyone's arrays.
 
 Each function updates ``params`` and the optimizer state in place, in one pass over memory,
-with the same math as the matching ``torch.optim`` optimizer. Arrays are numpy float32 arrays
-or CPU ``torch.Tensor`` s of float32, C-contiguous; pass lists (one entry per tensor, all
-updated in one call) or single arrays (a flat arena: the fastest streaming pass).
+with the same math as the matching ``torch.optim`` optimizer. Arrays are numpy arrays or CPU
+``torch.Tensor`` s, C-contiguous: parameters and gradients float32, float64, float16 or
+bfloat16 (one type per call), state float64 for float64 parameters and float32 otherwise (the
+math runs in the state's type, 16-bit values converted in registers); pass lists (one entry
+per tensor, all updated in one call) or single arrays (a flat arena: the fastest streaming
+pass).
 
 Options every function shares:
 
