@@ -114,3 +114,27 @@ def test_a_killed_save_leaves_a_temporary_that_the_next_save_removes(tmp_path):
     assert not stale.exists()
     assert mine.exists()
     fusednn.load(path)
+
+
+@pytest.mark.parametrize("make", [
+    lambda L, o: L.MultiStepLR(o, [1, 2, 2], 0.5),
+    lambda L, o: L.OneCycleLR(o, 0.1, total_steps=40, three_phase=True),
+    lambda L, o: L.CyclicLR(o, 0.01, 0.1, 3, mode="triangular2"),
+    lambda L, o: L.ReduceLROnPlateau(o, patience=0, min_lr=1e-4),
+], ids=["multistep", "onecycle", "cyclic", "plateau"])
+def test_a_saved_schedule_resumes_where_it_stopped(tmp_path, make):
+    from fusednn.models.loading import load_model
+    from fusednn.optim import lr_scheduler as L
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((64, 5), np.float32), np.arange(64) % 2
+    model = fusednn.Sequential([nn.Dense(8, activation="relu"), nn.Dense(2)], input_shape=(5,))
+    model.compile("sgd", "cross_entropy", lr=0.1, momentum=0.9,
+                  lr_schedule=lambda o: make(L, o))
+    model.fit(x, y, epochs=3, batch_size=16, verbose=0)
+    again = load_model(model.save(str(tmp_path / "m.fdnn")))
+    for a, b in zip(model.optimizer.param_groups, again.optimizer.param_groups):
+        assert (a["lr"], a["momentum"]) == (b["lr"], b["momentum"])
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    again.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    assert model.lr_schedule.get_last_lr() == again.lr_schedule.get_last_lr()
