@@ -306,6 +306,7 @@ class Tensor:
     def log(self): return tensor_ops.Log.apply(self)
     def sqrt(self): return tensor_ops.Sqrt.apply(self)
     def abs(self): return tensor_ops.Abs.apply(self)
+    def clip(self, low, high): return tensor_ops.Clip.apply(self, float(low), float(high))
     __abs__ = abs
 
     def softmax(self, dim: int = -1):

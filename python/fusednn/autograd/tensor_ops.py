@@ -154,6 +154,23 @@ class Abs(Function):
         return g * xp_of(g).sign(ctx.saved_tensors[0])
 
 
+class Clip(Function):
+    """Values limited to [low, high]; the gradient passes where the value was inside (at a
+    bound too), and is zero where it was clipped, as Keras's clip and torch's clamp."""
+
+    @staticmethod
+    def forward(ctx, a, low, high):
+        ctx.save_for_backward(a)
+        ctx.bounds = (low, high)
+        return xp_of(a).clip(a, low, high)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        low, high = ctx.bounds
+        return g * ((a >= low) & (a <= high)).astype(g.dtype), None, None
+
+
 class MatMul(Function):
     """numpy's matmul rules: 1-D operands are promoted and the added axis dropped again;
     batch axes broadcast."""

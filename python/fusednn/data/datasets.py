@@ -111,7 +111,27 @@ def _from_npz(path):
         return {k: f[k] for k in ("x_train", "y_train", "x_test", "y_test")}
 
 
-def _load(name, path, download):
+def raw_arrays(name, path=None, download: bool = False) -> dict:
+    """x_train, y_train, x_test, y_test as stored (uint8 images (N, 28, 28), labels), checked.
+    Without a path: the cache folder, then Keras's own cache (~/.keras/datasets/<name>.npz)."""
+    if path is None:
+        keras_copy = pathlib.Path.home() / ".keras" / "datasets" / f"{name}.npz"
+        if not (cache_dir() / name).exists() and keras_copy.is_file():
+            path = keras_copy
+    arrays = _arrays(name, path, download)
+    for part in ("train", "test"):
+        x, y = arrays["x_" + part], arrays["y_" + part]
+        if x.ndim not in (2, 3) or x.shape[-1] * (x.shape[-2] if x.ndim == 3 else 1) != 784:
+            raise ValueError(f"{name}: x_{part} has shape {x.shape}; expected 28x28 images")
+        if y.ndim != 1 or len(y) != len(x):
+            raise ValueError(f"{name}: x_{part} holds {len(x)} images but y_{part} has shape "
+                             f"{y.shape}")
+        if y.dtype.kind not in "iu" or (len(y) and (y.min() < 0 or y.max() > 9)):
+            raise ValueError(f"{name}: y_{part} must hold integer labels in 0..9")
+    return arrays
+
+
+def _arrays(name, path, download):
     if path is not None:
         path = pathlib.Path(path)
         if not path.exists():
@@ -128,15 +148,11 @@ def _load(name, path, download):
                     "download=True to fetch it once (SHA-256 checked)") from None
             _download(name, folder)
             arrays = _from_folder(folder)
-    for part in ("train", "test"):
-        x, y = arrays["x_" + part], arrays["y_" + part]
-        if x.ndim not in (2, 3) or x.shape[-1] * (x.shape[-2] if x.ndim == 3 else 1) != 784:
-            raise ValueError(f"{name}: x_{part} has shape {x.shape}; expected 28x28 images")
-        if y.ndim != 1 or len(y) != len(x):
-            raise ValueError(f"{name}: x_{part} holds {len(x)} images but y_{part} has shape "
-                             f"{y.shape}")
-        if y.dtype.kind not in "iu" or (len(y) and (y.min() < 0 or y.max() > 9)):
-            raise ValueError(f"{name}: y_{part} must hold integer labels in 0..9")
+    return arrays
+
+
+def _load(name, path, download):
+    arrays = raw_arrays(name, path, download)
     x_train, x_test = (arrays[k].astype(np.float32) / 255.0 for k in ("x_train", "x_test"))
     x_train, x_test = x_train.reshape(-1, 1, 28, 28), x_test.reshape(-1, 1, 28, 28)
     y_train, y_test = (arrays[k].astype(np.int64) for k in ("y_train", "y_test"))

@@ -2,6 +2,8 @@
 dataset before training starts."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -47,7 +49,8 @@ def one_hot(labels, num_classes: int = None) -> np.ndarray:
 def split_indices(n: int, fraction: float, labels=None, shuffle: bool = True, rng=None):
     """(keep, held_out) index arrays with ``fraction`` held out: per class when ``labels`` are
     given (stratified: every class keeps its proportion), shuffled with ``rng`` when
-    ``shuffle``, else the last ``fraction`` of each group in order."""
+    ``shuffle``, else the last ``fraction`` of each group in order. Unstratified, the held-out
+    count is Keras's: n - floor(n * (1 - fraction))."""
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"the held-out fraction must be in (0, 1), got {fraction}")
     rng = rng if rng is not None else np.random.default_rng()
@@ -57,7 +60,10 @@ def split_indices(n: int, fraction: float, labels=None, shuffle: bool = True, rn
     for idx in groups:
         if shuffle:
             idx = rng.permutation(idx)
-        k = int(round(len(idx) * fraction))
+        if labels is None:
+            k = len(idx) - int(math.floor(len(idx) * (1.0 - fraction)))
+        else:
+            k = int(round(len(idx) * fraction))
         if labels is not None and len(idx) > 1:
             k = min(max(k, 1), len(idx) - 1)
         keep.append(idx[:len(idx) - k])

@@ -7,8 +7,11 @@ logs raises with the list of keys that exist.
 from __future__ import annotations
 
 import csv
+import inspect
 import math
 import os
+
+import numpy as np
 
 
 class Callback:
@@ -63,132 +66,236 @@ def _monitored(callback, logs):
     return float(logs[key])
 
 
+_MAXIMIZED = ("acc", "auc", "precision", "recall", "f1")
+
+
 def _mode(mode, monitor):
+    """'min' or 'max'; "auto" infers max for accuracy, AUC, precision, recall and F1 (with or
+    without a val_ prefix), min otherwise."""
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
     if mode == "auto":
-        return "max" if any(k in monitor for k in ("acc", "auc", "precision", "recall")) else "min"
+        return "max" if any(k in monitor.lower() for k in _MAXIMIZED) else "min"
     return mode
 
 
 class EarlyStopping(Callback):
-    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
-    epochs; with ``restore_best_weights`` the model ends with the best epoch's weights."""
+    """Keras's EarlyStopping: stop once ``monitor`` has not improved by more than ``min_delta``
+    for ``patience`` epochs (counted as Keras counts: ``patience=p`` stops at the p-th epoch
+    without improvement). ``baseline``: epochs that improve on the best but not on the
+    baseline still count as waiting. ``start_from_epoch``: epochs before it are not watched.
+    ``restore_best_weights``: end with the best watched epoch's weights."""
 
-    def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
-                 mode: str = "auto", restore_best_weights: bool = False, verbose: int = 0):
+    def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,
+                 verbose: int = 0, mode: str = "auto", baseline=None,
+                 restore_best_weights: bool = False, start_from_epoch: int = 0):
         self.monitor, self.patience, self.min_delta = monitor, int(patience), abs(min_delta)
-        self.mode = _mode(mode, monitor)
-        self.restore_best_weights, self.verbose = restore_best_weights, verbose
+        self.verbose, self.mode = verbose, _mode(mode, monitor)
+        self.baseline, self.restore_best_weights = baseline, restore_best_weights
+        self.start_from_epoch = int(start_from_epoch)
+        self.best = math.inf if self.mode == "min" else -math.inf
+
+    def _improves(self, value, reference):
+        if self.mode == "min":
+            return value + self.min_delta < reference
+        return value - self.min_delta > reference
 
     def on_train_begin(self, logs=None):
-        self.wait, self.stopped_epoch, self.best_epoch = 0, None, None
-        self.best = math.inf if self.mode == "min" else -math.inf
+        self.wait, self.stopped_epoch, self.best_epoch = 0, 0, 0
         self.best_weights = None
-
-    def _improved(self, value):
-        if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
+        self.best = math.inf if self.mode == "min" else -math.inf
 
     def on_epoch_end(self, epoch, logs=None):
         value = _monitored(self, logs)
-        if self._improved(value):
-            self.best, self.best_epoch, self.wait = value, epoch, 0
+        if epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights, self.best_epoch = self.model.state_dict(), epoch
+        self.wait += 1
+        if self._improves(value, self.best):
+            self.best, self.best_epoch = value, epoch
             if self.restore_best_weights:
                 self.best_weights = self.model.state_dict()
+            if self.baseline is None or self._improves(value, self.baseline):
+                self.wait = 0
             return
-        self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True
 
     def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
-            self.model.load_state_dict(self.best_weights)
             if self.verbose:
-                print(f"EarlyStopping: restored the weights of epoch {self.best_epoch + 1}")
-        if self.stopped_epoch is not None and self.verbose:
-            print(f"EarlyStopping: stopped after epoch {self.stopped_epoch + 1}")
+                print(f"Restoring model weights from the end of the best epoch: "
+                      f"{self.best_epoch + 1}.")
+            self.model.load_state_dict(self.best_weights)
 
 
 class ModelCheckpoint(Callback):
-    """Save the model (``model.save``, atomic) after every epoch, or only when ``monitor``
-    improves with ``save_best_only``. ``path`` may contain ``{epoch}`` and log keys, e.g.
-    ``"ckpt-{epoch:02d}-{val_loss:.3f}.fdnn"``."""
+    """Save the model (``model.save``, atomic; ``save_weights_only``: ``model.save_weights``)
+    after every epoch, every ``save_freq`` batches, or only when ``monitor`` improves with
+    ``save_best_only`` (on a value better than ``initial_value_threshold`` when given). The
+    path may contain ``{epoch}`` and log keys, e.g. ``"ckpt-{epoch:02d}-{val_loss:.3f}.fdnn"``."""
 
-    def __init__(self, path: str, monitor: str = "val_loss", save_best_only: bool = False,
-                 mode: str = "auto", verbose: int = 0):
-        self.path, self.monitor, self.save_best_only = path, monitor, save_best_only
-        self.mode, self.verbose = _mode(mode, monitor), verbose
-        self.best = math.inf if self.mode == "min" else -math.inf
+    def __init__(self, filepath: str, monitor: str = "val_loss", verbose: int = 0,
+                 save_best_only: bool = False, save_weights_only: bool = False,
+                 mode: str = "auto", save_freq="epoch", initial_value_threshold=None):
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)
+                                     or save_freq < 1):
+            raise ValueError(f"save_freq must be 'epoch' or a positive int, got {save_freq!r}")
+        self.filepath, self.monitor, self.verbose = filepath, monitor, verbose
+        self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
+        self.mode, self.save_freq = _mode(mode, monitor), save_freq
+        self.best = (initial_value_threshold if initial_value_threshold is not None
+                     else math.inf if self.mode == "min" else -math.inf)
+        self._batches, self._epoch = 0, 0
 
-    def on_epoch_end(self, epoch, logs=None):
-        path = self.path.format(epoch=epoch + 1, **logs)
+    def _save(self, epoch, logs):
+        path = self.filepath.format(epoch=epoch + 1, **(logs or {}))
         if self.save_best_only:
             value = _monitored(self, logs)
             better = value < self.best if self.mode == "min" else value > self.best
             if not better:
                 return
             self.best = value
-        self.model.save(path)
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)
         if self.verbose:
-            print(f"ModelCheckpoint: saved {path}")
+            print(f"Epoch {epoch + 1}: saved {path}")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_batch_end(self, batch, logs=None):
+        if self.save_freq != "epoch":
+            self._batches += 1
+            if self._batches % self.save_freq == 0:
+                self._save(self._epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._save(epoch, logs)
+
+
+def _takes_lr(schedule) -> bool:
+    """Whether a schedule takes (epoch, lr) rather than (epoch)."""
+    try:
+        params = inspect.signature(schedule).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in params)
 
 
 class LearningRateScheduler(Callback):
-    """Set the lr before each epoch to ``schedule(epoch, lr)`` (Keras's signature)."""
+    """Set the lr before each epoch to ``schedule(epoch, lr)`` or ``schedule(epoch)`` (both of
+    Keras's forms). It owns the lr: a model compiled with ``lr_schedule`` refuses it, as Keras
+    refuses it for an optimizer whose learning rate is a schedule."""
 
     def __init__(self, schedule, verbose: int = 0):
+        if not callable(schedule):
+            raise TypeError(f"schedule must be callable, got {type(schedule).__name__}")
         self.schedule, self.verbose = schedule, verbose
+        self._two_args = _takes_lr(schedule)
+
+    def on_train_begin(self, logs=None):
+        if getattr(self.model, "lr_schedule", None) is not None:
+            raise ValueError("LearningRateScheduler cannot drive a model compiled with "
+                             "lr_schedule=...: the learning rate has one owner")
 
     def on_epoch_begin(self, epoch, logs=None):
         opt = self.model.optimizer
-        lr = float(self.schedule(epoch, opt.param_groups[0]["lr"]))
+        current = float(opt.param_groups[0]["lr"])
+        lr = self.schedule(epoch, current) if self._two_args else self.schedule(epoch)
+        lr = float(lr)
         if not math.isfinite(lr) or lr < 0:
             raise ValueError(f"LearningRateScheduler: schedule returned lr={lr} at epoch {epoch}")
         for group in opt.param_groups:
             group["lr"] = lr
         if self.verbose:
-            print(f"epoch {epoch + 1}: lr = {lr:.3g}")
+            print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.param_groups[0]["lr"])
 
 
 class ReduceLROnPlateau(Callback):
-    """Multiply the lr by ``factor`` after ``patience`` epochs without improvement of
-    ``monitor`` (see fusednn.optim.lr_scheduler.ReduceLROnPlateau)."""
+    """Keras's ReduceLROnPlateau: after ``patience`` epochs without an improvement of more than
+    ``min_delta`` in ``monitor``, multiply the lr by ``factor`` (not below ``min_lr``), then
+    wait ``cooldown`` epochs before counting again."""
 
     def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
-                 mode: str = "auto", min_delta: float = 1e-4, cooldown: int = 0,
-                 min_lr: float = 0.0):
-        self.monitor = monitor
-        self.kwargs = dict(mode=_mode(mode, monitor), factor=factor, patience=patience,
-                           threshold=min_delta, threshold_mode="abs", cooldown=cooldown,
-                           min_lr=min_lr)
+                 verbose: int = 0, mode: str = "auto", min_delta: float = 1e-4,
+                 cooldown: int = 0, min_lr: float = 0.0):
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0, got {factor}")
+        self.monitor, self.factor, self.patience = monitor, float(factor), int(patience)
+        self.verbose, self.mode, self.min_delta = verbose, _mode(mode, monitor), min_delta
+        self.cooldown, self.min_lr = int(cooldown), float(min_lr)
+        self._reset()
+
+    def _reset(self):
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.wait = self.cooldown_counter = 0
+
+    def in_cooldown(self) -> bool:
+        return self.cooldown_counter > 0
 
     def on_train_begin(self, logs=None):
-        from ..optim.lr_scheduler import ReduceLROnPlateau as Plateau
-
-        self.plateau = Plateau(self.model.optimizer, **self.kwargs)
+        self._reset()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.plateau.step(_monitored(self, logs))
+        value = _monitored(self, logs)
+        if self.in_cooldown():
+            self.cooldown_counter -= 1
+            self.wait = 0
+        better = (value < self.best - self.min_delta if self.mode == "min"
+                  else value > self.best + self.min_delta)
+        if better:
+            self.best, self.wait = value, 0
+        elif not self.in_cooldown():
+            self.wait += 1
+            if self.wait >= self.patience:
+                opt = self.model.optimizer
+                old = float(opt.param_groups[0]["lr"])
+                if old > float(np.float32(self.min_lr)):
+                    new = max(old * self.factor, self.min_lr)
+                    for group in opt.param_groups:
+                        group["lr"] = new
+                    if self.verbose:
+                        print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
+                              f"{new}.")
+                    self.cooldown_counter, self.wait = self.cooldown, 0
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.param_groups[0]["lr"])
 
 
 class CSVLogger(Callback):
-    """One CSV row per epoch (epoch and every log value), flushed as it goes."""
+    """One row per epoch (epoch and every log value), flushed as it goes; ``separator``
+    between fields, ``append`` to an existing file (its header kept)."""
 
-    def __init__(self, path: str, append: bool = False):
-        self.path, self.append = path, append
+    def __init__(self, filename: str, separator: str = ",", append: bool = False):
+        self.filename, self.separator, self.append = filename, separator, append
+
+    @property
+    def path(self):
+        return self.filename
 
     def on_train_begin(self, logs=None):
-        exists = self.append and os.path.exists(self.path) and os.path.getsize(self.path) > 0
-        self.file = open(self.path, "a" if self.append else "w", newline="")
+        exists = (self.append and os.path.exists(self.filename)
+                  and os.path.getsize(self.filename) > 0)
+        self.file = open(self.filename, "a" if self.append else "w", newline="")
         self.writer, self.keys, self.header_done = None, None, exists
 
     def on_epoch_end(self, epoch, logs=None):
         if self.writer is None:
             self.keys = list(logs)
-            self.writer = csv.writer(self.file)
+            self.writer = csv.writer(self.file, delimiter=self.separator)
             if not self.header_done:
                 self.writer.writerow(["epoch"] + self.keys)
         self.writer.writerow([epoch] + [logs.get(k, "") for k in self.keys])

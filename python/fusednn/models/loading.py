@@ -104,7 +104,10 @@ def _load(path, device, max_bytes):
     if schedule is not None:
         cls = _optim.lr_scheduler.SCHEDULERS[schedule["class"]]
         make_schedule = lambda opt: cls(opt, **schedule["config"])  # noqa: E731
-    model.compile(optimizer=compiled["optimizer"].lower(), loss=compiled["loss"],
+    from ..nn.losses import NamedLoss
+
+    loss = NamedLoss(compiled["loss"], from_logits=compiled.get("from_logits"))
+    model.compile(optimizer=compiled["optimizer"].lower(), loss=loss,
                   metrics=compiled["metrics"], grad_clip=compiled["grad_clip"],
                   lr_schedule=make_schedule, **compiled["optimizer_kwargs"])
     model._make_optimizer()
@@ -129,3 +132,4 @@ def _load(path, device, max_bytes):
     if schedule is not None:
         model.lr_schedule.load_state_dict(schedule["state"])
     return model
+

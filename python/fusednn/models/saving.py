@@ -97,6 +97,7 @@ def save_model(model, path: str) -> str:
         opt = model.optimizer
         meta["compile"] = {
             "loss": _jsonable(model.objective.name if model.objective.fn is None else None, "loss"),
+            "from_logits": not model.objective.probabilities,
             "metrics": model.metrics,
             "grad_clip": cfg["grad_clip"],
             "optimizer": type(opt).__name__ if opt is not None else _jsonable(
@@ -124,6 +125,18 @@ def save_model(model, path: str) -> str:
                                    "state": _jsonable(schedule.state_dict(), "schedule state")}
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
+
+    def write(f):
+        with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("model.json", json.dumps(meta, indent=1))
+            z.writestr("arrays.npz", buffer.getvalue())
+
+    return write_atomically(path, write)
+
+
+def write_atomically(path: str, write) -> str:
+    """``write(file)`` into a temporary file beside ``path``, synced, then renamed over it: a
+    crash leaves any previous file intact."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     _remove_stale_temporaries(folder, os.path.basename(path))
@@ -131,9 +144,7 @@ def save_model(model, path: str) -> str:
                                suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
-                z.writestr("model.json", json.dumps(meta, indent=1))
-                z.writestr("arrays.npz", buffer.getvalue())
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -141,3 +152,36 @@ def save_model(model, path: str) -> str:
         if os.path.exists(tmp):
             os.remove(tmp)
     return path
+
+
+def save_weights(model, path: str) -> str:
+    """The model's weights and buffers alone, as an npz (written atomically)."""
+    if not model.built:
+        raise ValueError("save_weights() needs a built model")
+    arrays = {key: _host(value) for key, value in model.state_dict().items()}
+    return write_atomically(path, lambda f: np.savez(f, **arrays))
+
+
+MAX_WEIGHT_BYTES = 1 << 34
+
+
+def load_weights(model, path: str) -> None:
+    """Weights saved by ``save_weights`` (or ``save``, whose file holds them too) into a model
+    of the same architecture; everything is checked before anything changes."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as z:
+            if "arrays.npz" in z.namelist():  # a whole-model file
+                size = z.getinfo("arrays.npz").file_size
+                if size > MAX_WEIGHT_BYTES:
+                    raise ValueError(f"{path}: its weights would unpack to {size} bytes, more "
+                                     f"than the {MAX_WEIGHT_BYTES} a weights file may hold")
+                with z.open("arrays.npz") as f:  # reads at most the declared size
+                    data = np.load(io.BytesIO(f.read()), allow_pickle=False)
+                    arrays = {k[len("weights/"):]: data[k] for k in data.files
+                              if k.startswith("weights/")}
+            else:
+                data = np.load(path, allow_pickle=False)
+                arrays = {k: data[k] for k in data.files}
+    else:
+        raise ValueError(f"{path}: not a weights file (expected an npz or a model file)")
+    model.load_state_dict(arrays)

@@ -2,6 +2,8 @@
 running on the fused kernels on the CPU or the GPU."""
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from .. import optim as _optim
@@ -60,9 +62,41 @@ class Sequential(Module):
         self.built = True
 
     def forward(self, x):
-        for layer in self.layers:
-            x = layer(x)
-        return x
+        return self._run(x, self.layers)
+
+    @staticmethod
+    def _run(x, layers):
+        """The layers in order. A run of channels-last spatial layers (those with
+        ``forward_nchw``) changes layout once: (N, H, W, C) to NCHW before the first, back
+        after the last, the NCHW kernels in between; layout-free layers (dropout, elementwise
+        activations) stay inside the run."""
+        nchw = False  # x is the NCHW form of a channels-last tensor
+        for layer in layers:
+            inside = (getattr(layer, "data_format", None) == "channels_last"
+                      and hasattr(layer, "forward_nchw"))
+            if inside:
+                if not nchw:
+                    if x.ndim != 4:
+                        return layer(x)  # let the layer name the wrong shape
+                    x, nchw = x.permute(0, 3, 1, 2), True
+                x = layer.forward_nchw(x)
+            elif nchw and getattr(layer, "layout_free", False):
+                x = layer(x)
+            else:
+                if nchw:
+                    x, nchw = x.permute(0, 2, 3, 1), False
+                x = layer(x)
+        return x.permute(0, 2, 3, 1) if nchw else x
+
+    def final_activation(self):
+        """'softmax' or 'sigmoid' when the model's last operation is that activation (a
+        layer's ``activation`` or an activation layer), else None."""
+        last = self.layers[-1] if self.layers else None
+        return getattr(last, "output_activation", lambda: None)()
+
+    def forward_logits(self, x):
+        """The model's output before its final activation (see ``final_activation``)."""
+        return self.layers[-1].forward_logits(self._run(x, self.layers[:-1]))
 
     def __call__(self, x):
         if not isinstance(x, Tensor):
@@ -97,12 +131,13 @@ class Sequential(Module):
         "mse", "mae". ``grad_clip``: clip by global norm, fused into the optimizer step.
         ``lr_schedule``: a callable ``optimizer -> scheduler`` from fusednn.optim.lr_scheduler
         (stepped per epoch, or per batch for warmup-cosine and one-cycle)."""
-        self.objective = NamedLoss(loss)
+        self.objective = loss if isinstance(loss, NamedLoss) else NamedLoss(loss)
         self.metrics = check_metrics(metrics, self.objective)
         if grad_clip is not None and not grad_clip > 0:
             raise ValueError(f"grad_clip must be > 0, got {grad_clip}")
         if lr is not None:
             optimizer_kwargs["lr"] = lr
+        optimizer_kwargs = optimizer_arguments(optimizer, optimizer_kwargs)
         self._compile_config = dict(optimizer=optimizer, grad_clip=grad_clip,
                                     optimizer_kwargs=optimizer_kwargs, lr_schedule=lr_schedule)
         self.optimizer = self.lr_schedule = None
@@ -126,6 +161,8 @@ class Sequential(Module):
                 self.optimizer = _optim.get(opt, params, **kwargs)
             elif isinstance(opt, type) and issubclass(opt, _optim.Optimizer):
                 self.optimizer = opt(params, **kwargs)
+            elif hasattr(opt, "build_optimizer"):  # a fusednn.keras optimizer, bound here
+                self.optimizer = opt.build_optimizer(params, **kwargs)
             else:
                 raise TypeError(f"optimizer must be a name, an optimizer class or an optimizer, "
                                 f"got {opt!r}")
@@ -149,15 +186,31 @@ class Sequential(Module):
                             shuffle, class_weight, sample_weight, callbacks, verbose,
                             validation_shuffle, validation_stratify, initial_epoch)
 
-    def evaluate(self, x, y, batch_size: int = 256, verbose: int = 0) -> dict:
-        """``{"loss": ..., metric: ...}`` over (x, y), in eval mode, without a graph."""
+    def evaluate(self, x, y, batch_size: int = 256, verbose: int = 0, return_dict: bool = True):
+        """``{"loss": ..., metric: ...}`` over (x, y), in eval mode, without a graph; with
+        ``return_dict=False`` what Keras returns: the loss alone, or ``[loss, *metrics]``."""
         if self.objective is None:
             raise RuntimeError("call compile() before evaluate()")
         out = training.evaluate_arrays(self, *training.prepare(self, x, y, "evaluate"),
                                        batch_size)
         if verbose:
-            print(" ".join(f"{k}={v:.4f}" for k, v in out.items()))
-        return out
+            print(" - ".join(f"{k}: {v:.4f}" for k, v in out.items()))
+        if return_dict:
+            return out
+        values = list(out.values())
+        return values[0] if len(values) == 1 else values
+
+    def count_params(self) -> int:
+        """The number of parameters (buffers such as batch-norm statistics excluded)."""
+        return int(sum(p.numel() for p in self.parameters()))
+
+    def save_weights(self, path: str) -> str:
+        """The weights alone, as an npz (written atomically); ``load_weights`` reads it."""
+        return saving.save_weights(self, path)
+
+    def load_weights(self, path: str) -> None:
+        """Weights from ``save_weights`` or a whole-model file ``save`` wrote."""
+        saving.load_weights(self, path)
 
     def predict(self, x, batch_size: int = 256) -> np.ndarray:
         """The model's outputs for x (a numpy array on the host), in eval mode."""
@@ -173,3 +226,41 @@ class Sequential(Module):
     def extra_repr(self):
         return f"{len(self.layers)} layers"
 
+
+# Keras's argument names, as compile also takes them.
+_KERAS_NAMES = {"learning_rate": "lr", "epsilon": "eps", "rho": "alpha"}
+
+
+def optimizer_arguments(optimizer, kwargs: dict) -> dict:
+    """compile's optimizer keyword arguments in fusednn's names (Keras's ``learning_rate``,
+    ``beta_1``/``beta_2``, ``epsilon`` and ``rho`` translated), checked against the optimizer
+    now rather than at the first fit."""
+    out = {}
+    for key, value in kwargs.items():
+        name = _KERAS_NAMES.get(key, key)
+        if name in out:
+            raise TypeError(f"compile: {key!r} repeats an argument given as {name!r}")
+        out[name] = value
+    if "beta_1" in out or "beta_2" in out:
+        b1, b2 = out.pop("beta_1", 0.9), out.pop("beta_2", 0.999)
+        if "betas" in out:
+            raise TypeError("compile: give betas or beta_1/beta_2, not both")
+        out["betas"] = (b1, b2)
+    cls = None
+    if isinstance(optimizer, str):
+        cls = _optim.OPTIMIZERS.get(optimizer.lower())
+        if cls is None:
+            raise ValueError(f"unknown optimizer {optimizer!r} (known: "
+                             f"{', '.join(_optim.OPTIMIZERS)})")
+    elif isinstance(optimizer, type) and issubclass(optimizer, _optim.Optimizer):
+        cls = optimizer
+    elif out and (isinstance(optimizer, _optim.Optimizer) or hasattr(optimizer, "build_optimizer")):
+        raise TypeError(f"compile: optimizer arguments {sorted(out)} go to the optimizer's own "
+                        "constructor when an optimizer object is given")
+    if cls is not None:
+        try:
+            inspect.signature(cls).bind(None, **out)
+        except TypeError as error:
+            raise TypeError(f"compile: {cls.__name__} does not take these arguments: {error}"
+                            ) from None
+    return out

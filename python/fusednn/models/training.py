@@ -40,42 +40,111 @@ def to_device(a, device):
 
 
 def prepare(model, x, y, where):
-    """(x, y) as the model trains on them: float32 samples of the model's input shape,
-    float targets for regression and binary losses, class labels inside the output's range;
-    builds the model at its first data."""
+    """(x, y) as the model trains on them: float32 samples of the model's input shape, targets
+    shaped as the loss takes them (float for regression and binary losses, a 1-D target of a
+    one-output model as a column, class indices as int64 from (N,) or (N, 1), integers or
+    integer-valued floats), class labels inside the output's range; builds the model at its
+    first data."""
     x = np.asarray(x)
     if x.dtype != np.float32:
         x = x.astype(np.float32)
     y = np.asarray(y)
-    if model.objective is not None and model.objective.kind in ("regression", "binary"):
-        y = y.astype(np.float32)
     if not model.built:
         model.build((None,) + x.shape[1:])
     if tuple(x.shape[1:]) != model.input_shape:
         raise ValueError(f"{where}: the model takes samples of shape {model.input_shape} but x "
                          f"has samples of shape {x.shape[1:]}")
+    kind = None if model.objective is None else model.objective.kind
     classes = None
-    if model.objective is not None and model.objective.kind == "classes" and y.ndim == 1:
-        classes = model.output_shape[-1]  # recorded when the model was built
+    if kind in ("regression", "mae", "binary", "categorical"):
+        y = y.astype(np.float32)
+        if y.ndim == 1 and model.output_shape == (1,):
+            y = y.reshape(-1, 1)
+    elif kind in ("classes", "sparse"):
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.reshape(-1)
+        if y.ndim == 1 and y.dtype.kind == "f":
+            if not np.isfinite(y).all() or (y != np.round(y)).any():
+                raise ValueError(f"{where}: y holds class indices, but some are not integers")
+            y = y.astype(np.int64)
+        if y.ndim == 1:
+            classes = model.output_shape[-1]  # recorded when the model was built
     check_xy(x, y, where, classes)
     return x, y
 
 
+def outputs(model, x):
+    """One batch through the model for the loss: (what the loss takes, whether that is the
+    logits of the activation the loss expects, scores for the metrics, whether those scores
+    are probabilities). A probability loss after a matching softmax/sigmoid takes the logits,
+    through the fused stable kernel, as Keras does."""
+    objective = model.objective
+    act = objective.logits_of
+    if act is not None and model.final_activation() == act:
+        logits = model.forward_logits(Tensor(x))
+        return logits, True, _probabilities(act, logits.data), True
+    out = model(Tensor(x))
+    return out, None, out.data, objective.probabilities
+
+
+def _probabilities(act, z):
+    xp = np if isinstance(z, np.ndarray) else __import__("cupy")
+    if act == "sigmoid":
+        return 0.5 * (xp.tanh(0.5 * z) + 1)  # no overflow for large |z|
+    e = xp.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def warn_double_activation(model):
+    """fusednn's logit losses after a softmax/sigmoid layer apply it twice: say so once."""
+    objective = model.objective
+    if objective is None or objective.probabilities or objective.kind not in ("classes", "binary"):
+        return
+    act = model.final_activation()
+    if act is not None and objective.fn is None:
+        keras_name = "binary_crossentropy" if objective.kind == "binary" else \
+            "categorical_crossentropy' or 'sparse_categorical_crossentropy"
+        warnings.warn(f"loss {objective.name!r} takes logits, but the model ends in {act}: the "
+                      f"loss applies it a second time. Use '{keras_name}' (takes "
+                      f"probabilities), or drop the final activation", UserWarning, stacklevel=4)
+
+
+def class_labels(y):
+    """The class of each sample, as class_weight reads it: indices, the argmax of one-hot rows,
+    or a rounded binary column."""
+    if y.ndim == 2 and y.shape[1] > 1:
+        return y.argmax(axis=1)
+    labels = y.reshape(len(y))
+    if labels.dtype.kind == "f":
+        labels = np.round(labels)
+    return labels.astype(np.int64)
+
+
 def sample_weights(x, y, sample_weight, class_weight):
-    """Per-sample loss weights from ``sample_weight`` and ``class_weight``, or None."""
+    """Per-sample loss weights from ``sample_weight`` and ``class_weight`` ({class: weight}, or
+    "balanced": n_samples / (n_classes * count of the class), scikit-learn's formula), or
+    None."""
     weights = None
     if sample_weight is not None:
         weights = np.asarray(sample_weight, np.float32)
         if weights.shape != (len(x),):
             raise ValueError(f"sample_weight must have shape ({len(x)},), got {weights.shape}")
     if class_weight is not None:
-        if y.ndim != 1 or y.dtype.kind not in "iu":
-            raise ValueError("class_weight needs integer class labels")
-        cw = np.ones(int(y.max()) + 1, np.float32)
+        labels = class_labels(y)
+        present, counts = np.unique(labels, return_counts=True)
+        if isinstance(class_weight, str):
+            if class_weight != "balanced":
+                raise ValueError(f"class_weight must be a dict or 'balanced', got {class_weight!r}")
+            class_weight = {int(c): len(labels) / (len(present) * k)
+                            for c, k in zip(present, counts)}
+        unknown = sorted(int(c) for c in class_weight if int(c) not in set(present.tolist()))
+        if unknown:
+            raise ValueError(f"class_weight names class(es) {unknown} that the labels do not "
+                             f"have (labels: {present.tolist()})")
+        cw = np.ones(int(present.max()) + 1, np.float32)
         for c, w in class_weight.items():
-            if 0 <= int(c) < len(cw):
-                cw[int(c)] = w
-        weights = cw[y] if weights is None else weights * cw[y]
+            cw[int(c)] = w
+        weights = cw[labels] if weights is None else weights * cw[labels]
     return weights
 
 
@@ -103,6 +172,7 @@ def fit(model, x, y, epochs, batch_size, validation_split, validation_data, shuf
         validation_data = prepare(model, validation_data[0], validation_data[1],
                                   "fit (validation)")
     model._make_optimizer()
+    warn_double_activation(model)
     history = History()
     callbacks = CallbackList(callbacks, model)
     model.history = history
@@ -145,8 +215,8 @@ def train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch):
         callbacks.on_batch_begin(b, {})
         xb, yb = to_device(batch[0], device), to_device(batch[1], device)
         wb = Tensor(to_device(batch[2], device)) if len(batch) > 2 else None
-        out = model(Tensor(xb))
-        loss = model.objective(out, yb, wb)
+        out, logits, scores, probabilities = outputs(model, xb)
+        loss = model.objective(out, yb, wb, logits=logits)
         if regularized:
             loss = loss + model.regularization_loss()
         value = loss.item()
@@ -164,7 +234,8 @@ def train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch):
         n = len(batch[0])
         total_loss += value * n
         seen += n
-        for k, v in metric_sums(model.metrics, model.objective.kind, out.data, yb).items():
+        for k, v in metric_sums(model.metrics, model.objective, scores, yb,
+                                probabilities).items():
             sums[k] = sums.get(k, 0.0) + v
         callbacks.on_batch_end(b, {"loss": value})
         if bar is not None:
@@ -190,10 +261,10 @@ def evaluate_arrays(model, x, y, batch_size) -> dict:
         with no_grad():
             for xb, yb in DataLoader(x, y, batch_size=batch_size):
                 yb = to_device(yb, device)
-                out = model(Tensor(to_device(xb, device)))
-                total += model.objective(out, yb).item() * len(xb)
-                for k, v in metric_sums(model.metrics, model.objective.kind, out.data,
-                                        yb).items():
+                out, logits, scores, probabilities = outputs(model, to_device(xb, device))
+                total += model.objective(out, yb, logits=logits).item() * len(xb)
+                for k, v in metric_sums(model.metrics, model.objective, scores, yb,
+                                        probabilities).items():
                     sums[k] = sums.get(k, 0.0) + v
     finally:
         model.train(mode)

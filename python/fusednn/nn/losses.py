@@ -142,49 +142,170 @@ mse = MeanSquaredError = MSELoss
 SparseCategoricalCrossentropy = CrossEntropyLoss  # from logits
 
 
+# ---- Keras's probability losses -------------------------------------------------------------
+EPSILON = 1e-7  # Keras's backend.epsilon(): probabilities are clipped to [EPSILON, 1 - EPSILON]
+
+
+def binary_crossentropy(output: Tensor, target, from_logits: bool = False) -> Tensor:
+    """Keras's binary cross-entropy per sample (mean over the last axis): on probabilities
+    clipped to [1e-7, 1 - 1e-7], or on logits with ``from_logits=True`` (the stable fused
+    kernel)."""
+    target = _as_tensor(target, output, "binary_crossentropy", "target", output.dtype)
+    if target.shape != output.shape:
+        raise ValueError(f"binary_crossentropy: target shape {target.shape} does not match "
+                         f"output shape {output.shape}")
+    if from_logits:
+        per = binary_cross_entropy_with_logits(output, target, reduction="none")
+    else:
+        p = output.clip(EPSILON, 1.0 - EPSILON)
+        t = target.detach()
+        per = -(t * p.log() + (1.0 - t) * (1.0 - p).log())
+    return per.mean(axis=-1) if per.ndim > 1 else per
+
+
+def categorical_crossentropy(output: Tensor, target, from_logits: bool = False) -> Tensor:
+    """Keras's categorical cross-entropy per sample against one-hot / probability rows: on
+    probabilities (each row divided by its sum, then clipped to [1e-7, 1 - 1e-7]), or on logits
+    with ``from_logits=True`` (the fused softmax cross-entropy kernel)."""
+    target = _as_tensor(target, output, "categorical_crossentropy", "target", output.dtype)
+    if target.shape != output.shape:
+        raise ValueError(f"categorical_crossentropy: target shape {target.shape} does not match "
+                         f"output shape {output.shape}")
+    if from_logits:
+        return cross_entropy(output, target.data, reduction="none")
+    p = (output / output.sum(axis=-1, keepdims=True)).clip(EPSILON, 1.0 - EPSILON)
+    return -(target.detach() * p.log()).sum(axis=-1)
+
+
+def sparse_categorical_crossentropy(output: Tensor, target, from_logits: bool = False) -> Tensor:
+    """Keras's sparse categorical cross-entropy per sample: class indices (N,) or (N, 1)."""
+    where = "sparse_categorical_crossentropy"
+    index = _class_indices(target, output, where)
+    if from_logits:
+        return cross_entropy(output, index, reduction="none")
+    xp = np if isinstance(output.data, np.ndarray) else __import__("cupy")
+    one_hot = xp.zeros(output.shape, output.dtype)
+    one_hot[xp.arange(output.shape[0]), xp.asarray(index)] = 1
+    return categorical_crossentropy(output, one_hot, from_logits=False)
+
+
+def _class_indices(target, output, where):
+    """Class indices as int64 (N,): from (N,) or (N, 1), integers or integer-valued floats."""
+    data = target.data if isinstance(target, Tensor) else target
+    if data.ndim == 2 and data.shape[1] == 1:
+        data = data.reshape(-1)
+    if data.shape != (output.shape[0],):
+        raise ValueError(f"{where}: target must hold one class index per row ({output.shape[0]},)"
+                         f", got shape {tuple(data.shape)}")
+    if data.dtype.kind == "f":
+        rounded = data.astype(np.int64)
+        if bool((rounded != data).any()):
+            raise ValueError(f"{where}: target holds non-integer class indices")
+        data = rounded
+    elif data.dtype.kind not in "iu":
+        raise TypeError(f"{where}: target must hold class indices, got {data.dtype}")
+    c = output.shape[-1]
+    if data.size and bool(((data < 0) | (data >= c)).any()):
+        raise ValueError(f"{where}: target class {int(data[(data < 0) | (data >= c)][0])} is out "
+                         f"of range for {c} classes")
+    return data.astype(np.int64, copy=False)
+
+
+def mean_absolute_error(output: Tensor, target) -> Tensor:
+    """Per-sample mean absolute error (mean over the last axis)."""
+    target = _as_tensor(target, output, "mean_absolute_error", "target", output.dtype)
+    per = (output - target.detach()).abs()
+    return per.mean(axis=-1) if per.ndim > 1 else per
+
+
+def mean_squared_error(output: Tensor, target) -> Tensor:
+    """Per-sample mean squared error (mean over the last axis)."""
+    target = _as_tensor(target, output, "mean_squared_error", "target", output.dtype)
+    d = output - target.detach()
+    per = d * d
+    return per.mean(axis=-1) if per.ndim > 1 else per
+
+
 # ---- losses by name, as compile takes them ---------------------------------------------------
-_CE = ("cross_entropy", "sparse_categorical_crossentropy", "categorical_crossentropy")
-_MSE = ("mse", "mean_squared_error")
-_BCE = ("bce", "binary_crossentropy", "binary_cross_entropy_with_logits")
+# name: (kind, takes probabilities, the output activation whose logits the fused kernel takes)
+# Keras's names take probabilities (unless from_logits=True), as they do in Keras; fusednn's
+# own names (cross_entropy, bce) take logits, as torch's do.
+LOSSES = {
+    "cross_entropy": ("classes", False, None),
+    "categorical_crossentropy": ("categorical", True, "softmax"),
+    "sparse_categorical_crossentropy": ("sparse", True, "softmax"),
+    "bce": ("binary", False, None),
+    "binary_cross_entropy_with_logits": ("binary", False, None),
+    "binary_crossentropy": ("binary", True, "sigmoid"),
+    "mse": ("regression", False, None),
+    "mean_squared_error": ("regression", False, None),
+    "mae": ("mae", False, None),
+    "mean_absolute_error": ("mae", False, None),
+}
 
 
 class NamedLoss:
-    """A loss by the name ``compile`` takes (or a callable): the loss of one batch from model
-    outputs and targets, with optional per-sample weights (weighted mean over the batch:
-    sum(w * loss) / batch size); ``kind`` says how its targets look."""
+    """A loss by the name ``compile`` takes (see ``LOSSES``), a Keras loss object of
+    :mod:`fusednn.keras.losses`, or a callable: the loss of one batch from model outputs and
+    targets, with optional per-sample weights (sum(w * loss) / batch size, as Keras).
 
-    def __init__(self, name):
+    ``kind`` says how its targets look ("classes": indices or one-hot rows, "categorical",
+    "sparse", "binary", "regression", "mae", "custom"). ``logits_of``: the final activation
+    ("softmax" / "sigmoid") whose input the loss takes instead of its output when the model
+    ends in it — the same value as Keras computes, through the stable fused kernels."""
+
+    def __init__(self, name, from_logits: bool = None):
+        spec = getattr(name, "fusednn_loss", None)  # a fusednn.keras.losses object
+        if spec is not None:
+            name, from_logits = spec
         if callable(name):
             self.name, self.kind, self.fn = getattr(name, "__name__", "custom"), "custom", name
+            self.probabilities, self.logits_of = False, None
             return
-        if name in _CE:
-            self.kind = "classes"
-        elif name in _MSE:
-            self.kind = "regression"
-        elif name in _BCE:
-            self.kind = "binary"
-        else:
-            raise ValueError(f"unknown loss {name!r} (known: {', '.join(_CE + _MSE + _BCE)}, or "
-                             "a callable (output, target) -> Tensor)")
+        if name not in LOSSES:
+            raise ValueError(f"unknown loss {name!r} (known: {', '.join(LOSSES)}, or a callable "
+                             "(output, target) -> Tensor)")
         self.name, self.fn = name, None
+        self.kind, self.probabilities, self.logits_of = LOSSES[name]
+        if from_logits and self.probabilities:
+            self.probabilities, self.logits_of = False, None
 
     @property
     def classification(self) -> bool:
-        return self.kind in ("classes", "binary")
+        return self.kind in ("classes", "categorical", "sparse", "binary")
 
-    def __call__(self, out, target, weight=None):
+    @property
+    def binary(self) -> bool:
+        return self.kind == "binary"
+
+    def __call__(self, out, target, weight=None, logits: bool = None):
+        """``logits``: whether ``out`` is the pre-activation of the activation the loss
+        expects (``logits_of``); by default, what the loss takes."""
         if self.fn is not None:
             loss = self.fn(out, target)
             return loss if weight is None else loss * weight.mean()
-        if self.kind == "classes":
+        from_logits = (not self.probabilities) if logits is None else logits
+        kind = self.kind
+        if kind == "classes":
             per = cross_entropy(out, target, reduction="none" if weight is not None else "mean")
-        elif self.kind == "regression":
-            per = mse_loss(out, target, reduction="none" if weight is not None else "mean")
+            if weight is None:
+                return per
+        elif kind == "categorical":
+            per = categorical_crossentropy(out, target, from_logits)
+        elif kind == "sparse":
+            per = sparse_categorical_crossentropy(out, target, from_logits)
+        elif kind == "binary":
+            if from_logits and weight is None and self.name != "binary_crossentropy":
+                return binary_cross_entropy_with_logits(out, target)
+            per = binary_crossentropy(out, target, from_logits)
+        elif kind == "regression":
+            if weight is None:
+                return mse_loss(out, target)
+            per = mean_squared_error(out, target)
         else:
-            per = binary_cross_entropy_with_logits(
-                out, target, reduction="none" if weight is not None else "mean")
-        if weight is None:
-            return per
+            per = mean_absolute_error(out, target)
         if per.ndim > 1:
             per = per.reshape(per.shape[0], -1).mean(axis=1)
+        if weight is None:
+            return per.mean()
         return (per * weight).sum() / per.shape[0]

@@ -192,6 +192,19 @@ class Optimizer:
         self._device = device
 
     @property
+    def learning_rate(self):
+        """The first group's lr; assigning sets every group's (Keras's
+        ``model.optimizer.learning_rate = ...``; ``lr`` is the same)."""
+        return self.param_groups[0]["lr"] if self.param_groups else None
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        for group in self.param_groups:
+            group["lr"] = value
+
+    lr = learning_rate
+
+    @property
     def on_gpu(self) -> bool:
         return self._device is not _UNSET and self._device != "cpu"
 

@@ -37,6 +37,22 @@ class WeightedLayer(Module):
         """The activation the kernel could not fuse (e.g. softmax), if any."""
         return self._after(y) if self._after else y
 
+    def forward(self, x):
+        return self._apply(x, self._fused, self._after)
+
+    def forward_logits(self, x):
+        """The layer's output without its activation: what a probability loss takes from a
+        final softmax/sigmoid (see Sequential.final_activation)."""
+        return self._apply(x, None, None)
+
+    def output_activation(self):
+        return self.activation if self.activation in ("softmax", "sigmoid") else None
+
+    def _apply(self, x, fused, after):
+        """The layer with the activation ``fused`` into its kernel and ``after`` applied after
+        it (either may be None)."""
+        raise NotImplementedError
+
     def _penalties(self):
         if not self.built:
             return

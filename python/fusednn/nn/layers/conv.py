@@ -6,6 +6,13 @@ from ..functional._args import pair
 from .base import WeightedLayer
 
 
+def check_data_format(data_format, where):
+    if data_format not in ("channels_first", "channels_last"):
+        raise ValueError(f"{where}: data_format must be 'channels_first' or 'channels_last', "
+                         f"got {data_format!r}")
+    return data_format
+
+
 class Conv2D(WeightedLayer):
     """2-D convolution with ``filters`` output channels; weight (filters, in_channels, kh, kw).
 
@@ -24,10 +31,7 @@ class Conv2D(WeightedLayer):
                          kernel_regularizer, bias_regularizer, name)
         if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
             raise ValueError(f"Conv2D: filters must be a positive int, got {filters!r}")
-        if data_format not in ("channels_first", "channels_last"):
-            raise ValueError(f"Conv2D: data_format must be 'channels_first' or 'channels_last', "
-                             f"got {data_format!r}")
-        self.filters, self.data_format = filters, data_format
+        self.filters, self.data_format = filters, check_data_format(data_format, "Conv2D")
         self.kernel_size = pair(kernel_size, "kernel_size", "Conv2D")
         self.strides, self.padding, self.dilation = strides, padding, dilation
 
@@ -36,21 +40,41 @@ class Conv2D(WeightedLayer):
             raise ValueError(f"{self.name}: expects 4-D inputs ({self._layout()}), got shape "
                              f"{input_shape}")
         c = input_shape[1] if self.data_format == "channels_first" else input_shape[3]
+        s = tuple(input_shape) if self.data_format == "channels_first" else \
+            (input_shape[0],) + tuple(input_shape[3:0:-1])  # (N, C, W, H): the same test
+        if s[3] in (1, 3) and s[1] == s[2] and (s[1] or 0) >= 8:
+            # (N, 28, 28, 1) read as NCHW would be 28 channels of 28x1 images
+            kind = "channels-last" if self.data_format == "channels_first" else "channels-first"
+            raise ValueError(f"{self.name}: input of shape {tuple(input_shape)} looks "
+                             f"{kind}, but the layer has data_format={self.data_format!r}; pass "
+                             f"data_format='{kind.replace('-', '_')}'")
         self.in_channels = int(c)
         self._make_weights((self.filters, self.in_channels) + self.kernel_size, self.filters)
 
     def _layout(self):
         return "N, C, H, W" if self.data_format == "channels_first" else "N, H, W, C"
 
-    def forward(self, x):
+    def _apply(self, x, fused, after):
         if x.ndim != 4:
             raise ValueError(f"{self.name}: expects 4-D inputs ({self._layout()}), got shape "
                              f"{x.shape}")
         if self.data_format == "channels_last":
             x = x.permute(0, 3, 1, 2)
-        y = self._activate(F.conv2d(x, self.weight, self.bias, self.strides, self.padding,
-                                    self.dilation, activation=self._fused, name=self.name))
+        y = self._conv_nchw(x, fused, after)
         return y.permute(0, 2, 3, 1) if self.data_format == "channels_last" else y
+
+    def _conv_nchw(self, x, fused, after):
+        y = F.conv2d(x, self.weight, self.bias, self.strides, self.padding, self.dilation,
+                     activation=fused, name=self.name)
+        if after is not None:  # on the last axis of the layer's own layout, as Keras
+            y = (after(y.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+                 if self.data_format == "channels_last" else after(y))
+        return y
+
+    def forward_nchw(self, x):
+        """The layer on an NCHW tensor whatever its data_format (a Sequential's chain of
+        channels-last layers runs NCHW inside)."""
+        return self._conv_nchw(x, self._fused, self._after)
 
     def get_config(self):
         return dict(filters=self.filters, kernel_size=list(self.kernel_size),

@@ -32,9 +32,9 @@ class Dense(WeightedLayer):
         self.in_features = int(input_shape[-1])
         self._make_weights((self.units, self.in_features), self.units)
 
-    def forward(self, x):
-        return self._activate(F.linear(x, self.weight, self.bias, activation=self._fused,
-                                       name=self.name))
+    def _apply(self, x, fused, after):
+        y = F.linear(x, self.weight, self.bias, activation=fused, name=self.name)
+        return after(y) if after else y
 
     def get_config(self):
         return dict(units=self.units, **self._weight_config)
@@ -45,18 +45,25 @@ class Dense(WeightedLayer):
 
 
 class Flatten(Module):
-    """(N, d1, d2, ...) -> (N, d1*d2*...)."""
+    """(N, d1, d2, ...) -> (N, d1*d2*...), in the order of its input's own layout (an image
+    from a channels-last chain flattens as (H, W, C), Keras's order)."""
+
+    def __init__(self, data_format: str = None, name: str = None):
+        super().__init__(name)
+        self.data_format = data_format
 
     def forward(self, x):
         return x.reshape(x.shape[0], -1)
 
     def get_config(self):
-        return dict(name=self.name)
+        return dict(data_format=self.data_format, name=self.name)
 
 
 class Dropout(Module):
     """Zeroes inputs with probability ``rate`` in training (Philox stream, scaled by
     1/(1-rate)); the identity in eval mode."""
+
+    layout_free = True  # elementwise: a channels-last chain runs through it unchanged
 
     def __init__(self, rate: float, name: str = None):
         super().__init__(name)
@@ -84,6 +91,17 @@ class Activation(Module):
 
     def forward(self, x):
         return self._fn(x)
+
+    def forward_logits(self, x):
+        return x
+
+    def output_activation(self):
+        return self.activation if self.activation in ("softmax", "sigmoid") else None
+
+    @property
+    def layout_free(self) -> bool:
+        """Elementwise activations do not care about the layout (softmax does)."""
+        return self.activation != "softmax"
 
     def get_config(self):
         return dict(activation=self.activation, name=self.name)
@@ -119,6 +137,12 @@ class Softmax(Module):
 
     def forward(self, x):
         return F.softmax(x, self.dim)
+
+    def forward_logits(self, x):
+        return x
+
+    def output_activation(self):
+        return "softmax" if self.dim in (-1, 1) else None
 
     def get_config(self):
         return dict(dim=self.dim, name=self.name)

@@ -1,12 +1,16 @@
-"""MaxPool2D and AvgPool2D (NCHW; Keras argument names)."""
+"""MaxPool2D and AvgPool2D (Keras argument names): NCHW, or (N, H, W, C) with
+``data_format="channels_last"`` (the kernels run NCHW; inside a Sequential a chain of
+channels-last layers changes layout once, see Sequential.forward)."""
 from __future__ import annotations
 
 from .. import functional as F
 from ..module import Module
+from .conv import check_data_format
 
 
 class _Pool2D(Module):
-    def __init__(self, pool_size=2, strides=None, padding=0, name: str = None):
+    def __init__(self, pool_size=2, strides=None, padding=0, data_format: str = "channels_first",
+                 name: str = None):
         super().__init__(name)
         if padding == "valid":
             padding = 0
@@ -14,20 +18,26 @@ class _Pool2D(Module):
             raise ValueError(f"{type(self).__name__}: padding must be 'valid', an int or a pair, "
                              f"got {padding!r}")
         self.pool_size, self.strides, self.padding = pool_size, strides, padding
+        self.data_format = check_data_format(data_format, type(self).__name__)
+
+    def forward(self, x):
+        if self.data_format == "channels_last":
+            return self.forward_nchw(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        return self.forward_nchw(x)
 
     def get_config(self):
         return dict(pool_size=self.pool_size, strides=self.strides, padding=self.padding,
-                    name=self.name)
+                    data_format=self.data_format, name=self.name)
 
     def extra_repr(self):
         return f"pool_size={self.pool_size}, strides={self.strides}, padding={self.padding}"
 
 
 class MaxPool2D(_Pool2D):
-    def forward(self, x):
+    def forward_nchw(self, x):
         return F.max_pool2d(x, self.pool_size, self.strides, self.padding)
 
 
 class AvgPool2D(_Pool2D):
-    def forward(self, x):
+    def forward_nchw(self, x):
         return F.avg_pool2d(x, self.pool_size, self.strides, self.padding)
