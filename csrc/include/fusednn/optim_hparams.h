@@ -13,20 +13,24 @@ namespace fusednn {
 // Each optimizer's hyperparameters are listed once, as X(type, name) entries: the structs
 // below and their Python classes (fusednn._cpu.AdamHparams & co., bound field by field from the
 // same lists) both come from them. `grad_scale` is the clip coefficient the step computes;
-// `step` is the 1-based step being taken (after this step's increment).
+// `step` is the 1-based step being taken (after this step's increment). Two switches give
+// Keras's update rules where they differ from torch's: `eps_inside_sqrt` (Adagrad, RMSprop:
+// sqrt(v + eps) instead of sqrt(v) + eps) and `eps_before_bias_correction` (Adam: eps added to
+// the uncorrected sqrt(v)).
 #define FUSEDNN_SGD_FIELDS(X)                                                              \
   X(double, lr) X(double, momentum) X(double, dampening) X(double, weight_decay)           \
   X(double, l1) X(double, grad_scale) X(bool, nesterov) X(bool, maximize) X(bool, first_step)
 #define FUSEDNN_ADAGRAD_FIELDS(X)                                                          \
   X(double, lr) X(double, lr_decay) X(double, weight_decay) X(double, eps) X(double, l1)   \
-  X(double, grad_scale) X(int64_t, step) X(bool, maximize)
+  X(double, grad_scale) X(int64_t, step) X(bool, maximize) X(bool, eps_inside_sqrt)
 #define FUSEDNN_RMSPROP_FIELDS(X)                                                          \
   X(double, lr) X(double, alpha) X(double, eps) X(double, weight_decay) X(double, momentum) \
-  X(double, l1) X(double, grad_scale) X(bool, centered) X(bool, maximize)
+  X(double, l1) X(double, grad_scale) X(bool, centered) X(bool, maximize)                  \
+  X(bool, eps_inside_sqrt)
 #define FUSEDNN_ADAM_FIELDS(X)                                                             \
   X(double, lr) X(double, beta1) X(double, beta2) X(double, eps) X(double, weight_decay)   \
   X(double, l1) X(double, grad_scale) X(int64_t, step) X(bool, amsgrad) X(bool, maximize)  \
-  X(bool, decoupled)
+  X(bool, decoupled) X(bool, eps_before_bias_correction)
 
 #define FUSEDNN_DECLARE_FIELD(type, name) type name;
 
@@ -102,13 +106,16 @@ template <class R = float>
 FUSEDNN_HD inline AdagradCoeffs<R> make_coeffs(const AdagradHparams& h) {
   const double clr = h.lr / (1.0 + double(h.step - 1) * h.lr_decay);
   return AdagradCoeffs<R>{make_grad_terms<R>(h.grad_scale, h.maximize, h.weight_decay, h.l1),
-                          R(clr), R(h.eps)};
+                          R(clr), R(h.eps_inside_sqrt ? h.eps : 0.0),
+                          R(h.eps_inside_sqrt ? 0.0 : h.eps)};
 }
 
 template <class R = float>
 FUSEDNN_HD inline RmspropCoeffs<R> make_coeffs(const RmspropHparams& h) {
   return RmspropCoeffs<R>{make_grad_terms<R>(h.grad_scale, h.maximize, h.weight_decay, h.l1),
-                          R(h.lr), R(h.alpha), R(1.0 - h.alpha), R(h.eps), R(h.momentum)};
+                          R(h.lr), R(h.alpha), R(1.0 - h.alpha),
+                          R(h.eps_inside_sqrt ? h.eps : 0.0), R(h.eps_inside_sqrt ? 0.0 : h.eps),
+                          R(h.momentum)};
 }
 
 template <class R = float>
@@ -118,9 +125,11 @@ FUSEDNN_HD inline AdamCoeffs<R> make_coeffs(const AdamHparams& h) {
   const double bias2 = 1.0 - pow(h.beta2, t);
   const double coupled = h.decoupled ? 0.0 : h.weight_decay;
   const double keep = h.decoupled ? 1.0 - h.lr * h.weight_decay : 1.0;
+  // (sqrt(v) + eps) / sqrt(bias2) = sqrt(v) / sqrt(bias2) + eps / sqrt(bias2)
+  const double eps = h.eps_before_bias_correction ? h.eps / sqrt(bias2) : h.eps;
   return AdamCoeffs<R>{make_grad_terms<R>(h.grad_scale, h.maximize, coupled, h.l1),
                        R(1.0 - h.beta1), R(h.beta2), R(1.0 - h.beta2), R(h.lr / bias1),
-                       R(1.0 / sqrt(bias2)), R(h.eps), R(keep)};
+                       R(1.0 / sqrt(bias2)), R(eps), R(keep)};
 }
 
 // Where a step count enters the math; the CUDA kernels set it per tensor from device memory.

@@ -79,11 +79,13 @@ struct SgdUpdate {
 // ---------------------------------------------------------------------------------------------
 // Adagrad. States: [sum]. `lr` arrives already decayed: lr / (1 + (step - 1) * lr_decay).
 // ---------------------------------------------------------------------------------------------
+// The denominator is sqrt(v + eps_in) + eps_out: torch's (eps_in = 0) or Keras's (eps_out = 0).
 template <class R = float>
 struct AdagradCoeffs {
   GradTerms<R> grad;
   R lr;
-  R eps;
+  R eps_in;
+  R eps_out;
 };
 
 template <class R = float>
@@ -94,7 +96,7 @@ struct AdagradUpdate {
   FUSEDNN_HD FUSEDNN_INLINE void operator()(V& p, V g, V* s) const {
     V d = effective_grad(g, p, c.grad);
     s[0] = fmadd(d, d, s[0]);
-    p = fnmadd(V(c.lr), d / (vsqrt(s[0]) + V(c.eps)), p);
+    p = fnmadd(V(c.lr), d / (vsqrt(s[0] + V(c.eps_in)) + V(c.eps_out)), p);
   }
 };
 
@@ -109,7 +111,8 @@ struct RmspropCoeffs {
   R lr;
   R alpha;
   R alpha_comp;  // 1 - alpha
-  R eps;
+  R eps_in;      // sqrt(var + eps_in) + eps_out, as Adagrad
+  R eps_out;
   R momentum;
 };
 
@@ -128,7 +131,7 @@ struct RmspropUpdate {
       grad_avg = lerp(grad_avg, d, c.alpha_comp);
       var = vmax(fnmadd(grad_avg, grad_avg, square_avg), V(R(0)));
     }
-    V step = d / (vsqrt(var) + V(c.eps));
+    V step = d / (vsqrt(var + V(c.eps_in)) + V(c.eps_out));
     if (kMomentum) {
       V& buf = s[1];
       buf = fmadd(buf, V(c.momentum), step);
