@@ -17,12 +17,13 @@ from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, t
 from . import nn  # noqa: E402
 from . import data, models, tune  # noqa: E402
 from ._seeding import seed  # noqa: E402
-from .models import Sequential, callbacks  # noqa: E402
+from .models import Sequential  # noqa: E402
+from . import callbacks, keras  # noqa: E402
 from .models.loading import ModelFileError, load_model as load  # noqa: E402
 
 manual_seed = seed
 
 
 __all__ = ["__version__", "ModelFileError", "info", "ops", "optim", "autograd", "nn", "data", "models", "tune",
-           "callbacks", "Sequential", "load", "seed", "manual_seed", "Tensor", "tensor",
+           "callbacks", "keras", "Sequential", "load", "seed", "manual_seed", "Tensor", "tensor",
            "Function", "no_grad", "enable_grad", "is_grad_enabled"]

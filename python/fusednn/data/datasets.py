@@ -113,11 +113,14 @@ def _from_npz(path):
 
 def raw_arrays(name, path=None, download: bool = False) -> dict:
     """x_train, y_train, x_test, y_test as stored (uint8 images (N, 28, 28), labels), checked.
-    Without a path: the cache folder, then Keras's own cache (~/.keras/datasets/<name>.npz)."""
-    if path is None:
-        keras_copy = pathlib.Path.home() / ".keras" / "datasets" / f"{name}.npz"
-        if not (cache_dir() / name).exists() and keras_copy.is_file():
-            path = keras_copy
+    Without a path: the cache folder (IDX files), else ``<cache>/<name>.npz``, else Keras's own
+    copy (~/.keras/datasets/<name>.npz)."""
+    if path is None and not (cache_dir() / name).exists():
+        for npz in (cache_dir() / f"{name}.npz",
+                    pathlib.Path.home() / ".keras" / "datasets" / f"{name}.npz"):
+            if npz.is_file():
+                path = npz
+                break
     arrays = _arrays(name, path, download)
     for part in ("train", "test"):
         x, y = arrays["x_" + part], arrays["y_" + part]

@@ -79,6 +79,10 @@ class Sequential(Module):
                     if x.ndim != 4:
                         return layer(x)  # let the layer name the wrong shape
                     x, nchw = x.permute(0, 3, 1, 2), True
+                if not layer.built:  # built from the shape in its own (channels-last) layout
+                    n, c, h, w = x.shape
+                    layer.build((n, h, w, c))
+                    layer.built = True
                 x = layer.forward_nchw(x)
             elif nchw and getattr(layer, "layout_free", False):
                 x = layer(x)

@@ -1,0 +1,185 @@
+"""Keras's layer names and arguments over fusednn's layers. Spatial layers default to the
+global image data format (channels_last, as Keras); ``input_shape=`` / ``input_dim=`` on the
+first layer, or an ``Input``, build the model at once. Weights read and written through
+``get_weights`` / ``set_weights`` use Keras's layouts (Dense kernel (in, out), Conv2D kernel
+(kh, kw, in, out))."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import nn
+from ..nn.functional._args import pair
+from . import config
+
+
+class _InputShape:
+    """``input_shape`` / ``input_dim`` a first layer may carry for the model to build from."""
+
+    def _take_input_shape(self, input_shape, input_dim=None):
+        if input_dim is not None:
+            input_shape = (input_dim,)
+        self.keras_input_shape = None if input_shape is None else tuple(input_shape)
+
+
+def _to_pair(v, what, where):
+    return pair(tuple(v) if isinstance(v, list) else v, what, where)
+
+
+class Input:
+    """A placeholder giving the model's input shape (without the batch axis)."""
+
+    def __init__(self, shape, batch_size=None, name=None, dtype=None):
+        self.keras_input_shape, self.name = tuple(shape), name
+
+
+InputLayer = Input
+
+
+class Dense(nn.Dense, _InputShape):
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 input_dim=None, input_shape=None, name=None, **kwargs):
+        _refuse(kwargs, "Dense")
+        super().__init__(units, activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer, name=name)
+        self._take_input_shape(input_shape, input_dim)
+
+    def get_weights(self):
+        out = [self.weight.numpy().T.copy()]
+        return out + ([self.bias.numpy().copy()] if self.bias is not None else [])
+
+    def set_weights(self, weights):
+        _set(self, [np.asarray(weights[0]).T] + list(weights[1:]))
+
+
+class Conv2D(nn.Conv2D, _InputShape):
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1), activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, input_shape=None, name=None,
+                 **kwargs):
+        _refuse(kwargs, "Conv2D")
+        if isinstance(padding, str) and padding.lower() == "same" and _to_pair(
+                strides, "strides", "Conv2D") != (1, 1):
+            raise NotImplementedError("Conv2D: padding='same' with strides > 1 is not supported")
+        super().__init__(filters, _to_pair(kernel_size, "kernel_size", "Conv2D"),
+                         _to_pair(strides, "strides", "Conv2D"), padding.lower()
+                         if isinstance(padding, str) else padding,
+                         _to_pair(dilation_rate, "dilation_rate", "Conv2D"), activation, use_bias,
+                         kernel_initializer, bias_initializer, kernel_regularizer,
+                         bias_regularizer, data_format=config.standardize_data_format(data_format),
+                         name=name)
+        self._take_input_shape(input_shape)
+
+    def get_weights(self):
+        out = [self.weight.numpy().transpose(2, 3, 1, 0).copy()]
+        return out + ([self.bias.numpy().copy()] if self.bias is not None else [])
+
+    def set_weights(self, weights):
+        _set(self, [np.asarray(weights[0]).transpose(3, 2, 0, 1)] + list(weights[1:]))
+
+
+class _Pooling(_InputShape):
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None,
+                 name=None, input_shape=None, **kwargs):
+        where = type(self).__name__
+        _refuse(kwargs, where)
+        if padding != "valid":
+            raise NotImplementedError(f"{where}: only padding='valid' is supported")
+        super().__init__(_to_pair(pool_size, "pool_size", where),
+                         None if strides is None else _to_pair(strides, "strides", where), 0,
+                         config.standardize_data_format(data_format), name=name)
+        self._take_input_shape(input_shape)
+
+
+class MaxPooling2D(_Pooling, nn.MaxPool2D):
+    pass
+
+
+class AveragePooling2D(_Pooling, nn.AvgPool2D):
+    pass
+
+
+MaxPool2D, AvgPool2D = MaxPooling2D, AveragePooling2D
+
+
+class Flatten(nn.Flatten, _InputShape):
+    def __init__(self, data_format=None, input_shape=None, name=None, **kwargs):
+        _refuse(kwargs, "Flatten")
+        super().__init__(config.standardize_data_format(data_format), name=name)
+        self._take_input_shape(input_shape)
+
+
+class Dropout(nn.Dropout, _InputShape):
+    def __init__(self, rate, noise_shape=None, seed=None, input_shape=None, name=None):
+        if noise_shape is not None:
+            raise NotImplementedError("Dropout: noise_shape is not supported")
+        super().__init__(rate, name=name)
+        self._take_input_shape(input_shape)
+
+
+class Activation(nn.Activation, _InputShape):
+    def __init__(self, activation, input_shape=None, name=None):
+        super().__init__(activation, name=name)
+        self._take_input_shape(input_shape)
+
+
+class BatchNormalization(nn.BatchNorm2D, _InputShape):
+    """Normalizes the last axis (Keras's axis=-1): features of (N, F), channels of
+    channels-last images. ``momentum`` is Keras's (moving = momentum * moving + (1 - momentum)
+    * batch statistic)."""
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 input_shape=None, name=None, **kwargs):
+        _refuse(kwargs, "BatchNormalization")
+        if axis not in (-1, 1, 3):
+            raise NotImplementedError(f"BatchNormalization: axis={axis} is not supported")
+        if center != scale:
+            raise NotImplementedError("BatchNormalization: center and scale must be equal")
+        super().__init__(None, momentum=1.0 - momentum, eps=epsilon, affine=center, name=name)
+        self.axis = axis
+        self._take_input_shape(input_shape)
+
+    @property
+    def data_format(self):
+        return "channels_last" if self.axis in (-1, 3) else "channels_first"
+
+    def build(self, input_shape):
+        c = input_shape[-1] if self.axis == -1 or len(input_shape) == 2 else input_shape[self.axis]
+        super().build((None, c))
+
+    def forward(self, x):
+        if x.ndim == 2:
+            return self.forward_nchw(x)
+        if self.data_format == "channels_last":
+            return self.forward_nchw(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        return self.forward_nchw(x)
+
+    def forward_nchw(self, x):
+        return nn.functional.batch_norm(x, self.running_mean, self.running_var, self.weight,
+                                        self.bias, training=self.training, momentum=self.momentum,
+                                        eps=self.eps)
+
+    def get_weights(self):
+        out = [self.weight.numpy().copy(), self.bias.numpy().copy()] if self.affine else []
+        return out + [np.asarray(self.running_mean).copy(), np.asarray(self.running_var).copy()]
+
+
+def _refuse(kwargs, where):
+    if kwargs:
+        raise TypeError(f"{where}: unsupported argument(s) {sorted(kwargs)}")
+
+
+def _set(layer, arrays):
+    """Keras-layout arrays into the layer's parameters, each checked before any is written."""
+    params = [p for p in (getattr(layer, "weight", None), getattr(layer, "bias", None))
+              if p is not None]
+    if len(arrays) != len(params):
+        raise ValueError(f"{layer.name}: expected {len(params)} weight arrays, got {len(arrays)}")
+    arrays = [np.ascontiguousarray(a, np.float32) for a in arrays]
+    for p, a in zip(params, arrays):
+        if tuple(a.shape) != tuple(p.shape):
+            raise ValueError(f"{layer.name}: weight of shape {a.shape} (in fusednn's layout) "
+                             f"does not match {tuple(p.shape)}")
+    for p, a in zip(params, arrays):
+        p.data[...] = a if p.device == "cpu" else __import__("cupy").asarray(a)

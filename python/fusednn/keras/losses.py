@@ -1,0 +1,100 @@
+"""Keras's losses, as functions ``fn(y_true, y_pred)`` (per-sample values, numpy) and classes
+(``BinaryCrossentropy(from_logits=False)`` & co.) that ``compile`` takes. Probability losses
+take probabilities unless ``from_logits=True``; after a final softmax/sigmoid they read its
+logits through fusednn's fused kernels, so the numbers are Keras's and stable."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Tensor, no_grad
+from ..nn import losses as _losses
+
+
+def _per_sample(fn, y_true, y_pred, **kwargs):
+    with no_grad():
+        out = fn(Tensor(np.asarray(y_pred, np.float32)), np.asarray(y_true), **kwargs)
+    return out.numpy()
+
+
+def _float(y):
+    return np.asarray(y, np.float32)
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False):
+    return _per_sample(_losses.binary_crossentropy, _float(y_true), y_pred, from_logits=from_logits)
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False):
+    return _per_sample(_losses.categorical_crossentropy, _float(y_true), y_pred,
+                       from_logits=from_logits)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
+    return _per_sample(_losses.sparse_categorical_crossentropy, y_true, y_pred,
+                       from_logits=from_logits)
+
+
+def mean_squared_error(y_true, y_pred):
+    return _per_sample(_losses.mean_squared_error, _float(y_true), y_pred)
+
+
+def mean_absolute_error(y_true, y_pred):
+    return _per_sample(_losses.mean_absolute_error, _float(y_true), y_pred)
+
+
+mse, mae = mean_squared_error, mean_absolute_error
+
+
+class Loss:
+    """A loss object: ``loss(y_true, y_pred, sample_weight=None)`` is the weighted mean over the
+    batch (Keras's "sum_over_batch_size"); ``compile(loss=obj)`` trains with it."""
+
+    name = ""
+    function = None
+
+    def __init__(self, from_logits: bool = False, reduction: str = "sum_over_batch_size",
+                 name: str = None):
+        if reduction not in ("sum_over_batch_size", "sum", "none"):
+            raise ValueError(f"reduction must be 'sum_over_batch_size', 'sum' or 'none', got "
+                             f"{reduction!r}")
+        self.from_logits, self.reduction = from_logits, reduction
+        if name:
+            self.name = name
+
+    @property
+    def fusednn_loss(self):
+        return (self.name, self.from_logits)
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        fn = type(self).function
+        kwargs = {"from_logits": self.from_logits} if self.name.endswith("crossentropy") else {}
+        per = fn(y_true, y_pred, **kwargs)
+        if sample_weight is not None:
+            per = per * np.asarray(sample_weight, np.float32).reshape(per.shape)
+        if self.reduction == "none":
+            return per
+        total = float(per.sum())
+        return total if self.reduction == "sum" else total / max(per.size, 1)
+
+
+class BinaryCrossentropy(Loss):
+    name, function = "binary_crossentropy", staticmethod(binary_crossentropy)
+
+
+class CategoricalCrossentropy(Loss):
+    name, function = "categorical_crossentropy", staticmethod(categorical_crossentropy)
+
+
+class SparseCategoricalCrossentropy(Loss):
+    name, function = "sparse_categorical_crossentropy", staticmethod(sparse_categorical_crossentropy)
+
+
+class MeanSquaredError(Loss):
+    name, function = "mean_squared_error", staticmethod(mean_squared_error)
+
+    def __init__(self, reduction: str = "sum_over_batch_size", name: str = None):
+        super().__init__(False, reduction, name)
+
+
+class MeanAbsoluteError(MeanSquaredError):
+    name, function = "mean_absolute_error", staticmethod(mean_absolute_error)

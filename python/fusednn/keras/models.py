@@ -1,0 +1,102 @@
+"""Keras's ``Sequential`` over fusednn's: Keras's argument order and defaults in ``fit``
+(``validation_split`` holds out the last rows, unshuffled), ``evaluate`` returning the loss or
+``[loss, *metrics]``, optimizers by name with Keras's defaults, ``get_weights`` /
+``set_weights`` in Keras's layouts, and the input shape taken from the first layer or an
+``Input``."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..models import loading as _loading
+from ..models.sequential import Sequential as _Sequential
+from . import optimizers as _optimizers
+from .layers import Input
+
+
+class Sequential(_Sequential):
+    def __init__(self, layers=None, name: str = None, trainable: bool = True):
+        super().__init__(name=name or "sequential")
+        self._pending_shape = None
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer):
+        if isinstance(layer, Input):
+            if self.layers:
+                raise ValueError("an Input must come first")
+            self._pending_shape = layer.keras_input_shape
+            return
+        shape = getattr(layer, "keras_input_shape", None)
+        if shape is not None and not self.layers:
+            self._pending_shape = shape
+        super().add(layer)
+        if self._pending_shape is not None and not self.built:
+            self.build((None,) + self._pending_shape)
+
+    # -- compile / fit / evaluate with Keras's signatures ---------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile="auto", auto_scale_loss=True, lr_schedule=None):
+        if loss is None:
+            raise ValueError("compile: a loss is required")
+        if loss_weights is not None or weighted_metrics is not None:
+            raise NotImplementedError("compile: loss_weights and weighted_metrics are not "
+                                      "supported (one output)")
+        opt = _optimizers.get(optimizer) if isinstance(optimizer, (str, _optimizers.Optimizer)) \
+            else optimizer
+        super().compile(optimizer=opt, loss=loss, metrics=metrics, lr_schedule=lr_schedule)
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1):
+        if steps_per_epoch is not None or validation_freq != 1:
+            raise NotImplementedError("fit: steps_per_epoch and validation_freq are not supported")
+        if x is None or y is None:
+            raise ValueError("fit: x and y arrays are required")
+        if isinstance(validation_data, (tuple, list)) and len(validation_data) == 3:
+            raise NotImplementedError("fit: validation sample weights are not supported")
+        return super().fit(x, y, epochs=epochs, batch_size=batch_size or 32,
+                           validation_split=validation_split, validation_data=validation_data,
+                           shuffle=shuffle, class_weight=class_weight, sample_weight=sample_weight,
+                           callbacks=callbacks, verbose=_verbose(verbose),
+                           validation_shuffle=False, validation_stratify=False,
+                           initial_epoch=initial_epoch)
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False):
+        if sample_weight is not None or steps is not None:
+            raise NotImplementedError("evaluate: sample_weight and steps are not supported")
+        return super().evaluate(x, y, batch_size=batch_size or 32,
+                                verbose=1 if _verbose(verbose) else 0, return_dict=return_dict)
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        return super().predict(x, batch_size=batch_size or 32)
+
+    # -- weights in Keras's layouts ----------------------------------------------------------
+    def get_weights(self) -> list:
+        return [w for layer in self.layers if hasattr(layer, "get_weights")
+                for w in layer.get_weights()]
+
+    def set_weights(self, weights) -> None:
+        weights, k = list(weights), 0
+        for layer in self.layers:
+            if hasattr(layer, "set_weights"):
+                n = len(layer.get_weights())
+                layer.set_weights(weights[k:k + n])
+                k += n
+        if k != len(weights):
+            raise ValueError(f"set_weights: the model has {k} weight arrays, got {len(weights)}")
+
+
+def _verbose(verbose):
+    """Keras's "auto" is a progress bar (1)."""
+    return 1 if verbose == "auto" else int(verbose)
+
+
+def load_model(path: str, **kwargs):
+    """A model saved with ``model.save`` (fusednn's format)."""
+    return _loading.load_model(path, **kwargs)
+
+
+Model = Sequential

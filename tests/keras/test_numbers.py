@@ -1,0 +1,219 @@
+"""fusednn.keras against Keras's documented numbers: the loss values of Keras's docstring
+examples, metrics against scikit-learn, Keras's optimizer update rules written out in numpy
+from Keras's formulas, and the binary-classifier case where a double sigmoid once hid."""
+import numpy as np
+import pytest
+
+from fusednn import keras
+from fusednn.data import load_digits
+
+
+@pytest.mark.parametrize("loss,y_true,y_pred,expected", [
+    (keras.losses.BinaryCrossentropy(), [[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]], 0.815),
+    (keras.losses.BinaryCrossentropy(from_logits=True), [0, 1, 0, 0], [-18.6, 0.51, 2.94, -12.8],
+     0.865),
+    (keras.losses.CategoricalCrossentropy(), [[0, 1, 0], [0, 0, 1]],
+     [[0.05, 0.95, 0], [0.1, 0.8, 0.1]], 1.177),
+    (keras.losses.SparseCategoricalCrossentropy(), [1, 2], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]],
+     1.177),
+    (keras.losses.MeanSquaredError(), [[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 0.0]], 0.5),
+    (keras.losses.MeanAbsoluteError(), [[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 0.0]], 0.5),
+])
+def test_losses_give_kerass_documented_values(loss, y_true, y_pred, expected):
+    assert loss(np.array(y_true, np.float32), np.array(y_pred, np.float32)) == pytest.approx(
+        expected, abs=1e-3)
+
+
+def test_probability_losses_on_exact_probabilities_are_zero():
+    eye = np.eye(3, dtype=np.float32)
+    assert keras.losses.categorical_crossentropy(eye, eye) == pytest.approx(0, abs=1e-6)
+    assert keras.losses.binary_crossentropy(eye, eye) == pytest.approx(0, abs=1e-6)
+
+
+def test_logits_path_equals_the_probability_formula():
+    """A final softmax/sigmoid's logits through the fused kernel give Keras's clipped-
+    probability value wherever clipping does not bite."""
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((32, 5)).astype(np.float32)
+    p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    t = np.eye(5, dtype=np.float32)[rng.integers(0, 5, 32)]
+    np.testing.assert_allclose(keras.losses.categorical_crossentropy(t, z, from_logits=True),
+                               keras.losses.categorical_crossentropy(t, p), rtol=1e-5)
+    s = 1 / (1 + np.exp(-z))
+    b = (rng.random((32, 5)) > 0.5).astype(np.float32)
+    np.testing.assert_allclose(keras.losses.binary_crossentropy(b, z, from_logits=True),
+                               keras.losses.binary_crossentropy(b, s), rtol=1e-5)
+
+
+def binary_digits():
+    x, y = load_digits()
+    return x.reshape(len(x), -1).astype(np.float32) / 16.0, (y >= 5).astype(np.float32)
+
+
+def test_sigmoid_binary_classifier_reports_what_predict_gives():
+    from sklearn.metrics import accuracy_score
+
+    x, y = binary_digits()
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.layers.Dense(32, activation="relu", input_shape=(64,)),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(keras.optimizers.Adam(0.01), "binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, epochs=30, batch_size=32, verbose=0)
+    assert history.history["accuracy"][-1] >= 0.95
+    loss, acc = model.evaluate(x, y, verbose=0)
+    predicted = (model.predict(x)[:, 0] > 0.5).astype(np.float32)
+    assert acc == pytest.approx(accuracy_score(y, predicted), abs=1e-9)
+    assert acc >= 0.95
+
+
+def test_softmax_classifier_metrics_against_sklearn():
+    from sklearn.metrics import accuracy_score, log_loss
+
+    x, y = load_digits()
+    x = x.reshape(len(x), -1).astype(np.float32) / 16.0
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([keras.layers.Dense(32, activation="relu", input_dim=64),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy",
+                  metrics=["acc"])
+    history = model.fit(x, y, epochs=5, batch_size=64, verbose=0)
+    assert "acc" in history.history and "accuracy" not in history.history
+    loss, acc = model.evaluate(x, y, verbose=0)
+    probs = model.predict(x)
+    assert acc == pytest.approx(accuracy_score(y, probs.argmax(1)), abs=1e-9)
+    assert loss == pytest.approx(log_loss(y, probs, labels=range(10)), rel=1e-4)
+    assert model.evaluate(x, y, verbose=0, return_dict=True) == {"loss": loss, "acc": acc}
+
+
+def keras_reference(name, config, grads, p0):
+    """Keras's update rules, from its optimizers' source, in float32 numpy."""
+    f = np.float32
+    p = p0.astype(f).copy()
+    lr = f(config["learning_rate"])
+    m = np.zeros_like(p)
+    v = np.zeros_like(p)
+    if name == "adagrad":
+        v += f(0.1)
+    for t, g in enumerate(grads, start=1):
+        g = g.astype(f)
+        if name == "sgd":
+            mom = f(config["momentum"])
+            m = mom * m - lr * g
+            p = p + (mom * m - lr * g if config.get("nesterov") else m)
+        elif name == "rmsprop":
+            rho, eps = f(0.9), f(1e-7)
+            v = rho * v + (1 - rho) * g * g
+            p = p - lr * g / np.sqrt(v + eps)
+        elif name == "adagrad":
+            v = v + g * g
+            p = p - lr * g / np.sqrt(v + f(1e-7))
+        elif name == "adam":
+            b1, b2, eps = 0.9, 0.999, f(1e-7)
+            alpha = f(lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t))
+            m = m + (g - m) * f(1 - b1)
+            v = v + (g * g - v) * f(1 - b2)
+            p = p - alpha * m / (np.sqrt(v) + eps)
+    return p
+
+
+@pytest.mark.parametrize("name,config", [
+    ("sgd", dict(learning_rate=0.05, momentum=0.0)),
+    ("sgd", dict(learning_rate=0.05, momentum=0.9)),
+    ("sgd", dict(learning_rate=0.05, momentum=0.9, nesterov=True)),
+    ("rmsprop", dict(learning_rate=0.01)),
+    ("adagrad", dict(learning_rate=0.1)),
+    ("adam", dict(learning_rate=0.01)),
+])
+def test_optimizers_follow_kerass_update_rules(name, config):
+    rng = np.random.default_rng(0)
+    p0 = rng.standard_normal(1000).astype(np.float32)
+    # small gradients now and then, where eps placement shows
+    grads = [rng.standard_normal(1000).astype(np.float32) * (1e-3 if i % 3 else 1.0)
+             for i in range(50)]
+    cls = {"sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop,
+           "adagrad": keras.optimizers.Adagrad, "adam": keras.optimizers.Adam}[name]
+    p = p0.copy()
+    opt = cls(**config).build_optimizer([p])
+    for g in grads:
+        opt.step(grads=[g])
+    np.testing.assert_allclose(p, keras_reference(name, config, grads, p0), rtol=2e-5,
+                               atol=2e-6)
+
+
+def test_keras_defaults_and_live_learning_rate():
+    model = keras.Sequential([keras.layers.Dense(2, input_dim=3)])
+    model.compile("sgd", "mse")
+    model._make_optimizer()
+    assert model.optimizer.learning_rate == pytest.approx(0.01)  # Keras's SGD default
+    model.optimizer.learning_rate = 0.5
+    assert all(g["lr"] == 0.5 for g in model.optimizer.param_groups)
+    model.optimizer.lr = 0.25
+    assert model.optimizer.learning_rate == 0.25
+
+
+def test_weights_in_kerass_layouts():
+    model = keras.Sequential([keras.layers.Conv2D(4, (3, 3), input_shape=(8, 8, 2)),
+                              keras.layers.Flatten(), keras.layers.Dense(3)])
+    shapes = [w.shape for w in model.get_weights()]
+    assert shapes == [(3, 3, 2, 4), (4,), (6 * 6 * 4, 3), (3,)]
+    rng = np.random.default_rng(0)
+    new = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    model.set_weights(new)
+    for a, b in zip(model.get_weights(), new):
+        np.testing.assert_array_equal(a, b)
+    # the same numbers as a direct channels-last convolution and (H, W, C) flatten
+    x = rng.standard_normal((2, 8, 8, 2)).astype(np.float32)
+    k, bk, w, bw = new
+    conv = np.zeros((2, 6, 6, 4), np.float32)
+    for i in range(6):
+        for j in range(6):
+            conv[:, i, j, :] = np.einsum("nhwc,hwco->no", x[:, i:i + 3, j:j + 3, :], k) + bk
+    expected = conv.reshape(2, -1) @ w + bw
+    np.testing.assert_allclose(model.predict(x), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_channels_last_cnn_has_kerass_parameter_count_and_one_layout_change():
+    L = keras.layers
+    model = keras.Sequential([L.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
+                              L.MaxPooling2D((2, 2)), L.Conv2D(64, (3, 3), activation="relu"),
+                              L.MaxPooling2D((2, 2)), L.Conv2D(64, (3, 3), activation="relu"),
+                              L.Flatten(), L.Dense(64, activation="relu"),
+                              L.Dense(10, activation="softmax")])
+    assert model.count_params() == 93322
+    assert model.output_shape == (10,)
+
+
+def test_channels_last_image_into_a_channels_first_layer_is_named():
+    from fusednn import nn
+
+    conv = nn.Conv2D(8, 3)  # fusednn's own default: channels_first
+    with pytest.raises(ValueError, match="data_format"):
+        conv(np.zeros((2, 28, 28, 1), np.float32))
+
+
+def test_class_weight_balanced_and_unknown_class():
+    x, y = binary_digits()
+    model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid", input_dim=64)])
+    model.compile("adam", "binary_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0, class_weight="balanced")
+    with pytest.raises(ValueError, match=r"class\(es\) \[7\]"):
+        model.fit(x, y, epochs=1, verbose=0, class_weight={0: 1.0, 7: 2.0})
+
+
+def test_validation_split_holds_out_kerass_rows():
+    x = np.arange(10, dtype=np.float32).reshape(10, 1)
+    model = keras.Sequential([keras.layers.Dense(1, input_dim=1)])
+    model.compile("sgd", "mse")
+    seen = {}
+
+    class Spy(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.update(logs)
+
+    model.fit(x, x, epochs=1, validation_split=0.25, verbose=0, callbacks=[Spy()])
+    # Keras: split_at = floor(10 * 0.75) = 7, so the last 3 rows are held out
+    from fusednn.data.preprocessing import split_indices
+
+    keep, held = split_indices(10, 0.25, None, shuffle=False)
+    assert held.tolist() == [7, 8, 9] and keep.tolist() == list(range(7))
+    assert "val_loss" in seen
