@@ -239,17 +239,17 @@ def optimizer_arguments(optimizer, kwargs: dict) -> dict:
     """compile's optimizer keyword arguments in fusednn's names (Keras's ``learning_rate``,
     ``beta_1``/``beta_2``, ``epsilon`` and ``rho`` translated), checked against the optimizer
     now rather than at the first fit."""
-    out = {}
+    out, given = {}, {}
     for key, value in kwargs.items():
         name = _KERAS_NAMES.get(key, key)
         if name in out:
             raise TypeError(f"compile: {key!r} repeats an argument given as {name!r}")
-        out[name] = value
+        out[name], given[name] = value, key
     if "beta_1" in out or "beta_2" in out:
         b1, b2 = out.pop("beta_1", 0.9), out.pop("beta_2", 0.999)
         if "betas" in out:
             raise TypeError("compile: give betas or beta_1/beta_2, not both")
-        out["betas"] = (b1, b2)
+        out["betas"], given["betas"] = (b1, b2), "beta_1/beta_2"
     cls = None
     if isinstance(optimizer, str):
         cls = _optim.OPTIMIZERS.get(optimizer.lower())
@@ -262,9 +262,9 @@ def optimizer_arguments(optimizer, kwargs: dict) -> dict:
         raise TypeError(f"compile: optimizer arguments {sorted(out)} go to the optimizer's own "
                         "constructor when an optimizer object is given")
     if cls is not None:
-        try:
-            inspect.signature(cls).bind(None, **out)
-        except TypeError as error:
-            raise TypeError(f"compile: {cls.__name__} does not take these arguments: {error}"
-                            ) from None
+        accepted = inspect.signature(cls).parameters
+        unknown = [given[name] for name in out if name not in accepted]
+        if unknown:
+            raise TypeError(f"compile: {cls.__name__} does not take {unknown}; it takes "
+                            f"{[p for p in accepted if p != 'params']}")
     return out

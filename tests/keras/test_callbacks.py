@@ -1,0 +1,138 @@
+"""Callbacks with Keras's semantics: EarlyStopping's and ReduceLROnPlateau's counting,
+LearningRateScheduler's two schedule forms, ModelCheckpoint's options, CSVLogger's."""
+import csv
+
+import numpy as np
+import pytest
+
+from fusednn import keras
+from fusednn.callbacks import EarlyStopping  # importable as a module
+
+
+def constant_model():
+    """lr 0: the loss never moves, so nothing ever improves after the first epoch."""
+    model = keras.Sequential([keras.layers.Dense(1, input_dim=20)])
+    model.compile(keras.optimizers.SGD(learning_rate=0.0), "mse")
+    return model
+
+
+def test_early_stopping_kerass_docstring_example():
+    # Keras's example: patience=3 on a loss that stops improving runs 4 epochs
+    model = constant_model()
+    history = model.fit(np.arange(100, dtype=np.float32).reshape(5, 20), np.zeros(5),
+                        epochs=10, batch_size=1, verbose=0,
+                        callbacks=[EarlyStopping(monitor="loss", patience=3)])
+    assert len(history.history["loss"]) == 4
+
+
+@pytest.mark.parametrize("patience,epochs_run", [(0, 2), (1, 2), (2, 3), (5, 6)])
+def test_early_stopping_counts_as_keras(patience, epochs_run):
+    model = constant_model()
+    history = model.fit(np.ones((4, 20), np.float32), np.zeros(4), epochs=20, verbose=0,
+                        callbacks=[EarlyStopping(monitor="loss", patience=patience)])
+    assert len(history.history["loss"]) == epochs_run
+
+
+def test_early_stopping_baseline_and_start_from_epoch():
+    model = constant_model()
+    stop = EarlyStopping(monitor="loss", patience=2, baseline=-1.0)  # never beaten
+    history = model.fit(np.ones((4, 20), np.float32), np.zeros(4), epochs=20, verbose=0,
+                        callbacks=[stop])
+    assert len(history.history["loss"]) == 2
+    stop = EarlyStopping(monitor="loss", patience=1, start_from_epoch=5)
+    history = model.fit(np.ones((4, 20), np.float32), np.zeros(4), epochs=20, verbose=0,
+                        callbacks=[stop])
+    assert len(history.history["loss"]) == 7
+
+
+def test_mode_inference():
+    assert EarlyStopping(monitor="val_acc").mode == "max"
+    assert EarlyStopping(monitor="val_auc").mode == "max"
+    assert EarlyStopping(monitor="f1_score").mode == "max"
+    assert EarlyStopping(monitor="val_loss").mode == "min"
+
+
+def test_reduce_lr_on_plateau_counts_as_keras():
+    model = constant_model()
+    model.compile(keras.optimizers.SGD(learning_rate=0.0), "mse")
+    seen = []
+
+    class Spy(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(self.model.optimizer.learning_rate)
+
+    # Keras: the first epoch sets best; reductions after `patience` further flat epochs
+    model.compile(keras.optimizers.SGD(learning_rate=1e-30), "mse")
+    plateau = keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=2,
+                                                min_lr=1e-32)
+    model.fit(np.ones((4, 20), np.float32), np.zeros(4), epochs=7, verbose=0,
+              callbacks=[plateau, Spy()])
+    assert seen == pytest.approx([1e-30, 1e-30, 5e-31, 5e-31, 2.5e-31, 2.5e-31, 1.25e-31])
+
+
+def test_learning_rate_scheduler_takes_both_forms_and_refuses_a_second_owner():
+    from fusednn.optim.lr_scheduler import StepLR
+
+    seen = []
+    model = constant_model()
+    schedule = keras.callbacks.LearningRateScheduler(lambda epoch: 0.1 / (epoch + 1))
+    spy = type("Spy", (keras.callbacks.Callback,), {
+        "on_epoch_end": lambda self, e, logs=None: seen.append(logs["learning_rate"])})()
+    model.fit(np.ones((4, 20), np.float32), np.zeros(4), epochs=3, verbose=0,
+              callbacks=[schedule, spy])
+    assert seen == pytest.approx([0.1, 0.05, 0.1 / 3])
+    model = constant_model()
+    two = keras.callbacks.LearningRateScheduler(lambda epoch, lr: lr * 0.5)
+    model.compile(keras.optimizers.SGD(learning_rate=1.0), "mse")
+    model.fit(np.ones((4, 20), np.float32), np.zeros(4), epochs=2, verbose=0, callbacks=[two])
+    assert model.optimizer.learning_rate == pytest.approx(0.25)
+    model = keras.Sequential([keras.layers.Dense(1, input_dim=20)])
+    model.compile("sgd", "mse", lr_schedule=lambda o: StepLR(o, 1))
+    with pytest.raises(ValueError, match="one owner"):
+        model.fit(np.ones((4, 20), np.float32), np.zeros(4), epochs=1, verbose=0,
+                  callbacks=[keras.callbacks.LearningRateScheduler(lambda e: 0.1)])
+
+
+def test_model_checkpoint_options(tmp_path):
+    x, y = np.random.default_rng(0).random((32, 20), np.float32), np.zeros(32, np.float32)
+    model = keras.Sequential([keras.layers.Dense(1, input_dim=20)])
+    model.compile("sgd", "mse")
+    path = str(tmp_path / "w-{epoch}.npz")
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[keras.callbacks.ModelCheckpoint(
+        path, monitor="loss", save_weights_only=True)])
+    other = keras.Sequential([keras.layers.Dense(1, input_dim=20)])
+    other.load_weights(str(tmp_path / "w-2.npz"))
+    for a, b in zip(other.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    every = str(tmp_path / "b-{epoch}.fdnn")
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0,
+              callbacks=[keras.callbacks.ModelCheckpoint(every, save_freq=2)])
+    assert (tmp_path / "b-1.fdnn").exists()
+    never = str(tmp_path / "never.fdnn")
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[keras.callbacks.ModelCheckpoint(
+        never, monitor="loss", save_best_only=True, initial_value_threshold=-1.0)])
+    assert not (tmp_path / "never.fdnn").exists()
+
+
+def test_csv_logger_separator_and_append(tmp_path):
+    path = tmp_path / "log.tsv"
+    model = constant_model()
+    for _ in range(2):
+        model.fit(np.ones((4, 20), np.float32), np.zeros(4), epochs=2, verbose=0,
+                  callbacks=[keras.callbacks.CSVLogger(str(path), separator="\t", append=True)])
+    rows = list(csv.reader(open(path), delimiter="\t"))
+    assert rows[0][:2] == ["epoch", "loss"] and len(rows) == 5
+
+
+def test_metrics_as_a_string_and_keras_argument_names_checked_at_compile():
+    model = keras.Sequential([keras.layers.Dense(3, activation="softmax", input_dim=4)])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics="accuracy")
+    assert model.metrics == ["accuracy"]
+    from fusednn import Sequential, nn
+
+    plain = Sequential([nn.Dense(3)], input_shape=(4,))
+    plain.compile("adam", "cross_entropy", learning_rate=0.01, beta_1=0.8, epsilon=1e-6)
+    plain._make_optimizer()
+    assert plain.optimizer.param_groups[0]["betas"] == (0.8, 0.999)
+    with pytest.raises(TypeError, match="rho"):
+        plain.compile("adam", "cross_entropy", rho=0.9)  # Adam has no alpha
