@@ -10,6 +10,17 @@ import time
 DATASETS = ("digits", "mnist", "fashion_mnist")
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1 (``--epochs 0`` trains nothing and is refused)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", choices=DATASETS, default="digits",
                    help="digits ships with scikit-learn; mnist/fashion_mnist need --data-path "
@@ -20,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", choices=("mlp", "cnn"), default="mlp")
     p.add_argument("--optimizer", default="adam", help="sgd, adagrad, rmsprop, adam or adamw")
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--epochs", type=positive_int, default=20)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--validation-split", type=float, default=0.1)
     p.add_argument("--schedule", choices=("none", "cosine", "step"), default="cosine",

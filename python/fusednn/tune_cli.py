@@ -7,6 +7,8 @@ import argparse
 import os
 import time
 
+from .train_cli import positive_int
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from .train_cli import DATASETS
@@ -17,7 +19,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", choices=("mlp", "cnn"), default="mlp")
     p.add_argument("--method", choices=("grid", "random", "bayes", "gp"), default="bayes")
     p.add_argument("--trials", type=int, default=30)
-    p.add_argument("--epochs", type=int, default=20, help="epochs per trial (unless tuned)")
+    p.add_argument("--epochs", type=positive_int, default=20,
+                   help="epochs per trial (unless tuned)")
     p.add_argument("--cv", type=int, default=None, help="k-fold cross-validation per trial")
     p.add_argument("--validation-split", type=float, default=0.2)
     p.add_argument("--metric", default="val_accuracy")

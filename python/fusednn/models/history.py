@@ -30,10 +30,13 @@ class History:
         names = keys or [k for k in self.history if not k.startswith("val_")]
         fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), squeeze=False)
         epochs = [e + 1 for e in self.epoch]
+        marker = "o" if len(epochs) < 20 else None  # one epoch is a point, not a line
         for ax, name in zip(axes[0], names):
-            ax.plot(epochs, self.history[name], label=f"train {name}" if name != "lr" else "lr")
+            ax.plot(epochs, self.history[name], marker=marker,
+                    label=f"train {name}" if name != "lr" else "lr")
             if "val_" + name in self.history:
-                ax.plot(epochs, self.history["val_" + name], label=f"validation {name}")
+                ax.plot(epochs, self.history["val_" + name], marker=marker,
+                        label=f"validation {name}")
             ax.set_xlabel("epoch")
             ax.set_title(name)
             ax.legend()

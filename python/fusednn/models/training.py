@@ -195,6 +195,9 @@ def fit(model, x, y, epochs, batch_size, validation_split, validation_data, shuf
             else:
                 schedule.step()
         history.append(epoch, logs)
+        if verbose == 1 and validation_data is not None:  # the bar showed the training side
+            print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if k.startswith("val_")),
+                  flush=True)
         if verbose == 2:
             print(f"epoch {epoch + 1}/{epochs}: " +
                   " ".join(f"{k}={v:.4g}" for k, v in logs.items()), flush=True)
