@@ -217,3 +217,42 @@ def test_validation_split_holds_out_kerass_rows():
     keep, held = split_indices(10, 0.25, None, shuffle=False)
     assert held.tolist() == [7, 8, 9] and keep.tolist() == list(range(7))
     assert "val_loss" in seen
+
+
+def test_epoch_metrics_against_sklearn():
+    from sklearn import metrics as sk
+
+    x, y = binary_digits()
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential([keras.layers.Dense(16, activation="relu", input_dim=64),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(keras.optimizers.Adam(0.01), "binary_crossentropy",
+                  metrics=[keras.metrics.Precision(), keras.metrics.Recall(),
+                           keras.metrics.AUC(), "accuracy"])
+    model.fit(x, y, epochs=3, batch_size=64, verbose=0)
+    scores = model.predict(x)[:, 0]
+    got = model.evaluate(x, y, verbose=0, return_dict=True)
+    predicted = (scores > 0.5).astype(np.float32)
+    assert got["precision"] == pytest.approx(sk.precision_score(y, predicted), abs=1e-12)
+    assert got["recall"] == pytest.approx(sk.recall_score(y, predicted), abs=1e-12)
+    assert got["auc"] == pytest.approx(sk.roc_auc_score(y, scores), abs=1e-9)
+    assert got["accuracy"] == pytest.approx(sk.accuracy_score(y, predicted), abs=1e-12)
+
+
+def test_f1_and_top_k_against_sklearn():
+    from sklearn import metrics as sk
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 200)
+    scores = rng.random((200, 4)).astype(np.float32)
+    onehot = keras.utils.to_categorical(y, 4)
+    for average in ("micro", "macro", "weighted"):
+        f1 = keras.metrics.F1Score(average=average)
+        f1.update_state(onehot[:120], scores[:120])
+        f1.update_state(onehot[120:], scores[120:])
+        assert f1.result() == pytest.approx(sk.f1_score(y, scores.argmax(1), average=average))
+    top = keras.metrics.TopKCategoricalAccuracy(k=2)
+    top.update_state(onehot, scores)
+    assert top.result() == pytest.approx(sk.top_k_accuracy_score(y, scores, k=2))
+    cm = keras.metrics.confusion_matrix(y, scores)
+    np.testing.assert_array_equal(cm, sk.confusion_matrix(y, scores.argmax(1)))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..models.metrics import KINDS  # noqa: F401
+from ..models.metrics import (AUC, KINDS, F1Score, Metric, Precision, Recall,  # noqa: F401
+                              TopKCategoricalAccuracy)
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):

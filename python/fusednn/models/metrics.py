@@ -1,5 +1,7 @@
-"""Metrics by name, as ``compile`` takes them (Keras's names and meanings): summed per batch,
-divided by the sample count at the end of the epoch, logged under the name the user gave.
+"""Metrics as ``compile`` takes them (Keras's names and meanings), logged under the name the
+user gave. Per-sample metrics are summed per batch and divided by the sample count at the end
+of the epoch; metrics over the whole epoch (precision, recall, AUC, F1, top-k) are objects with
+Keras's ``update_state`` / ``result`` / ``reset_state``, given as objects or by name.
 
 "accuracy" / "acc" resolve from the loss as Keras resolves them: binary accuracy for a binary
 loss (threshold 0.5 on probabilities, 0 on logits), categorical accuracy for one-hot targets,
@@ -24,18 +26,23 @@ def resolve(name: str, objective) -> str:
 
 
 def check_metrics(metrics, objective) -> list:
-    """The metric names as given (a single name may be a string), validated for this loss."""
+    """The metrics as given (a single one may stand alone), validated for this loss: names,
+    or epoch metric objects (``Precision()`` & co.)."""
     if metrics is None:
         return []
-    if isinstance(metrics, str):
+    if isinstance(metrics, (str, Metric)):
         metrics = [metrics]
     metrics = list(metrics)
     for m in metrics:
+        if isinstance(m, Metric) or m in EPOCH_METRICS:
+            continue
         if not isinstance(m, str):
-            raise TypeError(f"metrics are given by name, got {m!r}")
+            raise TypeError(f"a metric is a name or a metric object (fusednn.keras.metrics), "
+                            f"got {m!r}")
         kind = ALIASES.get(m, m)
         if kind not in KINDS:
-            raise ValueError(f"unknown metric {m!r} (known: {', '.join(KINDS + tuple(ALIASES))})")
+            raise ValueError(f"unknown metric {m!r} (known: "
+                             f"{', '.join(KINDS + tuple(ALIASES) + tuple(EPOCH_METRICS))})")
         if kind == "accuracy" and not objective.classification:
             raise ValueError(f"metric {m!r} needs a classification loss, got {objective.name!r}")
     return metrics
@@ -73,3 +80,217 @@ def metric_sums(metrics, objective, scores, target, probabilities: bool) -> dict
             v = (d * d) if kind == "mse" else abs(d)
             sums[name] = float(v.mean(axis=1).sum())
     return sums
+
+
+# ---- metrics over the whole epoch ------------------------------------------------------------
+def _host(a):
+    return a if isinstance(a, np.ndarray) else a.get()
+
+
+class Metric:
+    """Keras's protocol: ``update_state(y_true, y_pred)`` per batch (probabilities),
+    ``result()``, ``reset_state()``."""
+
+    name = "metric"
+
+    def __init__(self, name: str = None):
+        if name:
+            self.name = name
+        self.reset_state()
+
+    def reset_state(self):
+        raise NotImplementedError
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        raise NotImplementedError
+
+    def result(self):
+        raise NotImplementedError
+
+
+def _binary_counts(y_true, y_pred, threshold):
+    t = np.asarray(y_true, np.float64).reshape(-1) > 0.5
+    p = np.asarray(y_pred, np.float64).reshape(-1) > threshold
+    return int((t & p).sum()), int((~t & p).sum()), int((t & ~p).sum())
+
+
+class Precision(Metric):
+    """TP / (TP + FP) over the epoch, predictions thresholded at ``thresholds`` (0.5), every
+    element counted (Keras's micro average over columns)."""
+
+    name = "precision"
+
+    def __init__(self, thresholds=None, name: str = None):
+        self.threshold = 0.5 if thresholds is None else float(thresholds)
+        super().__init__(name)
+
+    def reset_state(self):
+        self.tp = self.fp = self.fn = 0
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        tp, fp, fn = _binary_counts(y_true, y_pred, self.threshold)
+        self.tp, self.fp, self.fn = self.tp + tp, self.fp + fp, self.fn + fn
+
+    def result(self):
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+
+class Recall(Precision):
+    """TP / (TP + FN) over the epoch."""
+
+    name = "recall"
+
+    def result(self):
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+
+class AUC(Metric):
+    """Area under the ROC curve over the epoch's scores, computed exactly (the Mann-Whitney
+    statistic with tied scores averaged, as scikit-learn's roc_auc_score); Keras approximates
+    it with 200 thresholds."""
+
+    name = "auc"
+
+    def reset_state(self):
+        self.scores, self.truth = [], []
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.truth.append(np.asarray(y_true, np.float64).reshape(-1) > 0.5)
+        self.scores.append(np.asarray(y_pred, np.float64).reshape(-1))
+
+    def result(self):
+        if not self.scores:
+            return 0.0
+        truth, scores = np.concatenate(self.truth), np.concatenate(self.scores)
+        positives = int(truth.sum())
+        negatives = truth.size - positives
+        if positives == 0 or negatives == 0:
+            return 0.0
+        order = np.argsort(scores, kind="mergesort")
+        sorted_scores = scores[order]
+        ranks = np.empty(scores.size)
+        edges = np.flatnonzero(np.diff(sorted_scores)) + 1
+        starts = np.concatenate([[0], edges])
+        ends = np.concatenate([edges, [scores.size]])
+        for a, b in zip(starts, ends):  # tied scores share their mean rank
+            ranks[order[a:b]] = (a + b + 1) / 2.0
+        return float((ranks[truth].sum() - positives * (positives + 1) / 2)
+                     / (positives * negatives))
+
+
+class F1Score(Metric):
+    """Per-class F1 of one-hot (or multi-label) targets over the epoch; a prediction is the
+    argmax of each row, or every score above ``threshold``. ``average``: None (one value per
+    class), "micro", "macro" or "weighted", as Keras's."""
+
+    name = "f1_score"
+
+    def __init__(self, average=None, threshold=None, name: str = None):
+        if average not in (None, "micro", "macro", "weighted"):
+            raise ValueError(f"average must be None, 'micro', 'macro' or 'weighted', got "
+                             f"{average!r}")
+        self.average, self.threshold = average, threshold
+        super().__init__(name)
+
+    def reset_state(self):
+        self.tp = self.fp = self.fn = self.support = None
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        t = np.asarray(y_true, np.float64) > 0.5
+        y_pred = np.asarray(y_pred, np.float64)
+        if t.ndim == 1:
+            t, y_pred = t[:, None], y_pred.reshape(-1, 1)
+        if self.threshold is None and y_pred.shape[1] > 1:
+            p = np.zeros_like(t)
+            p[np.arange(len(p)), y_pred.argmax(1)] = True
+        else:
+            p = y_pred > (0.5 if self.threshold is None else self.threshold)
+        counts = [(t & p).sum(0), (~t & p).sum(0), (t & ~p).sum(0), t.sum(0)]
+        if self.tp is None:
+            self.tp, self.fp, self.fn, self.support = counts
+        else:
+            self.tp, self.fp, self.fn, self.support = (a + b for a, b in zip(
+                (self.tp, self.fp, self.fn, self.support), counts))
+
+    def result(self):
+        if self.tp is None:
+            return 0.0
+        if self.average == "micro":
+            tp, fp, fn = self.tp.sum(), self.fp.sum(), self.fn.sum()
+            return float(2 * tp / (2 * tp + fp + fn)) if tp + fp + fn else 0.0
+        denom = 2 * self.tp + self.fp + self.fn
+        f1 = np.where(denom > 0, 2 * self.tp / np.maximum(denom, 1), 0.0)
+        if self.average == "macro":
+            return float(f1.mean())
+        if self.average == "weighted":
+            return float((f1 * self.support).sum() / max(self.support.sum(), 1))
+        return f1.tolist()
+
+
+class TopKCategoricalAccuracy(Metric):
+    """Share of rows whose true class (one-hot rows, or indices) is among the k highest
+    scores."""
+
+    name = "top_k_categorical_accuracy"
+
+    def __init__(self, k: int = 5, name: str = None):
+        self.k = int(k)
+        super().__init__(name)
+
+    def reset_state(self):
+        self.hits = self.count = 0
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+        truth = y_true.argmax(-1) if y_true.ndim == 2 and y_true.shape[1] > 1 \
+            else y_true.reshape(-1).astype(np.int64)
+        top = np.argsort(-y_pred, axis=-1, kind="stable")[:, :self.k]
+        self.hits += int((top == truth[:, None]).any(axis=1).sum())
+        self.count += len(truth)
+
+    def result(self):
+        return self.hits / self.count if self.count else 0.0
+
+
+EPOCH_METRICS = {"precision": Precision, "recall": Recall, "auc": AUC, "f1_score": F1Score,
+                 "top_k_categorical_accuracy": TopKCategoricalAccuracy}
+
+
+class EpochMetrics:
+    """The metrics of one pass over data: per-sample ones summed, epoch ones accumulated."""
+
+    def __init__(self, metrics, objective):
+        self.objective, self.names, self.objects = objective, [], []
+        for m in metrics:
+            if isinstance(m, Metric):
+                self.objects.append(m)
+            elif m in EPOCH_METRICS:
+                self.objects.append(EPOCH_METRICS[m]())
+            else:
+                self.names.append(m)
+        for m in self.objects:
+            m.reset_state()
+        self.sums = {}
+
+    def update(self, scores, target, probabilities: bool):
+        for k, v in metric_sums(self.names, self.objective, scores, target,
+                                probabilities).items():
+            self.sums[k] = self.sums.get(k, 0.0) + v
+        if self.objects:
+            scores, target = _host(scores), _host(target)
+            if not probabilities:  # logits of a logits loss: its activation's probabilities
+                if scores.ndim == 2 and scores.shape[1] > 1 and self.objective.kind != "binary":
+                    e = np.exp(scores - scores.max(axis=1, keepdims=True))
+                    scores = e / e.sum(axis=1, keepdims=True)
+                else:
+                    scores = 0.5 * (np.tanh(0.5 * scores) + 1)
+            if target.ndim == 1 and scores.ndim == 2 and scores.shape[1] > 1 \
+                    and self.objective.kind in ("classes", "sparse"):
+                target = np.eye(scores.shape[1], dtype=np.float32)[target.astype(np.int64)]
+            for m in self.objects:
+                m.update_state(target, scores)
+
+    def results(self, seen: int) -> dict:
+        out = {k: v / max(seen, 1) for k, v in self.sums.items()}
+        out.update({m.name: m.result() for m in self.objects})
+        return out

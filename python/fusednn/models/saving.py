@@ -98,7 +98,7 @@ def save_model(model, path: str) -> str:
         meta["compile"] = {
             "loss": _jsonable(model.objective.name if model.objective.fn is None else None, "loss"),
             "from_logits": not model.objective.probabilities,
-            "metrics": model.metrics,
+            "metrics": [getattr(m, "name", m) for m in model.metrics],
             "grad_clip": cfg["grad_clip"],
             "optimizer": type(opt).__name__ if opt is not None else _jsonable(
                 cfg["optimizer"] if isinstance(cfg["optimizer"], str) else None, "optimizer"),

@@ -16,7 +16,7 @@ from ..data.loader import DataLoader
 from ..data.preprocessing import check_xy, split_indices
 from .callbacks import CallbackList
 from .history import History
-from .metrics import metric_sums
+from .metrics import EpochMetrics
 
 
 def _progress(total, desc, verbose):
@@ -211,7 +211,8 @@ def fit(model, x, y, epochs, batch_size, validation_split, validation_data, shuf
 def train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch):
     model.train()
     bar = _progress(len(loader), f"epoch {epoch + 1}/{epochs}", verbose)
-    total_loss, seen, sums = 0.0, 0, {}
+    total_loss, seen = 0.0, 0
+    tracker = EpochMetrics(model.metrics, model.objective)
     device = model.device
     regularized = any(True for _, m in model.named_modules() for _ in m._penalties())
     for b, batch in enumerate(loader):
@@ -237,20 +238,19 @@ def train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch):
         n = len(batch[0])
         total_loss += value * n
         seen += n
-        for k, v in metric_sums(model.metrics, model.objective, scores, yb,
-                                probabilities).items():
-            sums[k] = sums.get(k, 0.0) + v
+        tracker.update(scores, yb, probabilities)
         callbacks.on_batch_end(b, {"loss": value})
         if bar is not None:
             bar.update(1)
             bar.set_postfix({"loss": f"{total_loss / seen:.4f}",
-                             **{k: f"{v / seen:.4f}" for k, v in sums.items()}}, refresh=False)
+                             **{k: f"{v / seen:.4f}" for k, v in tracker.sums.items()}},
+                            refresh=False)
         if model.stop_training:
             break
     if bar is not None:
         bar.close()
     logs = {"loss": total_loss / max(seen, 1)}
-    logs.update({k: v / max(seen, 1) for k, v in sums.items()})
+    logs.update(tracker.results(seen))
     return logs
 
 
@@ -259,20 +259,19 @@ def evaluate_arrays(model, x, y, batch_size) -> dict:
     graph."""
     mode, device = model.training, model.device
     model.eval()
-    total, sums = 0.0, {}
+    total = 0.0
+    tracker = EpochMetrics(model.metrics, model.objective)
     try:
         with no_grad():
             for xb, yb in DataLoader(x, y, batch_size=batch_size):
                 yb = to_device(yb, device)
                 out, logits, scores, probabilities = outputs(model, to_device(xb, device))
                 total += model.objective(out, yb, logits=logits).item() * len(xb)
-                for k, v in metric_sums(model.metrics, model.objective, scores, yb,
-                                        probabilities).items():
-                    sums[k] = sums.get(k, 0.0) + v
+                tracker.update(scores, yb, probabilities)
     finally:
         model.train(mode)
     out = {"loss": total / len(x)}
-    out.update({k: v / len(x) for k, v in sums.items()})
+    out.update(tracker.results(len(x)))
     return out
 
 
