@@ -50,23 +50,25 @@ class Sequential(_Sequential):
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
             validation_batch_size=None, validation_freq=1):
-        if steps_per_epoch is not None or validation_freq != 1:
-            raise NotImplementedError("fit: steps_per_epoch and validation_freq are not supported")
-        if x is None or y is None:
-            raise ValueError("fit: x and y arrays are required")
-        if isinstance(validation_data, (tuple, list)) and len(validation_data) == 3:
-            raise NotImplementedError("fit: validation sample weights are not supported")
+        if x is None:
+            raise ValueError("fit: x is required (arrays with y, or a batch stream)")
+        if isinstance(validation_data, list):
+            validation_data = tuple(validation_data)
         return super().fit(x, y, epochs=epochs, batch_size=batch_size or 32,
                            validation_split=validation_split, validation_data=validation_data,
                            shuffle=shuffle, class_weight=class_weight, sample_weight=sample_weight,
                            callbacks=callbacks, verbose=_verbose(verbose),
                            validation_shuffle=False, validation_stratify=False,
-                           initial_epoch=initial_epoch)
+                           initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+                           validation_freq=validation_freq)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
         if sample_weight is not None or steps is not None:
             raise NotImplementedError("evaluate: sample_weight and steps are not supported")
+        if y is None and x is not None and not hasattr(x, "shape"):
+            return super().evaluate(x, verbose=1 if _verbose(verbose) else 0,
+                                    return_dict=return_dict)
         return super().evaluate(x, y, batch_size=batch_size or 32,
                                 verbose=1 if _verbose(verbose) else 0, return_dict=return_dict)
 

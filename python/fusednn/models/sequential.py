@@ -174,29 +174,39 @@ class Sequential(Module):
             self.lr_schedule = cfg["lr_schedule"](self.optimizer)
 
     # -- training -----------------------------------------------------------------------------
-    def fit(self, x, y, epochs: int = 1, batch_size: int = 32, validation_split: float = 0.0,
-            validation_data=None, shuffle: bool = True, class_weight=None, sample_weight=None,
-            callbacks=None, verbose: int = 1, validation_shuffle: bool = True,
-            validation_stratify=None, initial_epoch: int = 0) -> History:
+    def fit(self, x, y=None, epochs: int = 1, batch_size: int = 32,
+            validation_split: float = 0.0, validation_data=None, shuffle: bool = True,
+            class_weight=None, sample_weight=None, callbacks=None, verbose: int = 1,
+            validation_shuffle: bool = True, validation_stratify=None, initial_epoch: int = 0,
+            steps_per_epoch: int = None, validation_freq=1) -> History:
         """Train for ``epochs`` epochs; returns a :class:`History`.
 
         ``validation_split`` holds out that fraction of (x, y) before training. Unlike Keras,
         the held-out part is drawn at random (``validation_shuffle=True``) and, for a
         classification loss, stratified by class (``validation_stratify``, default: on for
         classification); turn either off to take the last fraction in order, as Keras does.
-        ``class_weight`` ({class: weight}) and ``sample_weight`` (per sample) weigh the loss.
+        ``class_weight`` ({class: weight} or "balanced") and ``sample_weight`` (per sample)
+        weigh the loss. ``x`` may instead be a generator / iterable / DataLoader yielding
+        ``(x, y)`` or ``(x, y, sample_weight)`` batches (``y`` None), ``steps_per_epoch`` of
+        them per epoch when given; ``validation_data`` likewise. ``validation_freq``: validate
+        every n-th epoch, or at the listed (1-based) epochs.
         ``verbose``: 0 silent, 1 a progress bar per epoch, 2 one line per epoch."""
         return training.fit(self, x, y, epochs, batch_size, validation_split, validation_data,
                             shuffle, class_weight, sample_weight, callbacks, verbose,
-                            validation_shuffle, validation_stratify, initial_epoch)
+                            validation_shuffle, validation_stratify, initial_epoch,
+                            steps_per_epoch, validation_freq)
 
-    def evaluate(self, x, y, batch_size: int = 256, verbose: int = 0, return_dict: bool = True):
+    def evaluate(self, x, y=None, batch_size: int = 256, verbose: int = 0, return_dict: bool = True):
         """``{"loss": ..., metric: ...}`` over (x, y), in eval mode, without a graph; with
         ``return_dict=False`` what Keras returns: the loss alone, or ``[loss, *metrics]``."""
         if self.objective is None:
             raise RuntimeError("call compile() before evaluate()")
-        out = training.evaluate_arrays(self, *training.prepare(self, x, y, "evaluate"),
-                                       batch_size)
+        if y is None and not training.is_arrays(x):  # (x, y) batches
+            out = training.evaluate_batches(self, training.stream(self, x, None, None,
+                                                                  "evaluate"))
+        else:
+            out = training.evaluate_arrays(self, *training.prepare(self, x, y, "evaluate"),
+                                           batch_size)
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in out.items()))
         if return_dict:

@@ -14,6 +14,7 @@ from .. import optim as _optim
 from ..autograd import Tensor, no_grad
 from ..data.loader import DataLoader
 from ..data.preprocessing import check_xy, split_indices
+from .batches import StreamBatches, is_arrays
 from .callbacks import CallbackList
 from .history import History
 from .metrics import EpochMetrics
@@ -148,17 +149,59 @@ def sample_weights(x, y, sample_weight, class_weight):
     return weights
 
 
+def stream(model, source, class_weight, steps, where):
+    """A user's batch stream, each batch converted as arrays are (prepare, class weights)."""
+    if isinstance(class_weight, str):
+        raise ValueError(f"{where}: class_weight='balanced' needs the labels up front (arrays)")
+
+    def convert(x, y, w):
+        x, y = prepare(model, x, y, where)
+        cw = sample_weights(x, y, None, class_weight) if class_weight is not None else None
+        w = cw if w is None else (w if cw is None else w * cw)
+        return (x, y) if w is None else (x, y, w)
+
+    return StreamBatches(source, convert, steps, where)
+
+
+def _validation_epochs(freq):
+    if isinstance(freq, int) and not isinstance(freq, bool) and freq >= 1:
+        return lambda epoch: (epoch + 1) % freq == 0
+    try:
+        chosen = {int(e) for e in freq}
+    except TypeError:
+        raise ValueError(f"validation_freq must be a positive int or a collection of epochs "
+                         f"(1-based), got {freq!r}") from None
+    return lambda epoch: epoch + 1 in chosen
+
+
 def fit(model, x, y, epochs, batch_size, validation_split, validation_data, shuffle,
         class_weight, sample_weight, callbacks, verbose, validation_shuffle,
-        validation_stratify, initial_epoch) -> History:
+        validation_stratify, initial_epoch, steps_per_epoch=None,
+        validation_freq=1) -> History:
     if model.objective is None:
         raise RuntimeError("call compile() before fit()")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
-    x, y = prepare(model, x, y, "fit")
-    weights = sample_weights(x, y, sample_weight, class_weight)
     if validation_data is not None and validation_split:
         raise ValueError("pass validation_data or validation_split, not both")
+    validate_now = _validation_epochs(validation_freq)
+    if not is_arrays(x):
+        if y is not None:
+            raise ValueError("fit: y must be None when x yields (x, y) batches")
+        if validation_split or sample_weight is not None:
+            raise ValueError("fit: validation_split and sample_weight need arrays; a batch "
+                             "stream carries its own weights as (x, y, sample_weight)")
+        loader = stream(model, x, class_weight, steps_per_epoch, "fit")
+        return run_epochs(model, loader, validation_data, epochs, batch_size, callbacks,
+                          verbose, initial_epoch, validate_now)
+    if steps_per_epoch is not None:
+        raise ValueError("fit: steps_per_epoch is for a batch stream; with arrays every epoch "
+                         "is one pass")
+    if y is None:
+        raise ValueError("fit: y is required with array x (or give x as a stream of (x, y) "
+                         "batches)")
+    x, y = prepare(model, x, y, "fit")
+    weights = sample_weights(x, y, sample_weight, class_weight)
     if validation_split:
         stratify = (model.objective.classification if validation_stratify is None
                     else validation_stratify)
@@ -168,25 +211,42 @@ def fit(model, x, y, epochs, batch_size, validation_split, validation_data, shuf
         validation_data = (x[held], y[held])
         x, y = x[keep], y[keep]
         weights = None if weights is None else weights[keep]
+    arrays = (x, y) if weights is None else (x, y, weights)
+    loader = DataLoader(*arrays, batch_size=batch_size, shuffle=shuffle)
+    return run_epochs(model, loader, validation_data, epochs, batch_size, callbacks, verbose,
+                      initial_epoch, validate_now)
+
+
+def run_epochs(model, loader, validation_data, epochs, batch_size, callbacks, verbose,
+               initial_epoch, validate_now) -> History:
     if validation_data is not None:
-        validation_data = prepare(model, validation_data[0], validation_data[1],
-                                  "fit (validation)")
+        if isinstance(validation_data, tuple) and len(validation_data) in (2, 3) \
+                and is_arrays(validation_data[0]):
+            if len(validation_data) == 3:
+                raise ValueError("fit: validation sample weights are not supported")
+            validation_data = prepare(model, validation_data[0], validation_data[1],
+                                      "fit (validation)")
+        else:
+            validation_data = stream(model, validation_data, None, None, "fit (validation)")
     model._make_optimizer()
     warn_double_activation(model)
     history = History()
     callbacks = CallbackList(callbacks, model)
     model.history = history
     model.stop_training, model._warned_nonfinite = False, False
-    arrays = (x, y) if weights is None else (x, y, weights)
-    loader = DataLoader(*arrays, batch_size=batch_size, shuffle=shuffle)
     schedule = model.lr_schedule
     per_batch = schedule is not None and getattr(schedule, "per_batch", False)
     callbacks.on_train_begin({})
     for epoch in range(initial_epoch, epochs):
         callbacks.on_epoch_begin(epoch, {})
         logs = train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch)
-        if validation_data is not None:
-            for k, v in evaluate_arrays(model, *validation_data, max(batch_size, 256)).items():
+        validated = validation_data is not None and validate_now(epoch)
+        if validated:
+            if isinstance(validation_data, StreamBatches):
+                values = evaluate_batches(model, validation_data)
+            else:
+                values = evaluate_arrays(model, *validation_data, max(batch_size, 256))
+            for k, v in values.items():
                 logs["val_" + k] = v
         logs["lr"] = model.optimizer.param_groups[0]["lr"]
         if schedule is not None and not per_batch:
@@ -195,7 +255,7 @@ def fit(model, x, y, epochs, batch_size, validation_split, validation_data, shuf
             else:
                 schedule.step()
         history.append(epoch, logs)
-        if verbose == 1 and validation_data is not None:  # the bar showed the training side
+        if verbose == 1 and validated:  # the bar showed the training side
             print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if k.startswith("val_")),
                   flush=True)
         if verbose == 2:
@@ -210,7 +270,7 @@ def fit(model, x, y, epochs, batch_size, validation_split, validation_data, shuf
 
 def train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch):
     model.train()
-    bar = _progress(len(loader), f"epoch {epoch + 1}/{epochs}", verbose)
+    bar = _progress(len(loader) or None, f"epoch {epoch + 1}/{epochs}", verbose)
     total_loss, seen = 0.0, 0
     tracker = EpochMetrics(model.metrics, model.objective)
     device = model.device
@@ -257,21 +317,27 @@ def train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch):
 def evaluate_arrays(model, x, y, batch_size) -> dict:
     """The loss and metrics over data already checked and converted, in eval mode, without a
     graph."""
+    return evaluate_batches(model, DataLoader(x, y, batch_size=batch_size))
+
+
+def evaluate_batches(model, batches) -> dict:
+    """The loss and metrics over (x, y) batches, in eval mode, without a graph."""
     mode, device = model.training, model.device
     model.eval()
-    total = 0.0
+    total, seen = 0.0, 0
     tracker = EpochMetrics(model.metrics, model.objective)
     try:
         with no_grad():
-            for xb, yb in DataLoader(x, y, batch_size=batch_size):
-                yb = to_device(yb, device)
+            for batch in batches:
+                xb, yb = batch[0], to_device(batch[1], device)
                 out, logits, scores, probabilities = outputs(model, to_device(xb, device))
                 total += model.objective(out, yb, logits=logits).item() * len(xb)
+                seen += len(xb)
                 tracker.update(scores, yb, probabilities)
     finally:
         model.train(mode)
-    out = {"loss": total / len(x)}
-    out.update(tracker.results(len(x)))
+    out = {"loss": total / max(seen, 1)}
+    out.update(tracker.results(seen))
     return out
 
 
