@@ -18,6 +18,8 @@ from fusednn.data import load_digits
      1.177),
     (keras.losses.MeanSquaredError(), [[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 0.0]], 0.5),
     (keras.losses.MeanAbsoluteError(), [[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 0.0]], 0.5),
+    (keras.losses.Huber(), [[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]], 0.155),
+    (keras.losses.KLDivergence(), [[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]], 0.458),
 ])
 def test_losses_give_kerass_documented_values(loss, y_true, y_pred, expected):
     assert loss(np.array(y_true, np.float32), np.array(y_pred, np.float32)) == pytest.approx(
@@ -256,3 +258,41 @@ def test_f1_and_top_k_against_sklearn():
     assert top.result() == pytest.approx(sk.top_k_accuracy_score(y, scores, k=2))
     cm = keras.metrics.confusion_matrix(y, scores)
     np.testing.assert_array_equal(cm, sk.confusion_matrix(y, scores.argmax(1)))
+
+
+def test_keras_model_saves_and_loads_as_keras(tmp_path):
+    L = keras.layers
+    model = keras.Sequential([L.Conv2D(4, (3, 3), activation="relu", input_shape=(8, 8, 1)),
+                              L.MaxPooling2D((2, 2)), L.Flatten(), L.Dropout(0.1),
+                              L.BatchNormalization(), L.Dense(3, activation="softmax")])
+    model.compile(keras.optimizers.RMSprop(0.01), "sparse_categorical_crossentropy",
+                  metrics=["accuracy", keras.metrics.AUC()])
+    rng = np.random.default_rng(0)
+    x, y = rng.random((32, 8, 8, 1), np.float32), np.arange(32) % 3
+    model.fit(x, y, epochs=2, verbose=0)
+    again = keras.models.load_model(model.save(str(tmp_path / "m.fdnn")))
+    assert isinstance(again, keras.Sequential)
+    assert [type(l).__name__ for l in again.layers] == [type(l).__name__ for l in model.layers]
+    assert again.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)
+    assert again.optimizer.state_dict()["param_groups"][0]["alpha"] == 0.9  # Keras's rho
+    keras.utils.set_random_seed(3)  # the same dropout masks for both
+    model.fit(x, y, epochs=1, verbose=0, shuffle=False)
+    keras.utils.set_random_seed(3)
+    again.fit(x, y, epochs=1, verbose=0, shuffle=False)
+    for a, b in zip(model.get_weights(), again.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("loss", ["huber", "kl_divergence", keras.losses.Huber(delta=0.5)])
+def test_huber_and_kld_train_through_compile(loss):
+    rng = np.random.default_rng(0)
+    x = rng.random((64, 4), np.float32)
+    t = np.abs(x) / np.abs(x).sum(1, keepdims=True)
+    model = keras.Sequential([keras.layers.Dense(4, activation="softmax", input_dim=4)])
+    model.compile(keras.optimizers.Adam(0.05), loss)
+    history = model.fit(x, t, epochs=20, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    expected = keras.losses.Huber(delta=0.5) if not isinstance(loss, str) else \
+        {"huber": keras.losses.Huber(), "kl_divergence": keras.losses.KLDivergence()}[loss]
+    assert model.evaluate(x, t, verbose=0) == pytest.approx(expected(t, model.predict(x)),
+                                                            rel=1e-5)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import nn
+from ..models.saving import register_layer
 from ..nn.functional._args import pair
 from . import config
 
@@ -71,6 +72,11 @@ class Conv2D(nn.Conv2D, _InputShape):
                          name=name)
         self._take_input_shape(input_shape)
 
+    def get_config(self):
+        config = super().get_config()
+        config["dilation_rate"] = config.pop("dilation")
+        return config
+
     def get_weights(self):
         out = [self.weight.numpy().transpose(2, 3, 1, 0).copy()]
         return out + ([self.bias.numpy().copy()] if self.bias is not None else [])
@@ -90,6 +96,10 @@ class _Pooling(_InputShape):
                          None if strides is None else _to_pair(strides, "strides", where), 0,
                          config.standardize_data_format(data_format), name=name)
         self._take_input_shape(input_shape)
+
+    def get_config(self):
+        return dict(pool_size=list(self.pool_size), padding="valid", data_format=self.data_format,
+                    strides=None if self.strides is None else list(self.strides), name=self.name)
 
 
 class MaxPooling2D(_Pooling, nn.MaxPool2D):
@@ -160,9 +170,18 @@ class BatchNormalization(nn.BatchNorm2D, _InputShape):
                                         self.bias, training=self.training, momentum=self.momentum,
                                         eps=self.eps)
 
+    def get_config(self):
+        return dict(axis=self.axis, momentum=1.0 - self.momentum, epsilon=self.eps,
+                    center=self.affine, scale=self.affine, name=self.name)
+
     def get_weights(self):
         out = [self.weight.numpy().copy(), self.bias.numpy().copy()] if self.affine else []
         return out + [np.asarray(self.running_mean).copy(), np.asarray(self.running_var).copy()]
+
+
+for _cls in (Dense, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dropout, Activation,
+             BatchNormalization):
+    register_layer(_cls, "keras." + _cls.__name__)
 
 
 def _refuse(kwargs, where):

@@ -42,7 +42,15 @@ def mean_absolute_error(y_true, y_pred):
     return _per_sample(_losses.mean_absolute_error, _float(y_true), y_pred)
 
 
-mse, mae = mean_squared_error, mean_absolute_error
+def huber(y_true, y_pred, delta=1.0):
+    return _per_sample(_losses.huber, _float(y_true), y_pred, delta=delta)
+
+
+def kl_divergence(y_true, y_pred):
+    return _per_sample(_losses.kl_divergence, _float(y_true), y_pred)
+
+
+mse, mae, kld = mean_squared_error, mean_absolute_error, kl_divergence
 
 
 class Loss:
@@ -61,13 +69,16 @@ class Loss:
         if name:
             self.name = name
 
+    options: dict = {}
+
     @property
     def fusednn_loss(self):
-        return (self.name, self.from_logits)
+        return (self.name, self.from_logits, self.options)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         fn = type(self).function
         kwargs = {"from_logits": self.from_logits} if self.name.endswith("crossentropy") else {}
+        kwargs.update(self.options)
         per = fn(y_true, y_pred, **kwargs)
         if sample_weight is not None:
             per = per * np.asarray(sample_weight, np.float32).reshape(per.shape)
@@ -98,3 +109,16 @@ class MeanSquaredError(Loss):
 
 class MeanAbsoluteError(MeanSquaredError):
     name, function = "mean_absolute_error", staticmethod(mean_absolute_error)
+
+
+class Huber(MeanSquaredError):
+    name, function = "huber", staticmethod(huber)
+
+    def __init__(self, delta: float = 1.0, reduction: str = "sum_over_batch_size",
+                 name: str = None):
+        super().__init__(reduction, name)
+        self.options = {"delta": float(delta)}
+
+
+class KLDivergence(MeanSquaredError):
+    name, function = "kl_divergence", staticmethod(kl_divergence)

@@ -97,8 +97,10 @@ def _verbose(verbose):
 
 
 def load_model(path: str, **kwargs):
-    """A model saved with ``model.save`` (fusednn's format)."""
-    return _loading.load_model(path, **kwargs)
+    """A model saved with ``model.save`` (fusednn's format), as a Keras-shaped Sequential."""
+    model = _loading.load_model(path, **kwargs)
+    model.__class__, model._pending_shape = Sequential, None
+    return model
 
 
 Model = Sequential

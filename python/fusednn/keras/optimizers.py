@@ -12,6 +12,7 @@ same steps while the learning rate is constant.
 from __future__ import annotations
 
 from .. import optim as _optim
+from ..models.saving import register_optimizer
 
 
 class Optimizer:
@@ -44,8 +45,10 @@ class Optimizer:
             raise TypeError("a learning-rate schedule object is not supported as learning_rate; "
                             "use compile(lr_schedule=...) or the LearningRateScheduler callback")
         clip = self.global_clipnorm if max_grad_norm is None else max_grad_norm
-        return self.fused_class(params, lr=float(self.learning_rate), max_grad_norm=clip,
-                                **self._fused_arguments())
+        fused = self.fused_class(params, lr=float(self.learning_rate), max_grad_norm=clip,
+                                 **self._fused_arguments())
+        fused.keras_config = (type(self).__name__, self.get_config())  # to save the model
+        return fused
 
     def get_config(self) -> dict:
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}
@@ -140,6 +143,8 @@ class AdamW(Adam):
 
 
 _BY_NAME = {"sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad, "adam": Adam, "adamw": AdamW}
+for _cls in _BY_NAME.values():
+    register_optimizer(_cls.__name__, _cls)
 
 
 def get(identifier):

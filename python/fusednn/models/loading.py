@@ -11,7 +11,7 @@ import zlib
 import numpy as np
 
 from .. import optim as _optim
-from .saving import FORMAT, LAYERS, _restore
+from .saving import FORMAT, LAYERS, OPTIMIZER_FACTORIES, _restore
 from .sequential import Sequential
 
 
@@ -107,7 +107,15 @@ def _load(path, device, max_bytes):
     from ..nn.losses import NamedLoss
 
     loss = NamedLoss(compiled["loss"], from_logits=compiled.get("from_logits"))
-    model.compile(optimizer=compiled["optimizer"].lower(), loss=loss,
+    optimizer = compiled["optimizer"].lower()
+    keras_opt = compiled.get("keras_optimizer")
+    if keras_opt is not None:
+        factory = OPTIMIZER_FACTORIES.get(keras_opt["class"])
+        if factory is None:
+            raise ModelFileError(f"{path}: compiled with optimizer {keras_opt['class']!r}, "
+                                 "which this installation cannot build")
+        optimizer = factory(**keras_opt["config"])
+    model.compile(optimizer=optimizer, loss=loss,
                   metrics=compiled["metrics"], grad_clip=compiled["grad_clip"],
                   lr_schedule=make_schedule, **compiled["optimizer_kwargs"])
     model._make_optimizer()

@@ -22,6 +22,24 @@ LAYERS = {cls.__name__: cls for cls in (
     nn.Dropout, nn.Flatten, nn.Activation, nn.ReLU, nn.LeakyReLU, nn.Softmax)}
 
 
+OPTIMIZER_FACTORIES = {}
+
+
+def register_optimizer(name: str, factory):
+    """Let a model compiled with an optimizer object (fusednn.keras's) be saved and loaded:
+    ``factory(**config)`` rebuilds the object from its saved config."""
+    OPTIMIZER_FACTORIES[name] = factory
+    return factory
+
+
+def register_layer(cls, name: str = None):
+    """Let models holding ``cls`` be saved and loaded: ``cls(**layer.get_config())`` must
+    rebuild the layer (fusednn.keras registers its layers under "keras.<name>")."""
+    LAYERS[name or cls.__name__] = cls
+    cls._saved_name = name or cls.__name__
+    return cls
+
+
 def _host(a):
     return a if isinstance(a, np.ndarray) else a.get()
 
@@ -42,11 +60,11 @@ def _jsonable(value, what):
 
 
 def _layer_config(layer):
-    if type(layer).__name__ not in LAYERS:
+    name = type(layer).__dict__.get("_saved_name", type(layer).__name__)
+    if LAYERS.get(name) is not type(layer):
         raise TypeError(f"cannot save a model holding a {type(layer).__name__}: only the "
                         f"built-in layers ({', '.join(LAYERS)}) can be saved")
-    return {"class": type(layer).__name__,
-            "config": _jsonable(layer.get_config(), f"layer {layer.name}")}
+    return {"class": name, "config": _jsonable(layer.get_config(), f"layer {layer.name}")}
 
 
 def _restore(value):
@@ -104,6 +122,10 @@ def save_model(model, path: str) -> str:
                 cfg["optimizer"] if isinstance(cfg["optimizer"], str) else None, "optimizer"),
             "optimizer_kwargs": _jsonable(cfg["optimizer_kwargs"], "optimizer arguments"),
         }
+        keras_opt = getattr(opt, "keras_config", None)  # built by a fusednn.keras optimizer
+        if keras_opt is not None:
+            meta["compile"]["keras_optimizer"] = {
+                "class": keras_opt[0], "config": _jsonable(keras_opt[1], "optimizer")}
         if model.objective.fn is not None:
             raise TypeError("cannot save a model compiled with a custom loss callable")
         if opt is not None:

@@ -73,11 +73,9 @@ class Sequential(Module):
         nchw = False  # x is the NCHW form of a channels-last tensor
         for layer in layers:
             inside = (getattr(layer, "data_format", None) == "channels_last"
-                      and hasattr(layer, "forward_nchw"))
+                      and hasattr(layer, "forward_nchw") and x.ndim == 4)
             if inside:
                 if not nchw:
-                    if x.ndim != 4:
-                        return layer(x)  # let the layer name the wrong shape
                     x, nchw = x.permute(0, 3, 1, 2), True
                 if not layer.built:  # built from the shape in its own (channels-last) layout
                     n, c, h, w = x.shape

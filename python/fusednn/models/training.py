@@ -57,7 +57,7 @@ def prepare(model, x, y, where):
                          f"has samples of shape {x.shape[1:]}")
     kind = None if model.objective is None else model.objective.kind
     classes = None
-    if kind in ("regression", "mae", "binary", "categorical"):
+    if kind in ("regression", "mae", "huber", "kld", "binary", "categorical"):
         y = y.astype(np.float32)
         if y.ndim == 1 and model.output_shape == (1,):
             y = y.reshape(-1, 1)

@@ -226,6 +226,27 @@ def mean_squared_error(output: Tensor, target) -> Tensor:
     return per.mean(axis=-1) if per.ndim > 1 else per
 
 
+def huber(output: Tensor, target, delta: float = 1.0) -> Tensor:
+    """Keras's Huber loss per sample: 0.5 e^2 where |e| <= delta, delta (|e| - delta/2)
+    beyond, averaged over the last axis."""
+    target = _as_tensor(target, output, "huber", "target", output.dtype)
+    a = (output - target.detach()).abs()
+    quadratic = a.clip(0.0, float(delta))
+    per = 0.5 * quadratic * quadratic + float(delta) * (a - quadratic)
+    return per.mean(axis=-1) if per.ndim > 1 else per
+
+
+def kl_divergence(output: Tensor, target) -> Tensor:
+    """Keras's Kullback-Leibler divergence per sample: sum(t log(t / p)) over the last axis,
+    both clipped to [1e-7, 1]."""
+    target = _as_tensor(target, output, "kl_divergence", "target", output.dtype)
+    xp = np if isinstance(target.data, np.ndarray) else __import__("cupy")
+    t = xp.clip(target.data, EPSILON, 1.0)
+    p = output.clip(EPSILON, 1.0)
+    per = Tensor(t * xp.log(t), device=output.device) - Tensor(t, device=output.device) * p.log()
+    return per.sum(axis=-1) if per.ndim > 1 else per
+
+
 # ---- losses by name, as compile takes them ---------------------------------------------------
 # name: (kind, takes probabilities, the output activation whose logits the fused kernel takes)
 # Keras's names take probabilities (unless from_logits=True), as they do in Keras; fusednn's
@@ -241,6 +262,9 @@ LOSSES = {
     "mean_squared_error": ("regression", False, None),
     "mae": ("mae", False, None),
     "mean_absolute_error": ("mae", False, None),
+    "huber": ("huber", False, None),
+    "kl_divergence": ("kld", True, None),
+    "kld": ("kld", True, None),
 }
 
 
@@ -254,10 +278,11 @@ class NamedLoss:
     ("softmax" / "sigmoid") whose input the loss takes instead of its output when the model
     ends in it — the same value as Keras computes, through the stable fused kernels."""
 
-    def __init__(self, name, from_logits: bool = None):
+    def __init__(self, name, from_logits: bool = None, **options):
         spec = getattr(name, "fusednn_loss", None)  # a fusednn.keras.losses object
         if spec is not None:
-            name, from_logits = spec
+            name, from_logits, options = spec[0], spec[1], dict(spec[2] if len(spec) > 2 else {})
+        self.options = options
         if callable(name):
             self.name, self.kind, self.fn = getattr(name, "__name__", "custom"), "custom", name
             self.probabilities, self.logits_of = False, None
@@ -302,6 +327,10 @@ class NamedLoss:
             if weight is None:
                 return mse_loss(out, target)
             per = mean_squared_error(out, target)
+        elif kind == "huber":
+            per = huber(out, target, **self.options)
+        elif kind == "kld":
+            per = kl_divergence(out, target)
         else:
             per = mean_absolute_error(out, target)
         if per.ndim > 1:
