@@ -296,3 +296,15 @@ def test_huber_and_kld_train_through_compile(loss):
         {"huber": keras.losses.Huber(), "kl_divergence": keras.losses.KLDivergence()}[loss]
     assert model.evaluate(x, t, verbose=0) == pytest.approx(expected(t, model.predict(x)),
                                                             rel=1e-5)
+
+
+def test_batch_norm_channels_last_normalizes_channels():
+    from fusednn import nn
+    from fusednn.autograd import Tensor
+
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((6, 5, 5, 3)) * [1, 4, 9] + [0, 2, -3]).astype(np.float32)
+    for layer in (nn.BatchNorm2D(data_format="channels_last"), keras.layers.BatchNormalization()):
+        y = layer(Tensor(x)).numpy()
+        np.testing.assert_allclose(y.mean(axis=(0, 1, 2)), 0, atol=1e-5)
+        np.testing.assert_allclose(y.var(axis=(0, 1, 2)), 1, rtol=1e-2)

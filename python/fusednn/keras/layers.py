@@ -146,13 +146,10 @@ class BatchNormalization(nn.BatchNorm2D, _InputShape):
             raise NotImplementedError(f"BatchNormalization: axis={axis} is not supported")
         if center != scale:
             raise NotImplementedError("BatchNormalization: center and scale must be equal")
-        super().__init__(None, momentum=1.0 - momentum, eps=epsilon, affine=center, name=name)
+        super().__init__(None, momentum=1.0 - momentum, eps=epsilon, affine=center, name=name,
+                         data_format="channels_last" if axis in (-1, 3) else "channels_first")
         self.axis = axis
         self._take_input_shape(input_shape)
-
-    @property
-    def data_format(self):
-        return "channels_last" if self.axis in (-1, 3) else "channels_first"
 
     def build(self, input_shape):
         c = input_shape[-1] if self.axis == -1 or len(input_shape) == 2 else input_shape[self.axis]
@@ -164,11 +161,6 @@ class BatchNormalization(nn.BatchNorm2D, _InputShape):
         if self.data_format == "channels_last":
             return self.forward_nchw(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
         return self.forward_nchw(x)
-
-    def forward_nchw(self, x):
-        return nn.functional.batch_norm(x, self.running_mean, self.running_var, self.weight,
-                                        self.bias, training=self.training, momentum=self.momentum,
-                                        eps=self.eps)
 
     def get_config(self):
         return dict(axis=self.axis, momentum=1.0 - self.momentum, epsilon=self.eps,

@@ -1,5 +1,6 @@
-"""BatchNorm1D (N, C) and BatchNorm2D (N, C, H, W), torch semantics: batch statistics in
-training (running statistics updated with ``momentum``), running statistics in eval."""
+"""BatchNorm1D (N, C) and BatchNorm2D (N, C, H, W), or (N, H, W, C) with
+``data_format="channels_last"``; torch semantics: batch statistics in training (running
+statistics updated with ``momentum``), running statistics in eval."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +13,12 @@ class _BatchNorm(Module):
     ndim = 2
 
     def __init__(self, num_features: int = None, momentum: float = 0.1, eps: float = 1e-5,
-                 affine: bool = True, name: str = None):
+                 affine: bool = True, name: str = None, data_format: str = "channels_first"):
         super().__init__(name)
+        if data_format not in ("channels_first", "channels_last"):
+            raise ValueError(f"{type(self).__name__}: data_format must be 'channels_first' or "
+                             f"'channels_last', got {data_format!r}")
+        self.data_format = data_format
         if not 0.0 <= momentum <= 1.0 or eps <= 0:
             raise ValueError(f"{type(self).__name__}: need 0 <= momentum <= 1 and eps > 0, got "
                              f"momentum={momentum}, eps={eps}")
@@ -23,7 +28,7 @@ class _BatchNorm(Module):
             self.built = True
 
     def build(self, input_shape):
-        c = int(input_shape[1])
+        c = int(input_shape[-1] if self.data_format == "channels_last" else input_shape[1])
         if self.num_features is not None and self.built and c != self.num_features:
             raise ValueError(f"{self.name}: built for {self.num_features} features, got {c}")
         self.num_features = c
@@ -38,6 +43,11 @@ class _BatchNorm(Module):
     def forward(self, x):
         if x.ndim != self.ndim:
             raise ValueError(f"{self.name}: expects {self.ndim}-D input, got shape {x.shape}")
+        if self.data_format == "channels_last":
+            return self.forward_nchw(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        return self.forward_nchw(x)
+
+    def forward_nchw(self, x):
         if x.shape[1] != self.num_features:
             raise ValueError(f"{self.name}: expects {self.num_features} channels, got input of "
                              f"shape {x.shape}")
@@ -45,8 +55,11 @@ class _BatchNorm(Module):
                             training=self.training, momentum=self.momentum, eps=self.eps)
 
     def get_config(self):
-        return dict(num_features=self.num_features, momentum=self.momentum, eps=self.eps,
-                    affine=self.affine, name=self.name)
+        config = dict(num_features=self.num_features, momentum=self.momentum, eps=self.eps,
+                      affine=self.affine, name=self.name)
+        if self.data_format != "channels_first":
+            config["data_format"] = self.data_format
+        return config
 
     def extra_repr(self):
         return f"{self.num_features}, momentum={self.momentum}, eps={self.eps}"
