@@ -154,6 +154,11 @@ def xp_of(a):
     return np if isinstance(a, np.ndarray) else _cupy()
 
 
+def to_host(a):
+    """A numpy array of a host or device array (a device array is copied to the host)."""
+    return a if isinstance(a, np.ndarray) else a.get()
+
+
 def on_gpu(a) -> bool:
     return not isinstance(a, np.ndarray)
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend import to_host, xp_of
+
 ALIASES = {"acc": "accuracy", "mean_squared_error": "mse", "mean_absolute_error": "mae"}
 KINDS = ("accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
          "mse", "mae")
@@ -48,10 +50,6 @@ def check_metrics(metrics, objective) -> list:
     return metrics
 
 
-def _xp(a):
-    return np if isinstance(a, np.ndarray) else __import__("cupy")
-
-
 def _per_sample_mean(values):
     return values.reshape(values.shape[0], -1).mean(axis=1) if values.ndim > 1 else values
 
@@ -59,7 +57,7 @@ def _per_sample_mean(values):
 def metric_sums(metrics, objective, scores, target, probabilities: bool) -> dict:
     """{metric name: value summed over the batch}. ``scores``: the model's outputs, as
     probabilities when ``probabilities`` else as logits (the threshold of binary accuracy)."""
-    xp = _xp(scores)
+    xp = xp_of(scores)
     target = xp.asarray(target)
     sums = {}
     for name in metrics:
@@ -82,11 +80,17 @@ def metric_sums(metrics, objective, scores, target, probabilities: bool) -> dict
     return sums
 
 
+def probabilities(activation: str, z):
+    """softmax (over the last axis) or sigmoid of logits ``z``, host or device, without
+    overflow."""
+    xp = xp_of(z)
+    if activation == "sigmoid":
+        return 0.5 * (xp.tanh(0.5 * z) + 1)
+    e = xp.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
 # ---- metrics over the whole epoch ------------------------------------------------------------
-def _host(a):
-    return a if isinstance(a, np.ndarray) else a.get()
-
-
 class Metric:
     """Keras's protocol: ``update_state(y_true, y_pred)`` per batch (probabilities),
     ``result()``, ``reset_state()``."""
@@ -277,13 +281,12 @@ class EpochMetrics:
                                 probabilities).items():
             self.sums[k] = self.sums.get(k, 0.0) + v
         if self.objects:
-            scores, target = _host(scores), _host(target)
+            scores, target = to_host(scores), to_host(target)
             if not probabilities:  # logits of a logits loss: its activation's probabilities
-                if scores.ndim == 2 and scores.shape[1] > 1 and self.objective.kind != "binary":
-                    e = np.exp(scores - scores.max(axis=1, keepdims=True))
-                    scores = e / e.sum(axis=1, keepdims=True)
-                else:
-                    scores = 0.5 * (np.tanh(0.5 * scores) + 1)
+                multiclass = scores.ndim == 2 and scores.shape[1] > 1
+                scores = probabilities(
+                    "softmax" if multiclass and self.objective.kind != "binary" else "sigmoid",
+                    scores)
             if target.ndim == 1 and scores.ndim == 2 and scores.shape[1] > 1 \
                     and self.objective.kind in ("classes", "sparse"):
                 target = np.eye(scores.shape[1], dtype=np.float32)[target.astype(np.int64)]

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import nn
 from .. import optim as _optim
+from .._backend import to_host
 
 FORMAT = "fusednn.Sequential"
 VERSION = 1
@@ -38,10 +39,6 @@ def register_layer(cls, name: str = None):
     LAYERS[name or cls.__name__] = cls
     cls._saved_name = name or cls.__name__
     return cls
-
-
-def _host(a):
-    return a if isinstance(a, np.ndarray) else a.get()
 
 
 def _jsonable(value, what):
@@ -109,7 +106,7 @@ def save_model(model, path: str) -> str:
                         "input_shape": list(model.input_shape),
                         "layers": [_layer_config(l) for l in model.layers]}
     for key, value in model.state_dict().items():
-        arrays["weights/" + key] = _host(value)
+        arrays["weights/" + key] = to_host(value)
     cfg = model._compile_config
     if cfg is not None:
         opt = model.optimizer
@@ -135,9 +132,9 @@ def save_model(model, path: str) -> str:
             for index, entry in state["state"].items():
                 for name, value in entry.items():
                     if hasattr(value, "shape") and getattr(value, "ndim", 0) > 0:
-                        arrays[f"optimizer/{index}/{name}"] = _host(value)
+                        arrays[f"optimizer/{index}/{name}"] = to_host(value)
                     else:
-                        scalars.setdefault(str(index), {})[name] = float(_host(np.asarray(value)))
+                        scalars.setdefault(str(index), {})[name] = float(to_host(np.asarray(value)))
             meta["optimizer_state"] = {"param_groups": _jsonable(groups, "optimizer groups"),
                                        "scalars": scalars}
         schedule = model.lr_schedule
@@ -180,7 +177,7 @@ def save_weights(model, path: str) -> str:
     """The model's weights and buffers alone, as an npz (written atomically)."""
     if not model.built:
         raise ValueError("save_weights() needs a built model")
-    arrays = {key: _host(value) for key, value in model.state_dict().items()}
+    arrays = {key: to_host(value) for key, value in model.state_dict().items()}
     return write_atomically(path, lambda f: np.savez(f, **arrays))
 
 

@@ -17,7 +17,7 @@ from ..data.preprocessing import check_xy, split_indices
 from .batches import StreamBatches, is_arrays
 from .callbacks import CallbackList
 from .history import History
-from .metrics import EpochMetrics
+from .metrics import EpochMetrics, probabilities
 
 
 def _progress(total, desc, verbose):
@@ -83,17 +83,9 @@ def outputs(model, x):
     act = objective.logits_of
     if act is not None and model.final_activation() == act:
         logits = model.forward_logits(Tensor(x))
-        return logits, True, _probabilities(act, logits.data), True
+        return logits, True, probabilities(act, logits.data), True
     out = model(Tensor(x))
     return out, None, out.data, objective.probabilities
-
-
-def _probabilities(act, z):
-    xp = np if isinstance(z, np.ndarray) else __import__("cupy")
-    if act == "sigmoid":
-        return 0.5 * (xp.tanh(0.5 * z) + 1)  # no overflow for large |z|
-    e = xp.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def warn_double_activation(model):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend import xp_of
 from ..autograd import Tensor
 from ..autograd.fused import BceWithLogitsFunction, SoftmaxCrossEntropyFunction
 
@@ -183,7 +184,7 @@ def sparse_categorical_crossentropy(output: Tensor, target, from_logits: bool = 
     index = _class_indices(target, output, where)
     if from_logits:
         return cross_entropy(output, index, reduction="none")
-    xp = np if isinstance(output.data, np.ndarray) else __import__("cupy")
+    xp = xp_of(output.data)
     one_hot = xp.zeros(output.shape, output.dtype)
     one_hot[xp.arange(output.shape[0]), xp.asarray(index)] = 1
     return categorical_crossentropy(output, one_hot, from_logits=False)
@@ -240,7 +241,7 @@ def kl_divergence(output: Tensor, target) -> Tensor:
     """Keras's Kullback-Leibler divergence per sample: sum(t log(t / p)) over the last axis,
     both clipped to [1e-7, 1]."""
     target = _as_tensor(target, output, "kl_divergence", "target", output.dtype)
-    xp = np if isinstance(target.data, np.ndarray) else __import__("cupy")
+    xp = xp_of(target.data)
     t = xp.clip(target.data, EPSILON, 1.0)
     p = output.clip(EPSILON, 1.0)
     per = Tensor(t * xp.log(t), device=output.device) - Tensor(t, device=output.device) * p.log()
