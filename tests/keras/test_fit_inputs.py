@@ -84,3 +84,13 @@ def test_label_shapes_keras_accepts():
     binary.compile("adam", "binary_crossentropy", metrics=["accuracy"])
     history = binary.fit(x, y, epochs=2, verbose=0)  # 1-D target, (N, 1) output
     assert 0.0 <= history.history["accuracy"][-1] <= 1.0
+
+
+def test_class_weight_on_a_stream_whose_batches_lack_classes():
+    x, y = data()
+    order = np.argsort(y, kind="stable")  # each batch of one class only, mostly
+    batches = [(x[order][i:i + 32], y[order][i:i + 32]) for i in range(0, len(x), 32)]
+    history = classifier().fit(batches, epochs=2, class_weight={0: 1.0, 1: 2.0}, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    with pytest.raises(ValueError, match="balanced"):
+        classifier().fit(batches, epochs=1, class_weight="balanced", verbose=0)

@@ -113,10 +113,11 @@ def class_labels(y):
     return labels.astype(np.int64)
 
 
-def sample_weights(x, y, sample_weight, class_weight):
+def sample_weights(x, y, sample_weight, class_weight, all_labels: bool = True):
     """Per-sample loss weights from ``sample_weight`` and ``class_weight`` ({class: weight}, or
     "balanced": n_samples / (n_classes * count of the class), scikit-learn's formula), or
-    None."""
+    None. ``all_labels``: ``y`` holds every label of the data (arrays, not one batch of a
+    stream), so a class_weight key missing from it is an error."""
     weights = None
     if sample_weight is not None:
         weights = np.asarray(sample_weight, np.float32)
@@ -131,10 +132,13 @@ def sample_weights(x, y, sample_weight, class_weight):
             class_weight = {int(c): len(labels) / (len(present) * k)
                             for c, k in zip(present, counts)}
         unknown = sorted(int(c) for c in class_weight if int(c) not in set(present.tolist()))
-        if unknown:
+        if unknown and all_labels:
             raise ValueError(f"class_weight names class(es) {unknown} that the labels do not "
                              f"have (labels: {present.tolist()})")
-        cw = np.ones(int(present.max()) + 1, np.float32)
+        if any(int(c) < 0 for c in class_weight):
+            raise ValueError(f"class_weight keys must be class indices >= 0, got "
+                             f"{sorted(class_weight)}")
+        cw = np.ones(max([int(present.max())] + [int(c) for c in class_weight]) + 1, np.float32)
         for c, w in class_weight.items():
             cw[int(c)] = w
         weights = cw[labels] if weights is None else weights * cw[labels]
@@ -148,7 +152,8 @@ def stream(model, source, class_weight, steps, where):
 
     def convert(x, y, w):
         x, y = prepare(model, x, y, where)
-        cw = sample_weights(x, y, None, class_weight) if class_weight is not None else None
+        cw = (sample_weights(x, y, None, class_weight, all_labels=False)
+              if class_weight is not None else None)
         w = cw if w is None else (w if cw is None else w * cw)
         return (x, y) if w is None else (x, y, w)
 
