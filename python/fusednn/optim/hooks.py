@@ -87,6 +87,22 @@ class OptimizerHooks:
                                     list(_global_step_post_hooks.values())):
             hook(optimizer, args, kwargs)
 
+    @staticmethod
+    def notify(table, optimizer):
+        """Each ``hook(optimizer)`` of ``table`` (state_dict pre, load_state_dict post)."""
+        for hook in list(table.values()):
+            hook(optimizer)
+
+    @staticmethod
+    def transform(table, optimizer, state_dict):
+        """``state_dict`` through each ``hook(optimizer, state_dict) -> None | state_dict`` of
+        ``table`` (state_dict post, load_state_dict pre)."""
+        for hook in list(table.values()):
+            result = hook(optimizer, state_dict)
+            if result is not None:
+                state_dict = result
+        return state_dict
+
     def any_step(self) -> bool:
         return bool(self.step_pre or self.step_post or _global_step_pre_hooks
                     or _global_step_post_hooks)

@@ -500,27 +500,19 @@ class Optimizer:
     def state_dict(self) -> dict:
         """Same layout as ``torch.optim.Optimizer.state_dict()``; for torch parameters it loads
         into the matching torch optimizer and back. Tensors are references, not copies."""
-        for hook in list(self._hooks.state_dict_pre.values()):
-            hook(self)
-        state_dict = optimizer_state_dict(self)
-        for hook in list(self._hooks.state_dict_post.values()):
-            result = hook(self, state_dict)
-            if result is not None:
-                state_dict = result
-        return state_dict
+        hooks = self._hooks
+        hooks.notify(hooks.state_dict_pre, self)
+        return hooks.transform(hooks.state_dict_post, self, optimizer_state_dict(self))
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Load a state_dict from this class or from the matching ``torch.optim`` optimizer.
         Everything is checked before anything changes; values are copied."""
-        state_dict = dict(state_dict)  # a hook may edit it; the caller's dict is not touched
-        for hook in list(self._hooks.load_state_dict_pre.values()):
-            result = hook(self, state_dict)
-            if result is not None:
-                state_dict = result
+        hooks = self._hooks
+        # a hook may edit the dict: the caller's is not touched
+        state_dict = hooks.transform(hooks.load_state_dict_pre, self, dict(state_dict))
         with self._lock:
             load_optimizer_state(self, state_dict, _device_step)
-        for hook in list(self._hooks.load_state_dict_post.values()):
-            hook(self)
+        hooks.notify(hooks.load_state_dict_post, self)
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
