@@ -660,6 +660,20 @@ def _set_momentum(group, use_beta1, value):
         group["momentum"] = value
 
 
+def _start_momentum_cycle(optimizer, who, base_momentum, max_momentum, last_epoch):
+    """(use_beta1, per-group base momentums, per-group max momentums) of a momentum-cycling
+    scheduler; a fresh one (last_epoch -1) starts every group at its max momentum and records
+    both bounds in the group, under torch's keys."""
+    use_beta1 = _momentum_key(optimizer, who)
+    lows = _per_group("base_momentum", optimizer, base_momentum)
+    highs = _per_group("max_momentum", optimizer, max_momentum)
+    if last_epoch == -1:
+        for hi, lo, group in zip(highs, lows, optimizer.param_groups):
+            _set_momentum(group, use_beta1, hi)
+            group["max_momentum"], group["base_momentum"] = hi, lo
+    return use_beta1, lows, highs
+
+
 class CyclicLR(LRScheduler):
     """The cyclical learning-rate policy (per batch): triangular, triangular2, exp_range or a
     custom scale_fn; with ``cycle_momentum`` the momentum (or beta1) cycles inversely."""
@@ -693,14 +707,8 @@ class CyclicLR(LRScheduler):
         self._pick_scale()
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            self.use_beta1 = _momentum_key(optimizer, type(self).__name__)
-            self.base_momentums = _per_group("base_momentum", optimizer, base_momentum)
-            self.max_momentums = _per_group("max_momentum", optimizer, max_momentum)
-            if last_epoch == -1:
-                for hi, lo, group in zip(self.max_momentums, self.base_momentums,
-                                         optimizer.param_groups):
-                    _set_momentum(group, self.use_beta1, hi)
-                    group["max_momentum"], group["base_momentum"] = hi, lo
+            self.use_beta1, self.base_momentums, self.max_momentums = _start_momentum_cycle(
+                optimizer, type(self).__name__, base_momentum, max_momentum, last_epoch)
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
 
@@ -801,14 +809,9 @@ class OneCycleLR(LRScheduler):
                 group["max_lr"] = hi
                 group["min_lr"] = group["initial_lr"] / final_div_factor
         self.cycle_momentum = cycle_momentum
-        if cycle_momentum:
-            self.use_beta1 = _momentum_key(optimizer, type(self).__name__)
-            highs = _per_group("max_momentum", optimizer, max_momentum)
-            lows = _per_group("base_momentum", optimizer, base_momentum)
-            if last_epoch == -1:
-                for hi, lo, group in zip(highs, lows, optimizer.param_groups):
-                    _set_momentum(group, self.use_beta1, hi)
-                    group["max_momentum"], group["base_momentum"] = hi, lo
+        if cycle_momentum:  # the bounds live in the groups, as torch keeps them
+            self.use_beta1 = _start_momentum_cycle(optimizer, type(self).__name__,
+                                                   base_momentum, max_momentum, last_epoch)[0]
         super().__init__(optimizer, last_epoch)
 
     def _anneal(self, start, end, pct):
