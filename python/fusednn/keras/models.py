@@ -66,9 +66,6 @@ class Sequential(_Sequential):
                  steps=None, callbacks=None, return_dict=False):
         if sample_weight is not None or steps is not None:
             raise NotImplementedError("evaluate: sample_weight and steps are not supported")
-        if y is None and x is not None and not hasattr(x, "shape"):
-            return super().evaluate(x, verbose=1 if _verbose(verbose) else 0,
-                                    return_dict=return_dict)
         return super().evaluate(x, y, batch_size=batch_size or 32,
                                 verbose=1 if _verbose(verbose) else 0, return_dict=return_dict)
 
