@@ -51,8 +51,8 @@ class StreamBatches:
 
     def __iter__(self):
         if self.steps is None:
-            batches = self._iterator if not self.reiterable else iter(self.source)
-            self._iterator = iter(()) if not self.reiterable else self._iterator
+            # a dataset starts a new pass; a generator goes on (and is empty after one pass)
+            batches = iter(self.source) if self.reiterable else self._iterator
             produced = 0
             for batch in batches:
                 produced += 1
