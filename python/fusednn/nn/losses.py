@@ -321,7 +321,7 @@ class NamedLoss:
         elif kind == "sparse":
             per = sparse_categorical_crossentropy(out, target, from_logits)
         elif kind == "binary":
-            if from_logits and weight is None and self.name != "binary_crossentropy":
+            if from_logits and weight is None:  # the mean of row means is the mean
                 return binary_cross_entropy_with_logits(out, target)
             per = binary_crossentropy(out, target, from_logits)
         elif kind == "regression":
