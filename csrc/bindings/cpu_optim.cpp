@@ -10,9 +10,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <algorithm>
 #include <optional>
-#include <utility>
 
 #include "bindings/contracts.h"
 #include "bindings/optim_args.h"
@@ -144,18 +142,19 @@ void bind_cpu_optim(py::module_& m) {
       [](py::handle grads, const std::string& prefix) {
         const auto g = front::get_list(grads, front::Name{prefix.c_str(), "grads"},
                                        front::Want{bindings::kCpuParamTypes, false, false});
-        // one pass per element type present, in a fixed order
-        std::vector<std::pair<cpu::ParamType, std::pair<cpu::Addresses, std::vector<int64_t>>>> by_type;
+        // one pass per element type, in the enum's (fixed) order
+        cpu::StepArgs by_type[cpu::kNumParamTypes];
         for (const front::Array& a : g) {
-          const cpu::ParamType t = param_type(a.dtype);
-          auto it = std::find_if(by_type.begin(), by_type.end(), [&](const auto& e) { return e.first == t; });
-          if (it == by_type.end()) it = by_type.insert(by_type.end(), {t, {}});
-          it->second.first.push_back(a.data);
-          it->second.second.push_back(a.size);
+          cpu::StepArgs& s = by_type[int(param_type(a.dtype))];
+          s.type = param_type(a.dtype);
+          s.grads.push_back(a.data);
+          s.sizes.push_back(a.size);
         }
         py::gil_scoped_release release;
         double sum = 0.0;
-        for (const auto& [t, lists] : by_type) sum += cpu::grad_sum_squares(t, lists.first, lists.second);
+        for (const cpu::StepArgs& s : by_type) {
+          if (!s.grads.empty()) sum += cpu::grad_sum_squares(s.type, s.grads, s.sizes);
+        }
         return sum;
       },
       py::arg("grads"), py::arg("prefix") = "",

@@ -15,6 +15,7 @@ using Addresses = std::vector<uintptr_t>;
 // The parameter (and gradient) types a CPU step takes. State is float32, or float64 for
 // float64 parameters.
 enum class ParamType { f32, f64, bf16, f16 };
+constexpr int kNumParamTypes = 4;
 
 struct StepArgs {
   ParamType type = ParamType::f32;

@@ -215,3 +215,11 @@ def test_one_optimizer_mixes_types_like_torch(cpu_path):
     state = ours.state_dict()["state"]
     assert [state[i]["exp_avg"].dtype for i in range(4)] == [
         torch.float64, torch.float32, torch.float32, torch.float32]
+
+
+def test_grad_sum_squares_over_mixed_types():
+    from fusednn import _cpu
+
+    g = [np.full(3, 2, np.float32), np.full(2, 0.5), torch.full((4,), 1.5, dtype=torch.bfloat16),
+         np.full(5, -1, np.float16)]
+    assert _cpu.grad_sum_squares(g) == 3 * 4 + 2 * 0.25 + 4 * 2.25 + 5
