@@ -36,3 +36,15 @@ def test_mnist_example_on_local_idx_files(tmp_path):
         data.write_idx(folder / (stem + ".gz"), rng.integers(0, high, sizes[key], dtype=np.uint8))
     out = run("mnist_cnn.py", "--data-path", str(folder), "--epochs", "1", cwd=tmp_path)
     assert "test:" in out
+
+
+def test_tuning_examples_run_briefly(tmp_path):
+    pytest.importorskip("optuna")
+    out = run("tune_digits_cnn.py", "--trials", "2", "--epochs", "1", "--out",
+              str(tmp_path / "cnn"), cwd=tmp_path)
+    assert "retrained on all" in out and "test accuracy" in out
+    out = run("tune_regression_diabetes.py", "--trials", "2", cwd=tmp_path)
+    assert "tuned network" in out and "RidgeCV" in out
+    out = run("tune_pareto.py", "--trials", "4", "--epochs", "1", "--out", str(tmp_path / "p"),
+              cwd=tmp_path)
+    assert "| trial | val_accuracy | params" in out and (tmp_path / "p" / "pareto_front.png").exists()

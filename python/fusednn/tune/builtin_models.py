@@ -1,6 +1,30 @@
-"""The built-in models a search can tune ("mlp", "cnn") and the compile arguments a parameter
-set describes."""
+"""The built-in models a search can tune ("mlp", "cnn"): builders like any user's, drawing a
+declarative ``Space`` (see space.py) through ``hp``, and the compile arguments a parameter set
+describes."""
 from __future__ import annotations
+
+import math
+
+BUILTIN = ("mlp", "cnn")
+DEFAULT_BATCH_SIZE = 64
+
+
+class BuiltinModel:
+    """``builder(hp)`` for a built-in model over ``space``: picklable, so workers get it whole."""
+
+    def __init__(self, kind: str, space, input_shape, classes: int):
+        self.kind, self.space = kind, space
+        self.input_shape, self.classes = tuple(input_shape), int(classes)
+        self.__name__ = kind
+
+    def __call__(self, hp):
+        params = self.space.draw(hp)
+        epochs = int(params.get("epochs", hp.fit_args.get("epochs", 1)))
+        batch = int(params.get("batch_size", hp.fit_args.get("batch_size", DEFAULT_BATCH_SIZE)))
+        model = build_model(self.kind, self.input_shape, self.classes, params)
+        steps = math.ceil((hp.train_samples or batch) / batch)
+        model.compile(**compile_arguments(params, epochs, steps))
+        return model
 
 def build_model(kind: str, input_shape, classes: int, params: dict):
     from .. import nn

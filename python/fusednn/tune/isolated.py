@@ -1,45 +1,58 @@
 """A trial in its own process: whatever it allocates (host or GPU memory) goes back to the
-system when it ends; reports, pruning decisions and attributes cross a pipe to the parent's
-real Optuna trial."""
+system when it ends; suggestions, reports, pruning decisions and attributes cross a pipe to
+the parent's real Optuna trial."""
 from __future__ import annotations
 
-from .objective import Task, run_trial
+from .trial import Task, run_trial
 
 
 class _RemoteTrial:
-    """The trial as the child process sees it: the parameters the parent already sampled, and
-    report / should_prune / set_user_attr relayed to the parent's real trial over a pipe."""
+    """The trial as the child process sees it: every call goes to the parent's real trial over
+    a pipe, so the sampler, the pruner and the storage see one ordinary trial."""
 
-    def __init__(self, conn, params: dict, number: int):
-        self._conn, self._params, self.number = conn, params, number
+    def __init__(self, conn, number: int):
+        self._conn, self.number = conn, number
+        self.params = {}
 
-    def _fixed(self, name, *args, **kwargs):
-        return self._params[name]
+    def _ask(self, method, *args, **kwargs):
+        self._conn.send(("call", method, args, kwargs))
+        return self._conn.recv()
 
-    suggest_float = suggest_int = suggest_categorical = _fixed
+    def suggest_float(self, name, *args, **kwargs):
+        self.params[name] = self._ask("suggest_float", name, *args, **kwargs)
+        return self.params[name]
+
+    def suggest_int(self, name, *args, **kwargs):
+        self.params[name] = self._ask("suggest_int", name, *args, **kwargs)
+        return self.params[name]
+
+    def suggest_categorical(self, name, *args, **kwargs):
+        self.params[name] = self._ask("suggest_categorical", name, *args, **kwargs)
+        return self.params[name]
 
     def report(self, value, step):
-        self._conn.send(("report", float(value), int(step)))
-        self._pruned = self._conn.recv()
+        self._ask("report", float(value), int(step))
 
     def should_prune(self) -> bool:
-        return getattr(self, "_pruned", False)
+        return self._ask("should_prune")
 
     def set_user_attr(self, key, value):
-        self._conn.send(("attr", key, value))
+        self._ask("set_user_attr", key, value)
 
 
-def _child(conn, task, space_params, params, number, threads):
+_RELAYED = ("suggest_float", "suggest_int", "suggest_categorical", "report", "should_prune",
+            "set_user_attr")
+
+
+def _child(conn, task, number, threads):
     import traceback
 
     if threads:
         from .. import _cpu
 
         _cpu.set_num_threads(threads)
-    from .space import Space
-
     try:
-        value = run_trial(_RemoteTrial(conn, params, number), task, Space(space_params))
+        value = run_trial(_RemoteTrial(conn, number), task)
         conn.send(("done", value))
     except Exception as e:  # noqa: BLE001 - every failure goes back to the parent
         import optuna
@@ -56,18 +69,16 @@ def _child(conn, task, space_params, params, number, threads):
 _ERRORS = {"KeyError": KeyError, "ValueError": ValueError, "TypeError": TypeError}
 
 
-def run_trial_isolated(trial, task: Task, space, threads=None) -> float:
+def run_trial_isolated(trial, task: Task, threads=None):
     """``run_trial`` in a fresh process: whatever the trial allocates (host or GPU memory) is
-    returned to the system when it ends. Reports and pruning decisions cross a pipe."""
+    returned to the system when it ends. The trial's calls cross a pipe."""
     import multiprocessing
 
     import optuna
 
-    params = space.suggest(trial)
     ctx = multiprocessing.get_context("spawn")
     here, there = ctx.Pipe()
-    proc = ctx.Process(target=_child, daemon=True,
-                       args=(there, task, dict(space.params), params, trial.number, threads))
+    proc = ctx.Process(target=_child, daemon=True, args=(there, task, trial.number, threads))
     proc.start()
     there.close()
     try:
@@ -78,11 +89,16 @@ def run_trial_isolated(trial, task: Task, space, threads=None) -> float:
                 raise RuntimeError(f"trial {trial.number}: its process died (exit code "
                                    f"{proc.exitcode}) before reporting a result") from None
             kind = msg[0]
-            if kind == "report":
-                trial.report(msg[1], msg[2])
-                here.send(trial.should_prune())
-            elif kind == "attr":
-                trial.set_user_attr(msg[1], msg[2])
+            if kind == "call":
+                _, method, args, kwargs = msg
+                if method not in _RELAYED:
+                    raise RuntimeError(f"trial {trial.number}: unexpected call {method!r}")
+                try:
+                    answer = getattr(trial, method)(*args, **kwargs)
+                except Exception:
+                    proc.terminate()
+                    raise
+                here.send(answer)
             elif kind == "done":
                 return msg[1]
             elif kind == "pruned":

@@ -50,9 +50,11 @@ class Param:
 class Float(Param):
     kind = "float"
 
-    def __init__(self, low, high, log: bool = False, when=None):
+    def __init__(self, low, high, log: bool = False, when=None, sampling: str = None):
         super().__init__(when)
-        self.low, self.high, self.log = low, high, bool(log)
+        if sampling not in (None, "linear", "log"):
+            raise ValueError(f"sampling must be 'linear' or 'log', got {sampling!r}")
+        self.low, self.high, self.log = low, high, bool(log) or sampling == "log"
 
     def check(self, name):
         for bound in (self.low, self.high):
@@ -65,15 +67,16 @@ class Float(Param):
             raise ValueError(f"search space: {name!r}: a log scale needs positive bounds, got "
                              f"low={self.low}")
 
-    def suggest(self, trial, name):
-        return trial.suggest_float(name, float(self.low), float(self.high), log=self.log)
+    def draw(self, hp, name):
+        return hp.Float(name, float(self.low), float(self.high), log=self.log)
 
 
 class Int(Float):
     kind = "int"
 
-    def __init__(self, low, high, log: bool = False, step: int = 1, when=None):
-        super().__init__(low, high, log, when)
+    def __init__(self, low, high, log: bool = False, step: int = 1, when=None,
+                 sampling: str = None):
+        super().__init__(low, high, log, when, sampling)
         self.step = step
 
     def check(self, name):
@@ -83,8 +86,8 @@ class Int(Float):
         if self.step < 1 or (self.log and self.step != 1):
             raise ValueError(f"search space: {name!r}: step must be >= 1 (and 1 on a log scale)")
 
-    def suggest(self, trial, name):
-        return trial.suggest_int(name, self.low, self.high, step=self.step, log=self.log)
+    def draw(self, hp, name):
+        return hp.Int(name, self.low, self.high, step=self.step, log=self.log)
 
     def values(self):
         return list(range(self.low, self.high + 1, self.step))
@@ -106,14 +109,23 @@ class Choice(Param):
                 raise ValueError(f"search space: {name!r}: choices must be numbers, strings, "
                                  f"booleans or None, got {v!r}")
 
-    def suggest(self, trial, name):
-        return trial.suggest_categorical(name, self.choices)
+    def draw(self, hp, name):
+        return hp.Choice(name, self.choices)
 
     def values(self):
         return list(self.choices)
 
 
-_TYPES = {"float": Float, "int": Int, "choice": Choice, "categorical": Choice}
+def _boolean(when=None):
+    return Choice([False, True], when=when)
+
+
+_TYPES = {"float": Float, "int": Int, "choice": Choice, "categorical": Choice,
+          "boolean": _boolean, "bool": _boolean}
+_KEYS = {"float": ("low", "high", "log", "sampling", "when"),
+         "int": ("low", "high", "log", "step", "sampling", "when"),
+         "choice": ("values", "when"), "categorical": ("values", "when"),
+         "boolean": ("when",), "bool": ("when",)}
 
 
 class Space:
@@ -166,11 +178,12 @@ class Space:
                 source = json.loads(text)
         return cls(source)
 
-    def suggest(self, trial) -> dict:
+    def draw(self, hp) -> dict:
+        """The values of one trial, drawn through ``hp`` (a ``HyperParameters``)."""
         out = {}
         for name, p in self.params.items():
             if p.active(out):
-                out[name] = p.suggest(trial, name)
+                out[name] = p.draw(hp, name)
         return out
 
     def grid(self) -> dict:
@@ -202,10 +215,34 @@ def _from_dict(name, d):
     if kind not in _TYPES:
         raise ValueError(f"search space: {name!r}: type must be one of {sorted(_TYPES)}, got "
                          f"{kind!r}")
+    unknown = [k for k in d if k not in _KEYS[kind]]
+    if unknown:
+        raise ValueError(f"search space: {name!r}: unknown key {unknown[0]!r} for type {kind}; "
+                         f"known keys: {', '.join(_KEYS[kind])}")
+    for key in ("low", "high", "step"):
+        d[key] = _number(name, key, d[key]) if key in d else d.get(key)
+        if d[key] is None:
+            del d[key]
     try:
         return _TYPES[kind](**d)
-    except TypeError as e:
+    except (TypeError, ValueError) as e:
         raise ValueError(f"search space: {name!r}: {e}") from None
+
+
+def _number(name, key, value):
+    """A bound as a number: YAML reads ``1e-4`` (no dot) as a string, which is coerced here;
+    an integer-valued string stays an int (for Int bounds)."""
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+        try:
+            return float(value)
+        except ValueError:
+            raise ValueError(f"search space: {name!r}: {key} must be a number, got "
+                             f"{value!r}") from None
+    return value
 
 
 def default_space(model: str = "mlp") -> Space:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-METHODS = ("grid", "random", "bayes", "gp")
+METHODS = ("grid", "random", "bayes", "tpe", "gp", "nsga2")
 PRUNERS = ("median", "halving", "hyperband", "none")
 
 
@@ -18,21 +18,29 @@ def optuna():
     return _optuna
 
 
-def make_sampler(method: str, seed, grid=None):
+def make_sampler(method: str, seed, grid=None, startup_trials: int = None):
+    """Optuna's sampler for a method name: "bayes"/"tpe" (TPE, several objectives too), "gp"
+    (Gaussian process), "nsga2" (NSGA-II, for several objectives), "random", "grid"."""
     o = optuna()
+    startup = {} if startup_trials is None else {"n_startup_trials": startup_trials}
     if method == "grid":
         return o.samplers.GridSampler(grid, seed=seed)
     if method == "random":
         return o.samplers.RandomSampler(seed=seed)
-    if method == "bayes":
-        return o.samplers.TPESampler(seed=seed)
+    if method in ("bayes", "tpe"):
+        return o.samplers.TPESampler(seed=seed, **startup)
     if method == "gp":
-        return o.samplers.GPSampler(seed=seed)
+        return o.samplers.GPSampler(seed=seed, **startup)
+    if method == "nsga2":
+        return o.samplers.NSGAIISampler(seed=seed)
     raise ValueError(f"unknown method {method!r} (known: {', '.join(METHODS)})")
 
 
 def make_pruner(name):
+    """A pruner by name, or an Optuna pruner object as given."""
     o = optuna()
+    if isinstance(name, o.pruners.BasePruner):
+        return name
     if name in (None, "none"):
         return o.pruners.NopPruner()
     if name == "median":
@@ -85,8 +93,8 @@ def fail_stale_trials(study) -> int:
 
 def worker(job: dict) -> int:
     """Run ``n_trials`` trials of a shared study (the run splits its budget exactly between
-    its workers). ``job`` holds the task, the space, the study and storage names and the
-    sampler/pruner settings: plain data, sent to another process or a Dask worker."""
+    its workers). ``job`` holds the task, the study and storage names and the sampler/pruner
+    settings: plain data, sent to another process or a Dask worker."""
     threads = job.get("threads")
     if threads:
         # k workers on one machine share its cores: OpenMP threads that outnumber the cores
@@ -99,17 +107,29 @@ def worker(job: dict) -> int:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(job["gpu"])
     o = optuna()
     from .isolated import run_trial_isolated
-    from .objective import run_trial
-    from .space import Space
+    from .trial import run_trial
 
-    space = Space.load(job["space"])
+    task = job["task"]
     study = o.load_study(study_name=job["study_name"], storage=make_storage(job["storage"]),
-                         sampler=make_sampler(job["method"], job["seed"], job.get("grid")),
+                         sampler=make_sampler(job["method"], job["seed"], job.get("grid"),
+                                              job.get("startup_trials")),
                          pruner=make_pruner(job["pruner"]))
     if job.get("isolate"):
-        objective = lambda t: run_trial_isolated(t, job["task"], space, threads)  # noqa: E731
+        objective = lambda t: run_trial_isolated(t, task, threads)  # noqa: E731
     else:
-        objective = lambda t: run_trial(t, job["task"], space)  # noqa: E731
+        objective = lambda t: run_trial(t, task)  # noqa: E731
     if job["n_trials"] > 0:
         study.optimize(objective, n_trials=job["n_trials"], gc_after_trial=True)
     return job["n_trials"]
+
+
+def process_worker(job: dict, conn) -> None:
+    """``worker`` in a child process, its outcome (or its error) sent back over ``conn``."""
+    import traceback
+
+    try:
+        conn.send(("done", worker(job)))
+    except BaseException as e:  # noqa: BLE001 - the parent reports it
+        conn.send(("error", f"{type(e).__name__}: {e}", traceback.format_exc()))
+    finally:
+        conn.close()
