@@ -244,3 +244,27 @@ def test_history_plot_and_summary_json_from_the_cli(tmp_path):
     assert 0.5 < summary["test_accuracy"] <= 1.0
     assert summary["device"] == "cpu" and summary["kernel_path"] in ("scalar", "avx2")
     assert (out / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_epoch_metrics_of_a_logits_model_match_scikit_learn():
+    """Epoch metrics (AUC, F1, balanced accuracy) on a model whose loss takes logits: the
+    scores pass through the loss's activation first, and the numbers are scikit-learn's."""
+    sk = pytest.importorskip("sklearn.metrics")
+    from fusednn.models.metrics import F1Score
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(300, 6)).astype(np.float32)
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0.9).astype(np.int64)  # imbalanced: about 20% positives
+    model = fusednn.Sequential([nn.Dense(16, activation="relu"), nn.Dense(2)], input_shape=(6,))
+    model.compile(optimizer="adam", lr=0.01, loss="cross_entropy",
+                  metrics=["balanced_accuracy", F1Score(average="macro", name="f1"), "auc"])
+    model.fit(x[:200], y[:200], epochs=3, batch_size=32, verbose=0)
+    got = model.evaluate(x[200:], y[200:])
+    z = model.predict(x[200:])
+    prob = np.exp(z - z.max(1, keepdims=True))
+    prob /= prob.sum(1, keepdims=True)
+    pred = z.argmax(1)
+    assert got["balanced_accuracy"] == pytest.approx(sk.balanced_accuracy_score(y[200:], pred))
+    assert got["f1"] == pytest.approx(sk.f1_score(y[200:], pred, average="macro"))
+    onehot = np.eye(2)[y[200:]]  # Keras's AUC counts every element of the one-hot rows
+    assert got["auc"] == pytest.approx(sk.roc_auc_score(onehot.ravel(), prob.ravel()), abs=1e-6)

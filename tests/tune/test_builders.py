@@ -403,3 +403,41 @@ def test_tuning_progress_shows_each_trial(digits, capsys):
         x, y, epochs=2)
     out = capsys.readouterr().out
     assert "trial 0" in out and "epoch" in out and "trial   0  COMPLETE val_accuracy=" in out
+
+
+def test_a_bad_definition_in_the_builder_fails_before_any_trial(digits, tmp_path):
+    x, y = digits[:2]
+
+    def build(hp):
+        model = small_mlp(hp)
+        hp.Float("decay", 0.0, 1e-2, sampling="log")
+        return model
+
+    storage = f"journal:{tmp_path}/s.log"
+    with pytest.raises(ValueError, match="'decay': log sampling needs positive bounds"):
+        tune.Tuner(build, storage=storage, verbose=0).search(x, y, epochs=1)
+    from fusednn.tune.study import make_storage
+
+    assert optuna.get_all_study_summaries(make_storage(storage)) == []
+
+
+def test_imbalanced_classes_tune_class_weight_on_balanced_accuracy():
+    from fusednn.models.metrics import F1Score
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(400, 4)).astype(np.float32)
+    y = (x[:, 0] > 1.1).astype(np.int64)  # about 14% positives
+
+    def build(hp):
+        hp.Choice("class_weight", [None, "balanced"])
+        model = fusednn.Sequential([nn.Dense(8, activation="relu"), nn.Dense(2)],
+                                   input_shape=(4,))
+        model.compile(optimizer="adam", lr=0.01, metrics=["balanced_accuracy", F1Score()])
+        return model
+
+    tuner = tune.GridSearch(build, objective="val_balanced_accuracy", verbose=0)
+    result = tuner.search(x, y, epochs=3)
+    assert result.task.direction == "maximize" and result.counts() == {"COMPLETE": 2}
+    with pytest.raises(ValueError, match="'val_f1_score' is not one number"):
+        tune.Tuner(build, objective=tune.Objective("val_f1_score", "max"), max_trials=1,
+                   verbose=0).search(x, y, epochs=1)

@@ -323,8 +323,11 @@ class TensorBoard(Callback):
     def on_epoch_end(self, epoch, logs=None):
         for key, value in logs.items():
             group = "validation" if key.startswith("val_") else "train"
-            self.writer.add_scalar(f"{key[4:] if group == 'validation' else key}/{group}",
-                                   float(value), epoch + 1)
+            name = key[4:] if group == "validation" else key
+            values = value if isinstance(value, (list, tuple)) else [value]
+            for i, v in enumerate(values):  # one curve per class of a per-class metric
+                suffix = f"_{i}" if len(values) > 1 or values is value else ""
+                self.writer.add_scalar(f"{name}{suffix}/{group}", float(v), epoch + 1)
         self.writer.flush()
 
     def on_train_end(self, logs=None):

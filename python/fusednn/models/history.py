@@ -4,6 +4,20 @@ from __future__ import annotations
 from .._report import pyplot
 
 
+def log_value(value):
+    """A log entry as a float, or a list of floats for a metric with one value per class (an
+    F1Score with average=None, as Keras logs it)."""
+    if isinstance(value, (list, tuple)) or getattr(value, "ndim", 0) > 0:
+        return [float(v) for v in value]
+    return float(value)
+
+
+def format_log(value) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(f"{v:.4f}" for v in value) + "]"
+    return f"{value:.4f}"
+
+
 class History:
     """``history[key]`` is the list of that log value per epoch (``loss``, ``accuracy``,
     ``val_loss``, ``val_accuracy``, ``lr``, ...); ``epoch`` the epoch numbers run."""
@@ -14,20 +28,21 @@ class History:
     def append(self, epoch: int, logs: dict) -> None:
         self.epoch.append(epoch)
         for key, value in logs.items():
-            self.history.setdefault(key, []).append(float(value))
+            self.history.setdefault(key, []).append(log_value(value))
 
     def __getitem__(self, key):
         return self.history[key]
 
     def __repr__(self):
-        last = {k: round(v[-1], 4) for k, v in self.history.items()}
+        last = {k: format_log(v[-1]) for k, v in self.history.items()}
         return f"History({len(self.epoch)} epochs, last {last})"
 
     def plot(self, path: str, keys=None) -> str:
         """Training and validation curves, one panel per quantity (loss, each metric, lr), to a
         PNG at ``path``."""
         plt = pyplot()
-        names = keys or [k for k in self.history if not k.startswith("val_")]
+        names = keys or [k for k in self.history if not k.startswith("val_")
+                         and not isinstance(self.history[k][-1], list)]
         fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), squeeze=False)
         epochs = [e + 1 for e in self.epoch]
         marker = "o" if len(epochs) < 20 else None  # one epoch is a point, not a line

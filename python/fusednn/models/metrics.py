@@ -256,8 +256,38 @@ class TopKCategoricalAccuracy(Metric):
         return self.hits / self.count if self.count else 0.0
 
 
+class BalancedAccuracy(Metric):
+    """The mean over classes of each class's recall (scikit-learn's
+    ``balanced_accuracy_score``): a classifier that ignores a rare class scores low however
+    rare it is. A row's prediction is its argmax (a single column: above 0.5); classes absent
+    from the targets seen are left out of the mean. Not a Keras metric."""
+
+    name = "balanced_accuracy"
+
+    def reset_state(self):
+        self.hits, self.support = {}, {}
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred, np.float64)
+        truth = y_true.argmax(-1) if y_true.ndim == 2 and y_true.shape[1] > 1 \
+            else (y_true.reshape(-1) > 0.5 if y_pred.ndim == 1 or y_pred.shape[-1] == 1
+                  else y_true.reshape(-1)).astype(np.int64)
+        pred = (y_pred.reshape(-1) > 0.5).astype(np.int64) if y_pred.ndim == 1 or \
+            y_pred.shape[-1] == 1 else y_pred.argmax(-1)
+        for c in np.unique(truth):
+            mask = truth == c
+            self.support[int(c)] = self.support.get(int(c), 0) + int(mask.sum())
+            self.hits[int(c)] = self.hits.get(int(c), 0) + int((pred[mask] == c).sum())
+
+    def result(self):
+        if not self.support:
+            return 0.0
+        return float(np.mean([self.hits[c] / self.support[c] for c in self.support]))
+
+
 EPOCH_METRICS = {"precision": Precision, "recall": Recall, "auc": AUC, "f1_score": F1Score,
-                 "top_k_categorical_accuracy": TopKCategoricalAccuracy}
+                 "top_k_categorical_accuracy": TopKCategoricalAccuracy,
+                 "balanced_accuracy": BalancedAccuracy}
 
 
 class EpochMetrics:
@@ -276,13 +306,13 @@ class EpochMetrics:
             m.reset_state()
         self.sums = {}
 
-    def update(self, scores, target, probabilities: bool):
+    def update(self, scores, target, are_probabilities: bool):
         for k, v in metric_sums(self.names, self.objective, scores, target,
-                                probabilities).items():
+                                are_probabilities).items():
             self.sums[k] = self.sums.get(k, 0.0) + v
         if self.objects:
             scores, target = to_host(scores), to_host(target)
-            if not probabilities:  # logits of a logits loss: its activation's probabilities
+            if not are_probabilities:  # logits of a logits loss: its activation's probabilities
                 multiclass = scores.ndim == 2 and scores.shape[1] > 1
                 scores = probabilities(
                     "softmax" if multiclass and self.objective.kind != "binary" else "sigmoid",

@@ -11,7 +11,7 @@ from ..autograd import Tensor, no_grad
 from ..nn.losses import NamedLoss
 from ..nn.module import Module
 from . import saving, training
-from .history import History
+from .history import History, format_log
 from .metrics import check_metrics
 from .summary import summary_text
 
@@ -206,7 +206,7 @@ class Sequential(Module):
             out = training.evaluate_arrays(self, *training.prepare(self, x, y, "evaluate"),
                                            batch_size)
         if verbose:
-            print(" - ".join(f"{k}: {v:.4f}" for k, v in out.items()))
+            print(" - ".join(f"{k}: {format_log(v)}" for k, v in out.items()))
         if return_dict:
             return out
         values = list(out.values())

@@ -16,7 +16,7 @@ from ..data.loader import DataLoader
 from ..data.preprocessing import check_xy, split_indices
 from .batches import StreamBatches, is_arrays
 from .callbacks import CallbackList
-from .history import History
+from .history import History, format_log
 from .metrics import EpochMetrics, probabilities
 
 
@@ -253,11 +253,11 @@ def run_epochs(model, loader, validation_data, epochs, batch_size, callbacks, ve
                 schedule.step()
         history.append(epoch, logs)
         if verbose == 1 and validated:  # the bar showed the training side
-            print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if k.startswith("val_")),
-                  flush=True)
+            print(" - ".join(f"{k}: {format_log(v)}" for k, v in logs.items()
+                             if k.startswith("val_")), flush=True)
         if verbose == 2:
             print(f"epoch {epoch + 1}/{epochs}: " +
-                  " ".join(f"{k}={v:.4g}" for k, v in logs.items()), flush=True)
+                  " ".join(f"{k}={format_log(v)}" for k, v in logs.items()), flush=True)
         callbacks.on_epoch_end(epoch, logs)
         if model.stop_training:
             break

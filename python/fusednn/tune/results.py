@@ -213,6 +213,7 @@ class TuneResult:
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", optuna().exceptions.ExperimentalWarning)
+                    warnings.simplefilter("ignore", UserWarning)  # axis limits of a constant
                     ax = plot(self.study)
             except (ValueError, RuntimeError):  # e.g. importances of a single-valued space
                 continue

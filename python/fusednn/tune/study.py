@@ -2,6 +2,7 @@
 runs trials against a shared study (in this process, in worker processes, or on Dask)."""
 from __future__ import annotations
 
+import dataclasses
 import os
 
 METHODS = ("grid", "random", "bayes", "tpe", "gp", "nsga2")
@@ -109,7 +110,7 @@ def worker(job: dict) -> int:
     from .isolated import run_trial_isolated
     from .trial import run_trial
 
-    task = job["task"]
+    task = dataclasses.replace(job["task"], progress_row=job.get("index", 0))
     study = o.load_study(study_name=job["study_name"], storage=make_storage(job["storage"]),
                          sampler=make_sampler(job["method"], job["seed"], job.get("grid"),
                                               job.get("startup_trials")),

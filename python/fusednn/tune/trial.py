@@ -40,6 +40,7 @@ class Task:
     device: str = "cpu"
     save_dir: str = None
     verbose: int = 0
+    progress_row: int = 0  # the terminal row of this worker's live line
     objective_fn: object = None  # a plain Optuna objective(trial) -> float instead of a builder
 
     @property
@@ -106,6 +107,11 @@ class _Watch(Callback):
         if missing:
             raise KeyError(f"the search's objective {missing[0]!r} is not logged by fit; "
                            f"available: {sorted(logs or {})}")
+        for n in self.names:
+            if not isinstance(logs[n], (int, float, np.floating, np.integer)):
+                raise ValueError(f"the search's objective {n!r} is not one number (fit logs "
+                                 f"{logs[n]!r}); an F1Score with average=None logs one value "
+                                 "per class: use F1Score(average='macro', name='f1')")
 
 
 def stratified_folds(y, k: int, seed: int):
@@ -141,7 +147,8 @@ def fit_once(task: Task, hp: HyperParameters, x_tr, y_tr, validation, callbacks,
     callbacks = [copy.deepcopy(c) for c in task.callbacks] + list(callbacks)
     progress = None
     if task.verbose and label:
-        progress = TrialProgress(label, int(fit_args.get("epochs", 1)), task.logged)
+        progress = TrialProgress(label, int(fit_args.get("epochs", 1)), task.logged,
+                                 task.progress_row)
         callbacks.append(progress)
     start = time.perf_counter()
     try:

@@ -25,7 +25,7 @@ from .results import TuneResult
 from .space import Space, default_space
 from .study import (METHODS, PRUNERS, fail_stale_trials, finished_count, make_pruner,
                     make_sampler, make_storage, optuna, process_worker)
-from .trial import Task, run_trial
+from .trial import Task, release_memory, run_trial
 
 _FIT_DEFAULTS = ("epochs", "batch_size", "class_weight", "shuffle")
 
@@ -335,7 +335,7 @@ class Tuner:
                 "method": self.method, "grid": self.grid, "seed": self.seed + 1000 * (index + 1),
                 "startup_trials": self.startup_trials, "pruner": self.pruner,
                 "n_trials": n_trials, "threads": threads, "gpu": gpu,
-                "isolate": self.isolate_trials}
+                "isolate": self.isolate_trials, "index": index}
 
     def _print_new(self, study, seen: set):
         o = optuna()
@@ -367,6 +367,8 @@ class Tuner:
             raise RuntimeError("Tuner.run: no data; give x and y to Tuner(...) or call "
                                "search(x, y, ...)")
         o = optuna()
+        if self.task.builder is not None:
+            self._dry_build()
         parallel = self.n_jobs > 1 or self.backend == "dask"
         if parallel:
             self._check_parallel()
@@ -398,6 +400,17 @@ class Tuner:
             print(f"done: {self.result.counts()} in {self.result.wall_seconds:.1f} s; "
                   f"{self.result.best_line()}", flush=True)
         return self.result
+
+    def _dry_build(self):
+        """Build once with every hyperparameter at its default, before any trial: a bad
+        definition (log scale over zero, low > high, an empty choice...), a builder that
+        fails, or a model it does not compile is reported now, not by the first trial."""
+        hp = HyperParameters()
+        hp.fit_args, hp.train_samples = dict(self.task.fit_kwargs), len(self.task.y)
+        try:
+            builders.build(self.task.builder, hp)
+        finally:
+            release_memory()
 
     def _check_parallel(self):
         """Before any trial: the builder and the task reach the workers, and the workers will
