@@ -210,8 +210,7 @@ def _bounds(name, what, min_value, max_value, low, high):
 
 
 def _is_log(name, sampling, log) -> bool:
-    if sampling is None:
-        sampling = "linear"
+    sampling = "linear" if sampling is None else str(sampling).lower()  # KerasTuner: any case
     if sampling not in SAMPLINGS:
         raise ValueError(f"hp {name!r}: sampling must be one of {SAMPLINGS}, got {sampling!r}")
     if log is not None and bool(log) != (sampling == "log") and sampling != "linear":
