@@ -171,8 +171,106 @@ class BatchNormalization(nn.BatchNorm2D, _InputShape):
         return out + [np.asarray(self.running_mean).copy(), np.asarray(self.running_var).copy()]
 
 
-for _cls in (Dense, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dropout, Activation,
-             BatchNormalization):
+class Conv1D(nn.Conv1D, _InputShape):
+    """Keras's Conv1D over (N, steps, channels) (channels_last); kernel (k, in, out) through
+    get_weights / set_weights."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, input_shape=None, name=None,
+                 **kwargs):
+        _refuse(kwargs, "Conv1D")
+        one = lambda v: v[0] if isinstance(v, (tuple, list)) and len(v) == 1 else v  # noqa: E731
+        padding = padding.lower() if isinstance(padding, str) else padding
+        if padding == "same" and one(strides) != 1:
+            raise NotImplementedError("Conv1D: padding='same' with strides > 1 is not supported")
+        super().__init__(filters, one(kernel_size), one(strides), padding, one(dilation_rate),
+                         activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer,
+                         data_format=config.standardize_data_format(data_format), name=name)
+        self._take_input_shape(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config["dilation_rate"] = config.pop("dilation")
+        return config
+
+    def get_weights(self):
+        out = [self.weight.numpy().transpose(2, 1, 0).copy()]
+        return out + ([self.bias.numpy().copy()] if self.bias is not None else [])
+
+    def set_weights(self, weights):
+        _set(self, [np.asarray(weights[0]).transpose(2, 1, 0)] + list(weights[1:]))
+
+
+class Embedding(nn.Embedding, _InputShape):
+    """Keras's Embedding: U(-0.05, 0.05) initialization ("uniform"); ``mask_zero``."""
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, mask_zero=False, input_length=None,
+                 input_shape=None, name=None, **kwargs):
+        _refuse(kwargs, "Embedding")
+        super().__init__(input_dim, output_dim, mask_zero=mask_zero,
+                         embeddings_initializer=embeddings_initializer,
+                         embeddings_regularizer=embeddings_regularizer, name=name)
+        self._take_input_shape(input_shape if input_length is None else (input_length,))
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("padding_idx")
+        return config
+
+    def get_weights(self):
+        return [self.weight.numpy().copy()]
+
+    def set_weights(self, weights):
+        _set(self, list(weights))
+
+
+class LayerNormalization(nn.LayerNormalization, _InputShape):
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, input_shape=None,
+                 name=None, **kwargs):
+        _refuse(kwargs, "LayerNormalization")
+        super().__init__(axis, epsilon, center, scale, name=name)
+        self._take_input_shape(input_shape)
+
+    def get_weights(self):
+        return [p.numpy().copy() for p in (self.weight, self.bias) if p is not None]
+
+    def set_weights(self, weights):
+        _set(self, list(weights))
+
+
+class _GlobalPooling(_InputShape):
+    def __init__(self, data_format=None, keepdims=False, input_shape=None, name=None, **kwargs):
+        _refuse(kwargs, type(self).__name__)
+        super().__init__(config.standardize_data_format(data_format), keepdims, name=name)
+        self._take_input_shape(input_shape)
+
+
+class GlobalAveragePooling1D(_GlobalPooling, nn.GlobalAveragePooling1D):
+    pass
+
+
+class GlobalAveragePooling2D(_GlobalPooling, nn.GlobalAveragePooling2D):
+    pass
+
+
+class GlobalMaxPooling1D(_GlobalPooling, nn.GlobalMaxPooling1D):
+    pass
+
+
+class GlobalMaxPooling2D(_GlobalPooling, nn.GlobalMaxPooling2D):
+    pass
+
+
+GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
+GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
+
+for _cls in (Dense, Conv1D, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dropout, Activation,
+             BatchNormalization, Embedding, LayerNormalization, GlobalAveragePooling1D,
+             GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D):
     register_layer(_cls, "keras." + _cls.__name__)
 
 

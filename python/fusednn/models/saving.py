@@ -19,8 +19,10 @@ from .._backend import to_host
 FORMAT = "fusednn.Sequential"
 VERSION = 1
 LAYERS = {cls.__name__: cls for cls in (
-    nn.Dense, nn.Conv2D, nn.MaxPool2D, nn.AvgPool2D, nn.BatchNorm1D, nn.BatchNorm2D,
-    nn.Dropout, nn.Flatten, nn.Activation, nn.ReLU, nn.LeakyReLU, nn.Softmax)}
+    nn.Dense, nn.Conv1D, nn.Conv2D, nn.MaxPool2D, nn.AvgPool2D, nn.GlobalAveragePooling1D,
+    nn.GlobalAveragePooling2D, nn.GlobalMaxPooling1D, nn.GlobalMaxPooling2D, nn.BatchNorm1D,
+    nn.BatchNorm2D, nn.LayerNormalization, nn.Embedding, nn.Dropout, nn.Flatten,
+    nn.Activation, nn.ReLU, nn.LeakyReLU, nn.Softmax)}
 
 
 OPTIMIZER_FACTORIES = {}

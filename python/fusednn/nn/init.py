@@ -42,6 +42,21 @@ def he_normal(shape):
     return (_seeding.init_rng().standard_normal(shape) * math.sqrt(2.0 / fans(shape)[0])).astype(np.float32)
 
 
+def random_uniform(shape):
+    """Keras's "uniform" / RandomUniform default: U(-0.05, 0.05) (its Embedding's default)."""
+    return _seeding.init_rng().uniform(-0.05, 0.05, shape).astype(np.float32)
+
+
+def random_normal(shape):
+    """Keras's "normal" / RandomNormal default: N(0, 0.05^2)."""
+    return (_seeding.init_rng().standard_normal(shape) * 0.05).astype(np.float32)
+
+
+def standard_normal(shape):
+    """N(0, 1): torch's nn.Embedding initialization."""
+    return _seeding.init_rng().standard_normal(shape).astype(np.float32)
+
+
 def zeros(shape):
     return np.zeros(shape, np.float32)
 
@@ -58,9 +73,10 @@ xavier_uniform, xavier_normal = glorot_uniform, glorot_normal
 kaiming_uniform, kaiming_normal = he_uniform, he_normal
 
 _BY_NAME = {f.__name__: f for f in (glorot_uniform, glorot_normal, he_uniform, he_normal, zeros,
-                                    ones)}
+                                    ones, random_uniform, random_normal, standard_normal)}
 _BY_NAME.update(xavier_uniform=glorot_uniform, xavier_normal=glorot_normal,
-                kaiming_uniform=he_uniform, kaiming_normal=he_normal)
+                kaiming_uniform=he_uniform, kaiming_normal=he_normal, uniform=random_uniform,
+                normal=random_normal)
 
 
 def get(initializer):

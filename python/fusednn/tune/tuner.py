@@ -353,8 +353,10 @@ class Tuner:
                   f"{t.user_attrs.get('seconds', 0):6.1f}s  {params}", flush=True)
 
     def _describe(self) -> str:
-        what = builders.name_of(self.task.builder) if self.task.builder is not None \
-            else "objective"
+        if self.task.builder is None:
+            return (f"optimizing the objective function with {self.method}: {self.n_trials} "
+                    f"trials ({self.task.direction}), {self.n_jobs} job(s)")
+        what = builders.name_of(self.task.builder)
         how = (f"{self.task.cv}-fold CV" if self.task.cv else
                "validation data" if self.task.validation_data is not None else
                "validation split" if self.task.validation_split else "training data")

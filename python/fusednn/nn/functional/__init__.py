@@ -1,12 +1,14 @@
 """Functional forms of the layers and losses, named and argued as in torch.nn.functional."""
 from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from .dropout import dropout, manual_seed
-from .conv import conv2d
+from .conv import conv1d, conv2d
+from .embedding import embedding
 from .linear import linear
 from ..losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
-from .normalization import batch_norm
-from .pooling import avg_pool2d, max_pool2d
+from .normalization import batch_norm, layer_norm
+from .pooling import amax, avg_pool2d, max_pool2d
 
-__all__ = ["linear", "conv2d", "max_pool2d", "avg_pool2d", "batch_norm", "dropout",
+__all__ = ["linear", "conv1d", "conv2d", "embedding", "max_pool2d", "avg_pool2d", "batch_norm",
+           "layer_norm", "amax", "dropout",
            "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax",
            "mse_loss", "cross_entropy", "binary_cross_entropy_with_logits", "manual_seed"]

@@ -75,3 +75,33 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=1, padding
     check_bias(bias, weight, name, "channels")
     geometry, _ = conv_geometry(input.shape, weight.shape[2:], stride, padding, dilation, name)
     return Conv2dFunction.apply(input, weight, bias, geometry, activation, float(negative_slope))
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=1, padding=0,
+           dilation=1, groups: int = 1, activation=None, negative_slope: float = 0.01, *,
+           name: str = "conv1d") -> Tensor:
+    """1-D convolution of an (N, C, L) input with a weight (out_channels, in_channels, k), as
+    torch's conv1d: the 2-D kernel over a height-1 image. ``padding``: int, "valid" or
+    "same" (stride 1, odd kernel extent)."""
+    _check_tensor(input, name, "input")
+    _check_tensor(weight, name, "weight")
+    if groups != 1:
+        raise NotImplementedError(f"{name}: groups={groups} is not supported")
+    if input.ndim != 3:
+        raise ValueError(f"{name}: input must be 3-D (N, C, L), got shape {input.shape}")
+    if weight.ndim != 3:
+        raise ValueError(f"{name}: weight must be 3-D (out_channels, in_channels, k), got "
+                         f"shape {weight.shape}")
+    for what, v in (("stride", stride), ("padding", padding), ("dilation", dilation)):
+        if isinstance(v, (tuple, list)):
+            if len(v) != 1:
+                raise ValueError(f"{name}: {what} must be an int or a 1-tuple, got {v!r}")
+    one = lambda v: v[0] if isinstance(v, (tuple, list)) else v  # noqa: E731
+    stride, dilation = (1, one(stride)), (1, one(dilation))
+    padding = one(padding) if isinstance(padding, (tuple, list)) else padding
+    padding = padding if isinstance(padding, str) else (0, padding)
+    n, c, length = input.shape
+    y = conv2d(input.reshape(n, c, 1, length), weight.reshape(*weight.shape[:2], 1,
+                                                              weight.shape[2]),
+               bias, stride, padding, dilation, activation, negative_slope, name=name)
+    return y.reshape(n, y.shape[1], y.shape[3])

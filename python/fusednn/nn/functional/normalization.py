@@ -82,3 +82,60 @@ def batch_norm(input: Tensor, running_mean=None, running_var=None, weight: Tenso
                          "running_var")
     return BatchNorm.apply(input, weight, bias, _array(running_mean), _array(running_var),
                            bool(training), float(momentum), float(eps))
+
+
+class LayerNorm(Function):
+    """Normalization over the trailing ``k`` axes of each sample; statistics in float64 for
+    float32 inputs would cost a copy, so they are float32 with numpy's pairwise sums."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, k, eps):
+        axes = tuple(range(x.ndim - k, x.ndim))
+        xp = xp_of(x)
+        mean = x.mean(axis=axes, keepdims=True)
+        centered = x - mean
+        var = (centered * centered).mean(axis=axes, keepdims=True)
+        rstd = 1 / xp.sqrt(var + eps)
+        xhat = centered * rstd
+        y = xhat if weight is None else xhat * weight
+        if bias is not None:
+            y = y + bias
+        ctx.save_for_backward(xhat, rstd, weight)
+        ctx.axes = axes
+        return y.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        xhat, rstd, weight = ctx.saved_tensors
+        nx, nw, nb = ctx.needs_input_grad[:3]
+        axes = ctx.axes
+        batch_axes = tuple(range(g.ndim - len(axes)))
+        dw = (g * xhat).sum(axis=batch_axes) if nw else None
+        db = g.sum(axis=batch_axes) if nb else None
+        dx = None
+        if nx:
+            gx = g if weight is None else g * weight
+            dx = rstd * (gx - gx.mean(axis=axes, keepdims=True)
+                         - xhat * (gx * xhat).mean(axis=axes, keepdims=True))
+        return dx, dw, db, None, None
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor = None, bias: Tensor = None,
+               eps: float = 1e-5) -> Tensor:
+    """torch's layer_norm: each sample normalized over its trailing ``normalized_shape`` axes
+    (biased variance), then scaled by ``weight`` and shifted by ``bias`` (both of that
+    shape)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"layer_norm: expected a fusednn.Tensor, got {type(input).__name__}")
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or k > input.ndim or tuple(input.shape[-k:]) != shape:
+        raise ValueError(f"layer_norm: normalized_shape {shape} must be the trailing axes of "
+                         f"the input, got input of shape {input.shape}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != shape:
+            raise ValueError(f"layer_norm: {name} of shape {tuple(t.shape)} does not match "
+                             f"normalized_shape {shape}")
+    if not eps > 0:
+        raise ValueError(f"layer_norm: eps must be > 0, got {eps}")
+    return LayerNorm.apply(input, weight, bias, k, float(eps))

@@ -85,3 +85,65 @@ class Conv2D(WeightedLayer):
         return (f"{getattr(self, 'in_channels', '?')} -> {self.filters}, kernel_size="
                 f"{self.kernel_size}, strides={self.strides}, padding={self.padding!r}, "
                 f"activation={self.activation!r}")
+
+
+class Conv1D(WeightedLayer):
+    """1-D convolution over steps, ``filters`` output channels; weight (filters, in_channels,
+    kernel_size) as torch's Conv1d. Inputs are (N, C, L) (``data_format="channels_first"``),
+    or (N, L, C) — a sequence of feature vectors, Keras's layout — with
+    ``data_format="channels_last"``. ``padding``: "valid", "same" (stride 1, odd kernel
+    extent) or an int. The activation is fused as in Conv2D."""
+
+    def __init__(self, filters: int, kernel_size: int, strides: int = 1, padding="valid",
+                 dilation: int = 1, activation=None, use_bias: bool = True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None,
+                 data_format: str = "channels_first", name: str = None):
+        super().__init__(activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer, name)
+        if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
+            raise ValueError(f"Conv1D: filters must be a positive int, got {filters!r}")
+        if isinstance(kernel_size, (tuple, list)) and len(kernel_size) == 1:
+            kernel_size = kernel_size[0]
+        if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1:
+            raise ValueError(f"Conv1D: kernel_size must be a positive int, got {kernel_size!r}")
+        if padding == "causal":
+            raise NotImplementedError("Conv1D: padding='causal' is not supported")
+        self.filters, self.kernel_size = filters, kernel_size
+        self.data_format = check_data_format(data_format, "Conv1D")
+        self.strides, self.padding, self.dilation = strides, padding, dilation
+
+    def build(self, input_shape):
+        if input_shape is None or len(input_shape) != 3:
+            raise ValueError(f"{self.name}: expects 3-D inputs ({self._layout()}), got shape "
+                             f"{input_shape}")
+        c = input_shape[1] if self.data_format == "channels_first" else input_shape[2]
+        self.in_channels = int(c)
+        self._make_weights((self.filters, self.in_channels, self.kernel_size), self.filters)
+
+    def _layout(self):
+        return "N, C, L" if self.data_format == "channels_first" else "N, L, C"
+
+    def _apply(self, x, fused, after):
+        if x.ndim != 3:
+            raise ValueError(f"{self.name}: expects 3-D inputs ({self._layout()}), got shape "
+                             f"{x.shape}")
+        if self.data_format == "channels_last":
+            x = x.permute(0, 2, 1)
+        y = F.conv1d(x, self.weight, self.bias, self.strides, self.padding, self.dilation,
+                     activation=fused, name=self.name)
+        if self.data_format == "channels_last":
+            y = y.permute(0, 2, 1)
+        if after is not None:  # on the last axis of the layer's own layout, as Keras
+            y = after(y) if self.data_format == "channels_last" else \
+                after(y.permute(0, 2, 1)).permute(0, 2, 1)
+        return y
+
+    def get_config(self):
+        return dict(filters=self.filters, kernel_size=self.kernel_size, strides=self.strides,
+                    padding=self.padding, dilation=self.dilation, data_format=self.data_format,
+                    **self._weight_config)
+
+    def extra_repr(self):
+        return (f"{getattr(self, 'in_channels', '?')} -> {self.filters}, kernel_size="
+                f"{self.kernel_size}, strides={self.strides}, padding={self.padding!r}")

@@ -71,3 +71,46 @@ class BatchNorm1D(_BatchNorm):
 
 class BatchNorm2D(_BatchNorm):
     ndim = 4
+
+
+class LayerNormalization(Module):
+    """Each sample normalized over its last axis (Keras's default ``axis=-1``; a tuple of
+    trailing axes also works), then scaled and shifted per feature (``scale``/``center``).
+    ``epsilon`` defaults to Keras's 1e-3 (torch's LayerNorm: 1e-5)."""
+
+    def __init__(self, axis=-1, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
+                 name: str = None):
+        super().__init__(name)
+        axes = (axis,) if isinstance(axis, int) else tuple(axis)
+        if not axes or any(a >= 0 for a in axes) and any(a < 0 for a in axes):
+            raise ValueError(f"LayerNormalization: axis must be trailing axes, all negative or "
+                             f"all positive, got {axis!r}")
+        if not epsilon > 0:
+            raise ValueError(f"LayerNormalization: epsilon must be > 0, got {epsilon}")
+        self.axis, self.epsilon, self.center, self.scale = axis, float(epsilon), center, scale
+        self.weight = self.bias = None
+
+    def _axes(self, ndim):
+        axes = sorted(a % ndim for a in ((self.axis,) if isinstance(self.axis, int)
+                                         else self.axis))
+        if axes != list(range(ndim - len(axes), ndim)):
+            raise ValueError(f"{self.name}: normalizes trailing axes only, got axis={self.axis} "
+                             f"for {ndim}-D input")
+        return axes
+
+    def build(self, input_shape):
+        shape = tuple(int(input_shape[a]) for a in self._axes(len(input_shape)))
+        self.weight = Parameter(np.ones(shape, np.float32)) if self.scale else None
+        self.bias = Parameter(np.zeros(shape, np.float32)) if self.center else None
+        self.normalized_shape = shape
+
+    def forward(self, x):
+        shape = tuple(x.shape[a] for a in self._axes(x.ndim))
+        if shape != self.normalized_shape:
+            raise ValueError(f"{self.name}: built for trailing shape {self.normalized_shape}, "
+                             f"got input of shape {x.shape}")
+        return F.layer_norm(x, shape, self.weight, self.bias, self.epsilon)
+
+    def get_config(self):
+        return dict(axis=self.axis if isinstance(self.axis, int) else list(self.axis),
+                    epsilon=self.epsilon, center=self.center, scale=self.scale, name=self.name)

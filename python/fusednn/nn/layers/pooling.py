@@ -1,4 +1,4 @@
-"""MaxPool2D and AvgPool2D (Keras argument names): NCHW, or (N, H, W, C) with
+"""MaxPool2D and AvgPool2D (Keras argument names), and the global poolings: NCHW, or (N, H, W, C) with
 ``data_format="channels_last"`` (the kernels run NCHW; inside a Sequential a chain of
 channels-last layers changes layout once, see Sequential.forward)."""
 from __future__ import annotations
@@ -41,3 +41,52 @@ class MaxPool2D(_Pool2D):
 class AvgPool2D(_Pool2D):
     def forward_nchw(self, x):
         return F.avg_pool2d(x, self.pool_size, self.strides, self.padding)
+
+
+class _GlobalPool(Module):
+    """Mean or max over every spatial (or time) axis: (N, C, *spatial) with
+    ``data_format="channels_first"``, (N, *spatial, C) with "channels_last"; the result is
+    (N, C), or keeps the reduced axes as size 1 with ``keepdims``."""
+
+    rank = 1
+
+    def __init__(self, data_format: str = "channels_first", keepdims: bool = False,
+                 name: str = None):
+        super().__init__(name)
+        self.data_format = check_data_format(data_format, type(self).__name__)
+        self.keepdims = bool(keepdims)
+
+    def forward(self, x):
+        if x.ndim != self.rank + 2:
+            raise ValueError(f"{self.name}: expects {self.rank + 2}-D inputs, got shape "
+                             f"{x.shape}")
+        first = 2 if self.data_format == "channels_first" else 1
+        axes = tuple(range(first, first + self.rank))
+        return self._reduce(x, axes)
+
+    def get_config(self):
+        return dict(data_format=self.data_format, keepdims=self.keepdims, name=self.name)
+
+
+class GlobalAveragePooling1D(_GlobalPool):
+    rank = 1
+
+    def _reduce(self, x, axes):
+        return x.mean(axis=axes, keepdims=self.keepdims)
+
+
+class GlobalAveragePooling2D(GlobalAveragePooling1D):
+    rank = 2
+
+
+class GlobalMaxPooling1D(_GlobalPool):
+    """Ties share the gradient evenly (torch.amax's and Keras's rule)."""
+
+    rank = 1
+
+    def _reduce(self, x, axes):
+        return F.amax(x, axes, keepdim=self.keepdims)
+
+
+class GlobalMaxPooling2D(GlobalMaxPooling1D):
+    rank = 2
