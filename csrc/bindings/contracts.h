@@ -62,6 +62,7 @@ inline std::string struct_repr(py::handle self) {
 #include "bindings/front.h"
 #include "fusednn/act_math.h"
 #include "fusednn/geometry.h"
+#include "fusednn/rnn_math.h"
 
 namespace fusednn::bindings {
 
@@ -77,6 +78,13 @@ inline void bind_shared_contracts(py::module_& m) {
       .value("gelu_tanh", Act::kGeluTanh);
   m.def("act_saves_input", [](Act a) { return act_saves_input(a); }, py::arg("act"),
         "Whether the activation's backward reads its input (else its output).");
+  py::enum_<RnnCell>(m, "RnnCell", "Recurrent cells of the fused sequence kernels (rnn_math.h).")
+      .value("rnn_tanh", RnnCell::kRnnTanh)
+      .value("rnn_relu", RnnCell::kRnnRelu)
+      .value("lstm", RnnCell::kLstm)
+      .value("gru", RnnCell::kGru);
+  m.def("rnn_gates", [](RnnCell c) { return rnn_gates(c); }, py::arg("cell"),
+        "Gates per hidden unit: the rows of W_ih and W_hh are gates * hidden.");
 
   py::enum_<front::DType>(m, "DType", "Element types the kernel front knows.")
       .value("float32", front::DType::f32)

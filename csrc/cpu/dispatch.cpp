@@ -36,10 +36,13 @@ struct Backend {
   const OptimKernels* optim;
   const DropoutKernels* dropout;
   const NnKernels* nn;
+  const RnnKernels* rnn;
 };
 
-const Backend kScalar{"scalar", &kScalarOptimKernels, &kScalarDropoutKernels, &kScalarNnKernels};
-const Backend kAvx2{"avx2", &kAvx2OptimKernels, &kAvx2DropoutKernels, &kAvx2NnKernels};
+const Backend kScalar{"scalar", &kScalarOptimKernels, &kScalarDropoutKernels, &kScalarNnKernels,
+                      &kScalarRnnKernels};
+const Backend kAvx2{"avx2", &kAvx2OptimKernels, &kAvx2DropoutKernels, &kAvx2NnKernels,
+                    &kAvx2RnnKernels};
 
 const Backend* resolve(const std::string& path) {
   if (path == "scalar") return &kScalar;
@@ -80,6 +83,8 @@ const OptimKernels& optim_kernels() { return *active().load()->optim; }
 const DropoutKernels& dropout_kernels() { return *active().load()->dropout; }
 
 const NnKernels& nn_kernels() { return *active().load()->nn; }
+
+const RnnKernels& rnn_kernels() { return *active().load()->rnn; }
 
 int num_threads() {
 #ifdef _OPENMP

@@ -6,6 +6,7 @@
 #include "cpu/dropout_kernels.h"
 #include "cpu/nn_kernels.h"
 #include "cpu/optim_kernels.h"
+#include "cpu/rnn_kernels.h"
 
 namespace fusednn::cpu {
 
@@ -26,6 +27,7 @@ void set_kernel_path(const std::string& path);
 const OptimKernels& optim_kernels();
 const DropoutKernels& dropout_kernels();
 const NnKernels& nn_kernels();
+const RnnKernels& rnn_kernels();
 
 int num_threads();
 // Threads for later kernels (OpenMP's omp_set_num_threads); n >= 1.

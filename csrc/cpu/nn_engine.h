@@ -17,6 +17,7 @@
 
 #include "cpu/nn_kernels.h"
 #include "cpu/parallel.h"
+#include "cpu/vec_loops.h"
 #include "fusednn/act_math.h"
 
 
@@ -33,24 +34,6 @@ constexpr int64_t kNnParallelMin = int64_t(1) << 15;
 template <class Body>
 void for_each_item_range(int64_t items, int64_t elements, const Body& body) {
   parallel_ranges(items, elements >= kNnParallelMin ? max_threads() : 1, body);
-}
-
-// fn(offset, lanes) over [0, n) in full vectors, then one masked tail.
-template <class Vec, class Fn>
-FUSEDNN_INLINE void for_each_vector(int64_t n, const Fn& fn) {
-  constexpr int W = Vec::kWidth;
-  int64_t i = 0;
-  for (; i + W <= n; i += W) fn(i, W);
-  if (i < n) fn(i, int(n - i));
-}
-
-template <class Vec>
-FUSEDNN_INLINE typename Vec::V load_n(const float* p, int lanes) {
-  return lanes == Vec::kWidth ? Vec::load(p) : Vec::load_partial(p, lanes);
-}
-template <class Vec>
-FUSEDNN_INLINE void store_n(float* p, typename Vec::V v, int lanes) {
-  if (lanes == Vec::kWidth) Vec::store(p, v); else Vec::store_partial(p, v, lanes);
 }
 
 // One run of n elements. The bias is a vector (bias_vec, inner == 1) or one value (b).

@@ -26,6 +26,7 @@ Act = _cpu.Act
 DType = _cpu.DType
 ConvGeometry = _cpu.ConvGeometry
 PoolGeometry = _cpu.PoolGeometry
+RnnCell = _cpu.RnnCell
 
 
 def cpu_module():

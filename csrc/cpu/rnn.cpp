@@ -1,0 +1,121 @@
+// Recurrent layers over a sequence: GEMMs (blas.h) around the fused cell passes of the active
+// backend (rnn_kernels.h). See rnn.h.
+#include "cpu/rnn.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "cpu/blas.h"
+#include "cpu/dispatch.h"
+
+namespace fusednn::cpu {
+
+namespace {
+
+// The step processed k-th.
+int64_t step_at(const RnnSequence& s, int64_t k) { return s.reverse ? s.steps - 1 - k : k; }
+
+// Which rows take step t (all of them without lengths).
+const uint8_t* active_rows(const RnnSequence& s, int64_t t, std::vector<uint8_t>& rows) {
+  if (!s.lengths) return nullptr;
+  for (int64_t b = 0; b < s.batch; ++b) rows[size_t(b)] = t < s.lengths[b] ? 1 : 0;
+  return rows.data();
+}
+
+// out[n] = sum over the rows of a [rows, n] (a GEMM against a column of ones).
+void column_sums(const float* a, int64_t rows, int64_t n, float* out) {
+  const std::vector<float> ones(size_t(rows), 1.f);
+  sgemm(true, false, n, 1, rows, 1.f, a, n, ones.data(), 1, 0.f, out, 1);
+}
+
+}  // namespace
+
+void rnn_forward(const RnnSequence& s, const float* x, const float* w_ih, const float* w_hh,
+                 const float* b_ih, const float* b_hh, const float* h0, const float* c0, float* y,
+                 float* h_n, float* c_n, float* gates, float* aux) {
+  const int64_t T = s.steps, B = s.batch, H = s.hidden, GH = rnn_gates(s.cell) * H;
+  if (T == 0 || B == 0) return;
+  // The input part of every step at once, its bias added in the same pass over the rows.
+  sgemm(false, true, T * B, GH, s.input, 1.f, x, s.input, w_ih, s.input, 0.f, gates, GH);
+  if (b_ih) {
+    nn_kernels().bias_act_forward(BiasActForwardArgs{gates, b_ih, gates, nullptr,
+                                                     ChannelShape{T * B, GH, 1}, Act::kIdentity,
+                                                     0.f});
+  }
+  const std::vector<float> zeros(size_t(B * H), 0.f);
+  std::vector<float> rec(static_cast<size_t>(B * GH));
+  std::vector<uint8_t> rows(static_cast<size_t>(B));
+  const RnnKernels& kernels = rnn_kernels();
+  for (int64_t k = 0; k < T; ++k) {
+    const int64_t t = step_at(s, k), prev = step_at(s, k - 1);
+    const float* h_prev = k == 0 ? (h0 ? h0 : zeros.data()) : y + prev * B * H;
+    const float* c_prev = k == 0 ? (c0 ? c0 : zeros.data()) : aux + prev * B * H;
+    sgemm(false, true, B, GH, H, 1.f, h_prev, H, w_hh, H, 0.f, rec.data(), GH);
+    kernels.step_forward(RnnStepForwardArgs{s.cell, B, H, gates + t * B * GH, rec.data(), b_hh,
+                                            h_prev, c_prev, y + t * B * H, aux + t * B * H,
+                                            active_rows(s, t, rows)});
+  }
+  const int64_t last = step_at(s, T - 1);
+  if (h_n) std::memcpy(h_n, y + last * B * H, size_t(B * H) * sizeof(float));
+  if (c_n && s.cell == RnnCell::kLstm) {
+    std::memcpy(c_n, aux + last * B * H, size_t(B * H) * sizeof(float));
+  }
+}
+
+void rnn_backward(const RnnSequence& s, const float* x, const float* w_ih, const float* w_hh,
+                  const float* h0, const float* c0, const float* y, const float* gates,
+                  const float* aux, const float* dy, const float* dh_n, const float* dc_n,
+                  float* dx, float* dw_ih, float* dw_hh, float* db_ih, float* db_hh, float* dh0,
+                  float* dc0, float* dgates, float* dgates_rec) {
+  const int64_t T = s.steps, B = s.batch, H = s.hidden, I = s.input;
+  const int64_t GH = rnn_gates(s.cell) * H, BH = B * H;
+  const bool gru = s.cell == RnnCell::kGru;
+  float* drec = gru ? dgates_rec : dgates;  // the recurrent part's pre-activation gradient
+  const std::vector<float> zeros(size_t(BH), 0.f);
+  std::vector<float> dh(size_t(BH), 0.f), dh_prev(static_cast<size_t>(BH)), dc(size_t(BH), 0.f);
+  std::vector<uint8_t> rows(static_cast<size_t>(B));
+  if (dh_n) std::memcpy(dh.data(), dh_n, size_t(BH) * sizeof(float));
+  if (dc_n && s.cell == RnnCell::kLstm) std::memcpy(dc.data(), dc_n, size_t(BH) * sizeof(float));
+  const RnnKernels& kernels = rnn_kernels();
+  for (int64_t k = T - 1; k >= 0; --k) {
+    const int64_t t = step_at(s, k), prev = step_at(s, k - 1);
+    if (dy) {
+      const float* d = dy + t * BH;
+      for (int64_t i = 0; i < BH; ++i) dh[size_t(i)] += d[i];
+    }
+    const float* h_prev = k == 0 ? (h0 ? h0 : zeros.data()) : y + prev * BH;
+    const float* c_prev = k == 0 ? (c0 ? c0 : zeros.data()) : aux + prev * BH;
+    kernels.step_backward(RnnStepBackwardArgs{
+        s.cell, B, H, gates + t * B * GH, aux + t * BH, h_prev, c_prev, y + t * BH, dh.data(),
+        dc.data(), dgates + t * B * GH, gru ? dgates_rec + t * B * GH : nullptr, dh_prev.data(),
+        active_rows(s, t, rows)});
+    sgemm(false, false, B, H, GH, 1.f, drec + t * B * GH, GH, w_hh, H, 1.f, dh_prev.data(), H);
+    dh.swap(dh_prev);
+  }
+  if (dh0) std::memcpy(dh0, dh.data(), size_t(BH) * sizeof(float));
+  if (dc0) {
+    if (s.cell == RnnCell::kLstm) std::memcpy(dc0, dc.data(), size_t(BH) * sizeof(float));
+    else std::memset(dc0, 0, size_t(BH) * sizeof(float));
+  }
+  if (dx) sgemm(false, false, T * B, I, GH, 1.f, dgates, GH, w_ih, I, 0.f, dx, I);
+  if (dw_ih) sgemm(true, false, GH, I, T * B, 1.f, dgates, GH, x, I, 0.f, dw_ih, I);
+  if (dw_hh) {
+    // Step t's recurrent input is the state of the step processed before it: the outputs
+    // shifted by one step, and h0 at the first step processed.
+    std::memset(dw_hh, 0, size_t(GH * H) * sizeof(float));
+    if (T > 1) {
+      const float* dr = s.reverse ? drec : drec + B * GH;
+      const float* hp = s.reverse ? y + BH : y;
+      sgemm(true, false, GH, H, (T - 1) * B, 1.f, dr, GH, hp, H, 0.f, dw_hh, H);
+    }
+    if (h0) {
+      const int64_t first = step_at(s, 0);
+      sgemm(true, false, GH, H, B, 1.f, drec + first * B * GH, GH, h0, H, 1.f, dw_hh, H);
+    }
+  }
+  if (db_ih) column_sums(dgates, T * B, GH, db_ih);
+  if (db_hh) column_sums(drec, T * B, GH, db_hh);
+}
+
+}  // namespace fusednn::cpu
