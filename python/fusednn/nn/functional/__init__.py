@@ -7,8 +7,9 @@ from .linear import linear
 from ..losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .normalization import batch_norm, layer_norm
 from .pooling import amax, avg_pool2d, max_pool2d
+from .recurrent import gru, lstm, rnn_relu, rnn_tanh
 
 __all__ = ["linear", "conv1d", "conv2d", "embedding", "max_pool2d", "avg_pool2d", "batch_norm",
-           "layer_norm", "amax", "dropout",
+           "layer_norm", "amax", "lstm", "gru", "rnn_tanh", "rnn_relu", "dropout",
            "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax",
            "mse_loss", "cross_entropy", "binary_cross_entropy_with_logits", "manual_seed"]
