@@ -265,12 +265,112 @@ class GlobalMaxPooling2D(_GlobalPooling, nn.GlobalMaxPooling2D):
     pass
 
 
+class _KerasRecurrent(_InputShape):
+    """Keras's weight layouts: kernel (features, G*units), recurrent_kernel (units, G*units)
+    and the bias, gates in Keras's order (LSTM i, f, c, o as torch; GRU z, r, h where torch
+    has r, z, n). An LSTM's or SimpleRNN's one Keras bias is the sum of torch's two."""
+
+    keras_order = None  # torch gate index of each Keras gate, when they differ
+
+    def _keras_init(self, input_shape):
+        self._take_input_shape(input_shape)
+
+    def _to_keras(self, w):
+        """(G*units, ...) rows in torch's gate order to Keras's."""
+        if self.keras_order is None:
+            return w
+        parts = np.split(w, self.gates, axis=0)
+        return np.concatenate([parts[i] for i in self.keras_order], axis=0)
+
+    def _to_torch(self, w):
+        if self.keras_order is None:
+            return w
+        parts = np.split(w, self.gates, axis=0)
+        back = np.argsort(self.keras_order)
+        return np.concatenate([parts[i] for i in back], axis=0)
+
+    def get_weights(self):
+        out = [self._to_keras(self.weight_ih_l0.numpy()).T.copy(),
+               self._to_keras(self.weight_hh_l0.numpy()).T.copy()]
+        if not self.use_bias:
+            return out
+        b_ih, b_hh = self.bias_ih_l0.numpy(), self.bias_hh_l0.numpy()
+        if self.cell_name == "gru":
+            return out + [np.stack([self._to_keras(b_ih), self._to_keras(b_hh)])]
+        return out + [self._to_keras(b_ih + b_hh)]
+
+    def set_weights(self, weights):
+        weights = [np.asarray(w, np.float32) for w in weights]
+        wanted = 3 if self.use_bias else 2
+        if len(weights) != wanted:
+            raise ValueError(f"{self.name}: expected {wanted} weight arrays, got {len(weights)}")
+        arrays = [self._to_torch(weights[0].T), self._to_torch(weights[1].T)]
+        if self.use_bias:
+            b = weights[2]
+            if self.cell_name == "gru":
+                if b.shape != (2, self.gates * self.units):
+                    raise ValueError(f"{self.name}: a GRU bias is (2, {self.gates * self.units}) "
+                                     f"(reset_after=True), got {b.shape}")
+                arrays += [self._to_torch(b[0]), self._to_torch(b[1])]
+            else:
+                arrays += [self._to_torch(b), np.zeros_like(b)]
+        params = self._weights()
+        for p, a in zip(params, arrays):
+            if tuple(a.shape) != tuple(p.shape):
+                raise ValueError(f"{self.name}: a weight of shape {a.shape} (torch's layout) "
+                                 f"does not match {tuple(p.shape)}")
+        for p, a in zip(params, arrays):
+            p.data[...] = a
+
+
+class SimpleRNN(_KerasRecurrent, nn.SimpleRNN):
+    def __init__(self, units, *args, input_shape=None, **kwargs):
+        nn.SimpleRNN.__init__(self, units, *args, **kwargs)
+        self._keras_init(input_shape)
+
+
+class LSTM(_KerasRecurrent, nn.LSTM):
+    def __init__(self, units, *args, input_shape=None, **kwargs):
+        nn.LSTM.__init__(self, units, *args, **kwargs)
+        self._keras_init(input_shape)
+
+
+class GRU(_KerasRecurrent, nn.GRU):
+    keras_order = (1, 0, 2)  # Keras z, r, h = torch's gates 1, 0, 2
+
+    def __init__(self, units, *args, input_shape=None, **kwargs):
+        nn.GRU.__init__(self, units, *args, **kwargs)
+        self._keras_init(input_shape)
+
+
+class Bidirectional(nn.Bidirectional, _InputShape):
+    def __init__(self, layer, merge_mode="concat", backward_layer=None, input_shape=None,
+                 name=None, **kwargs):
+        _refuse(kwargs, "Bidirectional")
+        super().__init__(layer, merge_mode, backward_layer, name=name)
+        self._take_input_shape(input_shape if input_shape is not None
+                               else getattr(self.forward_layer, "keras_input_shape", None))
+
+    @staticmethod
+    def _layer_class(saved_name):
+        return globals()[saved_name.split(".")[-1]]
+
+    def get_weights(self):
+        return self.forward_layer.get_weights() + self.backward_layer.get_weights()
+
+    def set_weights(self, weights):
+        n = len(self.forward_layer.get_weights())
+        self.forward_layer.set_weights(weights[:n])
+        self.backward_layer.set_weights(weights[n:])
+
+
 GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
 GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 
 for _cls in (Dense, Conv1D, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dropout, Activation,
              BatchNormalization, Embedding, LayerNormalization, GlobalAveragePooling1D,
-             GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D):
+             GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, SimpleRNN, LSTM, GRU,
+             Bidirectional):
     register_layer(_cls, "keras." + _cls.__name__)
 
 

@@ -69,9 +69,16 @@ class Sequential(Module):
         """The layers in order. A run of channels-last spatial layers (those with
         ``forward_nchw``) changes layout once: (N, H, W, C) to NCHW before the first, back
         after the last, the NCHW kernels in between; layout-free layers (dropout, elementwise
-        activations) stay inside the run."""
+        activations) stay inside the run. A step mask made by ``Embedding(mask_zero=True)``
+        goes to the recurrent layers after it (as Keras's), through elementwise layers."""
         nchw = False  # x is the NCHW form of a channels-last tensor
+        mask = None  # Keras's step mask (batch, steps), from Embedding(mask_zero=True)
         for layer in layers:
+            if hasattr(layer, "compute_mask"):  # makes, consumes or passes on a step mask
+                made = layer.compute_mask(x, mask)
+                x = layer(x, mask=mask) if getattr(layer, "takes_mask", False) else layer(x)
+                mask = made
+                continue
             inside = (getattr(layer, "data_format", None) == "channels_last"
                       and hasattr(layer, "forward_nchw") and x.ndim == 4)
             if inside:
@@ -88,6 +95,8 @@ class Sequential(Module):
                 if nchw:
                     x, nchw = x.permute(0, 2, 3, 1), False
                 x = layer(x)
+                if x.ndim != 3:  # elementwise layers pass a step mask on; others end it
+                    mask = None
         return x.permute(0, 2, 3, 1) if nchw else x
 
     def final_activation(self):

@@ -57,6 +57,17 @@ def standard_normal(shape):
     return _seeding.init_rng().standard_normal(shape).astype(np.float32)
 
 
+def orthogonal(shape):
+    """Keras's Orthogonal (gain 1): the Q factor of a Gaussian matrix, signs fixed by R's
+    diagonal; a (rows, cols) matrix with orthonormal columns (rows >= cols) or rows."""
+    rows, cols = shape[0], int(np.prod(shape[1:]))
+    a = _seeding.init_rng().standard_normal((max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(a)
+    q *= np.sign(np.diag(r))
+    q = q if rows >= cols else q.T
+    return q.reshape(shape).astype(np.float32)
+
+
 def zeros(shape):
     return np.zeros(shape, np.float32)
 
@@ -73,7 +84,8 @@ xavier_uniform, xavier_normal = glorot_uniform, glorot_normal
 kaiming_uniform, kaiming_normal = he_uniform, he_normal
 
 _BY_NAME = {f.__name__: f for f in (glorot_uniform, glorot_normal, he_uniform, he_normal, zeros,
-                                    ones, random_uniform, random_normal, standard_normal)}
+                                    ones, random_uniform, random_normal, standard_normal,
+                                    orthogonal)}
 _BY_NAME.update(xavier_uniform=glorot_uniform, xavier_normal=glorot_normal,
                 kaiming_uniform=he_uniform, kaiming_normal=he_normal, uniform=random_uniform,
                 normal=random_normal)

@@ -4,8 +4,8 @@ pass; the backward's weight gradients as GEMMs over all steps). float32, on the 
 
 The output packs what the layer returns into one array: the states of every step, (T, B, H),
 followed for an LSTM by its last cell state as one more (B, H) slice. The last hidden state is
-the state of the last step processed (a padded step carries its row's state), so it is a slice
-of the output and needs no slot of its own."""
+the state of the last step processed (a masked step, ``mask`` (T, B) uint8 zero, carries its
+row's state), so it is a slice of the output and needs no slot of its own."""
 from __future__ import annotations
 
 import numpy as np
@@ -22,7 +22,7 @@ def is_lstm(cell) -> bool:
 
 class RnnFunction(Function):
     @staticmethod
-    def forward(ctx, x, w_ih, w_hh, b_ih, b_hh, h0, c0, cell, lengths, reverse):
+    def forward(ctx, x, w_ih, w_hh, b_ih, b_hh, h0, c0, cell, mask, reverse):
         where = f"{cell.name} layer"
         if _backend.on_gpu(x):
             raise NotImplementedError(f"{where}: the recurrent kernels run on the CPU only so far")
@@ -37,10 +37,10 @@ class RnnFunction(Function):
         c_n = packed[steps] if is_lstm(cell) else None
         saved_gates = np.empty((steps, batch, gates), np.float32)
         aux = np.empty((steps, batch, hidden), np.float32)
-        _backend.call(x, "rnn_forward", cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0, lengths,
+        _backend.call(x, "rnn_forward", cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0, mask,
                       bool(reverse), y, None, c_n, saved_gates, aux)
         ctx.save_for_backward(x, w_ih, w_hh, h0, c0, y, saved_gates, aux)
-        ctx.cell, ctx.lengths, ctx.reverse = cell, lengths, bool(reverse)
+        ctx.cell, ctx.mask, ctx.reverse = cell, mask, bool(reverse)
         ctx.has_bias = b_ih is not None, b_hh is not None
         return packed
 
@@ -64,7 +64,7 @@ class RnnFunction(Function):
         dc0 = out(need[6] and c0 is not None, y.shape[1:])
         dgates = np.empty(saved_gates.shape, np.float32)
         dgates_rec = np.empty(saved_gates.shape, np.float32) if ctx.cell == RnnCell.gru else None
-        _backend.call(x, "rnn_backward", ctx.cell, x, w_ih, w_hh, h0, c0, ctx.lengths,
+        _backend.call(x, "rnn_backward", ctx.cell, x, w_ih, w_hh, h0, c0, ctx.mask,
                       ctx.reverse, y, saved_gates, aux, dy, None, dc_n, dx, dw_ih, dw_hh, db_ih,
                       db_hh, dh0, dc0, dgates, dgates_rec)
         return dx, dw_ih, dw_hh, db_ih, db_hh, dh0, dc0, None, None, None

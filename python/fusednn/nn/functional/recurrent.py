@@ -43,6 +43,23 @@ def cat(tensors, axis: int = 0) -> Tensor:
     return Concat.apply(axis, *tensors)
 
 
+def _step_mask(lengths, mask, batch, steps):
+    """The (steps, batch) uint8 mask of the steps each row takes, from ``lengths`` (B,) or a
+    batch-first boolean ``mask`` (B, T) (Keras's: any pattern, e.g. pre-padding); or None."""
+    if mask is not None:
+        if lengths is not None:
+            raise ValueError("give lengths or mask, not both")
+        m = mask.data if isinstance(mask, Tensor) else mask
+        m = np.asarray(_backend.to_host(m) if not isinstance(m, np.ndarray) else m)
+        if m.shape != (batch, steps):
+            raise ValueError(f"mask must be (batch, steps) = ({batch}, {steps}), got {m.shape}")
+        return np.ascontiguousarray(m.T != 0, dtype=np.uint8)
+    lengths = _check_lengths(lengths, batch, steps)
+    if lengths is None:
+        return None
+    return (np.arange(steps)[:, None] < lengths[None, :]).astype(np.uint8)
+
+
 def _check_lengths(lengths, batch, steps):
     if lengths is None:
         return None
@@ -57,7 +74,7 @@ def _check_lengths(lengths, batch, steps):
     return np.ascontiguousarray(data, np.int64)
 
 
-def _composed(cell, x, w_ih, w_hh, b_ih, b_hh, h, c, lengths, reverse):
+def _composed(cell, x, w_ih, w_hh, b_ih, b_hh, h, c, mask, reverse):
     """The cell equations from Tensor operations (any float dtype): (y, h_n, c_n)."""
     steps = x.shape[0]
     hidden = w_hh.shape[1]
@@ -84,8 +101,8 @@ def _composed(cell, x, w_ih, w_hh, b_ih, b_hh, h, c, lengths, reverse):
             h_new = (1.0 - z) * n + z * h
         else:
             h_new = (relu if cell == RnnCell.rnn_relu else tanh)(a + r)
-        if lengths is not None:  # a padded step carries the row's state
-            m = Tensor((t < lengths).astype(x.dtype)[:, None])
+        if mask is not None:  # a masked step carries the row's state
+            m = Tensor(mask[t].astype(x.dtype)[:, None])
             h_new = m * h_new + (1.0 - m) * h
             if c_new is not None:
                 c_new = m * c_new + (1.0 - m) * c
@@ -94,13 +111,13 @@ def _composed(cell, x, w_ih, w_hh, b_ih, b_hh, h, c, lengths, reverse):
     return cat(outputs, 0), h, c
 
 
-def _direction(cell, x, weights, h0, c0, lengths, reverse):
+def _direction(cell, x, weights, h0, c0, mask, reverse):
     """One layer, one direction, time-major: (y (T, B, H), h_n, c_n or None)."""
     w_ih, w_hh = weights[0], weights[1]
     b_ih, b_hh = (weights[2], weights[3]) if len(weights) == 4 else (None, None)
     lstm = cell == RnnCell.lstm
     if x.dtype == np.float32:
-        packed = RnnFunction.apply(x, w_ih, w_hh, b_ih, b_hh, h0, c0, cell, lengths, reverse)
+        packed = RnnFunction.apply(x, w_ih, w_hh, b_ih, b_hh, h0, c0, cell, mask, reverse)
         steps = x.shape[0]
         y = packed[:steps] if lstm else packed
         last = 0 if reverse else steps - 1
@@ -108,11 +125,11 @@ def _direction(cell, x, weights, h0, c0, lengths, reverse):
     batch, hidden = x.shape[1], w_hh.shape[1]
     zeros = lambda: Tensor(np.zeros((batch, hidden), x.dtype))  # noqa: E731
     return _composed(cell, x, w_ih, w_hh, b_ih, b_hh, h0 if h0 is not None else zeros(),
-                     (c0 if c0 is not None else zeros()) if lstm else None, lengths, reverse)
+                     (c0 if c0 is not None else zeros()) if lstm else None, mask, reverse)
 
 
 def _run(cell, where, input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
-         batch_first, lengths):
+         batch_first, lengths, mask=None, zero_masked=True):
     if not isinstance(input, Tensor):
         raise TypeError(f"{where}: input must be a fusednn.Tensor, got {type(input).__name__}")
     if input.ndim != 3:
@@ -131,7 +148,7 @@ def _run(cell, where, input, hx, params, has_biases, num_layers, dropout, train,
     steps, batch = x.shape[0], x.shape[1]
     if steps < 1 or batch < 1:
         raise ValueError(f"{where}: empty input of shape {input.shape}")
-    lengths = _check_lengths(lengths, batch, steps)
+    step_mask = _step_mask(lengths, mask, batch, steps)
     lstm = cell == RnnCell.lstm
     h0 = c0 = None
     if hx is not None:
@@ -156,7 +173,7 @@ def _run(cell, where, input, hx, params, has_biases, num_layers, dropout, train,
                                  f"and w_hh {tuple(w_hh.shape)} must be ({gates * hidden}, "
                                  f"{feature}) and ({gates * hidden}, {hidden})")
             y, h_n, c_n = _direction(cell, x, weights, None if h0 is None else h0[k],
-                                     None if c0 is None else c0[k], lengths, d == 1)
+                                     None if c0 is None else c0[k], step_mask, d == 1)
             outs.append(y)
             h_out.append(h_n.reshape(1, batch, hidden))
             if lstm:
@@ -164,9 +181,8 @@ def _run(cell, where, input, hx, params, has_biases, num_layers, dropout, train,
         x = cat(outs, 2)
         if dropout and train and layer + 1 < num_layers:
             x = _dropout(x, dropout, True)
-    if lengths is not None:  # torch's packed results: nothing at padded steps
-        mask = (np.arange(steps)[:, None] < lengths[None, :]).astype(x.dtype)
-        x = x * Tensor(mask[:, :, None])
+    if step_mask is not None and zero_masked:  # torch's packed results: nothing at padding
+        x = x * Tensor(step_mask[:, :, None].astype(x.dtype))
     output = x.permute(1, 0, 2) if batch_first else x
     return output, cat(h_out, 0), (cat(c_out, 0) if lstm else None)
 

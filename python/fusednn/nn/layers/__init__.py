@@ -2,10 +2,11 @@ from .conv import Conv1D, Conv2D
 from .core import Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Softmax
 from .embedding import Embedding
 from .normalization import BatchNorm1D, BatchNorm2D, LayerNormalization
+from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN
 from .pooling import (AvgPool2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
                       GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool2D)
 
 __all__ = ["Dense", "Conv1D", "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAveragePooling1D",
            "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "BatchNorm1D",
            "BatchNorm2D", "LayerNormalization", "Embedding", "Dropout", "Flatten", "Activation",
-           "ReLU", "LeakyReLU", "Softmax"]
+           "ReLU", "LeakyReLU", "Softmax", "SimpleRNN", "LSTM", "GRU", "Bidirectional"]

@@ -41,7 +41,7 @@ class Embedding(Module):
     def forward(self, x):
         return F.embedding(x, self.weight, padding_idx=self.padding_idx)
 
-    def compute_mask(self, x):
+    def compute_mask(self, x, mask=None):
         """True where a step holds a real index (Keras's mask of ``mask_zero``), else None."""
         if not self.mask_zero:
             return None
