@@ -43,14 +43,20 @@ def cat(tensors, axis: int = 0) -> Tensor:
     return Concat.apply(axis, *tensors)
 
 
+def _host(values):
+    """A numpy array of a list, a numpy array or a device array."""
+    if hasattr(values, "__cuda_array_interface__"):
+        return _backend.to_host(values)
+    return np.asarray(values)
+
+
 def _step_mask(lengths, mask, batch, steps):
     """The (steps, batch) uint8 mask of the steps each row takes, from ``lengths`` (B,) or a
     batch-first boolean ``mask`` (B, T) (Keras's: any pattern, e.g. pre-padding); or None."""
     if mask is not None:
         if lengths is not None:
             raise ValueError("give lengths or mask, not both")
-        m = mask.data if isinstance(mask, Tensor) else mask
-        m = np.asarray(_backend.to_host(m) if not isinstance(m, np.ndarray) else m)
+        m = _host(mask.data if isinstance(mask, Tensor) else mask)
         if m.shape != (batch, steps):
             raise ValueError(f"mask must be (batch, steps) = ({batch}, {steps}), got {m.shape}")
         return np.ascontiguousarray(m.T != 0, dtype=np.uint8)
@@ -63,8 +69,7 @@ def _step_mask(lengths, mask, batch, steps):
 def _check_lengths(lengths, batch, steps):
     if lengths is None:
         return None
-    data = lengths.data if isinstance(lengths, Tensor) else lengths
-    data = np.asarray(_backend.to_host(data) if not isinstance(data, np.ndarray) else data)
+    data = _host(lengths.data if isinstance(lengths, Tensor) else lengths)
     if data.dtype.kind not in "iu" or data.shape != (batch,):
         raise ValueError(f"lengths must be {batch} integers (one per sequence), got "
                          f"{data.dtype} of shape {data.shape}")

@@ -86,6 +86,7 @@ class _Recurrent(Module):
         else:
             self.bias_ih_l0 = self.bias_hh_l0 = None
         self.input_features = features
+        self.built = True  # built by hand (Keras's layer.build), a call must not build again
 
     def _input_bias(self, b):
         return b
