@@ -28,7 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-path", default=None, help="folder of IDX files, or an npz")
     p.add_argument("--download", action="store_true",
                    help="fetch MNIST/Fashion-MNIST once into the cache (SHA-256 checked)")
-    p.add_argument("--model", choices=("mlp", "cnn"), default="mlp")
+    p.add_argument("--model", choices=("mlp", "cnn", "lstm", "gru"), default="mlp",
+                   help="lstm and gru read each image as a sequence of its rows")
     p.add_argument("--optimizer", default="adam", help="sgd, adagrad, rmsprop, adam or adamw")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--epochs", type=positive_int, default=20)
@@ -74,6 +75,10 @@ def run(args) -> dict:
     build = zoo.cnn if args.model == "cnn" else zoo.mlp
     if args.model == "cnn" and args.dataset != "digits":
         build = zoo.mnist_cnn
+    if args.model in ("lstm", "gru"):  # an image as a sequence of its rows
+        build = zoo.MODELS[args.model]
+        side = int(round(x_tr.shape[1] ** 0.5))
+        x_tr, x_te = x_tr.reshape(len(x_tr), side, -1), x_te.reshape(len(x_te), side, -1)
     model = build(x_tr.shape[1:], classes)
     if args.device == "cuda":
         model.to("cuda")

@@ -1,5 +1,6 @@
-"""The networks of the tutorials, by name: a digits MLP and CNN, and the MNIST CNN
-(Conv-Pool-Conv-Pool-Conv-Flatten-Dense-Dense)."""
+"""The networks of the tutorials, by name: a digits MLP and CNN, the MNIST CNN
+(Conv-Pool-Conv-Pool-Conv-Flatten-Dense-Dense), and recurrent classifiers of images read as
+sequences of rows (LSTM, GRU: (steps, features) samples)."""
 from __future__ import annotations
 
 from .. import nn
@@ -46,4 +47,22 @@ def mnist_cnn(input_shape=(1, 28, 28), classes: int = 10) -> Sequential:
     ], input_shape=input_shape, name="mnist_cnn")
 
 
-MODELS = {"mlp": mlp, "cnn": cnn, "mnist_cnn": mnist_cnn}
+def _recurrent(layer, input_shape, classes, units):
+    """(steps, features) samples, one recurrent layer, a classifier on its last state."""
+    shape = tuple(input_shape)
+    if len(shape) != 2:
+        raise ValueError(f"a recurrent model reads (steps, features) samples, got {shape}; "
+                         "read an image as its rows: x.reshape(len(x), height, -1)")
+    return Sequential([layer(units), nn.Dense(classes)], input_shape=shape,
+                      name=layer.__name__.lower())
+
+
+def lstm(input_shape, classes: int, units: int = 128) -> Sequential:
+    return _recurrent(nn.LSTM, input_shape, classes, units)
+
+
+def gru(input_shape, classes: int, units: int = 128) -> Sequential:
+    return _recurrent(nn.GRU, input_shape, classes, units)
+
+
+MODELS = {"mlp": mlp, "cnn": cnn, "mnist_cnn": mnist_cnn, "lstm": lstm, "gru": gru}
