@@ -48,3 +48,9 @@ def test_tuning_examples_run_briefly(tmp_path):
     out = run("tune_pareto.py", "--trials", "4", "--epochs", "1", "--out", str(tmp_path / "p"),
               cwd=tmp_path)
     assert "| trial | val_accuracy | params" in out and (tmp_path / "p" / "pareto_front.png").exists()
+
+
+def test_sequence_lstm_example_learns_the_order_task(tmp_path):
+    out = run("sequence_lstm.py", "--epochs", "4", "--samples", "2000", cwd=tmp_path)
+    accuracy = float(out.split("test accuracy ")[1].split()[0])
+    assert accuracy > 0.8  # majority class about 0.5
