@@ -97,22 +97,22 @@ struct CpuBackend {
     cpu::philox(out, n, seed, offset);
   }
   static void rnn_forward(RnnCell cell, int64_t steps, int64_t batch, int64_t input,
-                          int64_t hidden, bool reverse, const int64_t* lengths, uintptr_t x,
+                          int64_t hidden, bool reverse, const uint8_t* mask, uintptr_t x,
                           uintptr_t w_ih, uintptr_t w_hh, uintptr_t b_ih, uintptr_t b_hh,
                           uintptr_t h0, uintptr_t c0, uintptr_t y, uintptr_t h_n, uintptr_t c_n,
                           uintptr_t gates, uintptr_t aux, Launch) {
-    cpu::rnn_forward(cpu::RnnSequence{cell, steps, batch, input, hidden, reverse, lengths},
+    cpu::rnn_forward(cpu::RnnSequence{cell, steps, batch, input, hidden, reverse, mask},
                      at(x), at(w_ih), at(w_hh), at(b_ih), at(b_hh), at(h0), at(c0), at(y),
                      at(h_n), at(c_n), at(gates), at(aux));
   }
   static void rnn_backward(RnnCell cell, int64_t steps, int64_t batch, int64_t input,
-                           int64_t hidden, bool reverse, const int64_t* lengths, uintptr_t x,
+                           int64_t hidden, bool reverse, const uint8_t* mask, uintptr_t x,
                            uintptr_t w_ih, uintptr_t w_hh, uintptr_t h0, uintptr_t c0,
                            uintptr_t y, uintptr_t gates, uintptr_t aux, uintptr_t dy,
                            uintptr_t dh_n, uintptr_t dc_n, uintptr_t dx, uintptr_t dw_ih,
                            uintptr_t dw_hh, uintptr_t db_ih, uintptr_t db_hh, uintptr_t dh0,
                            uintptr_t dc0, uintptr_t dgates, uintptr_t dgates_rec, Launch) {
-    cpu::rnn_backward(cpu::RnnSequence{cell, steps, batch, input, hidden, reverse, lengths},
+    cpu::rnn_backward(cpu::RnnSequence{cell, steps, batch, input, hidden, reverse, mask},
                       at(x), at(w_ih), at(w_hh), at(h0), at(c0), at(y), at(gates), at(aux),
                       at(dy), at(dh_n), at(dc_n), at(dx), at(dw_ih), at(dw_hh), at(db_ih),
                       at(db_hh), at(dh0), at(dc0), at(dgates), at(dgates_rec));

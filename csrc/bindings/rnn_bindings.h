@@ -1,6 +1,6 @@
 // The recurrent layers' bindings (fusednn._cpu): a whole sequence forward, and its backward.
-// Every size is read off the arrays and checked against the others; lengths are checked to lie
-// in [1, steps]; outputs may share memory with nothing else the call touches. The GIL is
+// Every size is read off the arrays and checked against the others (the step mask is uint8
+// (steps, batch)); outputs may share memory with nothing else the call touches. The GIL is
 // released for the kernels.
 #pragma once
 #include <pybind11/pybind11.h>
@@ -42,36 +42,28 @@ inline RnnSizes rnn_sizes(RnnCell cell, const Array& X, const Array& W_ih, const
   return s;
 }
 
-inline const int64_t* checked_lengths(const Array& L, const RnnSizes& s) {
-  if (!present(L)) return nullptr;
-  expect_shape("lengths", L, {s.batch});
-  const int64_t* v = reinterpret_cast<const int64_t*>(L.data);
-  for (int64_t b = 0; b < s.batch; ++b) {
-    if (v[b] < 1 || v[b] > s.steps) {
-      throw py::value_error("lengths: entry " + std::to_string(b) + " is " +
-                            std::to_string(v[b]) + ", outside [1, " + std::to_string(s.steps) +
-                            "]");
-    }
-  }
-  return v;
+inline const uint8_t* checked_mask(const Array& M, const RnnSizes& s) {
+  if (!present(M)) return nullptr;
+  expect_shape("mask", M, {s.steps, s.batch});
+  return reinterpret_cast<const uint8_t*>(M.data);
 }
 
 template <class Backend>
 void bind_rnn(py::module_& m) {
   constexpr bool gpu = Backend::kGpu;
-  const unsigned i64 = front::mask({DType::i64});
+  const unsigned u8 = front::mask({DType::u8});
 
   m.def(
       "rnn_forward",
-      [i64](RnnCell cell, py::handle x, py::handle w_ih, py::handle w_hh, py::handle b_ih,
-            py::handle b_hh, py::handle h0, py::handle c0, py::handle lengths, bool reverse,
+      [u8](RnnCell cell, py::handle x, py::handle w_ih, py::handle w_hh, py::handle b_ih,
+            py::handle b_hh, py::handle h0, py::handle c0, py::handle mask, bool reverse,
             py::handle y, py::handle h_n, py::handle c_n, py::handle gates, py::handle aux) {
         Reader r{gpu};
         const Array X = r.f32(x, "x", false), WI = r.f32(w_ih, "w_ih", false);
         const Array WH = r.f32(w_hh, "w_hh", false), BI = r.f32(b_ih, "b_ih", false, true);
         const Array BH = r.f32(b_hh, "b_hh", false, true), H0 = r.f32(h0, "h0", false, true);
         const Array C0 = r.f32(c0, "c0", false, true);
-        const Array L = r.get(lengths, "lengths", false, i64, true);
+        const Array M = r.get(mask, "mask", false, u8, true);
         const Array Y = r.f32(y, "y", true), HN = r.f32(h_n, "h_n", true, true);
         const Array CN = r.f32(c_n, "c_n", true, true), G = r.f32(gates, "gates", true);
         const Array A = r.f32(aux, "aux", true);
@@ -81,22 +73,22 @@ void bind_rnn(py::module_& m) {
         expect_shape("c_n", CN, {s.batch, s.hidden});
         expect_shape("gates", G, {s.steps, s.batch, s.gates});
         expect_shape("aux", A, {s.steps, s.batch, s.hidden});
-        const int64_t* lens = checked_lengths(L, s);
+        const uint8_t* active = checked_mask(M, s);
         r.finish();
         const auto launch = Backend::prepare(r);
         py::gil_scoped_release nogil;
-        Backend::rnn_forward(cell, s.steps, s.batch, s.input, s.hidden, reverse, lens, X.data,
+        Backend::rnn_forward(cell, s.steps, s.batch, s.input, s.hidden, reverse, active, X.data,
                              WI.data, WH.data, BI.data, BH.data, H0.data, C0.data, Y.data,
                              HN.data, CN.data, G.data, A.data, launch);
       },
       py::arg("cell"), py::arg("x"), py::arg("w_ih"), py::arg("w_hh"), py::arg("b_ih"),
-      py::arg("b_hh"), py::arg("h0"), py::arg("c0"), py::arg("lengths"), py::arg("reverse"),
+      py::arg("b_hh"), py::arg("h0"), py::arg("c0"), py::arg("mask"), py::arg("reverse"),
       py::arg("y"), py::arg("h_n"), py::arg("c_n"), py::arg("gates"), py::arg("aux"));
 
   m.def(
       "rnn_backward",
-      [i64](RnnCell cell, py::handle x, py::handle w_ih, py::handle w_hh, py::handle h0,
-            py::handle c0, py::handle lengths, bool reverse, py::handle y, py::handle gates,
+      [u8](RnnCell cell, py::handle x, py::handle w_ih, py::handle w_hh, py::handle h0,
+            py::handle c0, py::handle mask, bool reverse, py::handle y, py::handle gates,
             py::handle aux, py::handle dy, py::handle dh_n, py::handle dc_n, py::handle dx,
             py::handle dw_ih, py::handle dw_hh, py::handle db_ih, py::handle db_hh,
             py::handle dh0, py::handle dc0, py::handle dgates, py::handle dgates_rec) {
@@ -104,7 +96,7 @@ void bind_rnn(py::module_& m) {
         const Array X = r.f32(x, "x", false), WI = r.f32(w_ih, "w_ih", false);
         const Array WH = r.f32(w_hh, "w_hh", false), H0 = r.f32(h0, "h0", false, true);
         const Array C0 = r.f32(c0, "c0", false, true);
-        const Array L = r.get(lengths, "lengths", false, i64, true);
+        const Array M = r.get(mask, "mask", false, u8, true);
         const Array Y = r.f32(y, "y", false), G = r.f32(gates, "gates", false);
         const Array A = r.f32(aux, "aux", false), DY = r.f32(dy, "dy", false, true);
         const Array DHN = r.f32(dh_n, "dh_n", false, true), DCN = r.f32(dc_n, "dc_n", false, true);
@@ -133,17 +125,17 @@ void bind_rnn(py::module_& m) {
         if (cell == RnnCell::kGru && !present(DGR)) {
           throw py::value_error("dgates_rec: required for a GRU");
         }
-        const int64_t* lens = checked_lengths(L, s);
+        const uint8_t* active = checked_mask(M, s);
         r.finish();
         const auto launch = Backend::prepare(r);
         py::gil_scoped_release nogil;
-        Backend::rnn_backward(cell, s.steps, s.batch, s.input, s.hidden, reverse, lens, X.data,
+        Backend::rnn_backward(cell, s.steps, s.batch, s.input, s.hidden, reverse, active, X.data,
                               WI.data, WH.data, H0.data, C0.data, Y.data, G.data, A.data,
                               DY.data, DHN.data, DCN.data, DX.data, DWI.data, DWH.data, DBI.data,
                               DBH.data, DH0.data, DC0.data, DG.data, DGR.data, launch);
       },
       py::arg("cell"), py::arg("x"), py::arg("w_ih"), py::arg("w_hh"), py::arg("h0"),
-      py::arg("c0"), py::arg("lengths"), py::arg("reverse"), py::arg("y"), py::arg("gates"),
+      py::arg("c0"), py::arg("mask"), py::arg("reverse"), py::arg("y"), py::arg("gates"),
       py::arg("aux"), py::arg("dy"), py::arg("dh_n"), py::arg("dc_n"), py::arg("dx"),
       py::arg("dw_ih"), py::arg("dw_hh"), py::arg("db_ih"), py::arg("db_hh"), py::arg("dh0"),
       py::arg("dc0"), py::arg("dgates"), py::arg("dgates_rec"));

@@ -8,6 +8,7 @@
 
 #include "cpu/blas.h"
 #include "cpu/dispatch.h"
+#include "cpu/parallel.h"
 
 namespace fusednn::cpu {
 
@@ -16,17 +17,29 @@ namespace {
 // The step processed k-th.
 int64_t step_at(const RnnSequence& s, int64_t k) { return s.reverse ? s.steps - 1 - k : k; }
 
-// Which rows take step t (all of them without lengths).
-const uint8_t* active_rows(const RnnSequence& s, int64_t t, std::vector<uint8_t>& rows) {
-  if (!s.lengths) return nullptr;
-  for (int64_t b = 0; b < s.batch; ++b) rows[size_t(b)] = t < s.lengths[b] ? 1 : 0;
-  return rows.data();
+// Which rows take step t (all of them without a mask).
+const uint8_t* active_rows(const RnnSequence& s, int64_t t) {
+  return s.mask ? s.mask + t * s.batch : nullptr;
 }
 
-// out[n] = sum over the rows of a [rows, n] (a GEMM against a column of ones).
+// out[n] = sum over the rows of a [rows, n]: per thread a block of rows summed in double,
+// column by column (the inner loop runs along a row, so it vectorizes), then the threads'
+// partial sums added in thread order.
 void column_sums(const float* a, int64_t rows, int64_t n, float* out) {
-  const std::vector<float> ones(size_t(rows), 1.f);
-  sgemm(true, false, n, 1, rows, 1.f, a, n, ones.data(), 1, 0.f, out, 1);
+  const int threads = rows * n >= (int64_t(1) << 16) ? max_threads() : 1;
+  std::vector<double> partial(size_t(threads) * size_t(n), 0.0);
+  parallel_ranges(rows, threads, [&](int tid, int64_t lo, int64_t hi) {
+    double* acc = partial.data() + size_t(tid) * size_t(n);
+    for (int64_t r = lo; r < hi; ++r) {
+      const float* row = a + r * n;
+      for (int64_t j = 0; j < n; ++j) acc[j] += double(row[j]);
+    }
+  });
+  for (int64_t j = 0; j < n; ++j) {
+    double total = 0.0;
+    for (int t = 0; t < threads; ++t) total += partial[size_t(t) * size_t(n) + size_t(j)];
+    out[j] = float(total);
+  }
 }
 
 }  // namespace
@@ -45,7 +58,6 @@ void rnn_forward(const RnnSequence& s, const float* x, const float* w_ih, const 
   }
   const std::vector<float> zeros(size_t(B * H), 0.f);
   std::vector<float> rec(static_cast<size_t>(B * GH));
-  std::vector<uint8_t> rows(static_cast<size_t>(B));
   const RnnKernels& kernels = rnn_kernels();
   for (int64_t k = 0; k < T; ++k) {
     const int64_t t = step_at(s, k), prev = step_at(s, k - 1);
@@ -54,7 +66,7 @@ void rnn_forward(const RnnSequence& s, const float* x, const float* w_ih, const 
     sgemm(false, true, B, GH, H, 1.f, h_prev, H, w_hh, H, 0.f, rec.data(), GH);
     kernels.step_forward(RnnStepForwardArgs{s.cell, B, H, gates + t * B * GH, rec.data(), b_hh,
                                             h_prev, c_prev, y + t * B * H, aux + t * B * H,
-                                            active_rows(s, t, rows)});
+                                            active_rows(s, t)});
   }
   const int64_t last = step_at(s, T - 1);
   if (h_n) std::memcpy(h_n, y + last * B * H, size_t(B * H) * sizeof(float));
@@ -74,7 +86,6 @@ void rnn_backward(const RnnSequence& s, const float* x, const float* w_ih, const
   float* drec = gru ? dgates_rec : dgates;  // the recurrent part's pre-activation gradient
   const std::vector<float> zeros(size_t(BH), 0.f);
   std::vector<float> dh(size_t(BH), 0.f), dh_prev(static_cast<size_t>(BH)), dc(size_t(BH), 0.f);
-  std::vector<uint8_t> rows(static_cast<size_t>(B));
   if (dh_n) std::memcpy(dh.data(), dh_n, size_t(BH) * sizeof(float));
   if (dc_n && s.cell == RnnCell::kLstm) std::memcpy(dc.data(), dc_n, size_t(BH) * sizeof(float));
   const RnnKernels& kernels = rnn_kernels();
@@ -89,7 +100,7 @@ void rnn_backward(const RnnSequence& s, const float* x, const float* w_ih, const
     kernels.step_backward(RnnStepBackwardArgs{
         s.cell, B, H, gates + t * B * GH, aux + t * BH, h_prev, c_prev, y + t * BH, dh.data(),
         dc.data(), dgates + t * B * GH, gru ? dgates_rec + t * B * GH : nullptr, dh_prev.data(),
-        active_rows(s, t, rows)});
+        active_rows(s, t)});
     sgemm(false, false, B, H, GH, 1.f, drec + t * B * GH, GH, w_hh, H, 1.f, dh_prev.data(), H);
     dh.swap(dh_prev);
   }

@@ -13,8 +13,9 @@ namespace fusednn::cpu {
 struct RnnSequence {
   RnnCell cell;
   int64_t steps, batch, input, hidden;
-  bool reverse;            // process steps T-1 .. 0
-  const int64_t* lengths;  // [batch] nullable: row b is active at steps t < lengths[b]
+  bool reverse;         // process steps T-1 .. 0
+  const uint8_t* mask;  // [T, B] nullable: row b takes step t where mask[t, b] != 0; elsewhere
+                        // it carries its state (a padded step, before or after the data)
 };
 
 // x [T, B, I], w_ih [G*H, I], w_hh [G*H, H], biases [G*H] (nullable), h0/c0 [B, H] (nullable:

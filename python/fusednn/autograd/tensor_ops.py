@@ -276,11 +276,20 @@ class GetItem(Function):
     def backward(ctx, g):
         xp = xp_of(g)
         out = xp.zeros(ctx.shape, dtype=g.dtype)
-        if xp is np:
-            np.add.at(out, ctx.index, g)
+        if _basic(ctx.index):  # slices and integers select each element once: a plain copy
+            out[ctx.index] = g
+        elif xp is np:
+            np.add.at(out, ctx.index, g)  # index arrays may repeat an element: accumulate
         else:
             xp.add.at(out, ctx.index, g)
         return out, None
+
+
+def _basic(index) -> bool:
+    """Whether an index is numpy "basic" indexing (integers, slices, Ellipsis, None)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice))
+               and not isinstance(p, bool) for p in parts)
 
 
 class SoftmaxFunction(Function):

@@ -8,4 +8,5 @@ SUITES = {
     "dropout": "fusednn.bench.dropout",
     "nn": "fusednn.bench.nn",
     "train": "fusednn.bench.train",
+    "rnn": "fusednn.bench.rnn",
 }

@@ -142,15 +142,16 @@ class TuneResult:
                 cells[0] += f" ± {r['std']:.4f}"
             params = ", ".join(f"{k}={_short(v)}" for k, v in r["params"].items())
             body.append([r["number"], r["state"], *cells, f"{r['seconds'] or 0:.1f}", params])
-        return markdown_table(["trial", "state", *self.task.objectives, "s", "params"], body)
+        return markdown_table(["trial", "state", *self.task.objectives, "s", "hyperparameters"],
+                              body)
 
     def pareto_table(self) -> str:
         from .._report import markdown_table
 
-        body = [[r["number"], *(f"{v:.4g}" for v in r["values"]),
+        body = [[r["number"], *(_number(v) for v in r["values"]),
                  ", ".join(f"{k}={_short(v)}" for k, v in r["params"].items())]
                 for r in sorted(self.pareto_front(), key=lambda r: r["values"][0])]
-        return markdown_table(["trial", *self.task.objectives, "params"], body)
+        return markdown_table(["trial", *self.task.objectives, "hyperparameters"], body)
 
     def retrain_best(self, x_test=None, y_test=None, full_train: bool = True, trial=None):
         """Train the best configuration (or trial number ``trial``, e.g. one of the Pareto
@@ -276,6 +277,11 @@ class TuneResult:
         with open(path, "w") as f:
             json.dump(data, f, indent=2, default=float)
         return data
+
+
+def _number(v) -> str:
+    """An objective's value: counts (parameters) whole, the rest to 4 significant digits."""
+    return str(int(v)) if float(v).is_integer() and abs(v) >= 1e4 else f"{v:.4g}"
 
 
 def _short(v):
