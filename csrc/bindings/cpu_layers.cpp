@@ -123,5 +123,5 @@ struct CpuBackend {
 
 void bind_cpu_layers(py::module_& m) {
   bindings::bind_layers<CpuBackend>(m);
-  bindings::bind_rnn<CpuBackend>(m);  // CPU only so far: the CUDA twin is not written yet
+  bindings::bind_rnn<CpuBackend>(m);
 }

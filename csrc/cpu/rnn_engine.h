@@ -52,8 +52,8 @@ void step_forward(const RnnStepForwardArgs& a) {
       switch (a.cell) {
         case RnnCell::kRnnTanh:
         case RnnCell::kRnnRelu: {
-          const V y = a.cell == RnnCell::kRnnRelu ? rnn_forward<true>(ld(gates, 0), rc(0))
-                                                  : rnn_forward<false>(ld(gates, 0), rc(0));
+          const V y = a.cell == RnnCell::kRnnRelu ? elman_forward<true>(ld(gates, 0), rc(0))
+                                                  : elman_forward<false>(ld(gates, 0), rc(0));
           store_n<Vec>(gates + j, y, lanes);
           store_n<Vec>(h + j, y, lanes);
           break;
@@ -112,8 +112,8 @@ void step_backward(const RnnStepBackwardArgs& a) {
         case RnnCell::kRnnTanh:
         case RnnCell::kRnnRelu: {
           const V y = ld(gates, 0);
-          const V da = a.cell == RnnCell::kRnnRelu ? rnn_backward<true>(d, y)
-                                                   : rnn_backward<false>(d, y);
+          const V da = a.cell == RnnCell::kRnnRelu ? elman_backward<true>(d, y)
+                                                   : elman_backward<false>(d, y);
           store_n<Vec>(dgates + j, da, lanes);
           store_n<Vec>(dh_prev + j, V(0.f), lanes);
           break;

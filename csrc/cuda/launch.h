@@ -93,4 +93,22 @@ void conv2d_backward(uintptr_t x, uintptr_t w, uintptr_t dy, uintptr_t saved, ui
                      int64_t out_channels, const ConvGeometry& g, int act, float slope,
                      uintptr_t stream);
 
+// Row-major C[m, n] = op(A)[m, k] op(B)[k, n] + beta C through cuBLAS (FP32 compute).
+void gemm_rowmajor(uintptr_t stream, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                   uintptr_t a, int64_t lda, uintptr_t b, int64_t ldb, float beta, uintptr_t c,
+                   int64_t ldc);
+
+// ---- recurrent layers (rnn.cu): the CPU twins' contract (csrc/cpu/rnn.h), cell codes of
+// fusednn/rnn_math.h, `mask` a device (steps, batch) uint8 array or 0 --------------------------
+void rnn_forward(int cell, int64_t steps, int64_t batch, int64_t input, int64_t hidden,
+                 bool reverse, uintptr_t mask, uintptr_t x, uintptr_t w_ih, uintptr_t w_hh,
+                 uintptr_t b_ih, uintptr_t b_hh, uintptr_t h0, uintptr_t c0, uintptr_t y,
+                 uintptr_t h_n, uintptr_t c_n, uintptr_t gates, uintptr_t aux, uintptr_t stream);
+void rnn_backward(int cell, int64_t steps, int64_t batch, int64_t input, int64_t hidden,
+                  bool reverse, uintptr_t mask, uintptr_t x, uintptr_t w_ih, uintptr_t w_hh,
+                  uintptr_t h0, uintptr_t c0, uintptr_t y, uintptr_t gates, uintptr_t aux,
+                  uintptr_t dy, uintptr_t dh_n, uintptr_t dc_n, uintptr_t dx, uintptr_t dw_ih,
+                  uintptr_t dw_hh, uintptr_t db_ih, uintptr_t db_hh, uintptr_t dh0,
+                  uintptr_t dc0, uintptr_t dgates, uintptr_t dgates_rec, uintptr_t stream);
+
 }  // namespace fusednn::cuda

@@ -158,6 +158,14 @@ struct Scratch {
 
 }  // namespace
 
+void gemm_rowmajor(uintptr_t stream, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                   uintptr_t a, int64_t lda, uintptr_t b, int64_t ldb, float beta, uintptr_t c,
+                   int64_t ldc) {
+  // Row-major C = op(A) op(B) is, column-major, C^T = op(B)^T op(A)^T.
+  check_dims({m, n, k, lda, ldb, ldc});
+  sgemm(stream, tb, ta, n, m, k, cf(b), ldb, cf(a), lda, beta, f(c), ldc);
+}
+
 void linear_forward(uintptr_t x, uintptr_t w, uintptr_t bias, uintptr_t y, uintptr_t saved,
                     int64_t batch, int64_t in, int64_t out, int act, float slope, uintptr_t stream) {
   check_dims({batch, in, out});

@@ -36,14 +36,14 @@ FUSEDNN_HD constexpr int64_t rnn_gates(RnnCell c) {
 template <class V>
 FUSEDNN_HD FUSEDNN_INLINE V rnn_sigmoid(V z) { return act_forward<Act::kSigmoid>(z, 0.f); }
 
-// ---- plain RNN ------------------------------------------------------------------------------
+// ---- plain (Elman) RNN -----------------------------------------------------------------------
 template <bool kRelu, class V>
-FUSEDNN_HD FUSEDNN_INLINE V rnn_forward(V a, V r) {
+FUSEDNN_HD FUSEDNN_INLINE V elman_forward(V a, V r) {
   return kRelu ? act_forward<Act::kRelu>(a + r, 0.f) : vtanh(a + r);
 }
 // dA (= dR) from dh and the output h.
 template <bool kRelu, class V>
-FUSEDNN_HD FUSEDNN_INLINE V rnn_backward(V dh, V h) {
+FUSEDNN_HD FUSEDNN_INLINE V elman_backward(V dh, V h) {
   return kRelu ? act_backward<Act::kRelu>(dh, h, 0.f) : act_backward<Act::kTanh>(dh, h, 0.f);
 }
 

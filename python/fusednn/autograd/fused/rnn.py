@@ -1,14 +1,12 @@
 """A recurrent layer over a whole sequence, one direction: the fused sequence kernels of
-``fusednn._cpu`` (input GEMM over all steps; per step a recurrent GEMM and one fused cell
-pass; the backward's weight gradients as GEMMs over all steps). float32, on the CPU.
+``fusednn._cpu`` / ``fusednn._cuda`` (input GEMM over all steps; per step a recurrent GEMM and
+one fused cell pass; the backward's weight gradients as GEMMs over all steps). float32.
 
 The output packs what the layer returns into one array: the states of every step, (T, B, H),
 followed for an LSTM by its last cell state as one more (B, H) slice. The last hidden state is
 the state of the last step processed (a masked step, ``mask`` (T, B) uint8 zero, carries its
 row's state), so it is a slice of the output and needs no slot of its own."""
 from __future__ import annotations
-
-import numpy as np
 
 from ... import _backend
 from ..function import Function
@@ -24,19 +22,19 @@ class RnnFunction(Function):
     @staticmethod
     def forward(ctx, x, w_ih, w_hh, b_ih, b_hh, h0, c0, cell, mask, reverse):
         where = f"{cell.name} layer"
-        if _backend.on_gpu(x):
-            raise NotImplementedError(f"{where}: the recurrent kernels run on the CPU only so far")
         x, w_ih, w_hh = (_backend.contiguous(a, where, n) for a, n in
                          ((x, "input"), (w_ih, "weight_ih"), (w_hh, "weight_hh")))
         b_ih, b_hh, h0, c0 = (None if a is None else _backend.contiguous(a, where, n) for a, n in
                               ((b_ih, "bias_ih"), (b_hh, "bias_hh"), (h0, "h0"), (c0, "c0")))
         steps, batch, _ = x.shape
         hidden, gates = w_hh.shape[1], w_hh.shape[0]
-        packed = np.empty((steps + is_lstm(cell), batch, hidden), np.float32)
+        packed = _backend.empty(x, (steps + is_lstm(cell), batch, hidden))
         y = packed[:steps]
         c_n = packed[steps] if is_lstm(cell) else None
-        saved_gates = np.empty((steps, batch, gates), np.float32)
-        aux = np.empty((steps, batch, hidden), np.float32)
+        saved_gates = _backend.empty(x, (steps, batch, gates))
+        aux = _backend.empty(x, (steps, batch, hidden))
+        if mask is not None and _backend.on_gpu(x):
+            mask = _backend.xp_of(x).asarray(mask)
         _backend.call(x, "rnn_forward", cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0, mask,
                       bool(reverse), y, None, c_n, saved_gates, aux)
         ctx.save_for_backward(x, w_ih, w_hh, h0, c0, y, saved_gates, aux)
@@ -54,7 +52,7 @@ class RnnFunction(Function):
         dc_n = g[steps] if is_lstm(ctx.cell) else None
 
         def out(flag, shape):
-            return np.empty(shape, np.float32) if flag else None
+            return _backend.empty(g, shape) if flag else None
 
         dx = out(need[0], x.shape)
         dw_ih, dw_hh = out(need[1], w_ih.shape), out(need[2], w_hh.shape)
@@ -62,8 +60,8 @@ class RnnFunction(Function):
         db_hh = out(need[4] and ctx.has_bias[1], (w_hh.shape[0],))
         dh0 = out(need[5] and h0 is not None, y.shape[1:])
         dc0 = out(need[6] and c0 is not None, y.shape[1:])
-        dgates = np.empty(saved_gates.shape, np.float32)
-        dgates_rec = np.empty(saved_gates.shape, np.float32) if ctx.cell == RnnCell.gru else None
+        dgates = _backend.empty(g, saved_gates.shape)
+        dgates_rec = _backend.empty(g, saved_gates.shape) if ctx.cell == RnnCell.gru else None
         _backend.call(x, "rnn_backward", ctx.cell, x, w_ih, w_hh, h0, c0, ctx.mask,
                       ctx.reverse, y, saved_gates, aux, dy, None, dc_n, dx, dw_ih, dw_hh, db_ih,
                       db_hh, dh0, dc0, dgates, dgates_rec)

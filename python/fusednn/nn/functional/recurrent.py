@@ -187,7 +187,7 @@ def _run(cell, where, input, hx, params, has_biases, num_layers, dropout, train,
         if dropout and train and layer + 1 < num_layers:
             x = _dropout(x, dropout, True)
     if step_mask is not None and zero_masked:  # torch's packed results: nothing at padding
-        x = x * Tensor(step_mask[:, :, None].astype(x.dtype))
+        x = x * Tensor(step_mask[:, :, None].astype(x.dtype), device=x.device)
     output = x.permute(1, 0, 2) if batch_first else x
     return output, cat(h_out, 0), (cat(c_out, 0) if lstm else None)
 

@@ -109,7 +109,8 @@ class _Recurrent(Module):
             raise ValueError(f"{self.name}: empty input of shape {x.shape}")
         step_mask = _step_mask(None, mask, batch, steps)
         if self.dropout and self.training:  # one mask per sequence, over its features
-            keep = F.dropout(Tensor(np.ones((batch, 1, features), x.dtype)), self.dropout, True)
+            keep = F.dropout(Tensor(np.ones((batch, 1, features), x.dtype), device=x.device),
+                             self.dropout, True)
             x = x * keep
         h0, c0 = self._initial(initial_state, batch)
         y, h_n, c_n = _direction(self.cell, x.permute(1, 0, 2), self._weights(), h0, c0,

@@ -1,0 +1,277 @@
+// ============================================================================================
+// Recurrent layers over a sequence on the GPU, the CPU twins' algorithm (csrc/cpu/rnn.cpp):
+// the input part of every step as one cuBLAS GEMM (its bias added by the epilogue pass of
+// nn.cu), then per step one recurrent GEMM and one fused cell kernel; the backward walks the
+// steps in reverse with one fused kernel (which also adds the step's output gradient) and one
+// GEMM each, then the input and weight gradients as GEMMs over all steps and the bias
+// gradients as column sums. The cell math is fusednn/rnn_math.h, shared with the CPU paths.
+// Everything is queued on the caller's stream; scratch comes from cudaMallocAsync.
+// ============================================================================================
+#include <cstdint>
+
+#include "cuda/common.cuh"
+#include "cuda/launch.h"
+#include "fusednn/rnn_math.h"
+#include "fusednn/vec_scalar.h"
+
+namespace fusednn::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+#define FUSEDNN_GRID_STRIDE(i, n) \
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
+
+struct StepForward {
+  RnnCell cell;
+  int64_t batch, hidden;
+  float* gates;
+  const float* rec;
+  const float* b_hh;
+  const float* h_prev;
+  const float* c_prev;
+  float* h;
+  float* aux;
+  const uint8_t* active;
+};
+
+struct StepBackward {
+  RnnCell cell;
+  int64_t batch, hidden;
+  const float* gates;
+  const float* aux;
+  const float* h_prev;
+  const float* c_prev;
+  const float* dy;  // this step's output gradient, added to dh first (nullable)
+  float* dh;        // in: the gradient reaching h from later steps; read only
+  float* dc;        // LSTM, in place: dc_t in, dc_{t-1} out
+  float* dgates;
+  float* dgates_rec;
+  float* dh_prev;
+  const uint8_t* active;
+};
+
+// One thread per (row, unit): the same per-element math as the CPU engine (rnn_engine.h).
+__global__ void step_forward_kernel(StepForward a) {
+  const int64_t H = a.hidden, GH = rnn_gates(a.cell) * H;
+  FUSEDNN_GRID_STRIDE(i, a.batch * H) {
+    const int64_t b = i / H, j = i % H;
+    float* gates = a.gates + b * GH;
+    const float* rec = a.rec + b * GH;
+    if (a.active && !a.active[b]) {
+      a.h[i] = a.h_prev[i];
+      if (a.cell == RnnCell::kLstm) a.aux[i] = a.c_prev[i];
+      continue;
+    }
+    auto rc = [&](int64_t gate) {
+      return rec[gate * H + j] + (a.b_hh ? a.b_hh[gate * H + j] : 0.f);
+    };
+    switch (a.cell) {
+      case RnnCell::kRnnTanh:
+      case RnnCell::kRnnRelu: {
+        const float y = a.cell == RnnCell::kRnnRelu ? elman_forward<true>(gates[j], rc(0))
+                                                    : elman_forward<false>(gates[j], rc(0));
+        gates[j] = y;
+        a.h[i] = y;
+        break;
+      }
+      case RnnCell::kLstm: {
+        float c, y;
+        const LstmGates<float> g = lstm_forward<float>(
+            {gates[j], gates[H + j], gates[2 * H + j], gates[3 * H + j]},
+            {rc(0), rc(1), rc(2), rc(3)}, a.c_prev[i], c, y);
+        gates[j] = g.i;
+        gates[H + j] = g.f;
+        gates[2 * H + j] = g.g;
+        gates[3 * H + j] = g.o;
+        a.aux[i] = c;
+        a.h[i] = y;
+        break;
+      }
+      case RnnCell::kGru: {
+        float y;
+        const float rn = rc(2);
+        const GruGates<float> g = gru_forward<float>(
+            {gates[j], gates[H + j], gates[2 * H + j]}, {rc(0), rc(1), rn}, a.h_prev[i], y);
+        gates[j] = g.r;
+        gates[H + j] = g.z;
+        gates[2 * H + j] = g.n;
+        a.aux[i] = rn;
+        a.h[i] = y;
+        break;
+      }
+    }
+  }
+}
+
+__global__ void step_backward_kernel(StepBackward a) {
+  const int64_t H = a.hidden, GH = rnn_gates(a.cell) * H;
+  FUSEDNN_GRID_STRIDE(i, a.batch * H) {
+    const int64_t b = i / H, j = i % H;
+    const float* gates = a.gates + b * GH;
+    float* dgates = a.dgates + b * GH;
+    const float d = a.dh[i] + (a.dy ? a.dy[i] : 0.f);
+    if (a.active && !a.active[b]) {
+      for (int64_t g = 0; g < rnn_gates(a.cell); ++g) {
+        dgates[g * H + j] = 0.f;
+        if (a.dgates_rec) a.dgates_rec[b * GH + g * H + j] = 0.f;
+      }
+      a.dh_prev[i] = d;  // dc passes through in place
+      continue;
+    }
+    switch (a.cell) {
+      case RnnCell::kRnnTanh:
+      case RnnCell::kRnnRelu: {
+        dgates[j] = a.cell == RnnCell::kRnnRelu ? elman_backward<true>(d, gates[j])
+                                                : elman_backward<false>(d, gates[j]);
+        a.dh_prev[i] = 0.f;
+        break;
+      }
+      case RnnCell::kLstm: {
+        float dc_prev;
+        const LstmGates<float> g = lstm_backward<float>(
+            {gates[j], gates[H + j], gates[2 * H + j], gates[3 * H + j]}, a.aux[i], a.c_prev[i],
+            d, a.dc[i], dc_prev);
+        dgates[j] = g.i;
+        dgates[H + j] = g.f;
+        dgates[2 * H + j] = g.g;
+        dgates[3 * H + j] = g.o;
+        a.dc[i] = dc_prev;
+        a.dh_prev[i] = 0.f;
+        break;
+      }
+      case RnnCell::kGru: {
+        float direct;
+        const GruGates<float> g = gru_backward<float>(
+            {gates[j], gates[H + j], gates[2 * H + j]}, a.aux[i], a.h_prev[i], d, direct);
+        float* dr = a.dgates_rec + b * GH;
+        dgates[j] = g.r;
+        dgates[H + j] = g.z;
+        dgates[2 * H + j] = g.n;
+        dr[j] = g.r;
+        dr[H + j] = g.z;
+        dr[2 * H + j] = g.n * gates[j];
+        a.dh_prev[i] = direct;
+        break;
+      }
+    }
+  }
+}
+
+// A stream-ordered buffer of floats, zeroed when asked.
+struct Buffer {
+  float* p = nullptr;
+  cudaStream_t s;
+  Buffer(int64_t floats, uintptr_t stream, bool zero) : s(as_stream(stream)) {
+    if (floats > 0) {
+      FUSEDNN_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&p), size_t(floats) * 4, s));
+      if (zero) FUSEDNN_CUDA_CHECK(cudaMemsetAsync(p, 0, size_t(floats) * 4, s));
+    }
+  }
+  ~Buffer() {
+    if (p) cudaFreeAsync(p, s);
+  }
+  uintptr_t addr() const { return reinterpret_cast<uintptr_t>(p); }
+};
+
+template <class T>
+T* ptr(uintptr_t v) { return reinterpret_cast<T*>(v); }
+
+int64_t step_at(bool reverse, int64_t steps, int64_t k) { return reverse ? steps - 1 - k : k; }
+
+void copy(uintptr_t dst, uintptr_t src, int64_t floats, uintptr_t stream) {
+  FUSEDNN_CUDA_CHECK(cudaMemcpyAsync(ptr<void>(dst), ptr<const void>(src), size_t(floats) * 4,
+                                     cudaMemcpyDeviceToDevice, as_stream(stream)));
+}
+
+}  // namespace
+
+void rnn_forward(int cell_code, int64_t T, int64_t B, int64_t I, int64_t H, bool reverse,
+                 uintptr_t mask, uintptr_t x, uintptr_t w_ih, uintptr_t w_hh, uintptr_t b_ih,
+                 uintptr_t b_hh, uintptr_t h0, uintptr_t c0, uintptr_t y, uintptr_t h_n,
+                 uintptr_t c_n, uintptr_t gates, uintptr_t aux, uintptr_t stream) {
+  const RnnCell cell = RnnCell(cell_code);
+  const int64_t GH = rnn_gates(cell) * H, BH = B * H;
+  if (T == 0 || B == 0) return;
+  gemm_rowmajor(stream, false, true, T * B, GH, I, x, I, w_ih, I, 0.f, gates, GH);
+  if (b_ih) bias_act_forward(gates, b_ih, gates, 0, T * B, GH, 1, int(Act::kIdentity), 0.f, stream);
+  Buffer zeros(BH, stream, true), rec(B * GH, stream, false);
+  for (int64_t k = 0; k < T; ++k) {
+    const int64_t t = step_at(reverse, T, k), prev = step_at(reverse, T, k - 1);
+    const uintptr_t h_prev = k == 0 ? (h0 ? h0 : zeros.addr()) : y + uintptr_t(prev * BH * 4);
+    const uintptr_t c_prev = k == 0 ? (c0 ? c0 : zeros.addr()) : aux + uintptr_t(prev * BH * 4);
+    gemm_rowmajor(stream, false, true, B, GH, H, h_prev, H, w_hh, H, 0.f, rec.addr(), GH);
+    StepForward a{cell, B, H, ptr<float>(gates) + t * B * GH, rec.p, ptr<const float>(b_hh),
+                  ptr<const float>(h_prev), ptr<const float>(c_prev), ptr<float>(y) + t * BH,
+                  ptr<float>(aux) + t * BH, mask ? ptr<const uint8_t>(mask) + t * B : nullptr};
+    step_forward_kernel<<<blocks_for(BH, kThreads), kThreads, 0, as_stream(stream)>>>(a);
+    FUSEDNN_CUDA_CHECK_LAUNCH();
+  }
+  const int64_t last = step_at(reverse, T, T - 1);
+  if (h_n) copy(h_n, y + uintptr_t(last * BH * 4), BH, stream);
+  if (c_n && cell == RnnCell::kLstm) copy(c_n, aux + uintptr_t(last * BH * 4), BH, stream);
+}
+
+void rnn_backward(int cell_code, int64_t T, int64_t B, int64_t I, int64_t H, bool reverse,
+                  uintptr_t mask, uintptr_t x, uintptr_t w_ih, uintptr_t w_hh, uintptr_t h0,
+                  uintptr_t c0, uintptr_t y, uintptr_t gates, uintptr_t aux, uintptr_t dy,
+                  uintptr_t dh_n, uintptr_t dc_n, uintptr_t dx, uintptr_t dw_ih, uintptr_t dw_hh,
+                  uintptr_t db_ih, uintptr_t db_hh, uintptr_t dh0, uintptr_t dc0,
+                  uintptr_t dgates, uintptr_t dgates_rec, uintptr_t stream) {
+  const RnnCell cell = RnnCell(cell_code);
+  const int64_t GH = rnn_gates(cell) * H, BH = B * H;
+  if (T == 0 || B == 0) return;
+  const bool gru = cell == RnnCell::kGru;
+  const uintptr_t drec = gru ? dgates_rec : dgates;
+  Buffer zeros(BH, stream, true), dh(BH, stream, true), dh_prev(BH, stream, false),
+      dc(BH, stream, true);
+  if (dh_n) copy(dh.addr(), dh_n, BH, stream);
+  if (dc_n && cell == RnnCell::kLstm) copy(dc.addr(), dc_n, BH, stream);
+  float* cur = dh.p;
+  float* nxt = dh_prev.p;
+  for (int64_t k = T - 1; k >= 0; --k) {
+    const int64_t t = step_at(reverse, T, k), prev = step_at(reverse, T, k - 1);
+    const uintptr_t h_prev = k == 0 ? (h0 ? h0 : zeros.addr()) : y + uintptr_t(prev * BH * 4);
+    const uintptr_t c_prev = k == 0 ? (c0 ? c0 : zeros.addr()) : aux + uintptr_t(prev * BH * 4);
+    StepBackward a{cell, B, H, ptr<const float>(gates) + t * B * GH, ptr<const float>(aux) + t * BH,
+                   ptr<const float>(h_prev), ptr<const float>(c_prev),
+                   dy ? ptr<const float>(dy) + t * BH : nullptr, cur, dc.p,
+                   ptr<float>(dgates) + t * B * GH,
+                   gru ? ptr<float>(dgates_rec) + t * B * GH : nullptr, nxt,
+                   mask ? ptr<const uint8_t>(mask) + t * B : nullptr};
+    step_backward_kernel<<<blocks_for(BH, kThreads), kThreads, 0, as_stream(stream)>>>(a);
+    FUSEDNN_CUDA_CHECK_LAUNCH();
+    gemm_rowmajor(stream, false, false, B, H, GH, drec + uintptr_t(t * B * GH * 4), GH, w_hh, H,
+                  1.f, reinterpret_cast<uintptr_t>(nxt), H);
+    float* swap = cur;
+    cur = nxt;
+    nxt = swap;
+  }
+  if (dh0) copy(dh0, reinterpret_cast<uintptr_t>(cur), BH, stream);
+  if (dc0) {
+    if (cell == RnnCell::kLstm) {
+      copy(dc0, dc.addr(), BH, stream);
+    } else {
+      FUSEDNN_CUDA_CHECK(cudaMemsetAsync(ptr<void>(dc0), 0, size_t(BH) * 4, as_stream(stream)));
+    }
+  }
+  if (dx) gemm_rowmajor(stream, false, false, T * B, I, GH, dgates, GH, w_ih, I, 0.f, dx, I);
+  if (dw_ih) gemm_rowmajor(stream, true, false, GH, I, T * B, dgates, GH, x, I, 0.f, dw_ih, I);
+  if (dw_hh) {
+    FUSEDNN_CUDA_CHECK(cudaMemsetAsync(ptr<void>(dw_hh), 0, size_t(GH * H) * 4, as_stream(stream)));
+    if (T > 1) {
+      const uintptr_t dr = reverse ? drec : drec + uintptr_t(B * GH * 4);
+      const uintptr_t hp = reverse ? y + uintptr_t(BH * 4) : y;
+      gemm_rowmajor(stream, true, false, GH, H, (T - 1) * B, dr, GH, hp, H, 0.f, dw_hh, H);
+    }
+    if (h0) {
+      const int64_t first = step_at(reverse, T, 0);
+      gemm_rowmajor(stream, true, false, GH, H, B, drec + uintptr_t(first * B * GH * 4), GH, h0,
+                    H, 1.f, dw_hh, H);
+    }
+  }
+  if (db_ih) channel_sum(dgates, db_ih, T * B, GH, 1, stream);
+  if (db_hh) channel_sum(drec, db_hh, T * B, GH, 1, stream);
+}
+
+}  // namespace fusednn::cuda

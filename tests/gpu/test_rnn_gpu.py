@@ -1,0 +1,52 @@
+"""Recurrent layers on the GPU (cuBLAS GEMMs and the fused cell kernels of rnn.cu): the CPU's
+results to float32 rounding, forward and every gradient, and torch's cuDNN results."""
+import numpy as np
+import pytest
+
+from fusednn import Tensor
+from fusednn.nn import functional as F
+
+cupy = pytest.importorskip("cupy")
+torch = pytest.importorskip("torch")
+
+CELLS = {"lstm": F.lstm, "gru": F.gru, "rnn_tanh": F.rnn_tanh, "rnn_relu": F.rnn_relu}
+GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
+
+
+def run(cell, arrays, device, lengths, bidirectional):
+    xs = [Tensor(a if device == "cpu" else cupy.asarray(a), requires_grad=True) for a in arrays]
+    out = CELLS[cell](xs[0], None, xs[1:], True, 1, 0.0, True, bidirectional, True,
+                      lengths=lengths)
+    r = np.random.default_rng(1).standard_normal(out[0].shape).astype(np.float32)
+    (out[0] * Tensor(r if device == "cpu" else cupy.asarray(r))).sum().backward()
+    return [out[0].cpu().numpy()] + [x.grad.cpu().numpy() for x in xs]
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+@pytest.mark.parametrize("bidirectional,lengths", [(False, None), (True, [9, 4, 1])])
+def test_gpu_matches_cpu(cell, bidirectional, lengths):
+    rng = np.random.default_rng(0)
+    g, hidden, features = GATES[cell], 33, 7
+    per_direction = [rng.standard_normal((g * hidden, features)).astype(np.float32) * 0.3,
+                     rng.standard_normal((g * hidden, hidden)).astype(np.float32) * 0.3,
+                     rng.standard_normal(g * hidden).astype(np.float32) * 0.1,
+                     rng.standard_normal(g * hidden).astype(np.float32) * 0.1]
+    params = per_direction * (2 if bidirectional else 1)
+    x = rng.standard_normal((3, 9, features)).astype(np.float32)
+    cpu = run(cell, [x] + params, "cpu", lengths, bidirectional)
+    gpu = run(cell, [x] + params, "cuda", lengths, bidirectional)
+    for k, (a, b) in enumerate(zip(gpu, cpu)):
+        scale = max(1.0, float(np.abs(b).max()))
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * scale, err_msg=f"output {k}")
+
+
+@pytest.mark.parametrize("cls,fn", [(torch.nn.LSTM, F.lstm), (torch.nn.GRU, F.gru)])
+def test_gpu_matches_torch_cudnn(cls, fn):
+    torch.manual_seed(0)
+    module = cls(16, 32, batch_first=True).cuda()
+    x = torch.randn(4, 12, 16, device="cuda")
+    params = [Tensor(cupy.asarray(p.detach()), requires_grad=True) for p in module._flat_weights]
+    ours = fn(Tensor(cupy.asarray(x)), None, params, batch_first=True)[0]
+    ref = module(x)[0]
+    np.testing.assert_allclose(ours.cpu().numpy(), ref.detach().cpu().numpy(), rtol=1e-4,
+                               atol=1e-4)
