@@ -441,3 +441,19 @@ def test_imbalanced_classes_tune_class_weight_on_balanced_accuracy():
     with pytest.raises(ValueError, match="'val_f1_score' is not one number"):
         tune.Tuner(build, objective=tune.Objective("val_f1_score", "max"), max_trials=1,
                    verbose=0).search(x, y, epochs=1)
+
+
+def test_a_builder_of_recurrent_layers_tunes(digits):
+    x, y = digits[:2]
+    rows = x.reshape(len(x), 8, 8)  # each digit as 8 steps of 8 pixels
+
+    def build(hp):
+        cell = {"lstm": nn.LSTM, "gru": nn.GRU}[hp.Choice("cell", ["lstm", "gru"])]
+        model = fusednn.Sequential([cell(hp.Int("units", 8, 16, step=8)), nn.Dense(10)],
+                                   input_shape=(8, 8))
+        model.compile(optimizer="adam", lr=0.01, metrics=["accuracy"])
+        return model
+
+    result = tune.GridSearch(build, objective="val_accuracy", verbose=0).search(
+        rows, y, epochs=2)
+    assert result.counts() == {"COMPLETE": 4} and result.best_value > 0.3
