@@ -100,8 +100,9 @@ struct CpuBackend {
                           int64_t hidden, bool reverse, const uint8_t* mask, uintptr_t x,
                           uintptr_t w_ih, uintptr_t w_hh, uintptr_t b_ih, uintptr_t b_hh,
                           uintptr_t h0, uintptr_t c0, uintptr_t y, uintptr_t h_n, uintptr_t c_n,
-                          uintptr_t gates, uintptr_t aux, Launch) {
-    cpu::rnn_forward(cpu::RnnSequence{cell, steps, batch, input, hidden, reverse, mask},
+                          uintptr_t gates, uintptr_t aux, uintptr_t rec_mask, Launch) {
+    cpu::rnn_forward(cpu::RnnSequence{cell, steps, batch, input, hidden, reverse, mask,
+                                      at<const float>(rec_mask)},
                      at(x), at(w_ih), at(w_hh), at(b_ih), at(b_hh), at(h0), at(c0), at(y),
                      at(h_n), at(c_n), at(gates), at(aux));
   }
@@ -111,8 +112,10 @@ struct CpuBackend {
                            uintptr_t y, uintptr_t gates, uintptr_t aux, uintptr_t dy,
                            uintptr_t dh_n, uintptr_t dc_n, uintptr_t dx, uintptr_t dw_ih,
                            uintptr_t dw_hh, uintptr_t db_ih, uintptr_t db_hh, uintptr_t dh0,
-                           uintptr_t dc0, uintptr_t dgates, uintptr_t dgates_rec, Launch) {
-    cpu::rnn_backward(cpu::RnnSequence{cell, steps, batch, input, hidden, reverse, mask},
+                           uintptr_t dc0, uintptr_t dgates, uintptr_t dgates_rec,
+                           uintptr_t rec_mask, Launch) {
+    cpu::rnn_backward(cpu::RnnSequence{cell, steps, batch, input, hidden, reverse, mask,
+                                       at<const float>(rec_mask)},
                       at(x), at(w_ih), at(w_hh), at(h0), at(c0), at(y), at(gates), at(aux),
                       at(dy), at(dh_n), at(dc_n), at(dx), at(dw_ih), at(dw_hh), at(db_ih),
                       at(db_hh), at(dh0), at(dc0), at(dgates), at(dgates_rec));

@@ -106,11 +106,11 @@ struct CudaBackend {
                           int64_t hidden, bool reverse, const uint8_t* mask, uintptr_t x,
                           uintptr_t w_ih, uintptr_t w_hh, uintptr_t b_ih, uintptr_t b_hh,
                           uintptr_t h0, uintptr_t c0, uintptr_t y, uintptr_t h_n, uintptr_t c_n,
-                          uintptr_t gates, uintptr_t aux, Launch l) {
+                          uintptr_t gates, uintptr_t aux, uintptr_t rec_mask, Launch l) {
     bindings::DeviceGuard guard(l.device);
     cuda::rnn_forward(int(cell), steps, batch, input, hidden, reverse,
                       reinterpret_cast<uintptr_t>(mask), x, w_ih, w_hh, b_ih, b_hh, h0, c0, y,
-                      h_n, c_n, gates, aux, l.stream);
+                      h_n, c_n, gates, aux, rec_mask, l.stream);
   }
   static void rnn_backward(RnnCell cell, int64_t steps, int64_t batch, int64_t input,
                            int64_t hidden, bool reverse, const uint8_t* mask, uintptr_t x,
@@ -118,12 +118,13 @@ struct CudaBackend {
                            uintptr_t y, uintptr_t gates, uintptr_t aux, uintptr_t dy,
                            uintptr_t dh_n, uintptr_t dc_n, uintptr_t dx, uintptr_t dw_ih,
                            uintptr_t dw_hh, uintptr_t db_ih, uintptr_t db_hh, uintptr_t dh0,
-                           uintptr_t dc0, uintptr_t dgates, uintptr_t dgates_rec, Launch l) {
+                           uintptr_t dc0, uintptr_t dgates, uintptr_t dgates_rec,
+                           uintptr_t rec_mask, Launch l) {
     bindings::DeviceGuard guard(l.device);
     cuda::rnn_backward(int(cell), steps, batch, input, hidden, reverse,
                        reinterpret_cast<uintptr_t>(mask), x, w_ih, w_hh, h0, c0, y, gates, aux,
                        dy, dh_n, dc_n, dx, dw_ih, dw_hh, db_ih, db_hh, dh0, dc0, dgates,
-                       dgates_rec, l.stream);
+                       dgates_rec, rec_mask, l.stream);
   }
 };
 

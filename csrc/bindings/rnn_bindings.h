@@ -57,7 +57,8 @@ void bind_rnn(py::module_& m) {
       "rnn_forward",
       [u8](RnnCell cell, py::handle x, py::handle w_ih, py::handle w_hh, py::handle b_ih,
             py::handle b_hh, py::handle h0, py::handle c0, py::handle mask, bool reverse,
-            py::handle y, py::handle h_n, py::handle c_n, py::handle gates, py::handle aux) {
+            py::handle y, py::handle h_n, py::handle c_n, py::handle gates, py::handle aux,
+            py::handle rec_mask) {
         Reader r{gpu};
         const Array X = r.f32(x, "x", false), WI = r.f32(w_ih, "w_ih", false);
         const Array WH = r.f32(w_hh, "w_hh", false), BI = r.f32(b_ih, "b_ih", false, true);
@@ -67,7 +68,9 @@ void bind_rnn(py::module_& m) {
         const Array Y = r.f32(y, "y", true), HN = r.f32(h_n, "h_n", true, true);
         const Array CN = r.f32(c_n, "c_n", true, true), G = r.f32(gates, "gates", true);
         const Array A = r.f32(aux, "aux", true);
+        const Array RM = r.f32(rec_mask, "rec_mask", false, true);
         const RnnSizes s = rnn_sizes(cell, X, WI, WH, BI, BH, H0, C0);
+        expect_shape("rec_mask", RM, {s.batch, s.hidden});
         expect_shape("y", Y, {s.steps, s.batch, s.hidden});
         expect_shape("h_n", HN, {s.batch, s.hidden});
         expect_shape("c_n", CN, {s.batch, s.hidden});
@@ -79,11 +82,12 @@ void bind_rnn(py::module_& m) {
         py::gil_scoped_release nogil;
         Backend::rnn_forward(cell, s.steps, s.batch, s.input, s.hidden, reverse, active, X.data,
                              WI.data, WH.data, BI.data, BH.data, H0.data, C0.data, Y.data,
-                             HN.data, CN.data, G.data, A.data, launch);
+                             HN.data, CN.data, G.data, A.data, RM.data, launch);
       },
       py::arg("cell"), py::arg("x"), py::arg("w_ih"), py::arg("w_hh"), py::arg("b_ih"),
       py::arg("b_hh"), py::arg("h0"), py::arg("c0"), py::arg("mask"), py::arg("reverse"),
-      py::arg("y"), py::arg("h_n"), py::arg("c_n"), py::arg("gates"), py::arg("aux"));
+      py::arg("y"), py::arg("h_n"), py::arg("c_n"), py::arg("gates"), py::arg("aux"),
+      py::arg("rec_mask") = py::none());
 
   m.def(
       "rnn_backward",
@@ -91,7 +95,8 @@ void bind_rnn(py::module_& m) {
             py::handle c0, py::handle mask, bool reverse, py::handle y, py::handle gates,
             py::handle aux, py::handle dy, py::handle dh_n, py::handle dc_n, py::handle dx,
             py::handle dw_ih, py::handle dw_hh, py::handle db_ih, py::handle db_hh,
-            py::handle dh0, py::handle dc0, py::handle dgates, py::handle dgates_rec) {
+            py::handle dh0, py::handle dc0, py::handle dgates, py::handle dgates_rec,
+            py::handle rec_mask) {
         Reader r{gpu};
         const Array X = r.f32(x, "x", false), WI = r.f32(w_ih, "w_ih", false);
         const Array WH = r.f32(w_hh, "w_hh", false), H0 = r.f32(h0, "h0", false, true);
@@ -106,7 +111,9 @@ void bind_rnn(py::module_& m) {
         const Array DH0 = r.f32(dh0, "dh0", true, true), DC0 = r.f32(dc0, "dc0", true, true);
         const Array DG = r.f32(dgates, "dgates", true);
         const Array DGR = r.f32(dgates_rec, "dgates_rec", true, true);
+        const Array RM = r.f32(rec_mask, "rec_mask", false, true);
         const RnnSizes s = rnn_sizes(cell, X, WI, WH, Array{}, Array{}, H0, C0);
+        expect_shape("rec_mask", RM, {s.batch, s.hidden});
         expect_shape("y", Y, {s.steps, s.batch, s.hidden});
         expect_shape("gates", G, {s.steps, s.batch, s.gates});
         expect_shape("aux", A, {s.steps, s.batch, s.hidden});
@@ -132,13 +139,13 @@ void bind_rnn(py::module_& m) {
         Backend::rnn_backward(cell, s.steps, s.batch, s.input, s.hidden, reverse, active, X.data,
                               WI.data, WH.data, H0.data, C0.data, Y.data, G.data, A.data,
                               DY.data, DHN.data, DCN.data, DX.data, DWI.data, DWH.data, DBI.data,
-                              DBH.data, DH0.data, DC0.data, DG.data, DGR.data, launch);
+                              DBH.data, DH0.data, DC0.data, DG.data, DGR.data, RM.data, launch);
       },
       py::arg("cell"), py::arg("x"), py::arg("w_ih"), py::arg("w_hh"), py::arg("h0"),
       py::arg("c0"), py::arg("mask"), py::arg("reverse"), py::arg("y"), py::arg("gates"),
       py::arg("aux"), py::arg("dy"), py::arg("dh_n"), py::arg("dc_n"), py::arg("dx"),
       py::arg("dw_ih"), py::arg("dw_hh"), py::arg("db_ih"), py::arg("db_hh"), py::arg("dh0"),
-      py::arg("dc0"), py::arg("dgates"), py::arg("dgates_rec"));
+      py::arg("dc0"), py::arg("dgates"), py::arg("dgates_rec"), py::arg("rec_mask") = py::none());
 }
 
 }  // namespace fusednn::bindings

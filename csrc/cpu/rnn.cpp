@@ -58,6 +58,7 @@ void rnn_forward(const RnnSequence& s, const float* x, const float* w_ih, const 
   }
   const std::vector<float> zeros(size_t(B * H), 0.f);
   std::vector<float> rec(static_cast<size_t>(B * GH));
+  std::vector<float> h_masked(s.rec_mask ? static_cast<size_t>(B * H) : 0);
   // W_hh^T once, so each step's product is a plain (not transposed) GEMM: OpenBLAS runs the
   // small per-step shape faster that way (64x512x128: about 15%).
   std::vector<float> w_hh_t(static_cast<size_t>(H * GH));
@@ -69,7 +70,12 @@ void rnn_forward(const RnnSequence& s, const float* x, const float* w_ih, const 
     const int64_t t = step_at(s, k), prev = step_at(s, k - 1);
     const float* h_prev = k == 0 ? (h0 ? h0 : zeros.data()) : y + prev * B * H;
     const float* c_prev = k == 0 ? (c0 ? c0 : zeros.data()) : aux + prev * B * H;
-    sgemm(false, false, B, GH, H, 1.f, h_prev, H, w_hh_t.data(), GH, 0.f, rec.data(), GH);
+    const float* h_rec = h_prev;
+    if (s.rec_mask) {  // recurrent dropout: the product reads the masked state
+      for (int64_t i = 0; i < B * H; ++i) h_masked[size_t(i)] = h_prev[i] * s.rec_mask[i];
+      h_rec = h_masked.data();
+    }
+    sgemm(false, false, B, GH, H, 1.f, h_rec, H, w_hh_t.data(), GH, 0.f, rec.data(), GH);
     kernels.step_forward(RnnStepForwardArgs{s.cell, B, H, gates + t * B * GH, rec.data(), b_hh,
                                             h_prev, c_prev, y + t * B * H, aux + t * B * H,
                                             active_rows(s, t)});
@@ -92,6 +98,7 @@ void rnn_backward(const RnnSequence& s, const float* x, const float* w_ih, const
   float* drec = gru ? dgates_rec : dgates;  // the recurrent part's pre-activation gradient
   const std::vector<float> zeros(size_t(BH), 0.f);
   std::vector<float> dh(size_t(BH), 0.f), dh_prev(static_cast<size_t>(BH)), dc(size_t(BH), 0.f);
+  std::vector<float> dmasked(s.rec_mask ? static_cast<size_t>(BH) : 0);
   if (dh_n) std::memcpy(dh.data(), dh_n, size_t(BH) * sizeof(float));
   if (dc_n && s.cell == RnnCell::kLstm) std::memcpy(dc.data(), dc_n, size_t(BH) * sizeof(float));
   const RnnKernels& kernels = rnn_kernels();
@@ -107,7 +114,12 @@ void rnn_backward(const RnnSequence& s, const float* x, const float* w_ih, const
         s.cell, B, H, gates + t * B * GH, aux + t * BH, h_prev, c_prev, y + t * BH, dh.data(),
         dc.data(), dgates + t * B * GH, gru ? dgates_rec + t * B * GH : nullptr, dh_prev.data(),
         active_rows(s, t)});
-    sgemm(false, false, B, H, GH, 1.f, drec + t * B * GH, GH, w_hh, H, 1.f, dh_prev.data(), H);
+    if (s.rec_mask) {  // the product read h_prev * mask: its gradient is masked the same way
+      sgemm(false, false, B, H, GH, 1.f, drec + t * B * GH, GH, w_hh, H, 0.f, dmasked.data(), H);
+      for (int64_t i = 0; i < BH; ++i) dh_prev[size_t(i)] += dmasked[size_t(i)] * s.rec_mask[i];
+    } else {
+      sgemm(false, false, B, H, GH, 1.f, drec + t * B * GH, GH, w_hh, H, 1.f, dh_prev.data(), H);
+    }
     dh.swap(dh_prev);
   }
   if (dh0) std::memcpy(dh0, dh.data(), size_t(BH) * sizeof(float));
@@ -119,16 +131,31 @@ void rnn_backward(const RnnSequence& s, const float* x, const float* w_ih, const
   if (dw_ih) sgemm(true, false, GH, I, T * B, 1.f, dgates, GH, x, I, 0.f, dw_ih, I);
   if (dw_hh) {
     // Step t's recurrent input is the state of the step processed before it: the outputs
-    // shifted by one step, and h0 at the first step processed.
+    // shifted by one step, and h0 at the first step processed (each masked under recurrent
+    // dropout).
+    std::vector<float> masked_y, masked_h0;
+    const float* states = y;
+    const float* first_state = h0;
+    if (s.rec_mask) {
+      masked_y.resize(size_t(T * BH));
+      for (int64_t i = 0; i < T * BH; ++i) masked_y[size_t(i)] = y[i] * s.rec_mask[i % BH];
+      states = masked_y.data();
+      if (h0) {
+        masked_h0.resize(size_t(BH));
+        for (int64_t i = 0; i < BH; ++i) masked_h0[size_t(i)] = h0[i] * s.rec_mask[i];
+        first_state = masked_h0.data();
+      }
+    }
     std::memset(dw_hh, 0, size_t(GH * H) * sizeof(float));
     if (T > 1) {
       const float* dr = s.reverse ? drec : drec + B * GH;
-      const float* hp = s.reverse ? y + BH : y;
+      const float* hp = s.reverse ? states + BH : states;
       sgemm(true, false, GH, H, (T - 1) * B, 1.f, dr, GH, hp, H, 0.f, dw_hh, H);
     }
-    if (h0) {
+    if (first_state) {
       const int64_t first = step_at(s, 0);
-      sgemm(true, false, GH, H, B, 1.f, drec + first * B * GH, GH, h0, H, 1.f, dw_hh, H);
+      sgemm(true, false, GH, H, B, 1.f, drec + first * B * GH, GH, first_state, H, 1.f, dw_hh,
+            H);
     }
   }
   if (db_ih) column_sums(dgates, T * B, GH, db_ih);

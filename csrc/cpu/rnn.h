@@ -16,6 +16,8 @@ struct RnnSequence {
   bool reverse;         // process steps T-1 .. 0
   const uint8_t* mask;  // [T, B] nullable: row b takes step t where mask[t, b] != 0; elsewhere
                         // it carries its state (a padded step, before or after the data)
+  const float* rec_mask;  // [B, H] nullable: recurrent dropout, Keras's rule: the recurrent
+                          // product of every step reads h_prev * rec_mask (0 or 1/(1-p))
 };
 
 // x [T, B, I], w_ih [G*H, I], w_hh [G*H, H], biases [G*H] (nullable), h0/c0 [B, H] (nullable:

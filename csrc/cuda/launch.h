@@ -99,16 +99,19 @@ void gemm_rowmajor(uintptr_t stream, bool ta, bool tb, int64_t m, int64_t n, int
                    int64_t ldc);
 
 // ---- recurrent layers (rnn.cu): the CPU twins' contract (csrc/cpu/rnn.h), cell codes of
-// fusednn/rnn_math.h, `mask` a device (steps, batch) uint8 array or 0 --------------------------
+// fusednn/rnn_math.h, `mask` a device (steps, batch) uint8 array or 0, `rec_mask` a device
+// (batch, hidden) float recurrent-dropout mask or 0 ---------------------------------------------
 void rnn_forward(int cell, int64_t steps, int64_t batch, int64_t input, int64_t hidden,
                  bool reverse, uintptr_t mask, uintptr_t x, uintptr_t w_ih, uintptr_t w_hh,
                  uintptr_t b_ih, uintptr_t b_hh, uintptr_t h0, uintptr_t c0, uintptr_t y,
-                 uintptr_t h_n, uintptr_t c_n, uintptr_t gates, uintptr_t aux, uintptr_t stream);
+                 uintptr_t h_n, uintptr_t c_n, uintptr_t gates, uintptr_t aux, uintptr_t rec_mask,
+                 uintptr_t stream);
 void rnn_backward(int cell, int64_t steps, int64_t batch, int64_t input, int64_t hidden,
                   bool reverse, uintptr_t mask, uintptr_t x, uintptr_t w_ih, uintptr_t w_hh,
                   uintptr_t h0, uintptr_t c0, uintptr_t y, uintptr_t gates, uintptr_t aux,
                   uintptr_t dy, uintptr_t dh_n, uintptr_t dc_n, uintptr_t dx, uintptr_t dw_ih,
                   uintptr_t dw_hh, uintptr_t db_ih, uintptr_t db_hh, uintptr_t dh0,
-                  uintptr_t dc0, uintptr_t dgates, uintptr_t dgates_rec, uintptr_t stream);
+                  uintptr_t dc0, uintptr_t dgates, uintptr_t dgates_rec, uintptr_t rec_mask,
+                  uintptr_t stream);
 
 }  // namespace fusednn::cuda

@@ -158,6 +158,17 @@ __global__ void step_backward_kernel(StepBackward a) {
   }
 }
 
+// out[i] = a[i] * mask[i % period] (recurrent dropout: a state, or every step's, masked).
+__global__ void masked_kernel(const float* a, const float* mask, float* out, int64_t n,
+                              int64_t period) {
+  FUSEDNN_GRID_STRIDE(i, n) { out[i] = a[i] * mask[i % period]; }
+}
+
+// out[i] += a[i] * mask[i]
+__global__ void add_masked_kernel(const float* a, const float* mask, float* out, int64_t n) {
+  FUSEDNN_GRID_STRIDE(i, n) { out[i] += a[i] * mask[i]; }
+}
+
 // A stream-ordered buffer of floats, zeroed when asked.
 struct Buffer {
   float* p = nullptr;
@@ -189,18 +200,26 @@ void copy(uintptr_t dst, uintptr_t src, int64_t floats, uintptr_t stream) {
 void rnn_forward(int cell_code, int64_t T, int64_t B, int64_t I, int64_t H, bool reverse,
                  uintptr_t mask, uintptr_t x, uintptr_t w_ih, uintptr_t w_hh, uintptr_t b_ih,
                  uintptr_t b_hh, uintptr_t h0, uintptr_t c0, uintptr_t y, uintptr_t h_n,
-                 uintptr_t c_n, uintptr_t gates, uintptr_t aux, uintptr_t stream) {
+                 uintptr_t c_n, uintptr_t gates, uintptr_t aux, uintptr_t rec_mask,
+                 uintptr_t stream) {
   const RnnCell cell = RnnCell(cell_code);
   const int64_t GH = rnn_gates(cell) * H, BH = B * H;
   if (T == 0 || B == 0) return;
   gemm_rowmajor(stream, false, true, T * B, GH, I, x, I, w_ih, I, 0.f, gates, GH);
   if (b_ih) bias_act_forward(gates, b_ih, gates, 0, T * B, GH, 1, int(Act::kIdentity), 0.f, stream);
-  Buffer zeros(BH, stream, true), rec(B * GH, stream, false);
+  Buffer zeros(BH, stream, true), rec(B * GH, stream, false), masked(rec_mask ? BH : 0, stream, false);
   for (int64_t k = 0; k < T; ++k) {
     const int64_t t = step_at(reverse, T, k), prev = step_at(reverse, T, k - 1);
     const uintptr_t h_prev = k == 0 ? (h0 ? h0 : zeros.addr()) : y + uintptr_t(prev * BH * 4);
     const uintptr_t c_prev = k == 0 ? (c0 ? c0 : zeros.addr()) : aux + uintptr_t(prev * BH * 4);
-    gemm_rowmajor(stream, false, true, B, GH, H, h_prev, H, w_hh, H, 0.f, rec.addr(), GH);
+    uintptr_t h_rec = h_prev;
+    if (rec_mask) {  // recurrent dropout: the product reads the masked state
+      masked_kernel<<<blocks_for(BH, kThreads), kThreads, 0, as_stream(stream)>>>(
+          ptr<const float>(h_prev), ptr<const float>(rec_mask), masked.p, BH, BH);
+      FUSEDNN_CUDA_CHECK_LAUNCH();
+      h_rec = masked.addr();
+    }
+    gemm_rowmajor(stream, false, true, B, GH, H, h_rec, H, w_hh, H, 0.f, rec.addr(), GH);
     StepForward a{cell, B, H, ptr<float>(gates) + t * B * GH, rec.p, ptr<const float>(b_hh),
                   ptr<const float>(h_prev), ptr<const float>(c_prev), ptr<float>(y) + t * BH,
                   ptr<float>(aux) + t * BH, mask ? ptr<const uint8_t>(mask) + t * B : nullptr};
@@ -217,14 +236,14 @@ void rnn_backward(int cell_code, int64_t T, int64_t B, int64_t I, int64_t H, boo
                   uintptr_t c0, uintptr_t y, uintptr_t gates, uintptr_t aux, uintptr_t dy,
                   uintptr_t dh_n, uintptr_t dc_n, uintptr_t dx, uintptr_t dw_ih, uintptr_t dw_hh,
                   uintptr_t db_ih, uintptr_t db_hh, uintptr_t dh0, uintptr_t dc0,
-                  uintptr_t dgates, uintptr_t dgates_rec, uintptr_t stream) {
+                  uintptr_t dgates, uintptr_t dgates_rec, uintptr_t rec_mask, uintptr_t stream) {
   const RnnCell cell = RnnCell(cell_code);
   const int64_t GH = rnn_gates(cell) * H, BH = B * H;
   if (T == 0 || B == 0) return;
   const bool gru = cell == RnnCell::kGru;
   const uintptr_t drec = gru ? dgates_rec : dgates;
   Buffer zeros(BH, stream, true), dh(BH, stream, true), dh_prev(BH, stream, false),
-      dc(BH, stream, true);
+      dc(BH, stream, true), dmasked(rec_mask ? BH : 0, stream, false);
   if (dh_n) copy(dh.addr(), dh_n, BH, stream);
   if (dc_n && cell == RnnCell::kLstm) copy(dc.addr(), dc_n, BH, stream);
   float* cur = dh.p;
@@ -241,8 +260,16 @@ void rnn_backward(int cell_code, int64_t T, int64_t B, int64_t I, int64_t H, boo
                    mask ? ptr<const uint8_t>(mask) + t * B : nullptr};
     step_backward_kernel<<<blocks_for(BH, kThreads), kThreads, 0, as_stream(stream)>>>(a);
     FUSEDNN_CUDA_CHECK_LAUNCH();
-    gemm_rowmajor(stream, false, false, B, H, GH, drec + uintptr_t(t * B * GH * 4), GH, w_hh, H,
-                  1.f, reinterpret_cast<uintptr_t>(nxt), H);
+    if (rec_mask) {  // the product read h_prev * mask: its gradient is masked the same way
+      gemm_rowmajor(stream, false, false, B, H, GH, drec + uintptr_t(t * B * GH * 4), GH, w_hh,
+                    H, 0.f, dmasked.addr(), H);
+      add_masked_kernel<<<blocks_for(BH, kThreads), kThreads, 0, as_stream(stream)>>>(
+          dmasked.p, ptr<const float>(rec_mask), nxt, BH);
+      FUSEDNN_CUDA_CHECK_LAUNCH();
+    } else {
+      gemm_rowmajor(stream, false, false, B, H, GH, drec + uintptr_t(t * B * GH * 4), GH, w_hh,
+                    H, 1.f, reinterpret_cast<uintptr_t>(nxt), H);
+    }
     float* swap = cur;
     cur = nxt;
     nxt = swap;
@@ -258,16 +285,33 @@ void rnn_backward(int cell_code, int64_t T, int64_t B, int64_t I, int64_t H, boo
   if (dx) gemm_rowmajor(stream, false, false, T * B, I, GH, dgates, GH, w_ih, I, 0.f, dx, I);
   if (dw_ih) gemm_rowmajor(stream, true, false, GH, I, T * B, dgates, GH, x, I, 0.f, dw_ih, I);
   if (dw_hh) {
+    // The states each step's product read: the outputs shifted by one step and h0, masked
+    // under recurrent dropout.
+    Buffer masked_y(rec_mask ? T * BH : 0, stream, false), masked_h0(rec_mask && h0 ? BH : 0,
+                                                                        stream, false);
+    uintptr_t states = y, first_state = h0;
+    if (rec_mask) {
+      masked_kernel<<<blocks_for(T * BH, kThreads), kThreads, 0, as_stream(stream)>>>(
+          ptr<const float>(y), ptr<const float>(rec_mask), masked_y.p, T * BH, BH);
+      FUSEDNN_CUDA_CHECK_LAUNCH();
+      states = masked_y.addr();
+      if (h0) {
+        masked_kernel<<<blocks_for(BH, kThreads), kThreads, 0, as_stream(stream)>>>(
+            ptr<const float>(h0), ptr<const float>(rec_mask), masked_h0.p, BH, BH);
+        FUSEDNN_CUDA_CHECK_LAUNCH();
+        first_state = masked_h0.addr();
+      }
+    }
     FUSEDNN_CUDA_CHECK(cudaMemsetAsync(ptr<void>(dw_hh), 0, size_t(GH * H) * 4, as_stream(stream)));
     if (T > 1) {
       const uintptr_t dr = reverse ? drec : drec + uintptr_t(B * GH * 4);
-      const uintptr_t hp = reverse ? y + uintptr_t(BH * 4) : y;
+      const uintptr_t hp = reverse ? states + uintptr_t(BH * 4) : states;
       gemm_rowmajor(stream, true, false, GH, H, (T - 1) * B, dr, GH, hp, H, 0.f, dw_hh, H);
     }
-    if (h0) {
+    if (first_state) {
       const int64_t first = step_at(reverse, T, 0);
-      gemm_rowmajor(stream, true, false, GH, H, B, drec + uintptr_t(first * B * GH * 4), GH, h0,
-                    H, 1.f, dw_hh, H);
+      gemm_rowmajor(stream, true, false, GH, H, B, drec + uintptr_t(first * B * GH * 4), GH,
+                    first_state, H, 1.f, dw_hh, H);
     }
   }
   if (db_ih) channel_sum(dgates, db_ih, T * B, GH, 1, stream);

@@ -50,3 +50,26 @@ def test_gpu_matches_torch_cudnn(cls, fn):
     ref = module(x)[0]
     np.testing.assert_allclose(ours.cpu().numpy(), ref.detach().cpu().numpy(), rtol=1e-4,
                                atol=1e-4)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_gpu_recurrent_dropout_matches_cpu(cell):
+    from fusednn import _backend
+    from fusednn.nn.functional.recurrent import _direction
+
+    rng = np.random.default_rng(3)
+    g, hidden = GATES[cell], 17
+    arrays = [rng.standard_normal(s).astype(np.float32) * 0.5 for s in
+              [(6, 4, 5), (g * hidden, 5), (g * hidden, hidden), (g * hidden,), (g * hidden,)]]
+    rec_mask = ((rng.random((4, hidden)) > 0.3) / 0.7).astype(np.float32)
+    outs = []
+    for device in ("cpu", "cuda"):
+        xs = [Tensor(a if device == "cpu" else cupy.asarray(a), requires_grad=True)
+              for a in arrays]
+        mask = rec_mask if device == "cpu" else cupy.asarray(rec_mask)
+        y, _, _ = _direction(getattr(_backend.RnnCell, cell), xs[0], xs[1:], None, None, None,
+                             True, mask)
+        y.sum().backward()
+        outs.append([y.cpu().numpy()] + [x.grad.cpu().numpy() for x in xs])
+    for a, b in zip(outs[1], outs[0]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * max(1.0, float(np.abs(b).max())))

@@ -119,6 +119,49 @@ def test_fused_float32_kernels_agree_with_the_float64_reference(cell):
         assert_close(ours, ref, "float32 kernels vs float64 reference")
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn_tanh"])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_recurrent_dropout_kernels_agree_with_the_float64_reference(cell, reverse):
+    """A recurrent-dropout mask on the state: the fused float32 kernels (forward, every
+    gradient, with padding) against the composed float64 equations with the same mask."""
+    from fusednn.nn.functional.recurrent import _direction
+
+    rng = np.random.default_rng(11)
+    g = {"lstm": 4, "gru": 3, "rnn_tanh": 1}[cell]
+    steps, batch, features, hidden = 5, 3, 4, 6
+    arrays = [rand(rng, steps, batch, features), rand(rng, g * hidden, features),
+              rand(rng, g * hidden, hidden), rand(rng, g * hidden), rand(rng, g * hidden),
+              rand(rng, batch, hidden)]
+    rec_mask = (rng.random((batch, hidden)) > 0.4) / 0.6
+    step_mask = np.ones((steps, batch), np.uint8)
+    step_mask[3:, 1] = 0
+    cell_code = getattr(_backend.RnnCell, cell)
+    results = []
+    for dtype in (np.float32, np.float64):
+        ts = [Tensor(a.astype(dtype), requires_grad=True) for a in arrays]
+        y, h_n, _ = _direction(cell_code, ts[0], ts[1:5], ts[5], None, step_mask, reverse,
+                               rec_mask)
+        r = np.linspace(-1, 1, y.numpy().size).reshape(y.shape).astype(dtype)
+        ((y * Tensor(r)).sum() + h_n.sum()).backward()
+        results.append([y.numpy()] + [t.grad.numpy() for t in ts])
+    for ours, ref in zip(*results):
+        assert_close(ours, ref, "recurrent dropout: float32 kernels vs float64 reference")
+
+
+def test_recurrent_dropout_in_a_layer_trains_and_is_off_in_evaluation():
+    rng = np.random.default_rng(12)
+    x = Tensor(rand(rng, 4, 6, 3))
+    layer = nn.GRU(5, recurrent_dropout=0.5)
+    layer.build(x.shape)
+    fusednn.seed(1)
+    a = layer(x).numpy()
+    fusednn.seed(1)
+    assert np.array_equal(layer(x).numpy(), a)  # the mask comes from the seeded stream
+    layer.eval()
+    clean = layer(x).numpy()
+    assert not np.allclose(clean, a)
+
+
 # -- Keras semantics ------------------------------------------------------------------------------
 def simple_rnn_loop(x, w_ih, w_hh, b, mask=None, backwards=False):
     """Keras's SimpleRNN by hand: states per step in processing order; a masked step repeats
@@ -224,8 +267,8 @@ def test_bad_input_is_named():
         layer(Tensor(rand(rng, 2, 5, 4)))
     with pytest.raises(ValueError, match=r"mask must be \(batch, steps\) = \(2, 5\)"):
         layer(Tensor(rand(rng, 2, 5, 3)), mask=np.ones((5, 2), bool))
-    with pytest.raises(NotImplementedError, match="recurrent_dropout"):
-        nn.LSTM(4, recurrent_dropout=0.2)
+    with pytest.raises(ValueError, match=r"recurrent_dropout must be in \[0, 1\)"):
+        nn.LSTM(4, recurrent_dropout=1.0)
     with pytest.raises(NotImplementedError, match="reset_after=False"):
         nn.GRU(4, reset_after=False)
     with pytest.raises(TypeError, match="input must be float32 or float64, got float16"):

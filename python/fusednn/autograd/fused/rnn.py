@@ -5,7 +5,9 @@ one fused cell pass; the backward's weight gradients as GEMMs over all steps). f
 The output packs what the layer returns into one array: the states of every step, (T, B, H),
 followed for an LSTM by its last cell state as one more (B, H) slice. The last hidden state is
 the state of the last step processed (a masked step, ``mask`` (T, B) uint8 zero, carries its
-row's state), so it is a slice of the output and needs no slot of its own."""
+row's state), so it is a slice of the output and needs no slot of its own. ``rec_mask`` (B, H),
+when given, is a recurrent-dropout mask: every step's recurrent product reads h_prev * rec_mask
+(Keras's rule: one mask for the whole sequence)."""
 from __future__ import annotations
 
 from ... import _backend
@@ -20,12 +22,14 @@ def is_lstm(cell) -> bool:
 
 class RnnFunction(Function):
     @staticmethod
-    def forward(ctx, x, w_ih, w_hh, b_ih, b_hh, h0, c0, cell, mask, reverse):
+    def forward(ctx, x, w_ih, w_hh, b_ih, b_hh, h0, c0, cell, mask, reverse, rec_mask=None):
         where = f"{cell.name} layer"
         x, w_ih, w_hh = (_backend.contiguous(a, where, n) for a, n in
                          ((x, "input"), (w_ih, "weight_ih"), (w_hh, "weight_hh")))
-        b_ih, b_hh, h0, c0 = (None if a is None else _backend.contiguous(a, where, n) for a, n in
-                              ((b_ih, "bias_ih"), (b_hh, "bias_hh"), (h0, "h0"), (c0, "c0")))
+        b_ih, b_hh, h0, c0, rec_mask = (
+            None if a is None else _backend.contiguous(a, where, n) for a, n in
+            ((b_ih, "bias_ih"), (b_hh, "bias_hh"), (h0, "h0"), (c0, "c0"),
+             (rec_mask, "recurrent dropout mask")))
         steps, batch, _ = x.shape
         hidden, gates = w_hh.shape[1], w_hh.shape[0]
         packed = _backend.empty(x, (steps + is_lstm(cell), batch, hidden))
@@ -36,9 +40,9 @@ class RnnFunction(Function):
         if mask is not None and _backend.on_gpu(x):
             mask = _backend.xp_of(x).asarray(mask)
         _backend.call(x, "rnn_forward", cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0, mask,
-                      bool(reverse), y, None, c_n, saved_gates, aux)
+                      bool(reverse), y, None, c_n, saved_gates, aux, rec_mask)
         ctx.save_for_backward(x, w_ih, w_hh, h0, c0, y, saved_gates, aux)
-        ctx.cell, ctx.mask, ctx.reverse = cell, mask, bool(reverse)
+        ctx.cell, ctx.mask, ctx.reverse, ctx.rec_mask = cell, mask, bool(reverse), rec_mask
         ctx.has_bias = b_ih is not None, b_hh is not None
         return packed
 
@@ -64,5 +68,5 @@ class RnnFunction(Function):
         dgates_rec = _backend.empty(g, saved_gates.shape) if ctx.cell == RnnCell.gru else None
         _backend.call(x, "rnn_backward", ctx.cell, x, w_ih, w_hh, h0, c0, ctx.mask,
                       ctx.reverse, y, saved_gates, aux, dy, None, dc_n, dx, dw_ih, dw_hh, db_ih,
-                      db_hh, dh0, dc0, dgates, dgates_rec)
-        return dx, dw_ih, dw_hh, db_ih, db_hh, dh0, dc0, None, None, None
+                      db_hh, dh0, dc0, dgates, dgates_rec, ctx.rec_mask)
+        return dx, dw_ih, dw_hh, db_ih, db_hh, dh0, dc0, None, None, None, None

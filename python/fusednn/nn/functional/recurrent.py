@@ -79,7 +79,7 @@ def _check_lengths(lengths, batch, steps):
     return np.ascontiguousarray(data, np.int64)
 
 
-def _composed(cell, x, w_ih, w_hh, b_ih, b_hh, h, c, mask, reverse):
+def _composed(cell, x, w_ih, w_hh, b_ih, b_hh, h, c, mask, reverse, rec_mask=None):
     """The cell equations from Tensor operations (any float dtype): (y, h_n, c_n)."""
     steps = x.shape[0]
     hidden = w_hh.shape[1]
@@ -90,7 +90,7 @@ def _composed(cell, x, w_ih, w_hh, b_ih, b_hh, h, c, mask, reverse):
         a = x[t] @ w_ih_t
         if b_ih is not None:
             a = a + b_ih
-        r = h @ w_hh_t
+        r = (h if rec_mask is None else h * Tensor(rec_mask)) @ w_hh_t
         if b_hh is not None:
             r = r + b_hh
         part = lambda v, k: v[:, k * hidden:(k + 1) * hidden]  # noqa: E731
@@ -116,13 +116,15 @@ def _composed(cell, x, w_ih, w_hh, b_ih, b_hh, h, c, mask, reverse):
     return cat(outputs, 0), h, c
 
 
-def _direction(cell, x, weights, h0, c0, mask, reverse):
-    """One layer, one direction, time-major: (y (T, B, H), h_n, c_n or None)."""
+def _direction(cell, x, weights, h0, c0, mask, reverse, rec_mask=None):
+    """One layer, one direction, time-major: (y (T, B, H), h_n, c_n or None). ``rec_mask``
+    (B, H) array: recurrent dropout (the recurrent product reads h_prev * rec_mask)."""
     w_ih, w_hh = weights[0], weights[1]
     b_ih, b_hh = (weights[2], weights[3]) if len(weights) == 4 else (None, None)
     lstm = cell == RnnCell.lstm
     if x.dtype == np.float32:
-        packed = RnnFunction.apply(x, w_ih, w_hh, b_ih, b_hh, h0, c0, cell, mask, reverse)
+        packed = RnnFunction.apply(x, w_ih, w_hh, b_ih, b_hh, h0, c0, cell, mask, reverse,
+                                   None if rec_mask is None else rec_mask.astype(x.dtype))
         steps = x.shape[0]
         y = packed[:steps] if lstm else packed
         last = 0 if reverse else steps - 1
@@ -130,7 +132,8 @@ def _direction(cell, x, weights, h0, c0, mask, reverse):
     batch, hidden = x.shape[1], w_hh.shape[1]
     zeros = lambda: Tensor(np.zeros((batch, hidden), x.dtype))  # noqa: E731
     return _composed(cell, x, w_ih, w_hh, b_ih, b_hh, h0 if h0 is not None else zeros(),
-                     (c0 if c0 is not None else zeros()) if lstm else None, mask, reverse)
+                     (c0 if c0 is not None else zeros()) if lstm else None, mask, reverse,
+                     None if rec_mask is None else rec_mask.astype(x.dtype))
 
 
 def _run(cell, where, input, hx, params, has_biases, num_layers, dropout, train, bidirectional,

@@ -8,9 +8,10 @@ True)`` inside a Sequential, or given — marks the steps each sequence takes: a
 neither updates the state nor changes the output (Keras: the output repeats the last state), in
 any pattern (pre- or post-padding). ``go_backwards`` reads the steps last to first and, with
 ``return_sequences``, returns them in that order, as Keras does. ``dropout`` drops input
-features with one mask per sequence (Keras's rule). ``recurrent_dropout`` and ``stateful`` are
-not supported (an error says so); ``unroll`` is accepted and ignored (the kernels never build a
-graph per step)."""
+features with one mask per sequence, and ``recurrent_dropout`` drops state units in the
+recurrent product with one mask per sequence (Keras's rules; the masks come from the Philox
+dropout stream). ``stateful`` is not supported (an error says so); ``unroll`` is accepted and
+ignored (the kernels never build a graph per step)."""
 from __future__ import annotations
 
 import numpy as np
@@ -42,16 +43,16 @@ class _Recurrent(Module):
         where = type(self).__name__
         if isinstance(units, bool) or not isinstance(units, int) or units < 1:
             raise ValueError(f"{where}: units must be a positive int, got {units!r}")
-        if recurrent_dropout:
-            raise NotImplementedError(f"{where}: recurrent_dropout is not supported yet")
         if stateful:
             raise NotImplementedError(f"{where}: stateful=True is not supported")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"{where}: dropout must be in [0, 1), got {dropout}")
+        for what, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if not 0.0 <= rate < 1.0:
+                raise ValueError(f"{where}: {what} must be in [0, 1), got {rate}")
         self.cell = self._cell(activation, recurrent_activation)
         self.units, self.activation, self.recurrent_activation = units, activation, \
             recurrent_activation
         self.use_bias, self.dropout = bool(use_bias), float(dropout)
+        self.recurrent_dropout = float(recurrent_dropout)
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
         self.go_backwards, self.unroll = bool(go_backwards), bool(unroll)
         self.initializers = (kernel_initializer, recurrent_initializer, bias_initializer)
@@ -112,9 +113,13 @@ class _Recurrent(Module):
             keep = F.dropout(Tensor(np.ones((batch, 1, features), x.dtype), device=x.device),
                              self.dropout, True)
             x = x * keep
+        rec_mask = None
+        if self.recurrent_dropout and self.training:  # one mask on the state, every step
+            ones = Tensor(np.ones((batch, self.units), x.dtype), device=x.device)
+            rec_mask = F.dropout(ones, self.recurrent_dropout, True).data
         h0, c0 = self._initial(initial_state, batch)
         y, h_n, c_n = _direction(self.cell, x.permute(1, 0, 2), self._weights(), h0, c0,
-                                 step_mask, self.go_backwards)
+                                 step_mask, self.go_backwards, rec_mask)
         if self.return_sequences:
             out = y.permute(1, 0, 2)
             if self.go_backwards:
@@ -162,7 +167,8 @@ class _Recurrent(Module):
                     recurrent_activation=self.recurrent_activation, use_bias=self.use_bias,
                     kernel_initializer=k, recurrent_initializer=r, bias_initializer=b,
                     kernel_regularizer=kr, recurrent_regularizer=rr, bias_regularizer=br,
-                    dropout=self.dropout, return_sequences=self.return_sequences,
+                    dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
+                    return_sequences=self.return_sequences,
                     return_state=self.return_state, go_backwards=self.go_backwards,
                     unroll=self.unroll, name=self.name)
 
