@@ -203,28 +203,21 @@ def lstm(input, hx, params, has_biases: bool = True, num_layers: int = 1,
                 bidirectional, batch_first, lengths)
 
 
-def gru(input, hx, params, has_biases: bool = True, num_layers: int = 1, dropout: float = 0.0,
-        train: bool = True, bidirectional: bool = False, batch_first: bool = False,
-        lengths=None):
-    """(output, h_n): torch's GRU (Keras's reset_after=True)."""
-    out, h, _ = _run(RnnCell.gru, "gru", input, hx, params, has_biases, num_layers, dropout,
-                     train, bidirectional, batch_first, lengths)
-    return out, h
+def _one_state(cell, name: str, doc: str):
+    """The functional form of a cell with one state: (output, h_n)."""
+
+    def run(input, hx, params, has_biases: bool = True, num_layers: int = 1,
+            dropout: float = 0.0, train: bool = True, bidirectional: bool = False,
+            batch_first: bool = False, lengths=None):
+        out, h, _ = _run(cell, name, input, hx, params, has_biases, num_layers, dropout, train,
+                         bidirectional, batch_first, lengths)
+        return out, h
+
+    run.__name__ = run.__qualname__ = name
+    run.__doc__ = doc
+    return run
 
 
-def rnn_tanh(input, hx, params, has_biases: bool = True, num_layers: int = 1,
-             dropout: float = 0.0, train: bool = True, bidirectional: bool = False,
-             batch_first: bool = False, lengths=None):
-    """(output, h_n) of the Elman RNN with tanh."""
-    out, h, _ = _run(RnnCell.rnn_tanh, "rnn_tanh", input, hx, params, has_biases, num_layers,
-                     dropout, train, bidirectional, batch_first, lengths)
-    return out, h
-
-
-def rnn_relu(input, hx, params, has_biases: bool = True, num_layers: int = 1,
-             dropout: float = 0.0, train: bool = True, bidirectional: bool = False,
-             batch_first: bool = False, lengths=None):
-    """(output, h_n) of the Elman RNN with ReLU."""
-    out, h, _ = _run(RnnCell.rnn_relu, "rnn_relu", input, hx, params, has_biases, num_layers,
-                     dropout, train, bidirectional, batch_first, lengths)
-    return out, h
+gru = _one_state(RnnCell.gru, "gru", "(output, h_n): torch's GRU (Keras's reset_after=True).")
+rnn_tanh = _one_state(RnnCell.rnn_tanh, "rnn_tanh", "(output, h_n) of the Elman RNN with tanh.")
+rnn_relu = _one_state(RnnCell.rnn_relu, "rnn_relu", "(output, h_n) of the Elman RNN with ReLU.")
