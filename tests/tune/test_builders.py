@@ -17,6 +17,7 @@ pytest.importorskip("sklearn")
 import fusednn  # noqa: E402
 from fusednn import keras, nn, tune  # noqa: E402
 from fusednn.data import load_digits, train_test_split  # noqa: E402
+from tests.tune.user_builders import build_mlp as small_mlp  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILDERS = os.path.join(HERE, "user_builders.py")
@@ -29,12 +30,6 @@ def digits():
     return x_tr, y_tr, x_te, y_te
 
 
-def small_mlp(hp):
-    model = fusednn.Sequential([nn.Dense(hp.Int("units", 16, 48, step=16), activation="relu"),
-                                nn.Dense(10)], input_shape=(64,))
-    model.compile(optimizer="adam", lr=hp.Float("lr", 1e-3, 1e-2, sampling="log"),
-                  metrics=["accuracy"])
-    return model
 
 
 # -- HyperParameters ------------------------------------------------------------------------------

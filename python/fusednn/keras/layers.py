@@ -53,7 +53,30 @@ class Dense(nn.Dense, _InputShape):
         _set(self, [np.asarray(weights[0]).T] + list(weights[1:]))
 
 
-class Conv2D(nn.Conv2D, _InputShape):
+class _KerasConv(_InputShape):
+    """What Keras's convolutions share: ``dilation_rate`` in the config, and the kernel in
+    Keras's layout through get_weights / set_weights (``keras_axes``: fusednn's kernel axes in
+    Keras's order)."""
+
+    keras_axes = None
+
+    def get_config(self):
+        config = super().get_config()
+        config["dilation_rate"] = config.pop("dilation")
+        return config
+
+    def get_weights(self):
+        out = [self.weight.numpy().transpose(self.keras_axes).copy()]
+        return out + ([self.bias.numpy().copy()] if self.bias is not None else [])
+
+    def set_weights(self, weights):
+        back = tuple(np.argsort(self.keras_axes))
+        _set(self, [np.asarray(weights[0]).transpose(back)] + list(weights[1:]))
+
+
+class Conv2D(_KerasConv, nn.Conv2D):
+    keras_axes = (2, 3, 1, 0)  # (out, in, kh, kw) -> (kh, kw, in, out)
+
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
                  dilation_rate=(1, 1), activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
@@ -72,17 +95,6 @@ class Conv2D(nn.Conv2D, _InputShape):
                          name=name)
         self._take_input_shape(input_shape)
 
-    def get_config(self):
-        config = super().get_config()
-        config["dilation_rate"] = config.pop("dilation")
-        return config
-
-    def get_weights(self):
-        out = [self.weight.numpy().transpose(2, 3, 1, 0).copy()]
-        return out + ([self.bias.numpy().copy()] if self.bias is not None else [])
-
-    def set_weights(self, weights):
-        _set(self, [np.asarray(weights[0]).transpose(3, 2, 0, 1)] + list(weights[1:]))
 
 
 class _Pooling(_InputShape):
@@ -171,9 +183,11 @@ class BatchNormalization(nn.BatchNorm2D, _InputShape):
         return out + [np.asarray(self.running_mean).copy(), np.asarray(self.running_var).copy()]
 
 
-class Conv1D(nn.Conv1D, _InputShape):
+class Conv1D(_KerasConv, nn.Conv1D):
     """Keras's Conv1D over (N, steps, channels) (channels_last); kernel (k, in, out) through
     get_weights / set_weights."""
+
+    keras_axes = (2, 1, 0)  # (out, in, k) -> (k, in, out)
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, activation=None, use_bias=True,
@@ -191,17 +205,6 @@ class Conv1D(nn.Conv1D, _InputShape):
                          data_format=config.standardize_data_format(data_format), name=name)
         self._take_input_shape(input_shape)
 
-    def get_config(self):
-        config = super().get_config()
-        config["dilation_rate"] = config.pop("dilation")
-        return config
-
-    def get_weights(self):
-        out = [self.weight.numpy().transpose(2, 1, 0).copy()]
-        return out + ([self.bias.numpy().copy()] if self.bias is not None else [])
-
-    def set_weights(self, weights):
-        _set(self, [np.asarray(weights[0]).transpose(2, 1, 0)] + list(weights[1:]))
 
 
 class Embedding(nn.Embedding, _InputShape):
@@ -272,9 +275,6 @@ class _KerasRecurrent(_InputShape):
 
     keras_order = None  # torch gate index of each Keras gate, when they differ
 
-    def _keras_init(self, input_shape):
-        self._take_input_shape(input_shape)
-
     def _to_keras(self, w):
         """(G*units, ...) rows in torch's gate order to Keras's."""
         if self.keras_order is None:
@@ -326,13 +326,13 @@ class _KerasRecurrent(_InputShape):
 class SimpleRNN(_KerasRecurrent, nn.SimpleRNN):
     def __init__(self, units, *args, input_shape=None, **kwargs):
         nn.SimpleRNN.__init__(self, units, *args, **kwargs)
-        self._keras_init(input_shape)
+        self._take_input_shape(input_shape)
 
 
 class LSTM(_KerasRecurrent, nn.LSTM):
     def __init__(self, units, *args, input_shape=None, **kwargs):
         nn.LSTM.__init__(self, units, *args, **kwargs)
-        self._keras_init(input_shape)
+        self._take_input_shape(input_shape)
 
 
 class GRU(_KerasRecurrent, nn.GRU):
@@ -340,7 +340,7 @@ class GRU(_KerasRecurrent, nn.GRU):
 
     def __init__(self, units, *args, input_shape=None, **kwargs):
         nn.GRU.__init__(self, units, *args, **kwargs)
-        self._keras_init(input_shape)
+        self._take_input_shape(input_shape)
 
 
 class Bidirectional(nn.Bidirectional, _InputShape):

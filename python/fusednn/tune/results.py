@@ -89,8 +89,8 @@ class TuneResult:
         """``HyperParameters`` of the ``n`` best trials (values: drawn and fixed)."""
         out = []
         for t in self.ranked(n):
-            hp = HyperParameters(values={**t.user_attrs.get("fixed", {}), **t.params})
-            hp.values = {**t.user_attrs.get("fixed", {}), **t.params}
+            hp = HyperParameters(values=_values(t))
+            hp.values = _values(t)  # shown before any build, as KerasTuner's
             out.append(hp)
         return out
 
@@ -113,7 +113,7 @@ class TuneResult:
         tr, va = self.task.splits()[-1]
         validation = self.task.validation_data if va is None else (self.task.x[va],
                                                                    self.task.y[va])
-        hp = HyperParameters(values={**t.user_attrs.get("fixed", {}), **t.params})
+        hp = HyperParameters(values=_values(t))
         model, _, _ = fit_once(self.task, hp, self.task.x[tr], self.task.y[tr], validation, [],
                                self.task.seed + t.number)
         return model
@@ -125,8 +125,7 @@ class TuneResult:
         for t in self.ranked(n):
             lines.append(f"Trial {t.number}: " + ", ".join(
                 f"{o}={v:.4g}" for o, v in zip(self.task.objectives, t.values)))
-            values = {**t.user_attrs.get("fixed", {}), **t.params}
-            lines += [f"  {k}: {_short(v)}" for k, v in values.items()]
+            lines += [f"  {k}: {_short(v)}" for k, v in _values(t).items()]
         return "\n".join(lines)
 
     # -- tables and plots ---------------------------------------------------------------------
@@ -166,7 +165,7 @@ class TuneResult:
         else:
             tr, _ = task.splits()[0]
             x, y = task.x[tr], task.y[tr]
-        hp = HyperParameters(values={**t.user_attrs.get("fixed", {}), **t.params})
+        hp = HyperParameters(values=_values(t))
         model, _, _ = fit_once(task, hp, x, y, None, [], task.seed, label="retraining the best")
         metrics = None
         if x_test is not None:
@@ -277,6 +276,11 @@ class TuneResult:
         with open(path, "w") as f:
             json.dump(data, f, indent=2, default=float)
         return data
+
+
+def _values(trial) -> dict:
+    """A trial's hyperparameters: those the sampler drew and the builder's Fixed ones."""
+    return {**trial.user_attrs.get("fixed", {}), **trial.params}
 
 
 def _number(v) -> str:

@@ -127,9 +127,9 @@ def stratified_folds(y, k: int, seed: int):
 def kfold(n: int, k: int, seed: int):
     """k (train, validation) index pairs over a shuffled order, fold sizes differing by at most
     one (scikit-learn's KFold with shuffle)."""
-    order = np.random.default_rng(seed).permutation(n)
-    return [(np.sort(np.concatenate([f for j, f in enumerate(np.array_split(order, k)) if j != i])),
-             np.sort(np.array_split(order, k)[i])) for i in range(k)]
+    parts = np.array_split(np.random.default_rng(seed).permutation(n), k)
+    return [(np.sort(np.concatenate(parts[:i] + parts[i + 1:])), np.sort(parts[i]))
+            for i in range(k)]
 
 
 def fit_once(task: Task, hp: HyperParameters, x_tr, y_tr, validation, callbacks, seed,
