@@ -82,7 +82,8 @@ inline void bind_shared_contracts(py::module_& m) {
       .value("rnn_tanh", RnnCell::kRnnTanh)
       .value("rnn_relu", RnnCell::kRnnRelu)
       .value("lstm", RnnCell::kLstm)
-      .value("gru", RnnCell::kGru);
+      .value("gru", RnnCell::kGru)
+      .value("gru_reset_before", RnnCell::kGruResetBefore);
   m.def("rnn_gates", [](RnnCell c) { return rnn_gates(c); }, py::arg("cell"),
         "Gates per hidden unit: the rows of W_ih and W_hh are gates * hidden.");
 

@@ -75,8 +75,17 @@ void rnn_forward(const RnnSequence& s, const float* x, const float* w_ih, const 
       for (int64_t i = 0; i < B * H; ++i) h_masked[size_t(i)] = h_prev[i] * s.rec_mask[i];
       h_rec = h_masked.data();
     }
-    sgemm(false, false, B, GH, H, 1.f, h_rec, H, w_hh_t.data(), GH, 0.f, rec.data(), GH);
-    kernels.step_forward(RnnStepForwardArgs{s.cell, B, H, gates + t * B * GH, rec.data(), b_hh,
+    float* gates_t = gates + t * B * GH;
+    if (s.cell == RnnCell::kGruResetBefore) {  // r and z, then u = r h_rec against W_hn
+      sgemm(false, false, B, 2 * H, H, 1.f, h_rec, H, w_hh_t.data(), GH, 0.f, rec.data(), GH);
+      kernels.gru_reset_forward(GruResetForwardArgs{B, H, gates_t, rec.data(), b_hh, h_rec,
+                                                    aux + t * B * H, active_rows(s, t)});
+      sgemm(false, false, B, H, H, 1.f, aux + t * B * H, H, w_hh_t.data() + 2 * H, GH, 0.f,
+            rec.data() + 2 * H, GH);
+    } else {
+      sgemm(false, false, B, GH, H, 1.f, h_rec, H, w_hh_t.data(), GH, 0.f, rec.data(), GH);
+    }
+    kernels.step_forward(RnnStepForwardArgs{s.cell, B, H, gates_t, rec.data(), b_hh,
                                             h_prev, c_prev, y + t * B * H, aux + t * B * H,
                                             active_rows(s, t)});
   }
@@ -95,10 +104,16 @@ void rnn_backward(const RnnSequence& s, const float* x, const float* w_ih, const
   const int64_t T = s.steps, B = s.batch, H = s.hidden, I = s.input;
   const int64_t GH = rnn_gates(s.cell) * H, BH = B * H;
   const bool gru = s.cell == RnnCell::kGru;
+  const bool reset_before = s.cell == RnnCell::kGruResetBefore;
   float* drec = gru ? dgates_rec : dgates;  // the recurrent part's pre-activation gradient
+  // The rows of W_hh the step's state h_rec multiplies: all but the reset-before GRU's n rows,
+  // which multiply u = r h_rec (kept in aux).
+  const int64_t state_rows = reset_before ? 2 * H : GH;
   const std::vector<float> zeros(size_t(BH), 0.f);
   std::vector<float> dh(size_t(BH), 0.f), dh_prev(static_cast<size_t>(BH)), dc(size_t(BH), 0.f);
-  std::vector<float> dmasked(s.rec_mask ? static_cast<size_t>(BH) : 0);
+  std::vector<float> dmasked(s.rec_mask || reset_before ? static_cast<size_t>(BH) : 0);
+  std::vector<float> du(reset_before ? static_cast<size_t>(BH) : 0);
+  std::vector<float> h_masked(reset_before && s.rec_mask ? static_cast<size_t>(BH) : 0);
   if (dh_n) std::memcpy(dh.data(), dh_n, size_t(BH) * sizeof(float));
   if (dc_n && s.cell == RnnCell::kLstm) std::memcpy(dc.data(), dc_n, size_t(BH) * sizeof(float));
   const RnnKernels& kernels = rnn_kernels();
@@ -110,15 +125,31 @@ void rnn_backward(const RnnSequence& s, const float* x, const float* w_ih, const
     }
     const float* h_prev = k == 0 ? (h0 ? h0 : zeros.data()) : y + prev * BH;
     const float* c_prev = k == 0 ? (c0 ? c0 : zeros.data()) : aux + prev * BH;
+    float* dgates_t = dgates + t * B * GH;
     kernels.step_backward(RnnStepBackwardArgs{
         s.cell, B, H, gates + t * B * GH, aux + t * BH, h_prev, c_prev, y + t * BH, dh.data(),
-        dc.data(), dgates + t * B * GH, gru ? dgates_rec + t * B * GH : nullptr, dh_prev.data(),
+        dc.data(), dgates_t, gru ? dgates_rec + t * B * GH : nullptr, dh_prev.data(),
         active_rows(s, t)});
+    // The gradient reaching the state the product read (h_prev, or h_prev * mask): straight
+    // into dh_prev without a mask, else masked on the way.
+    float* dh_rec = s.rec_mask ? dmasked.data() : dh_prev.data();
+    float beta = s.rec_mask ? 0.f : 1.f;
+    if (reset_before) {  // through u = r h_rec first, then the r and z rows
+      const float* h_rec = h_prev;
+      if (s.rec_mask) {
+        for (int64_t i = 0; i < BH; ++i) h_masked[size_t(i)] = h_prev[i] * s.rec_mask[i];
+        h_rec = h_masked.data();
+        std::memset(dmasked.data(), 0, size_t(BH) * sizeof(float));
+      }
+      sgemm(false, false, B, H, H, 1.f, dgates_t + 2 * H, GH, w_hh + 2 * H * H, H, 0.f,
+            du.data(), H);
+      kernels.gru_reset_backward(GruResetBackwardArgs{B, H, gates + t * B * GH, h_rec, du.data(),
+                                                      dgates_t, dh_rec, active_rows(s, t)});
+      beta = 1.f;
+    }
+    sgemm(false, false, B, H, state_rows, 1.f, drec + t * B * GH, GH, w_hh, H, beta, dh_rec, H);
     if (s.rec_mask) {  // the product read h_prev * mask: its gradient is masked the same way
-      sgemm(false, false, B, H, GH, 1.f, drec + t * B * GH, GH, w_hh, H, 0.f, dmasked.data(), H);
       for (int64_t i = 0; i < BH; ++i) dh_prev[size_t(i)] += dmasked[size_t(i)] * s.rec_mask[i];
-    } else {
-      sgemm(false, false, B, H, GH, 1.f, drec + t * B * GH, GH, w_hh, H, 1.f, dh_prev.data(), H);
     }
     dh.swap(dh_prev);
   }
@@ -146,16 +177,19 @@ void rnn_backward(const RnnSequence& s, const float* x, const float* w_ih, const
         first_state = masked_h0.data();
       }
     }
-    std::memset(dw_hh, 0, size_t(GH * H) * sizeof(float));
+    std::memset(dw_hh, 0, size_t(state_rows * H) * sizeof(float));
     if (T > 1) {
       const float* dr = s.reverse ? drec : drec + B * GH;
       const float* hp = s.reverse ? states + BH : states;
-      sgemm(true, false, GH, H, (T - 1) * B, 1.f, dr, GH, hp, H, 0.f, dw_hh, H);
+      sgemm(true, false, state_rows, H, (T - 1) * B, 1.f, dr, GH, hp, H, 0.f, dw_hh, H);
     }
     if (first_state) {
       const int64_t first = step_at(s, 0);
-      sgemm(true, false, GH, H, B, 1.f, drec + first * B * GH, GH, first_state, H, 1.f, dw_hh,
-            H);
+      sgemm(true, false, state_rows, H, B, 1.f, drec + first * B * GH, GH, first_state, H, 1.f,
+            dw_hh, H);
+    }
+    if (reset_before) {  // the n rows against u, every step's own
+      sgemm(true, false, H, H, T * B, 1.f, drec + 2 * H, GH, aux, H, 0.f, dw_hh + 2 * H * H, H);
     }
   }
   if (db_ih) column_sums(dgates, T * B, GH, db_ih);

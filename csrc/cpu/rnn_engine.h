@@ -84,6 +84,14 @@ void step_forward(const RnnStepForwardArgs& a) {
           store_n<Vec>(h + j, y, lanes);
           break;
         }
+        case RnnCell::kGruResetBefore: {
+          V n;
+          const V y = gru_reset_state<V>(ld(gates, 2) + rc(2), ld(gates, 1),
+                                         load_n<Vec>(h_prev + j, lanes), n);
+          store_n<Vec>(gates + 2 * H + j, n, lanes);
+          store_n<Vec>(h + j, y, lanes);
+          break;
+        }
       }
     });
   });
@@ -146,14 +154,74 @@ void step_backward(const RnnStepBackwardArgs& a) {
           store_n<Vec>(dh_prev + j, direct, lanes);
           break;
         }
+        case RnnCell::kGruResetBefore: {
+          V dz, dn, direct;
+          gru_reset_state_backward<V>(ld(gates, 1), ld(gates, 2),
+                                      load_n<Vec>(a.h_prev + b * H + j, lanes), d, dz, dn, direct);
+          store_n<Vec>(dgates + H + j, dz, lanes);
+          store_n<Vec>(dgates + 2 * H + j, dn, lanes);
+          store_n<Vec>(dh_prev + j, direct, lanes);
+          break;
+        }
       }
     });
   });
 }
 
 template <class Vec>
+void gru_reset_forward(const GruResetForwardArgs& a) {
+  using V = typename Vec::V;
+  const int64_t H = a.hidden, GH = 3 * H;
+  for_each_row(a.batch, a.batch * GH, [&](int64_t b) {
+    float* gates = a.gates + b * GH;
+    float* u = a.u + b * H;
+    if (a.active && !a.active[b]) {
+      std::memset(u, 0, size_t(H) * sizeof(float));
+      return;
+    }
+    const float* rec = a.rec + b * GH;
+    for_each_vector<Vec>(H, [&](int64_t j, int lanes) {
+      auto rc = [&](int64_t gate) {
+        const V bias = a.b_hh ? load_n<Vec>(a.b_hh + gate * H + j, lanes) : V(0.f);
+        return load_n<Vec>(rec + gate * H + j, lanes) + bias;
+      };
+      V r, z;
+      const V ur = gru_reset_gates<V>(load_n<Vec>(gates + j, lanes), rc(0),
+                                      load_n<Vec>(gates + H + j, lanes), rc(1),
+                                      load_n<Vec>(a.h_rec + b * H + j, lanes), r, z);
+      store_n<Vec>(gates + j, r, lanes);
+      store_n<Vec>(gates + H + j, z, lanes);
+      store_n<Vec>(u + j, ur, lanes);
+    });
+  });
+}
+
+template <class Vec>
+void gru_reset_backward(const GruResetBackwardArgs& a) {
+  using V = typename Vec::V;
+  const int64_t H = a.hidden, GH = 3 * H;
+  for_each_row(a.batch, a.batch * GH, [&](int64_t b) {
+    float* dgates = a.dgates + b * GH;
+    if (a.active && !a.active[b]) {
+      std::memset(dgates, 0, size_t(H) * sizeof(float));
+      return;
+    }
+    float* dh_rec = a.dh_rec + b * H;
+    for_each_vector<Vec>(H, [&](int64_t j, int lanes) {
+      V through_u;
+      const V dr = fusednn::gru_reset_backward<V>(
+          load_n<Vec>(a.gates + b * GH + j, lanes), load_n<Vec>(a.h_rec + b * H + j, lanes),
+          load_n<Vec>(a.du + b * H + j, lanes), through_u);
+      store_n<Vec>(dgates + j, dr, lanes);
+      store_n<Vec>(dh_rec + j, load_n<Vec>(dh_rec + j, lanes) + through_u, lanes);
+    });
+  });
+}
+
+template <class Vec>
 constexpr RnnKernels make_rnn_kernels() {
-  return RnnKernels{&step_forward<Vec>, &step_backward<Vec>};
+  return RnnKernels{&step_forward<Vec>, &step_backward<Vec>, &gru_reset_forward<Vec>,
+                    &gru_reset_backward<Vec>};
 }
 
 }  // namespace

@@ -100,7 +100,50 @@ __global__ void step_forward_kernel(StepForward a) {
         a.h[i] = y;
         break;
       }
+      case RnnCell::kGruResetBefore: {  // r, z and u from gru_reset_forward_kernel
+        float n;
+        a.h[i] = gru_reset_state<float>(gates[2 * H + j] + rc(2), gates[H + j], a.h_prev[i], n);
+        gates[2 * H + j] = n;
+        break;
+      }
     }
+  }
+}
+
+// The reset-before GRU's first pass: r, z and u = r h_rec (rnn_kernels.h GruResetForwardArgs).
+__global__ void gru_reset_forward_kernel(int64_t batch, int64_t H, float* gates, const float* rec,
+                                         const float* b_hh, const float* h_rec, float* u,
+                                         const uint8_t* active) {
+  FUSEDNN_GRID_STRIDE(i, batch * H) {
+    const int64_t b = i / H, j = i % H;
+    if (active && !active[b]) {
+      u[i] = 0.f;
+      continue;
+    }
+    float* g = gates + b * 3 * H;
+    const float* rc = rec + b * 3 * H;
+    const float br = b_hh ? b_hh[j] : 0.f, bz = b_hh ? b_hh[H + j] : 0.f;
+    float r, z;
+    u[i] = gru_reset_gates<float>(g[j], rc[j] + br, g[H + j], rc[H + j] + bz, h_rec[i], r, z);
+    g[j] = r;
+    g[H + j] = z;
+  }
+}
+
+// Its backward: r's pre-activation gradient and dh_rec += du r.
+__global__ void gru_reset_backward_kernel(int64_t batch, int64_t H, const float* gates,
+                                          const float* h_rec, const float* du, float* dgates,
+                                          float* dh_rec, const uint8_t* active) {
+  FUSEDNN_GRID_STRIDE(i, batch * H) {
+    const int64_t b = i / H, j = i % H;
+    if (active && !active[b]) {
+      dgates[b * 3 * H + j] = 0.f;
+      continue;
+    }
+    float through_u;
+    dgates[b * 3 * H + j] = gru_reset_backward<float>(gates[b * 3 * H + j], h_rec[i], du[i],
+                                                      through_u);
+    dh_rec[i] += through_u;
   }
 }
 
@@ -151,6 +194,15 @@ __global__ void step_backward_kernel(StepBackward a) {
         dr[j] = g.r;
         dr[H + j] = g.z;
         dr[2 * H + j] = g.n * gates[j];
+        a.dh_prev[i] = direct;
+        break;
+      }
+      case RnnCell::kGruResetBefore: {  // r's column from gru_reset_backward_kernel
+        float dz, dn, direct;
+        gru_reset_state_backward<float>(gates[H + j], gates[2 * H + j], a.h_prev[i], d, dz, dn,
+                                        direct);
+        dgates[H + j] = dz;
+        dgates[2 * H + j] = dn;
         a.dh_prev[i] = direct;
         break;
       }
@@ -219,10 +271,22 @@ void rnn_forward(int cell_code, int64_t T, int64_t B, int64_t I, int64_t H, bool
       FUSEDNN_CUDA_CHECK_LAUNCH();
       h_rec = masked.addr();
     }
-    gemm_rowmajor(stream, false, true, B, GH, H, h_rec, H, w_hh, H, 0.f, rec.addr(), GH);
+    const uint8_t* active = mask ? ptr<const uint8_t>(mask) + t * B : nullptr;
+    if (cell == RnnCell::kGruResetBefore) {  // r and z, then u = r h_rec against W_hn
+      gemm_rowmajor(stream, false, true, B, 2 * H, H, h_rec, H, w_hh, H, 0.f, rec.addr(), GH);
+      gru_reset_forward_kernel<<<blocks_for(BH, kThreads), kThreads, 0, as_stream(stream)>>>(
+          B, H, ptr<float>(gates) + t * B * GH, rec.p, ptr<const float>(b_hh),
+          ptr<const float>(h_rec), ptr<float>(aux) + t * BH, active);
+      FUSEDNN_CUDA_CHECK_LAUNCH();
+      gemm_rowmajor(stream, false, true, B, H, H, aux + uintptr_t(t * BH * 4), H,
+                    w_hh + uintptr_t(2 * H * H * 4), H, 0.f, rec.addr() + uintptr_t(2 * H * 4),
+                    GH);
+    } else {
+      gemm_rowmajor(stream, false, true, B, GH, H, h_rec, H, w_hh, H, 0.f, rec.addr(), GH);
+    }
     StepForward a{cell, B, H, ptr<float>(gates) + t * B * GH, rec.p, ptr<const float>(b_hh),
                   ptr<const float>(h_prev), ptr<const float>(c_prev), ptr<float>(y) + t * BH,
-                  ptr<float>(aux) + t * BH, mask ? ptr<const uint8_t>(mask) + t * B : nullptr};
+                  ptr<float>(aux) + t * BH, active};
     step_forward_kernel<<<blocks_for(BH, kThreads), kThreads, 0, as_stream(stream)>>>(a);
     FUSEDNN_CUDA_CHECK_LAUNCH();
   }
@@ -241,9 +305,14 @@ void rnn_backward(int cell_code, int64_t T, int64_t B, int64_t I, int64_t H, boo
   const int64_t GH = rnn_gates(cell) * H, BH = B * H;
   if (T == 0 || B == 0) return;
   const bool gru = cell == RnnCell::kGru;
+  const bool reset_before = cell == RnnCell::kGruResetBefore;
   const uintptr_t drec = gru ? dgates_rec : dgates;
+  // The rows of W_hh the step's state multiplies (the reset-before GRU's n rows multiply u).
+  const int64_t state_rows = reset_before ? 2 * H : GH;
   Buffer zeros(BH, stream, true), dh(BH, stream, true), dh_prev(BH, stream, false),
-      dc(BH, stream, true), dmasked(rec_mask ? BH : 0, stream, false);
+      dc(BH, stream, true), dmasked(rec_mask ? BH : 0, stream, false),
+      du(reset_before ? BH : 0, stream, false), h_masked(reset_before && rec_mask ? BH : 0,
+                                                         stream, false);
   if (dh_n) copy(dh.addr(), dh_n, BH, stream);
   if (dc_n && cell == RnnCell::kLstm) copy(dc.addr(), dc_n, BH, stream);
   float* cur = dh.p;
@@ -252,23 +321,42 @@ void rnn_backward(int cell_code, int64_t T, int64_t B, int64_t I, int64_t H, boo
     const int64_t t = step_at(reverse, T, k), prev = step_at(reverse, T, k - 1);
     const uintptr_t h_prev = k == 0 ? (h0 ? h0 : zeros.addr()) : y + uintptr_t(prev * BH * 4);
     const uintptr_t c_prev = k == 0 ? (c0 ? c0 : zeros.addr()) : aux + uintptr_t(prev * BH * 4);
+    const uint8_t* active = mask ? ptr<const uint8_t>(mask) + t * B : nullptr;
+    const uintptr_t dgates_t = dgates + uintptr_t(t * B * GH * 4);
     StepBackward a{cell, B, H, ptr<const float>(gates) + t * B * GH, ptr<const float>(aux) + t * BH,
                    ptr<const float>(h_prev), ptr<const float>(c_prev),
                    dy ? ptr<const float>(dy) + t * BH : nullptr, cur, dc.p,
-                   ptr<float>(dgates) + t * B * GH,
-                   gru ? ptr<float>(dgates_rec) + t * B * GH : nullptr, nxt,
-                   mask ? ptr<const uint8_t>(mask) + t * B : nullptr};
+                   ptr<float>(dgates_t), gru ? ptr<float>(dgates_rec) + t * B * GH : nullptr, nxt,
+                   active};
     step_backward_kernel<<<blocks_for(BH, kThreads), kThreads, 0, as_stream(stream)>>>(a);
     FUSEDNN_CUDA_CHECK_LAUNCH();
+    // The gradient reaching the state the product read: straight into dh_prev without a
+    // mask, else masked on the way.
+    float* dh_rec = rec_mask ? dmasked.p : nxt;
+    float beta = rec_mask ? 0.f : 1.f;
+    if (reset_before) {  // through u = r h_rec first, then the r and z rows
+      uintptr_t h_rec = h_prev;
+      if (rec_mask) {
+        masked_kernel<<<blocks_for(BH, kThreads), kThreads, 0, as_stream(stream)>>>(
+            ptr<const float>(h_prev), ptr<const float>(rec_mask), h_masked.p, BH, BH);
+        FUSEDNN_CUDA_CHECK_LAUNCH();
+        h_rec = h_masked.addr();
+        FUSEDNN_CUDA_CHECK(cudaMemsetAsync(dmasked.p, 0, size_t(BH) * 4, as_stream(stream)));
+      }
+      gemm_rowmajor(stream, false, false, B, H, H, dgates_t + uintptr_t(2 * H * 4), GH,
+                    w_hh + uintptr_t(2 * H * H * 4), H, 0.f, du.addr(), H);
+      gru_reset_backward_kernel<<<blocks_for(BH, kThreads), kThreads, 0, as_stream(stream)>>>(
+          B, H, ptr<const float>(gates) + t * B * GH, ptr<const float>(h_rec), du.p,
+          ptr<float>(dgates_t), dh_rec, active);
+      FUSEDNN_CUDA_CHECK_LAUNCH();
+      beta = 1.f;
+    }
+    gemm_rowmajor(stream, false, false, B, H, state_rows, drec + uintptr_t(t * B * GH * 4), GH,
+                  w_hh, H, beta, reinterpret_cast<uintptr_t>(dh_rec), H);
     if (rec_mask) {  // the product read h_prev * mask: its gradient is masked the same way
-      gemm_rowmajor(stream, false, false, B, H, GH, drec + uintptr_t(t * B * GH * 4), GH, w_hh,
-                    H, 0.f, dmasked.addr(), H);
       add_masked_kernel<<<blocks_for(BH, kThreads), kThreads, 0, as_stream(stream)>>>(
           dmasked.p, ptr<const float>(rec_mask), nxt, BH);
       FUSEDNN_CUDA_CHECK_LAUNCH();
-    } else {
-      gemm_rowmajor(stream, false, false, B, H, GH, drec + uintptr_t(t * B * GH * 4), GH, w_hh,
-                    H, 1.f, reinterpret_cast<uintptr_t>(nxt), H);
     }
     float* swap = cur;
     cur = nxt;
@@ -302,16 +390,22 @@ void rnn_backward(int cell_code, int64_t T, int64_t B, int64_t I, int64_t H, boo
         first_state = masked_h0.addr();
       }
     }
-    FUSEDNN_CUDA_CHECK(cudaMemsetAsync(ptr<void>(dw_hh), 0, size_t(GH * H) * 4, as_stream(stream)));
+    FUSEDNN_CUDA_CHECK(cudaMemsetAsync(ptr<void>(dw_hh), 0, size_t(state_rows * H) * 4,
+                                       as_stream(stream)));
     if (T > 1) {
       const uintptr_t dr = reverse ? drec : drec + uintptr_t(B * GH * 4);
       const uintptr_t hp = reverse ? states + uintptr_t(BH * 4) : states;
-      gemm_rowmajor(stream, true, false, GH, H, (T - 1) * B, dr, GH, hp, H, 0.f, dw_hh, H);
+      gemm_rowmajor(stream, true, false, state_rows, H, (T - 1) * B, dr, GH, hp, H, 0.f, dw_hh,
+                    H);
     }
     if (first_state) {
       const int64_t first = step_at(reverse, T, 0);
-      gemm_rowmajor(stream, true, false, GH, H, B, drec + uintptr_t(first * B * GH * 4), GH,
-                    first_state, H, 1.f, dw_hh, H);
+      gemm_rowmajor(stream, true, false, state_rows, H, B, drec + uintptr_t(first * B * GH * 4),
+                    GH, first_state, H, 1.f, dw_hh, H);
+    }
+    if (reset_before) {  // the n rows against u, every step's own
+      gemm_rowmajor(stream, true, false, H, H, T * B, drec + uintptr_t(2 * H * 4), GH, aux, H,
+                    0.f, dw_hh + uintptr_t(2 * H * H * 4), H);
     }
   }
   if (db_ih) channel_sum(dgates, db_ih, T * B, GH, 1, stream);

@@ -10,7 +10,7 @@ cupy = pytest.importorskip("cupy")
 torch = pytest.importorskip("torch")
 
 CELLS = {"lstm": F.lstm, "gru": F.gru, "rnn_tanh": F.rnn_tanh, "rnn_relu": F.rnn_relu}
-GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
+GATES = {"lstm": 4, "gru": 3, "gru_reset_before": 3, "rnn_tanh": 1, "rnn_relu": 1}
 
 
 def run(cell, arrays, device, lengths, bidirectional):
@@ -52,8 +52,9 @@ def test_gpu_matches_torch_cudnn(cls, fn):
                                atol=1e-4)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_gpu_recurrent_dropout_matches_cpu(cell):
+@pytest.mark.parametrize("cell", ["lstm", "gru", "gru_reset_before"])
+@pytest.mark.parametrize("padded", [False, True])
+def test_gpu_recurrent_dropout_matches_cpu(cell, padded):
     from fusednn import _backend
     from fusednn.nn.functional.recurrent import _direction
 
@@ -62,13 +63,18 @@ def test_gpu_recurrent_dropout_matches_cpu(cell):
     arrays = [rng.standard_normal(s).astype(np.float32) * 0.5 for s in
               [(6, 4, 5), (g * hidden, 5), (g * hidden, hidden), (g * hidden,), (g * hidden,)]]
     rec_mask = ((rng.random((4, hidden)) > 0.3) / 0.7).astype(np.float32)
+    step_mask = None
+    if padded:
+        step_mask = np.ones((6, 4), np.uint8)
+        step_mask[4:, 1] = 0
+        step_mask[:2, 2] = 0
     outs = []
     for device in ("cpu", "cuda"):
         xs = [Tensor(a if device == "cpu" else cupy.asarray(a), requires_grad=True)
               for a in arrays]
         mask = rec_mask if device == "cpu" else cupy.asarray(rec_mask)
-        y, _, _ = _direction(getattr(_backend.RnnCell, cell), xs[0], xs[1:], None, None, None,
-                             True, mask)
+        y, _, _ = _direction(getattr(_backend.RnnCell, cell), xs[0], xs[1:], None, None,
+                             step_mask, True, mask)
         y.sum().backward()
         outs.append([y.cpu().numpy()] + [x.grad.cpu().numpy() for x in xs])
     for a, b in zip(outs[1], outs[0]):

@@ -8,6 +8,10 @@
 //         o = s(a_o + r_o);  c = f c_prev + i g;  h = o tanh(c)
 //   GRU:  gates r, z, n:  r = s(a_r + r_r), z = s(a_z + r_z), n = tanh(a_n + r * r_n),
 //         h = (1 - z) n + z h_prev          (torch's GRU; Keras's reset_after=True)
+//   GRU with the reset before the product (Keras's reset_after=False, Cho et al. 2014): r and z
+//         as above, u = r h_prev, n = tanh(a_n + u W_hn^T + b_hn), h as above. The product of
+//         a step is two GEMMs, h_prev against the r and z rows of W_hh and then u against its
+//         n rows, with a fused pass after each (gru_reset_* below).
 // The forward keeps the activated gates (and LSTM's c, GRU's r_n) for the backward, which
 // gives the pre-activation gradients of the input part (dA) and of the recurrent part (dR;
 // equal to dA except GRU's n gate, dR_n = dA_n * r), the gradient reaching c_prev, and the part
@@ -25,12 +29,17 @@ enum class RnnCell : int32_t {
   kRnnRelu = 1,
   kLstm = 2,
   kGru = 3,
+  kGruResetBefore = 4,
 };
-constexpr int32_t kNumRnnCells = 4;
+constexpr int32_t kNumRnnCells = 5;
+
+FUSEDNN_HD constexpr bool is_gru(RnnCell c) {
+  return c == RnnCell::kGru || c == RnnCell::kGruResetBefore;
+}
 
 // Gates per hidden unit: the rows of W_ih and W_hh are gates * hidden.
 FUSEDNN_HD constexpr int64_t rnn_gates(RnnCell c) {
-  return c == RnnCell::kLstm ? 4 : c == RnnCell::kGru ? 3 : 1;
+  return c == RnnCell::kLstm ? 4 : is_gru(c) ? 3 : 1;
 }
 
 template <class V>
@@ -106,6 +115,41 @@ FUSEDNN_HD FUSEDNN_INLINE GruGates<V> gru_backward(GruGates<V> gate, V rn, V h_p
   dh_direct = dh * gate.z;
   return {act_backward<Act::kSigmoid>(dan * rn, gate.r, 0.f),
           act_backward<Act::kSigmoid>(dh * (h_prev - gate.n), gate.z, 0.f), dan};
+}
+
+// ---- GRU, reset before the product ----------------------------------------------------------
+// The first pass of a step: r and z from their pre-activations (input part a, recurrent part
+// rec, both with their biases), and u = r h_rec, where h_rec is the state the product reads
+// (h_prev, masked under recurrent dropout).
+template <class V>
+FUSEDNN_HD FUSEDNN_INLINE V gru_reset_gates(V a_r, V rec_r, V a_z, V rec_z, V h_rec, V& r, V& z) {
+  r = rnn_sigmoid(a_r + rec_r);
+  z = rnn_sigmoid(a_z + rec_z);
+  return r * h_rec;
+}
+
+// The second pass: n from its pre-activation (a_n + u W_hn^T + b), the new state.
+template <class V>
+FUSEDNN_HD FUSEDNN_INLINE V gru_reset_state(V pre_n, V z, V h_prev, V& n) {
+  n = vtanh(pre_n);
+  return (V(1.f) - z) * n + z * h_prev;
+}
+
+// Backward of the second pass: the pre-activation gradients of z and n, and dh_direct = dh z.
+template <class V>
+FUSEDNN_HD FUSEDNN_INLINE void gru_reset_state_backward(V z, V n, V h_prev, V dh, V& dz, V& dn,
+                                                        V& dh_direct) {
+  dn = act_backward<Act::kTanh>(dh * (V(1.f) - z), n, 0.f);
+  dz = act_backward<Act::kSigmoid>(dh * (h_prev - n), z, 0.f);
+  dh_direct = dh * z;
+}
+
+// Backward of u = r h_rec from du (= dn W_hn): r's pre-activation gradient, and du r, the
+// gradient reaching h_rec through u.
+template <class V>
+FUSEDNN_HD FUSEDNN_INLINE V gru_reset_backward(V r, V h_rec, V du, V& dh_rec) {
+  dh_rec = du * r;
+  return act_backward<Act::kSigmoid>(du * h_rec, r, 0.f);
 }
 
 }  // namespace fusednn

@@ -271,7 +271,9 @@ class GlobalMaxPooling2D(_GlobalPooling, nn.GlobalMaxPooling2D):
 class _KerasRecurrent(_InputShape):
     """Keras's weight layouts: kernel (features, G*units), recurrent_kernel (units, G*units)
     and the bias, gates in Keras's order (LSTM i, f, c, o as torch; GRU z, r, h where torch
-    has r, z, n). An LSTM's or SimpleRNN's one Keras bias is the sum of torch's two."""
+    has r, z, n). Keras's biases too: one (G*units,) vector, ``bias_ih_l0``, except the
+    reset-after GRU's (2, 3*units) input and recurrent pair — a second, redundant bias would
+    train at twice Keras's rate."""
 
     keras_order = None  # torch gate index of each Keras gate, when they differ
 
@@ -294,10 +296,13 @@ class _KerasRecurrent(_InputShape):
                self._to_keras(self.weight_hh_l0.numpy()).T.copy()]
         if not self.use_bias:
             return out
-        b_ih, b_hh = self.bias_ih_l0.numpy(), self.bias_hh_l0.numpy()
-        if self.cell_name == "gru":
-            return out + [np.stack([self._to_keras(b_ih), self._to_keras(b_hh)])]
-        return out + [self._to_keras(b_ih + b_hh)]
+        b_ih = self._to_keras(self.bias_ih_l0.numpy())
+        if self.bias_hh_l0 is not None:
+            return out + [np.stack([b_ih, self._to_keras(self.bias_hh_l0.numpy())])]
+        return out + [b_ih.copy()]
+
+    def _recurrent_bias(self) -> bool:
+        return getattr(self, "reset_after", False)
 
     def set_weights(self, weights):
         weights = [np.asarray(w, np.float32) for w in weights]
@@ -306,14 +311,11 @@ class _KerasRecurrent(_InputShape):
             raise ValueError(f"{self.name}: expected {wanted} weight arrays, got {len(weights)}")
         arrays = [self._to_torch(weights[0].T), self._to_torch(weights[1].T)]
         if self.use_bias:
-            b = weights[2]
-            if self.cell_name == "gru":
-                if b.shape != (2, self.gates * self.units):
-                    raise ValueError(f"{self.name}: a GRU bias is (2, {self.gates * self.units}) "
-                                     f"(reset_after=True), got {b.shape}")
-                arrays += [self._to_torch(b[0]), self._to_torch(b[1])]
-            else:
-                arrays += [self._to_torch(b), np.zeros_like(b)]
+            b, size = weights[2], self.gates * self.units
+            wanted = (2, size) if self.bias_hh_l0 is not None else (size,)
+            if b.shape != wanted:
+                raise ValueError(f"{self.name}: the bias must be {wanted}, got {b.shape}")
+            arrays += [self._to_torch(part) for part in (b if b.ndim == 2 else [b])]
         params = self._weights()
         for p, a in zip(params, arrays):
             if tuple(a.shape) != tuple(p.shape):

@@ -65,6 +65,7 @@ class RnnFunction(Function):
         dh0 = out(need[5] and h0 is not None, y.shape[1:])
         dc0 = out(need[6] and c0 is not None, y.shape[1:])
         dgates = _backend.empty(g, saved_gates.shape)
+        # kGru's recurrent part of n differs from its input part (r multiplies it): its own dR.
         dgates_rec = _backend.empty(g, saved_gates.shape) if ctx.cell == RnnCell.gru else None
         _backend.call(x, "rnn_backward", ctx.cell, x, w_ih, w_hh, h0, c0, ctx.mask,
                       ctx.reverse, y, saved_gates, aux, dy, None, dc_n, dx, dw_ih, dw_hh, db_ih,

@@ -90,9 +90,12 @@ def _composed(cell, x, w_ih, w_hh, b_ih, b_hh, h, c, mask, reverse, rec_mask=Non
         a = x[t] @ w_ih_t
         if b_ih is not None:
             a = a + b_ih
-        r = (h if rec_mask is None else h * Tensor(rec_mask)) @ w_hh_t
+        h_rec = h if rec_mask is None else h * Tensor(rec_mask)
+        # The reset-before GRU's state meets only the r and z rows here; its n rows meet u.
+        state_cols = 2 * hidden if cell == RnnCell.gru_reset_before else w_hh_t.shape[1]
+        r = h_rec @ w_hh_t[:, :state_cols]
         if b_hh is not None:
-            r = r + b_hh
+            r = r + b_hh[:state_cols]
         part = lambda v, k: v[:, k * hidden:(k + 1) * hidden]  # noqa: E731
         c_new = None
         if cell == RnnCell.lstm:
@@ -103,6 +106,13 @@ def _composed(cell, x, w_ih, w_hh, b_ih, b_hh, h, c, mask, reverse, rec_mask=Non
         elif cell == RnnCell.gru:
             rg, z = sigmoid(part(a, 0) + part(r, 0)), sigmoid(part(a, 1) + part(r, 1))
             n = tanh(part(a, 2) + rg * part(r, 2))
+            h_new = (1.0 - z) * n + z * h
+        elif cell == RnnCell.gru_reset_before:
+            rg, z = sigmoid(part(a, 0) + part(r, 0)), sigmoid(part(a, 1) + part(r, 1))
+            u = (rg * h_rec) @ w_hh_t[:, state_cols:]
+            if b_hh is not None:
+                u = u + b_hh[state_cols:]
+            n = tanh(part(a, 2) + u)
             h_new = (1.0 - z) * n + z * h
         else:
             h_new = (relu if cell == RnnCell.rnn_relu else tanh)(a + r)

@@ -81,16 +81,19 @@ class _Recurrent(Module):
         # Keras draws the recurrent kernel as one (units, G*units) matrix; here it is stored
         # transposed, (G*units, units), torch's layout.
         self.weight_hh_l0 = Parameter(np.ascontiguousarray(recurrent((self.units, g)).T))
-        if self.use_bias:
-            self.bias_ih_l0 = Parameter(self._input_bias(bias((g,))))
-            self.bias_hh_l0 = Parameter(np.zeros(g, np.float32))
-        else:
-            self.bias_ih_l0 = self.bias_hh_l0 = None
+        self.bias_ih_l0 = Parameter(self._input_bias(bias((g,)))) if self.use_bias else None
+        # torch's second bias where the layer keeps one; else the one bias is bias_ih_l0.
+        self.bias_hh_l0 = Parameter(np.zeros(g, np.float32)) \
+            if self.use_bias and self._recurrent_bias() else None
         self.input_features = features
         self.built = True  # built by hand (Keras's layer.build), a call must not build again
 
     def _input_bias(self, b):
         return b
+
+    def _recurrent_bias(self) -> bool:
+        """Whether the layer holds bias_hh_l0 besides bias_ih_l0: torch's layout does."""
+        return True
 
     def _weights(self):
         w = [self.weight_ih_l0, self.weight_hh_l0]
@@ -209,20 +212,24 @@ class LSTM(_Recurrent):
 
 
 class GRU(_Recurrent):
-    """torch's GRU, which is Keras's ``reset_after=True`` (its default); ``reset_after=False``
-    (the reset gate applied before the recurrent product) is not supported."""
+    """``reset_after=True`` (Keras's default) is torch's GRU: n = tanh(a_n + r (h W_hn^T +
+    b_hn)). ``reset_after=False`` applies the reset gate before the recurrent product, n =
+    tanh(a_n + (r h) W_hn^T) (Cho et al. 2014, Keras's other form); torch has no such layer,
+    so this one holds a single bias, ``bias_ih_l0``, as Keras does."""
 
     cell_name, gates = "gru", 3
 
     def __init__(self, units: int, *args, reset_after: bool = True, **kwargs):
-        if not reset_after:
-            raise NotImplementedError("GRU: reset_after=False is not supported (the fused cell "
-                                      "is torch's formulation, Keras's reset_after=True)")
         super().__init__(units, *args, **kwargs)
-        self.reset_after = True
+        self.reset_after = bool(reset_after)
+        if not self.reset_after:
+            self.cell = RnnCell.gru_reset_before
+
+    def _recurrent_bias(self) -> bool:
+        return self.reset_after
 
     def get_config(self):
-        return dict(super().get_config(), reset_after=True)
+        return dict(super().get_config(), reset_after=self.reset_after)
 
 
 class Bidirectional(Module):
