@@ -20,6 +20,15 @@ inline int max_threads() {
 #endif
 }
 
+// Whether the caller already runs on a thread of a team (a nested team would get one thread).
+inline bool in_parallel() {
+#ifdef _OPENMP
+  return omp_in_parallel() != 0;
+#else
+  return false;
+#endif
+}
+
 // body(thread, lo, hi) on disjoint ranges covering [0, items), one per thread of a team of
 // `threads` (1: the calling thread does it all). `thread` is below `threads`.
 template <class Body>

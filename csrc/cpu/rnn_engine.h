@@ -23,7 +23,8 @@ constexpr int64_t kRnnParallelMin = int64_t(1) << 14;
 
 template <class Body>
 void for_each_row(int64_t rows, int64_t elements, const Body& body) {
-  parallel_ranges(rows, elements >= kRnnParallelMin ? max_threads() : 1,
+  // A thread that owns a block of rows already (rnn.cpp) runs its step alone.
+  parallel_ranges(rows, elements >= kRnnParallelMin && !in_parallel() ? max_threads() : 1,
                   [&](int, int64_t lo, int64_t hi) {
                     for (int64_t b = lo; b < hi; ++b) body(b);
                   });

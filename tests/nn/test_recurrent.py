@@ -148,6 +148,44 @@ def test_recurrent_dropout_kernels_agree_with_the_float64_reference(cell, revers
         assert_close(ours, ref, "recurrent dropout: float32 kernels vs float64 reference")
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru", "gru_reset_before", "rnn_relu"])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_rows_split_across_threads_agree_with_the_float64_reference(cell, reverse):
+    """Enough rows that each of 3 threads runs the whole recurrence over its own block (an
+    uneven split), with padding, initial states and recurrent dropout: forward and every
+    gradient against the composed float64 equations."""
+    from fusednn.nn.functional.recurrent import _direction
+
+    rng = np.random.default_rng(13)
+    cpu = _backend.cpu_module()
+    g = {"lstm": 4, "gru": 3, "gru_reset_before": 3, "rnn_relu": 1}[cell]
+    steps, batch, features, hidden = 5, 29, 3, 6
+    lstm = cell == "lstm"
+    arrays = [rand(rng, steps, batch, features), rand(rng, g * hidden, features),
+              rand(rng, g * hidden, hidden), rand(rng, g * hidden), rand(rng, g * hidden),
+              rand(rng, batch, hidden)] + ([rand(rng, batch, hidden)] if lstm else [])
+    rec_mask = (rng.random((batch, hidden)) > 0.3) / 0.7
+    step_mask = (rng.random((steps, batch)) > 0.25).astype(np.uint8)
+    threads = cpu.num_threads()
+    cpu.set_num_threads(3)
+    try:
+        results = []
+        for dtype in (np.float32, np.float64):
+            ts = [Tensor(a.astype(dtype), requires_grad=True) for a in arrays]
+            y, h_n, c_n = _direction(getattr(_backend.RnnCell, cell), ts[0], ts[1:5], ts[5],
+                                     ts[6] if lstm else None, step_mask, reverse, rec_mask)
+            r = np.linspace(-1, 1, y.numpy().size).reshape(y.shape).astype(dtype)
+            loss = (y * Tensor(r)).sum() + (h_n * h_n).sum()
+            if lstm:
+                loss = loss + c_n.sum()
+            loss.backward()
+            results.append([y.numpy()] + [t.grad.numpy() for t in ts])
+    finally:
+        cpu.set_num_threads(threads)
+    for ours, ref in zip(*results):
+        assert_close(ours, ref, "rows split across threads: float32 kernels vs float64")
+
+
 def test_recurrent_dropout_in_a_layer_trains_and_is_off_in_evaluation():
     rng = np.random.default_rng(12)
     x = Tensor(rand(rng, 4, 6, 3))

@@ -6,7 +6,10 @@ Each case runs both interleaved in one process, after warm-up, and reports media
 ratio, the achieved GFLOP/s and that rate as a share of a plain SGEMM measured in the same run
 (OpenBLAS through fusednn). The FLOPs counted are the GEMMs' (forward: the input projection
 and the recurrent product; backward: twice that), which is what bounds a recurrent layer at
-these sizes; at batch 1 the per-step overheads do instead.
+these sizes; at batch 1 the per-step overheads do instead. On the CPU, torch's LSTM runs
+oneDNN's fused RNN primitive (its GRU does not); the LSTM rows also time torch with oneDNN
+off. With a GPU (``--device cuda``, or whenever one is there), the same cases run against
+cuDNN through torch, timed with CUDA events.
 """
 from __future__ import annotations
 
@@ -24,17 +27,29 @@ QUICK = [("lstm", 8, 10, 16, 32), ("gru", 8, 10, 16, 32)]
 GATES = {"lstm": 4, "gru": 3}
 
 
-def rnn_case(torch, fnn, cell, batch, steps, features, hidden, timer):
+def _onednn(torch, enabled: bool):
+    """torch's CPU LSTM is oneDNN's fused RNN primitive unless oneDNN is switched off, when it
+    composes the cell from ATen ops (its GRU always does)."""
+    return torch.backends.mkldnn.flags(enabled=enabled)
+
+
+def rnn_case(torch, fnn, device, cell, batch, steps, features, hidden, timer):
     """Forward + backward of one recurrent layer over a (steps, batch, features) sequence, the
-    input needing a gradient (an inner layer)."""
+    input needing a gradient (an inner layer). Returns torch's time, ours, the FLOPs, and on
+    the CPU for an LSTM torch's time with oneDNN off (else None)."""
+    xp = np
+    if device == "cuda":
+        import cupy as xp
     module = (torch.nn.LSTM if cell == "lstm" else torch.nn.GRU)(features, hidden)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((steps, batch, features)).astype(np.float32)
     g = rng.standard_normal((steps, batch, hidden)).astype(np.float32)
-    params = [fnn.Tensor(p.detach().numpy().copy(), requires_grad=True)
+    params = [fnn.Tensor(xp.asarray(p.detach().numpy()), requires_grad=True)
               for p in module._flat_weights]
-    ox, og = fnn.Tensor(x, requires_grad=True), g
-    tx, tg = torch.tensor(x, requires_grad=True), torch.tensor(g)
+    module = module.to(device)
+    ox, og = fnn.Tensor(xp.asarray(x), requires_grad=True), xp.asarray(g)
+    tx = torch.tensor(x, requires_grad=True, device=device)
+    tg = torch.tensor(g, device=device)
     fn = getattr(fnn.nn.functional, cell)
 
     def ours():
@@ -43,10 +58,15 @@ def rnn_case(torch, fnn, cell, batch, steps, features, hidden, timer):
     def theirs():
         module(tx)[0].backward(tg)
 
-    t_torch, t_ours = timer([theirs, ours])
+    def theirs_composed():
+        with _onednn(torch, False):
+            module(tx)[0].backward(tg)
+
+    fns = [theirs, ours] + ([theirs_composed] if device == "cpu" and cell == "lstm" else [])
+    times = timer(fns)
     gh = GATES[cell] * hidden
     flops = 3 * 2.0 * steps * batch * gh * (features + hidden)
-    return t_torch, t_ours, flops
+    return times[0], times[1], flops, (times[2] if len(times) > 2 else None)
 
 
 def main(args) -> int:
@@ -57,29 +77,40 @@ def main(args) -> int:
         return 2
     import fusednn
 
-    if args.device == "cuda":
-        progress("the recurrent kernels run on the CPU only so far; no GPU rows")
-        return 2
+    from .nn import _timer
+
     repeats = args.repeats or (3 if args.quick else 9)
-    timer = lambda fns: interleaved_medians(fns, repeats, warmup=2)  # noqa: E731
+    devices = ["cpu"]
+    if args.device == "cuda" or (_backend.gpu_available() and torch.cuda.is_available()):
+        devices = ["cpu", "cuda"] if args.device != "cuda" else ["cuda"]
     progress(f"recurrent layers; fusednn CPU path {_backend.kernel_path()}, torch "
              f"{torch.__version__} ({torch.get_num_threads()} threads)")
-    with fusednn.no_grad():
-        blas, torch_blas = sgemm_rate(torch, fusednn, "cpu", timer, 512 if args.quick else 1024)
-    body = []
-    for cell, batch, steps, features, hidden in (QUICK if args.quick else CASES):
-        name = f"{cell.upper()} B{batch} T{steps} I{features} H{hidden}"
-        t_torch, t_ours, flops = rnn_case(torch, fusednn, cell, batch, steps, features, hidden,
-                                          timer)
-        progress(f"  {name}: torch {t_torch * 1e3:.2f} ms, fusednn {t_ours * 1e3:.2f} ms")
-        body.append(["cpu", name, f"{t_torch * 1e3:.3f}", f"{t_ours * 1e3:.3f}",
-                     f"{t_torch / t_ours:.2f}x", f"{flops / t_ours / 1e9:.1f} GFLOP/s",
-                     f"{100 * flops / t_ours / blas:.0f}% of SGEMM",
-                     f"{100 * flops / t_torch / blas:.0f}%"])
+    body, notes = [], []
+    for device in devices:
+        timer = _timer(torch, device, repeats)
+        with fusednn.no_grad():
+            blas, torch_blas = sgemm_rate(torch, fusednn, device, timer,
+                                          512 if args.quick else 1024)
+        notes.append(f"{device}: SGEMM {blas / 1e9:.1f} GFLOP/s through fusednn's BLAS "
+                     f"({'OpenBLAS' if device == 'cpu' else 'cuBLAS'}), torch matmul "
+                     f"{torch_blas / 1e9:.1f} GFLOP/s")
+        for cell, batch, steps, features, hidden in (QUICK if args.quick else CASES):
+            name = f"{cell.upper()} B{batch} T{steps} I{features} H{hidden}"
+            t_torch, t_ours, flops, t_composed = rnn_case(
+                torch, fusednn, device, cell, batch, steps, features, hidden, timer)
+            progress(f"  {device} {name}: torch {t_torch * 1e3:.2f} ms, fusednn "
+                     f"{t_ours * 1e3:.2f} ms")
+            composed = "-" if t_composed is None else \
+                f"{t_composed * 1e3:.3f} ({t_composed / t_ours:.2f}x)"
+            body.append([device, name, f"{t_torch * 1e3:.3f}", f"{t_ours * 1e3:.3f}",
+                         f"{t_torch / t_ours:.2f}x", f"{flops / t_ours / 1e9:.1f} GFLOP/s",
+                         f"{100 * flops / t_ours / blas:.0f}% of SGEMM",
+                         f"{100 * flops / t_torch / blas:.0f}%", composed])
     text = markdown_table(["device", "case (fwd+bwd)", "torch ms", "fusednn ms", "speedup",
-                           "fusednn rate", "fusednn roofline", "torch roofline"], body)
-    text += (f"\n\nmedians of {repeats} interleaved runs; SGEMM {blas / 1e9:.1f} GFLOP/s "
-             f"through fusednn's BLAS (OpenBLAS), torch matmul {torch_blas / 1e9:.1f} GFLOP/s, "
-             "same run.")
+                           "fusednn rate", "fusednn roofline", "torch roofline",
+                           "torch without oneDNN ms (speedup)"], body)
+    text += (f"\n\nmedians of {repeats} interleaved runs; " + "; ".join(notes) + ", same "
+             "run. torch's CPU LSTM is oneDNN's fused RNN primitive; the last column times "
+             "it with oneDNN off (ATen's composed cell, what its GRU always runs).")
     report(text, args.out)
     return 0
