@@ -37,12 +37,13 @@ struct Backend {
   const DropoutKernels* dropout;
   const NnKernels* nn;
   const RnnKernels* rnn;
+  const PoolKernels* pool;
 };
 
 const Backend kScalar{"scalar", &kScalarOptimKernels, &kScalarDropoutKernels, &kScalarNnKernels,
-                      &kScalarRnnKernels};
+                      &kScalarRnnKernels, &kScalarPoolKernels};
 const Backend kAvx2{"avx2", &kAvx2OptimKernels, &kAvx2DropoutKernels, &kAvx2NnKernels,
-                    &kAvx2RnnKernels};
+                    &kAvx2RnnKernels, &kAvx2PoolKernels};
 
 const Backend* resolve(const std::string& path) {
   if (path == "scalar") return &kScalar;
@@ -85,6 +86,8 @@ const DropoutKernels& dropout_kernels() { return *active().load()->dropout; }
 const NnKernels& nn_kernels() { return *active().load()->nn; }
 
 const RnnKernels& rnn_kernels() { return *active().load()->rnn; }
+
+const PoolKernels& pool_kernels() { return *active().load()->pool; }
 
 int num_threads() {
 #ifdef _OPENMP

@@ -6,6 +6,7 @@
 #include "cpu/dropout_kernels.h"
 #include "cpu/nn_kernels.h"
 #include "cpu/optim_kernels.h"
+#include "cpu/pool_kernels.h"
 #include "cpu/rnn_kernels.h"
 
 namespace fusednn::cpu {
@@ -28,6 +29,7 @@ const OptimKernels& optim_kernels();
 const DropoutKernels& dropout_kernels();
 const NnKernels& nn_kernels();
 const RnnKernels& rnn_kernels();
+const PoolKernels& pool_kernels();
 
 int num_threads();
 // Threads for later kernels (OpenMP's omp_set_num_threads); n >= 1.

@@ -2,15 +2,36 @@
 
 #include <cstring>
 
+#include "cpu/dispatch.h"
+
 namespace fusednn::cpu {
 
 namespace {
 
 constexpr int64_t kPoolParallelMin = int64_t(1) << 14;
 
+// The window pool_kernels.h runs in one pass: 2x2, stride 2, no padding, no dilation, torch's
+// output size, and plane indices exact in float.
+bool is_2x2(const PoolGeometry& g) {
+  return g.kernel_h == 2 && g.kernel_w == 2 && g.stride_h == 2 && g.stride_w == 2 &&
+         g.pad_h == 0 && g.pad_w == 0 && g.dilation_h == 1 && g.dilation_w == 1 &&
+         g.out_h == g.height / 2 && g.out_w == g.width / 2 &&
+         g.height * g.width <= (int64_t(1) << 24);
+}
+
+Pool2x2Args args_2x2(const PoolGeometry& g) {
+  return Pool2x2Args{g.planes, g.height, g.width, nullptr, nullptr, nullptr, nullptr, nullptr,
+                     nullptr};
+}
+
 }  // namespace
 
 void max_pool2d_forward(const float* x, float* y, int32_t* argmax, const PoolGeometry& g) {
+  if (is_2x2(g)) {
+    Pool2x2Args a = args_2x2(g);
+    a.x = x, a.y = y, a.argmax = argmax;
+    return pool_kernels().max_pool2x2_forward(a);
+  }
   const int64_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
 #pragma omp parallel for schedule(static) if (g.planes * out_plane >= kPoolParallelMin)
   for (int64_t p = 0; p < g.planes; ++p) {
@@ -26,6 +47,11 @@ void max_pool2d_forward(const float* x, float* y, int32_t* argmax, const PoolGeo
 }
 
 void max_pool2d_backward(const float* dy, const int32_t* argmax, float* dx, const PoolGeometry& g) {
+  if (is_2x2(g)) {
+    Pool2x2Args a = args_2x2(g);
+    a.dy = dy, a.saved_argmax = argmax, a.dx = dx;
+    return pool_kernels().max_pool2x2_backward(a);
+  }
   const int64_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
 #pragma omp parallel for schedule(static) if (g.planes * out_plane >= kPoolParallelMin)
   for (int64_t p = 0; p < g.planes; ++p) {
@@ -39,6 +65,11 @@ void max_pool2d_backward(const float* dy, const int32_t* argmax, float* dx, cons
 }
 
 void avg_pool2d_forward(const float* x, float* y, const PoolGeometry& g, bool count_include_pad) {
+  if (is_2x2(g)) {  // no padding: the divisor is 4 either way
+    Pool2x2Args a = args_2x2(g);
+    a.x = x, a.y = y;
+    return pool_kernels().avg_pool2x2_forward(a);
+  }
   const int64_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
 #pragma omp parallel for schedule(static) if (g.planes * out_plane >= kPoolParallelMin)
   for (int64_t p = 0; p < g.planes; ++p) {
@@ -53,6 +84,11 @@ void avg_pool2d_forward(const float* x, float* y, const PoolGeometry& g, bool co
 }
 
 void avg_pool2d_backward(const float* dy, float* dx, const PoolGeometry& g, bool count_include_pad) {
+  if (is_2x2(g)) {
+    Pool2x2Args a = args_2x2(g);
+    a.dy = dy, a.dx = dx;
+    return pool_kernels().avg_pool2x2_backward(a);
+  }
   const int64_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
 #pragma omp parallel for schedule(static) if (g.planes * out_plane >= kPoolParallelMin)
   for (int64_t p = 0; p < g.planes; ++p) {

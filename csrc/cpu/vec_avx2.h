@@ -42,6 +42,17 @@ inline V8 vselect_pos(V8 c, V8 a, V8 b) {
   return _mm256_blendv_ps(b.v, a.v, _mm256_cmp_ps(c.v, _mm256_setzero_ps(), _CMP_GT_OQ));
 }
 
+// The twins of vec_scalar.h's vselect_takes_max and vselect_eq, lane by lane.
+inline V8 vselect_takes_max(V8 cand, V8 best, V8 a, V8 b) {
+  const __m256 larger = _mm256_cmp_ps(cand.v, best.v, _CMP_GT_OQ);
+  const __m256 first_nan = _mm256_andnot_ps(_mm256_cmp_ps(best.v, best.v, _CMP_UNORD_Q),
+                                            _mm256_cmp_ps(cand.v, cand.v, _CMP_UNORD_Q));
+  return _mm256_blendv_ps(b.v, a.v, _mm256_or_ps(larger, first_nan));
+}
+inline V8 vselect_eq(V8 a, V8 b, V8 x, V8 y) {
+  return _mm256_blendv_ps(y.v, x.v, _mm256_cmp_ps(a.v, b.v, _CMP_EQ_OQ));
+}
+
 // exp: x = n*ln2 + r with |r| <= ln2/2, a degree-6 polynomial for e^r (Cephes expf's
 // coefficients, within 2 ulp of libm), then 2^n put straight into the exponent bits. Below
 // -87.3 the result flushes to 0; a NaN stays NaN.
@@ -160,6 +171,51 @@ struct Avx2Vec {
     T buf[8];
     store(buf, v);
     std::memcpy(p, buf, sizeof(T) * size_t(n));
+  }
+
+  // 16 floats split into the even and the odd ones, in order (pooling's 2-wide windows).
+  static inline void load_pairs(const float* p, V& even, V& odd) {
+    const __m256 lo = _mm256_loadu_ps(p), hi = _mm256_loadu_ps(p + 8);
+    // within each 128-bit half: lo's pair then hi's; the 64-bit swap puts them in order
+    const __m256 e = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
+    const __m256 o = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1));
+    even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8));
+    odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), 0xD8));
+  }
+  // The inverse: even and odd interleaved into 16 floats.
+  static inline void store_pairs(float* p, V even, V odd) {
+    const __m256 a = _mm256_unpacklo_ps(even.v, odd.v), b = _mm256_unpackhi_ps(even.v, odd.v);
+    _mm256_storeu_ps(p, _mm256_permute2f128_ps(a, b, 0x20));
+    _mm256_storeu_ps(p + 8, _mm256_permute2f128_ps(a, b, 0x31));
+  }
+  // The first n < 8 pairs (2n floats); the lanes past them read as 0 and are not stored.
+  static inline void load_pairs_partial(const float* p, int n, V& even, V& odd) {
+    const __m256 lo = _mm256_maskload_ps(p, tail_mask(2 * n < 8 ? 2 * n : 8));
+    const __m256 hi = 2 * n > 8 ? _mm256_maskload_ps(p + 8, tail_mask(2 * n - 8))
+                                : _mm256_setzero_ps();
+    const __m256 e = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
+    const __m256 o = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1));
+    even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8));
+    odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), 0xD8));
+  }
+  static inline void store_pairs_partial(float* p, V even, V odd, int n) {
+    const __m256 a = _mm256_unpacklo_ps(even.v, odd.v), b = _mm256_unpackhi_ps(even.v, odd.v);
+    _mm256_maskstore_ps(p, tail_mask(2 * n < 8 ? 2 * n : 8), _mm256_permute2f128_ps(a, b, 0x20));
+    if (2 * n > 8) _mm256_maskstore_ps(p + 8, tail_mask(2 * n - 8), _mm256_permute2f128_ps(a, b, 0x31));
+  }
+  static inline V iota() { return _mm256_setr_ps(0.f, 1.f, 2.f, 3.f, 4.f, 5.f, 6.f, 7.f); }
+  // Indices held as floats (exact below 2^24) to and from int32; n lanes of a partial one.
+  static inline V load_index(const int32_t* p) {
+    return _mm256_cvtepi32_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+  static inline void store_index(int32_t* p, V v) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm256_cvtps_epi32(v.v));
+  }
+  static inline V load_index_partial(const int32_t* p, int n) {
+    return _mm256_cvtepi32_ps(_mm256_maskload_epi32(reinterpret_cast<const int*>(p), tail_mask(n)));
+  }
+  static inline void store_index_partial(int32_t* p, V v, int n) {
+    _mm256_maskstore_epi32(reinterpret_cast<int*>(p), tail_mask(n), _mm256_cvtps_epi32(v.v));
   }
 
   static inline float hsum(V v) {

@@ -46,6 +46,26 @@ struct ScalarVec {
   template <class T>
   static FUSEDNN_INLINE void store_partial(T* p, V v, int) { store(p, v); }
   static FUSEDNN_INLINE float hsum(V v) { return v; }
+  // Pooling's 2-wide windows (the AVX2 twin takes 16 floats at a time).
+  static FUSEDNN_INLINE void load_pairs(const float* p, V& even, V& odd) {
+    even = p[0];
+    odd = p[1];
+  }
+  static FUSEDNN_INLINE void store_pairs(float* p, V even, V odd) {
+    p[0] = even;
+    p[1] = odd;
+  }
+  static FUSEDNN_INLINE void load_pairs_partial(const float* p, int, V& even, V& odd) {
+    load_pairs(p, even, odd);
+  }
+  static FUSEDNN_INLINE void store_pairs_partial(float* p, V even, V odd, int) {
+    store_pairs(p, even, odd);
+  }
+  static FUSEDNN_INLINE V iota() { return 0.f; }
+  static FUSEDNN_INLINE V load_index(const int32_t* p) { return float(*p); }
+  static FUSEDNN_INLINE void store_index(int32_t* p, V v) { *p = int32_t(v); }
+  static FUSEDNN_INLINE V load_index_partial(const int32_t* p, int) { return load_index(p); }
+  static FUSEDNN_INLINE void store_index_partial(int32_t* p, V v, int) { store_index(p, v); }
 
   template <class T>
   static double sum_squares(const T* x, int64_t n) {

@@ -34,6 +34,15 @@ FUSEDNN_HD static FUSEDNN_INLINE float vtanh(float a) { return tanhf(a); }
 FUSEDNN_HD static FUSEDNN_INLINE float verf(float a) { return erff(a); }
 // c > 0 ? a : b (NaN in c picks b, as in the AVX2 twin).
 FUSEDNN_HD static FUSEDNN_INLINE float vselect_pos(float c, float a, float b) { return c > 0.f ? a : b; }
+// cand takes over a running maximum best: it is larger, or it is the first NaN (a NaN best
+// keeps its place) — torch's pooling rule. Picks a when it does, b otherwise.
+FUSEDNN_HD static FUSEDNN_INLINE float vselect_takes_max(float cand, float best, float a, float b) {
+  return (cand > best || (cand != cand && best == best)) ? a : b;
+}
+// a == b ? x : y
+FUSEDNN_HD static FUSEDNN_INLINE float vselect_eq(float a, float b, float x, float y) {
+  return a == b ? x : y;
+}
 // sign(0) = 0, as torch.sign (NaN gives 0, as in the AVX2 twin).
 FUSEDNN_HD static FUSEDNN_INLINE float vsign(float a) { return float(a > 0.f) - float(a < 0.f); }
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _backend
-from .harness import interleaved_medians, markdown_table, progress, report
+from .harness import copy_bandwidth, interleaved_medians, markdown_table, progress, report
 
 DENSE_CASES = [
     # (name, batch, widths)
@@ -24,9 +24,15 @@ CONV_CASES = [
     ("Conv CIFAR 128x64x32x32 k3->128", 128, 64, 32, 32, 128, 3),
 ]
 XENT_CASES = [("softmax-CE 512x10", 512, 10), ("softmax-CE 4096x1000", 4096, 1000)]
+POOL_CASES = [  # (name, kind, input shape): the tutorial CNN's two pools, 2x2 stride 2
+    ("MaxPool 2x2 128x32x26x26", "max", (128, 32, 26, 26)),
+    ("MaxPool 2x2 128x64x11x11", "max", (128, 64, 11, 11)),
+    ("AvgPool 2x2 128x32x26x26", "avg", (128, 32, 26, 26)),
+]
 QUICK_DENSE = [("Dense 256x256", 128, (256, 256))]
 QUICK_CONV = [("Conv 8x8x16x16 k3->16", 8, 8, 16, 16, 16, 3)]
 QUICK_XENT = [("softmax-CE 512x10", 512, 10)]
+QUICK_POOL = [("MaxPool 2x2 8x8x16x16", "max", (8, 8, 16, 16))]
 
 
 def _timer(torch, device, repeats):
@@ -109,6 +115,31 @@ def conv_case(torch, fnn, device, n, c, h, w, out_c, k, timer):
     return t_torch, t_ours, 3 * 2.0 * n * out_c * h * w * c * k * k
 
 
+def pool_case(torch, fnn, device, kind, shape, timer):
+    """Forward + backward of 2x2 stride-2 pooling; the bytes are the passes' minimum traffic:
+    read x, write y (and max's int32 argmax), then read dy (and argmax), write dx."""
+    xp = _arrays(device)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(np.float32)
+    n, c, h, w = shape
+    g = rng.standard_normal((n, c, h // 2, w // 2)).astype(np.float32)
+    ox, og = fnn.Tensor(xp.asarray(x), requires_grad=True), xp.asarray(g)
+    tx, tg = torch.tensor(x, device=device, requires_grad=True), torch.tensor(g, device=device)
+    ours_fn = fnn.nn.functional.max_pool2d if kind == "max" else fnn.nn.functional.avg_pool2d
+    theirs_fn = torch.nn.functional.max_pool2d if kind == "max" else \
+        torch.nn.functional.avg_pool2d
+
+    def ours():
+        ours_fn(ox, 2).backward(og)
+
+    def theirs():
+        theirs_fn(tx, 2).backward(tg)
+
+    t_torch, t_ours = timer([theirs, ours])
+    index = 2 * g.size * 4 if kind == "max" else 0
+    return t_torch, t_ours, 2.0 * (x.nbytes + g.nbytes) + index
+
+
 def xent_case(torch, fnn, device, rows, classes, timer):
     xp = _arrays(device)
     rng = np.random.default_rng(0)
@@ -158,6 +189,10 @@ def rows_on(torch, fnn, device, quick, repeats):
     for name, r, c in (QUICK_XENT if quick else XENT_CASES):
         rows.append((device, name) + xent_case(torch, fnn, device, r, c, timer) + ("byte",))
         progress(f"  {device} {name}: torch {rows[-1][2] * 1e3:.3f} ms, fusednn {rows[-1][3] * 1e3:.3f} ms")
+    for name, kind, shape in (QUICK_POOL if quick else POOL_CASES):
+        rows.append((device, name) + pool_case(torch, fnn, device, kind, shape, timer) +
+                    ("copy",))
+        progress(f"  {device} {name}: torch {rows[-1][2] * 1e3:.3f} ms, fusednn {rows[-1][3] * 1e3:.3f} ms")
     return rows, blas, torch_blas
 
 
@@ -181,10 +216,16 @@ def main(args) -> int:
         notes.append(f"{device}: SGEMM {blas / 1e9:.1f} GFLOP/s through fusednn's BLAS "
                      f"({'OpenBLAS' if device == 'cpu' else 'cuBLAS'}), torch matmul "
                      f"{torch_blas / 1e9:.1f} GFLOP/s, same run")
+        copy = copy_bandwidth()["bytes_per_s"] if device == "cpu" else None
+        if copy:
+            notes.append(f"cpu: copy bandwidth {copy / 1e9:.1f} GB/s (a float32 copy, read + "
+                         "write)")
         for dev, name, t_torch, t_ours, work, kind in rows:
             rate = work / t_ours
             if kind == "flop":
                 perf, roof = f"{rate / 1e9:.1f} GFLOP/s", f"{100 * rate / blas:.0f}% of SGEMM"
+            elif kind == "copy" and copy:
+                perf, roof = f"{rate / 1e9:.1f} GB/s", f"{100 * rate / copy:.0f}% of copy"
             else:
                 perf, roof = f"{rate / 1e9:.1f} GB/s", "memory-bound"
             body.append([dev, name, f"{t_torch * 1e3:.3f}", f"{t_ours * 1e3:.3f}",
