@@ -17,18 +17,35 @@ inline void valid_columns(int64_t shift, const ConvGeometry& g, int64_t& lo, int
   if (lo > hi) lo = hi;
 }
 
+// dst[0, n) = src[0, n) and dst[0, n) = 0 for the short runs of a conv over small planes
+// (and of the chunk gathers below)
+// (out_w is 11, 5 or 3 in the tutorial CNN): a plain loop, which GCC would otherwise turn
+// back into a memcpy/memset call costing more than the copy.
+#if defined(__GNUC__) && !defined(__clang__)
+#define FUSEDNN_PLAIN_LOOPS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define FUSEDNN_PLAIN_LOOPS
+#endif
+
+FUSEDNN_PLAIN_LOOPS inline void copy_run(float* dst, const float* src, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+FUSEDNN_PLAIN_LOOPS inline void zero_run(float* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = 0.f;
+}
+
 }  // namespace
 
-// Serial: the conv layers run one sample per thread (layers.cpp). Each col row is one
-// (channel, kernel row, kernel column); within it, each output row is a strided (for stride
-// 1: contiguous) run of one input row between two stretches of padding.
-void im2col(const float* image, float* col, const ConvGeometry& g) {
-  const int64_t rows = g.col_rows(), cols = g.col_cols();
+// Serial: the conv layers run each thread's samples on that thread (layers.cpp). Each col
+// row is one (channel, kernel row, kernel column); within it, each output row is a strided
+// (for stride 1: contiguous) run of one input row between two stretches of padding.
+void im2col(const float* image, float* col, const ConvGeometry& g, int64_t ld) {
+  const int64_t rows = g.col_rows();
   for (int64_t row = 0; row < rows; ++row) {
     const int64_t kw = row % g.kernel_w, kh = row / g.kernel_w % g.kernel_h;
     const int64_t c = row / (g.kernel_w * g.kernel_h);
     const float* plane = image + c * g.height * g.width;
-    float* out = col + row * cols;
+    float* out = col + row * ld;
     const int64_t shift = kw * g.dilation_w - g.pad_w;
     int64_t lo, hi;
     valid_columns(shift, g, lo, hi);
@@ -36,29 +53,29 @@ void im2col(const float* image, float* col, const ConvGeometry& g) {
       const int64_t ih = oh * g.stride_h - g.pad_h + kh * g.dilation_h;
       float* line = out + oh * g.out_w;
       if (ih < 0 || ih >= g.height) {
-        std::memset(line, 0, sizeof(float) * size_t(g.out_w));
+        zero_run(line, g.out_w);
         continue;
       }
       const float* src = plane + ih * g.width;
-      std::memset(line, 0, sizeof(float) * size_t(lo));
+      zero_run(line, lo);
       if (g.stride_w == 1) {
-        if (hi > lo) std::memcpy(line + lo, src + lo + shift, sizeof(float) * size_t(hi - lo));
+        copy_run(line + lo, src + lo + shift, hi - lo);
       } else {
         for (int64_t ow = lo; ow < hi; ++ow) line[ow] = src[ow * g.stride_w + shift];
       }
-      std::memset(line + hi, 0, sizeof(float) * size_t(g.out_w - hi));
+      zero_run(line + hi, g.out_w - hi);
     }
   }
 }
 
-void col2im(const float* col, float* image, const ConvGeometry& g) {
-  const int64_t cols = g.col_cols(), kk = g.kernel_h * g.kernel_w;
+void col2im(const float* col, float* image, const ConvGeometry& g, int64_t ld) {
+  const int64_t kk = g.kernel_h * g.kernel_w;
   std::memset(image, 0, sizeof(float) * size_t(g.channels * g.height * g.width));
   for (int64_t c = 0; c < g.channels; ++c) {
     float* plane = image + c * g.height * g.width;
     for (int64_t k = 0; k < kk; ++k) {
       const int64_t kh = k / g.kernel_w, kw = k % g.kernel_w;
-      const float* in = col + (c * kk + k) * cols;
+      const float* in = col + (c * kk + k) * ld;
       const int64_t shift = kw * g.dilation_w - g.pad_w;
       int64_t lo, hi;
       valid_columns(shift, g, lo, hi);
@@ -73,6 +90,24 @@ void col2im(const float* col, float* image, const ConvGeometry& g) {
           for (int64_t ow = lo; ow < hi; ++ow) dst[ow * g.stride_w + shift] += line[ow];
         }
       }
+    }
+  }
+}
+
+void nchw_to_chunk(const float* nchw, float* chunk, int64_t n0, int64_t count, int64_t M,
+                   int64_t P) {
+  for (int64_t s = 0; s < count; ++s) {
+    for (int64_t m = 0; m < M; ++m) {
+      copy_run(chunk + (m * count + s) * P, nchw + ((n0 + s) * M + m) * P, P);
+    }
+  }
+}
+
+void chunk_to_nchw(const float* chunk, float* nchw, int64_t n0, int64_t count, int64_t M,
+                   int64_t P) {
+  for (int64_t s = 0; s < count; ++s) {
+    for (int64_t m = 0; m < M; ++m) {
+      copy_run(nchw + ((n0 + s) * M + m) * P, chunk + (m * count + s) * P, P);
     }
   }
 }

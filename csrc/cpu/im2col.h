@@ -7,10 +7,25 @@
 
 namespace fusednn::cpu {
 
-// col[col_rows, col_cols] from image[channels, height, width]; padding reads as 0.
-void im2col(const float* image, float* col, const ConvGeometry& g);
+// col[col_rows, col_cols] from image[channels, height, width]; padding reads as 0. Row r of
+// col starts at col + r * ld (ld >= col_cols: several samples' cols side by side, one GEMM).
+void im2col(const float* image, float* col, const ConvGeometry& g, int64_t ld);
+inline void im2col(const float* image, float* col, const ConvGeometry& g) {
+  im2col(image, col, g, g.col_cols());
+}
 // image[channels, height, width] = the sum of every col entry into the pixel it came from
-// (image is overwritten, not accumulated into).
-void col2im(const float* col, float* image, const ConvGeometry& g);
+// (image is overwritten, not accumulated into); col's rows ld apart as above.
+void col2im(const float* col, float* image, const ConvGeometry& g, int64_t ld);
+inline void col2im(const float* col, float* image, const ConvGeometry& g) {
+  col2im(col, image, g, g.col_cols());
+}
+
+// Samples [n0, n0 + count) of a [batch, M, P] tensor and a [M, count * P] chunk whose row m
+// holds the samples' planes m side by side (a batched GEMM's output, or its gradient), one
+// into the other.
+void nchw_to_chunk(const float* nchw, float* chunk, int64_t n0, int64_t count, int64_t M,
+                   int64_t P);
+void chunk_to_nchw(const float* chunk, float* nchw, int64_t n0, int64_t count, int64_t M,
+                   int64_t P);
 
 }  // namespace fusednn::cpu

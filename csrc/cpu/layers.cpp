@@ -1,5 +1,6 @@
 #include "cpu/layers.h"
 
+#include <algorithm>
 #include <cstring>
 #include <initializer_list>
 #include <stdexcept>
@@ -55,9 +56,13 @@ void linear_backward(const float* x, const float* w, const float* dy, const floa
   }
 }
 
-// Conv: samples are split across the OpenMP threads, each running im2col and a single-threaded
-// GEMM per sample into its own buffers (the GEMMs are too small to split well, the batch is
-// not); with fewer samples than threads, one sample at a time with the GEMM split instead.
+// Conv: samples are split across the OpenMP threads, each running single-threaded GEMMs over
+// its own samples (the GEMMs are too small to split well, the batch is not); with fewer
+// samples than threads, one sample at a time with the GEMM split instead. A thread's GEMMs
+// take several samples at once when one sample's output plane is narrow: their cols side by
+// side give one GEMM of S * out_h * out_w columns (the tutorial CNN's second and third convs
+// have 121 and 9 per sample, shapes where BLAS runs far below its rate), the output gathered
+// back to NCHW (and the output gradient gathered from it) in the cache-hot chunk.
 namespace {
 
 // All threads when every thread gets a sample, else one (the GEMMs split instead).
@@ -74,60 +79,95 @@ void check_fits(std::initializer_list<int64_t> dims) {
   }
 }
 
+// Columns a batched GEMM aims for, and the most floats a chunk's col may hold (its im2col is
+// written, then read by the GEMM while still in cache).
+constexpr int64_t kChunkColumns = 512;
+constexpr int64_t kChunkColFloats = int64_t(1) << 20;
+
+// Samples per GEMM for a thread with `samples` of them.
+int64_t chunk_samples(const ConvGeometry& g, int64_t samples) {
+  const int64_t P = g.col_cols(), K = g.col_rows();
+  int64_t s = (kChunkColumns + P - 1) / P;
+  s = std::min(s, std::max<int64_t>(1, kChunkColFloats / std::max<int64_t>(1, K * P)));
+  return std::max<int64_t>(1, std::min(s, samples));
+}
+
+// The chunk's cols: x itself for one pointwise sample, else im2col of each sample into its
+// columns of `col`.
+const float* chunk_cols(const float* x, float* col, int64_t n0, int64_t count,
+                        const ConvGeometry& g) {
+  const int64_t image = g.channels * g.height * g.width, P = g.col_cols();
+  if (count == 1 && g.is_pointwise()) return x + n0 * image;
+  for (int64_t s = 0; s < count; ++s) im2col(x + (n0 + s) * image, col + s * P, g, count * P);
+  return col;
+}
+
 }  // namespace
 
 void conv2d_forward(const float* x, const float* w, float* y, float* saved, int64_t batch,
                     int64_t out_channels, const ConvGeometry& g, const Epilogue& e) {
-  const int64_t K = g.col_rows(), P = g.col_cols(), image = g.channels * g.height * g.width;
-  check_fits({K, P, out_channels});
+  const int64_t K = g.col_rows(), P = g.col_cols(), M = out_channels;
+  check_fits({K, P, M});
   const int threads = threads_for(batch);
   const auto gemm = threads > 1 ? &sgemm_serial : &sgemm;
   parallel_ranges(batch, threads, [&](int, int64_t lo, int64_t hi) {
-    std::vector<float> col(g.is_pointwise() || lo == hi ? 0 : size_t(K * P));
-    for (int64_t n = lo; n < hi; ++n) {
-      const float* cols = x + n * image;
-      if (!g.is_pointwise()) {
-        im2col(x + n * image, col.data(), g);
-        cols = col.data();
-      }
-      gemm(false, false, out_channels, P, K, 1.f, w, K, cols, P, 0.f, y + n * out_channels * P, P);
+    const int64_t S = chunk_samples(g, hi - lo);
+    check_fits({S * P});
+    std::vector<float> col(lo == hi || (S == 1 && g.is_pointwise()) ? 0 : size_t(K * S * P));
+    std::vector<float> out(S > 1 ? size_t(M * S * P) : 0);
+    for (int64_t n0 = lo; n0 < hi; n0 += S) {
+      const int64_t count = std::min(S, hi - n0), cols = count * P;
+      const float* c = chunk_cols(x, col.data(), n0, count, g);
+      // One sample's output is already in place; a chunk's is gathered back.
+      float* dst = count == 1 ? y + n0 * M * P : out.data();
+      gemm(false, false, M, cols, K, 1.f, w, K, c, cols, 0.f, dst, cols);
+      if (count > 1) chunk_to_nchw(out.data(), y, n0, count, M, P);
     }
   });
-  epilogue_forward(y, saved, ChannelShape{batch, out_channels, P}, e);
+  epilogue_forward(y, saved, ChannelShape{batch, M, P}, e);
 }
 
 void conv2d_backward(const float* x, const float* w, const float* dy, const float* saved,
                      float* dz, float* dx, float* dw, float* dbias, int64_t batch,
                      int64_t out_channels, const ConvGeometry& g, Act act, float slope) {
-  const int64_t K = g.col_rows(), P = g.col_cols(), image = g.channels * g.height * g.width;
-  check_fits({K, P, out_channels});
-  const float* gz = epilogue_backward(dy, saved, dz, dbias,
-                                      ChannelShape{batch, out_channels, P}, act, slope);
+  const int64_t K = g.col_rows(), P = g.col_cols(), M = out_channels;
+  const int64_t image = g.channels * g.height * g.width;
+  check_fits({K, P, M});
+  const float* gz = epilogue_backward(dy, saved, dz, dbias, ChannelShape{batch, M, P}, act,
+                                      slope);
   const int threads = threads_for(batch);
   const auto gemm = threads > 1 ? &sgemm_serial : &sgemm;
-  const size_t wsize = size_t(out_channels * K);
+  const size_t wsize = size_t(M * K);
   // Thread 0 accumulates straight into dw, the others into their own partial sums.
   std::vector<float> partials(dw && threads > 1 ? wsize * size_t(threads - 1) : 0);
   parallel_ranges(batch, threads, [&](int t, int64_t lo, int64_t hi) {
     float* my_dw = dw ? (t == 0 ? dw : partials.data() + wsize * size_t(t - 1)) : nullptr;
     if (my_dw && lo == hi) std::memset(my_dw, 0, sizeof(float) * wsize);
-    std::vector<float> col(g.is_pointwise() || lo == hi ? 0 : size_t(K * P));
-    for (int64_t n = lo; n < hi; ++n) {
-      const float* gn = gz + n * out_channels * P;
+    const int64_t S = chunk_samples(g, hi - lo);
+    check_fits({S * P});
+    const bool direct = S == 1 && g.is_pointwise();  // cols and dx are x's own layout
+    std::vector<float> col(lo == hi || direct ? 0 : size_t(K * S * P));
+    std::vector<float> grads(S > 1 ? size_t(M * S * P) : 0);
+    std::vector<float> dcol(dx && !direct && lo < hi ? size_t(K * S * P) : 0);
+    for (int64_t n0 = lo; n0 < hi; n0 += S) {
+      const int64_t count = std::min(S, hi - n0), cols = count * P;
+      const float* gn = gz + n0 * M * P;
+      if (count > 1) {
+        nchw_to_chunk(gz, grads.data(), n0, count, M, P);
+        gn = grads.data();
+      }
       if (my_dw) {
-        const float* cols = x + n * image;
-        if (!g.is_pointwise()) {
-          im2col(x + n * image, col.data(), g);
-          cols = col.data();
-        }
-        gemm(false, true, out_channels, K, P, 1.f, gn, P, cols, P, n == lo ? 0.f : 1.f, my_dw, K);
+        const float* c = chunk_cols(x, col.data(), n0, count, g);
+        gemm(false, true, M, K, cols, 1.f, gn, cols, c, cols, n0 == lo ? 0.f : 1.f, my_dw, K);
       }
       if (dx) {
-        if (g.is_pointwise()) {
-          gemm(true, false, K, P, out_channels, 1.f, w, K, gn, P, 0.f, dx + n * image, P);
+        if (direct) {
+          gemm(true, false, K, P, M, 1.f, w, K, gn, P, 0.f, dx + n0 * image, P);
         } else {
-          gemm(true, false, K, P, out_channels, 1.f, w, K, gn, P, 0.f, col.data(), P);
-          col2im(col.data(), dx + n * image, g);
+          gemm(true, false, K, cols, M, 1.f, w, K, gn, cols, 0.f, dcol.data(), cols);
+          for (int64_t s = 0; s < count; ++s) {
+            col2im(dcol.data() + s * P, dx + (n0 + s) * image, g, cols);
+          }
         }
       }
     }

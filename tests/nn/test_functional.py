@@ -86,6 +86,34 @@ def test_conv2d(cpu_path, act, xs, ws, stride, padding, dilation):
             [x, w, b])
 
 
+BATCHED_CONV_CASES = [
+    # small output planes, where a thread's GEMM takes several samples' cols side by side
+    ((11, 3, 5, 5), (4, 3, 3), 1, 0, 1),     # 3x3 outputs, as the tutorial CNN's last conv
+    ((11, 2, 13, 13), (3, 3, 3), 1, 0, 1),   # 11x11
+    ((11, 3, 4, 4), (2, 1, 1), 1, 0, 1),     # pointwise on small planes: im2col after all
+    ((11, 2, 9, 8), (3, 3, 2), (2, 1), (1, 0), (1, 2)),
+]
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("xs,ws,stride,padding,dilation", BATCHED_CONV_CASES)
+def test_conv2d_samples_batched_per_gemm(cpu_path, threads, xs, ws, stride, padding, dilation):
+    """Chunks of samples per GEMM (and a last, shorter chunk) on 1-3 threads: forward and every
+    gradient against torch."""
+    cpu = fusednn._backend.cpu_module()
+    before = cpu.num_threads()
+    cpu.set_num_threads(threads)
+    try:
+        x = rand(rng, *xs)
+        w = rand(rng, ws[0], xs[1], ws[1], ws[2], scale=0.3)
+        b = rand(rng, ws[0])
+        compare(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, activation="relu"),
+                lambda x, w, b: torch.relu(TF.conv2d(x, w, b, stride, padding, dilation)),
+                [x, w, b])
+    finally:
+        cpu.set_num_threads(before)
+
+
 def test_conv2d_same_padding_and_no_bias(cpu_path):
     x, w = rand(rng, 2, 3, 8, 7), rand(rng, 4, 3, 5, 3)
     compare(lambda x, w: F.conv2d(x, w, padding="same"),
