@@ -18,9 +18,9 @@ inline void valid_columns(int64_t shift, const ConvGeometry& g, int64_t& lo, int
 }
 
 // dst[0, n) = src[0, n) and dst[0, n) = 0 for the short runs of a conv over small planes
-// (and of the chunk gathers below)
-// (out_w is 11, 5 or 3 in the tutorial CNN): a plain loop, which GCC would otherwise turn
-// back into a memcpy/memset call costing more than the copy.
+// (out_w is 11, 5 or 3 in the tutorial CNN) and of the chunk gathers below: plain loops, which
+// GCC would otherwise turn back into memcpy/memset calls costing more than the copy. Their
+// callers carry the same attribute, so that they inline.
 #if defined(__GNUC__) && !defined(__clang__)
 #define FUSEDNN_PLAIN_LOOPS __attribute__((optimize("no-tree-loop-distribute-patterns")))
 #else
@@ -39,7 +39,8 @@ FUSEDNN_PLAIN_LOOPS inline void zero_run(float* dst, int64_t n) {
 // Serial: the conv layers run each thread's samples on that thread (layers.cpp). Each col
 // row is one (channel, kernel row, kernel column); within it, each output row is a strided
 // (for stride 1: contiguous) run of one input row between two stretches of padding.
-void im2col(const float* image, float* col, const ConvGeometry& g, int64_t ld) {
+FUSEDNN_PLAIN_LOOPS void im2col(const float* image, float* col, const ConvGeometry& g,
+                                int64_t ld) {
   const int64_t rows = g.col_rows();
   for (int64_t row = 0; row < rows; ++row) {
     const int64_t kw = row % g.kernel_w, kh = row / g.kernel_w % g.kernel_h;
@@ -68,7 +69,8 @@ void im2col(const float* image, float* col, const ConvGeometry& g, int64_t ld) {
   }
 }
 
-void col2im(const float* col, float* image, const ConvGeometry& g, int64_t ld) {
+FUSEDNN_PLAIN_LOOPS void col2im(const float* col, float* image, const ConvGeometry& g,
+                                int64_t ld) {
   const int64_t kk = g.kernel_h * g.kernel_w;
   std::memset(image, 0, sizeof(float) * size_t(g.channels * g.height * g.width));
   for (int64_t c = 0; c < g.channels; ++c) {
@@ -94,8 +96,8 @@ void col2im(const float* col, float* image, const ConvGeometry& g, int64_t ld) {
   }
 }
 
-void nchw_to_chunk(const float* nchw, float* chunk, int64_t n0, int64_t count, int64_t M,
-                   int64_t P) {
+FUSEDNN_PLAIN_LOOPS void nchw_to_chunk(const float* nchw, float* chunk, int64_t n0,
+                                       int64_t count, int64_t M, int64_t P) {
   for (int64_t s = 0; s < count; ++s) {
     for (int64_t m = 0; m < M; ++m) {
       copy_run(chunk + (m * count + s) * P, nchw + ((n0 + s) * M + m) * P, P);
@@ -103,8 +105,8 @@ void nchw_to_chunk(const float* nchw, float* chunk, int64_t n0, int64_t count, i
   }
 }
 
-void chunk_to_nchw(const float* chunk, float* nchw, int64_t n0, int64_t count, int64_t M,
-                   int64_t P) {
+FUSEDNN_PLAIN_LOOPS void chunk_to_nchw(const float* chunk, float* nchw, int64_t n0,
+                                       int64_t count, int64_t M, int64_t P) {
   for (int64_t s = 0; s < count; ++s) {
     for (int64_t m = 0; m < M; ++m) {
       copy_run(nchw + ((n0 + s) * M + m) * P, chunk + (m * count + s) * P, P);
