@@ -1,6 +1,7 @@
 // fusednn._cpu: the layer kernels (bindings/layer_bindings.h) on the CPU backend.
 #include <pybind11/pybind11.h>
 
+#include "bindings/conv_pool_bindings.h"
 #include "bindings/layer_bindings.h"
 #include "bindings/rnn_bindings.h"
 #include "cpu/dispatch.h"
@@ -127,4 +128,5 @@ struct CpuBackend {
 void bind_cpu_layers(py::module_& m) {
   bindings::bind_layers<CpuBackend>(m);
   bindings::bind_rnn<CpuBackend>(m);
+  bindings::bind_conv_pool(m);
 }

@@ -125,6 +125,23 @@ inline ChannelRuns channel_runs(const Array& a, bool with_bias) {
   return {a.shape[0], a.shape[1], inner};
 }
 
+// Convolution: x (N, C, H, W), w (O, C, kh, kw), y (N, O, out_h, out_w); the geometry's plane
+// and channel sizes must be x's.
+inline void conv_sizes(const char* what, const Array& X, const Array& W, const ConvGeometry& g) {
+  expect_ndim("x", X, 4);
+  expect_ndim("w", W, 4);
+  check_window(g, what);
+  if (g.channels != X.shape[1] || g.height != X.shape[2] || g.width != X.shape[3]) {
+    throw py::value_error(std::string(what) + ": geometry is for (C, H, W) = (" +
+                          std::to_string(g.channels) + ", " + std::to_string(g.height) + ", " +
+                          std::to_string(g.width) + ") but x has shape " + X.shape_str());
+  }
+  expect_shape("w", W, {W.shape[0], g.channels, g.kernel_h, g.kernel_w});
+  if (W.shape[0] < 1 || g.channels < 1) {
+    throw py::value_error(std::string(what) + ": needs at least one input and output channel");
+  }
+}
+
 template <class Backend>
 void bind_layers(py::module_& m) {
   constexpr bool gpu = Backend::kGpu;
@@ -232,27 +249,10 @@ void bind_layers(py::module_& m) {
       py::arg("x"), py::arg("w"), py::arg("dy"), py::arg("saved"), py::arg("dz"), py::arg("dx"),
       py::arg("dw"), py::arg("dbias"), py::arg("act"), py::arg("slope") = 0.0f);
 
-  // Convolution: x (N, C, H, W), w (O, C, kh, kw), y (N, O, out_h, out_w); the geometry's
-  // plane and channel sizes must be x's.
-  auto conv_sizes = [](const char* what, const Array& X, const Array& W, const ConvGeometry& g) {
-    expect_ndim("x", X, 4);
-    expect_ndim("w", W, 4);
-    check_window(g, what);
-    if (g.channels != X.shape[1] || g.height != X.shape[2] || g.width != X.shape[3]) {
-      throw py::value_error(std::string(what) + ": geometry is for (C, H, W) = (" +
-                            std::to_string(g.channels) + ", " + std::to_string(g.height) + ", " +
-                            std::to_string(g.width) + ") but x has shape " + X.shape_str());
-    }
-    expect_shape("w", W, {W.shape[0], g.channels, g.kernel_h, g.kernel_w});
-    if (W.shape[0] < 1 || g.channels < 1) {
-      throw py::value_error(std::string(what) + ": needs at least one input and output channel");
-    }
-  };
-
   m.def(
       "conv2d_forward",
-      [conv_sizes](py::handle x, py::handle w, py::handle bias, py::handle y, py::handle saved,
-                   const ConvGeometry& g, Act act, float slope) {
+      [](py::handle x, py::handle w, py::handle bias, py::handle y, py::handle saved,
+         const ConvGeometry& g, Act act, float slope) {
         Reader r{gpu};
         const Array X = r.f32(x, "x", false), W = r.f32(w, "w", false);
         const Array B = r.f32(bias, "bias", false, true);
@@ -276,9 +276,9 @@ void bind_layers(py::module_& m) {
 
   m.def(
       "conv2d_backward",
-      [conv_sizes](py::handle x, py::handle w, py::handle dy, py::handle saved, py::handle dz,
-                   py::handle dx, py::handle dw, py::handle dbias, const ConvGeometry& g,
-                   Act act, float slope) {
+      [](py::handle x, py::handle w, py::handle dy, py::handle saved, py::handle dz,
+         py::handle dx, py::handle dw, py::handle dbias, const ConvGeometry& g, Act act,
+         float slope) {
         Reader r{gpu};
         const Array X = r.f32(x, "x", false), W = r.f32(w, "w", false);
         const Array DY = r.f32(dy, "dy", false), S = r.f32(saved, "saved", false, true);

@@ -183,4 +183,24 @@ void conv2d_backward(const float* x, const float* w, const float* dy, const floa
   }
 }
 
+void conv2d_pool_forward(const float* x, const float* w, float* z, float* y, int32_t* argmax,
+                         float* saved, int64_t batch, int64_t out_channels,
+                         const ConvGeometry& g, const Epilogue& e) {
+  conv2d_forward(x, w, z, nullptr, batch, out_channels, g, Epilogue{nullptr, Act::kIdentity, 0});
+  pool_kernels().conv_pool_forward(ConvPoolForwardArgs{z, e.bias, batch * out_channels,
+                                                       out_channels, g.out_h, g.out_w, e.act,
+                                                       e.slope, y, argmax, saved});
+}
+
+void conv2d_pool_backward(const float* x, const float* w, const float* dy,
+                          const int32_t* argmax, const float* saved, float* dz, float* dx,
+                          float* dw, float* dbias, int64_t batch, int64_t out_channels,
+                          const ConvGeometry& g, Act act, float slope) {
+  pool_kernels().conv_pool_backward(ConvPoolBackwardArgs{dy, argmax, saved, batch * out_channels,
+                                                         out_channels, g.out_h, g.out_w, act,
+                                                         slope, dz, dbias});
+  conv2d_backward(x, w, dz, nullptr, dz, dx, dw, nullptr, batch, out_channels, g,
+                  Act::kIdentity, 0.f);
+}
+
 }  // namespace fusednn::cpu

@@ -38,4 +38,19 @@ void conv2d_backward(const float* x, const float* w, const float* dy, const floa
                      float* dz, float* dx, float* dw, float* dbias, int64_t batch,
                      int64_t out_channels, const ConvGeometry& g, Act act, float slope);
 
+// Conv2D followed by a 2x2 stride-2 max-pool, the epilogue and the pool in one pass
+// (pool_kernels.h ConvPoolForwardArgs): z [n, out_c, out_h, out_w] is scratch for the raw conv
+// output; y, argmax and saved (nullable unless the activation reads its input) are pooled
+// [n, out_c, out_h / 2, out_w / 2]. Equal to conv2d_forward then max_pool2d_forward.
+void conv2d_pool_forward(const float* x, const float* w, float* z, float* y, int32_t* argmax,
+                         float* saved, int64_t batch, int64_t out_channels,
+                         const ConvGeometry& g, const Epilogue& e);
+
+// Its backward: dz (scratch, the conv's output shape) from the pooled dy, argmax and saved (y
+// or the pre-activation), dbias with it, then the conv's GEMMs as conv2d_backward's.
+void conv2d_pool_backward(const float* x, const float* w, const float* dy,
+                          const int32_t* argmax, const float* saved, float* dz, float* dx,
+                          float* dw, float* dbias, int64_t batch, int64_t out_channels,
+                          const ConvGeometry& g, Act act, float slope);
+
 }  // namespace fusednn::cpu

@@ -11,10 +11,12 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "cpu/parallel.h"
 #include "cpu/pool_kernels.h"
 #include "cpu/vec_loops.h"
+#include "fusednn/act_math.h"
 
 namespace fusednn::cpu {
 namespace {
@@ -162,9 +164,86 @@ void avg_pool2x2_backward(const Pool2x2Args& a) {
 }
 
 template <class Vec>
+void conv_pool_forward(const ConvPoolForwardArgs& a) {
+  using V = typename Vec::V;
+  const int64_t W = a.width, in_plane = a.height * W, out_w = W / 2;
+  const int64_t out_plane = (a.height / 2) * out_w;
+  const Pool2x2Args rows{a.planes, a.height, a.width, a.z, a.y, a.argmax, nullptr, nullptr,
+                         nullptr};
+  with_act(a.act, [&](auto tag) {
+    constexpr Act A = decltype(tag)::value;
+    for_each_output_row(rows, [&](int64_t p, int64_t oh) {
+      const V bias(a.bias ? a.bias[p % a.channels] : 0.f);
+      const float* r0 = a.z + p * in_plane + 2 * oh * W;
+      const int64_t out = p * out_plane + oh * out_w;
+      for_each_vector<Vec>(out_w, [&](int64_t ow, int n) {
+        V z00, z01, z10, z11;
+        load_pairs_n<Vec>(r0 + 2 * ow, n, z00, z01);
+        load_pairs_n<Vec>(r0 + W + 2 * ow, n, z10, z11);
+        const V at = tap_index<Vec>(oh, ow, W);
+        // bias_act_forward's z + bias and activation, then max_pool2x2_forward's scan
+        V pre = z00 + bias, best = act_forward<A>(pre, a.slope), where = at;
+        auto tap = [&](V z, V z_at) {
+          const V v = z + bias, y = act_forward<A>(v, a.slope);
+          where = vselect_takes_max(y, best, z_at, where);
+          pre = vselect_takes_max(y, best, v, pre);
+          best = vselect_takes_max(y, best, y, best);
+        };
+        tap(z01, at + V(1.f));
+        tap(z10, at + V(float(W)));
+        tap(z11, at + V(float(W + 1)));
+        store_n<Vec>(a.y + out + ow, best, n);
+        store_index_n<Vec>(a.argmax + out + ow, where, n);
+        if (act_saves_input(A) && a.saved_input) store_n<Vec>(a.saved_input + out + ow, pre, n);
+      });
+    });
+  });
+}
+
+template <class Vec>
+void conv_pool_backward(const ConvPoolBackwardArgs& a) {
+  using V = typename Vec::V;
+  const int64_t W = a.width, in_plane = a.height * W, out_w = W / 2;
+  const int64_t out_plane = (a.height / 2) * out_w;
+  const Pool2x2Args rows{a.planes, a.height, a.width, nullptr, nullptr, nullptr, a.argmax, a.dy,
+                         a.dz};
+  // Each plane's gradient sum; a plane's rows all run on one thread.
+  std::vector<double> plane_sums(a.dbias ? size_t(a.planes) : 0, 0.0);
+  with_act(a.act, [&](auto tag) {
+    constexpr Act A = decltype(tag)::value;
+    for_each_output_row(rows, [&](int64_t p, int64_t oh) {
+      float* r0 = a.dz + p * in_plane + 2 * oh * W;
+      const int64_t out = p * out_plane + oh * out_w;
+      V sum(0.f);
+      for_each_vector<Vec>(out_w, [&](int64_t ow, int n) {
+        const V s = A == Act::kIdentity ? V(0.f) : load_n<Vec>(a.saved + out + ow, n);
+        // lanes past n read dy = 0 and s = 0: their d is 0 for every activation
+        const V d = act_backward<A>(load_n<Vec>(a.dy + out + ow, n), s, a.slope);
+        const V where = load_index_n<Vec>(a.argmax + out + ow, n);
+        const V at = tap_index<Vec>(oh, ow, W), zero(0.f);
+        store_pairs_n<Vec>(r0 + 2 * ow, vselect_eq(where, at, d, zero),
+                           vselect_eq(where, at + V(1.f), d, zero), n);
+        store_pairs_n<Vec>(r0 + W + 2 * ow, vselect_eq(where, at + V(float(W)), d, zero),
+                           vselect_eq(where, at + V(float(W + 1)), d, zero), n);
+        sum = sum + d;
+      });
+      if (a.dbias) plane_sums[size_t(p)] += double(Vec::hsum(sum));
+      if (oh == 0) zero_uncovered(rows, p);
+    });
+  });
+  if (!a.dbias) return;
+  for (int64_t c = 0; c < a.channels; ++c) {
+    double total = 0.0;
+    for (int64_t p = c; p < a.planes; p += a.channels) total += plane_sums[size_t(p)];
+    a.dbias[c] = float(total);
+  }
+}
+
+template <class Vec>
 constexpr PoolKernels make_pool_kernels() {
   return PoolKernels{&max_pool2x2_forward<Vec>, &max_pool2x2_backward<Vec>,
-                     &avg_pool2x2_forward<Vec>, &avg_pool2x2_backward<Vec>};
+                     &avg_pool2x2_forward<Vec>, &avg_pool2x2_backward<Vec>,
+                     &conv_pool_forward<Vec>,   &conv_pool_backward<Vec>};
 }
 
 }  // namespace

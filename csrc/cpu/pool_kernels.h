@@ -6,6 +6,8 @@
 #pragma once
 #include <cstdint>
 
+#include "fusednn/act_math.h"
+
 namespace fusednn::cpu {
 
 // `planes` planes of height x width in, (height / 2) x (width / 2) out; an odd last row or
@@ -20,6 +22,36 @@ struct Pool2x2Args {
   float* dx;        // backward out, every element written
 };
 
+// A conv's epilogue and the 2x2 max-pool after it in one pass over the conv's raw output z
+// [planes = batch * channels, height, width]: each window's four z + bias are activated and
+// the largest activated value taken by max_pool2x2_forward's rule, so y and argmax are
+// exactly what bias_act_forward then max_pool2x2_forward give; saved_input (when the
+// activation's derivative reads its input) gets the chosen tap's z + bias.
+struct ConvPoolForwardArgs {
+  const float* z;
+  const float* bias;  // nullable: one per channel
+  int64_t planes, channels, height, width;
+  Act act;
+  float slope;
+  float* y;            // [planes, height / 2, width / 2]
+  int32_t* argmax;     // same shape
+  float* saved_input;  // same shape; nullable (not written) unless act_saves_input
+};
+
+// Its backward: dz = dy * act'(saved) at each window's argmax and 0 elsewhere (every element
+// written), saved being y or saved_input (act_saves_input); dbias[c] = the sum of dz over
+// channel c, in double, plane by plane.
+struct ConvPoolBackwardArgs {
+  const float* dy;
+  const int32_t* argmax;
+  const float* saved;
+  int64_t planes, channels, height, width;
+  Act act;
+  float slope;
+  float* dz;     // [planes, height, width]
+  float* dbias;  // nullable
+};
+
 struct PoolKernels {
   // y = the window maximum, argmax where it is (the first NaN wins, else the first maximum).
   void (*max_pool2x2_forward)(const Pool2x2Args&);
@@ -28,6 +60,8 @@ struct PoolKernels {
   // y = the window mean, its taps summed in order; dx = dy / 4 on every tap.
   void (*avg_pool2x2_forward)(const Pool2x2Args&);
   void (*avg_pool2x2_backward)(const Pool2x2Args&);
+  void (*conv_pool_forward)(const ConvPoolForwardArgs&);
+  void (*conv_pool_backward)(const ConvPoolBackwardArgs&);
 };
 
 extern const PoolKernels kScalarPoolKernels;

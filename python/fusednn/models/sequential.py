@@ -16,6 +16,15 @@ from .metrics import check_metrics
 from .summary import summary_text
 
 
+def _fuses_with_pool(layer, following, x) -> bool:
+    """Whether ``layer`` then ``following`` run as one conv + pool: a Conv2D whose activation
+    its kernel fuses, then a 2x2 stride-2 MaxPool2D, both in the same data format, on a 4-D
+    input."""
+    return (hasattr(layer, "forward_nchw_max_pooled") and getattr(layer, "_after", 1) is None
+            and hasattr(following, "is_2x2") and following.is_2x2() and x.ndim == 4
+            and getattr(layer, "data_format", None) == getattr(following, "data_format", None))
+
+
 class Sequential(Module):
     """Layers applied in order. ``input_shape`` (without the batch axis) builds the model at
     once; otherwise it builds at the first call or ``fit``."""
@@ -69,16 +78,23 @@ class Sequential(Module):
         """The layers in order. A run of channels-last spatial layers (those with
         ``forward_nchw``) changes layout once: (N, H, W, C) to NCHW before the first, back
         after the last, the NCHW kernels in between; layout-free layers (dropout, elementwise
-        activations) stay inside the run. A step mask made by ``Embedding(mask_zero=True)``
-        goes to the recurrent layers after it (as Keras's), through elementwise layers."""
+        activations) stay inside the run. A Conv2D followed by a 2x2 stride-2 MaxPool2D of the
+        same layout runs as one fused conv + pool (``conv2d_max_pool2d``: the same numbers,
+        one pass fewer over the conv's output each way). A step mask made by
+        ``Embedding(mask_zero=True)`` goes to the recurrent layers after it (as Keras's),
+        through elementwise layers."""
         nchw = False  # x is the NCHW form of a channels-last tensor
         mask = None  # Keras's step mask (batch, steps), from Embedding(mask_zero=True)
-        for layer in layers:
+        i = 0
+        while i < len(layers):
+            layer = layers[i]
+            i += 1
             if hasattr(layer, "compute_mask"):  # makes, consumes or passes on a step mask
                 made = layer.compute_mask(x, mask)
                 x = layer(x, mask=mask) if getattr(layer, "takes_mask", False) else layer(x)
                 mask = made
                 continue
+            pooled = i < len(layers) and _fuses_with_pool(layer, layers[i], x)
             inside = (getattr(layer, "data_format", None) == "channels_last"
                       and hasattr(layer, "forward_nchw") and x.ndim == 4)
             if inside:
@@ -88,13 +104,22 @@ class Sequential(Module):
                     n, c, h, w = x.shape
                     layer.build((n, h, w, c))
                     layer.built = True
-                x = layer.forward_nchw(x)
+                if pooled:
+                    x, i = layer.forward_nchw_max_pooled(x), i + 1
+                else:
+                    x = layer.forward_nchw(x)
             elif nchw and getattr(layer, "layout_free", False):
                 x = layer(x)
             else:
                 if nchw:
                     x, nchw = x.permute(0, 2, 3, 1), False
-                x = layer(x)
+                if pooled:
+                    if not layer.built:
+                        layer.build(tuple(x.shape))
+                        layer.built = True
+                    x, i = layer.forward_nchw_max_pooled(x), i + 1
+                else:
+                    x = layer(x)
                 if x.ndim != 3:  # elementwise layers pass a step mask on; others end it
                     mask = None
         return x.permute(0, 2, 3, 1) if nchw else x

@@ -97,3 +97,42 @@ class Conv2dFunction(Function):
                                     ctx.needs_input_grad[:3], (ctx.geometry,), ctx.act,
                                     ctx.slope)
         return dx, dw, db, None, None, None
+
+
+class Conv2dMaxPoolFunction(Function):
+    """max_pool2d(act(conv2d(x, w) + b), 2) on the CPU with the epilogue and the pool in one
+    pass (``conv2d_pool_forward``): the same numbers as the two layers' own kernels, without
+    writing and re-reading the conv's full-size output, and a backward that builds the conv's
+    output gradient from the pooled one in one pass."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, geometry, act, slope):
+        x = _backend.contiguous(x, "conv2d", "input")
+        w = _backend.contiguous(w, "conv2d", "weight")
+        b = None if b is None else _backend.contiguous(b, "conv2d", "bias")
+        n, out_c = x.shape[0], w.shape[0]
+        full = (n, out_c, geometry.out_h, geometry.out_w)
+        pooled = (n, out_c, geometry.out_h // 2, geometry.out_w // 2)
+        z = np.empty(full, np.float32)
+        y = np.empty(pooled, np.float32)
+        argmax = np.empty(pooled, np.int32)
+        saved = np.empty(pooled, np.float32) if act_saves_input(act) else None
+        _backend.cpu_module().conv2d_pool_forward(x, w, b, z, y, argmax, saved, geometry,
+                                                  act_code(act, "conv2d"), slope)
+        ctx.save_for_backward(x, w, argmax, saved if saved is not None else y)
+        ctx.geometry, ctx.act, ctx.slope, ctx.full = geometry, act, slope, full
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w, argmax, saved = ctx.saved_tensors
+        g = _backend.contiguous(g, "conv2d", "grad")
+        nx, nw, nb = ctx.needs_input_grad[:3]
+        dz = np.empty(ctx.full, np.float32)
+        dx = np.empty(x.shape, np.float32) if nx else None
+        dw = np.empty(w.shape, np.float32) if nw else None
+        db = np.empty((w.shape[0],), np.float32) if nb else None
+        _backend.cpu_module().conv2d_pool_backward(x, w, g, argmax, saved, dz, dx, dw, db,
+                                                   ctx.geometry, act_code(ctx.act, "conv2d"),
+                                                   ctx.slope)
+        return dx, dw, db, None, None, None

@@ -1,7 +1,7 @@
 """Functional forms of the layers and losses, named and argued as in torch.nn.functional."""
 from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from .dropout import dropout, manual_seed
-from .conv import conv1d, conv2d
+from .conv import conv1d, conv2d, conv2d_max_pool2d
 from .embedding import embedding
 from .linear import linear
 from ..losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
@@ -9,7 +9,7 @@ from .normalization import batch_norm, layer_norm
 from .pooling import amax, avg_pool2d, max_pool2d
 from .recurrent import gru, lstm, rnn_relu, rnn_tanh
 
-__all__ = ["linear", "conv1d", "conv2d", "embedding", "max_pool2d", "avg_pool2d", "batch_norm",
+__all__ = ["linear", "conv1d", "conv2d", "conv2d_max_pool2d", "embedding", "max_pool2d", "avg_pool2d", "batch_norm",
            "layer_norm", "amax", "lstm", "gru", "rnn_tanh", "rnn_relu", "dropout",
            "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax",
            "mse_loss", "cross_entropy", "binary_cross_entropy_with_logits", "manual_seed"]

@@ -2,9 +2,11 @@
 arguments; ``conv_geometry`` checks a window and builds the kernels' ConvGeometry."""
 from __future__ import annotations
 
+import numpy as np
+
 from ... import _backend
 from ...autograd import Tensor
-from ...autograd.fused import Conv2dFunction, act_code
+from ...autograd.fused import Conv2dFunction, Conv2dMaxPoolFunction, act_code
 from ._args import check_bias
 from ._args import check_tensor as _check_tensor
 from ._args import pair
@@ -75,6 +77,33 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=1, padding
     check_bias(bias, weight, name, "channels")
     geometry, _ = conv_geometry(input.shape, weight.shape[2:], stride, padding, dilation, name)
     return Conv2dFunction.apply(input, weight, bias, geometry, activation, float(negative_slope))
+
+
+def conv2d_max_pool2d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=1, padding=0,
+                      dilation=1, activation=None, negative_slope: float = 0.01, *,
+                      name: str = "conv2d") -> Tensor:
+    """``max_pool2d(conv2d(input, weight, bias, ..., activation=...), 2)``: the conv, its bias
+    and activation and a 2x2 stride-2 max-pool. On the CPU with float32 the epilogue and the
+    pool run as one pass (the conv's full-size output is never written back activated), with
+    the same numbers as the two calls; elsewhere it is the two calls."""
+    from .pooling import max_pool2d
+
+    fused = (isinstance(input, Tensor) and isinstance(weight, Tensor)
+             and not _backend.on_gpu(input.data) and input.dtype == np.float32
+             and input.ndim == 4 and weight.ndim == 4)
+    if fused:
+        act_code(activation, name)
+        geometry, _ = conv_geometry(input.shape, weight.shape[2:], stride, padding, dilation,
+                                    name)
+        fused = (input.shape[1] == weight.shape[1] and geometry.out_h >= 2
+                 and geometry.out_w >= 2 and geometry.out_h * geometry.out_w <= 1 << 24
+                 and min(input.shape) >= 1)
+    if not fused:
+        return max_pool2d(conv2d(input, weight, bias, stride, padding, dilation, activation,
+                                 negative_slope, name=name), 2)
+    check_bias(bias, weight, name, "channels")
+    return Conv2dMaxPoolFunction.apply(input, weight, bias, geometry, activation,
+                                       float(negative_slope))
 
 
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=1, padding=0,

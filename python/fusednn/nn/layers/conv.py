@@ -76,6 +76,13 @@ class Conv2D(WeightedLayer):
         channels-last layers runs NCHW inside)."""
         return self._conv_nchw(x, self._fused, self._after)
 
+    def forward_nchw_max_pooled(self, x):
+        """The layer then a 2x2 stride-2 max-pool, on NCHW, through the fused conv + pool
+        (a Sequential calls this for Conv2D -> MaxPool2D(2)); the activation must be one the
+        conv fuses (``_after`` None)."""
+        return F.conv2d_max_pool2d(x, self.weight, self.bias, self.strides, self.padding,
+                                   self.dilation, activation=self._fused, name=self.name)
+
     def get_config(self):
         return dict(filters=self.filters, kernel_size=list(self.kernel_size),
                     strides=self.strides, padding=self.padding, dilation=self.dilation,

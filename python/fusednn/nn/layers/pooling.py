@@ -34,6 +34,14 @@ class _Pool2D(Module):
 
 
 class MaxPool2D(_Pool2D):
+    def is_2x2(self) -> bool:
+        """A 2x2 window, stride 2, no padding: the pool a conv fuses (Sequential)."""
+        def two(v):
+            return v == 2 or (isinstance(v, (tuple, list)) and tuple(v) == (2, 2))
+
+        return (two(self.pool_size) and (self.strides is None or two(self.strides))
+                and self.padding in (0, (0, 0), [0, 0]))
+
     def forward_nchw(self, x):
         return F.max_pool2d(x, self.pool_size, self.strides, self.padding)
 
