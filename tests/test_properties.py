@@ -206,6 +206,57 @@ def test_max_pool_never_touches_memory_outside_the_image(n, c, h, w, k, stride, 
 
 
 @SETTINGS
+@given(n=st.integers(1, 3), c=st.integers(1, 3), h=st.integers(2, 37), w=st.integers(2, 37),
+       avg=st.booleans(), nans=st.booleans(), seed=st.integers(0, 1000))
+def test_one_pass_2x2_pooling_on_generated_planes(n, c, h, w, avg, nans, seed):
+    """The 2x2 stride-2 kernels (every tail width, odd sizes, NaNs) against torch, the whole
+    input gradient written; under the sanitizers, nothing outside the arrays touched."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+    if nans:
+        x.reshape(-1)[rng.integers(0, x.size, 3)] = np.nan
+    t = fusednn.Tensor(x, requires_grad=True)
+    ours, theirs = (F.avg_pool2d, torch.nn.functional.avg_pool2d) if avg else \
+        (F.max_pool2d, torch.nn.functional.max_pool2d)
+    y = ours(t, 2)
+    tt = torch.from_numpy(x.copy()).requires_grad_()
+    ref = theirs(tt, 2)
+    np.testing.assert_allclose(y.numpy(), ref.detach().numpy(), rtol=1e-6, atol=1e-6)
+    if nans:
+        return  # torch's argmax among a NaN window's taps is its own
+    g = rng.standard_normal(ref.shape).astype(np.float32)
+    y.backward(g)
+    ref.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(t.grad.numpy(), tt.grad.numpy(), rtol=1e-6, atol=1e-7)
+
+
+@SETTINGS
+@given(n=st.integers(1, 3), c=st.integers(1, 3), o=st.integers(1, 4), h=st.integers(3, 20),
+       w=st.integers(3, 20), k=st.integers(1, 3), pad=st.integers(0, 1),
+       act=st.sampled_from([None, "relu", "tanh", "gelu"]), seed=st.integers(0, 1000))
+def test_fused_conv_pool_on_generated_shapes(n, c, o, h, w, k, pad, act, seed):
+    """conv2d_max_pool2d against the two layers' kernels: the same output and gradients."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+    wt = rng.standard_normal((o, c, k, k)).astype(np.float32)
+    b = rng.standard_normal(o).astype(np.float32)
+    grads = []
+    for fused in (True, False):
+        ts = [fusednn.Tensor(a, requires_grad=True) for a in (x, wt, b)]
+        try:
+            y = F.conv2d_max_pool2d(*ts, padding=pad, activation=act) if fused else \
+                F.max_pool2d(F.conv2d(*ts, padding=pad, activation=act), 2)
+        except BAD:
+            return
+        y.backward(np.linspace(-1, 1, y.numpy().size, dtype=np.float32).reshape(y.shape))
+        grads.append([y.numpy()] + [t.grad.numpy() for t in ts])
+    for a, b_ in zip(grads[0][:3], grads[1][:3]):
+        np.testing.assert_array_equal(a, b_)
+    np.testing.assert_allclose(grads[0][3], grads[1][3], rtol=1e-5, atol=1e-5)
+
+
+@SETTINGS
 @given(blob=st.binary(max_size=64), head=st.sampled_from([b"", b"\x00\x00\x08\x01",
                                                           b"\x00\x00\x0d\x02"]))
 def test_read_idx_on_arbitrary_bytes_refuses_cleanly(tmp_path_factory, blob, head):
