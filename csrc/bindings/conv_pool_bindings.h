@@ -71,12 +71,7 @@ inline void bind_conv_pool(py::module_& m) {
         expect_shape("argmax", A, {n, o, g.out_h / 2, g.out_w / 2});
         expect_shape("saved", S, {n, o, g.out_h / 2, g.out_w / 2});
         expect_shape("dz", DZ, {n, o, g.out_h, g.out_w});
-        expect_shape("dx", DX, {n, g.channels, g.height, g.width});
-        expect_shape("dw", DW, {o, g.channels, g.kernel_h, g.kernel_w});
-        expect_shape("dbias", DB, {o});
-        if (act_of(act) != Act::kIdentity && !present(S)) {
-          throw py::value_error("saved: required for this activation");
-        }
+        expect_conv_grads(DX, DW, DB, S, act, n, o, g);
         r.finish();
         py::gil_scoped_release nogil;
         cpu::conv2d_pool_backward(

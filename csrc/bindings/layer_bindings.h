@@ -142,6 +142,19 @@ inline void conv_sizes(const char* what, const Array& X, const Array& W, const C
   }
 }
 
+// A conv backward's gradient outputs (each optional): dx like x, dw like w, dbias per filter;
+// and the saved activation input or output its activation needs.
+inline void expect_conv_grads(const Array& DX, const Array& DW, const Array& DB,
+                              const Array& S, Act act, int64_t n, int64_t o,
+                              const ConvGeometry& g) {
+  expect_shape("dx", DX, {n, g.channels, g.height, g.width});
+  expect_shape("dw", DW, {o, g.channels, g.kernel_h, g.kernel_w});
+  expect_shape("dbias", DB, {o});
+  if (act_of(act) != Act::kIdentity && !present(S)) {
+    throw py::value_error("saved: required for this activation");
+  }
+}
+
 template <class Backend>
 void bind_layers(py::module_& m) {
   constexpr bool gpu = Backend::kGpu;
@@ -289,12 +302,7 @@ void bind_layers(py::module_& m) {
         expect_shape("dy", DY, {n, o, g.out_h, g.out_w});
         expect_shape("saved", S, {n, o, g.out_h, g.out_w});
         expect_shape("dz", DZ, {n, o, g.out_h, g.out_w});
-        expect_shape("dx", DX, {n, g.channels, g.height, g.width});
-        expect_shape("dw", DW, {o, g.channels, g.kernel_h, g.kernel_w});
-        expect_shape("dbias", DB, {o});
-        if (act_of(act) != Act::kIdentity && !present(S)) {
-          throw py::value_error("saved: required for this activation");
-        }
+        expect_conv_grads(DX, DW, DB, S, act, n, o, g);
         r.finish();
         const auto launch = Backend::prepare(r);
         py::gil_scoped_release nogil;
