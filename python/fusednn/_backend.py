@@ -13,9 +13,12 @@ torch and CuPy are never imported here unless the caller's arrays already come f
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import sys
+
+import threading
 
 import numpy as np
 
@@ -170,6 +173,35 @@ def empty(like, shape, dtype=np.float32):
         return np.empty(shape, dtype=dtype)
     with _cupy().cuda.Device(like.device.id):
         return _cupy().empty(shape, dtype=dtype)
+
+
+_host_scratch = threading.local()
+# What the scratch cache of one thread may hold: the most recent arrays, within a byte budget.
+SCRATCH_MAX_ARRAYS = 16
+SCRATCH_MAX_BYTES = 256 << 20
+
+
+def scratch(like, shape, tag: str, dtype=np.float32):
+    """An array that lives only for one kernel call (a conv's raw output before its fused
+    epilogue, a gradient before its GEMMs). On the CPU it is reused from call to call, one per
+    (tag, shape, dtype) and thread, the least recently used dropped beyond
+    ``SCRATCH_MAX_ARRAYS`` or ``SCRATCH_MAX_BYTES``: a large array then does not take fresh
+    pages (and their page faults) every step. Its contents on entry are undefined. On the GPU,
+    a new array (CuPy's pool already reuses memory)."""
+    if not isinstance(like, np.ndarray):
+        return empty(like, shape, dtype)
+    cache = getattr(_host_scratch, "arrays", None)
+    if cache is None:
+        cache = _host_scratch.arrays = collections.OrderedDict()
+    key = (tag, tuple(shape), np.dtype(dtype).str)
+    a = cache.pop(key, None)
+    if a is None:
+        a = np.empty(shape, dtype=dtype)
+    cache[key] = a  # most recent last
+    while len(cache) > SCRATCH_MAX_ARRAYS or (
+            len(cache) > 1 and sum(v.nbytes for v in cache.values()) > SCRATCH_MAX_BYTES):
+        cache.popitem(last=False)
+    return a
 
 
 def contiguous(a, where: str, name: str):

@@ -28,7 +28,7 @@ def _gemm_backward(kernel, where, x, w, g, saved, needs, geometry, act, slope):
     """(dx, dw, dbias), each None where ``needs`` says no."""
     g = _backend.contiguous(g, where, "grad")
     nx, nw, nb = needs
-    dz = _backend.empty(g, g.shape)
+    dz = _backend.scratch(g, g.shape, "gemm dz")  # read only inside the kernel
     dx = _backend.empty(g, x.shape) if nx else None
     dw = _backend.empty(g, w.shape) if nw else None
     db = _backend.empty(g, (w.shape[0],)) if nb else None
@@ -113,7 +113,7 @@ class Conv2dMaxPoolFunction(Function):
         n, out_c = x.shape[0], w.shape[0]
         full = (n, out_c, geometry.out_h, geometry.out_w)
         pooled = (n, out_c, geometry.out_h // 2, geometry.out_w // 2)
-        z = np.empty(full, np.float32)
+        z = _backend.scratch(x, full, "conv raw output")  # read only inside the kernel
         y = np.empty(pooled, np.float32)
         argmax = np.empty(pooled, np.int32)
         saved = np.empty(pooled, np.float32) if act_saves_input(act) else None
@@ -128,7 +128,7 @@ class Conv2dMaxPoolFunction(Function):
         x, w, argmax, saved = ctx.saved_tensors
         g = _backend.contiguous(g, "conv2d", "grad")
         nx, nw, nb = ctx.needs_input_grad[:3]
-        dz = np.empty(ctx.full, np.float32)
+        dz = _backend.scratch(g, ctx.full, "conv dz")  # read only inside the kernel
         dx = np.empty(x.shape, np.float32) if nx else None
         dw = np.empty(w.shape, np.float32) if nw else None
         db = np.empty((w.shape[0],), np.float32) if nb else None
