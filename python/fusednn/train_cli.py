@@ -8,6 +8,10 @@ import os
 import time
 
 DATASETS = ("digits", "mnist", "fashion_mnist")
+# What --lr and --epochs default to per model: the recurrent ones read an image row by row and
+# need a larger step and more epochs to pass 0.97 on digits (0.88 with the others' defaults).
+MODEL_DEFAULTS = {"mlp": {"lr": 1e-3, "epochs": 20}, "cnn": {"lr": 1e-3, "epochs": 20},
+                  "lstm": {"lr": 1e-2, "epochs": 40}, "gru": {"lr": 1e-2, "epochs": 40}}
 
 
 def positive_int(text: str) -> int:
@@ -31,8 +35,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", choices=("mlp", "cnn", "lstm", "gru"), default="mlp",
                    help="lstm and gru read each image as a sequence of its rows")
     p.add_argument("--optimizer", default="adam", help="sgd, adagrad, rmsprop, adam or adamw")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--epochs", type=positive_int, default=20)
+    p.add_argument("--lr", type=float, default=None,
+                   help="(default: 0.001; 0.01 for lstm and gru)")
+    p.add_argument("--epochs", type=positive_int, default=None,
+                   help="(default: 20; 40 for lstm and gru)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--validation-split", type=float, default=0.1)
     p.add_argument("--schedule", choices=("none", "cosine", "step"), default="cosine",
@@ -67,6 +73,9 @@ def run(args) -> dict:
     from .models import callbacks, zoo
     from .optim import lr_scheduler
 
+    for name, value in MODEL_DEFAULTS[args.model].items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     fusednn.seed(args.seed)
     os.makedirs(args.out, exist_ok=True)
     (x_tr, y_tr), (x_te, y_te) = load_dataset(args.dataset, args.data_path, args.download,

@@ -268,3 +268,16 @@ def test_epoch_metrics_of_a_logits_model_match_scikit_learn():
     assert got["f1"] == pytest.approx(sk.f1_score(y[200:], pred, average="macro"))
     onehot = np.eye(2)[y[200:]]  # Keras's AUC counts every element of the one-hot rows
     assert got["auc"] == pytest.approx(sk.roc_auc_score(onehot.ravel(), prob.ravel()), abs=1e-6)
+
+
+@pytest.mark.parametrize("model", ["lstm", "gru"])
+def test_cli_recurrent_models_pass_097_on_digits_with_their_defaults(tmp_path, model):
+    """digits read as 8 steps of 8 pixels, seed 0, the CLI's per-model defaults (lr 0.01, 40
+    epochs): the test accuracy the recurrent models are held to."""
+    from fusednn.cli import main
+
+    out = tmp_path / model
+    assert main(["train", "--model", model, "--out", str(out), "--verbose", "0"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["lr"] == 0.01 and summary["epochs"] == 40
+    assert summary["test_accuracy"] >= 0.97
