@@ -24,4 +24,5 @@ def test_help_shows_defaults(capsys):
     with pytest.raises(SystemExit):
         cli.main(["train", "--help"])
     out = capsys.readouterr().out
-    assert "(default: 0.001)" in out and "(default: 20)" in out
+    assert "(default: 0.001; 0.01 for lstm and gru)" in out
+    assert "(default: 20; 40 for lstm and gru)" in out
