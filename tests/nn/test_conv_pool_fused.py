@@ -129,3 +129,19 @@ def test_keras_channels_last_model_fuses_too(monkeypatch):
     ref = F.max_pool2d(conv(Tensor(x)).permute(0, 3, 1, 2), 2).permute(0, 2, 3, 1)
     ref = model.layers[3](model.layers[2](ref))
     np.testing.assert_array_equal(out, ref.numpy())
+
+
+def test_a_subclass_with_its_own_forward_is_not_fused(monkeypatch):
+    class Scaled(nn.Conv2D):
+        def forward(self, x):
+            return super().forward(x) * 2.0
+
+    calls = count_fused(monkeypatch)
+    fusednn.seed(0)
+    model = fusednn.Sequential([Scaled(2, 3, activation="relu"), nn.MaxPool2D(2)],
+                               input_shape=(1, 8, 8))
+    x = rand(np.random.default_rng(7), 2, 1, 8, 8)
+    out = model.predict(x)
+    assert not calls
+    ref = F.max_pool2d(model.layers[0](Tensor(x)), 2).numpy()
+    np.testing.assert_array_equal(out, ref)

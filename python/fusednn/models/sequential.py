@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import optim as _optim
 from ..autograd import Tensor, no_grad
+from ..nn.layers import Conv2D, MaxPool2D
 from ..nn.losses import NamedLoss
 from ..nn.module import Module
 from . import saving, training
@@ -19,10 +20,13 @@ from .summary import summary_text
 def _fuses_with_pool(layer, following, x) -> bool:
     """Whether ``layer`` then ``following`` run as one conv + pool: a Conv2D whose activation
     its kernel fuses, then a 2x2 stride-2 MaxPool2D, both in the same data format, on a 4-D
-    input."""
-    return (hasattr(layer, "forward_nchw_max_pooled") and getattr(layer, "_after", 1) is None
-            and hasattr(following, "is_2x2") and following.is_2x2() and x.ndim == 4
-            and getattr(layer, "data_format", None) == getattr(following, "data_format", None))
+    input; neither a subclass that redefines how it runs (its own forward would be skipped)."""
+    def runs_as(obj, base):
+        return isinstance(obj, base) and all(
+            getattr(type(obj), name) is getattr(base, name) for name in ("forward", "forward_nchw"))
+
+    return (runs_as(layer, Conv2D) and layer._after is None and runs_as(following, MaxPool2D)
+            and following.is_2x2() and x.ndim == 4 and layer.data_format == following.data_format)
 
 
 class Sequential(Module):
