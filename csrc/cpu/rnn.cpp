@@ -37,15 +37,11 @@ void column_sums(const float* a, int64_t rows, int64_t n, float* out) {
   }
 }
 
-}  // namespace
-
-namespace {
-
 // Rows never meet inside the recurrence: each thread can run every step over its own block of
 // rows (single-threaded GEMMs and passes, no synchronization between steps), but then every
 // thread packs all of W_hh at every step instead of its share of the columns. Measured on a
 // 2-core AVX-512 machine (T 50, B 64, I 64; fwd + bwd): rows win at hidden 128 (LSTM 5%, GRU
-// 20%), lose about 3% with a 1 MiB W_hh (LSTM at hidden 256). So rows are split when W_hh is
+// 20%), lose about 3-9% with a 1 MiB W_hh (LSTM at hidden 256). So rows are split when W_hh is
 // at most half a MiB and every thread gets at least 8 rows; otherwise one block whose GEMMs
 // and passes split instead.
 constexpr int64_t kRowsPerThreadMin = 8;
@@ -205,8 +201,11 @@ void rnn_backward(const RnnSequence& s, const float* x, const float* w_ih, const
     }
     if (dh0) std::memcpy(dh0 + lo * H, dh.data(), size_t(RH) * sizeof(float));
     if (dc0) {
-      if (s.cell == RnnCell::kLstm) std::memcpy(dc0 + lo * H, dc.data(), size_t(RH) * 4);
-      else std::memset(dc0 + lo * H, 0, size_t(RH) * sizeof(float));
+      if (s.cell == RnnCell::kLstm) {
+        std::memcpy(dc0 + lo * H, dc.data(), size_t(RH) * sizeof(float));
+      } else {
+        std::memset(dc0 + lo * H, 0, size_t(RH) * sizeof(float));
+      }
     }
   });
   if (dx) sgemm(false, false, T * B, I, GH, 1.f, dgates, GH, w_ih, I, 0.f, dx, I);
