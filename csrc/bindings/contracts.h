@@ -76,6 +76,7 @@ inline void bind_shared_contracts(py::module_& m) {
       .value("tanh", Act::kTanh)
       .value("gelu", Act::kGelu)
       .value("gelu_tanh", Act::kGeluTanh);
+  m.attr("POOL_2X2_MAX_PLANE") = kPool2x2MaxPlane;
   m.def("act_saves_input", [](Act a) { return act_saves_input(a); }, py::arg("act"),
         "Whether the activation's backward reads its input (else its output).");
   py::enum_<RnnCell>(m, "RnnCell", "Recurrent cells of the fused sequence kernels (rnn_math.h).")

@@ -14,7 +14,7 @@ template <class T>
 T* ptr(const Array& a) { return reinterpret_cast<T*>(a.data); }
 
 inline void check_poolable(const char* what, const ConvGeometry& g) {
-  if (g.out_h < 2 || g.out_w < 2 || g.out_h * g.out_w > (int64_t(1) << 24)) {
+  if (g.out_h < 2 || g.out_w < 2 || g.out_h * g.out_w > kPool2x2MaxPlane) {
     throw py::value_error(std::string(what) + ": a conv output of " + std::to_string(g.out_h) +
                           "x" + std::to_string(g.out_w) + " has no 2x2 pool here");
   }

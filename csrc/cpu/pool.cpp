@@ -16,7 +16,7 @@ bool is_2x2(const PoolGeometry& g) {
   return g.kernel_h == 2 && g.kernel_w == 2 && g.stride_h == 2 && g.stride_w == 2 &&
          g.pad_h == 0 && g.pad_w == 0 && g.dilation_h == 1 && g.dilation_w == 1 &&
          g.out_h == g.height / 2 && g.out_w == g.width / 2 &&
-         g.height * g.width <= (int64_t(1) << 24);
+         g.height * g.width <= kPool2x2MaxPlane;
 }
 
 Pool2x2Args args_2x2(const PoolGeometry& g) {

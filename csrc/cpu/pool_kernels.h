@@ -11,7 +11,8 @@
 namespace fusednn::cpu {
 
 // `planes` planes of height x width in, (height / 2) x (width / 2) out; an odd last row or
-// column is in no window (its gradient is 0). height * width is below 2^24 (pool.cpp checks).
+// column is in no window (its gradient is 0). height * width is at most kPool2x2MaxPlane
+// (fusednn/geometry.h; pool.cpp checks).
 struct Pool2x2Args {
   int64_t planes, height, width;
   const float* x;   // forward in

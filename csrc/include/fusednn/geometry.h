@@ -40,6 +40,10 @@ struct ConvGeometry : Window2d {
   }
 };
 
+// The largest plane (height * width) the one-pass 2x2 pooling and the fused conv + pool take:
+// their plane indices travel as float32, exact below 2^24. Larger planes take the general loops.
+constexpr int64_t kPool2x2MaxPlane = int64_t(1) << 24;
+
 // Pooling runs over `planes` = batch * channels independent planes.
 struct PoolGeometry : Window2d {
   int64_t planes;

@@ -53,13 +53,8 @@ def conv_geometry(x_shape, kernel, stride, padding, dilation, where):
     return geometry, (out_h, out_w)
 
 
-def conv2d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=1, padding=0,
-           dilation=1, activation=None, negative_slope: float = 0.01, *,
-           name: str = "conv2d") -> Tensor:
-    """2-D convolution (cross-correlation, as torch) of an NCHW float32 input with a weight in
-    torch's layout (out_channels, in_channels, kh, kw): im2col + GEMM, with the bias and
-    activation fused. ``padding``: int, pair, "valid" or "same" (stride 1, odd kernel extent).
-    A channels-last (N, H, W, C) array must be permuted first: ``x.permute(0, 3, 1, 2)``."""
+def _conv2d_geometry(input, weight, bias, stride, padding, dilation, activation, name):
+    """conv2d's arguments checked (each error naming ``name``); the window's ConvGeometry."""
     _check_tensor(input, name, "input")
     _check_tensor(weight, name, "weight")
     act_code(activation, name)
@@ -76,6 +71,17 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=1, padding
                          f"{weight.shape}")
     check_bias(bias, weight, name, "channels")
     geometry, _ = conv_geometry(input.shape, weight.shape[2:], stride, padding, dilation, name)
+    return geometry
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=1, padding=0,
+           dilation=1, activation=None, negative_slope: float = 0.01, *,
+           name: str = "conv2d") -> Tensor:
+    """2-D convolution (cross-correlation, as torch) of an NCHW float32 input with a weight in
+    torch's layout (out_channels, in_channels, kh, kw): im2col + GEMM, with the bias and
+    activation fused. ``padding``: int, pair, "valid" or "same" (stride 1, odd kernel extent).
+    A channels-last (N, H, W, C) array must be permuted first: ``x.permute(0, 3, 1, 2)``."""
+    geometry = _conv2d_geometry(input, weight, bias, stride, padding, dilation, activation, name)
     return Conv2dFunction.apply(input, weight, bias, geometry, activation, float(negative_slope))
 
 
@@ -88,20 +94,12 @@ def conv2d_max_pool2d(input: Tensor, weight: Tensor, bias: Tensor = None, stride
     the same numbers as the two calls; elsewhere it is the two calls."""
     from .pooling import max_pool2d
 
-    fused = (isinstance(input, Tensor) and isinstance(weight, Tensor)
-             and not _backend.on_gpu(input.data) and input.dtype == np.float32
-             and input.ndim == 4 and weight.ndim == 4)
-    if fused:
-        act_code(activation, name)
-        geometry, _ = conv_geometry(input.shape, weight.shape[2:], stride, padding, dilation,
-                                    name)
-        fused = (input.shape[1] == weight.shape[1] and geometry.out_h >= 2
-                 and geometry.out_w >= 2 and geometry.out_h * geometry.out_w <= 1 << 24
-                 and min(input.shape) >= 1)
-    if not fused:
-        return max_pool2d(conv2d(input, weight, bias, stride, padding, dilation, activation,
-                                 negative_slope, name=name), 2)
-    check_bias(bias, weight, name, "channels")
+    geometry = _conv2d_geometry(input, weight, bias, stride, padding, dilation, activation, name)
+    out_h, out_w = geometry.out_h, geometry.out_w
+    if (_backend.on_gpu(input.data) or input.dtype != np.float32 or min(out_h, out_w) < 2
+            or out_h * out_w > _backend.cpu_module().POOL_2X2_MAX_PLANE or input.shape[0] < 1):
+        return max_pool2d(Conv2dFunction.apply(input, weight, bias, geometry, activation,
+                                               float(negative_slope)), 2)
     return Conv2dMaxPoolFunction.apply(input, weight, bias, geometry, activation,
                                        float(negative_slope))
 
