@@ -59,7 +59,9 @@ void max_pool2d_backward(const float* dy, const int32_t* argmax, float* dx, cons
     std::memset(dxp, 0, sizeof(float) * size_t(in_plane));
     for (int64_t o = 0; o < out_plane; ++o) {
       const int32_t at = argmax[p * out_plane + o];
-      if (at >= 0) dxp[at] += dy[p * out_plane + o];  // -1: a window of padding only
+      // -1: a window of padding only. An index outside the plane (argmax handed in from
+      // elsewhere) sends nothing, as in the one-pass kernels: never a write outside dx.
+      if (at >= 0 && at < in_plane) dxp[at] += dy[p * out_plane + o];
     }
   }
 }

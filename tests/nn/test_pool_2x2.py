@@ -118,3 +118,19 @@ def test_the_layer_takes_the_one_pass_kernels_and_gradients_flow():
     out.backward(grad)
     np.testing.assert_array_equal(out.numpy(), ref_y)
     np.testing.assert_array_equal(t.grad.numpy(), ref_dx)
+
+
+@pytest.mark.parametrize("k,stride", [(2, 2), (3, 1)])
+def test_an_argmax_outside_the_plane_sends_nothing(k, stride):
+    """The raw backward handed indices from elsewhere (out of the plane, or not in the window)
+    writes only inside dx: the one-pass and the general kernels alike."""
+    x_shape = (1, 2, 6, 6)
+    g = _pool_geometry(x_shape, k, stride, 0, 1, "t")
+    out = (1, 2, g.out_h, g.out_w)
+    dy = np.ones(out, np.float32)
+    argmax = np.full(out, 2 ** 30, np.int32)
+    argmax[0, 0, 0, 0] = 0  # one valid index: the top-left of its window
+    dx = np.full(x_shape, 7.0, np.float32)
+    CPU.max_pool2d_backward(dy, argmax, dx, g)
+    assert dx[0, 0, 0, 0] == 1.0
+    assert dx.sum() == 1.0
