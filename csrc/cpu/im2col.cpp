@@ -1,6 +1,9 @@
 #include "cpu/im2col.h"
 
+#include <cstdint>
 #include <cstring>
+
+#include "cpu/dispatch.h"
 
 namespace fusednn::cpu {
 
@@ -94,6 +97,43 @@ FUSEDNN_PLAIN_LOOPS void col2im(const float* col, float* image, const ConvGeomet
       }
     }
   }
+}
+
+Lowering::Lowering(const ConvGeometry& g)
+    : g_(g),
+      by_table_(g.out_w < kTableBelowWidth && g.height * g.width <= INT32_MAX &&
+                g.col_cols() <= INT32_MAX) {
+  if (!by_table_) return;
+  const int64_t taps = g.kernel_h * g.kernel_w, cols = g.col_cols(), plane = g.height * g.width;
+  tap_sources_.assign(size_t(taps * cols), -1);
+  pixel_cols_.assign(size_t(taps * plane), -1);
+  for (int64_t k = 0; k < taps; ++k) {
+    const int64_t kh = k / g.kernel_w, kw = k % g.kernel_w;
+    for (int64_t oh = 0; oh < g.out_h; ++oh) {
+      const int64_t ih = oh * g.stride_h - g.pad_h + kh * g.dilation_h;
+      if (ih < 0 || ih >= g.height) continue;
+      for (int64_t ow = 0; ow < g.out_w; ++ow) {
+        const int64_t iw = ow * g.stride_w - g.pad_w + kw * g.dilation_w;
+        if (iw < 0 || iw >= g.width) continue;
+        tap_sources_[size_t(k * cols + oh * g.out_w + ow)] = int32_t(ih * g.width + iw);
+        pixel_cols_[size_t(k * plane + ih * g.width + iw)] = int32_t(oh * g.out_w + ow);
+      }
+    }
+  }
+}
+
+void Lowering::im2col(const float* image, float* col, int64_t ld) const {
+  if (!by_table_) return cpu::im2col(image, col, g_, ld);
+  nn_kernels().im2col_table(LoweringArgs{g_.channels, g_.kernel_h * g_.kernel_w,
+                                         g_.height * g_.width, g_.col_cols(), ld,
+                                         tap_sources_.data(), image, col});
+}
+
+void Lowering::col2im(const float* col, float* image, int64_t ld) const {
+  if (!by_table_) return cpu::col2im(col, image, g_, ld);
+  nn_kernels().col2im_table(LoweringArgs{g_.channels, g_.kernel_h * g_.kernel_w,
+                                         g_.height * g_.width, g_.col_cols(), ld,
+                                         pixel_cols_.data(), col, image});
 }
 
 FUSEDNN_PLAIN_LOOPS void nchw_to_chunk(const float* nchw, float* chunk, int64_t n0,

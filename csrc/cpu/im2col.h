@@ -2,6 +2,7 @@
 // The col layout is ConvGeometry's (fusednn/geometry.h).
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "fusednn/geometry.h"
 
@@ -19,6 +20,26 @@ void col2im(const float* col, float* image, const ConvGeometry& g, int64_t ld);
 inline void col2im(const float* col, float* image, const ConvGeometry& g) {
   col2im(col, image, g, g.col_cols());
 }
+
+// A conv's lowering, chosen once per call. Output rows of kTableBelowWidth columns or more
+// are copied row by row (im2col / col2im above). Narrower ones (the tutorial CNN's 11 and 3)
+// cost more in per-row setup than in copying, so there every element moves by a lookup in
+// index tables built here (planes and cols below 2^31 elements), through the active kernel
+// path's gathers (nn_kernels.h LoweringArgs). Both ways give the same col and the same
+// image, bit for bit.
+class Lowering {
+ public:
+  static constexpr int64_t kTableBelowWidth = 16;
+  explicit Lowering(const ConvGeometry& g);
+  void im2col(const float* image, float* col, int64_t ld) const;
+  void col2im(const float* col, float* image, int64_t ld) const;
+
+ private:
+  ConvGeometry g_;
+  bool by_table_;
+  std::vector<int32_t> tap_sources_;  // [taps, out_h * out_w]
+  std::vector<int32_t> pixel_cols_;   // [taps, height * width]
+};
 
 // Samples [n0, n0 + count) of a [batch, M, P] tensor and a [M, count * P] chunk whose row m
 // holds the samples' planes m side by side (a batched GEMM's output, or its gradient), one

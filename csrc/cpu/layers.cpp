@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <initializer_list>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -92,13 +93,45 @@ int64_t chunk_samples(const ConvGeometry& g, int64_t samples) {
   return std::max<int64_t>(1, std::min(s, samples));
 }
 
+// A thread's scratch floats for one call, contents undefined: the chunk's col, its gathered
+// output or gradient, its dcol. Buffers up to kKeptFloats stay with the thread for the next
+// call: allocating them per call (zero-filled, page-faulted) cost 3-4% of a conv at the
+// tutorial's shapes. Larger ones are the call's own.
+enum class Scratch { col, chunk, dcol, count };
+
+class ScratchFloats {
+ public:
+  static constexpr size_t kKeptFloats = size_t(1) << 22;  // 16 MiB
+
+  ScratchFloats(Scratch slot, size_t n) {
+    thread_local std::unique_ptr<float[]> kept[size_t(Scratch::count)];
+    thread_local size_t capacity[size_t(Scratch::count)] = {};
+    if (n > kKeptFloats) {
+      owned_.reset(new float[n]);
+      data_ = owned_.get();
+      return;
+    }
+    const size_t i = size_t(slot);
+    if (capacity[i] < n) {
+      kept[i].reset(new float[n]);
+      capacity[i] = n;
+    }
+    data_ = kept[i].get();
+  }
+  float* data() const { return data_; }
+
+ private:
+  std::unique_ptr<float[]> owned_;
+  float* data_ = nullptr;
+};
+
 // The chunk's cols: x itself for one pointwise sample, else im2col of each sample into its
 // columns of `col`.
 const float* chunk_cols(const float* x, float* col, int64_t n0, int64_t count,
-                        const ConvGeometry& g) {
+                        const ConvGeometry& g, const Lowering& lowering) {
   const int64_t image = g.channels * g.height * g.width, P = g.col_cols();
   if (count == 1 && g.is_pointwise()) return x + n0 * image;
-  for (int64_t s = 0; s < count; ++s) im2col(x + (n0 + s) * image, col + s * P, g, count * P);
+  for (int64_t s = 0; s < count; ++s) lowering.im2col(x + (n0 + s) * image, col + s * P, count * P);
   return col;
 }
 
@@ -110,14 +143,15 @@ void conv2d_forward(const float* x, const float* w, float* y, float* saved, int6
   check_fits({K, P, M});
   const int threads = threads_for(batch);
   const auto gemm = threads > 1 ? &sgemm_serial : &sgemm;
+  const Lowering lowering(g);
   parallel_ranges(batch, threads, [&](int, int64_t lo, int64_t hi) {
     const int64_t S = chunk_samples(g, hi - lo);
     check_fits({S * P});
-    std::vector<float> col(lo == hi || (S == 1 && g.is_pointwise()) ? 0 : size_t(K * S * P));
-    std::vector<float> out(S > 1 ? size_t(M * S * P) : 0);
+    const ScratchFloats col(Scratch::col, lo == hi || (S == 1 && g.is_pointwise()) ? 0 : size_t(K * S * P));
+    const ScratchFloats out(Scratch::chunk, S > 1 ? size_t(M * S * P) : 0);
     for (int64_t n0 = lo; n0 < hi; n0 += S) {
       const int64_t count = std::min(S, hi - n0), cols = count * P;
-      const float* c = chunk_cols(x, col.data(), n0, count, g);
+      const float* c = chunk_cols(x, col.data(), n0, count, g, lowering);
       // One sample's output is already in place; a chunk's is gathered back.
       float* dst = count == 1 ? y + n0 * M * P : out.data();
       gemm(false, false, M, cols, K, 1.f, w, K, c, cols, 0.f, dst, cols);
@@ -140,15 +174,16 @@ void conv2d_backward(const float* x, const float* w, const float* dy, const floa
   const size_t wsize = size_t(M * K);
   // Thread 0 accumulates straight into dw, the others into their own partial sums.
   std::vector<float> partials(dw && threads > 1 ? wsize * size_t(threads - 1) : 0);
+  const Lowering lowering(g);
   parallel_ranges(batch, threads, [&](int t, int64_t lo, int64_t hi) {
     float* my_dw = dw ? (t == 0 ? dw : partials.data() + wsize * size_t(t - 1)) : nullptr;
     if (my_dw && lo == hi) std::memset(my_dw, 0, sizeof(float) * wsize);
     const int64_t S = chunk_samples(g, hi - lo);
     check_fits({S * P});
     const bool direct = S == 1 && g.is_pointwise();  // cols and dx are x's own layout
-    std::vector<float> col(lo == hi || direct ? 0 : size_t(K * S * P));
-    std::vector<float> grads(S > 1 ? size_t(M * S * P) : 0);
-    std::vector<float> dcol(dx && !direct && lo < hi ? size_t(K * S * P) : 0);
+    const ScratchFloats col(Scratch::col, lo == hi || direct ? 0 : size_t(K * S * P));
+    const ScratchFloats grads(Scratch::chunk, S > 1 ? size_t(M * S * P) : 0);
+    const ScratchFloats dcol(Scratch::dcol, dx && !direct && lo < hi ? size_t(K * S * P) : 0);
     for (int64_t n0 = lo; n0 < hi; n0 += S) {
       const int64_t count = std::min(S, hi - n0), cols = count * P;
       const float* gn = gz + n0 * M * P;
@@ -157,7 +192,7 @@ void conv2d_backward(const float* x, const float* w, const float* dy, const floa
         gn = grads.data();
       }
       if (my_dw) {
-        const float* c = chunk_cols(x, col.data(), n0, count, g);
+        const float* c = chunk_cols(x, col.data(), n0, count, g, lowering);
         gemm(false, true, M, K, cols, 1.f, gn, cols, c, cols, n0 == lo ? 0.f : 1.f, my_dw, K);
       }
       if (dx) {
@@ -166,7 +201,7 @@ void conv2d_backward(const float* x, const float* w, const float* dy, const floa
         } else {
           gemm(true, false, K, cols, M, 1.f, w, K, gn, cols, 0.f, dcol.data(), cols);
           for (int64_t s = 0; s < count; ++s) {
-            col2im(dcol.data() + s * P, dx + (n0 + s) * image, g, cols);
+            lowering.col2im(dcol.data() + s * P, dx + (n0 + s) * image, cols);
           }
         }
       }

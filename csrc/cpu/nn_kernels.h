@@ -1,6 +1,7 @@
 // The table of layer kernels one CPU backend provides (scalar reference: nn_scalar.cpp; AVX2:
-// nn_avx2.cpp): the epilogue that follows a GEMM (bias + activation) and its backward, and
-// softmax cross-entropy. dispatch.cpp picks the table at run time.
+// nn_avx2.cpp): the epilogue that follows a GEMM (bias + activation) and its backward,
+// softmax cross-entropy, and the table-driven im2col / col2im of narrow planes. dispatch.cpp
+// picks the table at run time.
 #pragma once
 #include <cstdint>
 
@@ -56,10 +57,28 @@ struct SoftmaxXentArgs {
   float grad_scale;  // dlogits is multiplied by this (e.g. 1/N for a mean)
 };
 
+// One sample's im2col or col2im through an index table (im2col.h's Lowering builds it and
+// says when): every element moves by a lookup, with no per-row setup, which is what planes
+// whose output rows are a few elements wide need. The col has channels * taps rows, `ld`
+// floats apart, of `cols` columns; taps = kernel_h * kernel_w.
+//   im2col: index [taps, cols], the plane element col column j of tap k reads (-1: padding,
+//           0 written); in = the image [channels, plane], out = the col.
+//   col2im: index [taps, plane], the col column that plane element p feeds through tap k (-1:
+//           none); in = the col, out = the image, each element the sum of its taps in tap
+//           order (col2im_lines' order, so the two agree bit for bit).
+struct LoweringArgs {
+  int64_t channels, taps, plane, cols, ld;
+  const int32_t* index;
+  const float* in;
+  float* out;
+};
+
 struct NnKernels {
   void (*bias_act_forward)(const BiasActForwardArgs&);
   void (*bias_act_backward)(const BiasActBackwardArgs&);
   void (*softmax_xent)(const SoftmaxXentArgs&);
+  void (*im2col_table)(const LoweringArgs&);
+  void (*col2im_table)(const LoweringArgs&);
 };
 
 extern const NnKernels kScalarNnKernels;

@@ -218,6 +218,15 @@ struct Avx2Vec {
     _mm256_maskstore_epi32(reinterpret_cast<int*>(p), tail_mask(n), _mm256_cvtps_epi32(v.v));
   }
 
+  // base[index[l]] in lane l for the first n lanes whose index is >= 0, 0 in the others (a
+  // negative index is padding; lanes at or past n read neither index nor base).
+  static inline V gather(const float* base, const int32_t* index, int n) {
+    const __m256i in = n == kWidth ? _mm256_set1_epi32(-1) : tail_mask(n);
+    const __m256i i = _mm256_maskload_epi32(reinterpret_cast<const int*>(index), in);
+    const __m256i take = _mm256_and_si256(in, _mm256_cmpgt_epi32(i, _mm256_set1_epi32(-1)));
+    return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), base, i, _mm256_castsi256_ps(take), 4);
+  }
+
   static inline float hsum(V v) {
     const __m128 h = _mm_add_ps(_mm256_castps256_ps128(v.v), _mm256_extractf128_ps(v.v, 1));
     const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));

@@ -67,6 +67,11 @@ struct ScalarVec {
   static FUSEDNN_INLINE V load_index_partial(const int32_t* p, int) { return load_index(p); }
   static FUSEDNN_INLINE void store_index_partial(int32_t* p, V v, int) { store_index(p, v); }
 
+  // im2col's table lookups: base[*index], or 0 where the index is negative (padding).
+  static FUSEDNN_INLINE V gather(const float* base, const int32_t* index, int) {
+    return *index >= 0 ? base[*index] : 0.f;
+  }
+
   template <class T>
   static double sum_squares(const T* x, int64_t n) {
     return sum_squares_scalar(x, n, [](T v) { return double(load(&v)); });

@@ -9,6 +9,7 @@ import torch.nn.functional as TF
 import fusednn
 from fusednn import Tensor
 from fusednn.nn import functional as F
+from tests.conftest import CPU_PATHS
 from tests.nn.against_torch import compare, finite_difference_check, rand
 
 rng = np.random.default_rng(11)
@@ -72,6 +73,10 @@ CONV_CASES = [
     ((2, 3, 10, 11), (4, 3, 2), (2, 1), (1, 0), 1),
     ((1, 2, 11, 11), (3, 3, 3), 1, 2, 2),    # dilated
     ((2, 3, 4, 4), (2, 4, 4), 1, 0, 1),      # kernel as large as the input
+    # output rows 16 wide or more: lowered row by row (narrower ones through index tables)
+    ((2, 3, 5, 37), (4, 3, 3), 1, 1, 1),
+    ((1, 2, 6, 40), (3, 3, 2), (2, 2), (1, 0), (1, 2)),
+    ((2, 2, 4, 18), (3, 3, 3), 1, 0, 1),     # exactly 16 wide
 ]
 
 
@@ -112,6 +117,41 @@ def test_conv2d_samples_batched_per_gemm(cpu_path, threads, xs, ws, stride, padd
                 [x, w, b])
     finally:
         cpu.set_num_threads(before)
+
+
+LOWERING_CASES = [
+    # (N, C, H, W), (O, kh, kw), stride, padding, dilation: out_w around the width (16) where
+    # the lowering switches from index tables to row copies
+    ((3, 5, 13, 13), (4, 3, 3), 1, 0, 1),
+    ((2, 3, 9, 17), (4, 3, 3), 1, 0, 1),     # 15 wide: tables
+    ((2, 3, 9, 18), (4, 3, 3), 1, 0, 1),     # 16 wide: rows
+    ((2, 3, 11, 10), (2, 3, 3), (2, 1), 2, (1, 2)),
+]
+
+
+@pytest.mark.parametrize("xs,ws,stride,padding,dilation", LOWERING_CASES)
+def test_conv2d_kernel_paths_agree_bit_for_bit(xs, ws, stride, padding, dilation):
+    """im2col and col2im only move and sum values (col2im in one order on every path), and
+    ReLU is exact: the scalar and AVX2 paths give identical outputs and input and weight
+    gradients. The bias gradient is a reduction summed in vector lanes, so it agrees to fp32
+    rounding only."""
+    if len(CPU_PATHS) < 2:
+        pytest.skip("this CPU has the scalar path only")
+    x = rand(rng, *xs)
+    w = rand(rng, ws[0], xs[1], ws[1], ws[2], scale=0.3)
+    b = rand(rng, ws[0])
+    g = rand(rng, *F.conv2d(Tensor(x), Tensor(w), None, stride, padding, dilation).shape)
+    results = []
+    for path in CPU_PATHS:
+        with fusednn._backend.kernel_path_set_to(path):
+            args = [Tensor(a, requires_grad=True) for a in (x, w, b)]
+            y = F.conv2d(*args, stride=stride, padding=padding, dilation=dilation,
+                         activation="relu")
+            y.backward(g)
+            results.append([y.numpy()] + [a.grad.numpy() for a in args])
+    for ours, reference in zip(results[1][:3], results[0][:3]):
+        np.testing.assert_array_equal(ours, reference)
+    np.testing.assert_allclose(results[1][3], results[0][3], rtol=1e-6, atol=1e-6)
 
 
 def test_conv2d_same_padding_and_no_bias(cpu_path):

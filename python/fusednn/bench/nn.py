@@ -20,9 +20,13 @@ DENSE_CASES = [
     ("Dense 1024x1024", 512, (1024, 1024)),
 ]
 CONV_CASES = [
-    # (name, N, C, H, W, out_channels, k)
-    ("Conv MNIST 64x32x28x28 k3->64", 64, 32, 28, 28, 64, 3),
-    ("Conv CIFAR 128x64x32x32 k3->128", 128, 64, 32, 32, 128, 3),
+    # (name, N, C, H, W, out_channels, k, padding, input needs a gradient)
+    ("Conv MNIST 64x32x28x28 k3->64", 64, 32, 28, 28, 64, 3, 1, True),
+    ("Conv CIFAR 128x64x32x32 k3->128", 128, 64, 32, 32, 128, 3, 1, True),
+    # the tutorial CNN's three convs (valid padding; the first sees the images, no gradient)
+    ("Conv tutorial-1 128x1x28x28 k3->32", 128, 1, 28, 28, 32, 3, 0, False),
+    ("Conv tutorial-2 128x32x13x13 k3->64", 128, 32, 13, 13, 64, 3, 0, True),
+    ("Conv tutorial-3 128x64x5x5 k3->64", 128, 64, 5, 5, 64, 3, 0, True),
 ]
 XENT_CASES = [("softmax-CE 512x10", 512, 10), ("softmax-CE 4096x1000", 4096, 1000)]
 POOL_CASES = [  # (name, kind, input shape): the tutorial CNN's two pools, 2x2 stride 2
@@ -31,7 +35,7 @@ POOL_CASES = [  # (name, kind, input shape): the tutorial CNN's two pools, 2x2 s
     ("AvgPool 2x2 128x32x26x26", "avg", (128, 32, 26, 26)),
 ]
 QUICK_DENSE = [("Dense 256x256", 128, (256, 256))]
-QUICK_CONV = [("Conv 8x8x16x16 k3->16", 8, 8, 16, 16, 16, 3)]
+QUICK_CONV = [("Conv 8x8x16x16 k3->16", 8, 8, 16, 16, 16, 3, 1, True)]
 QUICK_XENT = [("softmax-CE 512x10", 512, 10)]
 QUICK_POOL = [("MaxPool 2x2 8x8x16x16", "max", (8, 8, 16, 16))]
 
@@ -91,29 +95,33 @@ def dense_case(torch, fnn, device, batch, widths, timer):
     return t_torch, t_ours, flops
 
 
-def conv_case(torch, fnn, device, n, c, h, w, out_c, k, timer):
-    """Forward + backward of Conv2D (padding k//2) + bias + ReLU, the input needing a gradient
-    (an inner layer)."""
+def conv_case(torch, fnn, device, n, c, h, w, out_c, k, padding, input_grad, timer):
+    """Forward + backward of Conv2D + bias + ReLU; with input_grad the input needs a gradient
+    too (an inner layer), else only the weights do (a first layer)."""
     xp = _arrays(device)
     rng = np.random.default_rng(0)
+    out_h, out_w = h + 2 * padding - k + 1, w + 2 * padding - k + 1
     x = rng.standard_normal((n, c, h, w)).astype(np.float32)
     wt = (rng.standard_normal((out_c, c, k, k)) / np.sqrt(c * k * k)).astype(np.float32)
     b = rng.standard_normal(out_c).astype(np.float32) * 0.1
-    g = rng.standard_normal((n, out_c, h, w)).astype(np.float32)
+    g = rng.standard_normal((n, out_c, out_h, out_w)).astype(np.float32)
     F = fnn.nn.functional
-    ox, ow, ob = (fnn.Tensor(xp.asarray(a), requires_grad=True) for a in (x, wt, b))
+    ox = fnn.Tensor(xp.asarray(x), requires_grad=input_grad)
+    ow, ob = (fnn.Tensor(xp.asarray(a), requires_grad=True) for a in (wt, b))
     og = xp.asarray(g)
-    tx, tw, tb = (torch.tensor(a, device=device, requires_grad=True) for a in (x, wt, b))
+    tx = torch.tensor(x, device=device, requires_grad=input_grad)
+    tw, tb = (torch.tensor(a, device=device, requires_grad=True) for a in (wt, b))
     tg = torch.tensor(g, device=device)
 
     def ours():
-        F.conv2d(ox, ow, ob, padding=k // 2, activation="relu").backward(og)
+        F.conv2d(ox, ow, ob, padding=padding, activation="relu").backward(og)
 
     def theirs():
-        torch.relu(torch.nn.functional.conv2d(tx, tw, tb, padding=k // 2)).backward(tg)
+        torch.relu(torch.nn.functional.conv2d(tx, tw, tb, padding=padding)).backward(tg)
 
     t_torch, t_ours = timer([theirs, ours])
-    return t_torch, t_ours, 3 * 2.0 * n * out_c * h * w * c * k * k
+    gemms = 3 if input_grad else 2  # forward, dW (and dX)
+    return t_torch, t_ours, gemms * 2.0 * n * out_c * out_h * out_w * c * k * k
 
 
 def pool_case(torch, fnn, device, kind, shape, timer):
