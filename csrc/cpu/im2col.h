@@ -1,5 +1,6 @@
 // im2col / col2im for one NCHW sample: the lowering that turns a convolution into a GEMM.
-// The col layout is ConvGeometry's (fusednn/geometry.h).
+// The col layout is ConvGeometry's (fusednn/geometry.h); the kernels that move the data are
+// the active path's (nn_kernels.h LoweringArgs, lowering_engine.h).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -8,25 +9,14 @@
 
 namespace fusednn::cpu {
 
-// col[col_rows, col_cols] from image[channels, height, width]; padding reads as 0. Row r of
-// col starts at col + r * ld (ld >= col_cols: several samples' cols side by side, one GEMM).
-void im2col(const float* image, float* col, const ConvGeometry& g, int64_t ld);
-inline void im2col(const float* image, float* col, const ConvGeometry& g) {
-  im2col(image, col, g, g.col_cols());
-}
-// image[channels, height, width] = the sum of every col entry into the pixel it came from
-// (image is overwritten, not accumulated into); col's rows ld apart as above.
-void col2im(const float* col, float* image, const ConvGeometry& g, int64_t ld);
-inline void col2im(const float* col, float* image, const ConvGeometry& g) {
-  col2im(col, image, g, g.col_cols());
-}
-
 // A conv's lowering, chosen once per call. Output rows of kTableBelowWidth columns or more
-// are copied row by row (im2col / col2im above). Narrower ones (the tutorial CNN's 11 and 3)
-// cost more in per-row setup than in copying, so there every element moves by a lookup in
-// index tables built here (planes and cols below 2^31 elements), through the active kernel
-// path's gathers (nn_kernels.h LoweringArgs). Both ways give the same col and the same
-// image, bit for bit.
+// are moved row by row. Narrower ones (the tutorial CNN's 11 and 3) cost more in per-row
+// setup than in copying, so there every element moves by a lookup in index tables built here
+// (planes and cols below 2^31 elements). Both ways give the same col and the same image, bit
+// for bit.
+//   im2col: col [col_rows, col_cols] from image [channels, height, width], padding read as
+//           0; col's rows ld apart (ld >= col_cols: several samples' cols side by side).
+//   col2im: image = the sum of every col entry into the pixel it came from (overwritten).
 class Lowering {
  public:
   static constexpr int64_t kTableBelowWidth = 16;

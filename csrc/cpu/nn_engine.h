@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "cpu/lowering_engine.h"
 #include "cpu/nn_kernels.h"
 #include "cpu/parallel.h"
 #include "cpu/vec_loops.h"
@@ -192,43 +193,10 @@ void softmax_xent(const SoftmaxXentArgs& a) {
   });
 }
 
-// ---- im2col / col2im by table -------------------------------------------------------------
-// Serial, like the line loops in im2col.cpp: the conv layers run each thread's samples on it.
-
-template <class Vec>
-void im2col_table(const LoweringArgs& a) {
-  for (int64_t c = 0; c < a.channels; ++c) {
-    const float* plane = a.in + c * a.plane;
-    for (int64_t k = 0; k < a.taps; ++k) {
-      float* row = a.out + (c * a.taps + k) * a.ld;
-      const int32_t* index = a.index + k * a.cols;
-      for_each_vector<Vec>(a.cols, [&](int64_t j, int n) {
-        store_n<Vec>(row + j, Vec::gather(plane, index + j, n), n);
-      });
-    }
-  }
-}
-
-template <class Vec>
-void col2im_table(const LoweringArgs& a) {
-  using V = typename Vec::V;
-  for (int64_t c = 0; c < a.channels; ++c) {
-    const float* rows = a.in + c * a.taps * a.ld;
-    float* plane = a.out + c * a.plane;
-    for_each_vector<Vec>(a.plane, [&](int64_t p, int n) {
-      V sum(0.f);  // +0 plus the taps: adding a missing tap's 0 changes nothing
-      for (int64_t k = 0; k < a.taps; ++k) {
-        sum = sum + Vec::gather(rows + k * a.ld, a.index + k * a.plane + p, n);
-      }
-      store_n<Vec>(plane + p, sum, n);
-    });
-  }
-}
-
 template <class Vec>
 constexpr NnKernels make_nn_kernels() {
   return NnKernels{&bias_act_forward<Vec>, &bias_act_backward<Vec>, &softmax_xent<Vec>,
-                   &im2col_table<Vec>,     &col2im_table<Vec>};
+                   &im2col<Vec>,           &col2im<Vec>};
 }
 
 }  // namespace

@@ -1,11 +1,12 @@
 // The table of layer kernels one CPU backend provides (scalar reference: nn_scalar.cpp; AVX2:
 // nn_avx2.cpp): the epilogue that follows a GEMM (bias + activation) and its backward,
-// softmax cross-entropy, and the table-driven im2col / col2im of narrow planes. dispatch.cpp
-// picks the table at run time.
+// softmax cross-entropy, and a conv's lowering (im2col / col2im). dispatch.cpp picks the table
+// at run time.
 #pragma once
 #include <cstdint>
 
 #include "fusednn/act_math.h"
+#include "fusednn/geometry.h"
 
 namespace fusednn::cpu {
 
@@ -57,18 +58,19 @@ struct SoftmaxXentArgs {
   float grad_scale;  // dlogits is multiplied by this (e.g. 1/N for a mean)
 };
 
-// One sample's im2col or col2im through an index table (im2col.h's Lowering builds it and
-// says when): every element moves by a lookup, with no per-row setup, which is what planes
-// whose output rows are a few elements wide need. The col has channels * taps rows, `ld`
-// floats apart, of `cols` columns; taps = kernel_h * kernel_w.
-//   im2col: index [taps, cols], the plane element col column j of tap k reads (-1: padding,
-//           0 written); in = the image [channels, plane], out = the col.
-//   col2im: index [taps, plane], the col column that plane element p feeds through tap k (-1:
-//           none); in = the col, out = the image, each element the sum of its taps in tap
-//           order (col2im_lines' order, so the two agree bit for bit).
+// One sample's im2col or col2im (lowering_engine.h; im2col.h's Lowering picks the way). The
+// col has geometry->col_rows() rows, `ld` floats apart, of col_cols() columns each.
+//   im2col: in = the image [channels, height, width], out = the col; padding reads as 0.
+//   col2im: in = the col, out = the image, each element the sum of the col entries it fed
+//           (overwritten, not accumulated into).
+// table: null to move the data row by row; else every element by lookup, im2col through
+// [taps, col_cols] (the plane element each col column of tap k reads, -1 for padding) and
+// col2im through [taps, height * width] (the col column each plane element feeds through
+// tap k, -1 for none); taps = kernel_h * kernel_w.
 struct LoweringArgs {
-  int64_t channels, taps, plane, cols, ld;
-  const int32_t* index;
+  const ConvGeometry* geometry;
+  const int32_t* table;
+  int64_t ld;
   const float* in;
   float* out;
 };
@@ -77,8 +79,8 @@ struct NnKernels {
   void (*bias_act_forward)(const BiasActForwardArgs&);
   void (*bias_act_backward)(const BiasActBackwardArgs&);
   void (*softmax_xent)(const SoftmaxXentArgs&);
-  void (*im2col_table)(const LoweringArgs&);
-  void (*col2im_table)(const LoweringArgs&);
+  void (*im2col)(const LoweringArgs&);
+  void (*col2im)(const LoweringArgs&);
 };
 
 extern const NnKernels kScalarNnKernels;
