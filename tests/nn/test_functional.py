@@ -52,6 +52,16 @@ def test_linear(cpu_path, act, batch, n_in, n_out):
             lambda x, w, b: TORCH_ACT[act](TF.linear(x, w, b)), [x, w, b])
 
 
+@pytest.mark.parametrize("xs,ws", [((4, 0), (3, 0)), ((4, 5), (0, 5)), ((2, 0, 5), (3, 5)),
+                                   ((4, 0), (0, 0))])
+def test_linear_with_an_empty_dimension(cpu_path, xs, ws):
+    """No input features gives the bias (torch's answer); no rows or no outputs, empty
+    results and zero gradients."""
+    x, w, b = rand(rng, *xs), rand(rng, *ws), rand(rng, ws[0])
+    compare(lambda x, w, b: F.linear(x, w, b, activation="relu"),
+            lambda x, w, b: torch.relu(TF.linear(x, w, b)), [x, w, b])
+
+
 def test_linear_no_bias_and_leading_axes(cpu_path):
     x, w = rand(rng, 2, 3, 9), rand(rng, 4, 9)
     compare(lambda x, w: F.linear(x, w), lambda x, w: TF.linear(x, w), [x, w])

@@ -45,7 +45,7 @@ class LinearFunction(Function):
         lead, n_in = x.shape[:-1], x.shape[-1]
         n_out = w.shape[0]
         ctx.act, ctx.slope, ctx.x_shape = act, slope, x.shape
-        x2 = x.reshape(-1, n_in)
+        x2 = x.reshape(int(np.prod(lead, dtype=np.int64)), n_in)  # -1 is ambiguous when n_in is 0
         if x.dtype == np.float64:
             z = x2 @ w.T + (0 if b is None else b)
             y = float64_forward(act, z, slope)
@@ -62,7 +62,7 @@ class LinearFunction(Function):
     def backward(ctx, g):
         x2, w, saved = ctx.saved_tensors
         nx, nw, nb = ctx.needs_input_grad[:3]
-        g2 = g.reshape(-1, w.shape[0])
+        g2 = g.reshape(x2.shape[0], w.shape[0])
         if g.dtype == np.float64:
             dz = g2 if act_is_identity(ctx.act) else float64_backward(ctx.act, g2, saved,
                                                                       ctx.slope)
