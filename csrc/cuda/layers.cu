@@ -18,7 +18,9 @@
 #include <cublas_v2.h>
 
 #include <algorithm>
+#include <map>
 #include <mutex>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -40,47 +42,82 @@ namespace {
   } while (0)
 
 constexpr size_t kWorkspaceBytes = size_t(32) << 20;
+// Streams that get a cuBLASLt workspace of their own; GEMMs on further streams run with none
+// (cuBLASLt then picks among algorithms that need none).
+constexpr size_t kMaxWorkspaceStreams = 32;
 // im2col buffers are cut into sample chunks of at most this many floats.
 constexpr int64_t kColChunkFloats = int64_t(64) << 20;
 
-struct Handles {
-  cublasHandle_t blas = nullptr;
-  cublasLtHandle_t lt = nullptr;
-  void* workspace = nullptr;
-};
-
-// One set per device, created on first use and kept for the life of the process.
-Handles& handles() {
-  static std::mutex mu;
-  static std::vector<Handles> per_device;
+int current_device() {
   int device = 0;
   FUSEDNN_CUDA_CHECK(cudaGetDevice(&device));
-  std::lock_guard<std::mutex> lock(mu);
-  if (per_device.size() <= size_t(device)) per_device.resize(size_t(device) + 1);
-  Handles& h = per_device[size_t(device)];
-  if (!h.blas) {
-    FUSEDNN_CUBLAS_CHECK(cublasCreate(&h.blas));
-    FUSEDNN_CUBLAS_CHECK(cublasSetMathMode(h.blas, CUBLAS_DEFAULT_MATH));
-    FUSEDNN_CUBLAS_CHECK(cublasLtCreate(&h.lt));
-    FUSEDNN_CUDA_CHECK(cudaMalloc(&h.workspace, kWorkspaceBytes));
+  return device;
+}
+
+// cuBLAS handles per (thread, device): cublasSetStream and the GEMM after it run with the GIL
+// released, so a handle shared between threads could send one thread's GEMM to the other's
+// stream. Created on first use; never destroyed (a handle per thread that ever ran a GEMM).
+cublasHandle_t blas_on(uintptr_t stream) {
+  thread_local std::vector<cublasHandle_t> per_device;
+  const int device = current_device();
+  if (per_device.size() <= size_t(device)) per_device.resize(size_t(device) + 1, nullptr);
+  cublasHandle_t& h = per_device[size_t(device)];
+  if (!h) {
+    FUSEDNN_CUBLAS_CHECK(cublasCreate(&h));
+    FUSEDNN_CUBLAS_CHECK(cublasSetMathMode(h, CUBLAS_DEFAULT_MATH));
   }
+  FUSEDNN_CUBLAS_CHECK(cublasSetStream(h, as_stream(stream)));
   return h;
 }
 
-cublasHandle_t blas_on(uintptr_t stream) {
-  cublasHandle_t b = handles().blas;
-  FUSEDNN_CUBLAS_CHECK(cublasSetStream(b, as_stream(stream)));
-  return b;
+// The cuBLASLt handle of the current device (a handle holds no stream or workspace, and may be
+// shared between threads) and a workspace for `stream`: GEMMs on two streams may run at the
+// same time, so each stream has its own. Entries live as long as the process (a std::map's
+// nodes do not move when it grows).
+struct LtContext {
+  cublasLtHandle_t lt;
+  void* workspace;
+  size_t workspace_bytes;
+};
+
+LtContext lt_context(uintptr_t stream) {
+  static std::mutex mu;
+  static std::map<int, cublasLtHandle_t> handles;
+  static std::map<std::pair<int, uintptr_t>, void*> workspaces;
+  const int device = current_device();
+  std::lock_guard<std::mutex> lock(mu);
+  cublasLtHandle_t& lt = handles[device];
+  if (!lt) FUSEDNN_CUBLAS_CHECK(cublasLtCreate(&lt));
+  const auto key = std::make_pair(device, stream);
+  auto found = workspaces.find(key);
+  if (found == workspaces.end()) {
+    if (workspaces.size() >= kMaxWorkspaceStreams) return LtContext{lt, nullptr, 0};
+    void* w = nullptr;
+    FUSEDNN_CUDA_CHECK(cudaMalloc(&w, kWorkspaceBytes));
+    found = workspaces.emplace(key, w).first;
+  }
+  return LtContext{lt, found->second, kWorkspaceBytes};
+}
+
+// The alignment, in bytes (a power of two up to 256), that cuBLASLt may assume for a matrix
+// starting at p whose columns are ld floats apart.
+uint32_t alignment_of(const void* p, int64_t ld) {
+  const uint64_t bits = uint64_t(reinterpret_cast<uintptr_t>(p)) | (uint64_t(ld) * sizeof(float)) | 256u;
+  return uint32_t(bits & (~bits + 1));  // the lowest set bit
 }
 
 const float kOne = 1.f, kZero = 0.f;
 
 // Column-major D[m,n] = op(A)[m,k] op(B)[k,n] with an epilogue through cuBLASLt. Returns false
-// (having launched nothing) when cuBLASLt has no algorithm for this shape and epilogue.
+// (having launched nothing) when cuBLASLt has no algorithm for this shape, epilogue and these
+// alignments, or refuses the call: the caller then computes the same with a plain GEMM and the
+// element-wise kernels.
 bool lt_matmul(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
                const float* b, int64_t ldb, float* d, int64_t ldd, cublasLtEpilogue_t epilogue,
                const float* bias, uintptr_t stream) {
-  Handles& h = handles();
+  // The bias epilogues read the bias in 16-byte vectors.
+  if (bias && reinterpret_cast<uintptr_t>(bias) % 16 != 0) return false;
+  const LtContext ctx = lt_context(stream);
   cublasLtMatmulDesc_t op = nullptr;
   cublasLtMatrixLayout_t la = nullptr, lb = nullptr, ld = nullptr;
   cublasLtMatmulPreference_t pref = nullptr;
@@ -98,16 +135,27 @@ bool lt_matmul(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a
     FUSEDNN_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&lb, CUDA_R_32F, tb ? n : k, tb ? k : n, ldb));
     FUSEDNN_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&ld, CUDA_R_32F, m, n, ldd));
     FUSEDNN_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
-    const size_t ws = kWorkspaceBytes;
+    const size_t ws = ctx.workspace_bytes;
     FUSEDNN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
         pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)));
+    // Without these cuBLASLt assumes 256-byte-aligned matrices: a slice such as x[1:] then
+    // gets no algorithm, or one that faults.
+    const uint32_t align_a = alignment_of(a, lda), align_b = alignment_of(b, ldb),
+                   align_d = alignment_of(d, ldd);
+    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
+        pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &align_a, sizeof(align_a)));
+    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
+        pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &align_b, sizeof(align_b)));
+    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
+        pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align_d, sizeof(align_d)));
+    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
+        pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align_d, sizeof(align_d)));
     cublasLtMatmulHeuristicResult_t result{};
     int found = 0;
-    if (cublasLtMatmulAlgoGetHeuristic(h.lt, op, la, lb, ld, ld, pref, 1, &result, &found) ==
+    if (cublasLtMatmulAlgoGetHeuristic(ctx.lt, op, la, lb, ld, ld, pref, 1, &result, &found) ==
             CUBLAS_STATUS_SUCCESS && found > 0) {
-      FUSEDNN_CUBLAS_CHECK(cublasLtMatmul(h.lt, op, &kOne, a, la, b, lb, &kZero, d, ld, d, ld,
-                                          &result.algo, h.workspace, ws, as_stream(stream)));
-      ran = true;
+      ran = cublasLtMatmul(ctx.lt, op, &kOne, a, la, b, lb, &kZero, d, ld, d, ld, &result.algo,
+                           ctx.workspace, ws, as_stream(stream)) == CUBLAS_STATUS_SUCCESS;
     }
   } catch (...) {
     if (pref) cublasLtMatmulPreferenceDestroy(pref);
@@ -156,6 +204,12 @@ struct Scratch {
   float* get() const { return static_cast<float*>(p); }
 };
 
+// Samples per im2col chunk (all of them for a pointwise conv, which needs no col); K * P > 0.
+int64_t chunk_samples(const ConvGeometry& geo, int64_t batch) {
+  if (geo.is_pointwise()) return batch;
+  return std::max<int64_t>(1, std::min<int64_t>(batch, kColChunkFloats / (geo.col_rows() * geo.col_cols())));
+}
+
 }  // namespace
 
 void gemm_rowmajor(uintptr_t stream, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
@@ -176,16 +230,16 @@ void linear_forward(uintptr_t x, uintptr_t w, uintptr_t bias, uintptr_t y, uintp
     bias_act_forward(y, bias, y, saved, batch, out, 1, act, slope, stream);
     return;
   }
-  // D (out x batch, column-major) = W (stored in x out, op T) * X (stored in x batch).
-  const bool relu = a == Act::kRelu;
-  const cublasLtEpilogue_t epi = bias ? (relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS)
-                                      : (relu ? CUBLASLT_EPILOGUE_RELU : CUBLASLT_EPILOGUE_DEFAULT);
-  if (lt_matmul(true, false, out, batch, in, cf(w), in, cf(x), in, f(y), out, epi, cf(bias), stream)) {
-    if (!relu && a != Act::kIdentity) bias_act_forward(y, 0, y, saved, batch, out, 1, act, slope, stream);
+  // D (out x batch, column-major) = W (stored in x out, op T) * X (stored in x batch). Only
+  // the bias rides in cuBLASLt's epilogue: its RELU epilogues may turn a NaN into 0, where
+  // the activation pass (and the CPU) keep it NaN.
+  if (bias && lt_matmul(true, false, out, batch, in, cf(w), in, cf(x), in, f(y), out,
+                        CUBLASLT_EPILOGUE_BIAS, cf(bias), stream)) {
+    if (a != Act::kIdentity) bias_act_forward(y, 0, y, saved, batch, out, 1, act, slope, stream);
     return;
   }
   sgemm(stream, true, false, out, batch, in, cf(w), in, cf(x), in, 0.f, f(y), out);
-  bias_act_forward(y, bias, y, saved, batch, out, 1, act, slope, stream);
+  if (bias || a != Act::kIdentity) bias_act_forward(y, bias, y, saved, batch, out, 1, act, slope, stream);
 }
 
 void linear_backward(uintptr_t x, uintptr_t w, uintptr_t dy, uintptr_t saved, uintptr_t dz,
@@ -222,9 +276,13 @@ void conv2d_forward(uintptr_t x, uintptr_t w, uintptr_t bias, uintptr_t y, uintp
                     float slope, uintptr_t stream) {
   const int64_t K = geo.col_rows(), P = geo.col_cols(), image = geo.channels * geo.height * geo.width;
   check_dims({K, P, out_channels});
-  const int64_t chunk = geo.is_pointwise() ? batch : std::max<int64_t>(1, std::min<int64_t>(batch, kColChunkFloats / (K * P)));
-  Scratch col(geo.is_pointwise() ? 0 : sizeof(float) * size_t(chunk * K * P), stream);
-  for (int64_t n0 = 0; n0 < batch; n0 += chunk) {
+  if (batch == 0 || out_channels == 0 || P == 0) return;  // y is empty
+  if (K == 0) {  // no input channels: y is the bias alone
+    FUSEDNN_CUDA_CHECK(cudaMemsetAsync(f(y), 0, sizeof(float) * size_t(batch * out_channels * P), as_stream(stream)));
+  }
+  const int64_t chunk = chunk_samples(geo, batch);
+  Scratch col(geo.is_pointwise() || K == 0 ? 0 : sizeof(float) * size_t(chunk * K * P), stream);
+  for (int64_t n0 = 0; K > 0 && n0 < batch; n0 += chunk) {
     const int64_t count = std::min(chunk, batch - n0);
     const float* cols = cf(x) + n0 * image;
     if (!geo.is_pointwise()) {
@@ -255,9 +313,19 @@ void conv2d_backward(uintptr_t x, uintptr_t w, uintptr_t dy, uintptr_t saved, ui
   } else if (dbias) {
     channel_sum(dy, dbias, batch, out_channels, P, stream);
   }
-  const int64_t chunk = geo.is_pointwise() ? batch : std::max<int64_t>(1, std::min<int64_t>(batch, kColChunkFloats / (K * P)));
+  // Nothing sums into dW (no samples, or empty output planes) and nothing into dx (empty
+  // output planes): both are zero, written here rather than by zero-sized GEMMs.
+  if (dw && (batch == 0 || P == 0 || out_channels == 0)) {
+    FUSEDNN_CUDA_CHECK(cudaMemsetAsync(f(dw), 0, sizeof(float) * size_t(K * out_channels), as_stream(stream)));
+    dw = 0;
+  }
+  if (dx && (P == 0 || out_channels == 0)) {
+    FUSEDNN_CUDA_CHECK(cudaMemsetAsync(f(dx), 0, sizeof(float) * size_t(batch * image), as_stream(stream)));
+    dx = 0;
+  }
+  if (K == 0 || (!dw && !dx)) return;
+  const int64_t chunk = chunk_samples(geo, batch);
   Scratch col(geo.is_pointwise() ? 0 : sizeof(float) * size_t(chunk * K * P), stream);
-  if (dw && batch == 0) FUSEDNN_CUDA_CHECK(cudaMemsetAsync(f(dw), 0, sizeof(float) * size_t(K * out_channels), as_stream(stream)));
   for (int64_t n0 = 0; n0 < batch; n0 += chunk) {
     const int64_t count = std::min(chunk, batch - n0);
     const float* gz = cf(g) + n0 * out_channels * P;

@@ -1,0 +1,102 @@
+"""The GPU layers at their edges: arrays cuBLASLt sees misaligned, NaN through the fused
+bias + ReLU, empty shapes, and two host threads each driving its own stream. Each against the
+CPU kernels (or a float64 reference)."""
+import threading
+
+import numpy as np
+import pytest
+
+from fusednn import Tensor
+from fusednn.nn import functional as F
+from tests.gpu.test_nn_gpu import rand, same_on_both
+
+cupy = pytest.importorskip("cupy")
+
+
+def _offset_views(*arrays):
+    """Each array as a view one float into a larger buffer: 4-byte aligned, not 16 or 256."""
+    views = []
+    for a in arrays:
+        buf = cupy.empty(a.size + 1, np.float32)
+        view = buf[1:].reshape(a.shape)
+        view[...] = cupy.asarray(a)
+        views.append(view)
+    return views
+
+
+@pytest.mark.parametrize("act", [None, "relu", "gelu"])
+@pytest.mark.parametrize("batch,n_in,n_out", [(5, 13, 7), (64, 129, 33)])
+def test_linear_on_misaligned_arrays_matches_the_cpu(act, batch, n_in, n_out):
+    """x, w and the bias 4 bytes past an alignment boundary (as x[1:] of an odd-width batch
+    is): cuBLASLt is told, or the plain GEMM takes over; the numbers are the CPU's."""
+    x, w, b = rand(batch, n_in), rand(n_out, n_in, scale=0.1), rand(n_out)
+    expected = F.linear(Tensor(x), Tensor(w), Tensor(b), activation=act).numpy()
+    gx, gw, gb = _offset_views(x, w, b)
+    assert gb.data.ptr % 16 != 0
+    got = F.linear(Tensor(gx), Tensor(gw), Tensor(gb), activation=act).cpu().numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_nan_through_bias_and_relu_stays_nan_as_on_the_cpu():
+    x, w, b = rand(6, 8), rand(4, 8), rand(4)
+    x[2, 3] = np.nan
+    w_eye = np.eye(8, dtype=np.float32)[:4]  # output j reads input j only
+    for weights in (w, w_eye):
+        cpu = F.linear(Tensor(x), Tensor(weights), Tensor(b), activation="relu").numpy()
+        gpu = F.linear(*(Tensor(cupy.asarray(a)) for a in (x, weights, b)),
+                       activation="relu").cpu().numpy()
+        assert np.isnan(cpu).any()
+        np.testing.assert_array_equal(np.isnan(gpu), np.isnan(cpu))
+        np.testing.assert_allclose(gpu, cpu, rtol=1e-4, atol=1e-4)  # NaN == NaN here
+
+
+def test_empty_linear_shapes_match_the_cpu():
+    same_on_both(lambda x, w, b: F.linear(x, w, b, activation="relu"),
+                 [rand(0, 5), rand(3, 5), rand(3)])
+    same_on_both(lambda x, w, b: F.linear(x, w, b, activation="relu"),
+                 [rand(4, 0), rand(3, 0), rand(3)])
+
+
+@pytest.mark.parametrize("xs,ws,stride,padding", [
+    ((2, 3, 7, 6), (4, 1, 1), 2, 1),   # 1x1 with stride and padding: im2col after all
+    ((0, 3, 5, 5), (2, 3, 3), 1, 0),   # no samples
+    ((2, 3, 5, 5), (0, 3, 3), 1, 1),   # no filters
+])
+def test_conv_edge_shapes_match_the_cpu(xs, ws, stride, padding):
+    same_on_both(lambda x, w, b: F.conv2d(x, w, b, stride, padding, activation="relu"),
+                 [rand(*xs), rand(ws[0], xs[1], ws[1], ws[2], scale=0.3), rand(ws[0])])
+
+
+def test_two_threads_on_their_own_streams_get_their_own_results():
+    """Each thread runs linear and conv 100 times on its own CuPy stream: a shared cuBLAS
+    handle or workspace would put one thread's GEMM on the other's stream."""
+    shapes = [((32, 48), (40, 48)), ((24, 96), (16, 96))]
+    inputs = []
+    for (xs, ws), seed in zip(shapes, (1, 2)):
+        r = np.random.default_rng(seed)
+        x, w = r.standard_normal(xs).astype(np.float32), r.standard_normal(ws).astype(np.float32)
+        img = r.standard_normal((4, 3, 10, 10)).astype(np.float32)
+        k = r.standard_normal((5, 3, 3, 3)).astype(np.float32)
+        expected = (np.maximum(x.astype(np.float64) @ w.T.astype(np.float64), 0),
+                    F.conv2d(Tensor(img), Tensor(k), padding=1).numpy())
+        inputs.append((x, w, img, k, expected))
+    errors = []
+
+    def worker(x, w, img, k, expected):
+        try:
+            with cupy.cuda.Stream(non_blocking=True):
+                gx, gw, gimg, gk = (Tensor(cupy.asarray(a)) for a in (x, w, img, k))
+                for _ in range(100):
+                    y = F.linear(gx, gw, activation="relu")
+                    z = F.conv2d(gimg, gk, padding=1)
+                np.testing.assert_allclose(y.cpu().numpy(), expected[0], rtol=1e-4, atol=1e-3)
+                np.testing.assert_allclose(z.cpu().numpy(), expected[1], rtol=1e-4, atol=1e-4)
+        except Exception as e:  # reported by the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=args) for args in inputs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
