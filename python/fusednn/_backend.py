@@ -237,9 +237,23 @@ def gpu_zeros(nbytes: int, like):
         return cupy.zeros(max(1, nbytes), dtype=cupy.uint8)
 
 
-def gpu_to_host(buffer) -> bytes:
-    """The bytes of a small GPU buffer (this synchronizes with its stream)."""
+def current_stream(buffer):
+    """The stream that work on ``buffer`` is queued to now: the current stream, on the
+    buffer's device, of the library that made it (torch or CuPy)."""
     torch = _torch()
     if torch is not None and isinstance(buffer, torch.Tensor):
-        return buffer.cpu().numpy().tobytes()
-    return buffer.get().tobytes()
+        return torch.cuda.current_stream(buffer.device)
+    cupy = _cupy()
+    with cupy.cuda.Device(buffer.device.id):
+        return cupy.cuda.get_current_stream()
+
+
+def gpu_to_host(buffer, stream=None) -> bytes:
+    """The bytes of a small GPU buffer, copied on ``stream`` (default: the current one) and
+    waited for: pass the stream that wrote the buffer, or a read from another stream may see
+    it before that work is done."""
+    torch = _torch()
+    if torch is not None and isinstance(buffer, torch.Tensor):
+        with torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext():
+            return buffer.cpu().numpy().tobytes()
+    return buffer.get(stream=stream).tobytes()

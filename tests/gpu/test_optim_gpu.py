@@ -165,3 +165,24 @@ def test_arena_on_the_gpu_is_one_span_and_matches_torch():
     for a, b in zip(ours_p, theirs_p):
         assert_close(a.detach().cpu().numpy(), b.detach().cpu().numpy(), "arena adam on cuda")
     assert ours.state[ours_p[2]]["exp_avg"].data_ptr() != 0
+
+
+def test_grad_norm_read_from_another_stream_waits_for_the_step():
+    """A step queued on a busy side stream, its norm read from the default stream (and from
+    the side one): the read waits for the step instead of copying the control block early."""
+    p = torch.randn(1 << 20, device="cuda", requires_grad=True)
+    p.grad = torch.randn_like(p)
+    expected = float(torch.linalg.vector_norm(p.grad.double()))
+    opt = optim.Adam([p], lr=1e-3, max_grad_norm=1e9)
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        torch.cuda._sleep(100_000_000)  # tens of milliseconds of GPU time before the step
+        opt.step()
+        result = F.adam_(
+            [p.detach()], [p.grad], [torch.zeros_like(p)], [torch.zeros_like(p)], step=1,
+            lr=1e-3, max_grad_norm=1e9)
+    assert opt.last_grad_norm == pytest.approx(expected, rel=1e-5)
+    assert result.grad_norm == pytest.approx(expected, rel=1e-5)
+    with torch.cuda.stream(side):
+        assert opt.last_grad_norm == pytest.approx(expected, rel=1e-5)

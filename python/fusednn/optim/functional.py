@@ -52,22 +52,23 @@ def nonfinite_error(norm=None) -> NonFiniteGradError:
         "state are unchanged (nonfinite='skip' skips instead)")
 
 
-def read_control(buffer):
-    """Read a GPU StepControl buffer (this waits for the stream to reach it): an object with
-    ``scale``, ``norm``, ``skip`` and ``skipped`` (the layout is fusednn/step_control.h's)."""
-    return _backend.cuda_module().StepControl.from_bytes(_backend.gpu_to_host(buffer))
+def read_control(buffer, stream=None):
+    """Read a GPU StepControl buffer on ``stream``, the stream of the step that wrote it (the
+    read waits for that step): an object with ``scale``, ``norm``, ``skip`` and ``skipped``
+    (the layout is fusednn/step_control.h's)."""
+    return _backend.cuda_module().StepControl.from_bytes(_backend.gpu_to_host(buffer, stream))
 
 
 class GpuStepResult:
     """The outcome of a GPU step, read from the device on first access (that read waits for
-    the step to finish)."""
+    the step to finish, on the step's stream, whatever stream is current then)."""
 
-    def __init__(self, control):
-        self._control, self._values = control, None
+    def __init__(self, control, stream=None):
+        self._control, self._stream, self._values = control, stream, None
 
     def _read(self) -> Control:
         if self._values is None:
-            self._values = read_control(self._control)
+            self._values = read_control(self._control, self._stream)
         return self._values
 
     @property
@@ -165,7 +166,7 @@ def _gpu_step(kernel, calls, max_grad_norm, nonfinite, control):
         control = None
     getattr(mod, kernel)(list(calls), control)
     _bump_versions(calls)
-    result = GpuStepResult(control)
+    result = GpuStepResult(control, None if control is None else _backend.current_stream(control))
     if nonfinite == "raise" and control is not None and not result.applied:
         raise nonfinite_error()
     return result

@@ -93,6 +93,7 @@ class Optimizer:
         self._gpu_dtype = None
         self._cpu_dtypes = set()  # more than one: each group's step splits its calls by type
         self._control = None  # GPU: the device StepControl, kept across steps
+        self._control_stream = None  # and the stream the last step wrote it on
         # step() is serialized: two threads stepping one optimizer take turns (functional
         # kernels on disjoint arrays need no lock).
         self._lock = threading.Lock()
@@ -212,14 +213,14 @@ class Optimizer:
     def skipped_steps(self) -> int:
         """Steps skipped for non-finite gradients (on the GPU, read from the device)."""
         if self._control is not None:
-            return self._skipped_steps + read_control(self._control).skipped
+            return self._skipped_steps + read_control(self._control, self._control_stream).skipped
         return self._skipped_steps
 
     @property
     def last_grad_norm(self):
         """Global gradient norm of the last step, when it was computed (clipping or checking)."""
         if self._control is not None:
-            return read_control(self._control).norm
+            return read_control(self._control, self._control_stream).norm
         return self._last_grad_norm
 
     # -- gradients -----------------------------------------------------------------------------
@@ -360,6 +361,8 @@ class Optimizer:
                                               or self.nonfinite != "ignore"):
             self._control = _backend.gpu_zeros(_backend.cuda_module().control_bytes,
                                                _backend.unwrap(calls[0].params[0]))
+        if gpu and self._control is not None:  # the stream the step's control is written on
+            self._control_stream = _backend.current_stream(self._control)
         try:
             result = fused_step(self.kernel, calls, self.max_grad_norm, self.nonfinite,
                                 self._control if gpu else None)
