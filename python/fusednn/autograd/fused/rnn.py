@@ -64,9 +64,12 @@ class RnnFunction(Function):
         db_hh = out(need[4] and ctx.has_bias[1], (w_hh.shape[0],))
         dh0 = out(need[5] and h0 is not None, y.shape[1:])
         dc0 = out(need[6] and c0 is not None, y.shape[1:])
-        dgates = _backend.empty(g, saved_gates.shape)
-        # kGru's recurrent part of n differs from its input part (r multiplies it): its own dR.
-        dgates_rec = _backend.empty(g, saved_gates.shape) if ctx.cell == RnnCell.gru else None
+        # Gate gradients live for the kernel call only: reused arrays on the CPU, not fresh
+        # pages every step. kGru's recurrent part of n differs from its input part (r
+        # multiplies it): its own dR.
+        dgates = _backend.scratch(g, saved_gates.shape, "rnn dgates")
+        dgates_rec = (_backend.scratch(g, saved_gates.shape, "rnn dgates_rec")
+                      if ctx.cell == RnnCell.gru else None)
         _backend.call(x, "rnn_backward", ctx.cell, x, w_ih, w_hh, h0, c0, ctx.mask,
                       ctx.reverse, y, saved_gates, aux, dy, None, dc_n, dx, dw_ih, dw_hh, db_ih,
                       db_hh, dh0, dc0, dgates, dgates_rec, ctx.rec_mask)
