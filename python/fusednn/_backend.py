@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import math
 import os
 import sys
 
@@ -179,28 +180,45 @@ _host_scratch = threading.local()
 # What the scratch cache of one thread may hold: the most recent arrays, within a byte budget.
 SCRATCH_MAX_ARRAYS = 16
 SCRATCH_MAX_BYTES = 256 << 20
+# Smaller arrays come from numpy's allocator: they take no fresh pages, and a plain np.empty
+# (about 0.5 us) costs less than the cache's bookkeeping (about 3 us).
+SCRATCH_MIN_BYTES = 256 << 10
+
+
+class _ScratchCache:
+    """One thread's scratch arrays, least recently used first, and their total size."""
+
+    def __init__(self):
+        self.arrays = collections.OrderedDict()
+        self.nbytes = 0
 
 
 def scratch(like, shape, tag: str, dtype=np.float32):
     """An array that lives only for one kernel call (a conv's raw output before its fused
-    epilogue, a gradient before its GEMMs). On the CPU it is reused from call to call, one per
-    (tag, shape, dtype) and thread, the least recently used dropped beyond
-    ``SCRATCH_MAX_ARRAYS`` or ``SCRATCH_MAX_BYTES``: a large array then does not take fresh
-    pages (and their page faults) every step. Its contents on entry are undefined. On the GPU,
-    a new array (CuPy's pool already reuses memory)."""
+    epilogue, a gradient before its GEMMs). On the CPU an array of ``SCRATCH_MIN_BYTES`` or
+    more is reused from call to call, one per (tag, shape, dtype) and thread, the least
+    recently used dropped beyond ``SCRATCH_MAX_ARRAYS`` or ``SCRATCH_MAX_BYTES``: a large array
+    then does not take fresh pages (and their page faults) every step. Its contents on entry
+    are undefined. On the GPU, a new array (CuPy's pool already reuses memory)."""
     if not isinstance(like, np.ndarray):
         return empty(like, shape, dtype)
-    cache = getattr(_host_scratch, "arrays", None)
+    itemsize = 4 if dtype is np.float32 else np.dtype(dtype).itemsize
+    if math.prod(shape) * itemsize < SCRATCH_MIN_BYTES:
+        return np.empty(shape, dtype=dtype)
+    dtype = np.dtype(dtype)
+    cache = getattr(_host_scratch, "cache", None)
     if cache is None:
-        cache = _host_scratch.arrays = collections.OrderedDict()
-    key = (tag, tuple(shape), np.dtype(dtype).str)
-    a = cache.pop(key, None)
+        cache = _host_scratch.cache = _ScratchCache()
+    arrays = cache.arrays
+    key = (tag, tuple(shape), dtype.str)
+    a = arrays.pop(key, None)
     if a is None:
         a = np.empty(shape, dtype=dtype)
-    cache[key] = a  # most recent last
-    while len(cache) > SCRATCH_MAX_ARRAYS or (
-            len(cache) > 1 and sum(v.nbytes for v in cache.values()) > SCRATCH_MAX_BYTES):
-        cache.popitem(last=False)
+        cache.nbytes += a.nbytes
+    arrays[key] = a  # most recent last
+    while len(arrays) > SCRATCH_MAX_ARRAYS or (len(arrays) > 1 and
+                                                 cache.nbytes > SCRATCH_MAX_BYTES):
+        cache.nbytes -= arrays.popitem(last=False)[1].nbytes
     return a
 
 
