@@ -1,7 +1,6 @@
 #include "cpu/im2col.h"
 
 #include <cstdint>
-#include <cstring>
 
 #include "cpu/dispatch.h"
 

@@ -131,7 +131,9 @@ const float* chunk_cols(const float* x, float* col, int64_t n0, int64_t count,
                         const ConvGeometry& g, const Lowering& lowering) {
   const int64_t image = g.channels * g.height * g.width, P = g.col_cols();
   if (count == 1 && g.is_pointwise()) return x + n0 * image;
-  for (int64_t s = 0; s < count; ++s) lowering.im2col(x + (n0 + s) * image, col + s * P, count * P);
+  for (int64_t s = 0; s < count; ++s) {
+    lowering.im2col(x + (n0 + s) * image, col + s * P, count * P);
+  }
   return col;
 }
 
@@ -147,7 +149,8 @@ void conv2d_forward(const float* x, const float* w, float* y, float* saved, int6
   parallel_ranges(batch, threads, [&](int, int64_t lo, int64_t hi) {
     const int64_t S = chunk_samples(g, hi - lo);
     check_fits({S * P});
-    const ScratchFloats col(Scratch::col, lo == hi || (S == 1 && g.is_pointwise()) ? 0 : size_t(K * S * P));
+    const bool direct = S == 1 && g.is_pointwise();  // the GEMM reads x itself
+    const ScratchFloats col(Scratch::col, lo == hi || direct ? 0 : size_t(K * S * P));
     const ScratchFloats out(Scratch::chunk, S > 1 ? size_t(M * S * P) : 0);
     for (int64_t n0 = lo; n0 < hi; n0 += S) {
       const int64_t count = std::min(S, hi - n0), cols = count * P;
