@@ -65,6 +65,9 @@ void bias_act_backward(uintptr_t dy, uintptr_t saved, uintptr_t dz, uintptr_t db
 // out[c] = sum of g[o, c, i] over o and i.
 void channel_sum(uintptr_t g, uintptr_t out, int64_t outer, int64_t channels, int64_t inner,
                  uintptr_t stream);
+// out[j] = (accumulate ? out[j] : 0) + the sum over i < count of slices[i * n + j].
+void sum_slices(uintptr_t slices, int64_t count, int64_t n, uintptr_t out, bool accumulate,
+                uintptr_t stream);
 // col[n] = im2col(x[n]) for `count` consecutive samples, and the reverse (overwriting x).
 void im2col(uintptr_t x, uintptr_t col, int64_t count, const ConvGeometry& g, uintptr_t stream);
 void col2im(uintptr_t col, uintptr_t x, int64_t count, const ConvGeometry& g, uintptr_t stream);

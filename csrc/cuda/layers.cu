@@ -11,8 +11,9 @@
 // element-wise / reduction kernels of nn.cu.
 //
 // Conv: im2col over a chunk of samples, one strided-batched SGEMM (the weight shared by every
-// sample), the epilogue pass; backward: dW accumulated sample by sample, dcol by one
-// strided-batched SGEMM, col2im. FP32 compute (no TF32), as torch's default for matmul.
+// sample), the epilogue pass; backward: the samples' dW by one strided-batched SGEMM and one
+// summing pass, dcol by one strided-batched SGEMM, col2im. FP32 compute (no TF32), as torch's
+// default for matmul.
 // ============================================================================================
 #include <cublasLt.h>
 #include <cublas_v2.h>
@@ -326,6 +327,9 @@ void conv2d_backward(uintptr_t x, uintptr_t w, uintptr_t dy, uintptr_t saved, ui
   if (K == 0 || (!dw && !dx)) return;
   const int64_t chunk = chunk_samples(geo, batch);
   Scratch col(geo.is_pointwise() ? 0 : sizeof(float) * size_t(chunk * K * P), stream);
+  // Per-sample weight gradients, at most kColChunkFloats of them at a time.
+  const int64_t group = std::max<int64_t>(1, std::min<int64_t>(chunk, kColChunkFloats / (K * out_channels)));
+  Scratch partial(dw ? sizeof(float) * size_t(group * K * out_channels) : 0, stream);
   for (int64_t n0 = 0; n0 < batch; n0 += chunk) {
     const int64_t count = std::min(chunk, batch - n0);
     const float* gz = cf(g) + n0 * out_channels * P;
@@ -335,10 +339,16 @@ void conv2d_backward(uintptr_t x, uintptr_t w, uintptr_t dy, uintptr_t saved, ui
         im2col(uintptr_t(cf(x) + n0 * image), uintptr_t(col.get()), count, geo, stream);
         cols = col.get();
       }
-      for (int64_t i = 0; i < count; ++i) {
-        // dW^T (K x O) += col (K x P, stored P x K) ^T ... : A = col^T stored P x K, op T.
-        sgemm(stream, true, false, K, out_channels, P, cols + i * K * P, P, gz + i * out_channels * P, P,
-              (n0 + i) == 0 ? 0.f : 1.f, f(dw), K);
+      // Each sample's dW^T (K x O) = col (K x P, stored P x K, op T) * G (P x O), side by side
+      // in `partial` by one strided-batched GEMM, then summed into dW in sample order: two
+      // launches per group of samples instead of one GEMM per sample.
+      for (int64_t i0 = 0; i0 < count; i0 += group) {
+        const int64_t m = std::min(group, count - i0);
+        FUSEDNN_CUBLAS_CHECK(cublasSgemmStridedBatched(
+            blas_on(stream), CUBLAS_OP_T, CUBLAS_OP_N, int(K), int(out_channels), int(P), &kOne,
+            cols + i0 * K * P, int(P), K * P, gz + i0 * out_channels * P, int(P),
+            out_channels * P, &kZero, partial.get(), int(K), K * out_channels, int(m)));
+        sum_slices(uintptr_t(partial.get()), m, K * out_channels, dw, n0 + i0 > 0, stream);
       }
     }
     if (dx) {

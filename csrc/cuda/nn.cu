@@ -199,6 +199,16 @@ __global__ void softmax_xent_kernel(const float* logits, int64_t rows, int64_t C
   }
 }
 
+// out[j] (+)= the sum over i of slices[i * n + j], in i order.
+__global__ void sum_slices_kernel(const float* slices, int64_t count, int64_t n, float* out,
+                                  bool accumulate) {
+  FUSEDNN_GRID_STRIDE(j, n) {
+    float acc = accumulate ? out[j] : 0.f;
+    for (int64_t i = 0; i < count; ++i) acc += slices[i * n + j];
+    out[j] = acc;
+  }
+}
+
 inline unsigned grid(int64_t n) { return blocks_for(n, kThreads, int64_t(1) << 20); }
 
 }  // namespace
@@ -236,6 +246,14 @@ void channel_sum(uintptr_t g, uintptr_t out, int64_t outer, int64_t channels, in
   if (channels <= 0) return;
   channel_sum_kernel<<<unsigned(channels), kThreads, 0, as_stream(stream)>>>(
       reinterpret_cast<const float*>(g), reinterpret_cast<float*>(out), outer, channels, inner);
+  FUSEDNN_CUDA_CHECK_LAUNCH();
+}
+
+void sum_slices(uintptr_t slices, int64_t count, int64_t n, uintptr_t out, bool accumulate,
+                uintptr_t stream) {
+  if (n <= 0) return;
+  sum_slices_kernel<<<grid(n), kThreads, 0, as_stream(stream)>>>(
+      reinterpret_cast<const float*>(slices), count, n, reinterpret_cast<float*>(out), accumulate);
   FUSEDNN_CUDA_CHECK_LAUNCH();
 }
 
