@@ -8,7 +8,8 @@
 // element-wise pass for dz = dy * act'(.), then dW through cuBLASLt with the BGRADB epilogue
 // (the bias gradient summed inside the GEMM) and dX through a plain GEMM. Where cuBLASLt
 // offers no algorithm for an epilogue, the same result comes from a plain GEMM plus the
-// element-wise / reduction kernels of nn.cu.
+// element-wise / reduction kernels of nn.cu. cuBLASLt's algorithm choice is cached per
+// configuration.
 //
 // Conv: im2col over a chunk of samples, one strided-batched SGEMM (the weight shared by every
 // sample), the epilogue pass; backward: the samples' dW by one strided-batched SGEMM and one
@@ -21,6 +22,8 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <tuple>
 #include <utility>
 #include <string>
 #include <vector>
@@ -107,6 +110,27 @@ uint32_t alignment_of(const void* p, int64_t ld) {
   return uint32_t(bits & (~bits + 1));  // the lowest set bit
 }
 
+// cuBLASLt's algorithm choice for one matmul configuration (shape, transposes, leading
+// dimensions, epilogue, alignments, workspace): the heuristic query costs more than a small
+// matmul, so it runs once per configuration and device. nullopt: no algorithm (the caller
+// falls back to GEMM + epilogue pass).
+using AlgoKey = std::tuple<int, bool, bool, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                           int, uint32_t, uint32_t, uint32_t, size_t>;
+
+template <class Query>
+std::optional<cublasLtMatmulAlgo_t> cached_algo(const AlgoKey& key, const Query& query) {
+  static std::mutex mu;
+  static std::map<AlgoKey, std::optional<cublasLtMatmulAlgo_t>> algos;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    const auto found = algos.find(key);
+    if (found != algos.end()) return found->second;
+  }
+  const std::optional<cublasLtMatmulAlgo_t> algo = query();
+  std::lock_guard<std::mutex> lock(mu);
+  return algos.emplace(key, algo).first->second;
+}
+
 const float kOne = 1.f, kZero = 0.f;
 
 // Column-major D[m,n] = op(A)[m,k] op(B)[k,n] with an epilogue through cuBLASLt. Returns false
@@ -151,11 +175,17 @@ bool lt_matmul(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a
         pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align_d, sizeof(align_d)));
     FUSEDNN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
         pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align_d, sizeof(align_d)));
-    cublasLtMatmulHeuristicResult_t result{};
-    int found = 0;
-    if (cublasLtMatmulAlgoGetHeuristic(ctx.lt, op, la, lb, ld, ld, pref, 1, &result, &found) ==
-            CUBLAS_STATUS_SUCCESS && found > 0) {
-      ran = cublasLtMatmul(ctx.lt, op, &kOne, a, la, b, lb, &kZero, d, ld, d, ld, &result.algo,
+    const AlgoKey key{current_device(), ta, tb, m, n, k, lda, ldb, ldd, int(epilogue), align_a,
+                      align_b, align_d, ws};
+    const std::optional<cublasLtMatmulAlgo_t> algo = cached_algo(key, [&] {
+      cublasLtMatmulHeuristicResult_t result{};
+      int found = 0;
+      const bool ok = cublasLtMatmulAlgoGetHeuristic(ctx.lt, op, la, lb, ld, ld, pref, 1,
+                                                     &result, &found) == CUBLAS_STATUS_SUCCESS;
+      return ok && found > 0 ? std::optional<cublasLtMatmulAlgo_t>(result.algo) : std::nullopt;
+    });
+    if (algo) {
+      ran = cublasLtMatmul(ctx.lt, op, &kOne, a, la, b, lb, &kZero, d, ld, d, ld, &*algo,
                            ctx.workspace, ws, as_stream(stream)) == CUBLAS_STATUS_SUCCESS;
     }
   } catch (...) {
