@@ -3,8 +3,9 @@
 // their transposes: Y[B,O] = X[B,I] W[O,I]^T is, column-major, Y^T(OxB) = W^T... with W read
 // as its stored IxO column-major matrix under op T.
 //
-// Linear: one cuBLASLt matmul whose epilogue adds the bias and applies ReLU (RELU_BIAS) or
-// nothing else (BIAS); other activations run in one element-wise pass after it. Backward: one
+// Linear: one cuBLASLt matmul whose epilogue adds the bias (BIAS); the activation, ReLU too
+// (cuBLASLt's RELU epilogues may turn a NaN into 0), runs in one element-wise pass after it,
+// as on the CPU. Backward: one
 // element-wise pass for dz = dy * act'(.), then dW through cuBLASLt with the BGRADB epilogue
 // (the bias gradient summed inside the GEMM) and dX through a plain GEMM. Where cuBLASLt
 // offers no algorithm for an epilogue, the same result comes from a plain GEMM plus the
