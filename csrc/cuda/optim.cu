@@ -12,6 +12,9 @@
 namespace fusednn::cuda {
 namespace {
 
+// Elements in flight per thread in the update kernel.
+constexpr int kIlp = 4;
+
 // One block, one chunk of one tensor. Hyperparameters become coefficients here, on the
 // device, so lr, the step count and the clip scale may all live in device memory.
 template <class P, class Update, class Hparams>
@@ -29,15 +32,34 @@ __global__ void __launch_bounds__(kThreads)
   constexpr int S = Update::kStates;
   P* __restrict__ p = static_cast<P*>(c.params[t]);
   const P* __restrict__ g = static_cast<const P*>(c.grads[t]);
-  for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
-    float pv = to_float(p[i]);
-    float sv[S > 0 ? S : 1];
+  // kIlp elements per thread per pass, all loaded before any is updated: without it each
+  // element's loads wait behind the previous element's stores (the state pointers may alias,
+  // as far as the compiler knows). Each of the kIlp loads is coalesced across the block.
+  for (int64_t base = begin + threadIdx.x; base < end; base += int64_t(blockDim.x) * kIlp) {
+    float pv[kIlp], gv[kIlp], sv[kIlp][S > 0 ? S : 1];
 #pragma unroll
-    for (int s = 0; s < S; ++s) sv[s] = c.states[s][t][i];
-    update(pv, to_float(g[i]), sv);
-    p[i] = from_float<P>(pv);
+    for (int u = 0; u < kIlp; ++u) {
+      const int64_t i = base + int64_t(u) * blockDim.x;
+      if (i < end) {
+        pv[u] = to_float(p[i]);
+        gv[u] = to_float(g[i]);
 #pragma unroll
-    for (int s = 0; s < S; ++s) c.states[s][t][i] = sv[s];
+        for (int s = 0; s < S; ++s) sv[u][s] = c.states[s][t][i];
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < kIlp; ++u) {
+      if (base + int64_t(u) * blockDim.x < end) update(pv[u], gv[u], sv[u]);
+    }
+#pragma unroll
+    for (int u = 0; u < kIlp; ++u) {
+      const int64_t i = base + int64_t(u) * blockDim.x;
+      if (i < end) {
+        p[i] = from_float<P>(pv[u]);
+#pragma unroll
+        for (int s = 0; s < S; ++s) c.states[s][t][i] = sv[u][s];
+      }
+    }
   }
 }
 
