@@ -1,6 +1,10 @@
 #include "cpu/im2col.h"
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
 
 #include "cpu/dispatch.h"
 
@@ -22,12 +26,24 @@ FUSEDNN_PLAIN_LOOPS inline void copy_run(float* dst, const float* src, int64_t n
   for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
 }
 
+// Whether this conv is lowered by tables: rows under kTableBelowWidth wide, unless
+// FUSEDNN_CONV_LOWERING=rows|tables says otherwise (to compare the two on one shape). Tables
+// need plane and col indices that fit int32.
+bool lowers_by_table(const ConvGeometry& g) {
+  if (g.height * g.width > INT32_MAX || g.col_cols() > INT32_MAX) return false;
+  const char* forced = std::getenv("FUSEDNN_CONV_LOWERING");
+  if (forced == nullptr || std::strcmp(forced, "auto") == 0 || *forced == '\0') {
+    return g.out_w < Lowering::kTableBelowWidth;
+  }
+  if (std::strcmp(forced, "tables") == 0) return true;
+  if (std::strcmp(forced, "rows") == 0) return false;
+  throw std::invalid_argument(
+      std::string("FUSEDNN_CONV_LOWERING must be auto, rows or tables, got '") + forced + "'");
+}
+
 }  // namespace
 
-Lowering::Lowering(const ConvGeometry& g)
-    : g_(g),
-      by_table_(g.out_w < kTableBelowWidth && g.height * g.width <= INT32_MAX &&
-                g.col_cols() <= INT32_MAX) {
+Lowering::Lowering(const ConvGeometry& g) : g_(g), by_table_(lowers_by_table(g)) {
   if (!by_table_) return;
   const int64_t taps = g.kernel_h * g.kernel_w, cols = g.col_cols(), plane = g.height * g.width;
   tap_sources_.assign(size_t(taps * cols), -1);

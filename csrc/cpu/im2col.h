@@ -13,7 +13,7 @@ namespace fusednn::cpu {
 // are moved row by row. Narrower ones (the tutorial CNN's 11 and 3) cost more in per-row
 // setup than in copying, so there every element moves by a lookup in index tables built here
 // (planes and cols below 2^31 elements). Both ways give the same col and the same image, bit
-// for bit.
+// for bit; FUSEDNN_CONV_LOWERING=rows|tables forces one of them (auto: the width rule).
 //   im2col: col [col_rows, col_cols] from image [channels, height, width], padding read as
 //           0; col's rows ld apart (ld >= col_cols: several samples' cols side by side).
 //   col2im: image = the sum of every col entry into the pixel it came from (overwritten).

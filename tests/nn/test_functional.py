@@ -164,6 +164,35 @@ def test_conv2d_kernel_paths_agree_bit_for_bit(xs, ws, stride, padding, dilation
     np.testing.assert_allclose(results[1][3], results[0][3], rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("xs,ws,stride,padding,dilation", LOWERING_CASES + [
+    ((2, 3, 6, 30), (4, 3, 3), 1, 1, 1),     # wide rows, normally copied row by row
+    ((1, 2, 9, 21), (3, 2, 3), (1, 2), (2, 1), (2, 1)),
+])
+def test_conv2d_row_and_table_lowerings_agree_bit_for_bit(cpu_path, monkeypatch, xs, ws, stride,
+                                                          padding, dilation):
+    """The same conv lowered row by row and through index tables (FUSEDNN_CONV_LOWERING
+    forces each): the same col and image, so identical outputs and gradients."""
+    x = rand(rng, *xs)
+    w = rand(rng, ws[0], xs[1], ws[1], ws[2], scale=0.3)
+    b = rand(rng, ws[0])
+    g = rand(rng, *F.conv2d(Tensor(x), Tensor(w), None, stride, padding, dilation).shape)
+    results = []
+    for way in ("rows", "tables"):
+        monkeypatch.setenv("FUSEDNN_CONV_LOWERING", way)
+        args = [Tensor(a, requires_grad=True) for a in (x, w, b)]
+        y = F.conv2d(*args, stride=stride, padding=padding, dilation=dilation, activation="relu")
+        y.backward(g)
+        results.append([y.numpy()] + [a.grad.numpy() for a in args])
+    for ours, reference in zip(results[1], results[0]):
+        np.testing.assert_array_equal(ours, reference)
+
+
+def test_conv2d_lowering_setting_is_checked(monkeypatch):
+    monkeypatch.setenv("FUSEDNN_CONV_LOWERING", "columns")
+    with pytest.raises(ValueError, match="FUSEDNN_CONV_LOWERING"):
+        F.conv2d(Tensor(rand(rng, 1, 1, 5, 5)), Tensor(rand(rng, 1, 1, 3, 3)))
+
+
 def test_conv2d_same_padding_and_no_bias(cpu_path):
     x, w = rand(rng, 2, 3, 8, 7), rand(rng, 4, 3, 5, 3)
     compare(lambda x, w: F.conv2d(x, w, padding="same"),
