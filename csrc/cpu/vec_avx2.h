@@ -173,35 +173,41 @@ struct Avx2Vec {
     std::memcpy(p, buf, sizeof(T) * size_t(n));
   }
 
-  // 16 floats split into the even and the odd ones, in order (pooling's 2-wide windows).
-  static inline void load_pairs(const float* p, V& even, V& odd) {
-    const __m256 lo = _mm256_loadu_ps(p), hi = _mm256_loadu_ps(p + 8);
+  // 16 floats (lo, hi) split into the even and the odd ones, in order, and back (pooling's
+  // 2-wide windows).
+  static inline void deinterleave(__m256 lo, __m256 hi, V& even, V& odd) {
     // within each 128-bit half: lo's pair then hi's; the 64-bit swap puts them in order
     const __m256 e = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
     const __m256 o = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1));
     even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8));
     odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), 0xD8));
   }
-  // The inverse: even and odd interleaved into 16 floats.
-  static inline void store_pairs(float* p, V even, V odd) {
+  static inline void interleave(V even, V odd, __m256& lo, __m256& hi) {
     const __m256 a = _mm256_unpacklo_ps(even.v, odd.v), b = _mm256_unpackhi_ps(even.v, odd.v);
-    _mm256_storeu_ps(p, _mm256_permute2f128_ps(a, b, 0x20));
-    _mm256_storeu_ps(p + 8, _mm256_permute2f128_ps(a, b, 0x31));
+    lo = _mm256_permute2f128_ps(a, b, 0x20);
+    hi = _mm256_permute2f128_ps(a, b, 0x31);
+  }
+  static inline void load_pairs(const float* p, V& even, V& odd) {
+    deinterleave(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8), even, odd);
+  }
+  static inline void store_pairs(float* p, V even, V odd) {
+    __m256 lo, hi;
+    interleave(even, odd, lo, hi);
+    _mm256_storeu_ps(p, lo);
+    _mm256_storeu_ps(p + 8, hi);
   }
   // The first n < 8 pairs (2n floats); the lanes past them read as 0 and are not stored.
   static inline void load_pairs_partial(const float* p, int n, V& even, V& odd) {
     const __m256 lo = _mm256_maskload_ps(p, tail_mask(2 * n < 8 ? 2 * n : 8));
     const __m256 hi = 2 * n > 8 ? _mm256_maskload_ps(p + 8, tail_mask(2 * n - 8))
                                 : _mm256_setzero_ps();
-    const __m256 e = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
-    const __m256 o = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1));
-    even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8));
-    odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), 0xD8));
+    deinterleave(lo, hi, even, odd);
   }
   static inline void store_pairs_partial(float* p, V even, V odd, int n) {
-    const __m256 a = _mm256_unpacklo_ps(even.v, odd.v), b = _mm256_unpackhi_ps(even.v, odd.v);
-    _mm256_maskstore_ps(p, tail_mask(2 * n < 8 ? 2 * n : 8), _mm256_permute2f128_ps(a, b, 0x20));
-    if (2 * n > 8) _mm256_maskstore_ps(p + 8, tail_mask(2 * n - 8), _mm256_permute2f128_ps(a, b, 0x31));
+    __m256 lo, hi;
+    interleave(even, odd, lo, hi);
+    _mm256_maskstore_ps(p, tail_mask(2 * n < 8 ? 2 * n : 8), lo);
+    if (2 * n > 8) _mm256_maskstore_ps(p + 8, tail_mask(2 * n - 8), hi);
   }
   static inline V iota() { return _mm256_setr_ps(0.f, 1.f, 2.f, 3.f, 4.f, 5.f, 6.f, 7.f); }
   // Indices held as floats (exact below 2^24) to and from int32; n lanes of a partial one.
