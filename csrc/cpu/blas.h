@@ -21,4 +21,12 @@ void sgemm_serial(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
                   const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                   int64_t ldc);
 
+using SgemmFn = void (*)(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,
+                        const float*, int64_t, float, float*, int64_t);
+
+// The GEMM for work spread over `threads` threads, each with its own block: the calling
+// thread's alone when there are several (a parallel region must not split its GEMMs again),
+// else the GEMM split across the threads.
+inline SgemmFn sgemm_for_team(int threads) { return threads > 1 ? &sgemm_serial : &sgemm; }
+
 }  // namespace fusednn::cpu

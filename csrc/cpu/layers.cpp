@@ -144,7 +144,7 @@ void conv2d_forward(const float* x, const float* w, float* y, float* saved, int6
   const int64_t K = g.col_rows(), P = g.col_cols(), M = out_channels;
   check_fits({K, P, M});
   const int threads = threads_for(batch);
-  const auto gemm = threads > 1 ? &sgemm_serial : &sgemm;
+  const SgemmFn gemm = sgemm_for_team(threads);
   const Lowering lowering(g);
   parallel_ranges(batch, threads, [&](int, int64_t lo, int64_t hi) {
     const int64_t S = chunk_samples(g, hi - lo);
@@ -173,7 +173,7 @@ void conv2d_backward(const float* x, const float* w, const float* dy, const floa
   const float* gz = epilogue_backward(dy, saved, dz, dbias, ChannelShape{batch, M, P}, act,
                                       slope);
   const int threads = threads_for(batch);
-  const auto gemm = threads > 1 ? &sgemm_serial : &sgemm;
+  const SgemmFn gemm = sgemm_for_team(threads);
   const size_t wsize = size_t(M * K);
   // Thread 0 accumulates straight into dw, the others into their own partial sums.
   std::vector<float> partials(dw && threads > 1 ? wsize * size_t(threads - 1) : 0);

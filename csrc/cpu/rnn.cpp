@@ -53,12 +53,6 @@ int row_threads(int64_t batch, int64_t weight_floats) {
   return small_weight && batch >= kRowsPerThreadMin * t ? t : 1;
 }
 
-using Gemm = void (*)(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,
-                      const float*, int64_t, float, float*, int64_t);
-
-// The GEMM of a block: the calling thread's alone when the rows are split across threads.
-Gemm block_gemm(int threads) { return threads > 1 ? &sgemm_serial : &sgemm; }
-
 // A view of rows [lo, hi) of a [.., B, width] array at step t.
 template <class P>
 P at(P base, int64_t t, int64_t lo, int64_t batch, int64_t width) {
@@ -87,7 +81,7 @@ void rnn_forward(const RnnSequence& s, const float* x, const float* w_ih, const 
   }
   const RnnKernels& kernels = rnn_kernels();
   const int threads = row_threads(B, GH * H);
-  const Gemm gemm = block_gemm(threads);
+  const SgemmFn gemm = sgemm_for_team(threads);
   parallel_ranges(B, threads, [&](int, int64_t lo, int64_t hi) {
     const int64_t rows = hi - lo;
     if (rows == 0) return;
@@ -145,7 +139,7 @@ void rnn_backward(const RnnSequence& s, const float* x, const float* w_ih, const
   const int64_t state_rows = reset_before ? 2 * H : GH;
   const RnnKernels& kernels = rnn_kernels();
   const int threads = row_threads(B, GH * H);
-  const Gemm gemm = block_gemm(threads);
+  const SgemmFn gemm = sgemm_for_team(threads);
   parallel_ranges(B, threads, [&](int, int64_t lo, int64_t hi) {
     const int64_t rows = hi - lo, RH = rows * H;
     if (rows == 0) return;
