@@ -12,20 +12,6 @@ namespace fusednn::cpu {
 
 namespace {
 
-// dst[0, n) = src[0, n) for the short runs of the chunk gathers below (a plane of the
-// tutorial CNN's second and third convs is 121 and 9 floats): a plain loop, which GCC would
-// otherwise turn back into a memcpy call costing more than the copy. Its callers carry the
-// same attribute, so that it inlines.
-#if defined(__GNUC__) && !defined(__clang__)
-#define FUSEDNN_PLAIN_LOOPS __attribute__((optimize("no-tree-loop-distribute-patterns")))
-#else
-#define FUSEDNN_PLAIN_LOOPS
-#endif
-
-FUSEDNN_PLAIN_LOOPS inline void copy_run(float* dst, const float* src, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
-}
-
 // Whether this conv is lowered by tables: rows under kTableBelowWidth wide, unless
 // FUSEDNN_CONV_LOWERING=rows|tables says otherwise (to compare the two on one shape). Tables
 // need plane and col indices that fit int32.
@@ -73,22 +59,14 @@ void Lowering::col2im(const float* col, float* image, int64_t ld) const {
       LoweringArgs{&g_, by_table_ ? pixel_cols_.data() : nullptr, ld, col, image});
 }
 
-FUSEDNN_PLAIN_LOOPS void nchw_to_chunk(const float* nchw, float* chunk, int64_t n0,
-                                       int64_t count, int64_t M, int64_t P) {
-  for (int64_t s = 0; s < count; ++s) {
-    for (int64_t m = 0; m < M; ++m) {
-      copy_run(chunk + (m * count + s) * P, nchw + ((n0 + s) * M + m) * P, P);
-    }
-  }
+void nchw_to_chunk(const float* nchw, float* chunk, int64_t n0, int64_t count, int64_t M,
+                   int64_t P) {
+  nn_kernels().nchw_to_chunk(ChunkArgs{nchw, chunk, n0, count, M, P});
 }
 
-FUSEDNN_PLAIN_LOOPS void chunk_to_nchw(const float* chunk, float* nchw, int64_t n0,
-                                       int64_t count, int64_t M, int64_t P) {
-  for (int64_t s = 0; s < count; ++s) {
-    for (int64_t m = 0; m < M; ++m) {
-      copy_run(nchw + ((n0 + s) * M + m) * P, chunk + (m * count + s) * P, P);
-    }
-  }
+void chunk_to_nchw(const float* chunk, float* nchw, int64_t n0, int64_t count, int64_t M,
+                   int64_t P) {
+  nn_kernels().chunk_to_nchw(ChunkArgs{chunk, nchw, n0, count, M, P});
 }
 
 }  // namespace fusednn::cpu

@@ -33,7 +33,7 @@ class Lowering {
 
 // Samples [n0, n0 + count) of a [batch, M, P] tensor and a [M, count * P] chunk whose row m
 // holds the samples' planes m side by side (a batched GEMM's output, or its gradient), one
-// into the other.
+// into the other, through the active path's copies (nn_kernels.h ChunkArgs).
 void nchw_to_chunk(const float* nchw, float* chunk, int64_t n0, int64_t count, int64_t M,
                    int64_t P);
 void chunk_to_nchw(const float* chunk, float* nchw, int64_t n0, int64_t count, int64_t M,

@@ -13,6 +13,8 @@
 // scalar and AVX2 paths) agree bit for bit: a tap that does not touch a pixel adds nothing,
 // and the sum is never -0 (x + y is -0 only when both are).
 //
+// Also the gathers between a batched conv GEMM's chunk and NCHW (move_chunk).
+//
 // Serial: the conv layers run each thread's samples on that thread (layers.cpp). Included by
 // nn_engine.h; internal linkage throughout.
 // ============================================================================================
@@ -145,6 +147,19 @@ void col2im_table(const LoweringArgs& a) {
       }
       store_n<Vec>(plane + p, sum, lanes);
     });
+  }
+}
+
+// The chunk gathers of a batched conv GEMM (nn_kernels.h ChunkArgs), one plane at a time.
+template <class Vec, bool kToChunk>
+void move_chunk(const ChunkArgs& a) {
+  for (int64_t s = 0; s < a.count; ++s) {
+    for (int64_t m = 0; m < a.channels; ++m) {
+      const int64_t nchw_at = ((a.n0 + s) * a.channels + m) * a.plane;
+      const int64_t chunk_at = (m * a.count + s) * a.plane;
+      copy_run<Vec>(a.out + (kToChunk ? chunk_at : nchw_at),
+                    a.in + (kToChunk ? nchw_at : chunk_at), a.plane);
+    }
   }
 }
 

@@ -196,7 +196,8 @@ void softmax_xent(const SoftmaxXentArgs& a) {
 template <class Vec>
 constexpr NnKernels make_nn_kernels() {
   return NnKernels{&bias_act_forward<Vec>, &bias_act_backward<Vec>, &softmax_xent<Vec>,
-                   &im2col<Vec>,           &col2im<Vec>};
+                   &im2col<Vec>,           &col2im<Vec>,
+                   &move_chunk<Vec, true>, &move_chunk<Vec, false>};
 }
 
 }  // namespace

@@ -75,12 +75,24 @@ struct LoweringArgs {
   float* out;
 };
 
+// Samples [n0, n0 + count) of a [batch, channels, plane] tensor and a [channels, count *
+// plane] chunk whose row m holds the samples' planes m side by side (a batched conv GEMM's
+// output, or its gradient): nchw_to_chunk reads the tensor into the chunk, chunk_to_nchw the
+// reverse. `in` is what is read, `out` what is written.
+struct ChunkArgs {
+  const float* in;
+  float* out;
+  int64_t n0, count, channels, plane;
+};
+
 struct NnKernels {
   void (*bias_act_forward)(const BiasActForwardArgs&);
   void (*bias_act_backward)(const BiasActBackwardArgs&);
   void (*softmax_xent)(const SoftmaxXentArgs&);
   void (*im2col)(const LoweringArgs&);
   void (*col2im)(const LoweringArgs&);
+  void (*nchw_to_chunk)(const ChunkArgs&);
+  void (*chunk_to_nchw)(const ChunkArgs&);
 };
 
 extern const NnKernels kScalarNnKernels;
