@@ -199,6 +199,21 @@ def sgemm_rate(torch, fnn, device, timer, size=2048):
     return flops / t_ours, flops / t_torch
 
 
+def devices_to_run(torch, requested):
+    """The devices a benchmark with GPU rows runs on: the CPU, and the GPU too when there is
+    one; the GPU alone for ``--device cuda``."""
+    if requested == "cuda":
+        return ["cuda"]
+    return ["cpu", "cuda"] if _backend.gpu_available() and torch.cuda.is_available() else ["cpu"]
+
+
+def sgemm_note(device, blas, torch_blas):
+    """The table note on the SGEMM rates a device's rooflines are measured against."""
+    return (f"{device}: SGEMM {blas / 1e9:.1f} GFLOP/s through fusednn's BLAS "
+            f"({'OpenBLAS' if device == 'cpu' else 'cuBLAS'}), torch matmul "
+            f"{torch_blas / 1e9:.1f} GFLOP/s")
+
+
 def rows_on(torch, fnn, device, quick, repeats):
     timer = _timer(torch, device, repeats)
     with fnn.no_grad():
@@ -231,17 +246,13 @@ def main(args) -> int:
     import fusednn
 
     repeats = args.repeats or (3 if args.quick else 9)
-    devices = ["cpu"]
-    if args.device == "cuda" or (_backend.gpu_available() and torch.cuda.is_available()):
-        devices = ["cpu", "cuda"] if args.device != "cuda" else ["cuda"]
+    devices = devices_to_run(torch, args.device)
     progress(f"nn layers; fusednn CPU path {_backend.kernel_path()}, torch "
              f"{torch.__version__} ({torch.get_num_threads()} threads)")
     body, notes = [], []
     for device in devices:
         rows, blas, torch_blas = rows_on(torch, fusednn, device, args.quick, repeats)
-        notes.append(f"{device}: SGEMM {blas / 1e9:.1f} GFLOP/s through fusednn's BLAS "
-                     f"({'OpenBLAS' if device == 'cpu' else 'cuBLAS'}), torch matmul "
-                     f"{torch_blas / 1e9:.1f} GFLOP/s, same run")
+        notes.append(sgemm_note(device, blas, torch_blas) + ", same run")
         copy = copy_bandwidth()["bytes_per_s"] if device == "cpu" else None
         if copy:
             notes.append(f"cpu: copy bandwidth {copy / 1e9:.1f} GB/s (a float32 copy, read + "

@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _backend
-from .harness import interleaved_medians, markdown_table, progress, report
-from .nn import sgemm_rate
+from .harness import markdown_table, progress, report
+from .nn import _timer, devices_to_run, sgemm_note, sgemm_rate
 
 CASES = [  # (cell, batch, steps, input, hidden)
     ("lstm", 64, 50, 64, 128), ("lstm", 64, 50, 64, 256), ("lstm", 1, 50, 64, 128),
@@ -77,12 +77,8 @@ def main(args) -> int:
         return 2
     import fusednn
 
-    from .nn import _timer
-
     repeats = args.repeats or (3 if args.quick else 9)
-    devices = ["cpu"]
-    if args.device == "cuda" or (_backend.gpu_available() and torch.cuda.is_available()):
-        devices = ["cpu", "cuda"] if args.device != "cuda" else ["cuda"]
+    devices = devices_to_run(torch, args.device)
     progress(f"recurrent layers; fusednn CPU path {_backend.kernel_path()}, torch "
              f"{torch.__version__} ({torch.get_num_threads()} threads)")
     body, notes = [], []
@@ -91,9 +87,7 @@ def main(args) -> int:
         with fusednn.no_grad():
             blas, torch_blas = sgemm_rate(torch, fusednn, device, timer,
                                           512 if args.quick else 1024)
-        notes.append(f"{device}: SGEMM {blas / 1e9:.1f} GFLOP/s through fusednn's BLAS "
-                     f"({'OpenBLAS' if device == 'cpu' else 'cuBLAS'}), torch matmul "
-                     f"{torch_blas / 1e9:.1f} GFLOP/s")
+        notes.append(sgemm_note(device, blas, torch_blas))
         for cell, batch, steps, features, hidden in (QUICK if args.quick else CASES):
             name = f"{cell.upper()} B{batch} T{steps} I{features} H{hidden}"
             t_torch, t_ours, flops, t_composed = rnn_case(
