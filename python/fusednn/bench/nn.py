@@ -215,6 +215,10 @@ def sgemm_note(device, blas, torch_blas):
 
 
 def rows_on(torch, fnn, device, quick, repeats):
+    if device == "cuda":
+        # fusednn computes in plain FP32 on the GPU; torch would use TF32 in cuDNN by default
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
     timer = _timer(torch, device, repeats)
     with fnn.no_grad():
         blas, torch_blas = sgemm_rate(torch, fnn, device, timer, 1024 if quick else 2048)
@@ -270,6 +274,8 @@ def main(args) -> int:
                          f"{t_torch / t_ours:.2f}x", perf, roof])
     text = markdown_table(["device", "case (fwd+bwd)", "torch ms", "fusednn ms", "speedup",
                            "fusednn rate", "roofline"], body)
-    text += ("\n\nmedians of %d interleaved runs; " % repeats) + "; ".join(notes) + "."
+    text += ("\n\nmedians of %d interleaved runs; " % repeats)
+    text += ("TF32 off on the GPU on both sides; " if "cuda" in devices else "")
+    text += "; ".join(notes) + "."
     report(text, args.out)
     return 0
