@@ -101,9 +101,7 @@ inline void bind_shared_contracts(py::module_& m) {
   FUSEDNN_BIND_STRUCT(m, ConvGeometry, "ConvGeometry", FUSEDNN_CONV_FIELDS);
   FUSEDNN_BIND_STRUCT(m, PoolGeometry, "PoolGeometry", FUSEDNN_POOL_FIELDS);
 
-  m.def("register_tensor_type", [](py::handle type) {
-    front::registry().fusednn_tensor = type.inc_ref().ptr();
-  }, py::arg("type"), "fusednn.Tensor: the front reads its .data");
+  front::bind_register_tensor_type(m);
   m.def("describe_array", [](py::handle h, const std::string& name) {
     const front::Array a = front::read(h, front::named(name.c_str()));
     py::dict d;

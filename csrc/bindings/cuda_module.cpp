@@ -10,6 +10,7 @@
 
 #include <cstring>
 
+#include "bindings/front.h"
 #include "build_config.h"
 #include "cuda/launch.h"
 #include "fusednn/step_control.h"
@@ -56,6 +57,7 @@ PYBIND11_MODULE(_cuda, m) {
   m.def("build_info", &build_info);
   m.def("device_count", &device_count);
   m.attr("control_bytes") = cuda::kControlBytes;
+  front::bind_register_tensor_type(m);
 
   py::class_<StepControl>(m, "StepControl", "The control block of a GPU step, read back.")
       .def_static("from_bytes", [](py::bytes raw) {

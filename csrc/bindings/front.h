@@ -145,6 +145,16 @@ inline Registry& registry() {
   return r;
 }
 
+// Each compiled module holds its own registry (its symbols are hidden from the other's), so
+// each binds this, and fusednn registers its Tensor type with every module it loads.
+inline void bind_register_tensor_type(py::module_& m) {
+  m.def("register_tensor_type", [](py::handle type) {
+    Registry& r = registry();
+    Py_XDECREF(r.fusednn_tensor);
+    r.fusednn_tensor = type.inc_ref().ptr();
+  }, py::arg("type"), "fusednn.Tensor: the front reads its .data");
+}
+
 inline void find_torch() {
   Registry& r = registry();
   if (r.torch_tensor) return;

@@ -118,6 +118,17 @@ def env_kernel_path_error():
 
 # ---- the CUDA module ---------------------------------------------------------------------------
 _cuda = None
+_tensor_type = None  # fusednn.Tensor, once autograd registers it
+
+
+def register_tensor_type(cls) -> None:
+    """Make fusednn.Tensor known to the kernel front of each compiled module (each keeps its
+    own registry), so a Tensor or Parameter passes wherever an array does."""
+    global _tensor_type
+    _tensor_type = cls
+    _cpu.register_tensor_type(cls)
+    if _cuda is not None:
+        _cuda.register_tensor_type(cls)
 
 
 def cuda_module():
@@ -130,6 +141,8 @@ def cuda_module():
             raise RuntimeError("this fusednn was built without its CUDA module (fusednn._cuda); "
                                "rebuild with FUSEDNN_CUDA=ON where nvcc and cuBLAS are "
                                f"available ({e})") from None
+        if _tensor_type is not None:
+            module.register_tensor_type(_tensor_type)
         _cuda = module
     return _cuda
 

@@ -365,4 +365,4 @@ def tensor(data, requires_grad: bool = False, device=None, dtype=None) -> Tensor
 # Functions make Tensors; the kernel front reads a Tensor's array (its .data) wherever an
 # array is expected.
 Function._tensor_type = Tensor
-_backend.cpu_module().register_tensor_type(Tensor)
+_backend.register_tensor_type(Tensor)
