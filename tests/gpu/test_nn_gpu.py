@@ -31,10 +31,10 @@ def run(fn, arrays, device):
 def same_on_both(fn, arrays, rtol=1e-4):
     cpu_out, cpu_grads = run(fn, arrays, "cpu")
     gpu_out, gpu_grads = run(fn, arrays, "cuda")
-    scale = max(1.0, float(np.abs(cpu_out).max()))
+    scale = max(1.0, float(np.abs(cpu_out).max(initial=0.0)))
     np.testing.assert_allclose(gpu_out, cpu_out, rtol=rtol, atol=rtol * scale)
     for k, (a, b) in enumerate(zip(gpu_grads, cpu_grads)):
-        s = max(1.0, float(np.abs(b).max()))
+        s = max(1.0, float(np.abs(b).max(initial=0.0)))
         np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * s, err_msg=f"gradient {k}")
 
 
@@ -106,6 +106,19 @@ def test_matches_torch_on_the_gpu():
 def test_mixing_devices_names_both():
     with pytest.raises(ValueError, match="on cpu but argument 1 is on cuda"):
         Tensor(rand(3)) + Tensor(cupy.asarray(rand(3)))
+
+
+def test_to_moves_between_devices_and_back_propagates():
+    host = rand(3, 4)
+    a = Tensor(host, requires_grad=True)
+    on_gpu = a.to("cuda")
+    assert on_gpu.device == "cuda" and isinstance(on_gpu.data, cupy.ndarray)
+    np.testing.assert_array_equal(on_gpu.data.get(), host)
+    back = (on_gpu * 2.0).to("cpu")
+    assert back.device == "cpu" and isinstance(back.data, np.ndarray)
+    back.backward(np.ones_like(host))
+    assert isinstance(a.grad.data, np.ndarray)
+    np.testing.assert_array_equal(a.grad.data, np.full_like(host, 2.0))
 
 
 def test_model_trains_on_the_gpu_with_fused_adam():

@@ -88,7 +88,7 @@ class Function:
             out = cls.forward(ctx, *arrays, **kwargs)
         if isinstance(out, Tensor):
             out = out.data
-        if device == "cpu" and not isinstance(out, np.ndarray):
+        if not isinstance(out, np.ndarray) and not hasattr(out, "__cuda_array_interface__"):
             out = np.asarray(out)  # numpy reductions return scalars
         result = Tensor._from_array(out, device, requires_grad=record)
         if record:
