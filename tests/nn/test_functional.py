@@ -280,6 +280,21 @@ def test_cross_entropy_probability_targets(cpu_path):
                                        weight=torch.tensor(w, dtype=t.dtype)), [x])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_keeps_the_logits_type(dtype):
+    """The loss and the gradient are in the logits' type for every target kind and
+    reduction, as torch's (a class count in int64 must not promote the mean to float64)."""
+    x = fusednn.Tensor(rand(rng, 5, 4).astype(dtype), requires_grad=True)
+    y = np.array([0, 3, -100, 1, 2])
+    for kwargs in ({}, {"weight": np.ones(4, dtype)}, {"reduction": "sum"},
+                   {"label_smoothing": 0.1}):
+        loss = F.cross_entropy(x, y, **kwargs)
+        assert loss.dtype == dtype, kwargs
+        x.grad = None
+        loss.backward()
+        assert x.grad.dtype == dtype, kwargs
+
+
 def test_cross_entropy_float64_finite_differences():
     y = np.array([0, 2, 1])
     finite_difference_check(lambda x: F.cross_entropy(x, y), [rand(rng, 3, 4)])

@@ -69,9 +69,9 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
         if target.shape != (n,):
             raise ValueError(f"{where}: class-index target must be ({n},), got {target.shape}")
         index = target.data
-        valid = index != ignore_index
-        if n and bool(((index < 0) | (index >= c))[valid].any()):
-            bad = index[valid & ((index < 0) | (index >= c))][0]
+        out_of_range = (index != ignore_index) & ((index < 0) | (index >= c))
+        if n and bool(out_of_range.any()):
+            bad = index[out_of_range][0]
             raise ValueError(f"{where}: target class {int(bad)} is out of range for {c} classes")
     elif target.dtype.kind == "f":
         if target.shape != (n, c):

@@ -32,8 +32,8 @@ class SoftmaxCrossEntropyFunction(Function):
         # The divisor of 'mean': the summed weights of the counted rows (torch's rule).
         if index is not None:
             valid = index != ignore_index
-            if weight is None:
-                denom = valid.sum()
+            if weight is None:  # in the logits' type, as the loss and its gradient
+                denom = valid.sum(dtype=logits.dtype)
             else:
                 denom = (weight[xp.where(valid, index, 0)] * valid).sum()
         else:
