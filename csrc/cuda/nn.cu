@@ -39,15 +39,26 @@ __global__ void bias_act_backward_kernel(const float* dy, const float* s, float*
   }
 }
 
-// One block per channel: dbias[c] = sum over outer and inner of g[o, c, i].
-__global__ void channel_sum_kernel(const float* g, float* out, int64_t outer, int64_t channels,
-                                   int64_t inner) {
-  __shared__ float partial[kThreads];
-  const int64_t c = blockIdx.x, per = outer * inner;
+// One block per channel: dbias[c] = sum over outer and inner of g[o, c, i]. Each thread steps
+// its (o, i) pair by a fixed stride instead of dividing per element.
+constexpr int kSumThreads = 512;
+__global__ void __launch_bounds__(kSumThreads)
+    channel_sum_kernel(const float* __restrict__ g, float* __restrict__ out, int64_t outer,
+                       int64_t channels, int64_t inner) {
+  __shared__ float partial[kSumThreads];
+  const float* base = g + int64_t(blockIdx.x) * inner;
+  const int64_t per = outer * inner, row = channels * inner;
+  const int64_t step_o = blockDim.x / inner, step_i = blockDim.x % inner;
+  int64_t o = threadIdx.x / inner, i = threadIdx.x % inner;
   float acc = 0.f;
   for (int64_t k = threadIdx.x; k < per; k += blockDim.x) {
-    const int64_t o = k / inner, i = k % inner;
-    acc += g[(o * channels + c) * inner + i];
+    acc += base[o * row + i];
+    i += step_i;
+    o += step_o;
+    if (i >= inner) {
+      i -= inner;
+      ++o;
+    }
   }
   partial[threadIdx.x] = acc;
   __syncthreads();
@@ -55,47 +66,80 @@ __global__ void channel_sum_kernel(const float* g, float* out, int64_t outer, in
     if (int(threadIdx.x) < s) partial[threadIdx.x] += partial[threadIdx.x + s];
     __syncthreads();
   }
-  if (threadIdx.x == 0) out[c] = partial[0];
+  if (threadIdx.x == 0) out[blockIdx.x] = partial[0];
 }
 
-// col[n][row][p] for `count` samples; one thread per element.
-__global__ void im2col_kernel(const float* x, float* col, int64_t count, ConvGeometry g) {
-  const int64_t K = g.col_rows(), P = g.col_cols(), total = count * K * P;
-  FUSEDNN_GRID_STRIDE(idx, total) {
-    const int64_t p = idx % P, row = idx / P % K, n = idx / (P * K);
-    const int64_t kw = row % g.kernel_w, kh = row / g.kernel_w % g.kernel_h;
+// im2col and col2im work row by row: a block's threadIdx.y picks a (sample, col row) or a
+// (sample, channel) plane, whose channel and kernel tap are found once, and threadIdx.x walks
+// its elements with 32-bit index math (conv_fits_32_bits holds on the host). Narrow rows share
+// a block so that few of its 256 threads idle.
+struct RowBlocks {
+  dim3 block;
+  unsigned grid;
+};
+inline RowBlocks row_blocks(int64_t rows, int64_t row_length) {
+  unsigned along = 8;
+  while (along < row_length && along < unsigned(kThreads)) along <<= 1;
+  const unsigned per_block = unsigned(kThreads) / along;
+  return {dim3(along, per_block), blocks_for(rows, per_block, int64_t(1) << 20)};
+}
+
+#define FUSEDNN_ROW_STRIDE(r, n) \
+  for (int64_t r = int64_t(blockIdx.x) * blockDim.y + threadIdx.y; r < (n); r += int64_t(gridDim.x) * blockDim.y)
+
+// col[n][row][p] for rows_total = samples * col_rows rows.
+__global__ void im2col_kernel(const float* __restrict__ x, float* __restrict__ col,
+                              int64_t rows_total, ConvGeometry g) {
+  const int64_t K = g.col_rows();
+  const int P = int(g.col_cols()), H = int(g.height), W = int(g.width), out_w = int(g.out_w);
+  const int sh = int(g.stride_h), sw = int(g.stride_w);
+  FUSEDNN_ROW_STRIDE(r, rows_total) {
+    const int64_t n = r / K, row = r % K;
+    const int kw = int(row % g.kernel_w), kh = int(row / g.kernel_w % g.kernel_h);
     const int64_t c = row / (g.kernel_w * g.kernel_h);
-    const int64_t ih = p / g.out_w * g.stride_h - g.pad_h + kh * g.dilation_h;
-    const int64_t iw = p % g.out_w * g.stride_w - g.pad_w + kw * g.dilation_w;
-    col[idx] = (ih >= 0 && ih < g.height && iw >= 0 && iw < g.width)
-                   ? x[((n * g.channels + c) * g.height + ih) * g.width + iw]
-                   : 0.f;
+    const float* plane = x + (n * g.channels + c) * int64_t(H) * W;
+    float* out = col + r * P;
+    const int h0 = kh * int(g.dilation_h) - int(g.pad_h), w0 = kw * int(g.dilation_w) - int(g.pad_w);
+    for (int p = threadIdx.x; p < P; p += blockDim.x) {
+      const int oh = p / out_w, ow = p - oh * out_w;
+      const int ih = oh * sh + h0, iw = ow * sw + w0;
+      out[p] = (unsigned(ih) < unsigned(H) && unsigned(iw) < unsigned(W)) ? plane[ih * W + iw] : 0.f;
+    }
   }
 }
 
-// One thread per image pixel gathers every col entry that came from it (no atomics).
-__global__ void col2im_kernel(const float* col, float* x, int64_t count, ConvGeometry g) {
-  const int64_t K = g.col_rows(), P = g.col_cols();
-  const int64_t total = count * g.channels * g.height * g.width;
-  FUSEDNN_GRID_STRIDE(idx, total) {
-    const int64_t iw = idx % g.width, ih = idx / g.width % g.height;
-    const int64_t c = idx / (g.width * g.height) % g.channels, n = idx / (g.width * g.height * g.channels);
-    float acc = 0.f;
-    for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
-      const int64_t th = ih + g.pad_h - kh * g.dilation_h;
-      if (th < 0 || th % g.stride_h) continue;
-      const int64_t oh = th / g.stride_h;
-      if (oh >= g.out_h) continue;
-      for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
-        const int64_t tw = iw + g.pad_w - kw * g.dilation_w;
-        if (tw < 0 || tw % g.stride_w) continue;
-        const int64_t ow = tw / g.stride_w;
-        if (ow >= g.out_w) continue;
-        const int64_t row = (c * g.kernel_h + kh) * g.kernel_w + kw;
-        acc += col[(n * K + row) * P + oh * g.out_w + ow];
+// x[n][c] for planes_total = samples * channels planes: each pixel gathers every col entry it
+// fed, in kernel-tap order (no atomics, the same sum on every run).
+__global__ void col2im_kernel(const float* __restrict__ col, float* __restrict__ x,
+                              int64_t planes_total, ConvGeometry g) {
+  const int64_t K = g.col_rows();
+  const int P = int(g.col_cols()), H = int(g.height), W = int(g.width);
+  const int out_h = int(g.out_h), out_w = int(g.out_w), taps_h = int(g.kernel_h),
+            taps_w = int(g.kernel_w);
+  const int sh = int(g.stride_h), sw = int(g.stride_w), dh = int(g.dilation_h),
+            dw = int(g.dilation_w), ph = int(g.pad_h), pw = int(g.pad_w);
+  FUSEDNN_ROW_STRIDE(r, planes_total) {
+    const int64_t n = r / g.channels, c = r % g.channels;
+    const float* taps = col + (n * K + c * taps_h * taps_w) * P;  // the plane's first col row
+    float* out = x + r * int64_t(H) * W;
+    for (int pixel = threadIdx.x; pixel < H * W; pixel += blockDim.x) {
+      const int ih = pixel / W, iw = pixel - ih * W;
+      float acc = 0.f;
+      for (int kh = 0; kh < taps_h; ++kh) {
+        const int th = ih + ph - kh * dh;
+        if (th < 0 || th % sh) continue;
+        const int oh = th / sh;
+        if (oh >= out_h) continue;
+        for (int kw = 0; kw < taps_w; ++kw) {
+          const int tw = iw + pw - kw * dw;
+          if (tw < 0 || tw % sw) continue;
+          const int ow = tw / sw;
+          if (ow >= out_w) continue;
+          acc += taps[int64_t(kh * taps_w + kw) * P + oh * out_w + ow];
+        }
       }
+      out[pixel] = acc;
     }
-    x[idx] = acc;
   }
 }
 
@@ -244,7 +288,8 @@ void bias_act_backward(uintptr_t dy, uintptr_t saved, uintptr_t dz, uintptr_t db
 void channel_sum(uintptr_t g, uintptr_t out, int64_t outer, int64_t channels, int64_t inner,
                  uintptr_t stream) {
   if (channels <= 0) return;
-  channel_sum_kernel<<<unsigned(channels), kThreads, 0, as_stream(stream)>>>(
+  if (channels > INT32_MAX) throw std::invalid_argument("channel_sum: over 2^31-1 channels");
+  channel_sum_kernel<<<unsigned(channels), kSumThreads, 0, as_stream(stream)>>>(
       reinterpret_cast<const float*>(g), reinterpret_cast<float*>(out), outer, channels, inner);
   FUSEDNN_CUDA_CHECK_LAUNCH();
 }
@@ -257,19 +302,37 @@ void sum_slices(uintptr_t slices, int64_t count, int64_t n, uintptr_t out, bool 
   FUSEDNN_CUDA_CHECK_LAUNCH();
 }
 
+// The in-plane index math of im2col/col2im is 32-bit: a plane, a col row and every window
+// extent must stay under 2^31 (a single plane of 8 GiB; refused rather than wrapped).
+static void check_conv_fits_32_bits(const ConvGeometry& g, const char* where) {
+  const int64_t limit = INT32_MAX;
+  const int64_t reach_h = (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h;
+  const int64_t reach_w = (g.out_w - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w;
+  if (g.height * g.width > limit || g.col_cols() > limit || reach_h > limit || reach_w > limit ||
+      g.pad_h > limit || g.pad_w > limit || g.kernel_h * g.kernel_w > limit) {
+    throw std::invalid_argument(std::string(where) +
+                                ": a plane or window over 2^31-1 elements is not supported on "
+                                "the GPU");
+  }
+}
+
 void im2col(uintptr_t x, uintptr_t col, int64_t count, const ConvGeometry& g, uintptr_t stream) {
-  const int64_t total = count * g.col_rows() * g.col_cols();
-  if (total <= 0) return;
-  im2col_kernel<<<grid(total), kThreads, 0, as_stream(stream)>>>(
-      reinterpret_cast<const float*>(x), reinterpret_cast<float*>(col), count, g);
+  const int64_t rows = count * g.col_rows();
+  if (rows <= 0 || g.col_cols() <= 0) return;
+  check_conv_fits_32_bits(g, "im2col");
+  const RowBlocks rb = row_blocks(rows, g.col_cols());
+  im2col_kernel<<<rb.grid, rb.block, 0, as_stream(stream)>>>(
+      reinterpret_cast<const float*>(x), reinterpret_cast<float*>(col), rows, g);
   FUSEDNN_CUDA_CHECK_LAUNCH();
 }
 
 void col2im(uintptr_t col, uintptr_t x, int64_t count, const ConvGeometry& g, uintptr_t stream) {
-  const int64_t total = count * g.channels * g.height * g.width;
-  if (total <= 0) return;
-  col2im_kernel<<<grid(total), kThreads, 0, as_stream(stream)>>>(
-      reinterpret_cast<const float*>(col), reinterpret_cast<float*>(x), count, g);
+  const int64_t planes = count * g.channels;
+  if (planes <= 0 || g.height * g.width <= 0) return;
+  check_conv_fits_32_bits(g, "col2im");
+  const RowBlocks rb = row_blocks(planes, g.height * g.width);
+  col2im_kernel<<<rb.grid, rb.block, 0, as_stream(stream)>>>(
+      reinterpret_cast<const float*>(col), reinterpret_cast<float*>(x), planes, g);
   FUSEDNN_CUDA_CHECK_LAUNCH();
 }
 
