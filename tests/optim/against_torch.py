@@ -1,5 +1,7 @@
 """Running fusednn's optimizer classes side by side with torch.optim on the same problem, on
 the CPU or the GPU: shared by the trajectory, option, state_dict and GPU tests."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -48,3 +50,29 @@ def assert_matches_torch(name, options, device="cpu", steps=STEPS):
             elif value is not None:
                 assert_close(ours.state[a][key].cpu().numpy(), value.cpu().numpy(),
                              f"{name} {key}[{i}]")
+
+
+def assert_sgd_after_a_skipped_first_step_matches_torch(device="cpu", steps=5):
+    """SGD with momentum and dampening whose first step sees a NaN under nonfinite="skip": the
+    next applied step is the first (the buffer starts from the gradient, not from
+    (1 - dampening) * gradient), as in torch, where the skipped step never ran."""
+    bowl = Bowl()
+    ours_p, theirs_p = torch_params(bowl, device), torch_params(bowl, device)
+    options = dict(lr=0.05, momentum=0.9, dampening=0.5)
+    ours = optim.SGD(ours_p, nonfinite="skip", **options)
+    theirs = torch.optim.SGD(theirs_p, **options)
+    set_torch_grads(ours_p, bowl, 1)
+    next(p for p in ours_p if p.numel()).grad.view(-1)[0] = float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the CPU warns of the skip
+        ours.step()
+    assert ours.skipped_steps == 1
+    for step in range(2, steps + 1):
+        set_torch_grads(ours_p, bowl, step)
+        set_torch_grads(theirs_p, bowl, step)
+        ours.step()
+        theirs.step()
+    for i, (a, b) in enumerate(zip(ours_p, theirs_p)):
+        assert_close(a.detach().cpu().numpy(), b.detach().cpu().numpy(), f"sgd param {i}")
+        assert_close(ours.state[a]["momentum_buffer"].cpu().numpy(),
+                     theirs.state[b]["momentum_buffer"].cpu().numpy(), f"sgd buffer {i}")

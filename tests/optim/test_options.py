@@ -8,7 +8,8 @@ from fusednn import optim
 from fusednn.optim import functional as F
 
 from . import reference
-from .against_torch import set_torch_grads, torch, torch_params
+from .against_torch import (assert_sgd_after_a_skipped_first_step_matches_torch,
+                            set_torch_grads, torch, torch_params)
 from .problem import Bowl, assert_close
 
 SMALL = [1, 7, 4097, 3000]
@@ -116,6 +117,10 @@ def test_nonfinite_gradient_raises_by_default_and_changes_nothing(cpu_path, name
     for key in before_state:
         for k, v in before_state[key].items():
             np.testing.assert_array_equal(v, after_state[key][k])
+
+
+def test_sgd_step_after_a_skipped_first_step_is_the_first(cpu_path):
+    assert_sgd_after_a_skipped_first_step_matches_torch("cpu")
 
 
 def test_nonfinite_ignore_lets_nan_through_like_torch(cpu_path):

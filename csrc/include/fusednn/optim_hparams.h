@@ -133,7 +133,10 @@ FUSEDNN_HD inline AdamCoeffs<R> make_coeffs(const AdamHparams& h) {
 }
 
 // Where a step count enters the math; the CUDA kernels set it per tensor from device memory.
-FUSEDNN_HD inline void set_step(SgdHparams&, int64_t) {}
+// SGD counts no steps for torch, but on the GPU each momentum buffer carries a device count of
+// the steps applied to it, so that the first applied one (not merely the first attempted: a
+// skipped step leaves the buffer untouched) takes the buffer from the gradient.
+FUSEDNN_HD inline void set_step(SgdHparams& h, int64_t applied) { h.first_step = applied == 1; }
 FUSEDNN_HD inline void set_step(RmspropHparams&, int64_t) {}
 FUSEDNN_HD inline void set_step(AdagradHparams& h, int64_t step) { h.step = step; }
 FUSEDNN_HD inline void set_step(AdamHparams& h, int64_t step) { h.step = step; }

@@ -57,6 +57,20 @@ def zeros_like(p, fill: float = 0.0):
     return np.full(p.shape, fill, dtype=dtype)
 
 
+# The state key of SGD's per-buffer count of applied steps on the GPU (see _gpu_calls); not
+# part of state_dict(), which keeps torch's layout.
+APPLIED_STEPS = "_applied_steps"
+
+
+def _is_device_array(x) -> bool:
+    """A GPU array, told apart cheaply (this runs per tensor per step): torch's is_cuda, else
+    the array interface on the type (an attribute of the class, not a property call)."""
+    is_cuda = getattr(x, "is_cuda", None)
+    if is_cuda is not None:
+        return bool(is_cuda)
+    return x is not None and hasattr(type(x), "__cuda_array_interface__")
+
+
 def _device_step(p, value):
     """A step count as a float32 scalar on p's device (torch's layout for fused GPU steps)."""
     p = _backend.unwrap(p)
@@ -344,7 +358,10 @@ class Optimizer:
         gpu = self.on_gpu
         calls, counted, created = [], [], []
         work = self._collect(grads)
-        if gpu:  # GPU state is made on the device: check params and grads before making it
+        entries = self.state._entries
+        if gpu and not all(id(p) in entries for _, _, params, _ in work for p in params):
+            # GPU state is made on the device: check params and grads before making any (in
+            # the steady state the step's own check, before anything launches, is enough)
             _cpu.check_sgd_step([(_cpu.SgdHparams(), params, gs, [], f"param_groups[{gi}].")
                                  for gi, _, params, gs in work])
         for gi, group, params, gs in work:
@@ -467,24 +484,27 @@ class Optimizer:
         return calls
 
     def _gpu_calls(self, h, params, gs, states, keys, first, prefix):
-        """GPU: step counts live on the device (advanced there unless the step is skipped);
-        tensors whose state was just created take SGD's first-step rule in their own call."""
-        counts = type(h).counts_steps
-        calls = []
-        for is_first in sorted(set(first)):
-            idx = [i for i, f in enumerate(first) if f == is_first]
-            hb = h.__copy__()
-            _set_step(hb, 1, is_first)
+        """GPU: step counts live on the device, advanced there unless the step is skipped. SGD's
+        momentum buffers carry a private device count of the steps applied to them
+        (APPLIED_STEPS, 0 when the buffer is new), from which the kernel takes the first-step
+        rule: a skipped first step leaves the next one first, as on the CPU and in torch."""
+        if type(h).counts_steps:
+            steps = []
+            for p, s in zip(params, states):
+                if not _is_device_array(s["step"]):
+                    s["step"] = _device_step(p, s["step"])
+                steps.append(s["step"])
+        elif keys:  # SGD with momentum
+            steps = []
+            for p, s, new in zip(params, states, first):
+                if new or not _is_device_array(s.get(APPLIED_STEPS)):
+                    s[APPLIED_STEPS] = _device_step(p, 0 if new else 1)
+                steps.append(s[APPLIED_STEPS])
+        else:
             steps = None
-            if counts:
-                for i in idx:
-                    if not _backend.is_gpu_array(states[i]["step"]):
-                        states[i]["step"] = _device_step(params[i], states[i]["step"])
-                steps = [states[i]["step"] for i in idx]
-            calls.append(Call(hb, [params[i] for i in idx], [gs[i] for i in idx],
-                              [[states[i][k] for i in idx] for k in keys], prefix,
-                              steps=steps, advance_steps=counts))
-        return calls
+        _set_step(h, 1, False)
+        return [Call(h, params, gs, [[s[k] for s in states] for k in keys], prefix, steps=steps,
+                     advance_steps=steps is not None)]
 
     def _new_state(self, p, group, keys, counts, arena, gpu):
         state = {}

@@ -39,7 +39,7 @@ def optimizer_state_dict(opt) -> dict:
         groups.append(packed)
     state = {}
     for p, s in opt.state.items():
-        out = dict(s)
+        out = {k: v for k, v in s.items() if not k.startswith("_")}  # private device counters
         if "step" in out and _is_torch(p) and not _is_torch(out["step"]):
             out["step"] = _torch().tensor(float(out["step"]))
         state[index[id(p)]] = out
