@@ -7,7 +7,9 @@ import pytest
 from fusednn import optim
 from fusednn.optim import functional as F
 
-from ..optim.against_torch import assert_matches_torch, set_torch_grads, torch, torch_params
+from ..optim.against_torch import (assert_matches_torch,
+                                   assert_sgd_after_a_skipped_first_step_matches_torch,
+                                   set_torch_grads, torch, torch_params)
 from ..optim.problem import CONFIGS, Bowl, assert_close, config_id
 @pytest.mark.parametrize("config", CONFIGS, ids=config_id)
 def test_class_matches_torch_optim_on_cuda(config):
@@ -51,6 +53,23 @@ def test_nonfinite_skip_is_decided_on_the_device():
     set_torch_grads(params, bowl, 4)
     opt.step()
     assert float(opt.state[params[1]]["step"]) == 4
+
+
+def test_sgd_step_after_a_skipped_first_step_is_the_first_on_the_gpu():
+    """The skip is decided on the device; each momentum buffer's device count of applied
+    steps makes the next applied step the first."""
+    assert_sgd_after_a_skipped_first_step_matches_torch("cuda")
+
+
+def test_sgd_state_dict_keeps_torchs_layout_on_the_gpu():
+    params = [torch.nn.Parameter(torch.ones(10, device="cuda"))]
+    opt = optim.SGD(params, lr=0.1, momentum=0.9)
+    params[0].grad = torch.ones(10, device="cuda")
+    opt.step()
+    assert set(opt.state_dict()["state"][0]) == {"momentum_buffer"}
+    theirs = torch.optim.SGD([torch.nn.Parameter(torch.ones(10, device="cuda"))], lr=0.1,
+                             momentum=0.9)
+    theirs.load_state_dict(opt.state_dict())
 
 
 def test_nonfinite_raise_on_the_gpu_changes_nothing():
@@ -123,6 +142,49 @@ def test_lr_and_step_on_the_device_replay_in_a_cuda_graph():
         graph.replay()
     torch.cuda.synchronize()
     assert torch.allclose(p_graph, p_eager, rtol=1e-6, atol=1e-7)
+
+
+def test_a_whole_optimizer_step_is_captured_in_a_cuda_graph():
+    """Optimizer.step of the class with clipping and nonfinite="skip" makes no host
+    synchronization: it captures in a CUDA graph whose replays follow the eager steps, the
+    device-side skip of a NaN step included."""
+    bowl = Bowl([5, 4097, 300])
+    eager_p, graph_p = torch_params(bowl, "cuda"), torch_params(bowl, "cuda")
+    make = lambda params: optim.Adam(params, lr=0.01, nonfinite="skip", max_grad_norm=1.0)
+    eager, graphed = make(eager_p), make(graph_p)
+    static_grads = [torch.zeros_like(p) for p in graph_p]
+    for p, g in zip(graph_p, static_grads):
+        p.grad = g
+
+    def set_grads(step, bad=False):
+        host = [p.detach().cpu().numpy() for p in eager_p]
+        for p, static, g in zip(eager_p, static_grads, bowl.grads(host, step)):
+            t = torch.from_numpy(g).to("cuda", torch.float32)
+            if bad:
+                t.view(-1)[0] = float("nan")
+            p.grad = t
+            static.copy_(t)
+
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):  # the state is made by eager steps, outside the capture
+        for step in (1, 2):
+            set_grads(step)
+            eager.step()
+            graphed.step()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        graphed.step()
+    for step in range(3, 9):
+        set_grads(step, bad=step == 5)
+        eager.step()
+        graph.replay()
+    torch.cuda.synchronize()
+    assert eager.skipped_steps == 1 and graphed.skipped_steps == 1
+    for a, b in zip(eager_p, graph_p):
+        torch.testing.assert_close(b.detach(), a.detach(), rtol=1e-6, atol=1e-7)
+    assert float(graphed.state[graph_p[1]]["step"]) == 7
 
 
 def test_two_thousand_tensors_in_one_call():

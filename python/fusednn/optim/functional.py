@@ -151,12 +151,20 @@ def _bump_versions(calls):
 
 
 def _gpu_step(kernel, calls, max_grad_norm, nonfinite, control):
-    # Every argument is checked before anything is allocated or launched (and a misplaced one
-    # is named even where the CUDA module is missing).
-    getattr(_cpu, "check_" + kernel)([c[:5] for c in calls])
-    mod = _backend.cuda_module()
+    norm_pass = max_grad_norm is not None or nonfinite != "ignore"
+    # Every argument is checked before anything is allocated or launched: by the update's own
+    # call when it is the only launch, else here first, before the norm pass; and a misplaced
+    # array is named even where the CUDA module is missing.
+    check = lambda: getattr(_cpu, "check_" + kernel)([c[:5] for c in calls])
+    try:
+        mod = _backend.cuda_module()
+    except RuntimeError:
+        check()
+        raise
+    if norm_pass:
+        check()
     grads = [g for c in calls for g in _as_list(c.grads)]
-    if max_grad_norm is not None or nonfinite != "ignore":
+    if norm_pass:
         like = _first(calls[0].params)
         if control is None:
             control = _backend.gpu_zeros(mod.control_bytes, like)
