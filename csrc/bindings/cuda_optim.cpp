@@ -1,9 +1,10 @@
 // fusednn._cuda: the fused optimizer steps on the GPU. Each binding takes every kernel call of
 // a step at once — (hparams, params, grads, states, prefix, steps, lr, advance_steps) — checks
-// all their arrays through the kernel front before anything launches, then runs each call on
-// the arrays' device and stream: the step counters advanced on the device first when asked
-// (unless the StepControl says skip), then the update, which reads the clip scale and skip flag
-// from the StepControl the gradient-norm pass wrote. Nothing synchronizes with the host.
+// all their arrays through the kernel front before anything launches, then runs on the
+// arrays' device and stream: the gradient-norm pass when asked (writing the clip scale and the
+// skip flag into the StepControl), then per call the step counters advanced on the device
+// (unless the StepControl says skip) and the update, which reads that scale and flag. Nothing
+// synchronizes with the host.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -31,9 +32,23 @@ uintptr_t control_address(py::handle control, int device) {
   return c.data;
 }
 
+// The gradient-norm pass of a step (clipping, the non-finite check) over every gradient of
+// every call, checked with the rest of the step before anything launches.
+struct NormPass {
+  cuda::Addresses grads;
+  std::vector<int64_t> sizes;
+  cuda::DType dtype = cuda::DType::f32;
+  uintptr_t workspace = 0;
+  double max_norm = 0.0;
+  bool check_finite = false;
+};
+
+// Returns 0 once the step is launched, or, having checked everything and launched nothing,
+// the workspace bytes the norm pass needs when `norm` = (workspace, max_norm, check_finite)
+// brings none or too few, or no `control` came with it: the caller makes them and calls again.
 template <class H,
           void (*Launch)(const cuda::StepLists&, const H&, const cuda::DeviceScalars&, uintptr_t)>
-void step(py::sequence calls, py::handle control) {
+int64_t step(py::sequence calls, py::handle control, py::handle norm) {
   bindings::StepCalls<H> c = bindings::read_calls<H>(calls, true, bindings::kGpuParamTypes);
   struct Prepared {
     cuda::StepLists lists;
@@ -58,7 +73,13 @@ void step(py::sequence calls, py::handle control) {
     p.lists.sizes = a.sizes;
     p.lists.dtype = static_cast<cuda::DType>(int(a.params[0].dtype));
     for (size_t k = 0; k < a.params.size(); ++k) {
-      bindings::check_same_device(a.params[k], device, prefix + "params[" + std::to_string(k) + "]");
+      const std::string at = "[" + std::to_string(k) + "]";
+      bindings::check_same_device(a.params[k], device, prefix + "params" + at);
+      bindings::check_same_device(a.grads[k], device, prefix + "grads" + at);
+      for (size_t s = 0; s < a.states.size(); ++s) {
+        bindings::check_same_device(a.states[s][k], device, prefix + "states[" +
+                                    std::to_string(s) + "]" + at);
+      }
     }
     // extras: steps (None or one device counter per tensor), lr (None or a device scalar),
     // advance_steps.
@@ -83,10 +104,44 @@ void step(py::sequence calls, py::handle control) {
     p.advance = extras.size() > 2 && extras[2].cast<bool>() && !p.lists.steps.empty();
     work.push_back(std::move(p));
   }
-  if (work.empty()) return;
+  if (work.empty()) return 0;
   const uintptr_t control_ptr = control_address(control, device);
+  NormPass pass;
+  const bool norm_pass = !norm.is_none();
+  if (norm_pass) {
+    const py::tuple t = py::reinterpret_borrow<py::tuple>(norm);
+    if (t.size() != 3) throw py::value_error("norm: (workspace, max_norm, check_finite)");
+    const front::Array* first = nullptr;
+    for (size_t i = 0; i < c.arrays.size(); ++i) {
+      for (size_t k = 0; k < c.arrays[i].grads.size(); ++k) {
+        const front::Array& g = c.arrays[i].grads[k];
+        if (first == nullptr) first = &g;
+        if (g.dtype != first->dtype) {
+          throw py::type_error(c.prefixes[i] + "grads[" + std::to_string(k) + "]: is " +
+                               front::dtype_name(g.dtype) + " but the first gradient is " +
+                               front::dtype_name(first->dtype) +
+                               "; the global norm takes one gradient type");
+        }
+        pass.grads.push_back(g.data);
+        pass.sizes.push_back(g.size);
+      }
+    }
+    pass.dtype = static_cast<cuda::DType>(int(first->dtype));
+    const int64_t needed = cuda::grad_norm_workspace_bytes(pass.sizes);
+    if (control_ptr == 0 || t[0].is_none()) return needed;
+    const front::Array ws = front::get(t[0], front::named("workspace"), kBytes);
+    if (ws.size < needed) return needed;
+    bindings::check_same_device(ws, device, "workspace");
+    pass.workspace = ws.data;
+    pass.max_norm = t[1].cast<double>();
+    pass.check_finite = t[2].cast<bool>();
+  }
   py::gil_scoped_release release;
   bindings::DeviceGuard guard(launch.device);
+  if (norm_pass) {
+    cuda::grad_norm(pass.grads, pass.sizes, pass.dtype, pass.workspace, control_ptr,
+                    pass.max_norm, pass.check_finite, launch.stream);
+  }
   for (size_t i = 0, j = 0; i < c.arrays.size(); ++i) {
     if (c.arrays[i].params.empty()) continue;
     Prepared& p = work[j++];
@@ -96,17 +151,14 @@ void step(py::sequence calls, py::handle control) {
     if (p.advance) cuda::advance_steps(p.lists.steps, control_ptr, launch.stream);
     Launch(p.lists, h, p.scalars, launch.stream);
   }
+  return 0;
 }
 
 template <class H,
           void (*Launch)(const cuda::StepLists&, const H&, const cuda::DeviceScalars&, uintptr_t)>
 void bind_step(py::module_& m, const char* name) {
-  m.def(name, &step<H, Launch>, py::arg("calls"), py::arg("control") = py::none());
-}
-
-std::vector<front::Array> read_grads(py::handle grads) {
-  return front::get_list(grads, front::named("grads"),
-                         front::Want{bindings::kGpuParamTypes, true, false});
+  m.def(name, &step<H, Launch>, py::arg("calls"), py::arg("control") = py::none(),
+        py::arg("norm") = py::none());
 }
 
 }  // namespace
@@ -116,47 +168,4 @@ void bind_cuda_optim(py::module_& m) {
   bind_step<AdagradHparams, cuda::adagrad_step>(m, "adagrad_step");
   bind_step<RmspropHparams, cuda::rmsprop_step>(m, "rmsprop_step");
   bind_step<AdamHparams, cuda::adam_step>(m, "adam_step");
-
-  m.def(
-      "grad_norm_workspace_bytes",
-      [](py::handle grads) {
-        std::vector<int64_t> sizes;
-        for (const front::Array& g : read_grads(grads)) sizes.push_back(g.size);
-        return cuda::grad_norm_workspace_bytes(sizes);
-      },
-      py::arg("grads"));
-  // The global norm of `grads` (one element type), the clip scale and the skip decision,
-  // written into `control` on the device.
-  m.def(
-      "grad_norm",
-      [](py::handle grads, py::handle workspace, py::handle control, double max_norm,
-         bool check_finite) {
-        const std::vector<front::Array> g = read_grads(grads);
-        if (g.empty()) return;
-        const bindings::GpuLaunch launch = bindings::launch_for(g[0], "grads[0]");
-        std::vector<int64_t> sizes;
-        for (size_t i = 0; i < g.size(); ++i) {
-          if (g[i].dtype != g[0].dtype) {
-            throw py::type_error("grads[" + std::to_string(i) + "]: is " +
-                                 front::dtype_name(g[i].dtype) + " but grads[0] is " +
-                                 front::dtype_name(g[0].dtype));
-          }
-          bindings::check_same_device(g[i], launch.device, "grads[" + std::to_string(i) + "]");
-          sizes.push_back(g[i].size);
-        }
-        const front::Array ws = front::get(workspace, front::named("workspace"), kBytes);
-        if (ws.size < cuda::grad_norm_workspace_bytes(sizes)) {
-          throw py::value_error("workspace: too small for these gradients");
-        }
-        bindings::check_same_device(ws, launch.device, "workspace");
-        const uintptr_t control_ptr = control_address(control, launch.device);
-        const auto addresses = bindings::addresses(g);
-        const auto dtype = static_cast<cuda::DType>(int(g[0].dtype));
-        py::gil_scoped_release release;
-        bindings::DeviceGuard guard(launch.device);
-        cuda::grad_norm(addresses, sizes, dtype, ws.data, control_ptr, max_norm, check_finite,
-                        launch.stream);
-      },
-      py::arg("grads"), py::arg("workspace"), py::arg("control"), py::arg("max_norm"),
-      py::arg("check_finite"));
 }

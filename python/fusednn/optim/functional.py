@@ -115,7 +115,7 @@ def _first(x):
     return x
 
 
-def fused_step(kernel: str, calls, max_grad_norm, nonfinite, control=None):
+def fused_step(kernel: str, calls, max_grad_norm, nonfinite, control=None, buffers=None):
     """The one route of every fused update, for the functional API and the optimizer classes.
 
     One C++ call takes every kernel call of the step: it checks all their arrays (nothing
@@ -123,10 +123,11 @@ def fused_step(kernel: str, calls, max_grad_norm, nonfinite, control=None):
     checking asks for it, decides whether to skip, and runs each update with the clip
     coefficient applied inside it. A refused or skipped step writes nothing. On the GPU the
     norm, clip and skip stay on the device (``control``: a StepControl buffer kept by the
-    caller, or a fresh one); ``nonfinite="raise"`` then reads the decision back."""
+    caller, or a fresh one; ``buffers``: a dict where the caller keeps the norm pass's
+    workspace across steps); ``nonfinite="raise"`` then reads the decision back."""
     first = _first(calls[0].params) if calls else None
     if first is not None and _backend.is_gpu_array(first):
-        return _gpu_step(kernel, calls, max_grad_norm, nonfinite, control)
+        return _gpu_step(kernel, calls, max_grad_norm, nonfinite, control, buffers)
     applied, norm = getattr(_cpu, kernel)([c[:5] for c in calls], max_grad_norm,
                                           nonfinite != "ignore")
     if applied:
@@ -150,29 +151,28 @@ def _bump_versions(calls):
         torch.autograd.graph.increment_version(tensors)
 
 
-def _gpu_step(kernel, calls, max_grad_norm, nonfinite, control):
-    norm_pass = max_grad_norm is not None or nonfinite != "ignore"
-    # Every argument is checked before anything is allocated or launched: by the update's own
-    # call when it is the only launch, else here first, before the norm pass; and a misplaced
-    # array is named even where the CUDA module is missing.
-    check = lambda: getattr(_cpu, "check_" + kernel)([c[:5] for c in calls])
+def _gpu_step(kernel, calls, max_grad_norm, nonfinite, control, buffers):
     try:
         mod = _backend.cuda_module()
     except RuntimeError:
-        check()
+        getattr(_cpu, "check_" + kernel)([c[:5] for c in calls])  # name a misplaced array
         raise
-    if norm_pass:
-        check()
-    grads = [g for c in calls for g in _as_list(c.grads)]
-    if norm_pass:
-        like = _first(calls[0].params)
-        if control is None:
-            control = _backend.gpu_zeros(mod.control_bytes, like)
-        workspace = _backend.gpu_zeros(mod.grad_norm_workspace_bytes(grads), like)
-        mod.grad_norm(grads, workspace, control, max_grad_norm or 0.0, nonfinite != "ignore")
-    else:
+    launch, calls = getattr(mod, kernel), list(calls)
+    # One call checks every array of the step before it launches anything: the norm pass (when
+    # clipping or checking asks for it) and then the updates.
+    if max_grad_norm is None and nonfinite == "ignore":
         control = None
-    getattr(mod, kernel)(list(calls), control)
+        launch(calls, None)
+    else:
+        buffers = {} if buffers is None else buffers
+        norm = (max_grad_norm or 0.0, nonfinite != "ignore")
+        needed = launch(calls, control, (buffers.get("workspace"),) + norm)
+        if needed:  # checked, nothing launched: a control block or a workspace is to be made
+            like = _first(calls[0].params)
+            if control is None:
+                control = _backend.gpu_zeros(mod.control_bytes, like)
+            buffers["workspace"] = _backend.gpu_zeros(needed, like)
+            launch(calls, control, (buffers["workspace"],) + norm)
     _bump_versions(calls)
     result = GpuStepResult(control, None if control is None else _backend.current_stream(control))
     if nonfinite == "raise" and control is not None and not result.applied:

@@ -108,6 +108,7 @@ class Optimizer:
         self._cpu_dtypes = set()  # more than one: each group's step splits its calls by type
         self._control = None  # GPU: the device StepControl, kept across steps
         self._control_stream = None  # and the stream the last step wrote it on
+        self._gpu_buffers = {}  # GPU: the norm pass's workspace, kept across steps
         # step() is serialized: two threads stepping one optimizer take turns (functional
         # kernels on disjoint arrays need no lock).
         self._lock = threading.Lock()
@@ -339,10 +340,12 @@ class Optimizer:
     def __getstate__(self):
         state = dict(self.__dict__)
         del state["_lock"], state["_hooks"]  # hooks are not pickled, as in torch
+        state["_gpu_buffers"] = {}  # scratch, made again at the next step
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        self.__dict__.setdefault("_gpu_buffers", {})
         self._lock = threading.Lock()
         self._hooks = OptimizerHooks()
 
@@ -382,7 +385,7 @@ class Optimizer:
             self._control_stream = _backend.current_stream(self._control)
         try:
             result = fused_step(self.kernel, calls, self.max_grad_norm, self.nonfinite,
-                                self._control if gpu else None)
+                                self._control if gpu else None, self._gpu_buffers)
         except BaseException as error:
             self._forget(created)
             if isinstance(error, NonFiniteGradError) and not gpu:
