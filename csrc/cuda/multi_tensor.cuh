@@ -1,10 +1,12 @@
 // ============================================================================================
 // The multi-tensor engine of the CUDA optimizers: many tensors per launch.
 //
-// Each block updates one chunk (kChunk elements) of one tensor. The table saying which chunk
-// of which tensor a block takes travels as a kernel argument (under 4 KB), filled on the host
-// by for_each_launch: up to kMaxTensors tensors and kMaxBlocks chunks per launch, a tensor
-// split across launches when it does not fit. Indices are 64-bit, so tensors over 2^31
+// Each block updates one chunk (kChunk elements) of one tensor. A launch takes up to
+// kMaxTensors tensor slots; the blocks of a slot are a run of consecutive block indices
+// (block_start) over consecutive chunks of its tensor (from first_chunk), so a large tensor
+// is one launch of as many blocks as it has chunks, with no per-block table. The table
+// travels as a kernel argument (under 4 KB), filled on the host by for_each_launch; a tensor
+// is split across launches only past max_blocks. Indices are 64-bit, so tensors over 2^31
 // elements are fine.
 // ============================================================================================
 #pragma once
@@ -15,12 +17,13 @@
 
 #include "cuda/common.cuh"
 #include "cuda/launch.h"
+#include "fusednn/macros.h"
 #include "fusednn/step_control.h"
 
 namespace fusednn::cuda {
 
 constexpr int kMaxTensors = 32;
-constexpr int kMaxBlocks = 256;
+constexpr int kMaxBlocks = 1 << 24;  // per launch, far under the grid's 2^31 - 1
 constexpr int64_t kChunk = 16384;
 constexpr int kThreads = 512;
 
@@ -31,8 +34,20 @@ struct Chunks {
   float* states[S > 0 ? S : 1][kMaxTensors];
   const float* steps[kMaxTensors];
   int64_t sizes[kMaxTensors];
-  unsigned char tensor_of_block[kMaxBlocks];
-  int chunk_of_block[kMaxBlocks];
+  int64_t first_chunk[kMaxTensors];  // the slot's first chunk in this launch
+  int block_start[kMaxTensors + 1];  // slot s takes blocks [block_start[s], block_start[s+1])
+  int slots;
+
+  // The slot of block b (a scan of at most kMaxTensors entries, the same for the whole block).
+  FUSEDNN_HD int slot_of(int b) const {
+    int s = 0;
+    while (s + 1 < slots && b >= block_start[s + 1]) ++s;
+    return s;
+  }
+  // The first element of block b's chunk, in slot s's tensor.
+  FUSEDNN_HD int64_t begin_of(int b, int s) const {
+    return (first_chunk[s] + (b - block_start[s])) * kChunk;
+  }
 };
 static_assert(sizeof(Chunks<3>) + 256 <= 4096, "kernel arguments must stay under 4 KB");
 
@@ -60,36 +75,41 @@ void with_dtype(DType dtype, F&& f) {
   }
 }
 
-// Fills Chunks tables from the lists and calls launch(table, number of blocks) for each.
+// Fills Chunks tables from the lists and calls launch(table, number of blocks) for each: a new
+// launch when the slots run out or the blocks reach max_blocks (a parameter so that the host
+// check of these tables can make splits happen at small sizes).
 template <int S, class Launch>
-void for_each_launch(const StepLists& l, Launch&& launch) {
+void for_each_launch(const StepLists& l, Launch&& launch, int max_blocks = kMaxBlocks) {
   Chunks<S> c{};
-  int slots = 0, blocks = 0;
-  auto place = [&](int slot, size_t t) {
-    c.params[slot] = reinterpret_cast<void*>(l.params.empty() ? 0 : l.params[t]);
-    c.grads[slot] = reinterpret_cast<const void*>(l.grads[t]);
-    for (int s = 0; s < S; ++s) c.states[s][slot] = reinterpret_cast<float*>(l.states[s][t]);
-    c.steps[slot] = reinterpret_cast<const float*>(l.steps.empty() ? 0 : l.steps[t]);
-    c.sizes[slot] = l.sizes[t];
+  int blocks = 0;
+  auto flush = [&] {
+    if (blocks > 0) {
+      c.block_start[c.slots] = blocks;
+      launch(c, blocks);
+    }
+    c.slots = 0;
+    blocks = 0;
   };
   for (size_t t = 0; t < l.sizes.size(); ++t) {
     if (l.sizes[t] == 0) continue;
-    place(slots++, t);
     const int64_t chunks = (l.sizes[t] + kChunk - 1) / kChunk;
-    for (int64_t k = 0; k < chunks; ++k) {
-      c.tensor_of_block[blocks] = static_cast<unsigned char>(slots - 1);
-      c.chunk_of_block[blocks] = static_cast<int>(k);
-      ++blocks;
-      const bool last_chunk = k == chunks - 1;
-      if (blocks == kMaxBlocks || (slots == kMaxTensors && last_chunk)) {
-        launch(c, blocks);
-        blocks = 0;
-        slots = 0;
-        if (!last_chunk) place(slots++, t);  // the rest of this tensor goes on
-      }
+    for (int64_t done = 0; done < chunks;) {
+      if (c.slots == kMaxTensors || blocks == max_blocks) flush();
+      const int64_t room = max_blocks - blocks;
+      const int64_t take = chunks - done < room ? chunks - done : room;
+      const int s = c.slots++;
+      c.params[s] = reinterpret_cast<void*>(l.params.empty() ? 0 : l.params[t]);
+      c.grads[s] = reinterpret_cast<const void*>(l.grads[t]);
+      for (int k = 0; k < S; ++k) c.states[k][s] = reinterpret_cast<float*>(l.states[k][t]);
+      c.steps[s] = reinterpret_cast<const float*>(l.steps.empty() ? 0 : l.steps[t]);
+      c.sizes[s] = l.sizes[t];
+      c.first_chunk[s] = done;
+      c.block_start[s] = blocks;
+      blocks += int(take);
+      done += take;
     }
   }
-  if (blocks > 0) launch(c, blocks);
+  flush();
 }
 
 }  // namespace fusednn::cuda

@@ -37,12 +37,22 @@ int main() {
       l.states[1][t] = 11u * uintptr_t(t + 1);
     }
     std::map<std::pair<int, int64_t>, int> seen;
+    // Splits happen at kMaxTensors slots, or at max_blocks: small in half the trials, so that
+    // large tensors are split across launches here too.
+    const int max_blocks = trial % 2 ? 1 + int(rng() % 700) : kMaxBlocks;
     for_each_launch<2>(l, [&](const Chunks<2>& c, int blocks) {
-      if (blocks < 1 || blocks > kMaxBlocks) fail("block count out of range", trial);
+      if (blocks < 1 || blocks > max_blocks) fail("block count out of range", trial);
+      if (c.slots < 1 || c.slots > kMaxTensors) fail("slot count out of range", trial);
+      if (c.block_start[0] != 0 || c.block_start[c.slots] != blocks) {
+        fail("slot block ranges do not cover the launch", trial);
+      }
+      for (int s = 0; s < c.slots; ++s) {
+        if (c.block_start[s + 1] <= c.block_start[s]) fail("a slot without blocks", trial);
+      }
       for (int b = 0; b < blocks; ++b) {
-        const int slot = c.tensor_of_block[b];
-        if (slot >= kMaxTensors) {
-          fail("slot out of range", trial);
+        const int slot = c.slot_of(b);
+        if (b < c.block_start[slot] || b >= c.block_start[slot + 1]) {
+          fail("slot_of names a slot whose range misses the block", trial);
           continue;
         }
         const int t = int(reinterpret_cast<uintptr_t>(c.params[slot]) / 0x1000u) - 1;
@@ -52,10 +62,11 @@ int main() {
             c.sizes[slot] != l.sizes[t]) {
           fail("slot holds another tensor's pointers", trial);
         }
-        if (int64_t(c.chunk_of_block[b]) * kChunk >= l.sizes[t]) fail("chunk past the end", trial);
-        seen[{t, c.chunk_of_block[b]}]++;
+        const int64_t begin = c.begin_of(b, slot);
+        if (begin % kChunk != 0 || begin >= l.sizes[t]) fail("chunk past the end", trial);
+        seen[{t, begin / kChunk}]++;
       }
-    });
+    }, max_blocks);
     for (int t = 0; t < n; ++t) {
       for (int64_t k = 0; k * kChunk < l.sizes[t]; ++k) {
         if (seen[{t, k}] != 1) fail("a chunk was not handed to exactly one block", trial);
