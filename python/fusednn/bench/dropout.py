@@ -3,12 +3,13 @@
 CPU: fusednn's fused mask-and-scale (AVX2 Philox) against torch's CPU dropout, interleaved,
 medians, with a src->dst copy of the same size timed in the same loop as the roofline (a
 dropout reads x and writes y: exactly a copy's traffic). GPU (when fusednn._cuda and a GPU
-are present): the same on the device, timed with CUDA events.
+are present; alone with ``--device cuda``): the same on the device, timed with CUDA events.
 """
 from __future__ import annotations
 
 from .. import _backend, ops
 from .harness import Row, interleaved_medians, markdown_table, progress, report
+from .nn import devices_to_run
 
 FULL_SIZES = [1_000_000, 16_000_000, 64_000_000]
 QUICK_SIZES = [1_000_000]
@@ -49,11 +50,13 @@ def main(args) -> int:
     sizes = QUICK_SIZES if args.quick else FULL_SIZES
     repeats = args.repeats or (5 if args.quick else 15)
     progress(f"dropout p={P}; fusednn CPU path {_backend.kernel_path()}")
-    rows = rows_on(torch, "cpu", sizes, repeats)
-    if _backend.gpu_available() and torch.cuda.is_available():
-        rows += rows_on(torch, "cuda", sizes, repeats)
-    else:
+    devices = devices_to_run(torch, getattr(args, "device", "cpu"))
+    if devices == ["cuda"] and not (_backend.gpu_available() and torch.cuda.is_available()):
+        progress("--device cuda needs a GPU, a CUDA build of torch and fusednn._cuda")
+        return 2
+    if "cuda" not in devices:
         progress("  no GPU (or no fusednn._cuda): GPU rows skipped")
+    rows = [row for device in devices for row in rows_on(torch, device, sizes, repeats)]
     body = [[r.case["device"], f"{r.case['elements']:,}", f"{r.baseline_s * 1e3:.3f}",
              f"{r.fusednn_s * 1e3:.3f}", f"{r.speedup:.1f}x",
              f"{r.bytes_moved / r.fusednn_s / 1e9:.1f}",
