@@ -109,7 +109,7 @@ int64_t step(py::sequence calls, py::handle control, py::handle norm) {
   NormPass pass;
   const bool norm_pass = !norm.is_none();
   if (norm_pass) {
-    const py::tuple t = py::reinterpret_borrow<py::tuple>(norm);
+    const py::tuple t = norm.cast<py::tuple>();
     if (t.size() != 3) throw py::value_error("norm: (workspace, max_norm, check_finite)");
     const front::Array* first = nullptr;
     for (size_t i = 0; i < c.arrays.size(); ++i) {
