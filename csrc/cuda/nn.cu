@@ -9,7 +9,7 @@
 
 #include "cuda/common.cuh"
 #include "cuda/launch.h"
-#include "cuda/lowering_kernels.cuh"
+#include "cuda/layer_kernels.cuh"
 #include "fusednn/act_math.h"
 #include "fusednn/vec_scalar.h"
 
@@ -40,27 +40,15 @@ __global__ void bias_act_backward_kernel(const float* dy, const float* s, float*
   }
 }
 
-// One block per channel: dbias[c] = sum over outer and inner of g[o, c, i]. Each thread steps
-// its (o, i) pair by a fixed stride instead of dividing per element.
+// One block per channel: dbias[c] = sum over outer and inner of g[o, c, i], each thread's
+// share from layer::channel_share, then a tree over the block.
 constexpr int kSumThreads = 512;
 __global__ void __launch_bounds__(kSumThreads)
     channel_sum_kernel(const float* __restrict__ g, float* __restrict__ out, int64_t outer,
                        int64_t channels, int64_t inner) {
   __shared__ float partial[kSumThreads];
-  const float* base = g + int64_t(blockIdx.x) * inner;
-  const int64_t per = outer * inner, row = channels * inner;
-  const int64_t step_o = blockDim.x / inner, step_i = blockDim.x % inner;
-  int64_t o = threadIdx.x / inner, i = threadIdx.x % inner;
-  float acc = 0.f;
-  for (int64_t k = threadIdx.x; k < per; k += blockDim.x) {
-    acc += base[o * row + i];
-    i += step_i;
-    o += step_o;
-    if (i >= inner) {
-      i -= inner;
-      ++o;
-    }
-  }
+  const float acc = layer::channel_share(g, outer, channels, inner, blockIdx.x, threadIdx.x,
+                                         blockDim.x);
   partial[threadIdx.x] = acc;
   __syncthreads();
   for (int s = blockDim.x / 2; s > 0; s >>= 1) {
@@ -247,8 +235,8 @@ void im2col(uintptr_t x, uintptr_t col, int64_t count, const ConvGeometry& g, ui
   const int64_t rows = count * g.col_rows();
   if (rows <= 0 || g.col_cols() <= 0) return;
   check_conv_fits_32_bits(g, "im2col");
-  const lowering::RowBlocks rb = lowering::row_blocks(rows, g.col_cols());
-  lowering::im2col_kernel<<<rb.grid, rb.block, 0, as_stream(stream)>>>(
+  const layer::RowBlocks rb = layer::row_blocks(rows, g.col_cols());
+  layer::im2col_kernel<<<rb.grid, rb.block, 0, as_stream(stream)>>>(
       reinterpret_cast<const float*>(x), reinterpret_cast<float*>(col), rows, g);
   FUSEDNN_CUDA_CHECK_LAUNCH();
 }
@@ -257,8 +245,8 @@ void col2im(uintptr_t col, uintptr_t x, int64_t count, const ConvGeometry& g, ui
   const int64_t planes = count * g.channels;
   if (planes <= 0 || g.height * g.width <= 0) return;
   check_conv_fits_32_bits(g, "col2im");
-  const lowering::RowBlocks rb = lowering::row_blocks(planes, g.height * g.width);
-  lowering::col2im_kernel<<<rb.grid, rb.block, 0, as_stream(stream)>>>(
+  const layer::RowBlocks rb = layer::row_blocks(planes, g.height * g.width);
+  layer::col2im_kernel<<<rb.grid, rb.block, 0, as_stream(stream)>>>(
       reinterpret_cast<const float*>(col), reinterpret_cast<float*>(x), planes, g);
   FUSEDNN_CUDA_CHECK_LAUNCH();
 }

@@ -1,9 +1,10 @@
-// Host-side check of the GPU kernels that use no shared memory and no barriers: the conv
-// lowering (csrc/cuda/lowering_kernels.cuh) and the optimizer update
-// (csrc/cuda/update_kernels.cuh). Their threads, run one after another on the CPU, compute
+// Host-side check of the GPU kernels that use no shared memory and no barriers: the layer
+// kernels of csrc/cuda/layer_kernels.cuh and the optimizer update of
+// csrc/cuda/update_kernels.cuh. Their threads, run one after another on the CPU, compute
 // exactly what the GPU does, so their index math and their paths are checked here without a GPU:
 // - im2col and col2im, launched as nn.cu launches them (and with a grid too small, so that the
 //   row-stride loop wraps), against direct loops over the convolution's definition;
+// - the threads' shares of a channel sum, added up, against the sum in double;
 // - the optimizer update, with the tables for_each_launch builds: the float4 path (every
 //   stream 16-byte aligned) and the element path (one stream 4 bytes off) against one plain
 //   loop of the same per-element math, bit for bit, sizes with tails included; and SGD's
@@ -26,7 +27,7 @@ dim3 blockDim, gridDim;
 #include <random>
 #include <vector>
 
-#include "cuda/lowering_kernels.cuh"
+#include "cuda/layer_kernels.cuh"
 #include "cuda/update_kernels.cuh"
 
 using namespace fusednn;
@@ -101,9 +102,9 @@ void check_lowering(std::mt19937_64& rng, int trial) {
   // im2col, as nn.cu launches it and with a one-block grid (the row loop then wraps).
   for (int small : {0, 1}) {
     std::vector<float> col(size_t(count * K * P), std::nanf(""));
-    const lowering::RowBlocks rb = lowering::row_blocks(count * K, P);
+    const layer::RowBlocks rb = layer::row_blocks(count * K, P);
     launch(small ? 1u : rb.grid, rb.block, [&] {
-      lowering::im2col_kernel(x.data(), col.data(), count * K, g);
+      layer::im2col_kernel(x.data(), col.data(), count * K, g);
     });
     for (int64_t n = 0; n < count; ++n) {
       for (int64_t row = 0; row < K; ++row) {
@@ -146,12 +147,37 @@ void check_lowering(std::mt19937_64& rng, int trial) {
   }
   for (int small : {0, 1}) {
     std::vector<float> got(x.size(), std::nanf(""));
-    const lowering::RowBlocks rb = lowering::row_blocks(count * g.channels, g.height * g.width);
+    const layer::RowBlocks rb = layer::row_blocks(count * g.channels, g.height * g.width);
     launch(small ? 1u : rb.grid, rb.block, [&] {
-      lowering::col2im_kernel(col.data(), got.data(), count * g.channels, g);
+      layer::col2im_kernel(col.data(), got.data(), count * g.channels, g);
     });
     if (std::memcmp(got.data(), expected.data(), got.size() * sizeof(float)) != 0) {
       fail("col2im: a pixel is not the sum of the col entries it fed", trial);
+    }
+  }
+}
+
+// ---- the channel sum ----------------------------------------------------------------------
+void check_channel_shares(std::mt19937_64& rng, int trial) {
+  const int64_t outer = 1 + int64_t(rng() % 9), channels = 1 + int64_t(rng() % 5);
+  const int64_t inner = rng() % 2 ? 1 + int64_t(rng() % 7) : 1 + int64_t(rng() % 3000);
+  const unsigned threads = 1u << (rng() % 10);  // 1 to 512, below and above inner
+  std::uniform_real_distribution<float> uniform(-1.f, 1.f);
+  std::vector<float> g(size_t(outer * channels * inner));
+  for (float& v : g) v = uniform(rng);
+  for (int64_t c = 0; c < channels; ++c) {
+    double expected = 0.0, got = 0.0, magnitude = 0.0;
+    for (int64_t o = 0; o < outer; ++o) {
+      for (int64_t i = 0; i < inner; ++i) {
+        expected += g[size_t((o * channels + c) * inner + i)];
+        magnitude += std::fabs(g[size_t((o * channels + c) * inner + i)]);
+      }
+    }
+    for (unsigned t = 0; t < threads; ++t) {
+      got += layer::channel_share(g.data(), outer, channels, inner, c, t, threads);
+    }
+    if (std::fabs(got - expected) > 1e-5 * (1.0 + magnitude)) {
+      fail("channel sum: the threads' shares do not add up to the channel's sum", trial);
     }
   }
 }
@@ -293,6 +319,7 @@ void check_sgd_first_step(int trial) {
 int main() {
   std::mt19937_64 rng(7);
   for (int trial = 0; trial < 200; ++trial) check_lowering(rng, trial);
+  for (int trial = 0; trial < 200; ++trial) check_channel_shares(rng, trial);
   for (int trial = 0; trial < 40; ++trial) check_adam_update(rng, trial);
   check_sgd_first_step(0);
   std::printf("kernels on the host: %d failures\n", failures);

@@ -1,8 +1,8 @@
 // ============================================================================================
-// The GPU conv lowering kernels, im2col and col2im, apart from their launches (nn.cu) so that
-// a host check (tests/cuda/kernels_on_host_check.cpp) can run them thread by thread without
-// a GPU: they use no shared memory and no barriers, so threads run one after another compute
-// exactly what the GPU does.
+// The GPU layer kernels that use no shared memory and no barriers — the conv lowering (im2col,
+// col2im) and each thread's share of the per-channel sum — apart from their launches (nn.cu),
+// so that a host check (tests/cuda/kernels_on_host_check.cpp) can run them thread by thread
+// without a GPU: threads run one after another compute exactly what the GPU does.
 // ============================================================================================
 #pragma once
 #include <cstdint>
@@ -10,9 +10,32 @@
 #include "cuda/common.cuh"
 #include "fusednn/geometry.h"
 
-namespace fusednn::cuda::lowering {
+namespace fusednn::cuda::layer {
 
 constexpr int kLoweringThreads = 256;
+
+// Thread `tid` of `threads`' share of channel c's sum over outer and inner of g[o, c, i]: the
+// flat indices tid, tid + threads, ..., each (o, i) pair stepped by a fixed stride instead of
+// dividing per element.
+__device__ __forceinline__ float channel_share(const float* __restrict__ g, int64_t outer,
+                                               int64_t channels, int64_t inner, int64_t c,
+                                               unsigned tid, unsigned threads) {
+  const float* base = g + c * inner;
+  const int64_t per = outer * inner, row = channels * inner;
+  const int64_t step_o = threads / inner, step_i = threads % inner;
+  int64_t o = tid / inner, i = tid % inner;
+  float acc = 0.f;
+  for (int64_t k = tid; k < per; k += threads) {
+    acc += base[o * row + i];
+    i += step_i;
+    o += step_o;
+    if (i >= inner) {
+      i -= inner;
+      ++o;
+    }
+  }
+  return acc;
+}
 
 // im2col and col2im work row by row: a block's threadIdx.y picks a (sample, col row) or a
 // (sample, channel) plane, whose channel and kernel tap are found once, and threadIdx.x walks
@@ -88,4 +111,4 @@ __global__ void col2im_kernel(const float* __restrict__ col, float* __restrict__
   }
 }
 
-}  // namespace fusednn::cuda::lowering
+}  // namespace fusednn::cuda::layer
