@@ -37,8 +37,16 @@ inline GpuLaunch launch_for(const front::Array& a, const std::string& name) {
   GpuLaunch l;
   l.device = device_of(a, name);
   if (a.kind == front::Kind::torch) {
-    py::object stream = py::module_::import("torch").attr("cuda").attr("current_stream")(l.device);
-    l.stream = stream.attr("cuda_stream").cast<uintptr_t>();
+    PyObject* raw = front::registry().raw_stream;
+    if (raw != nullptr) {
+      PyObject* handle = PyObject_CallOneArg(raw, py::int_(l.device).ptr());
+      if (handle == nullptr) throw py::error_already_set();
+      l.stream = py::reinterpret_steal<py::object>(handle).cast<uintptr_t>();
+    } else {
+      py::object stream =
+          py::module_::import("torch").attr("cuda").attr("current_stream")(l.device);
+      l.stream = stream.attr("cuda_stream").cast<uintptr_t>();
+    }
   } else if (a.has_stream) {
     l.stream = a.stream;
   }
