@@ -71,3 +71,23 @@ def test_one_optimizer_updates_one_device():
 
     with pytest.raises(ValueError, match=r"params\[1\]: is on cpu but earlier parameters are on a GPU"):
         optim.SGD([DeviceArray(4), np.ones(4, np.float32)], lr=0.1)
+
+
+def test_device_arrays_are_told_apart_without_reading_the_interface():
+    """The per-step test of a GPU step counter: torch's is_cuda, else the array interface on
+    the type (never the property itself, which CuPy builds on every read)."""
+    import torch
+
+    from fusednn.optim.optimizer import _is_device_array
+
+    class Interface:
+        @property
+        def __cuda_array_interface__(self):
+            raise AssertionError("read the interface")
+
+    assert _is_device_array(Interface())
+    assert _is_device_array(DeviceArray(1))  # an instance attribute, not the type's
+    assert not _is_device_array(torch.zeros(1))
+    assert not _is_device_array(np.zeros(1, np.float32))
+    assert not _is_device_array(3)
+    assert not _is_device_array(None)

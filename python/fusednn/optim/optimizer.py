@@ -64,11 +64,13 @@ APPLIED_STEPS = "_applied_steps"
 
 def _is_device_array(x) -> bool:
     """A GPU array, told apart cheaply (this runs per tensor per step): torch's is_cuda, else
-    the array interface on the type (an attribute of the class, not a property call)."""
+    the array interface on the type (an attribute of the class: no property call, which CuPy
+    answers by building a dict) or in the instance's own attributes."""
     is_cuda = getattr(x, "is_cuda", None)
     if is_cuda is not None:
         return bool(is_cuda)
-    return x is not None and hasattr(type(x), "__cuda_array_interface__")
+    return (hasattr(type(x), "__cuda_array_interface__")
+            or "__cuda_array_interface__" in getattr(x, "__dict__", ()))
 
 
 def _device_step(p, value):
