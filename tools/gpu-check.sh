@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One prepared GPU run: build fusednn with its CUDA module, run the GPU tests, the GPU tests
-# under compute-sanitizer (memcheck, racecheck) and the GPU benchmarks, and write one markdown
-# report plus the raw logs into OUTDIR.
+# under compute-sanitizer (memcheck, racecheck), the GPU benchmarks, a GPU training run and a
+# profile of the slow cases (tools/gpu_profile.py), and write one markdown report plus the raw
+# logs into OUTDIR.
 #
 #   tools/gpu-check.sh OUTDIR [--wheels DIR] [--python PY] [--arch LIST] [--budget SECONDS]
 #                             [--dry-run]
@@ -231,6 +232,15 @@ if [ $have_gpu -eq 1 ]; then
   section "fusednn train --model cnn --device cuda (last lines)" "$work/train-gpu.log" 15
 else
   skip_phase train-gpu "$why_no_gpu"
+fi
+
+# Where the GPU time goes in the cases the benchmarks find slow (kernel tables).
+if [ $have_gpu -eq 1 ]; then
+  run_phase profile 40 "$python" tools/gpu_profile.py
+  section "tools/gpu_profile.py (fusednn's side: host time, device time, kernels)" \
+    "$work/profile.log"
+else
+  skip_phase profile "$why_no_gpu"
 fi
 
 write_report
