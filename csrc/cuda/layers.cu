@@ -21,6 +21,8 @@
 #include <cublas_v2.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -138,9 +140,20 @@ const float kOne = 1.f, kZero = 0.f;
 // (having launched nothing) when cuBLASLt has no algorithm for this shape, epilogue and these
 // alignments, or refuses the call: the caller then computes the same with a plain GEMM and the
 // element-wise kernels.
+// FUSEDNN_CUBLASLT=off sends every layer GEMM through plain cuBLAS with the epilogue pass after
+// it (to compare the two paths on one machine); auto, the default, tries cuBLASLt first.
+bool cublaslt_allowed() {
+  const char* setting = std::getenv("FUSEDNN_CUBLASLT");
+  if (setting == nullptr || *setting == '\0' || std::strcmp(setting, "auto") == 0) return true;
+  if (std::strcmp(setting, "off") == 0) return false;
+  throw std::invalid_argument(std::string("FUSEDNN_CUBLASLT must be auto or off, got '") +
+                              setting + "'");
+}
+
 bool lt_matmul(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
                const float* b, int64_t ldb, float* d, int64_t ldd, cublasLtEpilogue_t epilogue,
                const float* bias, uintptr_t stream) {
+  if (!cublaslt_allowed()) return false;
   // The bias epilogues read the bias in 16-byte vectors.
   if (bias && reinterpret_cast<uintptr_t>(bias) % 16 != 0) return false;
   const LtContext ctx = lt_context(stream);

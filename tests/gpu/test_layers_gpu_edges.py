@@ -8,7 +8,7 @@ import pytest
 
 from fusednn import Tensor
 from fusednn.nn import functional as F
-from tests.gpu.test_nn_gpu import rand, same_on_both
+from tests.gpu.test_nn_gpu import rand, run, same_on_both
 
 cupy = pytest.importorskip("cupy")
 
@@ -65,6 +65,35 @@ def test_empty_linear_shapes_match_the_cpu():
 def test_conv_edge_shapes_match_the_cpu(xs, ws, stride, padding):
     same_on_both(lambda x, w, b: F.conv2d(x, w, b, stride, padding, activation="relu"),
                  [rand(*xs), rand(ws[0], xs[1], ws[1], ws[2], scale=0.3), rand(ws[0])])
+
+
+@pytest.mark.parametrize("act", [None, "relu", "gelu"])
+def test_plain_gemm_fallback_matches_the_cublaslt_epilogues(monkeypatch, act):
+    """FUSEDNN_CUBLASLT=off forces the plain cuBLAS GEMM with the epilogue pass after it:
+    forward and gradients are those of the cuBLASLt bias/BGRADB epilogues, to rounding."""
+    arrays = [rand(64, 129), rand(33, 129, scale=0.1), rand(33)]
+    fn = lambda x, w, b: F.linear(x, w, b, activation=act)
+    fused_out, fused_grads = run(fn, arrays, "cuda")
+    monkeypatch.setenv("FUSEDNN_CUBLASLT", "off")
+    plain_out, plain_grads = run(fn, arrays, "cuda")
+    np.testing.assert_allclose(plain_out, fused_out, rtol=1e-5, atol=1e-5)
+    for k, (a, b) in enumerate(zip(plain_grads, fused_grads)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5, err_msg=f"gradient {k}")
+
+
+def test_cublaslt_setting_is_checked(monkeypatch):
+    monkeypatch.setenv("FUSEDNN_CUBLASLT", "maybe")
+    x, w, b = (Tensor(cupy.asarray(a)) for a in (rand(4, 8), rand(3, 8), rand(3)))
+    with pytest.raises(ValueError, match="FUSEDNN_CUBLASLT must be auto or off"):
+        F.linear(x, w, b)
+
+
+@pytest.mark.slow
+def test_conv_over_several_scratch_chunks_matches_the_cpu():
+    """col for 16 samples of 64x128x128 under a 3x3 kernel is 600 MB: the GPU conv lowers it
+    in chunks of a few samples (im2col, GEMMs, col2im and the dW partials per chunk)."""
+    same_on_both(lambda x, w, b: F.conv2d(x, w, b, 1, 1, activation="relu"),
+                 [rand(16, 64, 128, 128), rand(4, 64, 3, 3, scale=0.05), rand(4)])
 
 
 def test_two_threads_on_their_own_streams_get_their_own_results():

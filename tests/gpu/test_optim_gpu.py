@@ -229,6 +229,31 @@ def test_a_whole_optimizer_step_is_captured_in_a_cuda_graph():
     assert float(graphed.state[graph_p[1]]["step"]) == 7
 
 
+def test_many_tensors_with_empty_ones_and_whole_chunks_clip_as_torch():
+    """Over 32 tensors (more than one launch), empty ones and sizes that are exact multiples of
+    the 16K-element chunk among them: the fused global norm and clipped Adam follow
+    clip_grad_norm_ and torch's Adam."""
+    chunk = 16384
+    sizes = [0, chunk, 1, 0, 2 * chunk, 5, chunk - 1, chunk + 1, 3 * chunk, 0] * 4 + [7, 0]
+    rng = np.random.default_rng(4)
+    start = [rng.standard_normal(n).astype(np.float32) for n in sizes]
+    ours_p = [torch.nn.Parameter(torch.from_numpy(a).cuda()) for a in start]
+    theirs_p = [torch.nn.Parameter(torch.from_numpy(a).cuda()) for a in start]
+    ours = optim.Adam(ours_p, lr=0.01, max_grad_norm=1.0)
+    theirs = torch.optim.Adam(theirs_p, lr=0.01)
+    for step in range(3):
+        for a, b in zip(ours_p, theirs_p):
+            g = torch.from_numpy(rng.standard_normal(a.numel()).astype(np.float32)).cuda()
+            a.grad, b.grad = g.clone(), g.clone()
+        ours.step()
+        norm = torch.nn.utils.clip_grad_norm_(theirs_p, 1.0)
+        theirs.step()
+        assert abs(ours.last_grad_norm - float(norm)) <= 1e-5 * float(norm)
+        assert float(norm) > 1.0  # clipping is in play
+    for a, b in zip(ours_p, theirs_p):
+        torch.testing.assert_close(a.detach(), b.detach(), rtol=1e-5, atol=1e-6)
+
+
 def test_two_thousand_tensors_in_one_call():
     rng = np.random.default_rng(0)
     sizes = rng.integers(1, 3000, 2000)
