@@ -493,20 +493,18 @@ class Optimizer:
         momentum buffers carry a private device count of the steps applied to them
         (APPLIED_STEPS, 0 when the buffer is new), from which the kernel takes the first-step
         rule: a skipped first step leaves the next one first, as on the CPU and in torch."""
-        if type(h).counts_steps:
-            steps = []
-            for p, s in zip(params, states):
-                if not _is_device_array(s["step"]):
-                    s["step"] = _device_step(p, s["step"])
-                steps.append(s["step"])
-        elif keys:  # SGD with momentum
+        counts = type(h).counts_steps
+        key = "step" if counts else APPLIED_STEPS if keys else None  # None: SGD, no momentum
+        steps = None
+        if key is not None:
             steps = []
             for p, s, new in zip(params, states, first):
-                if new or not _is_device_array(s.get(APPLIED_STEPS)):
-                    s[APPLIED_STEPS] = _device_step(p, 0 if new else 1)
-                steps.append(s[APPLIED_STEPS])
-        else:
-            steps = None
+                count = s.get(key)
+                if new or not _is_device_array(count):
+                    # a host step count (state loaded or made on the CPU) moves to the device;
+                    # SGD's starts at 0 with a new buffer, at 1 beside one it did not make
+                    s[key] = _device_step(p, count if counts else 0 if new else 1)
+                steps.append(s[key])
         _set_step(h, 1, False)
         return [Call(h, params, gs, [[s[k] for s in states] for k in keys], prefix, steps=steps,
                      advance_steps=steps is not None)]
