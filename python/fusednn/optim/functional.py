@@ -115,7 +115,8 @@ def _first(x):
     return x
 
 
-def fused_step(kernel: str, calls, max_grad_norm, nonfinite, control=None, buffers=None):
+def fused_step(kernel: str, calls, max_grad_norm, nonfinite, control=None, buffers=None,
+               stream=None):
     """The one route of every fused update, for the functional API and the optimizer classes.
 
     One C++ call takes every kernel call of the step: it checks all their arrays (nothing
@@ -124,10 +125,11 @@ def fused_step(kernel: str, calls, max_grad_norm, nonfinite, control=None, buffe
     coefficient applied inside it. A refused or skipped step writes nothing. On the GPU the
     norm, clip and skip stay on the device (``control``: a StepControl buffer kept by the
     caller, or a fresh one; ``buffers``: a dict where the caller keeps the norm pass's
-    workspace across steps); ``nonfinite="raise"`` then reads the decision back."""
+    workspace across steps; ``stream``: the current stream of ``control``, when the caller
+    has it already); ``nonfinite="raise"`` then reads the decision back."""
     first = _first(calls[0].params) if calls else None
     if first is not None and _backend.is_gpu_array(first):
-        return _gpu_step(kernel, calls, max_grad_norm, nonfinite, control, buffers)
+        return _gpu_step(kernel, calls, max_grad_norm, nonfinite, control, buffers, stream)
     applied, norm = getattr(_cpu, kernel)([c[:5] for c in calls], max_grad_norm,
                                           nonfinite != "ignore")
     if applied:
@@ -151,7 +153,7 @@ def _bump_versions(calls):
         torch.autograd.graph.increment_version(tensors)
 
 
-def _gpu_step(kernel, calls, max_grad_norm, nonfinite, control, buffers):
+def _gpu_step(kernel, calls, max_grad_norm, nonfinite, control, buffers, stream):
     try:
         mod = _backend.cuda_module()
     except RuntimeError:
@@ -174,7 +176,9 @@ def _gpu_step(kernel, calls, max_grad_norm, nonfinite, control, buffers):
             buffers["workspace"] = _backend.gpu_zeros(needed, like)
             launch(calls, control, (buffers["workspace"],) + norm)
     _bump_versions(calls)
-    result = GpuStepResult(control, None if control is None else _backend.current_stream(control))
+    if control is not None and stream is None:
+        stream = _backend.current_stream(control)
+    result = GpuStepResult(control, stream if control is not None else None)
     if nonfinite == "raise" and control is not None and not result.applied:
         raise nonfinite_error()
     return result

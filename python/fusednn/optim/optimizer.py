@@ -387,7 +387,8 @@ class Optimizer:
             self._control_stream = _backend.current_stream(self._control)
         try:
             result = fused_step(self.kernel, calls, self.max_grad_norm, self.nonfinite,
-                                self._control if gpu else None, self._gpu_buffers)
+                                self._control if gpu else None, self._gpu_buffers,
+                                self._control_stream if gpu else None)
         except BaseException as error:
             self._forget(created)
             if isinstance(error, NonFiniteGradError) and not gpu:
