@@ -82,6 +82,7 @@ cublasHandle_t blas_on(uintptr_t stream) {
 // same time, so each stream has its own. Entries live as long as the process (a std::map's
 // nodes do not move when it grows).
 struct LtContext {
+  int device;
   cublasLtHandle_t lt;
   void* workspace;
   size_t workspace_bytes;
@@ -98,12 +99,12 @@ LtContext lt_context(uintptr_t stream) {
   const auto key = std::make_pair(device, stream);
   auto found = workspaces.find(key);
   if (found == workspaces.end()) {
-    if (workspaces.size() >= kMaxWorkspaceStreams) return LtContext{lt, nullptr, 0};
+    if (workspaces.size() >= kMaxWorkspaceStreams) return LtContext{device, lt, nullptr, 0};
     void* w = nullptr;
     FUSEDNN_CUDA_CHECK(cudaMalloc(&w, kWorkspaceBytes));
     found = workspaces.emplace(key, w).first;
   }
-  return LtContext{lt, found->second, kWorkspaceBytes};
+  return LtContext{device, lt, found->second, kWorkspaceBytes};
 }
 
 // The alignment, in bytes (a power of two up to 256), that cuBLASLt may assume for a matrix
@@ -136,10 +137,6 @@ std::optional<cublasLtMatmulAlgo_t> cached_algo(const AlgoKey& key, const Query&
 
 const float kOne = 1.f, kZero = 0.f;
 
-// Column-major D[m,n] = op(A)[m,k] op(B)[k,n] with an epilogue through cuBLASLt. Returns false
-// (having launched nothing) when cuBLASLt has no algorithm for this shape, epilogue and these
-// alignments, or refuses the call: the caller then computes the same with a plain GEMM and the
-// element-wise kernels.
 // FUSEDNN_CUBLASLT=off sends every layer GEMM through plain cuBLAS with the epilogue pass after
 // it (to compare the two paths on one machine); auto, the default, tries cuBLASLt first.
 bool cublaslt_allowed() {
@@ -150,6 +147,10 @@ bool cublaslt_allowed() {
                               setting + "'");
 }
 
+// Column-major D[m,n] = op(A)[m,k] op(B)[k,n] with an epilogue through cuBLASLt. Returns false
+// (having launched nothing) when cuBLASLt has no algorithm for this shape, epilogue and these
+// alignments, or refuses the call: the caller then computes the same with a plain GEMM and the
+// element-wise kernels.
 bool lt_matmul(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
                const float* b, int64_t ldb, float* d, int64_t ldd, cublasLtEpilogue_t epilogue,
                const float* bias, uintptr_t stream) {
@@ -189,7 +190,7 @@ bool lt_matmul(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a
         pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align_d, sizeof(align_d)));
     FUSEDNN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
         pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align_d, sizeof(align_d)));
-    const AlgoKey key{current_device(), ta, tb, m, n, k, lda, ldb, ldd, int(epilogue), align_a,
+    const AlgoKey key{ctx.device, ta, tb, m, n, k, lda, ldb, ldd, int(epilogue), align_a,
                       align_b, align_d, ws};
     const std::optional<cublasLtMatmulAlgo_t> algo = cached_algo(key, [&] {
       cublasLtMatmulHeuristicResult_t result{};
