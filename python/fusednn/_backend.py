@@ -252,7 +252,7 @@ def contiguous(a, where: str, name: str):
 def call(like, name: str, *args, **kwargs):
     """fusednn._cpu.<name>(...) for host arrays, fusednn._cuda.<name>(...) for device arrays
     (which runs on the arrays' device and stream)."""
-    return getattr(module_for(on_gpu(like)), name)(*args, **kwargs)
+    return getattr(_cpu if isinstance(like, np.ndarray) else cuda_module(), name)(*args, **kwargs)
 
 
 # ---- GPU scratch, from the arrays' own library (so its memory pool serves it) -----------------

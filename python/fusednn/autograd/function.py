@@ -62,20 +62,23 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         Tensor = Function._tensor_type
-        # One pass over the arguments: the arrays forward sees, which inputs need a gradient.
-        arrays, needs, device = [], [], None
+        # One pass over the arguments: the arrays forward sees, which inputs need a gradient,
+        # and where they live (an array's type says it: this runs for every op of every step).
+        arrays, needs, on_host = [], [], None
         for a in args:
             if isinstance(a, Tensor):
-                arrays.append(a._data)
+                data = a._data
+                arrays.append(data)
                 needs.append(a.requires_grad)
-                if device is None:
-                    device = a.device
-                elif a.device != device:
+                host = isinstance(data, np.ndarray)
+                if on_host is None:
+                    on_host = host
+                elif host != on_host:
                     check_same_device(cls.__name__, args)  # raises, naming the two
             else:
                 arrays.append(a)
                 needs.append(False)
-        if device is None:
+        if on_host is None:
             raise TypeError(f"{cls.__name__}.apply needs at least one fusednn.Tensor argument")
         if kwargs and any(isinstance(v, Tensor) for v in kwargs.values()):
             key = next(k for k, v in kwargs.items() if isinstance(v, Tensor))
@@ -90,7 +93,7 @@ class Function:
             out = out.data
         if not isinstance(out, np.ndarray) and not hasattr(out, "__cuda_array_interface__"):
             out = np.asarray(out)  # numpy reductions return scalars
-        result = Tensor._from_array(out, device, requires_grad=record)
+        result = Tensor._from_array(out, None, requires_grad=record)
         if record:
             result._node = Node(cls, ctx, tuple(a if n else None for a, n in zip(args, needs)))
         return result
@@ -140,37 +143,39 @@ def run_backward(root, grad, retain_graph: bool) -> None:
     # twice or already handed on, or anything at all when the graph is kept for another
     # backward.
     handed = set()
-    for node in _topological(root._node):
-        g = pending.pop(id(node), None)
-        if g is None:
-            continue
-        if node.ctx is None:
-            raise RuntimeError(f"backward through {node.name} a second time: its graph was "
-                               "freed by the first backward; pass retain_graph=True to the "
-                               "first call to keep it")
-        with no_grad():
-            result = node.function.backward(node.ctx, g)
-        if not isinstance(result, tuple):
-            result = (result,)
-        if len(result) != len(node.inputs):
-            raise RuntimeError(f"{node.name}.backward returned {len(result)} gradient(s) for "
-                               f"{len(node.inputs)} input(s)")
-        returned = [id(r) for r in result if r is not None]
-        for k, (inp, gi) in enumerate(zip(node.inputs, result)):
-            if inp is None or gi is None:
+    with no_grad():  # the backward functions and the accumulation record nothing
+        for node in _topological(root._node):
+            g = pending.pop(id(node), None)
+            if g is None:
                 continue
-            if tuple(gi.shape) != inp.shape:
-                raise RuntimeError(f"{node.name}.backward returned a gradient of shape "
-                                   f"{tuple(gi.shape)} for input {k} of shape {inp.shape}")
-            if inp._node is not None:
-                key = id(inp._node)
-                pending[key] = gi if key not in pending else pending[key] + gi
-                handed.add(id(gi))
-            else:
-                shared = (retain_graph or gi is g or getattr(gi, "base", None) is not None
-                          or id(gi) in handed or returned.count(id(gi)) > 1)
-                inp._accumulate_grad(gi, owned=not shared)
-                handed.add(id(gi))
-        if not retain_graph:
-            node.ctx = None
-            node.inputs = ()
+            ctx = node.ctx
+            if ctx is None:
+                raise RuntimeError(f"backward through {node.name} a second time: its graph was "
+                                   "freed by the first backward; pass retain_graph=True to the "
+                                   "first call to keep it")
+            result = node.function.backward(ctx, g)
+            if not isinstance(result, tuple):
+                result = (result,)
+            inputs = node.inputs
+            if len(result) != len(inputs):
+                raise RuntimeError(f"{node.name}.backward returned {len(result)} gradient(s) "
+                                   f"for {len(inputs)} input(s)")
+            returned = [id(r) for r in result if r is not None]
+            for k, (inp, gi) in enumerate(zip(inputs, result)):
+                if inp is None or gi is None:
+                    continue
+                if tuple(gi.shape) != inp._data.shape:
+                    raise RuntimeError(f"{node.name}.backward returned a gradient of shape "
+                                       f"{tuple(gi.shape)} for input {k} of shape {inp.shape}")
+                if inp._node is not None:
+                    key = id(inp._node)
+                    pending[key] = gi if key not in pending else pending[key] + gi
+                    handed.add(id(gi))
+                else:
+                    shared = (retain_graph or gi is g or getattr(gi, "base", None) is not None
+                              or id(gi) in handed or returned.count(id(gi)) > 1)
+                    inp._accumulate_grad(gi, owned=not shared)
+                    handed.add(id(gi))
+            if not retain_graph:
+                node.ctx = None
+                node.inputs = ()

@@ -3,6 +3,8 @@ one pass after it (CPU) or into the GEMM's epilogue (GPU); the backward applies 
 activation's derivative and sums the bias gradient in one pass, then runs the two GEMMs."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ... import _backend
@@ -45,7 +47,8 @@ class LinearFunction(Function):
         lead, n_in = x.shape[:-1], x.shape[-1]
         n_out = w.shape[0]
         ctx.act, ctx.slope, ctx.x_shape = act, slope, x.shape
-        x2 = x.reshape(int(np.prod(lead, dtype=np.int64)), n_in)  # -1 is ambiguous when n_in is 0
+        # -1 is ambiguous when n_in is 0
+        x2 = x if x.ndim == 2 else x.reshape(math.prod(lead), n_in)
         if x.dtype == np.float64:
             z = x2 @ w.T + (0 if b is None else b)
             y = float64_forward(act, z, slope)
