@@ -52,16 +52,21 @@ struct CpuBackend {
     cpu::linear_backward(at(x), at(w), at(dy), at(saved), at(dz), at(dx), at(dw), at(dbias),
                          batch, in, out, Act(act), slope);
   }
+  // The CPU conv keeps its own per-thread scratch (cpu/layers.cpp): it takes no workspace.
+  static size_t conv2d_workspace_bytes(const ConvGeometry&, int64_t, int64_t, bool, bool) {
+    return 0;
+  }
   static void conv2d_forward(uintptr_t x, uintptr_t w, uintptr_t bias, uintptr_t y,
                              uintptr_t saved, int64_t batch, int64_t out_channels,
-                             const ConvGeometry& g, int act, float slope, Launch) {
+                             const ConvGeometry& g, int act, float slope, uintptr_t, size_t,
+                             Launch) {
     cpu::conv2d_forward(at(x), at(w), at(y), at(saved), batch, out_channels, g,
                         cpu::Epilogue{at(bias), Act(act), slope});
   }
   static void conv2d_backward(uintptr_t x, uintptr_t w, uintptr_t dy, uintptr_t saved,
                               uintptr_t dz, uintptr_t dx, uintptr_t dw, uintptr_t dbias,
                               int64_t batch, int64_t out_channels, const ConvGeometry& g, int act,
-                              float slope, Launch) {
+                              float slope, uintptr_t, size_t, Launch) {
     cpu::conv2d_backward(at(x), at(w), at(dy), at(saved), at(dz), at(dx), at(dw), at(dbias),
                          batch, out_channels, g, Act(act), slope);
   }
@@ -97,11 +102,16 @@ struct CpuBackend {
   static void philox(uintptr_t out, int64_t n, uint64_t seed, uint64_t offset, Launch) {
     cpu::philox(out, n, seed, offset);
   }
+  // The CPU recurrent kernels keep their own scratch: no workspace.
+  static size_t rnn_workspace_bytes(RnnCell, int64_t, int64_t, int64_t, bool, bool, bool, bool) {
+    return 0;
+  }
   static void rnn_forward(RnnCell cell, int64_t steps, int64_t batch, int64_t input,
                           int64_t hidden, bool reverse, const uint8_t* mask, uintptr_t x,
                           uintptr_t w_ih, uintptr_t w_hh, uintptr_t b_ih, uintptr_t b_hh,
                           uintptr_t h0, uintptr_t c0, uintptr_t y, uintptr_t h_n, uintptr_t c_n,
-                          uintptr_t gates, uintptr_t aux, uintptr_t rec_mask, Launch) {
+                          uintptr_t gates, uintptr_t aux, uintptr_t rec_mask, uintptr_t,
+                          size_t, Launch) {
     cpu::rnn_forward(cpu::RnnSequence{cell, steps, batch, input, hidden, reverse, mask,
                                       at<const float>(rec_mask)},
                      at(x), at(w_ih), at(w_hh), at(b_ih), at(b_hh), at(h0), at(c0), at(y),
@@ -114,7 +124,7 @@ struct CpuBackend {
                            uintptr_t dh_n, uintptr_t dc_n, uintptr_t dx, uintptr_t dw_ih,
                            uintptr_t dw_hh, uintptr_t db_ih, uintptr_t db_hh, uintptr_t dh0,
                            uintptr_t dc0, uintptr_t dgates, uintptr_t dgates_rec,
-                           uintptr_t rec_mask, Launch) {
+                           uintptr_t rec_mask, uintptr_t, size_t, Launch) {
     cpu::rnn_backward(cpu::RnnSequence{cell, steps, batch, input, hidden, reverse, mask,
                                        at<const float>(rec_mask)},
                       at(x), at(w_ih), at(w_hh), at(h0), at(c0), at(y), at(gates), at(aux),

@@ -51,19 +51,25 @@ struct CudaBackend {
     cuda::linear_backward(x, w, dy, saved, dz, dx, dw, dbias, batch, in, out, act, slope,
                           l.stream);
   }
+  static size_t conv2d_workspace_bytes(const ConvGeometry& g, int64_t batch,
+                                       int64_t out_channels, bool backward, bool weight_grad) {
+    return cuda::conv2d_workspace_bytes(g, batch, out_channels, backward, weight_grad);
+  }
   static void conv2d_forward(uintptr_t x, uintptr_t w, uintptr_t bias, uintptr_t y,
                              uintptr_t saved, int64_t batch, int64_t out_channels,
-                             const ConvGeometry& g, int act, float slope, Launch l) {
+                             const ConvGeometry& g, int act, float slope, uintptr_t workspace,
+                             size_t workspace_bytes, Launch l) {
     bindings::DeviceGuard guard(l.device);
-    cuda::conv2d_forward(x, w, bias, y, saved, batch, out_channels, g, act, slope, l.stream);
+    cuda::conv2d_forward(x, w, bias, y, saved, batch, out_channels, g, act, slope, workspace,
+                         workspace_bytes, l.stream);
   }
   static void conv2d_backward(uintptr_t x, uintptr_t w, uintptr_t dy, uintptr_t saved,
                               uintptr_t dz, uintptr_t dx, uintptr_t dw, uintptr_t dbias,
                               int64_t batch, int64_t out_channels, const ConvGeometry& g, int act,
-                              float slope, Launch l) {
+                              float slope, uintptr_t workspace, size_t workspace_bytes, Launch l) {
     bindings::DeviceGuard guard(l.device);
     cuda::conv2d_backward(x, w, dy, saved, dz, dx, dw, dbias, batch, out_channels, g, act, slope,
-                          l.stream);
+                          workspace, workspace_bytes, l.stream);
   }
   static void max_pool2d_forward(uintptr_t x, uintptr_t y, uintptr_t argmax,
                                  const PoolGeometry& g, Launch l) {
@@ -106,11 +112,12 @@ struct CudaBackend {
                           int64_t hidden, bool reverse, const uint8_t* mask, uintptr_t x,
                           uintptr_t w_ih, uintptr_t w_hh, uintptr_t b_ih, uintptr_t b_hh,
                           uintptr_t h0, uintptr_t c0, uintptr_t y, uintptr_t h_n, uintptr_t c_n,
-                          uintptr_t gates, uintptr_t aux, uintptr_t rec_mask, Launch l) {
+                          uintptr_t gates, uintptr_t aux, uintptr_t rec_mask,
+                          uintptr_t workspace, size_t workspace_bytes, Launch l) {
     bindings::DeviceGuard guard(l.device);
     cuda::rnn_forward(int(cell), steps, batch, input, hidden, reverse,
                       reinterpret_cast<uintptr_t>(mask), x, w_ih, w_hh, b_ih, b_hh, h0, c0, y,
-                      h_n, c_n, gates, aux, rec_mask, l.stream);
+                      h_n, c_n, gates, aux, rec_mask, workspace, workspace_bytes, l.stream);
   }
   static void rnn_backward(RnnCell cell, int64_t steps, int64_t batch, int64_t input,
                            int64_t hidden, bool reverse, const uint8_t* mask, uintptr_t x,
@@ -119,12 +126,19 @@ struct CudaBackend {
                            uintptr_t dh_n, uintptr_t dc_n, uintptr_t dx, uintptr_t dw_ih,
                            uintptr_t dw_hh, uintptr_t db_ih, uintptr_t db_hh, uintptr_t dh0,
                            uintptr_t dc0, uintptr_t dgates, uintptr_t dgates_rec,
-                           uintptr_t rec_mask, Launch l) {
+                           uintptr_t rec_mask, uintptr_t workspace, size_t workspace_bytes,
+                           Launch l) {
     bindings::DeviceGuard guard(l.device);
     cuda::rnn_backward(int(cell), steps, batch, input, hidden, reverse,
                        reinterpret_cast<uintptr_t>(mask), x, w_ih, w_hh, h0, c0, y, gates, aux,
                        dy, dh_n, dc_n, dx, dw_ih, dw_hh, db_ih, db_hh, dh0, dc0, dgates,
-                       dgates_rec, rec_mask, l.stream);
+                       dgates_rec, rec_mask, workspace, workspace_bytes, l.stream);
+  }
+  static size_t rnn_workspace_bytes(RnnCell cell, int64_t steps, int64_t batch, int64_t hidden,
+                                    bool backward, bool rec_dropout, bool h0,
+                                    bool weight_grad_hh) {
+    return cuda::rnn_workspace_bytes(int(cell), steps, batch, hidden, backward, rec_dropout, h0,
+                                     weight_grad_hh);
   }
 };
 

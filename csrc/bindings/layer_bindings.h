@@ -144,6 +144,31 @@ inline void conv_sizes(const char* what, const Array& X, const Array& W, const C
 
 // A conv backward's gradient outputs (each optional): dx like x, dw like w, dbias per filter;
 // and the saved activation input or output its activation needs.
+// A call's device scratch (bindings of fusednn._cuda; cuda/workspace.h): a uint8 array of at
+// least `needed` bytes, 256-byte aligned, from the caller's array library (its pool serves
+// it), or None when the call needs none (`needed` 0, as on the CPU, whose kernels keep their
+// own scratch). `sizer`: the binding that tells the caller the size.
+inline Array device_workspace(Reader& r, py::handle h, size_t needed, const char* what,
+                              const char* sizer) {
+  if (h.is_none()) {
+    if (needed == 0) return Array{};
+    throw py::type_error(std::string(what) + ": workspace: this call needs " +
+                         std::to_string(needed) + " bytes of device scratch (" + sizer +
+                         "), got None");
+  }
+  const Array ws = r.get(h, "workspace", true, front::mask({DType::u8}));
+  if (size_t(ws.size) < needed) {
+    throw py::value_error(std::string(what) + ": workspace: " + std::to_string(ws.size) +
+                          " bytes given, this call needs " + std::to_string(needed) + " (" +
+                          sizer + ")");
+  }
+  if (ws.data % 256 != 0) {
+    throw py::value_error(std::string(what) + ": workspace: must be 256-byte aligned (a fresh "
+                          "array is; a slice may not be)");
+  }
+  return ws;
+}
+
 inline void expect_conv_grads(const Array& DX, const Array& DW, const Array& DB,
                               const Array& S, Act act, int64_t n, int64_t o,
                               const ConvGeometry& g) {
@@ -263,9 +288,23 @@ void bind_layers(py::module_& m) {
       py::arg("dw"), py::arg("dbias"), py::arg("act"), py::arg("slope") = 0.0f);
 
   m.def(
+      "conv2d_workspace_bytes",
+      [](const ConvGeometry& g, int64_t batch, int64_t out_channels, bool backward,
+         bool weight_grad) {
+        if (batch < 0 || out_channels < 0) {
+          throw py::value_error("conv2d_workspace_bytes: batch and out_channels must be >= 0");
+        }
+        return Backend::conv2d_workspace_bytes(g, batch, out_channels, backward, weight_grad);
+      },
+      py::arg("geometry"), py::arg("batch"), py::arg("out_channels"), py::arg("backward"),
+      py::arg("weight_grad"),
+      "Bytes of device scratch a conv2d_forward (backward=False) or conv2d_backward call takes "
+      "as `workspace` (0 on the CPU, whose conv keeps its own).");
+
+  m.def(
       "conv2d_forward",
       [](py::handle x, py::handle w, py::handle bias, py::handle y, py::handle saved,
-         const ConvGeometry& g, Act act, float slope) {
+         const ConvGeometry& g, Act act, float slope, py::handle workspace) {
         Reader r{gpu};
         const Array X = r.f32(x, "x", false), W = r.f32(w, "w", false);
         const Array B = r.f32(bias, "bias", false, true);
@@ -278,20 +317,24 @@ void bind_layers(py::module_& m) {
         if (act_saves_input(act_of(act)) && !present(S)) {
           throw py::value_error("saved: required for this activation");
         }
+        const Array WS = device_workspace(r, workspace,
+                                          Backend::conv2d_workspace_bytes(g, n, o, false, false),
+                                          "conv2d_forward", "conv2d_workspace_bytes");
         r.finish();
         const auto launch = Backend::prepare(r);
         py::gil_scoped_release nogil;
         Backend::conv2d_forward(X.data, W.data, B.data, Y.data, S.data, n, o, g, int(act), slope,
-                                launch);
+                                WS.data, size_t(WS.size), launch);
       },
       py::arg("x"), py::arg("w"), py::arg("bias"), py::arg("y"), py::arg("saved"),
-      py::arg("geometry"), py::arg("act"), py::arg("slope") = 0.0f);
+      py::arg("geometry"), py::arg("act"), py::arg("slope") = 0.0f,
+      py::arg("workspace") = py::none());
 
   m.def(
       "conv2d_backward",
       [](py::handle x, py::handle w, py::handle dy, py::handle saved, py::handle dz,
          py::handle dx, py::handle dw, py::handle dbias, const ConvGeometry& g, Act act,
-         float slope) {
+         float slope, py::handle workspace) {
         Reader r{gpu};
         const Array X = r.f32(x, "x", false), W = r.f32(w, "w", false);
         const Array DY = r.f32(dy, "dy", false), S = r.f32(saved, "saved", false, true);
@@ -303,15 +346,19 @@ void bind_layers(py::module_& m) {
         expect_shape("saved", S, {n, o, g.out_h, g.out_w});
         expect_shape("dz", DZ, {n, o, g.out_h, g.out_w});
         expect_conv_grads(DX, DW, DB, S, act, n, o, g);
+        const Array WS = device_workspace(
+            r, workspace, Backend::conv2d_workspace_bytes(g, n, o, true, present(DW)),
+            "conv2d_backward", "conv2d_workspace_bytes");
         r.finish();
         const auto launch = Backend::prepare(r);
         py::gil_scoped_release nogil;
         Backend::conv2d_backward(X.data, W.data, DY.data, S.data, DZ.data, DX.data, DW.data,
-                                 DB.data, n, o, g, int(act), slope, launch);
+                                 DB.data, n, o, g, int(act), slope, WS.data, size_t(WS.size),
+                                 launch);
       },
       py::arg("x"), py::arg("w"), py::arg("dy"), py::arg("saved"), py::arg("dz"), py::arg("dx"),
       py::arg("dw"), py::arg("dbias"), py::arg("geometry"), py::arg("act"),
-      py::arg("slope") = 0.0f);
+      py::arg("slope") = 0.0f, py::arg("workspace") = py::none());
 
   // Pooling: x (N, C, H, W) with N*C = planes; y (and argmax, int32) (N, C, out_h, out_w).
   auto pool_sizes = [](const char* what, const Array& X, const PoolGeometry& g) {

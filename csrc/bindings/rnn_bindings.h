@@ -58,7 +58,7 @@ void bind_rnn(py::module_& m) {
       [u8](RnnCell cell, py::handle x, py::handle w_ih, py::handle w_hh, py::handle b_ih,
             py::handle b_hh, py::handle h0, py::handle c0, py::handle mask, bool reverse,
             py::handle y, py::handle h_n, py::handle c_n, py::handle gates, py::handle aux,
-            py::handle rec_mask) {
+            py::handle rec_mask, py::handle workspace) {
         Reader r{gpu};
         const Array X = r.f32(x, "x", false), WI = r.f32(w_ih, "w_ih", false);
         const Array WH = r.f32(w_hh, "w_hh", false), BI = r.f32(b_ih, "b_ih", false, true);
@@ -77,17 +77,23 @@ void bind_rnn(py::module_& m) {
         expect_shape("gates", G, {s.steps, s.batch, s.gates});
         expect_shape("aux", A, {s.steps, s.batch, s.hidden});
         const uint8_t* active = checked_mask(M, s);
+        const Array WS = device_workspace(
+            r, workspace,
+            Backend::rnn_workspace_bytes(cell, s.steps, s.batch, s.hidden, false, present(RM),
+                                         present(H0), false),
+            "rnn_forward", "rnn_workspace_bytes");
         r.finish();
         const auto launch = Backend::prepare(r);
         py::gil_scoped_release nogil;
         Backend::rnn_forward(cell, s.steps, s.batch, s.input, s.hidden, reverse, active, X.data,
                              WI.data, WH.data, BI.data, BH.data, H0.data, C0.data, Y.data,
-                             HN.data, CN.data, G.data, A.data, RM.data, launch);
+                             HN.data, CN.data, G.data, A.data, RM.data, WS.data, size_t(WS.size),
+                             launch);
       },
       py::arg("cell"), py::arg("x"), py::arg("w_ih"), py::arg("w_hh"), py::arg("b_ih"),
       py::arg("b_hh"), py::arg("h0"), py::arg("c0"), py::arg("mask"), py::arg("reverse"),
       py::arg("y"), py::arg("h_n"), py::arg("c_n"), py::arg("gates"), py::arg("aux"),
-      py::arg("rec_mask") = py::none());
+      py::arg("rec_mask") = py::none(), py::arg("workspace") = py::none());
 
   m.def(
       "rnn_backward",
@@ -96,7 +102,7 @@ void bind_rnn(py::module_& m) {
             py::handle aux, py::handle dy, py::handle dh_n, py::handle dc_n, py::handle dx,
             py::handle dw_ih, py::handle dw_hh, py::handle db_ih, py::handle db_hh,
             py::handle dh0, py::handle dc0, py::handle dgates, py::handle dgates_rec,
-            py::handle rec_mask) {
+            py::handle rec_mask, py::handle workspace) {
         Reader r{gpu};
         const Array X = r.f32(x, "x", false), WI = r.f32(w_ih, "w_ih", false);
         const Array WH = r.f32(w_hh, "w_hh", false), H0 = r.f32(h0, "h0", false, true);
@@ -133,19 +139,44 @@ void bind_rnn(py::module_& m) {
           throw py::value_error("dgates_rec: required for a GRU");
         }
         const uint8_t* active = checked_mask(M, s);
+        const Array WS = device_workspace(
+            r, workspace,
+            Backend::rnn_workspace_bytes(cell, s.steps, s.batch, s.hidden, true, present(RM),
+                                         present(H0), present(DWH)),
+            "rnn_backward", "rnn_workspace_bytes");
         r.finish();
         const auto launch = Backend::prepare(r);
         py::gil_scoped_release nogil;
         Backend::rnn_backward(cell, s.steps, s.batch, s.input, s.hidden, reverse, active, X.data,
                               WI.data, WH.data, H0.data, C0.data, Y.data, G.data, A.data,
                               DY.data, DHN.data, DCN.data, DX.data, DWI.data, DWH.data, DBI.data,
-                              DBH.data, DH0.data, DC0.data, DG.data, DGR.data, RM.data, launch);
+                              DBH.data, DH0.data, DC0.data, DG.data, DGR.data, RM.data, WS.data,
+                              size_t(WS.size), launch);
       },
       py::arg("cell"), py::arg("x"), py::arg("w_ih"), py::arg("w_hh"), py::arg("h0"),
       py::arg("c0"), py::arg("mask"), py::arg("reverse"), py::arg("y"), py::arg("gates"),
       py::arg("aux"), py::arg("dy"), py::arg("dh_n"), py::arg("dc_n"), py::arg("dx"),
       py::arg("dw_ih"), py::arg("dw_hh"), py::arg("db_ih"), py::arg("db_hh"), py::arg("dh0"),
-      py::arg("dc0"), py::arg("dgates"), py::arg("dgates_rec"), py::arg("rec_mask") = py::none());
+      py::arg("dc0"), py::arg("dgates"), py::arg("dgates_rec"), py::arg("rec_mask") = py::none(),
+      py::arg("workspace") = py::none());
+
+  m.def(
+      "rnn_workspace_bytes",
+      [](RnnCell cell, int64_t steps, int64_t batch, int64_t hidden, bool backward,
+         bool rec_dropout, bool h0, bool weight_grad_hh) {
+        if (int32_t(cell) < 0 || int32_t(cell) >= kNumRnnCells) {
+          throw py::value_error("unknown recurrent cell code " + std::to_string(int32_t(cell)));
+        }
+        if (steps < 0 || batch < 0 || hidden < 0) {
+          throw py::value_error("rnn_workspace_bytes: steps, batch and hidden must be >= 0");
+        }
+        return Backend::rnn_workspace_bytes(cell, steps, batch, hidden, backward, rec_dropout,
+                                            h0, weight_grad_hh);
+      },
+      py::arg("cell"), py::arg("steps"), py::arg("batch"), py::arg("hidden"), py::arg("backward"),
+      py::arg("rec_dropout"), py::arg("h0"), py::arg("weight_grad_hh"),
+      "Bytes of device scratch an rnn_forward (backward=False) or rnn_backward call takes as "
+      "`workspace` (0 on the CPU, whose kernels keep their own).");
 }
 
 }  // namespace fusednn::bindings

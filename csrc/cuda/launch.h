@@ -88,13 +88,18 @@ void linear_forward(uintptr_t x, uintptr_t w, uintptr_t bias, uintptr_t y, uintp
 void linear_backward(uintptr_t x, uintptr_t w, uintptr_t dy, uintptr_t saved, uintptr_t dz,
                      uintptr_t dx, uintptr_t dw, uintptr_t dbias, int64_t batch, int64_t in,
                      int64_t out, int act, float slope, uintptr_t stream);
+// The device scratch a conv takes (its im2col chunk and, backward with dw, the per-sample
+// weight-gradient partials), in bytes: the caller allocates it from its array library's pool
+// and passes it as `workspace` (at least this many bytes, 256-byte aligned; 0: none needed).
+size_t conv2d_workspace_bytes(const ConvGeometry& g, int64_t batch, int64_t out_channels,
+                              bool backward, bool weight_grad);
 void conv2d_forward(uintptr_t x, uintptr_t w, uintptr_t bias, uintptr_t y, uintptr_t saved,
                     int64_t batch, int64_t out_channels, const ConvGeometry& g, int act,
-                    float slope, uintptr_t stream);
+                    float slope, uintptr_t workspace, size_t workspace_bytes, uintptr_t stream);
 void conv2d_backward(uintptr_t x, uintptr_t w, uintptr_t dy, uintptr_t saved, uintptr_t dz,
                      uintptr_t dx, uintptr_t dw, uintptr_t dbias, int64_t batch,
                      int64_t out_channels, const ConvGeometry& g, int act, float slope,
-                     uintptr_t stream);
+                     uintptr_t workspace, size_t workspace_bytes, uintptr_t stream);
 
 // Row-major C[m, n] = op(A)[m, k] op(B)[k, n] + beta C through cuBLAS (FP32 compute).
 void gemm_rowmajor(uintptr_t stream, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
@@ -104,17 +109,21 @@ void gemm_rowmajor(uintptr_t stream, bool ta, bool tb, int64_t m, int64_t n, int
 // ---- recurrent layers (rnn.cu): the CPU twins' contract (csrc/cpu/rnn.h), cell codes of
 // fusednn/rnn_math.h, `mask` a device (steps, batch) uint8 array or 0, `rec_mask` a device
 // (batch, hidden) float recurrent-dropout mask or 0 ---------------------------------------------
+// The device scratch rnn_forward (backward=False) / rnn_backward take as `workspace`, in
+// bytes, for a call with or without recurrent dropout, h0 and (backward) dw_hh.
+size_t rnn_workspace_bytes(int cell, int64_t steps, int64_t batch, int64_t hidden, bool backward,
+                           bool rec_dropout, bool h0, bool weight_grad_hh);
 void rnn_forward(int cell, int64_t steps, int64_t batch, int64_t input, int64_t hidden,
                  bool reverse, uintptr_t mask, uintptr_t x, uintptr_t w_ih, uintptr_t w_hh,
                  uintptr_t b_ih, uintptr_t b_hh, uintptr_t h0, uintptr_t c0, uintptr_t y,
                  uintptr_t h_n, uintptr_t c_n, uintptr_t gates, uintptr_t aux, uintptr_t rec_mask,
-                 uintptr_t stream);
+                 uintptr_t workspace, size_t workspace_bytes, uintptr_t stream);
 void rnn_backward(int cell, int64_t steps, int64_t batch, int64_t input, int64_t hidden,
                   bool reverse, uintptr_t mask, uintptr_t x, uintptr_t w_ih, uintptr_t w_hh,
                   uintptr_t h0, uintptr_t c0, uintptr_t y, uintptr_t gates, uintptr_t aux,
                   uintptr_t dy, uintptr_t dh_n, uintptr_t dc_n, uintptr_t dx, uintptr_t dw_ih,
                   uintptr_t dw_hh, uintptr_t db_ih, uintptr_t db_hh, uintptr_t dh0,
                   uintptr_t dc0, uintptr_t dgates, uintptr_t dgates_rec, uintptr_t rec_mask,
-                  uintptr_t stream);
+                  uintptr_t workspace, size_t workspace_bytes, uintptr_t stream);
 
 }  // namespace fusednn::cuda

@@ -33,6 +33,7 @@
 
 #include "cuda/common.cuh"
 #include "cuda/launch.h"
+#include "cuda/workspace.h"
 #include "fusednn/act_math.h"
 
 namespace fusednn::cuda {
@@ -237,24 +238,36 @@ void check_dims(std::initializer_list<int64_t> dims) {
   }
 }
 
-// A stream-ordered scratch buffer.
-struct Scratch {
-  void* p = nullptr;
-  cudaStream_t s;
-  Scratch(size_t bytes, uintptr_t stream) : s(as_stream(stream)) {
-    if (bytes) FUSEDNN_CUDA_CHECK(cudaMallocAsync(&p, bytes, s));
-  }
-  ~Scratch() {
-    if (p) cudaFreeAsync(p, s);
-  }
-  float* get() const { return static_cast<float*>(p); }
-};
-
 // Samples per im2col chunk (all of them for a pointwise conv, which needs no col); K * P > 0.
 int64_t chunk_samples(const ConvGeometry& geo, int64_t batch) {
   if (geo.is_pointwise()) return batch;
   return std::max<int64_t>(1, std::min<int64_t>(batch, kColChunkFloats / (geo.col_rows() * geo.col_cols())));
 }
+
+// Per-sample weight gradients summed at a time (at most kColChunkFloats of them).
+int64_t partial_samples(const ConvGeometry& geo, int64_t chunk, int64_t out_channels) {
+  return std::max<int64_t>(1, std::min<int64_t>(chunk, kColChunkFloats / (geo.col_rows() * out_channels)));
+}
+
+// Where a conv's scratch lies in its workspace: the im2col chunk, then (backward with dw)
+// the per-sample weight-gradient partials.
+struct ConvScratch {
+  WorkspaceLayout layout;
+  size_t col_bytes = 0, partial_bytes = 0, col = 0, partial = 0;
+
+  ConvScratch(const ConvGeometry& geo, int64_t batch, int64_t out_channels, bool backward,
+              bool weight_grad) {
+    const int64_t K = geo.col_rows(), P = geo.col_cols();
+    if (batch <= 0 || K <= 0 || P <= 0 || out_channels <= 0) return;  // nothing to lower
+    const int64_t chunk = chunk_samples(geo, batch);
+    if (!geo.is_pointwise()) col_bytes = sizeof(float) * size_t(chunk * K * P);
+    if (backward && weight_grad) {
+      partial_bytes = sizeof(float) * size_t(partial_samples(geo, chunk, out_channels) * K * out_channels);
+    }
+    col = layout.add(col_bytes);
+    partial = layout.add(partial_bytes);
+  }
+};
 
 }  // namespace
 
@@ -317,23 +330,30 @@ void linear_backward(uintptr_t x, uintptr_t w, uintptr_t dy, uintptr_t saved, ui
   }
 }
 
+size_t conv2d_workspace_bytes(const ConvGeometry& geo, int64_t batch, int64_t out_channels,
+                              bool backward, bool weight_grad) {
+  return ConvScratch(geo, batch, out_channels, backward, weight_grad).layout.total();
+}
+
 void conv2d_forward(uintptr_t x, uintptr_t w, uintptr_t bias, uintptr_t y, uintptr_t saved,
                     int64_t batch, int64_t out_channels, const ConvGeometry& geo, int act,
-                    float slope, uintptr_t stream) {
+                    float slope, uintptr_t workspace, size_t workspace_bytes, uintptr_t stream) {
   const int64_t K = geo.col_rows(), P = geo.col_cols(), image = geo.channels * geo.height * geo.width;
   check_dims({K, P, out_channels});
   if (batch == 0 || out_channels == 0 || P == 0) return;  // y is empty
   if (K == 0) {  // no input channels: y is the bias alone
     FUSEDNN_CUDA_CHECK(cudaMemsetAsync(f(y), 0, sizeof(float) * size_t(batch * out_channels * P), as_stream(stream)));
   }
+  const ConvScratch scratch(geo, batch, out_channels, false, false);
+  float* col = scratch.layout.at(workspace, workspace_bytes, scratch.col, scratch.col_bytes,
+                                 "conv2d_forward");
   const int64_t chunk = chunk_samples(geo, batch);
-  Scratch col(geo.is_pointwise() || K == 0 ? 0 : sizeof(float) * size_t(chunk * K * P), stream);
   for (int64_t n0 = 0; K > 0 && n0 < batch; n0 += chunk) {
     const int64_t count = std::min(chunk, batch - n0);
     const float* cols = cf(x) + n0 * image;
     if (!geo.is_pointwise()) {
-      im2col(uintptr_t(cf(x) + n0 * image), uintptr_t(col.get()), count, geo, stream);
-      cols = col.get();
+      im2col(uintptr_t(cf(x) + n0 * image), uintptr_t(col), count, geo, stream);
+      cols = col;
     }
     // Per sample, column-major: Y^T (P x O) = col^T (P x K) * W^T (K x O).
     FUSEDNN_CUBLAS_CHECK(cublasSgemmStridedBatched(
@@ -349,9 +369,14 @@ void conv2d_forward(uintptr_t x, uintptr_t w, uintptr_t bias, uintptr_t y, uintp
 void conv2d_backward(uintptr_t x, uintptr_t w, uintptr_t dy, uintptr_t saved, uintptr_t dz,
                      uintptr_t dx, uintptr_t dw, uintptr_t dbias, int64_t batch,
                      int64_t out_channels, const ConvGeometry& geo, int act, float slope,
-                     uintptr_t stream) {
+                     uintptr_t workspace, size_t workspace_bytes, uintptr_t stream) {
   const int64_t K = geo.col_rows(), P = geo.col_cols(), image = geo.channels * geo.height * geo.width;
   check_dims({K, P, out_channels});
+  const ConvScratch scratch(geo, batch, out_channels, true, dw != 0);
+  float* col = scratch.layout.at(workspace, workspace_bytes, scratch.col, scratch.col_bytes,
+                                 "conv2d_backward");
+  float* partial = scratch.layout.at(workspace, workspace_bytes, scratch.partial,
+                                     scratch.partial_bytes, "conv2d_backward");
   uintptr_t g = dy;
   if (static_cast<Act>(act) != Act::kIdentity) {
     bias_act_backward(dy, saved, dz, dbias, batch, out_channels, P, act, slope, stream);
@@ -371,18 +396,15 @@ void conv2d_backward(uintptr_t x, uintptr_t w, uintptr_t dy, uintptr_t saved, ui
   }
   if (K == 0 || (!dw && !dx)) return;
   const int64_t chunk = chunk_samples(geo, batch);
-  Scratch col(geo.is_pointwise() ? 0 : sizeof(float) * size_t(chunk * K * P), stream);
-  // Per-sample weight gradients, at most kColChunkFloats of them at a time.
-  const int64_t group = std::max<int64_t>(1, std::min<int64_t>(chunk, kColChunkFloats / (K * out_channels)));
-  Scratch partial(dw ? sizeof(float) * size_t(group * K * out_channels) : 0, stream);
+  const int64_t group = partial_samples(geo, chunk, out_channels);
   for (int64_t n0 = 0; n0 < batch; n0 += chunk) {
     const int64_t count = std::min(chunk, batch - n0);
     const float* gz = cf(g) + n0 * out_channels * P;
     if (dw) {
       const float* cols = cf(x) + n0 * image;
       if (!geo.is_pointwise()) {
-        im2col(uintptr_t(cf(x) + n0 * image), uintptr_t(col.get()), count, geo, stream);
-        cols = col.get();
+        im2col(uintptr_t(cf(x) + n0 * image), uintptr_t(col), count, geo, stream);
+        cols = col;
       }
       // Each sample's dW^T (K x O) = col (K x P, stored P x K, op T) * G (P x O), side by side
       // in `partial` by one strided-batched GEMM, then summed into dW in sample order: two
@@ -392,18 +414,18 @@ void conv2d_backward(uintptr_t x, uintptr_t w, uintptr_t dy, uintptr_t saved, ui
         FUSEDNN_CUBLAS_CHECK(cublasSgemmStridedBatched(
             blas_on(stream), CUBLAS_OP_T, CUBLAS_OP_N, int(K), int(out_channels), int(P), &kOne,
             cols + i0 * K * P, int(P), K * P, gz + i0 * out_channels * P, int(P),
-            out_channels * P, &kZero, partial.get(), int(K), K * out_channels, int(m)));
-        sum_slices(uintptr_t(partial.get()), m, K * out_channels, dw, n0 + i0 > 0, stream);
+            out_channels * P, &kZero, partial, int(K), K * out_channels, int(m)));
+        sum_slices(uintptr_t(partial), m, K * out_channels, dw, n0 + i0 > 0, stream);
       }
     }
     if (dx) {
-      float* target = geo.is_pointwise() ? f(dx) + n0 * image : col.get();
+      float* target = geo.is_pointwise() ? f(dx) + n0 * image : col;
       // Per sample: dcol^T (P x K) = G^T (P x O) * W (O x K, stored K x O, op T).
       FUSEDNN_CUBLAS_CHECK(cublasSgemmStridedBatched(
           blas_on(stream), CUBLAS_OP_N, CUBLAS_OP_T, int(P), int(K), int(out_channels), &kOne,
           gz, int(P), out_channels * P, cf(w), int(K), 0, &kZero, target, int(P), K * P,
           int(count)));
-      if (!geo.is_pointwise()) col2im(uintptr_t(col.get()), uintptr_t(f(dx) + n0 * image), count, geo, stream);
+      if (!geo.is_pointwise()) col2im(uintptr_t(col), uintptr_t(f(dx) + n0 * image), count, geo, stream);
     }
   }
 }

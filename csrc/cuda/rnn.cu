@@ -5,12 +5,13 @@
 // steps in reverse with one fused kernel (which also adds the step's output gradient) and one
 // GEMM each, then the input and weight gradients as GEMMs over all steps and the bias
 // gradients as column sums. The cell math is fusednn/rnn_math.h, shared with the CPU paths.
-// Everything is queued on the caller's stream; scratch comes from cudaMallocAsync.
+// Everything is queued on the caller's stream; scratch is carved from the caller's workspace.
 // ============================================================================================
 #include <cstdint>
 
 #include "cuda/common.cuh"
 #include "cuda/launch.h"
+#include "cuda/workspace.h"
 #include "fusednn/rnn_math.h"
 #include "fusednn/vec_scalar.h"
 
@@ -221,18 +222,50 @@ __global__ void add_masked_kernel(const float* a, const float* mask, float* out,
   FUSEDNN_GRID_STRIDE(i, n) { out[i] += a[i] * mask[i]; }
 }
 
-// A stream-ordered buffer of floats, zeroed when asked.
+// A recurrent call's scratch in the caller's workspace (workspace.h): the forward's zero
+// state, recurrent product and masked state; the backward's zero state, state gradients and
+// masked copies. The one account of it, for rnn_workspace_bytes and the kernels alike.
+struct RnnScratch {
+  struct Piece {
+    size_t offset = 0, bytes = 0;
+  };
+  WorkspaceLayout layout;
+  Piece zeros, rec, masked, dh, dh_prev, dc, dmasked, du, h_masked, masked_y, masked_h0;
+
+  RnnScratch(RnnCell cell, int64_t T, int64_t B, int64_t H, bool backward, bool rec_dropout,
+             bool h0, bool weight_grad_hh) {
+    if (T <= 0 || B <= 0 || H <= 0) return;  // nothing runs
+    const int64_t BH = B * H, GH = rnn_gates(cell) * H;
+    const bool reset_before = cell == RnnCell::kGruResetBefore;
+    zeros = add(BH);
+    if (!backward) {
+      rec = add(B * GH);
+      masked = add(rec_dropout ? BH : 0);
+      return;
+    }
+    dh = add(BH);
+    dh_prev = add(BH);
+    dc = add(BH);
+    dmasked = add(rec_dropout ? BH : 0);
+    du = add(reset_before ? BH : 0);
+    h_masked = add(reset_before && rec_dropout ? BH : 0);
+    masked_y = add(rec_dropout && weight_grad_hh ? T * BH : 0);
+    masked_h0 = add(rec_dropout && h0 && weight_grad_hh ? BH : 0);
+  }
+
+  Piece add(int64_t floats) {
+    const size_t bytes = size_t(floats) * sizeof(float);
+    return Piece{layout.add(bytes), bytes};
+  }
+};
+
+// One piece of the workspace as the kernels use it, zeroed on the stream when asked.
 struct Buffer {
   float* p = nullptr;
-  cudaStream_t s;
-  Buffer(int64_t floats, uintptr_t stream, bool zero) : s(as_stream(stream)) {
-    if (floats > 0) {
-      FUSEDNN_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&p), size_t(floats) * 4, s));
-      if (zero) FUSEDNN_CUDA_CHECK(cudaMemsetAsync(p, 0, size_t(floats) * 4, s));
-    }
-  }
-  ~Buffer() {
-    if (p) cudaFreeAsync(p, s);
+  Buffer(const RnnScratch& s, const RnnScratch::Piece& piece, uintptr_t workspace,
+         size_t workspace_bytes, const char* what, uintptr_t stream, bool zero = false)
+      : p(s.layout.at(workspace, workspace_bytes, piece.offset, piece.bytes, what)) {
+    if (p && zero) FUSEDNN_CUDA_CHECK(cudaMemsetAsync(p, 0, piece.bytes, as_stream(stream)));
   }
   uintptr_t addr() const { return reinterpret_cast<uintptr_t>(p); }
 };
@@ -249,17 +282,27 @@ void copy(uintptr_t dst, uintptr_t src, int64_t floats, uintptr_t stream) {
 
 }  // namespace
 
+size_t rnn_workspace_bytes(int cell_code, int64_t T, int64_t B, int64_t H, bool backward,
+                           bool rec_dropout, bool h0, bool weight_grad_hh) {
+  return RnnScratch(RnnCell(cell_code), T, B, H, backward, rec_dropout, h0, weight_grad_hh)
+      .layout.total();
+}
+
 void rnn_forward(int cell_code, int64_t T, int64_t B, int64_t I, int64_t H, bool reverse,
                  uintptr_t mask, uintptr_t x, uintptr_t w_ih, uintptr_t w_hh, uintptr_t b_ih,
                  uintptr_t b_hh, uintptr_t h0, uintptr_t c0, uintptr_t y, uintptr_t h_n,
                  uintptr_t c_n, uintptr_t gates, uintptr_t aux, uintptr_t rec_mask,
-                 uintptr_t stream) {
+                 uintptr_t workspace, size_t workspace_bytes, uintptr_t stream) {
   const RnnCell cell = RnnCell(cell_code);
   const int64_t GH = rnn_gates(cell) * H, BH = B * H;
   if (T == 0 || B == 0) return;
+  const RnnScratch scratch(cell, T, B, H, false, rec_mask != 0, h0 != 0, false);
+  const char* what = "rnn_forward";
+  const Buffer zeros(scratch, scratch.zeros, workspace, workspace_bytes, what, stream, true);
+  const Buffer rec(scratch, scratch.rec, workspace, workspace_bytes, what, stream);
+  const Buffer masked(scratch, scratch.masked, workspace, workspace_bytes, what, stream);
   gemm_rowmajor(stream, false, true, T * B, GH, I, x, I, w_ih, I, 0.f, gates, GH);
   if (b_ih) bias_act_forward(gates, b_ih, gates, 0, T * B, GH, 1, int(Act::kIdentity), 0.f, stream);
-  Buffer zeros(BH, stream, true), rec(B * GH, stream, false), masked(rec_mask ? BH : 0, stream, false);
   for (int64_t k = 0; k < T; ++k) {
     const int64_t t = step_at(reverse, T, k), prev = step_at(reverse, T, k - 1);
     const uintptr_t h_prev = k == 0 ? (h0 ? h0 : zeros.addr()) : y + uintptr_t(prev * BH * 4);
@@ -300,7 +343,8 @@ void rnn_backward(int cell_code, int64_t T, int64_t B, int64_t I, int64_t H, boo
                   uintptr_t c0, uintptr_t y, uintptr_t gates, uintptr_t aux, uintptr_t dy,
                   uintptr_t dh_n, uintptr_t dc_n, uintptr_t dx, uintptr_t dw_ih, uintptr_t dw_hh,
                   uintptr_t db_ih, uintptr_t db_hh, uintptr_t dh0, uintptr_t dc0,
-                  uintptr_t dgates, uintptr_t dgates_rec, uintptr_t rec_mask, uintptr_t stream) {
+                  uintptr_t dgates, uintptr_t dgates_rec, uintptr_t rec_mask,
+                  uintptr_t workspace, size_t workspace_bytes, uintptr_t stream) {
   const RnnCell cell = RnnCell(cell_code);
   const int64_t GH = rnn_gates(cell) * H, BH = B * H;
   if (T == 0 || B == 0) return;
@@ -309,10 +353,15 @@ void rnn_backward(int cell_code, int64_t T, int64_t B, int64_t I, int64_t H, boo
   const uintptr_t drec = gru ? dgates_rec : dgates;
   // The rows of W_hh the step's state multiplies (the reset-before GRU's n rows multiply u).
   const int64_t state_rows = reset_before ? 2 * H : GH;
-  Buffer zeros(BH, stream, true), dh(BH, stream, true), dh_prev(BH, stream, false),
-      dc(BH, stream, true), dmasked(rec_mask ? BH : 0, stream, false),
-      du(reset_before ? BH : 0, stream, false), h_masked(reset_before && rec_mask ? BH : 0,
-                                                         stream, false);
+  const RnnScratch scratch(cell, T, B, H, true, rec_mask != 0, h0 != 0, dw_hh != 0);
+  const char* what = "rnn_backward";
+  auto piece = [&](const RnnScratch::Piece& p, bool zero = false) {
+    return Buffer(scratch, p, workspace, workspace_bytes, what, stream, zero);
+  };
+  const Buffer zeros = piece(scratch.zeros, true), dh = piece(scratch.dh, true);
+  const Buffer dh_prev = piece(scratch.dh_prev), dc = piece(scratch.dc, true);
+  const Buffer dmasked = piece(scratch.dmasked), du = piece(scratch.du);
+  const Buffer h_masked = piece(scratch.h_masked);
   if (dh_n) copy(dh.addr(), dh_n, BH, stream);
   if (dc_n && cell == RnnCell::kLstm) copy(dc.addr(), dc_n, BH, stream);
   float* cur = dh.p;
@@ -375,8 +424,7 @@ void rnn_backward(int cell_code, int64_t T, int64_t B, int64_t I, int64_t H, boo
   if (dw_hh) {
     // The states each step's product read: the outputs shifted by one step and h0, masked
     // under recurrent dropout.
-    Buffer masked_y(rec_mask ? T * BH : 0, stream, false), masked_h0(rec_mask && h0 ? BH : 0,
-                                                                        stream, false);
+    const Buffer masked_y = piece(scratch.masked_y), masked_h0 = piece(scratch.masked_h0);
     uintptr_t states = y, first_state = h0;
     if (rec_mask) {
       masked_kernel<<<blocks_for(T * BH, kThreads), kThreads, 0, as_stream(stream)>>>(

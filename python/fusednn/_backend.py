@@ -235,6 +235,16 @@ def scratch(like, shape, tag: str, dtype=np.float32):
     return a
 
 
+def workspace(like, sizer: str, *args) -> dict:
+    """The device scratch of a GPU kernel call, as its keyword argument: a byte array of
+    ``fusednn._cuda.<sizer>(*args)`` bytes from ``like``'s own library, whose memory pool then
+    serves it and frees it in stream order. Nothing on the CPU, whose kernels keep their own."""
+    if isinstance(like, np.ndarray):
+        return {}
+    nbytes = getattr(cuda_module(), sizer)(*args)
+    return {"workspace": empty(like, (nbytes,), np.uint8)} if nbytes else {}
+
+
 def contiguous(a, where: str, name: str):
     """``a`` as C-contiguous float32, or a TypeError naming it (no silent float64 -> float32)."""
     if a.dtype != np.float32:

@@ -96,6 +96,60 @@ def test_conv_over_several_scratch_chunks_matches_the_cpu():
                  [rand(16, 64, 128, 128), rand(4, 64, 3, 3, scale=0.05), rand(4)])
 
 
+def test_conv_scratch_comes_from_cupys_pool():
+    """The conv's im2col chunk and dW partials are asked of CuPy's allocator (its pool serves
+    them and frees them in stream order), in the sizes conv2d_workspace_bytes gives."""
+    from fusednn import _backend
+    from fusednn.nn.functional.conv import conv_geometry
+
+    x, w, b = rand(64, 32, 28, 28), rand(64, 32, 3, 3, scale=0.05), rand(64)
+    geometry = conv_geometry(x.shape, (3, 3), 1, 1, 1, "test")[0]
+    sizes_of = _backend.cuda_module().conv2d_workspace_bytes
+    wanted = {sizes_of(geometry, 64, 64, False, False), sizes_of(geometry, 64, 64, True, True)}
+    assert min(wanted) > 0
+    pool, asked = cupy.cuda.MemoryPool(), []
+
+    def malloc(size):
+        asked.append(size)
+        return pool.malloc(size)
+
+    cupy.cuda.set_allocator(malloc)
+    try:
+        same_on_both(lambda x, w, b: F.conv2d(x, w, b, 1, 1, activation="relu"), [x, w, b])
+    finally:
+        cupy.cuda.set_allocator(cupy.get_default_memory_pool().malloc)
+    assert wanted <= set(asked)
+
+
+def test_conv_workspace_is_checked_before_anything_launches():
+    from fusednn import _backend
+    from fusednn.nn.functional.conv import conv_geometry
+
+    cuda = _backend.cuda_module()
+    x = cupy.asarray(rand(4, 3, 16, 16))
+    w = cupy.asarray(rand(8, 3, 3, 3))
+    y = cupy.zeros((4, 8, 16, 16), cupy.float32)
+    geometry = conv_geometry(x.shape, (3, 3), 1, 1, 1, "test")[0]
+    needed = cuda.conv2d_workspace_bytes(geometry, 4, 8, False, False)
+    act = cuda.Act.identity
+    with pytest.raises(TypeError, match=f"needs {needed} bytes of device scratch"):
+        cuda.conv2d_forward(x, w, None, y, None, geometry, act)
+    with pytest.raises(ValueError, match=f"{needed - 4} bytes given, this call needs {needed}"):
+        cuda.conv2d_forward(x, w, None, y, None, geometry, act,
+                            workspace=cupy.empty(needed - 4, cupy.uint8))
+    with pytest.raises(ValueError, match="256-byte aligned"):
+        cuda.conv2d_forward(x, w, None, y, None, geometry, act,
+                            workspace=cupy.empty(needed + 8, cupy.uint8)[4:])
+    with pytest.raises(TypeError, match="workspace"):
+        cuda.conv2d_forward(x, w, None, y, None, geometry, act,
+                            workspace=cupy.empty(needed // 4, cupy.float32))
+    assert not y.any()  # refused: nothing ran
+    cuda.conv2d_forward(x, w, None, y, None, geometry, act,
+                        workspace=cupy.empty(needed, cupy.uint8))
+    cupy.cuda.Device().synchronize()
+    assert y.any()
+
+
 def test_two_threads_on_their_own_streams_get_their_own_results():
     """Each thread runs linear and conv 100 times on its own CuPy stream: a shared cuBLAS
     handle or workspace would put one thread's GEMM on the other's stream."""

@@ -79,3 +79,37 @@ def test_gpu_recurrent_dropout_matches_cpu(cell, padded):
         outs.append([y.cpu().numpy()] + [x.grad.cpu().numpy() for x in xs])
     for a, b in zip(outs[1], outs[0]):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * max(1.0, float(np.abs(b).max())))
+
+
+def test_recurrent_scratch_comes_from_cupys_pool():
+    """The recurrent kernels' scratch (zero state, recurrent product, state gradients) is asked
+    of CuPy's allocator, in the sizes rnn_workspace_bytes gives: the forward's and the
+    backward's both appear among its requests."""
+    from fusednn import _backend
+
+    rng = np.random.default_rng(0)
+    hidden, features, steps, batch = 40, 6, 5, 3
+    params = [rng.standard_normal((4 * hidden, features)).astype(np.float32) * 0.3,
+              rng.standard_normal((4 * hidden, hidden)).astype(np.float32) * 0.3,
+              rng.standard_normal(4 * hidden).astype(np.float32) * 0.1,
+              rng.standard_normal(4 * hidden).astype(np.float32) * 0.1]
+    x = rng.standard_normal((batch, steps, features)).astype(np.float32)
+    sizes_of = _backend.cuda_module().rnn_workspace_bytes
+    lstm = _backend.RnnCell.lstm
+    wanted = {sizes_of(lstm, steps, batch, hidden, False, False, False, False),
+              sizes_of(lstm, steps, batch, hidden, True, False, False, True)}
+    pool, asked = cupy.cuda.MemoryPool(), []
+
+    def malloc(size):
+        asked.append(size)
+        return pool.malloc(size)
+
+    cupy.cuda.set_allocator(malloc)
+    try:
+        gpu = run("lstm", [x] + params, "cuda", None, False)
+    finally:
+        cupy.cuda.set_allocator(cupy.get_default_memory_pool().malloc)
+    assert wanted <= set(asked)
+    cpu = run("lstm", [x] + params, "cpu", None, False)
+    for k, (a, b) in enumerate(zip(gpu, cpu)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4, err_msg=f"output {k}")

@@ -16,17 +16,17 @@ from .activation import float64_forward
 # linear and conv2d differ only in their kernels' names and geometry argument: both take
 # (x, w, bias, y, saved, *geometry, act, slope) forward and (x, w, dy, saved, dz, dx, dw,
 # dbias, *geometry, act, slope) backward; every size is read off the arrays in C++.
-def _gemm_forward(kernel, where, x, w, b, out_shape, geometry, act, slope):
+def _gemm_forward(kernel, where, x, w, b, out_shape, geometry, act, slope, **workspace):
     """(y, what the backward reads: the pre-activation or y) through the fused kernel. x and w
     arrive contiguous (the caller keeps them for the backward)."""
     b = None if b is None else _backend.contiguous(b, where, "bias")
     y = _backend.empty(x, out_shape)
     z = _backend.empty(x, out_shape) if act_saves_input(act) else None
-    _backend.call(x, kernel, x, w, b, y, z, *geometry, act_code(act, where), slope)
+    _backend.call(x, kernel, x, w, b, y, z, *geometry, act_code(act, where), slope, **workspace)
     return y, (z if z is not None else y)
 
 
-def _gemm_backward(kernel, where, x, w, g, saved, needs, geometry, act, slope):
+def _gemm_backward(kernel, where, x, w, g, saved, needs, geometry, act, slope, **workspace):
     """(dx, dw, dbias), each None where ``needs`` says no."""
     g = _backend.contiguous(g, where, "grad")
     nx, nw, nb = needs
@@ -35,7 +35,7 @@ def _gemm_backward(kernel, where, x, w, g, saved, needs, geometry, act, slope):
     dw = _backend.empty(g, w.shape) if nw else None
     db = _backend.empty(g, (w.shape[0],)) if nb else None
     _backend.call(g, kernel, x, w, g, saved, dz, dx, dw, db, *geometry,
-                  act_code(act, where), slope)
+                  act_code(act, where), slope, **workspace)
     return dx, dw, db
 
 
@@ -88,7 +88,8 @@ class Conv2dFunction(Function):
         n, out_c = x.shape[0], w.shape[0]
         y, saved = _gemm_forward("conv2d_forward", "conv2d", x, w, b,
                                  (n, out_c, geometry.out_h, geometry.out_w), (geometry,), act,
-                                 slope)
+                                 slope, **_backend.workspace(x, "conv2d_workspace_bytes",
+                                                             geometry, n, out_c, False, False))
         ctx.save_for_backward(x, w, saved)
         ctx.geometry, ctx.act, ctx.slope = geometry, act, slope
         return y
@@ -96,9 +97,12 @@ class Conv2dFunction(Function):
     @staticmethod
     def backward(ctx, g):
         x, w, saved = ctx.saved_tensors
-        dx, dw, db = _gemm_backward("conv2d_backward", "conv2d", x, w, g, saved,
-                                    ctx.needs_input_grad[:3], (ctx.geometry,), ctx.act,
-                                    ctx.slope)
+        needs = ctx.needs_input_grad[:3]
+        dx, dw, db = _gemm_backward("conv2d_backward", "conv2d", x, w, g, saved, needs,
+                                    (ctx.geometry,), ctx.act, ctx.slope,
+                                    **_backend.workspace(x, "conv2d_workspace_bytes",
+                                                         ctx.geometry, x.shape[0], w.shape[0],
+                                                         True, needs[1]))
         return dx, dw, db, None, None, None
 
 

@@ -40,7 +40,9 @@ class RnnFunction(Function):
         if mask is not None and _backend.on_gpu(x):
             mask = _backend.xp_of(x).asarray(mask)
         _backend.call(x, "rnn_forward", cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0, mask,
-                      bool(reverse), y, None, c_n, saved_gates, aux, rec_mask)
+                      bool(reverse), y, None, c_n, saved_gates, aux, rec_mask,
+                      **_backend.workspace(x, "rnn_workspace_bytes", cell, steps, batch, hidden,
+                                           False, rec_mask is not None, h0 is not None, False))
         ctx.save_for_backward(x, w_ih, w_hh, h0, c0, y, saved_gates, aux)
         ctx.cell, ctx.mask, ctx.reverse, ctx.rec_mask = cell, mask, bool(reverse), rec_mask
         ctx.has_bias = b_ih is not None, b_hh is not None
@@ -72,5 +74,8 @@ class RnnFunction(Function):
                       if ctx.cell == RnnCell.gru else None)
         _backend.call(x, "rnn_backward", ctx.cell, x, w_ih, w_hh, h0, c0, ctx.mask,
                       ctx.reverse, y, saved_gates, aux, dy, None, dc_n, dx, dw_ih, dw_hh, db_ih,
-                      db_hh, dh0, dc0, dgates, dgates_rec, ctx.rec_mask)
+                      db_hh, dh0, dc0, dgates, dgates_rec, ctx.rec_mask,
+                      **_backend.workspace(x, "rnn_workspace_bytes", ctx.cell, steps, y.shape[1],
+                                           y.shape[2], True, ctx.rec_mask is not None,
+                                           h0 is not None, dw_hh is not None))
         return dx, dw_ih, dw_hh, db_ih, db_hh, dh0, dc0, None, None, None, None
