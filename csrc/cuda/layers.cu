@@ -115,25 +115,88 @@ uint32_t alignment_of(const void* p, int64_t ld) {
   return uint32_t(bits & (~bits + 1));  // the lowest set bit
 }
 
-// cuBLASLt's algorithm choice for one matmul configuration (shape, transposes, leading
-// dimensions, epilogue, alignments, workspace): the heuristic query costs more than a small
-// matmul, so it runs once per configuration and device. nullopt: no algorithm (the caller
-// falls back to GEMM + epilogue pass).
-using AlgoKey = std::tuple<int, bool, bool, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+// One matmul configuration: device, transposes, shape, leading dimensions, epilogue, the
+// alignments cuBLASLt may assume, workspace size.
+using PlanKey = std::tuple<int, bool, bool, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
                            int, uint32_t, uint32_t, uint32_t, size_t>;
 
-template <class Query>
-std::optional<cublasLtMatmulAlgo_t> cached_algo(const AlgoKey& key, const Query& query) {
-  static std::mutex mu;
-  static std::map<AlgoKey, std::optional<cublasLtMatmulAlgo_t>> algos;
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    const auto found = algos.find(key);
-    if (found != algos.end()) return found->second;
+// The descriptors of one configuration and cuBLASLt's algorithm for it (none: the caller
+// falls back to GEMM + epilogue pass). Making four descriptors and asking the heuristic cost
+// more than a small matmul, so they are made once per configuration; per thread, because the
+// bias pointer is set on the descriptor at each call (a descriptor shared between threads
+// could run one thread's matmul with the other's bias). Never destroyed while in the cache.
+struct LtPlan {
+  cublasLtMatmulDesc_t op = nullptr;
+  cublasLtMatrixLayout_t la = nullptr, lb = nullptr, ld = nullptr;
+  std::optional<cublasLtMatmulAlgo_t> algo;
+
+  void destroy() {
+    if (ld) cublasLtMatrixLayoutDestroy(ld);
+    if (lb) cublasLtMatrixLayoutDestroy(lb);
+    if (la) cublasLtMatrixLayoutDestroy(la);
+    if (op) cublasLtMatmulDescDestroy(op);
+    *this = LtPlan{};
   }
-  const std::optional<cublasLtMatmulAlgo_t> algo = query();
-  std::lock_guard<std::mutex> lock(mu);
-  return algos.emplace(key, algo).first->second;
+};
+
+// Configurations one thread keeps; past this the cache starts over (a model has a few dozen).
+constexpr size_t kMaxPlansPerThread = 512;
+
+void set_bias(cublasLtMatmulDesc_t op, const float* bias) {
+  FUSEDNN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
+}
+
+// This thread's plan for `key` (made on first use; the bias pointer is the first call's, so
+// the heuristic sees a real one).
+const LtPlan& lt_plan(const PlanKey& key, cublasLtHandle_t lt, const float* bias) {
+  thread_local std::map<PlanKey, LtPlan> plans;
+  const auto found = plans.find(key);
+  if (found != plans.end()) return found->second;
+  if (plans.size() >= kMaxPlansPerThread) {
+    for (auto& entry : plans) entry.second.destroy();
+    plans.clear();
+  }
+  const auto& [device, ta, tb, m, n, k, lda, ldb, ldd, epilogue_code, align_a, align_b, align_d,
+               ws] = key;
+  const cublasLtEpilogue_t epilogue = cublasLtEpilogue_t(epilogue_code);
+  LtPlan plan;
+  cublasLtMatmulPreference_t pref = nullptr;
+  try {
+    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulDescCreate(&plan.op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+    const cublasOperation_t opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_TRANSA, &opa, sizeof(opa)));
+    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_TRANSB, &opb, sizeof(opb)));
+    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)));
+    if (bias) set_bias(plan.op, bias);
+    FUSEDNN_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&plan.la, CUDA_R_32F, ta ? k : m, ta ? m : k, lda));
+    FUSEDNN_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&plan.lb, CUDA_R_32F, tb ? n : k, tb ? k : n, ldb));
+    FUSEDNN_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&plan.ld, CUDA_R_32F, m, n, ldd));
+    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
+        pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)));
+    // Without these cuBLASLt assumes 256-byte-aligned matrices: a slice such as x[1:] then
+    // gets no algorithm, or one that faults.
+    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
+        pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &align_a, sizeof(align_a)));
+    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
+        pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &align_b, sizeof(align_b)));
+    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
+        pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align_d, sizeof(align_d)));
+    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
+        pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align_d, sizeof(align_d)));
+    cublasLtMatmulHeuristicResult_t result{};
+    int count = 0;
+    if (cublasLtMatmulAlgoGetHeuristic(lt, plan.op, plan.la, plan.lb, plan.ld, plan.ld, pref, 1,
+                                       &result, &count) == CUBLAS_STATUS_SUCCESS && count > 0) {
+      plan.algo = result.algo;
+    }
+  } catch (...) {
+    if (pref) cublasLtMatmulPreferenceDestroy(pref);
+    plan.destroy();
+    throw;
+  }
+  cublasLtMatmulPreferenceDestroy(pref);
+  return plans.emplace(key, plan).first->second;
 }
 
 const float kOne = 1.f, kZero = 0.f;
@@ -159,65 +222,15 @@ bool lt_matmul(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a
   // The bias epilogues read the bias in 16-byte vectors.
   if (bias && reinterpret_cast<uintptr_t>(bias) % 16 != 0) return false;
   const LtContext ctx = lt_context(stream);
-  cublasLtMatmulDesc_t op = nullptr;
-  cublasLtMatrixLayout_t la = nullptr, lb = nullptr, ld = nullptr;
-  cublasLtMatmulPreference_t pref = nullptr;
-  bool ran = false;
-  try {
-    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
-    const cublasOperation_t opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
-    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &opa, sizeof(opa)));
-    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &opb, sizeof(opb)));
-    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)));
-    if (bias) {
-      FUSEDNN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
-    }
-    FUSEDNN_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&la, CUDA_R_32F, ta ? k : m, ta ? m : k, lda));
-    FUSEDNN_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&lb, CUDA_R_32F, tb ? n : k, tb ? k : n, ldb));
-    FUSEDNN_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&ld, CUDA_R_32F, m, n, ldd));
-    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
-    const size_t ws = ctx.workspace_bytes;
-    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
-        pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)));
-    // Without these cuBLASLt assumes 256-byte-aligned matrices: a slice such as x[1:] then
-    // gets no algorithm, or one that faults.
-    const uint32_t align_a = alignment_of(a, lda), align_b = alignment_of(b, ldb),
-                   align_d = alignment_of(d, ldd);
-    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
-        pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &align_a, sizeof(align_a)));
-    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
-        pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &align_b, sizeof(align_b)));
-    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
-        pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align_d, sizeof(align_d)));
-    FUSEDNN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
-        pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align_d, sizeof(align_d)));
-    const AlgoKey key{ctx.device, ta, tb, m, n, k, lda, ldb, ldd, int(epilogue), align_a,
-                      align_b, align_d, ws};
-    const std::optional<cublasLtMatmulAlgo_t> algo = cached_algo(key, [&] {
-      cublasLtMatmulHeuristicResult_t result{};
-      int found = 0;
-      const bool ok = cublasLtMatmulAlgoGetHeuristic(ctx.lt, op, la, lb, ld, ld, pref, 1,
-                                                     &result, &found) == CUBLAS_STATUS_SUCCESS;
-      return ok && found > 0 ? std::optional<cublasLtMatmulAlgo_t>(result.algo) : std::nullopt;
-    });
-    if (algo) {
-      ran = cublasLtMatmul(ctx.lt, op, &kOne, a, la, b, lb, &kZero, d, ld, d, ld, &*algo,
-                           ctx.workspace, ws, as_stream(stream)) == CUBLAS_STATUS_SUCCESS;
-    }
-  } catch (...) {
-    if (pref) cublasLtMatmulPreferenceDestroy(pref);
-    if (ld) cublasLtMatrixLayoutDestroy(ld);
-    if (lb) cublasLtMatrixLayoutDestroy(lb);
-    if (la) cublasLtMatrixLayoutDestroy(la);
-    if (op) cublasLtMatmulDescDestroy(op);
-    throw;
-  }
-  cublasLtMatmulPreferenceDestroy(pref);
-  cublasLtMatrixLayoutDestroy(ld);
-  cublasLtMatrixLayoutDestroy(lb);
-  cublasLtMatrixLayoutDestroy(la);
-  cublasLtMatmulDescDestroy(op);
-  return ran;
+  const PlanKey key{ctx.device, ta, tb, m, n, k, lda, ldb, ldd, int(epilogue),
+                    alignment_of(a, lda), alignment_of(b, ldb), alignment_of(d, ldd),
+                    ctx.workspace_bytes};
+  const LtPlan& plan = lt_plan(key, ctx.lt, bias);
+  if (!plan.algo) return false;
+  if (bias) set_bias(plan.op, bias);
+  return cublasLtMatmul(ctx.lt, plan.op, &kOne, a, plan.la, b, plan.lb, &kZero, d, plan.ld, d,
+                        plan.ld, &*plan.algo, ctx.workspace, ctx.workspace_bytes,
+                        as_stream(stream)) == CUBLAS_STATUS_SUCCESS;
 }
 
 void sgemm(uintptr_t stream, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a,
