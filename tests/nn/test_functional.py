@@ -1,6 +1,8 @@
 """Every functional op, on both CPU kernel paths: forward against torch in float64, gradients
 against torch autograd (float32), on random data and awkward shapes; finite differences where
 a float64 path exists."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -293,6 +295,23 @@ def test_cross_entropy_keeps_the_logits_type(dtype):
         x.grad = None
         loss.backward()
         assert x.grad.dtype == dtype, kwargs
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_with_every_row_ignored_is_nan_without_a_warning(dtype):
+    """torch's mean over no counted rows: NaN, a zero gradient, and no warning."""
+    x = rand(rng, 3, 4).astype(dtype)
+    y = np.array([-100, -100, -100])
+    ours = fusednn.Tensor(x, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = F.cross_entropy(ours, y)
+        loss.backward()
+    theirs = torch.tensor(x, requires_grad=True)
+    expected = TF.cross_entropy(theirs, torch.tensor(y))
+    expected.backward()
+    assert np.isnan(loss.item()) and bool(torch.isnan(expected)) and loss.dtype == dtype
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
 
 
 def test_cross_entropy_float64_finite_differences():

@@ -75,7 +75,11 @@ class SoftmaxCrossEntropyFunction(Function):
         if reduction == "none":
             return rows
         total = rows.sum()
-        return total / denom if reduction == "mean" else total
+        if reduction != "mean":
+            return total
+        if on_host and denom == 0:  # every row ignored: NaN, as torch's (without numpy's warning)
+            return np.full((), np.nan, dtype=rows.dtype)
+        return total / denom
 
     @staticmethod
     def backward(ctx, g):
