@@ -47,6 +47,53 @@ def test_logits_path_equals_the_probability_formula():
                                keras.losses.binary_crossentropy(b, s), rtol=1e-5)
 
 
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_label_smoothing_follows_kerass_formula(from_logits):
+    """Keras moves binary targets toward 0.5 (t (1 - s) + s / 2) and categorical ones toward
+    uniform (t (1 - s) + s / classes) before the cross-entropy, on probabilities or logits."""
+    rng = np.random.default_rng(3)
+    s, eps = 0.2, 1e-7
+    z = rng.standard_normal((6, 4)).astype(np.float32) * 2
+    t = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 6)]
+    soft = t * (1 - s) + s / 4
+    if from_logits:
+        logp = z - np.log(np.exp(z).sum(1, keepdims=True))
+    else:
+        p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+        logp = np.log(np.clip(p / p.sum(1, keepdims=True), eps, 1 - eps))
+    y_pred = z if from_logits else np.exp(logp)
+    np.testing.assert_allclose(
+        keras.losses.categorical_crossentropy(t, y_pred, from_logits, label_smoothing=s),
+        -(soft * logp).sum(1), rtol=1e-5)
+    b = (rng.random((6, 4)) > 0.5).astype(np.float32)
+    soft = b * (1 - s) + s / 2
+    q = np.clip(1 / (1 + np.exp(-z)), eps, 1 - eps)
+    expected = -(soft * np.log(q) + (1 - soft) * np.log(1 - q)).mean(1)
+    got = keras.losses.BinaryCrossentropy(from_logits=from_logits, label_smoothing=s,
+                                          reduction="none")(b, z if from_logits else q)
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+def test_label_smoothing_reaches_training_and_bad_values_are_refused():
+    """A compiled smoothed loss trains on the smoothed targets: evaluate() reports Keras's
+    smoothed value of the model's own predictions."""
+    x, y = binary_digits()
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.layers.Dense(8, activation="relu", input_shape=(64,)),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    loss = keras.losses.BinaryCrossentropy(label_smoothing=0.3)
+    model.compile(keras.optimizers.Adam(0.01), loss)
+    model.fit(x, y, epochs=2, batch_size=64, verbose=0)
+    q = np.clip(model.predict(x, verbose=0)[:, 0].astype(np.float64), 1e-7, 1 - 1e-7)
+    soft = y * 0.7 + 0.15
+    expected = -(soft * np.log(q) + (1 - soft) * np.log(1 - q)).mean()
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=1e-4)
+    with pytest.raises(ValueError, match="label_smoothing must be in"):
+        keras.losses.CategoricalCrossentropy(label_smoothing=1.5)
+    with pytest.raises(ValueError, match="only the last axis"):
+        keras.losses.binary_crossentropy(y[:, None], y[:, None], axis=0)
+
+
 def binary_digits():
     x, y = load_digits()
     return x.reshape(len(x), -1).astype(np.float32) / 16.0, (y >= 5).astype(np.float32)

@@ -20,13 +20,14 @@ def _float(y):
     return np.asarray(y, np.float32)
 
 
-def binary_crossentropy(y_true, y_pred, from_logits=False):
-    return _per_sample(_losses.binary_crossentropy, _float(y_true), y_pred, from_logits=from_logits)
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    return _per_sample(_losses.binary_crossentropy, _float(y_true), y_pred,
+                       from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
 
 
-def categorical_crossentropy(y_true, y_pred, from_logits=False):
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     return _per_sample(_losses.categorical_crossentropy, _float(y_true), y_pred,
-                       from_logits=from_logits)
+                       from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
@@ -88,11 +89,27 @@ class Loss:
         return total if self.reduction == "sum" else total / max(per.size, 1)
 
 
-class BinaryCrossentropy(Loss):
+class _SmoothedCrossentropy(Loss):
+    """Keras's arguments, in Keras's order: ``(from_logits=False, label_smoothing=0.0,
+    axis=-1, reduction="sum_over_batch_size", name=None)``."""
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: str = "sum_over_batch_size", name: str = None):
+        super().__init__(from_logits, reduction, name)
+        if not 0.0 <= float(label_smoothing) <= 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+        if isinstance(axis, bool) or axis != -1:
+            raise ValueError(f"only the last axis (axis=-1) is supported, got axis={axis!r}")
+        self.label_smoothing = float(label_smoothing)
+        # what training passes on: nothing when there is no smoothing (the fused fast path)
+        self.options = {"label_smoothing": self.label_smoothing} if self.label_smoothing else {}
+
+
+class BinaryCrossentropy(_SmoothedCrossentropy):
     name, function = "binary_crossentropy", staticmethod(binary_crossentropy)
 
 
-class CategoricalCrossentropy(Loss):
+class CategoricalCrossentropy(_SmoothedCrossentropy):
     name, function = "categorical_crossentropy", staticmethod(categorical_crossentropy)
 
 

@@ -150,14 +150,35 @@ SparseCategoricalCrossentropy = CrossEntropyLoss  # from logits
 EPSILON = 1e-7  # Keras's backend.epsilon(): probabilities are clipped to [EPSILON, 1 - EPSILON]
 
 
-def binary_crossentropy(output: Tensor, target, from_logits: bool = False) -> Tensor:
+def _smoothed(target: Tensor, label_smoothing, toward: float, where: str) -> Tensor:
+    """Keras's label smoothing: target * (1 - s) + s * toward (0.5 for binary targets, 1 / the
+    number of classes for categorical ones)."""
+    s = float(label_smoothing)
+    if not 0.0 <= s <= 1.0:
+        raise ValueError(f"{where}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    if s == 0.0:
+        return target
+    return Tensor(target.data * (1.0 - s) + s * toward, device=target.device,
+                  dtype=target.dtype)
+
+
+def _last_axis(axis, output: Tensor, where: str) -> None:
+    if isinstance(axis, bool) or axis not in (-1, output.ndim - 1):
+        raise ValueError(f"{where}: only the last axis (axis=-1) is supported, got axis={axis!r}")
+
+
+def binary_crossentropy(output: Tensor, target, from_logits: bool = False,
+                        label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
     """Keras's binary cross-entropy per sample (mean over the last axis): on probabilities
     clipped to [1e-7, 1 - 1e-7], or on logits with ``from_logits=True`` (the stable fused
-    kernel)."""
-    target = _as_tensor(target, output, "binary_crossentropy", "target", output.dtype)
+    kernel). ``label_smoothing`` s moves the targets toward 0.5: t (1 - s) + s / 2."""
+    where = "binary_crossentropy"
+    target = _as_tensor(target, output, where, "target", output.dtype)
     if target.shape != output.shape:
         raise ValueError(f"binary_crossentropy: target shape {target.shape} does not match "
                          f"output shape {output.shape}")
+    _last_axis(axis, output, where)
+    target = _smoothed(target, label_smoothing, 0.5, where)
     if from_logits:
         per = binary_cross_entropy_with_logits(output, target, reduction="none")
     else:
@@ -167,14 +188,19 @@ def binary_crossentropy(output: Tensor, target, from_logits: bool = False) -> Te
     return per.mean(axis=-1) if per.ndim > 1 else per
 
 
-def categorical_crossentropy(output: Tensor, target, from_logits: bool = False) -> Tensor:
+def categorical_crossentropy(output: Tensor, target, from_logits: bool = False,
+                             label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
     """Keras's categorical cross-entropy per sample against one-hot / probability rows: on
     probabilities (each row divided by its sum, then clipped to [1e-7, 1 - 1e-7]), or on logits
-    with ``from_logits=True`` (the fused softmax cross-entropy kernel)."""
-    target = _as_tensor(target, output, "categorical_crossentropy", "target", output.dtype)
+    with ``from_logits=True`` (the fused softmax cross-entropy kernel). ``label_smoothing`` s
+    moves the targets toward uniform: t (1 - s) + s / classes."""
+    where = "categorical_crossentropy"
+    target = _as_tensor(target, output, where, "target", output.dtype)
     if target.shape != output.shape:
         raise ValueError(f"categorical_crossentropy: target shape {target.shape} does not match "
                          f"output shape {output.shape}")
+    _last_axis(axis, output, where)
+    target = _smoothed(target, label_smoothing, 1.0 / max(output.shape[-1], 1), where)
     if from_logits:
         return cross_entropy(output, target.data, reduction="none")
     p = (output / output.sum(axis=-1, keepdims=True)).clip(EPSILON, 1.0 - EPSILON)
@@ -320,13 +346,13 @@ class NamedLoss:
             if weight is None:
                 return per
         elif kind == "categorical":
-            per = categorical_crossentropy(out, target, from_logits)
+            per = categorical_crossentropy(out, target, from_logits, **self.options)
         elif kind == "sparse":
             per = sparse_categorical_crossentropy(out, target, from_logits)
         elif kind == "binary":
-            if from_logits and weight is None:  # the mean of row means is the mean
-                return binary_cross_entropy_with_logits(out, target)
-            per = binary_crossentropy(out, target, from_logits)
+            if from_logits and weight is None and not self.options:
+                return binary_cross_entropy_with_logits(out, target)  # the mean of row means
+            per = binary_crossentropy(out, target, from_logits, **self.options)
         elif kind == "regression":
             if weight is None:
                 return mse_loss(out, target)
