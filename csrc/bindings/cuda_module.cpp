@@ -72,7 +72,9 @@ PYBIND11_MODULE(_cuda, m) {
 #undef FUSEDNN_READ_FIELD
       .def("__repr__", [](const StepControl& c) {
         return "StepControl(scale=" + std::to_string(c.scale) + ", norm=" + std::to_string(c.norm) +
-               ", skip=" + std::to_string(c.skip) + ", skipped=" + std::to_string(c.skipped) + ")";
+               ", skip=" + std::to_string(c.skip) + ", skipped=" + std::to_string(c.skipped) +
+               ", steps=" + std::to_string(c.steps) + ", last_skipped=" + std::to_string(c.last_skipped) +
+               ")";
       });
   bind_cuda_optim(m);
   bind_cuda_layers(m);

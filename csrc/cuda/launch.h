@@ -7,6 +7,7 @@
 
 #include "fusednn/geometry.h"
 #include "fusednn/optim_hparams.h"
+#include "fusednn/step_control.h"
 
 namespace fusednn::cuda {
 
@@ -47,7 +48,7 @@ int64_t grad_norm_workspace_bytes(const std::vector<int64_t>& sizes);
 void grad_norm(const Addresses& grads, const std::vector<int64_t>& sizes, DType dtype,
                uintptr_t workspace, uintptr_t control, double max_norm, bool check_finite,
                uintptr_t stream);
-constexpr int64_t kControlBytes = 16;  // sizeof(StepControl), fusednn/step_control.h
+constexpr int64_t kControlBytes = sizeof(StepControl);
 
 // steps[i] += 1 for each tensor, unless the StepControl (if any) says skip.
 void advance_steps(const Addresses& steps, uintptr_t control, uintptr_t stream);

@@ -51,8 +51,6 @@ struct Chunks {
 };
 static_assert(sizeof(Chunks<3>) + 256 <= 4096, "kernel arguments must stay under 4 KB");
 
-static_assert(sizeof(StepControl) == kControlBytes, "launch.h states the size");
-
 // Parameter and gradient element types: compute in float, store back in the tensor's type.
 __device__ __forceinline__ float to_float(float x) { return x; }
 __device__ __forceinline__ float to_float(__half x) { return __half2float(x); }

@@ -72,6 +72,8 @@ __global__ void __launch_bounds__(kThreads)
     control->norm = float(norm);
     control->skip = check_finite && !finite;
     control->skipped += control->skip;
+    control->steps += 1;
+    if (control->skip) control->last_skipped = control->steps;
     control->scale = max_norm > 0.0 ? float(fmin(1.0, max_norm / (norm + 1e-6))) : 1.f;
   }
 }

@@ -289,6 +289,50 @@ def current_stream(buffer):
         return cupy.cuda.get_current_stream()
 
 
+class Readback:
+    """A copy of a small GPU buffer into pinned host memory, queued on a stream behind the work
+    already there, with an event after it: ``ready`` asks whether it has landed without
+    waiting; ``bytes()`` waits for it (see ``gpu_readback``)."""
+
+    def __init__(self, event, host):
+        self._event, self._host = event, host  # the host buffer lives as long as the copy
+
+    @property
+    def ready(self) -> bool:
+        event = self._event
+        return bool(event.query()) if hasattr(event, "query") else bool(event.done)
+
+    def bytes(self) -> bytes:
+        self._event.synchronize()
+        host = self._host
+        return (host.numpy() if hasattr(host, "numpy") else host).tobytes()
+
+
+def gpu_readback(buffer, stream) -> Readback:
+    """Start copying ``buffer`` (a small GPU byte array, torch's or CuPy's) to pinned host
+    memory on ``stream``, after the work queued there so far; nothing waits for it."""
+    torch = _torch()
+    if torch is not None and isinstance(buffer, torch.Tensor):
+        host = torch.empty(buffer.numel(), dtype=torch.uint8, pin_memory=True)
+        with torch.cuda.stream(stream):
+            host.copy_(buffer.reshape(-1), non_blocking=True)
+        event = torch.cuda.Event()
+        event.record(stream)
+        return Readback(event, host)
+    cupy = _cupy()
+    import cupyx
+
+    with cupy.cuda.Device(buffer.device.id):
+        host = cupyx.empty_pinned(buffer.shape, buffer.dtype)
+        try:
+            cupy.asnumpy(buffer, stream=stream, out=host, blocking=False)
+        except TypeError:  # CuPy before 13: a copy given a stream is asynchronous already
+            cupy.asnumpy(buffer, stream=stream, out=host)
+        event = cupy.cuda.Event(disable_timing=True)
+        event.record(stream)
+    return Readback(event, host)
+
+
 def gpu_to_host(buffer, stream=None) -> bytes:
     """The bytes of a small GPU buffer, copied on ``stream`` (default: the current one) and
     waited for: pass the stream that wrote the buffer, or a read from another stream may see

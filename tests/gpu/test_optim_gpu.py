@@ -114,13 +114,39 @@ def test_sgd_state_dict_keeps_torchs_layout_on_the_gpu():
     theirs.load_state_dict(opt.state_dict())
 
 
-def test_nonfinite_raise_on_the_gpu_changes_nothing():
+def test_nonfinite_raise_on_the_gpu_changes_nothing_and_names_the_step():
+    """The device skips the step; the host raises once it knows, naming the step (at the
+    latest at check_nonfinite, which waits), and only once per skipped step."""
     params = [torch.nn.Parameter(torch.ones(100, device="cuda"))]
     opt = optim.SGD(params, lr=0.1, momentum=0.9)
+    params[0].grad = torch.ones(100, device="cuda")
+    opt.step()
+    after_one = params[0].detach().clone()
     params[0].grad = torch.full((100,), float("inf"), device="cuda")
-    with pytest.raises(optim.NonFiniteGradError):
+    opt.step()
+    with pytest.raises(optim.NonFiniteGradError, match="at step 2 of this optimizer"):
+        opt.check_nonfinite()
+    assert torch.equal(params[0].detach(), after_one)
+    opt.check_nonfinite()  # reported once
+    assert opt.skipped_steps == 1
+
+
+def test_a_raising_step_does_not_wait_for_the_gpu():
+    """nonfinite="raise" reads nothing back during the step: with the stream busy for a long
+    while, step() returns and the stream is still busy; the next step, once the copy of the
+    control block has landed, raises for the non-finite one."""
+    params = [torch.nn.Parameter(torch.ones(1000, device="cuda"))]
+    opt = optim.Adam(params, lr=0.1)
+    params[0].grad = torch.full((1000,), float("nan"), device="cuda")
+    stream = torch.cuda.current_stream()
+    torch.cuda._sleep(2_000_000_000)  # about a second of GPU clocks
+    opt.step()
+    assert not stream.query(), "the step waited for the GPU"
+    stream.synchronize()
+    params[0].grad = torch.ones(1000, device="cuda")
+    with pytest.raises(optim.NonFiniteGradError, match="at step 1 "):
         opt.step()
-    assert torch.equal(params[0].detach(), torch.ones(100, device="cuda"))
+    assert torch.equal(params[0].detach(), torch.ones(1000, device="cuda"))
 
 
 def test_fused_clipping_matches_clip_grad_norm_on_cuda():

@@ -91,3 +91,59 @@ def test_device_arrays_are_told_apart_without_reading_the_interface():
     assert not _is_device_array(np.zeros(1, np.float32))
     assert not _is_device_array(3)
     assert not _is_device_array(None)
+
+
+class Control:
+    """What a GPU StepControl read back says about skipped steps."""
+
+    def __init__(self, skipped, last_skipped):
+        self.skipped, self.last_skipped = skipped, last_skipped
+
+
+class Landed:
+    """A stand-in for a control-block copy on its way to the host."""
+
+    def __init__(self, ready):
+        self.ready, self.waited = ready, False
+
+    def bytes(self):
+        self.waited = True
+        return b""
+
+
+def test_device_skips_are_raised_once_each_naming_the_latest_step(monkeypatch):
+    """The host half of nonfinite="raise" on the GPU: a check raises for skips the device
+    counted since the last report (naming the latest), then stays quiet until another; a
+    step's poll reads only a copy that has landed and never waits for one in flight."""
+    from fusednn import _backend
+    from fusednn.optim import SGD, NonFiniteGradError, optimizer
+
+    opt = SGD([np.ones(3, np.float32)], lr=0.1)
+    opt._control = object()  # as a GPU step leaves it; read back through read_control
+    reads = iter([Control(0, 0), Control(2, 7), Control(2, 7), Control(3, 9)])
+    monkeypatch.setattr(optimizer, "read_control", lambda control, stream: next(reads))
+    opt.check_nonfinite()
+    with pytest.raises(NonFiniteGradError, match=r"at step 7 .*\(2 steps skipped since"):
+        opt.check_nonfinite()
+    opt.check_nonfinite()
+    in_flight = opt._readback = Landed(ready=False)
+    with pytest.raises(NonFiniteGradError, match=r"at step 9 of this optimizer on the GPU: "):
+        opt.check_nonfinite()  # waits for the copy in flight before dropping it
+    assert in_flight.waited and opt._readback is None
+
+    class Module:
+        class StepControl:
+            @staticmethod
+            def from_bytes(raw):
+                return Control(4, 11)
+
+    monkeypatch.setattr(_backend, "cuda_module", lambda: Module)
+    opt._readback = pending = Landed(ready=False)
+    opt._poll_nonfinite()
+    assert opt._readback is pending and not pending.waited
+    pending.ready = True
+    with pytest.raises(NonFiniteGradError, match="at step 11 "):
+        opt._poll_nonfinite()
+    assert opt._readback is None
+    opt.nonfinite = "skip"
+    opt.check_nonfinite()  # only "raise" reports

@@ -306,6 +306,9 @@ def train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch):
             break
     if bar is not None:
         bar.close()
+    # a GPU optimizer's non-finite gradients, raised now that the epoch is done (never a
+    # synchronization per step)
+    getattr(model.optimizer, "check_nonfinite", lambda: None)()
     logs = {"loss": total_loss / max(seen, 1)}
     logs.update(tracker.results(seen))
     return logs

@@ -110,6 +110,10 @@ class Optimizer:
         self._cpu_dtypes = set()  # more than one: each group's step splits its calls by type
         self._control = None  # GPU: the device StepControl, kept across steps
         self._control_stream = None  # and the stream the last step wrote it on
+        # GPU with nonfinite="raise": the control block on its way to the host (a Readback),
+        # and how many device-skipped steps have been raised about already.
+        self._readback = None
+        self._reported_skips = 0
         self._gpu_buffers = {}  # GPU: the norm pass's workspace, kept across steps
         # step() is serialized: two threads stepping one optimizer take turns (functional
         # kernels on disjoint arrays need no lock).
@@ -233,6 +237,40 @@ class Optimizer:
             return self._skipped_steps + read_control(self._control, self._control_stream).skipped
         return self._skipped_steps
 
+    def check_nonfinite(self) -> None:
+        """On the GPU with ``nonfinite="raise"``, raise :class:`NonFiniteGradError` for any step
+        the device skipped for a non-finite gradient since the last report, waiting for the
+        steps queued so far (``fit`` calls it after each epoch). Each ``step()`` also checks,
+        without waiting, what the device has finished by then. Nothing to do elsewhere: the CPU
+        raises at the step itself."""
+        if self._control is None or self.nonfinite != "raise":
+            return
+        if self._readback is not None:
+            self._readback.bytes()  # its host buffer must outlive the copy in flight
+            self._readback = None
+        self._raise_new_skips(read_control(self._control, self._control_stream))
+
+    def _poll_nonfinite(self) -> None:
+        """The non-waiting half of check_nonfinite: read the control block copied after an
+        earlier step if the copy has landed (the step then starts the next copy)."""
+        readback = self._readback
+        if readback is not None and readback.ready:
+            self._readback = None
+            self._raise_new_skips(
+                _backend.cuda_module().StepControl.from_bytes(readback.bytes()))
+
+    def _raise_new_skips(self, control) -> None:
+        new = control.skipped - self._reported_skips
+        if new <= 0:
+            return
+        self._reported_skips = control.skipped
+        more = f" ({new} steps skipped since the last report)" if new > 1 else ""
+        raise NonFiniteGradError(
+            f"non-finite gradient at step {control.last_skipped} of this optimizer on the GPU"
+            f"{more}: the device skipped that step (parameters and optimizer state untouched by "
+            "it). The check runs without stopping the GPU, so finite steps after it may have "
+            "been applied before this error (nonfinite='skip' skips without raising)")
+
     @property
     def last_grad_norm(self):
         """Global gradient norm of the last step, when it was computed (clipping or checking)."""
@@ -343,15 +381,23 @@ class Optimizer:
         state = dict(self.__dict__)
         del state["_lock"], state["_hooks"]  # hooks are not pickled, as in torch
         state["_gpu_buffers"] = {}  # scratch, made again at the next step
+        state["_readback"] = None  # a copy in flight; the next step starts another
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
         self.__dict__.setdefault("_gpu_buffers", {})
+        self.__dict__.setdefault("_readback", None)
+        self.__dict__.setdefault("_reported_skips", 0)
         self._lock = threading.Lock()
         self._hooks = OptimizerHooks()
 
     def _step(self, closure, grads):
+        # GPU, nonfinite="raise": the device skips a non-finite step by itself; the host learns
+        # of it from a copy of the control block it reads only once it has landed (no wait).
+        deferred = self.nonfinite == "raise" and self.on_gpu
+        if deferred:
+            self._poll_nonfinite()
         loss = None
         if closure is not None:
             torch = _torch()
@@ -386,7 +432,8 @@ class Optimizer:
         if gpu and self._control is not None:  # the stream the step's control is written on
             self._control_stream = _backend.current_stream(self._control)
         try:
-            result = fused_step(self.kernel, calls, self.max_grad_norm, self.nonfinite,
+            result = fused_step(self.kernel, calls, self.max_grad_norm,
+                                "skip" if deferred else self.nonfinite,
                                 self._control if gpu else None, self._gpu_buffers,
                                 self._control_stream if gpu else None)
         except BaseException as error:
@@ -396,6 +443,8 @@ class Optimizer:
                 self._last_grad_norm = math.nan
             raise
         if gpu:
+            if deferred and self._readback is None:
+                self._readback = _backend.gpu_readback(self._control, self._control_stream)
             return loss
         if not result.applied:
             self._forget(created)
