@@ -80,6 +80,35 @@ def test_cross_entropy(n, c):
                                            else y), [rand(n, c, scale=3.0)])
 
 
+_SPIN = r"""
+extern "C" __global__ void spin(long long cycles) {
+  const long long start = clock64();
+  while (clock64() - start < cycles) {}
+}
+"""
+
+
+def test_cross_entropy_of_host_targets_does_not_wait_for_the_gpu():
+    """Host class indices are checked on the host before their copy: with the stream busy for
+    a long while, the loss (and a refused target) come back while it is still busy."""
+    c = 10
+    y = rng.integers(0, c, 64)
+    x = rand(64, c, scale=3.0)
+    logits = Tensor(cupy.asarray(x), requires_grad=True)
+    stream = cupy.cuda.get_current_stream()
+    cupy.RawKernel(_SPIN, "spin")((1,), (1,), (np.int64(2_000_000_000),))  # about a second
+    loss = F.cross_entropy(logits, y)
+    with pytest.raises(ValueError, match="target class 10 is out of range for 10 classes"):
+        F.cross_entropy(logits, np.where(np.arange(64) == 5, c, y))
+    assert not stream.done, "cross_entropy waited for the GPU"
+    loss.backward()
+    expected = Tensor(x, requires_grad=True)
+    F.cross_entropy(expected, y).backward()
+    np.testing.assert_allclose(loss.item(), expected.item(), rtol=1e-5)
+    np.testing.assert_allclose(logits.grad.cpu().numpy(), expected.grad.numpy(), rtol=1e-4,
+                               atol=1e-6)
+
+
 def test_activations_batch_norm_dropout_and_bce():
     x = rand(6, 4, 5, 5)
     same_on_both(lambda x: F.gelu(x) + F.sigmoid(x) * F.tanh(x), [x])

@@ -40,6 +40,13 @@ def to_device(a, device):
     return cupy.asarray(a)
 
 
+def loss_targets(model, host, on_device):
+    """The targets a batch's loss takes: fusednn's own losses take the host array (and check
+    class indices there before copying them to the device, where a check would wait for the
+    GPU); a custom loss gets them on the model's device, as its outputs."""
+    return host if model.objective.fn is None and isinstance(host, np.ndarray) else on_device
+
+
 def prepare(model, x, y, where):
     """(x, y) as the model trains on them: float32 samples of the model's input shape, targets
     shaped as the loss takes them (float for regression and binary losses, a 1-D target of a
@@ -277,7 +284,7 @@ def train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch):
         xb, yb = to_device(batch[0], device), to_device(batch[1], device)
         wb = Tensor(to_device(batch[2], device)) if len(batch) > 2 else None
         out, logits, scores, probabilities = outputs(model, xb)
-        loss = model.objective(out, yb, wb, logits=logits)
+        loss = model.objective(out, loss_targets(model, batch[1], yb), wb, logits=logits)
         if regularized:
             loss = loss + model.regularization_loss()
         value = loss.item()
@@ -331,7 +338,8 @@ def evaluate_batches(model, batches) -> dict:
             for batch in batches:
                 xb, yb = batch[0], to_device(batch[1], device)
                 out, logits, scores, probabilities = outputs(model, to_device(xb, device))
-                total += model.objective(out, yb, logits=logits).item() * len(xb)
+                targets = loss_targets(model, batch[1], yb)
+                total += model.objective(out, targets, logits=logits).item() * len(xb)
                 seen += len(xb)
                 tracker.update(scores, yb, probabilities)
     finally:

@@ -47,6 +47,18 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     return _reduce(diff * diff, reduction)
 
 
+def _check_class_indices(index, n, c, ignore_index, where):
+    """Class indices (n,), each in [0, c) or ignore_index."""
+    if tuple(index.shape) != (n,):
+        raise ValueError(f"{where}: class-index target must be ({n},), got {tuple(index.shape)}")
+    # on the host, two reductions settle the common case (every class in range)
+    if n and not (isinstance(index, np.ndarray) and 0 <= index.min() and index.max() < c):
+        out_of_range = (index != ignore_index) & ((index < 0) | (index >= c))
+        if bool(out_of_range.any()):
+            bad = index[out_of_range][0]
+            raise ValueError(f"{where}: target class {int(bad)} is out of range for {c} classes")
+
+
 def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy of logits ``input`` (N, C) against class indices (N,) or class
@@ -63,19 +75,17 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
         raise ValueError(f"{where}: input has no classes (shape {input.shape})")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{where}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    # Host class indices are checked before they are copied to the input's device: a check of
+    # device indices must read its answer back, which waits for the GPU.
+    host_index = isinstance(target, np.ndarray) and target.dtype.kind in "iu"
+    if host_index:
+        _check_class_indices(target, n, c, ignore_index, where)
     target = _as_tensor(target, input, where, "target")
     index = prob = None
     if target.dtype.kind in "iu":
-        if target.shape != (n,):
-            raise ValueError(f"{where}: class-index target must be ({n},), got {target.shape}")
         index = target.data
-        # on the host, two reductions settle the common case (every class in range)
-        if n and not (isinstance(index, np.ndarray) and 0 <= index.min() and index.max() < c):
-            out_of_range = (index != ignore_index) & ((index < 0) | (index >= c))
-            if bool(out_of_range.any()):
-                bad = index[out_of_range][0]
-                raise ValueError(f"{where}: target class {int(bad)} is out of range for {c} "
-                                 "classes")
+        if not host_index:
+            _check_class_indices(index, n, c, ignore_index, where)
     elif target.dtype.kind == "f":
         if target.shape != (n, c):
             raise ValueError(f"{where}: probability target must be ({n}, {c}) like the input, "
