@@ -200,7 +200,9 @@ subset=(tests/gpu/test_nn_gpu.py::test_linear tests/gpu/test_nn_gpu.py::test_con
         tests/gpu/test_optim_gpu.py::test_functional_on_cupy_follows_the_cpu_kernels
         tests/gpu/test_optim_gpu.py::test_nonfinite_skip_is_decided_on_the_device
         tests/gpu/test_optim_gpu.py::test_vector_and_element_paths_agree_bit_for_bit
-        tests/gpu/test_rnn_gpu.py::test_gpu_recurrent_dropout_matches_cpu)
+        tests/gpu/test_rnn_gpu.py::test_gpu_recurrent_dropout_matches_cpu
+        tests/gpu/test_rnn_gpu.py::test_recurrent_scratch_comes_from_cupys_pool
+        tests/gpu/test_layers_gpu_edges.py::test_conv_workspace_is_checked_before_anything_launches)
 small='not 1024 and not 784 and not 256'
 for tool in memcheck racecheck; do
   if [ $have_gpu -eq 0 ]; then
