@@ -26,6 +26,14 @@ def real(name: str, value, *, low: float | None = 0.0, high: float | None = None
     return v
 
 
+def positive_int(name: str, value) -> int:
+    """A size (units, filters, ...) as an int: any integer, numpy's included, >= 1; not a bool
+    or a float. A ValueError names ``name`` (e.g. "Dense: units")."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
 def flag(name: str, value) -> bool:
     if not isinstance(value, (bool, int)) or value not in (0, 1):
         raise TypeError(f"{name} must be True or False, got {value!r}")

@@ -83,6 +83,26 @@ def test_layer_errors_name_the_layer():
         nn.Dropout(1.5)
 
 
+def test_layer_sizes_take_any_integer_and_refuse_the_rest():
+    """numpy integers (sizes computed with numpy) are sizes, kept as ints (a config stays
+    JSON); bools, floats and values below 1 are refused, naming the layer and argument."""
+    import json
+
+    layers = [nn.Dense(np.int64(3)), nn.Conv2D(np.int32(2), 3), nn.Conv1D(np.int64(2), np.int64(3)),
+              nn.LSTM(np.int64(4)), nn.Embedding(np.int64(10), np.uint8(4))]
+    for layer in layers:
+        json.dumps(layer.get_config())
+    assert type(layers[0].units) is int and type(layers[4].output_dim) is int
+    for make, match in [(lambda: nn.Dense(True), "Dense: units"),
+                        (lambda: nn.Dense(3.0), "Dense: units"),
+                        (lambda: nn.Conv2D(0, 3), "Conv2D: filters"),
+                        (lambda: nn.Conv1D(2, np.int64(-1)), "Conv1D: kernel_size"),
+                        (lambda: nn.GRU(np.float32(4)), "GRU: units"),
+                        (lambda: nn.Embedding(10, False), "Embedding: output_dim")]:
+        with pytest.raises(ValueError, match=match + " must be a positive int"):
+            make()
+
+
 class SmallCnn(nn.Module):
     def __init__(self):
         super().__init__()

@@ -1,6 +1,7 @@
 """Conv2D."""
 from __future__ import annotations
 
+from ... import _checks
 from .. import functional as F
 from ..functional._args import pair
 from .base import WeightedLayer
@@ -29,8 +30,7 @@ class Conv2D(WeightedLayer):
                  data_format: str = "channels_first", name: str = None):
         super().__init__(activation, use_bias, kernel_initializer, bias_initializer,
                          kernel_regularizer, bias_regularizer, name)
-        if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
-            raise ValueError(f"Conv2D: filters must be a positive int, got {filters!r}")
+        filters = _checks.positive_int("Conv2D: filters", filters)
         self.filters, self.data_format = filters, check_data_format(data_format, "Conv2D")
         self.kernel_size = pair(kernel_size, "kernel_size", "Conv2D")
         self.strides, self.padding, self.dilation = strides, padding, dilation
@@ -108,12 +108,10 @@ class Conv1D(WeightedLayer):
                  data_format: str = "channels_first", name: str = None):
         super().__init__(activation, use_bias, kernel_initializer, bias_initializer,
                          kernel_regularizer, bias_regularizer, name)
-        if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
-            raise ValueError(f"Conv1D: filters must be a positive int, got {filters!r}")
+        filters = _checks.positive_int("Conv1D: filters", filters)
         if isinstance(kernel_size, (tuple, list)) and len(kernel_size) == 1:
             kernel_size = kernel_size[0]
-        if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1:
-            raise ValueError(f"Conv1D: kernel_size must be a positive int, got {kernel_size!r}")
+        kernel_size = _checks.positive_int("Conv1D: kernel_size", kernel_size)
         if padding == "causal":
             raise NotImplementedError("Conv1D: padding='causal' is not supported")
         self.filters, self.kernel_size = filters, kernel_size

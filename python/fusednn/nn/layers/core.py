@@ -1,7 +1,7 @@
 """Dense, Flatten, Dropout and the activation layers."""
 from __future__ import annotations
 
-
+from ... import _checks
 from .. import functional as F
 from ..functional.activation import activation_by_name
 from ..module import Module
@@ -19,9 +19,7 @@ class Dense(WeightedLayer):
                  name: str = None):
         super().__init__(activation, use_bias, kernel_initializer, bias_initializer,
                          kernel_regularizer, bias_regularizer, name)
-        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
-            raise ValueError(f"Dense: units must be a positive int, got {units!r}")
-        self.units = units
+        self.units = _checks.positive_int("Dense: units", units)
         if input_dim is not None:
             self.build((None, input_dim))
             self.built = True

@@ -2,6 +2,7 @@
 output_dim); Keras's argument names)."""
 from __future__ import annotations
 
+from ... import _checks
 from ...autograd import Tensor
 from .. import functional as F
 from .. import init, regularizers
@@ -19,9 +20,8 @@ class Embedding(Module):
                  padding_idx: int = None, embeddings_initializer="standard_normal",
                  embeddings_regularizer=None, name: str = None):
         super().__init__(name)
-        for what, v in (("input_dim", input_dim), ("output_dim", output_dim)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"Embedding: {what} must be a positive int, got {v!r}")
+        input_dim = _checks.positive_int("Embedding: input_dim", input_dim)
+        output_dim = _checks.positive_int("Embedding: output_dim", output_dim)
         if mask_zero and padding_idx not in (None, 0):
             raise ValueError("Embedding: mask_zero=True makes index 0 the padding; padding_idx "
                              f"{padding_idx} conflicts")

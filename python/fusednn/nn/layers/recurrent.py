@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import _backend
+from ... import _backend, _checks
 from ...autograd import Tensor
 from .. import functional as F
 from .. import init, regularizers
@@ -41,8 +41,7 @@ class _Recurrent(Module):
                  name: str = None):
         super().__init__(name)
         where = type(self).__name__
-        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
-            raise ValueError(f"{where}: units must be a positive int, got {units!r}")
+        units = _checks.positive_int(f"{where}: units", units)
         if stateful:
             raise NotImplementedError(f"{where}: stateful=True is not supported")
         for what, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
