@@ -266,6 +266,19 @@ class Permute(Function):
         return g.transpose(ctx.inverse), None
 
 
+class Pad(Function):
+    """Constant padding: ``widths`` one (before, after) pair per axis."""
+
+    @staticmethod
+    def forward(ctx, a, widths, value):
+        ctx.inside = tuple(slice(b, b + n) for (b, _), n in zip(widths, a.shape))
+        return xp_of(a).pad(a, widths, mode="constant", constant_values=value)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g[ctx.inside], None, None
+
+
 class GetItem(Function):
     @staticmethod
     def forward(ctx, a, index):

@@ -53,12 +53,42 @@ class Dense(nn.Dense, _InputShape):
         _set(self, [np.asarray(weights[0]).T] + list(weights[1:]))
 
 
+def same_padding(sizes, window, strides, dilation=None):
+    """Keras's (TensorFlow's) padding="same" for these input sizes: outputs ceil(size / stride)
+    long, the padding each axis needs split with the odd one after: (before, after) per axis."""
+    dilation = dilation or (1,) * len(sizes)
+    pads = []
+    for n, k, s, d in zip(sizes, window, strides, dilation):
+        total = max((-(-n // s) - 1) * s + d * (k - 1) + 1 - n, 0)
+        pads.append((total // 2, total - total // 2))
+    return pads
+
+
+def pad_widths(pads):
+    """F.pad's widths (last axis first) for (before, after) pairs of the trailing axes."""
+    return [w for before, after in reversed(pads) for w in (before, after)]
+
+
 class _KerasConv(_InputShape):
     """What Keras's convolutions share: ``dilation_rate`` in the config, and the kernel in
     Keras's layout through get_weights / set_weights (``keras_axes``: fusednn's kernel axes in
     Keras's order)."""
 
     keras_axes = None
+
+    def _input_padding(self, x):
+        """padding="same" as Keras: symmetric padding goes to the kernel; the odd element an
+        uneven split (a stride above 1, an even kernel) puts after is padded here."""
+        if self.padding != "same":
+            return x, self.padding
+        one = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,)  # noqa: E731
+        pads = same_padding(x.shape[2:], one(self.kernel_size), one(self.strides),
+                            one(self.dilation))
+        extra = [(0, after - before) for before, after in pads]
+        if any(e for _, e in extra):
+            x = nn.functional.pad(x, pad_widths(extra))
+        before = tuple(b for b, _ in pads)
+        return x, before if len(before) > 1 else before[0]
 
     def get_config(self):
         config = super().get_config()
@@ -83,9 +113,6 @@ class Conv2D(_KerasConv, nn.Conv2D):
                  kernel_regularizer=None, bias_regularizer=None, input_shape=None, name=None,
                  **kwargs):
         _refuse(kwargs, "Conv2D")
-        if isinstance(padding, str) and padding.lower() == "same" and _to_pair(
-                strides, "strides", "Conv2D") != (1, 1):
-            raise NotImplementedError("Conv2D: padding='same' with strides > 1 is not supported")
         super().__init__(filters, _to_pair(kernel_size, "kernel_size", "Conv2D"),
                          _to_pair(strides, "strides", "Conv2D"), padding.lower()
                          if isinstance(padding, str) else padding,
@@ -98,28 +125,63 @@ class Conv2D(_KerasConv, nn.Conv2D):
 
 
 class _Pooling(_InputShape):
+    """Keras's pooling: ``padding="same"`` pads the input itself (TensorFlow's split, the odd
+    element after), with -inf for max pooling; average pooling then divides by the number of
+    input elements each window covers, not counting the padding, as Keras."""
+
+    pad_value = 0.0
+
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None,
                  name=None, input_shape=None, **kwargs):
         where = type(self).__name__
         _refuse(kwargs, where)
-        if padding != "valid":
-            raise NotImplementedError(f"{where}: only padding='valid' is supported")
+        padding = padding.lower() if isinstance(padding, str) else padding
+        if padding not in ("valid", "same"):
+            raise ValueError(f"{where}: padding must be 'valid' or 'same', got {padding!r}")
         super().__init__(_to_pair(pool_size, "pool_size", where),
                          None if strides is None else _to_pair(strides, "strides", where), 0,
                          config.standardize_data_format(data_format), name=name)
+        self.keras_padding = padding
         self._take_input_shape(input_shape)
 
+    def is_2x2(self) -> bool:  # the fused conv + pool takes no "same" padding
+        return self.keras_padding == "valid" and super().is_2x2()
+
+    def _window(self, x):
+        if self.keras_padding == "valid":
+            return x, 0, None
+        sizes = x.shape[2:]
+        pads = same_padding(sizes, self.pool_size, self.strides or self.pool_size)
+        if not any(b or a for b, a in pads):
+            return x, 0, None
+        x = nn.functional.pad(x, pad_widths(pads), value=self.pad_value)
+        return x, 0, self._finish(sizes, pads)
+
+    def _finish(self, sizes, pads):
+        return None
+
     def get_config(self):
-        return dict(pool_size=list(self.pool_size), padding="valid", data_format=self.data_format,
+        return dict(pool_size=list(self.pool_size), padding=self.keras_padding,
+                    data_format=self.data_format,
                     strides=None if self.strides is None else list(self.strides), name=self.name)
 
 
 class MaxPooling2D(_Pooling, nn.MaxPool2D):
-    pass
+    pad_value = float("-inf")
 
 
 class AveragePooling2D(_Pooling, nn.AvgPool2D):
-    pass
+    def _finish(self, sizes, pads):
+        """Rescale each window's mean over the padded input to its mean over the input
+        alone: times window area / the input elements it covers."""
+        strides = self.strides or self.pool_size
+        covered = []
+        for n, k, s, (before, _) in zip(sizes, self.pool_size, strides, pads):
+            start = np.arange(-(-n // s)) * s - before
+            covered.append(np.minimum(start + k, n) - np.maximum(start, 0))
+        scale = (self.pool_size[0] * self.pool_size[1]
+                 / np.outer(covered[0], covered[1])).astype(np.float32)
+        return lambda y: y * scale
 
 
 MaxPool2D, AvgPool2D = MaxPooling2D, AveragePooling2D
@@ -197,8 +259,6 @@ class Conv1D(_KerasConv, nn.Conv1D):
         _refuse(kwargs, "Conv1D")
         one = lambda v: v[0] if isinstance(v, (tuple, list)) and len(v) == 1 else v  # noqa: E731
         padding = padding.lower() if isinstance(padding, str) else padding
-        if padding == "same" and one(strides) != 1:
-            raise NotImplementedError("Conv1D: padding='same' with strides > 1 is not supported")
         super().__init__(filters, one(kernel_size), one(strides), padding, one(dilation_rate),
                          activation, use_bias, kernel_initializer, bias_initializer,
                          kernel_regularizer, bias_regularizer,

@@ -6,6 +6,7 @@ from .embedding import embedding
 from .linear import linear
 from ..losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .normalization import batch_norm, layer_norm
+from .padding import pad
 from .pooling import amax, avg_pool2d, max_pool2d
 from .recurrent import gru, lstm, rnn_relu, rnn_tanh
 
@@ -13,4 +14,4 @@ __all__ = ["linear", "conv1d", "conv2d", "conv2d_max_pool2d", "embedding", "max_
            "avg_pool2d", "batch_norm", "layer_norm", "amax", "lstm", "gru", "rnn_tanh",
            "rnn_relu", "dropout",
            "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax",
-           "mse_loss", "cross_entropy", "binary_cross_entropy_with_logits", "manual_seed"]
+           "mse_loss", "cross_entropy", "binary_cross_entropy_with_logits", "manual_seed", "pad"]

@@ -63,8 +63,14 @@ class Conv2D(WeightedLayer):
         y = self._conv_nchw(x, fused, after)
         return y.permute(0, 2, 3, 1) if self.data_format == "channels_last" else y
 
+    def _input_padding(self, x):
+        """(the input the kernel reads, its padding): the layer's own padding here; Keras's
+        layers pad the input themselves where its "same" is uneven."""
+        return x, self.padding
+
     def _conv_nchw(self, x, fused, after):
-        y = F.conv2d(x, self.weight, self.bias, self.strides, self.padding, self.dilation,
+        x, padding = self._input_padding(x)
+        y = F.conv2d(x, self.weight, self.bias, self.strides, padding, self.dilation,
                      activation=fused, name=self.name)
         if after is not None:  # on the last axis of the layer's own layout, as Keras
             y = (after(y.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
@@ -80,7 +86,8 @@ class Conv2D(WeightedLayer):
         """The layer then a 2x2 stride-2 max-pool, on NCHW, through the fused conv + pool
         (a Sequential calls this for Conv2D -> MaxPool2D(2)); the activation must be one the
         conv fuses (``_after`` None)."""
-        return F.conv2d_max_pool2d(x, self.weight, self.bias, self.strides, self.padding,
+        x, padding = self._input_padding(x)
+        return F.conv2d_max_pool2d(x, self.weight, self.bias, self.strides, padding,
                                    self.dilation, activation=self._fused, name=self.name)
 
     def get_config(self):
@@ -129,13 +136,18 @@ class Conv1D(WeightedLayer):
     def _layout(self):
         return "N, C, L" if self.data_format == "channels_first" else "N, L, C"
 
+    def _input_padding(self, x):
+        """As Conv2D's: (the input the kernel reads, its padding)."""
+        return x, self.padding
+
     def _apply(self, x, fused, after):
         if x.ndim != 3:
             raise ValueError(f"{self.name}: expects 3-D inputs ({self._layout()}), got shape "
                              f"{x.shape}")
         if self.data_format == "channels_last":
             x = x.permute(0, 2, 1)
-        y = F.conv1d(x, self.weight, self.bias, self.strides, self.padding, self.dilation,
+        x, padding = self._input_padding(x)
+        y = F.conv1d(x, self.weight, self.bias, self.strides, padding, self.dilation,
                      activation=fused, name=self.name)
         if self.data_format == "channels_last":
             y = y.permute(0, 2, 1)

@@ -25,6 +25,20 @@ class _Pool2D(Module):
             return self.forward_nchw(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
         return self.forward_nchw(x)
 
+    def forward_nchw(self, x):
+        x, padding, finish = self._window(x)
+        y = self._pooled(x, padding)
+        return finish(y) if finish is not None else y
+
+    def _window(self, x):
+        """(the input the kernel reads, its padding, what to apply to its output or None):
+        the layer's own padding here; Keras's layers pad the input themselves for "same"."""
+        return x, self.padding, None
+
+    def _pooled(self, x, padding):
+        """The pooling kernel on an NCHW input with this padding."""
+        raise NotImplementedError
+
     def get_config(self):
         return dict(pool_size=self.pool_size, strides=self.strides, padding=self.padding,
                     data_format=self.data_format, name=self.name)
@@ -42,13 +56,13 @@ class MaxPool2D(_Pool2D):
         return (two(self.pool_size) and (self.strides is None or two(self.strides))
                 and self.padding in (0, (0, 0), [0, 0]))
 
-    def forward_nchw(self, x):
-        return F.max_pool2d(x, self.pool_size, self.strides, self.padding)
+    def _pooled(self, x, padding):
+        return F.max_pool2d(x, self.pool_size, self.strides, padding)
 
 
 class AvgPool2D(_Pool2D):
-    def forward_nchw(self, x):
-        return F.avg_pool2d(x, self.pool_size, self.strides, self.padding)
+    def _pooled(self, x, padding):
+        return F.avg_pool2d(x, self.pool_size, self.strides, padding)
 
 
 class _GlobalPool(Module):
