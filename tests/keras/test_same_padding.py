@@ -168,3 +168,24 @@ def test_a_same_strided_conv_before_a_2x2_pool_fuses_with_the_same_numbers():
     assert _fuses_with_pool(conv, pool, Tensor(x).permute(0, 3, 1, 2))
     np.testing.assert_array_equal(model.predict(x, verbose=0), pool(conv(Tensor(x))).numpy())
     assert not keras.layers.MaxPooling2D(2, padding="same").is_2x2()
+
+
+@pytest.mark.parametrize("padding,pads", [(1, ((1, 1), (1, 1))), ((2, 0), ((2, 2), (0, 0))),
+                                          (((0, 1), (2, 3)), ((0, 1), (2, 3)))])
+def test_zero_padding2d_as_keras(padding, pads, tmp_path):
+    x, ours_x, _ = channels_last_input(2, 5, 4, 3)
+    layer = keras.layers.ZeroPadding2D(padding)
+    y = layer(ours_x)
+    np.testing.assert_array_equal(y.numpy(), np.pad(x, ((0, 0),) + pads + ((0, 0),)))
+    y.backward(np.ones(y.shape, np.float32))
+    np.testing.assert_array_equal(ours_x.grad.numpy(), np.ones_like(x))
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.layers.ZeroPadding2D(padding, input_shape=(5, 4, 3)),
+                              keras.layers.Conv2D(2, 3), keras.layers.Flatten(),
+                              keras.layers.Dense(1)])
+    model.save(tmp_path / "padded.keras")
+    loaded = keras.models.load_model(tmp_path / "padded.keras")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    for bad in (-1, (1, 2, 3), ((1, 2), 3), True):
+        with pytest.raises(ValueError, match="ZeroPadding2D: padding"):
+            keras.layers.ZeroPadding2D(bad)

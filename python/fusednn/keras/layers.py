@@ -187,6 +187,51 @@ class AveragePooling2D(_Pooling, nn.AvgPool2D):
 MaxPool2D, AvgPool2D = MaxPooling2D, AveragePooling2D
 
 
+class ZeroPadding2D(nn.Module, _InputShape):
+    """Zero rows and columns around each image: ``padding`` an int (every side), a pair
+    (symmetric height, width padding) or ((top, bottom), (left, right)), as Keras."""
+
+    def __init__(self, padding=(1, 1), data_format=None, input_shape=None, name=None,
+                 **kwargs):
+        _refuse(kwargs, "ZeroPadding2D")
+        super().__init__(name)
+        self.padding = _padding_pairs(padding)
+        self.data_format = config.standardize_data_format(data_format)
+        self._take_input_shape(input_shape)
+
+    def forward(self, x):
+        if x.ndim != 4:
+            raise ValueError(f"{self.name}: expects 4-D inputs, got shape {x.shape}")
+        if self.data_format == "channels_last":
+            return self.forward_nchw(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        return self.forward_nchw(x)
+
+    def forward_nchw(self, x):
+        return nn.functional.pad(x, pad_widths(self.padding))
+
+    def get_config(self):
+        return dict(padding=[list(p) for p in self.padding], data_format=self.data_format,
+                    name=self.name)
+
+
+def _padding_pairs(padding):
+    """ZeroPadding2D's ``padding`` as ((top, bottom), (left, right))."""
+    def width(v):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+            raise ValueError(f"ZeroPadding2D: padding widths must be integers >= 0, got "
+                             f"{padding!r}")
+        return int(v)
+
+    if isinstance(padding, (int, np.integer)) and not isinstance(padding, bool):
+        return ((width(padding),) * 2,) * 2
+    if isinstance(padding, (tuple, list)) and len(padding) == 2:
+        if all(isinstance(p, (tuple, list)) and len(p) == 2 for p in padding):
+            return tuple((width(p[0]), width(p[1])) for p in padding)
+        return tuple((width(p), width(p)) for p in padding)
+    raise ValueError(f"ZeroPadding2D: padding must be an int, a pair of ints or a pair of "
+                     f"pairs, got {padding!r}")
+
+
 class Flatten(nn.Flatten, _InputShape):
     def __init__(self, data_format=None, input_shape=None, name=None, **kwargs):
         _refuse(kwargs, "Flatten")
@@ -429,7 +474,8 @@ class Bidirectional(nn.Bidirectional, _InputShape):
 GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
 GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 
-for _cls in (Dense, Conv1D, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dropout, Activation,
+for _cls in (Dense, Conv1D, Conv2D, MaxPooling2D, AveragePooling2D, ZeroPadding2D, Flatten,
+             Dropout, Activation,
              BatchNormalization, Embedding, LayerNormalization, GlobalAveragePooling1D,
              GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, SimpleRNN, LSTM, GRU,
              Bidirectional):
