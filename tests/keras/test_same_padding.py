@@ -189,3 +189,26 @@ def test_zero_padding2d_as_keras(padding, pads, tmp_path):
     for bad in (-1, (1, 2, 3), ((1, 2), 3), True):
         with pytest.raises(ValueError, match="ZeroPadding2D: padding"):
             keras.layers.ZeroPadding2D(bad)
+
+
+@pytest.mark.parametrize("kernel,dilation,strides", [(3, 1, 1), (2, 3, 1), (4, 2, 2)])
+def test_conv1d_causal_pads_before_the_sequence_only(kernel, dilation, strides):
+    """Keras's padding="causal": dilation * (kernel_size - 1) zero steps before the sequence,
+    none after, so output step t reads inputs up to t only."""
+    x, ours_x, theirs_x = channels_last_input(2, 11, 3)
+    layer = keras.layers.Conv1D(4, kernel, strides=strides, padding="causal",
+                                dilation_rate=dilation)
+    y = layer(ours_x)
+    w, b = torch.tensor(layer.weight.numpy()), torch.tensor(layer.bias.numpy())
+    padded = TF.pad(theirs_x.permute(0, 2, 1), (dilation * (kernel - 1), 0))
+    expected = TF.conv1d(padded, w, b, strides, 0, dilation).permute(0, 2, 1)
+    np.testing.assert_allclose(y.numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-5)
+    g = upstream(y.shape)
+    y.backward(g)
+    expected.backward(torch.tensor(g))
+    np.testing.assert_allclose(ours_x.grad.numpy(), theirs_x.grad.numpy(), rtol=1e-4, atol=1e-5)
+    if strides == 1:  # a later input never reaches an earlier output
+        changed = x.copy()
+        changed[:, 7:] += 1.0
+        later = layer(Tensor(changed)).numpy()
+        np.testing.assert_array_equal(later[:, :7], y.numpy()[:, :7])

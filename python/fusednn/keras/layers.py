@@ -80,7 +80,7 @@ class _KerasConv(_InputShape):
         """padding="same" as Keras: symmetric padding goes to the kernel; the odd element an
         uneven split (a stride above 1, an even kernel) puts after is padded here."""
         if self.padding != "same":
-            return x, self.padding
+            return super()._input_padding(x)
         one = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,)  # noqa: E731
         pads = same_padding(x.shape[2:], one(self.kernel_size), one(self.strides),
                             one(self.dilation))

@@ -106,7 +106,8 @@ class Conv1D(WeightedLayer):
     kernel_size) as torch's Conv1d. Inputs are (N, C, L) (``data_format="channels_first"``),
     or (N, L, C) — a sequence of feature vectors, Keras's layout — with
     ``data_format="channels_last"``. ``padding``: "valid", "same" (stride 1, odd kernel
-    extent) or an int. The activation is fused as in Conv2D."""
+    extent), "causal" (Keras's: padded before the sequence only) or an int. The activation is
+    fused as in Conv2D."""
 
     def __init__(self, filters: int, kernel_size: int, strides: int = 1, padding="valid",
                  dilation: int = 1, activation=None, use_bias: bool = True,
@@ -119,8 +120,6 @@ class Conv1D(WeightedLayer):
         if isinstance(kernel_size, (tuple, list)) and len(kernel_size) == 1:
             kernel_size = kernel_size[0]
         kernel_size = _checks.positive_int("Conv1D: kernel_size", kernel_size)
-        if padding == "causal":
-            raise NotImplementedError("Conv1D: padding='causal' is not supported")
         self.filters, self.kernel_size = filters, kernel_size
         self.data_format = check_data_format(data_format, "Conv1D")
         self.strides, self.padding, self.dilation = strides, padding, dilation
@@ -137,7 +136,14 @@ class Conv1D(WeightedLayer):
         return "N, C, L" if self.data_format == "channels_first" else "N, L, C"
 
     def _input_padding(self, x):
-        """As Conv2D's: (the input the kernel reads, its padding)."""
+        """As Conv2D's: (the input the kernel reads, its padding). padding="causal" (Keras's)
+        pads only before the sequence, dilation * (kernel_size - 1) steps: output step t
+        sees inputs up to t."""
+        if self.padding == "causal":
+            d = self.dilation
+            d = _checks.positive_int("Conv1D: dilation", d[0] if isinstance(d, (tuple, list))
+                                     and len(d) == 1 else d)
+            return F.pad(x, (d * (self.kernel_size - 1), 0)), 0
         return x, self.padding
 
     def _apply(self, x, fused, after):
