@@ -1,7 +1,8 @@
 """Keras's optimizers: Keras's names, arguments and defaults, and Keras's update rules (to
 float32 rounding), on fusednn's fused kernels. An optimizer is unbound until ``compile`` gives
 it the model's parameters; after that ``model.optimizer`` is the fused optimizer, whose
-``learning_rate`` reads and assigns the live rate.
+``learning_rate`` reads and assigns the live rate and ``iterations`` counts its steps.
+``learning_rate`` may be a schedule of ``keras.optimizers.schedules`` (read at each step).
 
 Keras's rules where they differ from torch's: RMSprop and Adagrad divide by sqrt(v + epsilon)
 (torch: sqrt(v) + eps), Adam adds epsilon to the uncorrected sqrt(v), ``weight_decay`` is
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from .. import optim as _optim
 from ..models.saving import register_optimizer
+from . import schedules
 
 
 class Optimizer:
@@ -34,21 +36,48 @@ class Optimizer:
             raise TypeError(f"{type(self).__name__}: unexpected argument(s) {sorted(extra)}")
         if kwargs.get("use_ema"):
             raise NotImplementedError(f"{type(self).__name__}: use_ema is not supported")
+        iterations = 0
+        if isinstance(learning_rate, dict):  # a saved schedule, with the steps it had taken
+            iterations = int(learning_rate.get("iterations", 0))
+            learning_rate = schedules.deserialize(learning_rate)
+        elif callable(learning_rate) and not isinstance(learning_rate,
+                                                        schedules.LearningRateSchedule):
+            raise TypeError(f"{type(self).__name__}: learning_rate must be a number or a "
+                            "keras.optimizers.schedules schedule, got "
+                            f"{type(learning_rate).__name__}")
         self.learning_rate, self.weight_decay = learning_rate, weight_decay
         self.global_clipnorm, self.name = global_clipnorm, name or type(self).__name__.lower()
+        self._iterations = iterations
+        self._fused = None
 
     def _fused_arguments(self) -> dict:
         raise NotImplementedError
 
     def build_optimizer(self, params, max_grad_norm=None):
-        if callable(self.learning_rate):
-            raise TypeError("a learning-rate schedule object is not supported as learning_rate; "
-                            "use compile(lr_schedule=...) or the LearningRateScheduler callback")
         clip = self.global_clipnorm if max_grad_norm is None else max_grad_norm
-        fused = self.fused_class(params, lr=float(self.learning_rate), max_grad_norm=clip,
+        schedule = self.learning_rate
+        scheduled = isinstance(schedule, schedules.LearningRateSchedule)
+        # the rate of the last step taken (what a saved optimizer's groups hold), or the first
+        lr = schedule(max(self._iterations - 1, 0)) if scheduled else self.learning_rate
+        fused = self.fused_class(params, lr=float(lr), max_grad_norm=clip,
                                  **self._fused_arguments())
-        fused.keras_config = (type(self).__name__, self.get_config())  # to save the model
+        fused.iterations = self._iterations
+        if scheduled:
+            fused.schedule, fused.scheduled_lr = schedule, float(lr)
+        fused.keras_config = self.saved_config  # to save the model
+        self._fused = fused
         return fused
+
+    def saved_config(self):
+        """(class name, config) as a saved model keeps it: a schedule serialized with the
+        steps the optimizer has taken, so a loaded model resumes it."""
+        config = self.get_config()
+        if isinstance(self.learning_rate, schedules.LearningRateSchedule):
+            config["learning_rate"] = dict(
+                schedules.serialize(self.learning_rate),
+                iterations=self._fused.iterations if self._fused is not None else
+                self._iterations)
+        return type(self).__name__, config
 
     def get_config(self) -> dict:
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}
@@ -60,21 +89,52 @@ def _no_weight_decay(opt):
                                   "supported on Adam and AdamW here; use a kernel_regularizer")
 
 
-class _KerasRMSprop(_optim.RMSprop):
+class _KerasSteps:
+    """What Keras's optimizers keep beside the update: ``iterations``, the steps taken, and a
+    learning-rate schedule given as ``learning_rate``, read before each step at the step's
+    number (0 for the first), as Keras does. A rate set by anything else while a schedule
+    drives it (a LearningRateScheduler or ReduceLROnPlateau callback, compile's lr_schedule) is
+    an error at the next step, as assigning to a scheduled Keras optimizer's rate is."""
+
+    iterations = 0
+    schedule = None
+    scheduled_lr = None
+
+    def step(self, closure=None, **kwargs):
+        if self.schedule is not None:
+            if any(g["lr"] != self.scheduled_lr for g in self.param_groups):
+                raise RuntimeError(
+                    f"the learning rate is driven by the {type(self.schedule).__name__} schedule "
+                    "given as this Keras optimizer's learning_rate; it cannot also be set (by a "
+                    "LearningRateScheduler or ReduceLROnPlateau callback, or lr_schedule)")
+            lr = float(self.schedule(self.iterations))
+            for g in self.param_groups:
+                g["lr"] = lr
+            self.scheduled_lr = lr
+        out = super().step(closure, **kwargs)
+        self.iterations += 1
+        return out
+
+
+class _KerasSGD(_KerasSteps, _optim.SGD):
+    pass
+
+
+class _KerasRMSprop(_KerasSteps, _optim.RMSprop):
     def _hparams(self, g):
         h = super()._hparams(g)
         h.eps_inside_sqrt = True
         return h
 
 
-class _KerasAdagrad(_optim.Adagrad):
+class _KerasAdagrad(_KerasSteps, _optim.Adagrad):
     def _hparams(self, g):
         h = super()._hparams(g)
         h.eps_inside_sqrt = True
         return h
 
 
-class _KerasAdam(_optim.Adam):
+class _KerasAdam(_KerasSteps, _optim.Adam):
     def _hparams(self, g):
         h = super()._hparams(g)
         h.eps_before_bias_correction = True
@@ -82,7 +142,7 @@ class _KerasAdam(_optim.Adam):
 
 
 class SGD(Optimizer):
-    fused_class = _optim.SGD
+    fused_class = _KerasSGD
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
         super().__init__(learning_rate, **kwargs)

@@ -124,8 +124,9 @@ def save_model(model, path: str) -> str:
         }
         keras_opt = getattr(opt, "keras_config", None)  # built by a fusednn.keras optimizer
         if keras_opt is not None:
+            name, config = keras_opt()
             meta["compile"]["keras_optimizer"] = {
-                "class": keras_opt[0], "config": _jsonable(keras_opt[1], "optimizer")}
+                "class": name, "config": _jsonable(config, "optimizer")}
         if model.objective.fn is not None:
             raise TypeError("cannot save a model compiled with a custom loss callable")
         if opt is not None:
