@@ -214,12 +214,12 @@ class ZeroPadding2D(nn.Module, _InputShape):
                     name=self.name)
 
 
-def _padding_pairs(padding):
-    """ZeroPadding2D's ``padding`` as ((top, bottom), (left, right))."""
+def _padding_pairs(padding, where="ZeroPadding2D", what="padding"):
+    """ZeroPadding2D's ``padding`` (Cropping2D's ``cropping``) as ((top, bottom), (left,
+    right))."""
     def width(v):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-            raise ValueError(f"ZeroPadding2D: padding widths must be integers >= 0, got "
-                             f"{padding!r}")
+            raise ValueError(f"{where}: {what} widths must be integers >= 0, got {padding!r}")
         return int(v)
 
     if isinstance(padding, (int, np.integer)) and not isinstance(padding, bool):
@@ -228,8 +228,258 @@ def _padding_pairs(padding):
         if all(isinstance(p, (tuple, list)) and len(p) == 2 for p in padding):
             return tuple((width(p[0]), width(p[1])) for p in padding)
         return tuple((width(p), width(p)) for p in padding)
-    raise ValueError(f"ZeroPadding2D: padding must be an int, a pair of ints or a pair of "
-                     f"pairs, got {padding!r}")
+    raise ValueError(f"{where}: {what} must be an int, a pair of ints or a pair of pairs, "
+                     f"got {padding!r}")
+
+
+class Reshape(nn.Module, _InputShape):
+    """Each sample to ``target_shape`` (the batch axis kept; one entry may be -1)."""
+
+    def __init__(self, target_shape, input_shape=None, name=None, **kwargs):
+        _refuse(kwargs, "Reshape")
+        super().__init__(name)
+        self.target_shape = tuple(int(d) for d in target_shape)
+        if sum(d == -1 for d in self.target_shape) > 1 or any(
+                d < 1 and d != -1 for d in self.target_shape):
+            raise ValueError(f"Reshape: target_shape must hold sizes >= 1 and at most one -1, "
+                             f"got {target_shape!r}")
+        self._take_input_shape(input_shape)
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], *self.target_shape)
+
+    def get_config(self):
+        return dict(target_shape=list(self.target_shape), name=self.name)
+
+
+class Permute(nn.Module, _InputShape):
+    """The sample axes in the order ``dims`` (1-based, as Keras: the batch axis stays)."""
+
+    def __init__(self, dims, input_shape=None, name=None, **kwargs):
+        _refuse(kwargs, "Permute")
+        super().__init__(name)
+        self.dims = tuple(int(d) for d in dims)
+        if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise ValueError(f"Permute: dims must be a permutation of 1..{len(self.dims)}, "
+                             f"got {dims!r}")
+        self._take_input_shape(input_shape)
+
+    def forward(self, x):
+        if x.ndim != len(self.dims) + 1:
+            raise ValueError(f"{self.name}: dims {self.dims} need {len(self.dims) + 1}-D "
+                             f"inputs, got shape {x.shape}")
+        return x.permute(0, *self.dims)
+
+    def get_config(self):
+        return dict(dims=list(self.dims), name=self.name)
+
+
+class Rescaling(nn.Module, _InputShape):
+    """x * scale + offset (e.g. ``Rescaling(1 / 255)`` on pixel values)."""
+
+    layout_free = True  # elementwise
+
+    def __init__(self, scale, offset=0.0, input_shape=None, name=None, **kwargs):
+        _refuse(kwargs, "Rescaling")
+        super().__init__(name)
+        self.scale, self.offset = float(scale), float(offset)
+        self._take_input_shape(input_shape)
+
+    def forward(self, x):
+        y = x * self.scale
+        return y + self.offset if self.offset else y
+
+    def get_config(self):
+        return dict(scale=self.scale, offset=self.offset, name=self.name)
+
+
+class RepeatVector(nn.Module, _InputShape):
+    """(N, F) -> (N, n, F): the vector repeated n times."""
+
+    def __init__(self, n, input_shape=None, name=None, **kwargs):
+        _refuse(kwargs, "RepeatVector")
+        super().__init__(name)
+        from .. import _checks
+
+        self.n = _checks.positive_int("RepeatVector: n", n)
+        self._take_input_shape(input_shape)
+
+    def forward(self, x):
+        if x.ndim != 2:
+            raise ValueError(f"{self.name}: expects 2-D inputs (N, F), got shape {x.shape}")
+        return x.reshape(x.shape[0], 1, x.shape[1]) * np.ones((1, self.n, 1), x.dtype)
+
+    def get_config(self):
+        return dict(n=self.n, name=self.name)
+
+
+class UpSampling2D(nn.Module, _InputShape):
+    """Each pixel repeated size[0] times down and size[1] times across (nearest neighbour)."""
+
+    def __init__(self, size=(2, 2), data_format=None, interpolation="nearest",
+                 input_shape=None, name=None, **kwargs):
+        _refuse(kwargs, "UpSampling2D")
+        super().__init__(name)
+        if interpolation != "nearest":
+            raise NotImplementedError(f"UpSampling2D: interpolation={interpolation!r} is not "
+                                      "supported; only 'nearest'")
+        self.size = _to_pair(size, "size", "UpSampling2D")
+        self.data_format = config.standardize_data_format(data_format)
+        self._take_input_shape(input_shape)
+
+    def forward(self, x):
+        if self.data_format == "channels_last":
+            return self.forward_nchw(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        return self.forward_nchw(x)
+
+    def forward_nchw(self, x):
+        if x.ndim != 4:
+            raise ValueError(f"{self.name}: expects 4-D inputs, got shape {x.shape}")
+        n, c, h, w = x.shape
+        sh, sw = self.size
+        tiles = np.ones((1, 1, 1, sh, 1, sw), x.dtype)
+        return (x.reshape(n, c, h, 1, w, 1) * tiles).reshape(n, c, h * sh, w * sw)
+
+    def get_config(self):
+        return dict(size=list(self.size), data_format=self.data_format,
+                    interpolation="nearest", name=self.name)
+
+
+class Cropping2D(nn.Module, _InputShape):
+    """Rows and columns cut from each image's edges: ``cropping`` as ZeroPadding2D's
+    ``padding``."""
+
+    def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, input_shape=None,
+                 name=None, **kwargs):
+        _refuse(kwargs, "Cropping2D")
+        super().__init__(name)
+        self.cropping = _padding_pairs(cropping, "Cropping2D", "cropping")
+        self.data_format = config.standardize_data_format(data_format)
+        self._take_input_shape(input_shape)
+
+    def forward(self, x):
+        if self.data_format == "channels_last":
+            return self.forward_nchw(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        return self.forward_nchw(x)
+
+    def forward_nchw(self, x):
+        if x.ndim != 4:
+            raise ValueError(f"{self.name}: expects 4-D inputs, got shape {x.shape}")
+        (top, bottom), (left, right) = self.cropping
+        h, w = x.shape[2:]
+        if top + bottom >= h or left + right >= w:
+            raise ValueError(f"{self.name}: cropping {self.cropping} leaves nothing of a "
+                             f"{h}x{w} image")
+        return x[:, :, top:h - bottom, left:w - right]
+
+    def get_config(self):
+        return dict(cropping=[list(p) for p in self.cropping], data_format=self.data_format,
+                    name=self.name)
+
+
+class _Pooling1D(nn.Module, _InputShape):
+    """Keras's 1-D pooling over (N, steps, features) (channels_last) or (N, features, steps),
+    through the 2-D kernels on one-row images; ``padding="same"`` as the 2-D layers'."""
+
+    pool_cls = None
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None,
+                 input_shape=None, name=None, **kwargs):
+        where = type(self).__name__
+        _refuse(kwargs, where)
+        super().__init__(name)
+        from .. import _checks
+
+        one = lambda v: v[0] if isinstance(v, (tuple, list)) and len(v) == 1 else v  # noqa: E731
+        self.pool_size = _checks.positive_int(f"{where}: pool_size", one(pool_size))
+        self.strides = None if strides is None else _checks.positive_int(f"{where}: strides",
+                                                                         one(strides))
+        self.padding = padding.lower() if isinstance(padding, str) else padding
+        self.data_format = config.standardize_data_format(data_format)
+        self._pool = self.pool_cls((1, self.pool_size),
+                                   None if strides is None else (1, self.strides), self.padding,
+                                   "channels_first")
+        self._take_input_shape(input_shape)
+
+    def forward(self, x):
+        if x.ndim != 3:
+            raise ValueError(f"{self.name}: expects 3-D inputs, got shape {x.shape}")
+        if self.data_format == "channels_last":
+            x = x.permute(0, 2, 1)
+        n, c, steps = x.shape
+        y = self._pool(x.reshape(n, c, 1, steps))
+        y = y.reshape(n, c, y.shape[3])
+        return y.permute(0, 2, 1) if self.data_format == "channels_last" else y
+
+    def get_config(self):
+        return dict(pool_size=self.pool_size, strides=self.strides, padding=self.padding,
+                    data_format=self.data_format, name=self.name)
+
+
+class MaxPooling1D(_Pooling1D):
+    pool_cls = MaxPooling2D
+
+
+class AveragePooling1D(_Pooling1D):
+    pool_cls = AveragePooling2D
+
+
+MaxPool1D, AvgPool1D = MaxPooling1D, AveragePooling1D
+
+
+class ReLU(nn.Module, _InputShape):
+    """Keras's ReLU: x from ``threshold`` up (capped at ``max_value``), ``negative_slope`` *
+    (x - threshold) below it."""
+
+    layout_free = True  # elementwise
+
+    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, input_shape=None,
+                 name=None, **kwargs):
+        _refuse(kwargs, "ReLU")
+        super().__init__(name)
+        if max_value is not None and max_value < 0:
+            raise ValueError(f"ReLU: max_value must be >= 0, got {max_value}")
+        if negative_slope < 0:
+            raise ValueError(f"ReLU: negative_slope must be >= 0, got {negative_slope}")
+        self.max_value = None if max_value is None else float(max_value)
+        self.negative_slope, self.threshold = float(negative_slope), float(threshold)
+        self._take_input_shape(input_shape)
+
+    def forward(self, x):
+        t = self.threshold
+        if t == 0.0:
+            y = (nn.functional.leaky_relu(x, self.negative_slope) if self.negative_slope
+                 else nn.functional.relu(x))
+        else:  # the part below t shifted; t added back where x reaches it (no gradient)
+            y = nn.functional.leaky_relu(x - t, self.negative_slope) + (x.data >= t) * t
+        return y if self.max_value is None else y.clip(float("-inf"), self.max_value)
+
+    def get_config(self):
+        return dict(max_value=self.max_value, negative_slope=self.negative_slope,
+                    threshold=self.threshold, name=self.name)
+
+
+class LeakyReLU(nn.LeakyReLU, _InputShape):
+    """Keras's LeakyReLU: ``negative_slope`` 0.3 by default (Keras 2's ``alpha`` too)."""
+
+    layout_free = True
+
+    def __init__(self, negative_slope=0.3, input_shape=None, name=None, alpha=None, **kwargs):
+        _refuse(kwargs, "LeakyReLU")
+        super().__init__(negative_slope if alpha is None else alpha, name=name)
+        self._take_input_shape(input_shape)
+
+
+class Softmax(nn.Softmax, _InputShape):
+    """Keras's Softmax over ``axis`` (the last by default)."""
+
+    def __init__(self, axis=-1, input_shape=None, name=None, **kwargs):
+        _refuse(kwargs, "Softmax")
+        super().__init__(axis, name=name)
+        self._take_input_shape(input_shape)
+
+    def get_config(self):
+        return dict(axis=self.dim, name=self.name)
 
 
 class Flatten(nn.Flatten, _InputShape):
@@ -475,7 +725,8 @@ GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2
 GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 
 for _cls in (Dense, Conv1D, Conv2D, MaxPooling2D, AveragePooling2D, ZeroPadding2D, Flatten,
-             Dropout, Activation,
+             Reshape, Permute, Rescaling, RepeatVector, UpSampling2D, Cropping2D, MaxPooling1D,
+             AveragePooling1D, ReLU, LeakyReLU, Softmax, Dropout, Activation,
              BatchNormalization, Embedding, LayerNormalization, GlobalAveragePooling1D,
              GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, SimpleRNN, LSTM, GRU,
              Bidirectional):
