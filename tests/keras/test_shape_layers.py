@@ -37,6 +37,8 @@ def test_reshape_permute_rescaling_repeat():
     check(L.RepeatVector(3), x[:, 0], lambda t: t[:, None, :].repeat(1, 3, 1))
     with pytest.raises(ValueError, match="at most one -1"):
         L.Reshape((-1, -1))
+    with pytest.raises(ValueError, match=r"\(12 values\) cannot be reshaped to \(5, -1\)"):
+        L.Reshape((5, -1))(Tensor(x))
     with pytest.raises(ValueError, match="a permutation of 1..2"):
         L.Permute((0, 1))
 
@@ -48,6 +50,8 @@ def test_upsampling2d_repeats_pixels(size):
           lambda t: t.repeat_interleave(size[0], 1).repeat_interleave(size[1], 2))
     with pytest.raises(NotImplementedError, match="only 'nearest'"):
         L.UpSampling2D(interpolation="bilinear")
+    with pytest.raises(ValueError, match="size must be >= 1"):
+        L.UpSampling2D((0, 2))
 
 
 def test_cropping2d_cuts_the_edges():
@@ -79,6 +83,8 @@ def test_pooling1d_over_steps(pool, strides, padding):
 
     check(L.MaxPooling1D(pool, strides, padding), x, torch_max)
     check(L.AveragePooling1D(pool, strides, padding), x, torch_avg)
+    with pytest.raises(ValueError, match="MaxPooling1D: padding must be 'valid' or 'same'"):
+        L.MaxPooling1D(pool, strides, "full")
 
 
 def test_relu_leaky_relu_softmax_as_keras():

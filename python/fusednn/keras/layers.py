@@ -246,6 +246,11 @@ class Reshape(nn.Module, _InputShape):
         self._take_input_shape(input_shape)
 
     def forward(self, x):
+        sample = int(np.prod(x.shape[1:]))
+        known = int(np.prod([d for d in self.target_shape if d != -1]))
+        if (sample != known if -1 not in self.target_shape else known == 0 or sample % known):
+            raise ValueError(f"{self.name}: samples of shape {x.shape[1:]} ({sample} values) "
+                             f"cannot be reshaped to {self.target_shape}")
         return x.reshape(x.shape[0], *self.target_shape)
 
     def get_config(self):
@@ -324,6 +329,8 @@ class UpSampling2D(nn.Module, _InputShape):
             raise NotImplementedError(f"UpSampling2D: interpolation={interpolation!r} is not "
                                       "supported; only 'nearest'")
         self.size = _to_pair(size, "size", "UpSampling2D")
+        if min(self.size) < 1:
+            raise ValueError(f"UpSampling2D: size must be >= 1, got {size!r}")
         self.data_format = config.standardize_data_format(data_format)
         self._take_input_shape(input_shape)
 
@@ -395,6 +402,8 @@ class _Pooling1D(nn.Module, _InputShape):
         self.strides = None if strides is None else _checks.positive_int(f"{where}: strides",
                                                                          one(strides))
         self.padding = padding.lower() if isinstance(padding, str) else padding
+        if self.padding not in ("valid", "same"):
+            raise ValueError(f"{where}: padding must be 'valid' or 'same', got {padding!r}")
         self.data_format = config.standardize_data_format(data_format)
         self._pool = self.pool_cls((1, self.pool_size),
                                    None if strides is None else (1, self.strides), self.padding,
