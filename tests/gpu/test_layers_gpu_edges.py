@@ -96,7 +96,7 @@ def test_conv_over_several_scratch_chunks_matches_the_cpu():
                  [rand(16, 64, 128, 128), rand(4, 64, 3, 3, scale=0.05), rand(4)])
 
 
-def test_conv_scratch_comes_from_cupys_pool():
+def test_conv_scratch_comes_from_cupys_pool(cupy_requests):
     """The conv's im2col chunk and dW partials are asked of CuPy's allocator (its pool serves
     them and frees them in stream order), in the sizes conv2d_workspace_bytes gives."""
     from fusednn import _backend
@@ -107,18 +107,8 @@ def test_conv_scratch_comes_from_cupys_pool():
     sizes_of = _backend.cuda_module().conv2d_workspace_bytes
     wanted = {sizes_of(geometry, 64, 64, False, False), sizes_of(geometry, 64, 64, True, True)}
     assert min(wanted) > 0
-    pool, asked = cupy.cuda.MemoryPool(), []
-
-    def malloc(size):
-        asked.append(size)
-        return pool.malloc(size)
-
-    cupy.cuda.set_allocator(malloc)
-    try:
-        same_on_both(lambda x, w, b: F.conv2d(x, w, b, 1, 1, activation="relu"), [x, w, b])
-    finally:
-        cupy.cuda.set_allocator(cupy.get_default_memory_pool().malloc)
-    assert wanted <= set(asked)
+    same_on_both(lambda x, w, b: F.conv2d(x, w, b, 1, 1, activation="relu"), [x, w, b])
+    assert wanted <= set(cupy_requests)
 
 
 def test_conv_workspace_is_checked_before_anything_launches():

@@ -81,7 +81,7 @@ def test_gpu_recurrent_dropout_matches_cpu(cell, padded):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * max(1.0, float(np.abs(b).max())))
 
 
-def test_recurrent_scratch_comes_from_cupys_pool():
+def test_recurrent_scratch_comes_from_cupys_pool(cupy_requests):
     """The recurrent kernels' scratch (zero state, recurrent product, state gradients) is asked
     of CuPy's allocator, in the sizes rnn_workspace_bytes gives: the forward's and the
     backward's both appear among its requests."""
@@ -98,18 +98,8 @@ def test_recurrent_scratch_comes_from_cupys_pool():
     lstm = _backend.RnnCell.lstm
     wanted = {sizes_of(lstm, steps, batch, hidden, False, False, False, False),
               sizes_of(lstm, steps, batch, hidden, True, False, False, True)}
-    pool, asked = cupy.cuda.MemoryPool(), []
-
-    def malloc(size):
-        asked.append(size)
-        return pool.malloc(size)
-
-    cupy.cuda.set_allocator(malloc)
-    try:
-        gpu = run("lstm", [x] + params, "cuda", None, False)
-    finally:
-        cupy.cuda.set_allocator(cupy.get_default_memory_pool().malloc)
-    assert wanted <= set(asked)
+    gpu = run("lstm", [x] + params, "cuda", None, False)
+    assert wanted <= set(cupy_requests)
     cpu = run("lstm", [x] + params, "cpu", None, False)
     for k, (a, b) in enumerate(zip(gpu, cpu)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4, err_msg=f"output {k}")

@@ -187,26 +187,41 @@ class AveragePooling2D(_Pooling, nn.AvgPool2D):
 MaxPool2D, AvgPool2D = MaxPooling2D, AveragePooling2D
 
 
-class ZeroPadding2D(nn.Module, _InputShape):
+class _ImageLayer(nn.Module, _InputShape):
+    """A weightless layer on images in either layout: ``forward_nchw`` on NCHW (what a
+    Sequential's channels-last chain calls), ``forward`` on the layer's own layout."""
+
+    def __init__(self, data_format, input_shape, name):
+        super().__init__(name)
+        self.data_format = config.standardize_data_format(data_format)
+        self._take_input_shape(input_shape)
+
+    def forward(self, x):
+        if self.data_format == "channels_last":
+            return self.forward_nchw(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        return self.forward_nchw(x)
+
+    def forward_nchw(self, x):
+        if x.ndim != 4:
+            raise ValueError(f"{self.name}: expects 4-D inputs, got shape {x.shape}")
+        return self._on_nchw(x)
+
+    def _on_nchw(self, x):
+        raise NotImplementedError
+
+
+class ZeroPadding2D(_ImageLayer):
     """Zero rows and columns around each image: ``padding`` an int (every side), a pair
     (symmetric height, width padding) or ((top, bottom), (left, right)), as Keras."""
 
     def __init__(self, padding=(1, 1), data_format=None, input_shape=None, name=None,
                  **kwargs):
         _refuse(kwargs, "ZeroPadding2D")
-        super().__init__(name)
-        self.padding = _padding_pairs(padding)
-        self.data_format = config.standardize_data_format(data_format)
-        self._take_input_shape(input_shape)
+        padding = _padding_pairs(padding)
+        super().__init__(data_format, input_shape, name)
+        self.padding = padding
 
-    def forward(self, x):
-        if x.ndim != 4:
-            raise ValueError(f"{self.name}: expects 4-D inputs, got shape {x.shape}")
-        if self.data_format == "channels_last":
-            return self.forward_nchw(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
-        return self.forward_nchw(x)
-
-    def forward_nchw(self, x):
+    def _on_nchw(self, x):
         return nn.functional.pad(x, pad_widths(self.padding))
 
     def get_config(self):
@@ -318,30 +333,22 @@ class RepeatVector(nn.Module, _InputShape):
         return dict(n=self.n, name=self.name)
 
 
-class UpSampling2D(nn.Module, _InputShape):
+class UpSampling2D(_ImageLayer):
     """Each pixel repeated size[0] times down and size[1] times across (nearest neighbour)."""
 
     def __init__(self, size=(2, 2), data_format=None, interpolation="nearest",
                  input_shape=None, name=None, **kwargs):
         _refuse(kwargs, "UpSampling2D")
-        super().__init__(name)
         if interpolation != "nearest":
             raise NotImplementedError(f"UpSampling2D: interpolation={interpolation!r} is not "
                                       "supported; only 'nearest'")
-        self.size = _to_pair(size, "size", "UpSampling2D")
-        if min(self.size) < 1:
+        pair_size = _to_pair(size, "size", "UpSampling2D")
+        if min(pair_size) < 1:
             raise ValueError(f"UpSampling2D: size must be >= 1, got {size!r}")
-        self.data_format = config.standardize_data_format(data_format)
-        self._take_input_shape(input_shape)
+        super().__init__(data_format, input_shape, name)
+        self.size = pair_size
 
-    def forward(self, x):
-        if self.data_format == "channels_last":
-            return self.forward_nchw(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
-        return self.forward_nchw(x)
-
-    def forward_nchw(self, x):
-        if x.ndim != 4:
-            raise ValueError(f"{self.name}: expects 4-D inputs, got shape {x.shape}")
+    def _on_nchw(self, x):
         n, c, h, w = x.shape
         sh, sw = self.size
         tiles = np.ones((1, 1, 1, sh, 1, sw), x.dtype)
@@ -352,26 +359,18 @@ class UpSampling2D(nn.Module, _InputShape):
                     interpolation="nearest", name=self.name)
 
 
-class Cropping2D(nn.Module, _InputShape):
+class Cropping2D(_ImageLayer):
     """Rows and columns cut from each image's edges: ``cropping`` as ZeroPadding2D's
     ``padding``."""
 
     def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, input_shape=None,
                  name=None, **kwargs):
         _refuse(kwargs, "Cropping2D")
-        super().__init__(name)
-        self.cropping = _padding_pairs(cropping, "Cropping2D", "cropping")
-        self.data_format = config.standardize_data_format(data_format)
-        self._take_input_shape(input_shape)
+        cropping = _padding_pairs(cropping, "Cropping2D", "cropping")
+        super().__init__(data_format, input_shape, name)
+        self.cropping = cropping
 
-    def forward(self, x):
-        if self.data_format == "channels_last":
-            return self.forward_nchw(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
-        return self.forward_nchw(x)
-
-    def forward_nchw(self, x):
-        if x.ndim != 4:
-            raise ValueError(f"{self.name}: expects 4-D inputs, got shape {x.shape}")
+    def _on_nchw(self, x):
         (top, bottom), (left, right) = self.cropping
         h, w = x.shape[2:]
         if top + bottom >= h or left + right >= w:

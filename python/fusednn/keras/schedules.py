@@ -28,25 +28,32 @@ def _positive(name, value, where):
     return value
 
 
-class ExponentialDecay(LearningRateSchedule):
-    """initial_learning_rate * decay_rate ** (step / decay_steps), the exponent floored with
-    ``staircase``."""
+class _RateDecay(LearningRateSchedule):
+    """What ExponentialDecay and InverseTimeDecay share: the arguments, and the progress
+    step / decay_steps (floored with ``staircase``)."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name="ExponentialDecay"):
+                 name=None):
         self.initial_learning_rate, self.decay_rate = initial_learning_rate, decay_rate
-        self.decay_steps = _positive("decay_steps", decay_steps, "ExponentialDecay")
-        self.staircase, self.name = staircase, name
+        self.decay_steps = _positive("decay_steps", decay_steps, type(self).__name__)
+        self.staircase, self.name = staircase, name or type(self).__name__
 
-    def __call__(self, step):
+    def _progress(self, step):
         p = step / self.decay_steps
-        return self.initial_learning_rate * self.decay_rate ** (math.floor(p) if self.staircase
-                                                                  else p)
+        return math.floor(p) if self.staircase else p
 
     def get_config(self):
         return dict(initial_learning_rate=self.initial_learning_rate,
                     decay_steps=self.decay_steps, decay_rate=self.decay_rate,
                     staircase=self.staircase, name=self.name)
+
+
+class ExponentialDecay(_RateDecay):
+    """initial_learning_rate * decay_rate ** (step / decay_steps), the exponent floored with
+    ``staircase``."""
+
+    def __call__(self, step):
+        return self.initial_learning_rate * self.decay_rate ** self._progress(step)
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -95,25 +102,12 @@ class PolynomialDecay(LearningRateSchedule):
                     power=self.power, cycle=self.cycle, name=self.name)
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_RateDecay):
     """initial_learning_rate / (1 + decay_rate * step / decay_steps), the ratio floored with
     ``staircase``."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name="InverseTimeDecay"):
-        self.initial_learning_rate, self.decay_rate = initial_learning_rate, decay_rate
-        self.decay_steps = _positive("decay_steps", decay_steps, "InverseTimeDecay")
-        self.staircase, self.name = staircase, name
-
     def __call__(self, step):
-        p = step / self.decay_steps
-        return self.initial_learning_rate / (1 + self.decay_rate * (math.floor(p)
-                                                                    if self.staircase else p))
-
-    def get_config(self):
-        return dict(initial_learning_rate=self.initial_learning_rate,
-                    decay_steps=self.decay_steps, decay_rate=self.decay_rate,
-                    staircase=self.staircase, name=self.name)
+        return self.initial_learning_rate / (1 + self.decay_rate * self._progress(step))
 
 
 def _cosine(fraction, alpha):
