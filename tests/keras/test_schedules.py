@@ -118,3 +118,48 @@ def test_a_constant_rate_counts_iterations_too():
     model.fit(x, y, epochs=1, batch_size=16, verbose=0)
     assert model.optimizer.iterations == 4 and model.optimizer.learning_rate == 0.05
     assert math.isclose(model.optimizer.param_groups[0]["lr"], 0.05)
+
+
+def keras_sgd_reference(model, x, y, rates, steps, callbacks=None):
+    """Keras's momentum rule written out (v = 0.9 v - lr g; p += v) on the model's last
+    kernel, beside the model's own steps (one batch, one epoch per step: epoch t is step t);
+    returns the worst gap."""
+    weight = model.layers[-1].weight
+    p = weight.numpy().astype(np.float64).copy()
+    v = np.zeros_like(p)
+    worst = 0.0
+    for t in range(steps):
+        model.fit(x, y, epochs=t + 1, initial_epoch=t, batch_size=len(x), shuffle=False,
+                  verbose=0, callbacks=callbacks)
+        v = 0.9 * v - rates(t) * weight.grad.numpy().astype(np.float64)
+        p = p + v
+        worst = max(worst, float(np.abs(p - weight.numpy()).max()))
+    return worst
+
+
+def sgd_model(learning_rate):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.layers.Dense(2, input_shape=(5,))])
+    model.compile(keras.optimizers.SGD(learning_rate, momentum=0.9),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+def test_sgd_momentum_follows_kerass_rule_while_the_rate_changes(tmp_path):
+    """Keras's velocity keeps the scale of the rates it was built with; torch's buffer does
+    not (their steps differ by about 7e-2 here after six decaying steps). Under a schedule, a
+    LearningRateScheduler callback, and across a save and load, the steps are Keras's."""
+    x, y = data()
+    x, y = x[:16], y[:16]
+    schedule = S.ExponentialDecay(0.1, 1, 0.7)
+    assert keras_sgd_reference(sgd_model(schedule), x, y, schedule, 6) < 1e-6
+    halving = keras.callbacks.LearningRateScheduler(lambda epoch, lr: 0.1 * 0.5 ** epoch)
+    assert keras_sgd_reference(sgd_model(0.1), x, y, lambda t: 0.1 * 0.5 ** t, 4,
+                               callbacks=[halving]) < 1e-6
+    model = sgd_model(schedule)
+    keras_sgd_reference(model, x, y, schedule, 3)
+    model.save(tmp_path / "sgd.keras")
+    loaded = keras.models.load_model(tmp_path / "sgd.keras")
+    for m in (model, loaded):
+        m.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

@@ -7,8 +7,9 @@ it the model's parameters; after that ``model.optimizer`` is the fused optimizer
 Keras's rules where they differ from torch's: RMSprop and Adagrad divide by sqrt(v + epsilon)
 (torch: sqrt(v) + eps), Adam adds epsilon to the uncorrected sqrt(v), ``weight_decay`` is
 decoupled (p -= lr * wd * p) on every optimizer that takes it here, Adagrad's accumulator starts
-at 0.1. SGD's momentum (m = momentum*m - lr*g; p += m) is torch's buffer scaled by -lr: the
-same steps while the learning rate is constant.
+at 0.1. SGD's momentum (m = momentum*m - lr*g; p += m) is torch's buffer scaled by -lr, its
+momentum rescaled when the rate changes (see _KerasSGD): Keras's steps under a changing rate
+too, except Nesterov's and at a rate of exactly 0.
 """
 from __future__ import annotations
 
@@ -101,23 +102,58 @@ class _KerasSteps:
     scheduled_lr = None
 
     def step(self, closure=None, **kwargs):
+        before = [g["lr"] for g in self.param_groups]
         if self.schedule is not None:
-            if any(g["lr"] != self.scheduled_lr for g in self.param_groups):
+            if any(lr != self.scheduled_lr for lr in before):
                 raise RuntimeError(
                     f"the learning rate is driven by the {type(self.schedule).__name__} schedule "
                     "given as this Keras optimizer's learning_rate; it cannot also be set (by a "
                     "LearningRateScheduler or ReduceLROnPlateau callback, or lr_schedule)")
             lr = float(self.schedule(self.iterations))
             for g in self.param_groups:
-                g["lr"] = lr
+                if g["lr"] != lr:
+                    g["lr"] = lr
             self.scheduled_lr = lr
+        self._before_update(before)
         out = super().step(closure, **kwargs)
+        self._after_update()
         self.iterations += 1
         return out
 
+    def _before_update(self, rates_before):
+        """Called with each group's rate before this step's schedule set it."""
+
+    def _after_update(self):
+        """Called after a step that ran."""
+
 
 class _KerasSGD(_KerasSteps, _optim.SGD):
-    pass
+    """Keras's momentum, v = momentum * v - lr * g and p += v, run in torch's form b = -v / lr
+    (b = momentum * b + g, p -= lr * b): the same steps while the rate is constant. When the
+    rate changes from lr' to lr, Keras's velocity keeps its old scale, so the buffer's
+    momentum is momentum * lr' / lr for that step. Nesterov keeps torch's form, and a rate of
+    exactly 0 does not coast on the velocity as Keras's does."""
+
+    _rates = None  # each group's rate at its last step, by position
+    _scales = None  # this step's momentum scale of each group, by id
+
+    def _before_update(self, rates_before):
+        rates, scales = self._rates or {}, self._scales if self._scales is not None else {}
+        for i, g in enumerate(self.param_groups):
+            prev, lr = rates.get(i, rates_before[i]), g["lr"]
+            scale = 1.0 if prev == lr or g["nesterov"] else (prev / lr if lr else 0.0)
+            if scales.get(id(g), 1.0) != scale:
+                scales[id(g)] = scale
+                g._changed()  # the cached hyperparameters hold the old scale
+        self._scales = scales
+
+    def _after_update(self):
+        self._rates = {i: g["lr"] for i, g in enumerate(self.param_groups)}
+
+    def _hparams(self, g):
+        h = super()._hparams(g)
+        h.momentum = h.momentum * (self._scales or {}).get(id(g), 1.0)
+        return h
 
 
 class _KerasRMSprop(_KerasSteps, _optim.RMSprop):
