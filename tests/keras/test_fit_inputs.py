@@ -94,3 +94,29 @@ def test_class_weight_on_a_stream_whose_batches_lack_classes():
     assert np.isfinite(history.history["loss"]).all()
     with pytest.raises(ValueError, match="balanced"):
         classifier().fit(batches, epochs=1, class_weight="balanced", verbose=0)
+
+
+def test_evaluate_and_validation_weigh_the_loss_as_keras():
+    """evaluate(sample_weight=w), validation_data=(x, y, w) and a stream of (x, y, w) all
+    report sum(w * loss) / samples (Keras's "sum_over_batch_size" over the whole set), and
+    leave the metrics unweighted."""
+    x, y = data()
+    w = np.where(y == 1, 3.0, 0.5).astype(np.float32)
+    model = classifier()
+    model.fit(x, y, epochs=2, verbose=0)
+    p = np.clip(model.predict(x, verbose=0).astype(np.float64), 1e-7, 1 - 1e-7)
+    per = -np.log(p[np.arange(len(y)), y])
+    loss, acc = model.evaluate(x, y, sample_weight=w, verbose=0)
+    assert loss == pytest.approx(float((w * per).sum() / len(y)), rel=1e-5)
+    assert acc == pytest.approx(float((p.argmax(1) == y).mean()), abs=1e-9)
+    assert model.evaluate(x, y, verbose=0)[0] == pytest.approx(float(per.mean()), rel=1e-5)
+    streamed = [(x[i:i + 50], y[i:i + 50], w[i:i + 50]) for i in range(0, len(x), 50)]
+    assert model.evaluate(streamed, verbose=0)[0] == pytest.approx(loss, rel=1e-5)
+    history = model.fit(x[:8], y[:8], epochs=1, verbose=0, validation_data=(x, y, w))
+    # validation runs after the epoch's update: compare with evaluate after it
+    assert history.history["val_loss"][0] == pytest.approx(
+        model.evaluate(x, y, sample_weight=w, verbose=0)[0], rel=1e-5)
+    with pytest.raises(ValueError, match=r"sample_weight must have shape \(256,\)"):
+        model.evaluate(x, y, sample_weight=w[:10])
+    with pytest.raises(ValueError, match="a batch stream carries its own weights"):
+        model.evaluate(streamed, sample_weight=w)

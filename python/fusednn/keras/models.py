@@ -64,10 +64,11 @@ class Sequential(_Sequential):
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
-        if sample_weight is not None or steps is not None:
-            raise NotImplementedError("evaluate: sample_weight and steps are not supported")
+        if steps is not None:
+            raise NotImplementedError("evaluate: steps is not supported")
         return super().evaluate(x, y, batch_size=batch_size or 32,
-                                verbose=1 if _verbose(verbose) else 0, return_dict=return_dict)
+                                verbose=1 if _verbose(verbose) else 0, return_dict=return_dict,
+                                sample_weight=sample_weight)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         return super().predict(x, batch_size=batch_size or 32)

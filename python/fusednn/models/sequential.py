@@ -232,17 +232,24 @@ class Sequential(Module):
                             validation_shuffle, validation_stratify, initial_epoch,
                             steps_per_epoch, validation_freq)
 
-    def evaluate(self, x, y=None, batch_size: int = 256, verbose: int = 0, return_dict: bool = True):
+    def evaluate(self, x, y=None, batch_size: int = 256, verbose: int = 0, return_dict: bool = True,
+                 sample_weight=None):
         """``{"loss": ..., metric: ...}`` over (x, y), in eval mode, without a graph; with
-        ``return_dict=False`` what Keras returns: the loss alone, or ``[loss, *metrics]``."""
+        ``return_dict=False`` what Keras returns: the loss alone, or ``[loss, *metrics]``.
+        ``sample_weight`` (one per sample, or a stream's third element) weighs the loss as in
+        training: sum(w * loss) / samples; the metrics are unweighted, as Keras's."""
         if self.objective is None:
             raise RuntimeError("call compile() before evaluate()")
-        if y is None and not training.is_arrays(x):  # (x, y) batches
+        if y is None and not training.is_arrays(x):  # (x, y[, w]) batches
+            if sample_weight is not None:
+                raise ValueError("evaluate: sample_weight needs arrays; a batch stream carries "
+                                 "its own weights as (x, y, sample_weight)")
             out = training.evaluate_batches(self, training.stream(self, x, None, None,
                                                                   "evaluate"))
         else:
-            out = training.evaluate_arrays(self, *training.prepare(self, x, y, "evaluate"),
-                                           batch_size)
+            x, y = training.prepare(self, x, y, "evaluate")
+            weights = training.sample_weights(x, y, sample_weight, None)
+            out = training.evaluate_arrays(self, x, y, batch_size, weights)
         if verbose:
             print(" - ".join(f"{k}: {format_log(v)}" for k, v in out.items()))
         if return_dict:

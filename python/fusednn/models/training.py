@@ -226,10 +226,11 @@ def run_epochs(model, loader, validation_data, epochs, batch_size, callbacks, ve
     if validation_data is not None:
         if isinstance(validation_data, tuple) and len(validation_data) in (2, 3) \
                 and is_arrays(validation_data[0]):
-            if len(validation_data) == 3:
-                raise ValueError("fit: validation sample weights are not supported")
-            validation_data = prepare(model, validation_data[0], validation_data[1],
-                                      "fit (validation)")
+            x_val, y_val = prepare(model, validation_data[0], validation_data[1],
+                                   "fit (validation)")
+            weights = (sample_weights(x_val, y_val, validation_data[2], None)
+                       if len(validation_data) == 3 else None)
+            validation_data = (x_val, y_val, weights)
         else:
             validation_data = stream(model, validation_data, None, None, "fit (validation)")
     model._make_optimizer()
@@ -249,7 +250,8 @@ def run_epochs(model, loader, validation_data, epochs, batch_size, callbacks, ve
             if isinstance(validation_data, StreamBatches):
                 values = evaluate_batches(model, validation_data)
             else:
-                values = evaluate_arrays(model, *validation_data, max(batch_size, 256))
+                x_val, y_val, weights = validation_data
+                values = evaluate_arrays(model, x_val, y_val, max(batch_size, 256), weights)
             for k, v in values.items():
                 logs["val_" + k] = v
         logs["lr"] = model.optimizer.param_groups[0]["lr"]
@@ -321,14 +323,17 @@ def train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch):
     return logs
 
 
-def evaluate_arrays(model, x, y, batch_size) -> dict:
+def evaluate_arrays(model, x, y, batch_size, weights=None) -> dict:
     """The loss and metrics over data already checked and converted, in eval mode, without a
-    graph."""
-    return evaluate_batches(model, DataLoader(x, y, batch_size=batch_size))
+    graph; ``weights``: per-sample loss weights (or None)."""
+    arrays = (x, y) if weights is None else (x, y, weights)
+    return evaluate_batches(model, DataLoader(*arrays, batch_size=batch_size))
 
 
 def evaluate_batches(model, batches) -> dict:
-    """The loss and metrics over (x, y) batches, in eval mode, without a graph."""
+    """The loss and metrics over (x, y[, sample_weight]) batches, in eval mode, without a
+    graph. The loss is sum(w * loss) / samples, as Keras weighs it; metrics are unweighted
+    (Keras weighs only its ``weighted_metrics``)."""
     mode, device = model.training, model.device
     model.eval()
     total, seen = 0.0, 0
@@ -339,7 +344,8 @@ def evaluate_batches(model, batches) -> dict:
                 xb, yb = batch[0], to_device(batch[1], device)
                 out, logits, scores, probabilities = outputs(model, to_device(xb, device))
                 targets = loss_targets(model, batch[1], yb)
-                total += model.objective(out, targets, logits=logits).item() * len(xb)
+                wb = Tensor(to_device(batch[2], device)) if len(batch) > 2 else None
+                total += model.objective(out, targets, wb, logits=logits).item() * len(xb)
                 seen += len(xb)
                 tracker.update(scores, yb, probabilities)
     finally:
