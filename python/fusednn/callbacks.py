@@ -1,5 +1,5 @@
 """``fusednn.callbacks``: the callbacks of ``fit`` (Keras's names and semantics), importable as a
 module (``from fusednn.callbacks import EarlyStopping``)."""
 from .models.callbacks import (Callback, CallbackList, CSVLogger, EarlyStopping,  # noqa: F401
-                               LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau,
-                               TensorBoard, TerminateOnNaN)
+                               LambdaCallback, LearningRateScheduler, ModelCheckpoint,
+                               ReduceLROnPlateau, TensorBoard, TerminateOnNaN)

@@ -136,3 +136,28 @@ def test_metrics_as_a_string_and_keras_argument_names_checked_at_compile():
     assert plain.optimizer.param_groups[0]["betas"] == (0.8, 0.999)
     with pytest.raises(TypeError, match="rho"):
         plain.compile("adam", "cross_entropy", rho=0.9)  # Adam has no alpha
+
+
+def test_lambda_callback_calls_its_functions_with_kerass_arguments():
+    from fusednn.keras.callbacks import LambdaCallback
+
+    x = np.random.default_rng(0).standard_normal((40, 3)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.layers.Dense(2, activation="softmax", input_shape=(3,))])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    seen = []
+    callback = LambdaCallback(
+        on_train_begin=lambda logs: seen.append("train"),
+        on_epoch_begin=lambda epoch, logs: seen.append(("epoch", epoch)),
+        on_batch_end=lambda batch, logs: seen.append(("batch", batch, "loss" in logs)),
+        on_epoch_end=lambda epoch, logs: seen.append(("end", epoch, sorted(logs)[0])))
+    model.fit(x, y, epochs=2, batch_size=20, verbose=0, callbacks=[callback])
+    assert seen == ["train", ("epoch", 0), ("batch", 0, True), ("batch", 1, True),
+                    ("end", 0, "loss"), ("epoch", 1), ("batch", 0, True), ("batch", 1, True),
+                    ("end", 1, "loss")]
+    with pytest.raises(TypeError, match="unknown hook"):
+        LambdaCallback(on_step=print)
+    with pytest.raises(TypeError, match="must be callable"):
+        LambdaCallback(on_epoch_end=3)
+

@@ -1,6 +1,6 @@
 """Keras's callbacks (the same classes as :mod:`fusednn.callbacks`, which follow Keras's
 semantics)."""
 from ..models.callbacks import (Callback, CSVLogger, EarlyStopping,  # noqa: F401
-                                LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau,
-                                TensorBoard, TerminateOnNaN)
+                                LambdaCallback, LearningRateScheduler, ModelCheckpoint,
+                                ReduceLROnPlateau, TensorBoard, TerminateOnNaN)
 from ..models.history import History  # noqa: F401

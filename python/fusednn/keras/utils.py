@@ -1,4 +1,5 @@
-"""``to_categorical`` and the other helpers Keras tutorials import from ``keras.utils``."""
+"""``to_categorical``, ``pad_sequences`` and the other helpers Keras tutorials import from
+``keras.utils``."""
 from __future__ import annotations
 
 import numpy as np
@@ -35,3 +36,40 @@ def set_random_seed(seed: int) -> None:
     from .._seeding import seed as _seed
 
     _seed(seed)
+
+
+def pad_sequences(sequences, maxlen: int = None, dtype="int32", padding: str = "pre",
+                  truncating: str = "pre", value=0.0) -> np.ndarray:
+    """Sequences of different lengths as one (samples, maxlen, ...) array, Keras's rules:
+    ``maxlen`` defaults to the longest; a longer sequence loses its start (``truncating="pre"``)
+    or its end ("post"); a shorter one is filled with ``value`` before it (``padding="pre"``)
+    or after it ("post"). Each step may itself be an array (all of one shape)."""
+    for name, choice in (("padding", padding), ("truncating", truncating)):
+        if choice not in ("pre", "post"):
+            raise ValueError(f"pad_sequences: {name} must be 'pre' or 'post', got {choice!r}")
+    try:
+        rows = [np.asarray(s, dtype=dtype) for s in sequences]
+    except TypeError:
+        raise ValueError("pad_sequences: sequences must be a list of sequences (each an "
+                         "iterable of steps)") from None
+    if any(r.ndim == 0 for r in rows):
+        raise ValueError("pad_sequences: every sequence must be a list or array of steps, not "
+                         "a single value")
+    step_shape = next((r.shape[1:] for r in rows if len(r)), ())
+    for k, r in enumerate(rows):
+        if len(r) and r.shape[1:] != step_shape:
+            raise ValueError(f"pad_sequences: sequence {k} has steps of shape {r.shape[1:]}, "
+                             f"the others {step_shape}")
+    if maxlen is None:
+        maxlen = max((len(r) for r in rows), default=0)
+    elif isinstance(maxlen, bool) or not isinstance(maxlen, (int, np.integer)) or maxlen < 0:
+        raise ValueError(f"pad_sequences: maxlen must be an int >= 0, got {maxlen!r}")
+    out = np.full((len(rows), int(maxlen)) + step_shape, value, dtype=dtype)
+    for k, r in enumerate(rows):
+        kept = r[max(len(r) - maxlen, 0):] if truncating == "pre" else r[:maxlen]
+        if len(kept):
+            if padding == "pre":
+                out[k, maxlen - len(kept):] = kept
+            else:
+                out[k, :len(kept)] = kept
+    return out

@@ -334,6 +334,30 @@ class TensorBoard(Callback):
         self.writer.close()
 
 
+class LambdaCallback(Callback):
+    """A callback made of functions, as Keras's: ``on_epoch_begin(epoch, logs)``,
+    ``on_epoch_end(epoch, logs)``, ``on_train_begin(logs)``, ``on_train_end(logs)``,
+    ``on_train_batch_begin(batch, logs)`` / ``on_train_batch_end(batch, logs)`` (Keras 2's
+    ``on_batch_begin`` / ``on_batch_end`` too). Hooks not given do nothing."""
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,
+                 on_train_end=None, on_train_batch_begin=None, on_train_batch_end=None,
+                 **kwargs):
+        batch_begin, batch_end = kwargs.pop("on_batch_begin", None), kwargs.pop("on_batch_end",
+                                                                                 None)
+        if kwargs:
+            raise TypeError(f"LambdaCallback: unknown hook(s) {sorted(kwargs)}")
+        hooks = dict(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end,
+                     on_train_begin=on_train_begin, on_train_end=on_train_end,
+                     on_batch_begin=on_train_batch_begin or batch_begin,
+                     on_batch_end=on_train_batch_end or batch_end)
+        for name, fn in hooks.items():
+            if fn is not None:
+                if not callable(fn):
+                    raise TypeError(f"LambdaCallback: {name} must be callable, got {fn!r}")
+                setattr(self, name, fn)
+
+
 class TerminateOnNaN(Callback):
     """Stop training at the first batch whose loss is NaN or infinite."""
 
