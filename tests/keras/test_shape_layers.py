@@ -117,3 +117,45 @@ def test_a_model_of_them_trains_saves_and_loads(tmp_path):
     model.save(tmp_path / "shapes.keras")
     loaded = keras.models.load_model(tmp_path / "shapes.keras")
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("make,sample", [(lambda: L.Dense(3, activation="tanh"), (5,)),
+                                         (lambda: L.Conv2D(2, 3, padding="same"), (6, 6, 2))])
+def test_time_distributed_applies_one_layer_to_every_step(make, sample, tmp_path):
+    """The same weights on each step: equal to calling the layer step by step, gradients of
+    the input and the weights included; saved and loaded in a model."""
+    x = rand(2, 4, *sample)
+    wrapped = L.TimeDistributed(make())
+    ours = Tensor(x, requires_grad=True)
+    y = wrapped(ours)
+    layer = wrapped.layer
+    steps = [Tensor(x[:, t], requires_grad=True) for t in range(4)]
+    per_step = [layer(s) for s in steps]
+    np.testing.assert_allclose(y.numpy(), np.stack([p.numpy() for p in per_step], 1),
+                               rtol=1e-6, atol=1e-6)
+    g = rand(*y.shape)
+    y.backward(g)
+    grads_wrapped = [p.grad.numpy().copy() for p in layer.parameters()]
+    for p in layer.parameters():
+        p.grad = None
+    for t, p in enumerate(per_step):
+        p.backward(g[:, t])
+    np.testing.assert_allclose(ours.grad.numpy(), np.stack([s.grad.numpy() for s in steps], 1),
+                               rtol=1e-5, atol=1e-6)
+    for a, p in zip(grads_wrapped, layer.parameters()):
+        np.testing.assert_allclose(a, p.grad.numpy(), rtol=1e-4, atol=1e-5)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([L.TimeDistributed(make(), input_shape=(4,) + sample),
+                              L.Flatten(), L.Dense(2)])
+    model.save(tmp_path / "td.keras")
+    loaded = keras.models.load_model(tmp_path / "td.keras")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    inner = model.layers[0].layer
+    weights = model.layers[0].get_weights()  # the wrapped layer's, in Keras's layout
+    model.layers[0].set_weights([w + 1 for w in weights])
+    for p, w in zip(inner.get_weights(), weights):
+        np.testing.assert_array_equal(p, w + 1)
+    with pytest.raises(ValueError, match=r"expects \(N, T, ...\) inputs"):
+        L.TimeDistributed(make())(Tensor(rand(2, 5)))
+    with pytest.raises(TypeError, match="layer must be a layer"):
+        L.TimeDistributed("dense")

@@ -729,6 +729,48 @@ class Bidirectional(nn.Bidirectional, _InputShape):
         self.backward_layer.set_weights(weights[n:])
 
 
+class TimeDistributed(nn.Module, _InputShape):
+    """``layer`` on every time step: (N, T, *sample) -> (N, T, *output), one call of the
+    layer over the N * T samples (so its weights are shared across the steps, as Keras's)."""
+
+    def __init__(self, layer, input_shape=None, name=None, **kwargs):
+        _refuse(kwargs, "TimeDistributed")
+        if isinstance(layer, dict):  # a saved model's config: {"class": ..., "config": ...}
+            from ..models.saving import LAYERS
+
+            layer = LAYERS[layer["class"]](**layer["config"])
+        if not isinstance(layer, nn.Module):
+            raise TypeError(f"TimeDistributed: layer must be a layer, got {type(layer).__name__}")
+        super().__init__(name)
+        self.layer = layer
+        self._take_input_shape(input_shape)
+
+    def build(self, input_shape):
+        if input_shape is None or len(input_shape) < 3:
+            raise ValueError(f"{self.name}: expects (N, T, ...) inputs, got shape {input_shape}")
+        if not self.layer.built:
+            self.layer.build((None,) + tuple(input_shape[2:]))
+            self.layer.built = True
+
+    def forward(self, x):
+        if x.ndim < 3:
+            raise ValueError(f"{self.name}: expects (N, T, ...) inputs, got shape {x.shape}")
+        n, t = x.shape[:2]
+        y = self.layer(x.reshape(n * t, *x.shape[2:]))
+        return y.reshape(n, t, *y.shape[1:])
+
+    def get_config(self):
+        return dict(layer={"class": type(self.layer).__dict__.get("_saved_name",
+                                                                  type(self.layer).__name__),
+                           "config": self.layer.get_config()}, name=self.name)
+
+    def get_weights(self):
+        return self.layer.get_weights()
+
+    def set_weights(self, weights):
+        self.layer.set_weights(weights)
+
+
 GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
 GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 
@@ -737,7 +779,7 @@ for _cls in (Dense, Conv1D, Conv2D, MaxPooling2D, AveragePooling2D, ZeroPadding2
              AveragePooling1D, ReLU, LeakyReLU, Softmax, Dropout, Activation,
              BatchNormalization, Embedding, LayerNormalization, GlobalAveragePooling1D,
              GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, SimpleRNN, LSTM, GRU,
-             Bidirectional):
+             Bidirectional, TimeDistributed):
     register_layer(_cls, "keras." + _cls.__name__)
 
 
