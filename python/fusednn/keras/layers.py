@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import nn
+from .. import _checks, nn
 from ..models.saving import register_layer
 from ..nn.functional._args import pair
 from . import config
@@ -319,8 +319,6 @@ class RepeatVector(nn.Module, _InputShape):
     def __init__(self, n, input_shape=None, name=None, **kwargs):
         _refuse(kwargs, "RepeatVector")
         super().__init__(name)
-        from .. import _checks
-
         self.n = _checks.positive_int("RepeatVector: n", n)
         self._take_input_shape(input_shape)
 
@@ -394,8 +392,6 @@ class _Pooling1D(nn.Module, _InputShape):
         where = type(self).__name__
         _refuse(kwargs, where)
         super().__init__(name)
-        from .. import _checks
-
         one = lambda v: v[0] if isinstance(v, (tuple, list)) and len(v) == 1 else v  # noqa: E731
         self.pool_size = _checks.positive_int(f"{where}: pool_size", one(pool_size))
         self.strides = None if strides is None else _checks.positive_int(f"{where}: strides",
