@@ -103,3 +103,37 @@ def test_recurrent_scratch_comes_from_cupys_pool(cupy_requests):
     cpu = run("lstm", [x] + params, "cpu", None, False)
     for k, (a, b) in enumerate(zip(gpu, cpu)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4, err_msg=f"output {k}")
+
+
+def test_masked_tagger_trains_as_on_the_cpu():
+    """A class per step under a padding mask (Embedding(mask_zero=True) -> LSTM(return_sequences)
+    -> Dense softmax, per-step sample weights): the GPU's evaluate and two epochs of fit give
+    the CPU's loss, accuracy and weights to float32 rounding."""
+    from fusednn import keras
+
+    rng = np.random.default_rng(2)
+    x = rng.integers(1, 12, size=(40, 7))
+    for i, length in enumerate(rng.integers(1, 8, size=40)):
+        x[i, length:] = 0
+    y = rng.integers(0, 4, size=(40, 7))
+    w = (rng.random((40, 7)) + 0.5).astype(np.float32)
+    results = []
+    for device in ("cpu", "cuda"):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.layers.Embedding(12, 6, mask_zero=True),
+                                  keras.layers.LSTM(8, return_sequences=True),
+                                  keras.layers.Dense(4, activation="softmax")])
+        model.build((None, 7))
+        model.to(device)
+        model.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        before = model.evaluate(x, y, sample_weight=w, batch_size=16, verbose=0)
+        history = model.fit(x, y, sample_weight=w, epochs=2, batch_size=16, shuffle=False,
+                            verbose=0).history
+        results.append((before, history["loss"], history["accuracy"],
+                        model.layers[2].get_weights()[0]))
+    (cpu_before, cpu_loss, cpu_acc, cpu_w), (gpu_before, gpu_loss, gpu_acc, gpu_w) = results
+    np.testing.assert_allclose(gpu_before, cpu_before, rtol=1e-5)
+    np.testing.assert_allclose(gpu_loss, cpu_loss, rtol=1e-5)
+    np.testing.assert_allclose(gpu_acc, cpu_acc, atol=1e-12)
+    np.testing.assert_allclose(gpu_w, cpu_w, rtol=1e-4, atol=1e-6)

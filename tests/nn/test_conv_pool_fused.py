@@ -111,9 +111,10 @@ def test_sequential_fuses_conv_then_pool_and_trains_the_same(monkeypatch):
 
 
 def _one_by_one(x, layers):
+    """Sequential._run without the fusion: (output, step mask)."""
     for layer in layers:
         x = layer(x)
-    return x
+    return x, None
 
 
 def test_keras_channels_last_model_fuses_too(monkeypatch):

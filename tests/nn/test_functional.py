@@ -314,6 +314,40 @@ def test_cross_entropy_with_every_row_ignored_is_nan_without_a_warning(dtype):
     np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("shape", [(3, 5, 4), (2, 4, 3, 5), (4, 1, 6), (5,)],
+                         ids=["N,C,d", "N,C,d1,d2", "one class", "unbatched"])
+def test_cross_entropy_over_positions_and_unbatched(cpu_path, reduction, shape):
+    """torch's other shapes: logits (N, C, d1, ...) with indices (N, d1, ...) or probabilities
+    shaped like the logits, and one (C,) row with a 0-d index; class weights, ignore_index and
+    label smoothing count per position as per row."""
+    c = shape[0] if len(shape) == 1 else shape[1]
+    x, w = rand(rng, *shape, scale=2.0), np.abs(rand(rng, c)) + 0.1
+    positions = () if len(shape) == 1 else (shape[0],) + shape[2:]
+    y = rng.integers(0, c, positions)
+    if y.ndim:
+        y.reshape(-1)[::4] = -100
+    q = rng.random(shape).astype(np.float32)
+    q /= q.sum(axis=0 if len(shape) == 1 else 1, keepdims=True)
+    for target, as_torch in ((y, lambda t: torch.tensor(y)),
+                             (q, lambda t: torch.tensor(q, dtype=t.dtype))):
+        for kwargs in ({}, {"weight": w}, {"label_smoothing": 0.2}):
+            their_kwargs = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v
+                            for k, v in kwargs.items()}
+            compare(lambda x: F.cross_entropy(x, target, reduction=reduction, **kwargs),
+                    lambda t: TF.cross_entropy(t, as_torch(t), reduction=reduction, **{
+                        k: v.to(t.dtype) if isinstance(v, torch.Tensor) else v
+                        for k, v in their_kwargs.items()}), [x])
+
+
+def test_cross_entropy_names_a_target_that_fits_no_shape():
+    x = Tensor(rand(rng, 2, 3, 4))
+    with pytest.raises(ValueError, match=r"class indices of shape \(2, 4\).*got \(2, 3\)"):
+        F.cross_entropy(x, np.zeros((2, 3), np.int64))
+    with pytest.raises(ValueError, match=r"0-d class index.*got shape \(2,\)"):
+        F.cross_entropy(Tensor(rand(rng, 3)), np.array([0, 1]))
+
+
 def test_cross_entropy_float64_finite_differences():
     y = np.array([0, 2, 1])
     finite_difference_check(lambda x: F.cross_entropy(x, y), [rand(rng, 3, 4)])

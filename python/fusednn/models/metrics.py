@@ -50,33 +50,46 @@ def check_metrics(metrics, objective) -> list:
     return metrics
 
 
-def _per_sample_mean(values):
-    return values.reshape(values.shape[0], -1).mean(axis=1) if values.ndim > 1 else values
+def metric_values(kind, scores, target, probabilities: bool):
+    """A per-sample metric at each output row (Keras's values: the last axis reduced), shape
+    ``scores.shape[:-1]`` — (N,) for (N, F) scores, (N, T) for sequences — or (N,) for 1-D
+    scores. ``scores``: probabilities when ``probabilities`` else logits (the threshold of
+    binary accuracy)."""
+    xp = xp_of(scores)
+    if kind == "accuracy":  # a logits loss ("classes"): one-hot rows or class indices
+        kind = "categorical_accuracy" if target.shape == scores.shape and scores.shape[-1] > 1 \
+            else "sparse_categorical_accuracy"
+    if kind == "binary_accuracy":
+        predicted = (scores > (0.5 if probabilities else 0.0)).astype(scores.dtype)
+        t = target.reshape(scores.shape) if target.size == scores.size else target
+        hits = (predicted == t).astype(np.float64)
+        return hits.mean(axis=-1) if hits.ndim > 1 else hits
+    if kind == "categorical_accuracy":
+        return (scores.argmax(axis=-1) == target.argmax(axis=-1)).astype(np.float64)
+    if kind == "sparse_categorical_accuracy":
+        rows = scores.shape[:-1]
+        return (scores.argmax(axis=-1) == target.reshape(rows)).astype(np.float64)
+    d = scores - target.reshape(scores.shape)
+    v = (d * d) if kind == "mse" else xp.abs(d)
+    return v.mean(axis=-1) if v.ndim > 1 else v
 
 
-def metric_sums(metrics, objective, scores, target, probabilities: bool) -> dict:
-    """{metric name: value summed over the batch}. ``scores``: the model's outputs, as
-    probabilities when ``probabilities`` else as logits (the threshold of binary accuracy)."""
+def metric_sums(metrics, objective, scores, target, probabilities: bool, mask=None) -> dict:
+    """{metric name: (value summed over the batch, what it counts)}: per-sample means over
+    samples, or with a step ``mask`` (N, T) the values at the real steps over their number
+    (Keras's masked mean)."""
     xp = xp_of(scores)
     target = xp.asarray(target)
+    m = None if mask is None else xp.asarray(mask)
     sums = {}
     for name in metrics:
-        kind = resolve(name, objective)
-        if kind == "accuracy":
-            kind = "categorical_accuracy" if target.ndim == 2 and target.shape[1] > 1 \
-                else "sparse_categorical_accuracy"
-        if kind == "binary_accuracy":
-            predicted = (scores > (0.5 if probabilities else 0.0)).astype(scores.dtype)
-            t = target.reshape(scores.shape) if target.size == scores.size else target
-            sums[name] = float(_per_sample_mean((predicted == t).astype(np.float64)).sum())
-        elif kind == "categorical_accuracy":
-            sums[name] = float((scores.argmax(axis=-1) == target.argmax(axis=-1)).sum())
-        elif kind == "sparse_categorical_accuracy":
-            sums[name] = float((scores.argmax(axis=-1) == target.reshape(-1)).sum())
+        values = metric_values(resolve(name, objective), scores, target, probabilities)
+        if m is not None and values.shape == m.shape:
+            sums[name] = (float((values * m).sum()), float(m.sum()))
         else:
-            d = scores.reshape(scores.shape[0], -1) - target.reshape(scores.shape[0], -1)
-            v = (d * d) if kind == "mse" else abs(d)
-            sums[name] = float(v.mean(axis=1).sum())
+            per_sample = values.reshape(values.shape[0], -1).mean(axis=1) if values.ndim > 1 \
+                else values
+            sums[name] = (float(per_sample.sum()), float(values.shape[0]))
     return sums
 
 
@@ -291,7 +304,9 @@ EPOCH_METRICS = {"precision": Precision, "recall": Recall, "auc": AUC, "f1_score
 
 
 class EpochMetrics:
-    """The metrics of one pass over data: per-sample ones summed, epoch ones accumulated."""
+    """The metrics of one pass over data: per-sample ones summed with what they count, epoch
+    ones accumulated. Sequence outputs (N, T, C) reach the epoch metrics as N * T rows (the
+    real steps only, under a step mask)."""
 
     def __init__(self, metrics, objective):
         self.objective, self.names, self.objects = objective, [], []
@@ -304,14 +319,23 @@ class EpochMetrics:
                 self.names.append(m)
         for m in self.objects:
             m.reset_state()
-        self.sums = {}
+        self.sums, self.counts = {}, {}
 
-    def update(self, scores, target, are_probabilities: bool):
-        for k, v in metric_sums(self.names, self.objective, scores, target,
-                                are_probabilities).items():
-            self.sums[k] = self.sums.get(k, 0.0) + v
+    def update(self, scores, target, are_probabilities: bool, mask=None):
+        for k, (total, count) in metric_sums(self.names, self.objective, scores, target,
+                                             are_probabilities, mask).items():
+            self.sums[k] = self.sums.get(k, 0.0) + total
+            self.counts[k] = self.counts.get(k, 0.0) + count
         if self.objects:
             scores, target = to_host(scores), to_host(target)
+            if scores.ndim > 2:  # one row per step
+                c = scores.shape[-1]
+                keep = None if mask is None else to_host(mask).reshape(-1).astype(bool)
+                target = target.reshape(-1, c) if target.shape == scores.shape \
+                    else target.reshape(-1)
+                scores = scores.reshape(-1, c)
+                if keep is not None and keep.size == len(scores):
+                    scores, target = scores[keep], target[keep]
             if not are_probabilities:  # logits of a logits loss: its activation's probabilities
                 multiclass = scores.ndim == 2 and scores.shape[1] > 1
                 scores = probabilities(
@@ -323,7 +347,11 @@ class EpochMetrics:
             for m in self.objects:
                 m.update_state(target, scores)
 
-    def results(self, seen: int) -> dict:
-        out = {k: v / max(seen, 1) for k, v in self.sums.items()}
+    def means(self) -> dict:
+        """The per-sample metrics so far."""
+        return {k: v / max(self.counts[k], 1.0) for k, v in self.sums.items()}
+
+    def results(self) -> dict:
+        out = self.means()
         out.update({m.name: m.result() for m in self.objects})
         return out

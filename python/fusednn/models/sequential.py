@@ -29,6 +29,14 @@ def _fuses_with_pool(layer, following, x) -> bool:
             and following.is_2x2() and x.ndim == 4 and layer.data_format == following.data_format)
 
 
+def _passed_on(x, mask):
+    """The step mask after a layer without ``compute_mask``: kept while the output still has
+    those steps (N, T, F), as Keras's Dense, Dropout and activations keep it; else ended."""
+    if mask is None or x.ndim != 3 or tuple(x.shape[:2]) != tuple(mask.shape):
+        return None
+    return mask
+
+
 class Sequential(Module):
     """Layers applied in order. ``input_shape`` (without the batch axis) builds the model at
     once; otherwise it builds at the first call or ``fit``."""
@@ -75,7 +83,18 @@ class Sequential(Module):
         self.built = True
 
     def forward(self, x):
-        return self._run(x, self.layers)
+        return self._run(x, self.layers)[0]
+
+    def forward_masked(self, x, logits: bool = False):
+        """(output, step mask): the output (with ``logits``, before the final activation, see
+        ``final_activation``) and Keras's mask of its steps — (N, T) booleans for a sequence
+        output (N, T, F) of a model with ``Embedding(mask_zero=True)`` whose mask reaches the
+        end, else None. fit and evaluate leave the masked steps out of the loss and metrics."""
+        if not logits:
+            return self._run(x, self.layers)
+        x, mask = self._run(x, self.layers[:-1])
+        out = self.layers[-1].forward_logits(x)
+        return out, _passed_on(out, mask)
 
     @staticmethod
     def _run(x, layers):
@@ -86,7 +105,7 @@ class Sequential(Module):
         same layout runs as one fused conv + pool (``conv2d_max_pool2d``: the same numbers,
         one pass fewer over the conv's output each way). A step mask made by
         ``Embedding(mask_zero=True)`` goes to the recurrent layers after it (as Keras's),
-        through elementwise layers."""
+        through layers that keep the steps; returns (output, the mask that reaches it)."""
         nchw = False  # x is the NCHW form of a channels-last tensor
         mask = None  # Keras's step mask (batch, steps), from Embedding(mask_zero=True)
         i = 0
@@ -124,9 +143,8 @@ class Sequential(Module):
                     x, i = layer.forward_nchw_max_pooled(x), i + 1
                 else:
                     x = layer(x)
-                if x.ndim != 3:  # elementwise layers pass a step mask on; others end it
-                    mask = None
-        return x.permute(0, 2, 3, 1) if nchw else x
+                mask = _passed_on(x, mask)
+        return (x.permute(0, 2, 3, 1) if nchw else x), mask
 
     def final_activation(self):
         """'softmax' or 'sigmoid' when the model's last operation is that activation (a
@@ -136,7 +154,7 @@ class Sequential(Module):
 
     def forward_logits(self, x):
         """The model's output before its final activation (see ``final_activation``)."""
-        return self.layers[-1].forward_logits(self._run(x, self.layers[:-1]))
+        return self.forward_masked(x, logits=True)[0]
 
     def __call__(self, x):
         if not isinstance(x, Tensor):
@@ -248,7 +266,8 @@ class Sequential(Module):
                                                                   "evaluate"))
         else:
             x, y = training.prepare(self, x, y, "evaluate")
-            weights = training.sample_weights(x, y, sample_weight, None)
+            weights = training.sample_weights(x, y, sample_weight, None,
+                                              rows=training.output_rows(self, len(x)))
             out = training.evaluate_arrays(self, x, y, batch_size, weights)
         if verbose:
             print(" - ".join(f"{k}: {format_log(v)}" for k, v in out.items()))

@@ -47,6 +47,12 @@ def loss_targets(model, host, on_device):
     return host if model.objective.fn is None and isinstance(host, np.ndarray) else on_device
 
 
+def output_rows(model, n: int) -> tuple:
+    """The shape of the loss before it is averaged, for ``n`` samples: one value per output
+    row — (n,) for (n, F) outputs, (n, T) for sequence outputs (n, T, F)."""
+    return (n,) + tuple(model.output_shape[:-1])
+
+
 def prepare(model, x, y, where):
     """(x, y) as the model trains on them: float32 samples of the model's input shape, targets
     shaped as the loss takes them (float for regression and binary losses, a 1-D target of a
@@ -69,14 +75,23 @@ def prepare(model, x, y, where):
         if y.ndim == 1 and model.output_shape == (1,):
             y = y.reshape(-1, 1)
     elif kind in ("classes", "sparse"):
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y.reshape(-1)
-        if y.ndim == 1 and y.dtype.kind == "f":
+        # class indices, one per output row: (N,) for (N, C) outputs, (N, T) for a sequence's
+        # (N, T, C) (one class per step, as Keras takes them); or with a trailing axis of 1
+        rows = output_rows(model, len(y))
+        if y.shape == rows + (1,):
+            y = y.reshape(rows)
+        if y.shape == rows and y.dtype.kind == "f":
             if not np.isfinite(y).all() or (y != np.round(y)).any():
                 raise ValueError(f"{where}: y holds class indices, but some are not integers")
             y = y.astype(np.int64)
-        if y.ndim == 1:
+        if y.shape == rows:
             classes = model.output_shape[-1]  # recorded when the model was built
+        elif kind == "sparse" or y.shape != (len(y),) + tuple(model.output_shape):
+            raise ValueError(f"{where}: y must hold a class index per output row, shape "
+                             f"{rows[1:] or '()'} per sample for outputs of shape "
+                             f"{model.output_shape}" + ("" if kind == "sparse" else
+                                                       ", or one-hot rows shaped like them")
+                             + f"; got y of shape {y.shape}")
     check_xy(x, y, where, classes)
     return x, y
 
@@ -84,15 +99,16 @@ def prepare(model, x, y, where):
 def outputs(model, x):
     """One batch through the model for the loss: (what the loss takes, whether that is the
     logits of the activation the loss expects, scores for the metrics, whether those scores
-    are probabilities). A probability loss after a matching softmax/sigmoid takes the logits,
-    through the fused stable kernel, as Keras does."""
+    are probabilities, the step mask of a sequence output or None). A probability loss after a
+    matching softmax/sigmoid takes the logits, through the fused stable kernel, as Keras
+    does."""
     objective = model.objective
     act = objective.logits_of
     if act is not None and model.final_activation() == act:
-        logits = model.forward_logits(Tensor(x))
-        return logits, True, probabilities(act, logits.data), True
-    out = model(Tensor(x))
-    return out, None, out.data, objective.probabilities
+        logits, mask = model.forward_masked(Tensor(x), logits=True)
+        return logits, True, probabilities(act, logits.data), True, mask
+    out, mask = model.forward_masked(Tensor(x))
+    return out, None, out.data, objective.probabilities, mask
 
 
 def warn_double_activation(model):
@@ -120,17 +136,29 @@ def class_labels(y):
     return labels.astype(np.int64)
 
 
-def sample_weights(x, y, sample_weight, class_weight, all_labels: bool = True):
-    """Per-sample loss weights from ``sample_weight`` and ``class_weight`` ({class: weight}, or
+def sample_weights(x, y, sample_weight, class_weight, all_labels: bool = True, rows=None):
+    """Loss weights from ``sample_weight`` and ``class_weight`` ({class: weight}, or
     "balanced": n_samples / (n_classes * count of the class), scikit-learn's formula), or
-    None. ``all_labels``: ``y`` holds every label of the data (arrays, not one batch of a
-    stream), so a class_weight key missing from it is an error."""
+    None: one per sample (N,), or, as Keras 3 takes them for sequence outputs, one per output
+    row ``rows`` (N, T) (e.g. 0 at padded steps). ``all_labels``: ``y`` holds every label of
+    the data (arrays, not one batch of a stream), so a class_weight key missing from it is an
+    error."""
     weights = None
     if sample_weight is not None:
         weights = np.asarray(sample_weight, np.float32)
-        if weights.shape != (len(x),):
-            raise ValueError(f"sample_weight must have shape ({len(x)},), got {weights.shape}")
+        per_row = rows is not None and len(rows) > 1 and weights.shape == tuple(rows)
+        if weights.shape != (len(x),) and not per_row:
+            raise ValueError(f"sample_weight must have shape ({len(x)},)"
+                             + (f" or {tuple(rows)} (one per output row)"
+                                if rows is not None and len(rows) > 1 else "")
+                             + f", got {weights.shape}")
+        if not np.isfinite(weights).all():
+            raise ValueError("sample_weight holds NaN or infinite values")
     if class_weight is not None:
+        if rows is not None and len(rows) > 1:
+            raise ValueError(f"class_weight weighs samples by their class, but the model has a "
+                             f"class per step or position (outputs {tuple(rows)} rows); give "
+                             f"weights per row as sample_weight instead")
         labels = class_labels(y)
         present, counts = np.unique(labels, return_counts=True)
         if isinstance(class_weight, str):
@@ -159,7 +187,8 @@ def stream(model, source, class_weight, steps, where):
 
     def convert(x, y, w):
         x, y = prepare(model, x, y, where)
-        cw = (sample_weights(x, y, None, class_weight, all_labels=False)
+        cw = (sample_weights(x, y, None, class_weight, all_labels=False,
+                             rows=output_rows(model, len(x)))
               if class_weight is not None else None)
         w = cw if w is None else (w if cw is None else w * cw)
         return (x, y) if w is None else (x, y, w)
@@ -205,7 +234,7 @@ def fit(model, x, y, epochs, batch_size, validation_split, validation_data, shuf
         raise ValueError("fit: y is required with array x (or give x as a stream of (x, y) "
                          "batches)")
     x, y = prepare(model, x, y, "fit")
-    weights = sample_weights(x, y, sample_weight, class_weight)
+    weights = sample_weights(x, y, sample_weight, class_weight, rows=output_rows(model, len(x)))
     if validation_split:
         stratify = (model.objective.classification if validation_stratify is None
                     else validation_stratify)
@@ -228,7 +257,8 @@ def run_epochs(model, loader, validation_data, epochs, batch_size, callbacks, ve
                 and is_arrays(validation_data[0]):
             x_val, y_val = prepare(model, validation_data[0], validation_data[1],
                                    "fit (validation)")
-            weights = (sample_weights(x_val, y_val, validation_data[2], None)
+            weights = (sample_weights(x_val, y_val, validation_data[2], None,
+                                      rows=output_rows(model, len(x_val)))
                        if len(validation_data) == 3 else None)
             validation_data = (x_val, y_val, weights)
         else:
@@ -285,8 +315,9 @@ def train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch):
         callbacks.on_batch_begin(b, {})
         xb, yb = to_device(batch[0], device), to_device(batch[1], device)
         wb = Tensor(to_device(batch[2], device)) if len(batch) > 2 else None
-        out, logits, scores, probabilities = outputs(model, xb)
-        loss = model.objective(out, loss_targets(model, batch[1], yb), wb, logits=logits)
+        out, logits, scores, probabilities, mask = outputs(model, xb)
+        loss = model.objective(out, loss_targets(model, batch[1], yb), wb, logits=logits,
+                               mask=mask)
         if regularized:
             loss = loss + model.regularization_loss()
         value = loss.item()
@@ -304,12 +335,12 @@ def train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch):
         n = len(batch[0])
         total_loss += value * n
         seen += n
-        tracker.update(scores, yb, probabilities)
+        tracker.update(scores, yb, probabilities, mask)
         callbacks.on_batch_end(b, {"loss": value})
         if bar is not None:
             bar.update(1)
             bar.set_postfix({"loss": f"{total_loss / seen:.4f}",
-                             **{k: f"{v / seen:.4f}" for k, v in tracker.sums.items()}},
+                             **{k: f"{v:.4f}" for k, v in tracker.means().items()}},
                             refresh=False)
         if model.stop_training:
             break
@@ -319,7 +350,7 @@ def train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch):
     # synchronization per step)
     getattr(model.optimizer, "check_nonfinite", lambda: None)()
     logs = {"loss": total_loss / max(seen, 1)}
-    logs.update(tracker.results(seen))
+    logs.update(tracker.results())
     return logs
 
 
@@ -342,16 +373,17 @@ def evaluate_batches(model, batches) -> dict:
         with no_grad():
             for batch in batches:
                 xb, yb = batch[0], to_device(batch[1], device)
-                out, logits, scores, probabilities = outputs(model, to_device(xb, device))
+                out, logits, scores, probabilities, mask = outputs(model, to_device(xb, device))
                 targets = loss_targets(model, batch[1], yb)
                 wb = Tensor(to_device(batch[2], device)) if len(batch) > 2 else None
-                total += model.objective(out, targets, wb, logits=logits).item() * len(xb)
+                total += model.objective(out, targets, wb, logits=logits,
+                                         mask=mask).item() * len(xb)
                 seen += len(xb)
-                tracker.update(scores, yb, probabilities)
+                tracker.update(scores, yb, probabilities, mask)
     finally:
         model.train(mode)
     out = {"loss": total / max(seen, 1)}
-    out.update(tracker.results(seen))
+    out.update(tracker.results())
     return out
 
 

@@ -63,13 +63,17 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy of logits ``input`` (N, C) against class indices (N,) or class
     probabilities / one-hot rows (N, C); ``weight`` (C,) weighs classes; 'mean' divides by the
-    summed weights of the counted rows, as torch."""
+    summed weights of the counted rows, as torch. As torch's, it also takes logits (N, C, d1,
+    ..., dk) with indices (N, d1, ..., dk) or probabilities shaped like the logits (the loss
+    of every position; 'none' gives (N, d1, ..., dk)), and one unbatched row (C,) with a
+    0-d index or (C,) probabilities."""
     where = "cross_entropy"
     _reduction(reduction, where)
     if not isinstance(input, Tensor):
         raise TypeError(f"{where}: input must be a fusednn.Tensor, got {type(input).__name__}")
     if input.ndim != 2:
-        raise ValueError(f"{where}: input must be (N, C) logits, got shape {input.shape}")
+        return _cross_entropy_positions(input, target, weight, ignore_index, reduction,
+                                        label_smoothing)
     n, c = input.shape
     if c < 1:
         raise ValueError(f"{where}: input has no classes (shape {input.shape})")
@@ -101,6 +105,43 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
             raise ValueError(f"{where}: weight must be ({c},), got {w.shape}")
     return SoftmaxCrossEntropyFunction.apply(input, index, prob, w, int(ignore_index), reduction,
                                      float(label_smoothing))
+
+
+def _cross_entropy_positions(input: Tensor, target, weight, ignore_index, reduction,
+                             label_smoothing) -> Tensor:
+    """torch's other input shapes, as rows of the (N, C) kernel: the class axis (axis 1, or
+    the only axis of an unbatched row) moved last and the rest flattened."""
+    where = "cross_entropy"
+    if input.ndim == 0:
+        raise ValueError(f"{where}: input must be (N, C) or (N, C, d1, ...) logits, or one "
+                         f"(C,) row, got shape {input.shape}")
+    data = target.data if isinstance(target, Tensor) else target
+    shape = tuple(getattr(data, "shape", np.shape(data)))
+    probabilities = shape == tuple(input.shape)
+    if input.ndim == 1:
+        c, positions = input.shape[0], ()
+        rows = input.reshape(1, c)
+    else:
+        c, positions = input.shape[1], (input.shape[0],) + tuple(input.shape[2:])
+        if not probabilities and shape != positions:
+            raise ValueError(f"{where}: for input of shape {input.shape} the target must be "
+                             f"class indices of shape {positions} or probabilities of shape "
+                             f"{input.shape}, got {shape}")
+        last = (0,) + tuple(range(2, input.ndim)) + (1,)
+        rows = input.permute(*last).reshape(-1, c)
+    if probabilities:
+        t = target if isinstance(target, Tensor) else Tensor(target, device=input.device)
+        if input.ndim > 1:
+            t = t.permute(*last)
+        target = t.reshape(-1, c)
+    else:
+        if shape != positions:
+            raise ValueError(f"{where}: for one (C,) row the target must be a 0-d class index "
+                             f"or ({c},) probabilities, got shape {shape}")
+        target = target.reshape(-1) if isinstance(target, Tensor) else \
+            (data.reshape(-1) if hasattr(data, "reshape") else np.asarray(data).reshape(-1))
+    loss = cross_entropy(rows, target, weight, ignore_index, reduction, label_smoothing)
+    return loss.reshape(positions) if reduction == "none" else loss
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target, weight=None,
@@ -212,31 +253,51 @@ def categorical_crossentropy(output: Tensor, target, from_logits: bool = False,
     _last_axis(axis, output, where)
     target = _smoothed(target, label_smoothing, 1.0 / max(output.shape[-1], 1), where)
     if from_logits:
-        return cross_entropy(output, target.data, reduction="none")
+        return _over_rows(output, lambda rows: cross_entropy(
+            rows, target.data.reshape(rows.shape), reduction="none"))
     p = (output / output.sum(axis=-1, keepdims=True)).clip(EPSILON, 1.0 - EPSILON)
     return -(target.detach() * p.log()).sum(axis=-1)
 
 
 def sparse_categorical_crossentropy(output: Tensor, target, from_logits: bool = False) -> Tensor:
-    """Keras's sparse categorical cross-entropy per sample: class indices (N,) or (N, 1)."""
+    """Keras's sparse categorical cross-entropy at each output row: outputs (N, C) with class
+    indices (N,) or (N, 1), or, as Keras, outputs (N, d1, ..., C) with indices (N, d1, ...)
+    (or a trailing axis of 1) — one class per time step or position, the loss (N, d1, ...)."""
     where = "sparse_categorical_crossentropy"
-    index = _class_indices(target, output, where)
+    if output.ndim < 2:
+        raise ValueError(f"{where}: output must hold class scores on its last axis, (N, C) or "
+                         f"(N, ..., C), got shape {output.shape}")
+    index = _class_indices(target, output, where).reshape(-1)
     if from_logits:
-        return cross_entropy(output, index, reduction="none")
-    xp = xp_of(output.data)
-    one_hot = xp.zeros(output.shape, output.dtype)
-    one_hot[xp.arange(output.shape[0]), xp.asarray(index)] = 1
-    return categorical_crossentropy(output, one_hot, from_logits=False)
+        return _over_rows(output, lambda rows: cross_entropy(rows, index, reduction="none"))
+
+    def probabilities(rows):
+        xp = xp_of(rows.data)
+        one_hot = xp.zeros(rows.shape, rows.dtype)
+        one_hot[xp.arange(rows.shape[0]), xp.asarray(index)] = 1
+        return categorical_crossentropy(rows, one_hot, from_logits=False)
+
+    return _over_rows(output, probabilities)
+
+
+def _over_rows(output: Tensor, loss_of_rows) -> Tensor:
+    """A per-row loss of (rows, C) scores applied to outputs (N, ..., C): the rows flattened,
+    the loss shaped (N, ...) again."""
+    if output.ndim == 2:
+        return loss_of_rows(output)
+    return loss_of_rows(output.reshape(-1, output.shape[-1])).reshape(output.shape[:-1])
 
 
 def _class_indices(target, output, where):
-    """Class indices as int64 (N,): from (N,) or (N, 1), integers or integer-valued floats."""
+    """Class indices as int64, one per output row (the output's shape without its last axis),
+    given in that shape or with a trailing axis of 1, integers or integer-valued floats."""
     data = target.data if isinstance(target, Tensor) else target
-    if data.ndim == 2 and data.shape[1] == 1:
-        data = data.reshape(-1)
-    if data.shape != (output.shape[0],):
-        raise ValueError(f"{where}: target must hold one class index per row ({output.shape[0]},)"
-                         f", got shape {tuple(data.shape)}")
+    rows = tuple(output.shape[:-1])
+    if tuple(data.shape) == rows + (1,):
+        data = data.reshape(rows)
+    if tuple(data.shape) != rows:
+        raise ValueError(f"{where}: target must hold one class index per row {rows} of the "
+                         f"output {tuple(output.shape)}, got shape {tuple(data.shape)}")
     if data.dtype.kind == "f":
         rounded = data.astype(np.int64)
         if bool((rounded != data).any()):
@@ -343,38 +404,77 @@ class NamedLoss:
     def binary(self) -> bool:
         return self.kind == "binary"
 
-    def __call__(self, out, target, weight=None, logits: bool = None):
+    def __call__(self, out, target, weight=None, logits: bool = None, mask=None):
         """``logits``: whether ``out`` is the pre-activation of the activation the loss
-        expects (``logits_of``); by default, what the loss takes."""
+        expects (``logits_of``); by default, what the loss takes. ``mask``: Keras's step
+        mask (N, T) of a sequence output (N, T, F), True at real steps: the loss is then the
+        mean over the batch's real steps (weighted by ``weight`` per sample), as Keras 3's;
+        a callable loss gets no mask."""
         if self.fn is not None:
             loss = self.fn(out, target)
             return loss if weight is None else loss * weight.mean()
         from_logits = (not self.probabilities) if logits is None else logits
         kind = self.kind
-        if kind == "classes":
-            per = cross_entropy(out, target, reduction="none" if weight is not None else "mean")
-            if weight is None:
-                return per
-        elif kind == "categorical":
-            per = categorical_crossentropy(out, target, from_logits, **self.options)
-        elif kind == "sparse":
-            per = sparse_categorical_crossentropy(out, target, from_logits)
-        elif kind == "binary":
-            if from_logits and weight is None and not self.options:
+        if weight is None and mask is None:  # one fused reduction where there is one
+            if kind == "classes" and out.ndim == 2:
+                return cross_entropy(out, target)
+            if kind == "binary" and from_logits and not self.options:
                 return binary_cross_entropy_with_logits(out, target)  # the mean of row means
-            per = binary_crossentropy(out, target, from_logits, **self.options)
-        elif kind == "regression":
-            if weight is None:
+            if kind == "regression":
                 return mse_loss(out, target)
-            per = mean_squared_error(out, target)
-        elif kind == "huber":
-            per = huber(out, target, **self.options)
-        elif kind == "kld":
-            per = kl_divergence(out, target)
-        else:
-            per = mean_absolute_error(out, target)
+        per = self.per_row(out, target, from_logits)
+        if mask is not None or (weight is not None and weight.ndim > 1):
+            return _weighted_mean(per, weight, mask)
         if per.ndim > 1:
             per = per.reshape(per.shape[0], -1).mean(axis=1)
         if weight is None:
             return per.mean()
         return (per * weight).sum() / per.shape[0]
+
+    def per_row(self, out, target, from_logits: bool) -> Tensor:
+        """The loss of each output row (Keras's per-sample values: the last axis reduced), of
+        shape ``out.shape[:-1]`` — (N,) for (N, F) outputs, (N, T) for sequences."""
+        kind = self.kind
+        if kind == "classes":  # class scores on the last axis, as the models' outputs have them
+            data = target.data if isinstance(target, Tensor) else target
+            c = out.shape[-1]
+            rows_target = data.reshape(-1, c) if data.shape == out.shape and \
+                data.dtype.kind == "f" else data.reshape(-1)
+            return _over_rows(out, lambda rows: cross_entropy(rows, rows_target, reduction="none"))
+        if kind == "categorical":
+            return categorical_crossentropy(out, target, from_logits, **self.options)
+        if kind == "sparse":
+            return sparse_categorical_crossentropy(out, target, from_logits)
+        if kind == "binary":
+            return binary_crossentropy(out, target, from_logits, **self.options)
+        if kind == "regression":
+            return mean_squared_error(out, target)
+        if kind == "huber":
+            return huber(out, target, **self.options)
+        if kind == "kld":
+            return kl_divergence(out, target)
+        return mean_absolute_error(out, target)
+
+
+def _weighted_mean(per: Tensor, weight, mask) -> Tensor:
+    """Keras 3's "sum_over_batch_size" reduction of a per-row loss (N, T) under per-sample
+    (N,) or per-step (N, T) weights and a step mask (N, T): sum(w * loss) over the real steps,
+    divided by their number (the mask rescaled to total / valid; 0 when no step is real), or by
+    N * T without a mask."""
+    xp = xp_of(per.data)
+    scale = xp.ones(per.shape, per.dtype)
+    if weight is not None:
+        w = xp.asarray(weight.data if isinstance(weight, Tensor) else weight).astype(per.dtype)
+        if w.shape != tuple(per.shape) and w.shape != tuple(per.shape[:1]):
+            raise ValueError(f"loss: sample weights of shape {w.shape} fit neither the samples "
+                             f"{tuple(per.shape[:1])} nor the loss's rows {tuple(per.shape)}")
+        scale = scale * w.reshape(w.shape + (1,) * (per.ndim - w.ndim))
+    if mask is None:
+        return (per * Tensor(scale / max(scale.size, 1), device=per.device)).sum()
+    m = xp.asarray(mask)
+    if tuple(m.shape) != tuple(per.shape):
+        raise ValueError(f"loss: the step mask {tuple(m.shape)} does not match the per-step loss "
+                         f"{tuple(per.shape)}")
+    m = m.astype(per.dtype)
+    valid = xp.maximum(m.sum(), 1.0).astype(per.dtype)  # stays on the device: no sync
+    return (per * Tensor(scale * m / valid, device=per.device)).sum()
