@@ -108,6 +108,33 @@ def test_sample_weights_per_sample_or_per_step(mask_zero, per_step):
     assert np.isfinite(history["loss"][0])
 
 
+@pytest.mark.parametrize("loss,activation,metric", [
+    ("binary_crossentropy", "sigmoid", "accuracy"), ("mse", None, "mae")])
+def test_one_output_per_step_takes_targets_without_the_last_axis(loss, activation, metric):
+    """Dense(1) on every step: targets (N, T) stand for (N, T, 1), as Keras expands them; the
+    mask leaves padded steps out of the loss and the metric."""
+    x, _ = padded_data(seed=11)
+    y = (np.random.default_rng(12).random(x.shape) > 0.5).astype(np.float32)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.layers.Embedding(V, 6, mask_zero=True),
+                              keras.layers.GRU(8, return_sequences=True),
+                              keras.layers.Dense(1, activation=activation)])
+    model.compile(keras.optimizers.SGD(0.05), loss, metrics=[metric])
+    model.build((None, T))
+    p, real = model.predict(x)[..., 0].astype(np.float64), x != 0
+    if activation:
+        q = np.clip(p, 1e-7, 1 - 1e-7)
+        losses = -(y * np.log(q) + (1 - y) * np.log(1 - q))
+        scores = (p > 0.5) == (y > 0.5)
+    else:
+        losses, scores = (p - y) ** 2, np.abs(p - y)
+    loss_value, metric_value = model.evaluate(x, y, batch_size=len(x), verbose=0)
+    assert loss_value == pytest.approx(losses[real].mean(), rel=1e-5)
+    assert metric_value == pytest.approx(scores[real].mean(), rel=1e-6)
+    assert model.evaluate(x, y[..., None], batch_size=len(x), verbose=0) == \
+        pytest.approx([loss_value, metric_value], rel=1e-7)
+
+
 def test_one_hot_steps_equal_class_indices():
     x, y = padded_data(seed=7)
     sparse, one_hot = tagger(), tagger(loss="categorical_crossentropy")
@@ -171,3 +198,59 @@ def test_bad_step_targets_are_named():
         model.fit(x, y, sample_weight=np.ones((16, 6)), epochs=1, verbose=0)
     with pytest.raises(ValueError, match="not integers"):
         model.fit(x, y + 0.5, epochs=1, verbose=0)
+
+
+def test_ignore_class_leaves_rows_out_of_the_loss_not_the_accuracy():
+    """Keras's SparseCategoricalCrossentropy(ignore_class=k): rows labelled k add 0 and leave
+    the mean's count (with a step mask too); the accuracy still counts them, as misses."""
+    x, y = padded_data(seed=13)
+    real = x != 0
+    y = np.where(real & (np.random.default_rng(14).random(y.shape) > 0.15), y, -1)
+    kept = y != -1
+    for mask_zero in (False, True):
+        model = tagger(mask_zero=mask_zero,
+                       loss=keras.losses.SparseCategoricalCrossentropy(ignore_class=-1))
+        p = model.predict(x)
+        counted = kept & real if mask_zero else kept
+        shown = real if mask_zero else np.ones_like(real)
+        loss, accuracy = model.evaluate(x, y, batch_size=len(x), verbose=0)
+        assert loss == pytest.approx(step_losses(p, np.where(kept, y, 0))[counted].mean(),
+                                     rel=1e-5)
+        assert accuracy == pytest.approx((p.argmax(-1) == y)[shown].mean(), abs=1e-12)
+        model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+
+    # the function gives 0 at ignored rows; the object divides by the rows kept
+    p = model.predict(x)
+    per = keras.losses.sparse_categorical_crossentropy(y, p, ignore_class=-1)
+    expected = np.where(kept, step_losses(p, np.where(kept, y, 0)), 0.0)
+    np.testing.assert_allclose(per, expected, rtol=2e-5, atol=1e-7)
+    value = keras.losses.SparseCategoricalCrossentropy(ignore_class=-1)(y, p)
+    assert value == pytest.approx(expected.sum() / kept.sum(), rel=1e-5)
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 4\)"):
+        tagger().fit(x, y, epochs=1, verbose=0)  # -1 without ignore_class
+
+
+def test_loss_options_are_saved_with_the_model(tmp_path):
+    """ignore_class, label_smoothing and Huber's delta come back with load_model: the loaded
+    model's loss is the saved one's, not the default. (The tagger is compiled with an optimizer
+    object and saved before any training: the file names that optimizer.)"""
+    x, y = padded_data(seed=15)
+    y = np.where(x != 0, y, -1)
+    model = tagger(loss=keras.losses.SparseCategoricalCrossentropy(ignore_class=-1))
+    again = keras.models.load_model(model.save(str(tmp_path / "tagger.fdnn")))
+    assert type(again.optimizer) is type(model.optimizer)
+    assert again.optimizer.param_groups[0]["lr"] == pytest.approx(0.05)
+    assert again.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)
+
+    rng = np.random.default_rng(16)
+    xs, ys = rng.random((32, 5), np.float32), rng.random((32, 3)).astype(np.float32)
+    for loss in (keras.losses.CategoricalCrossentropy(label_smoothing=0.2),
+                 keras.losses.Huber(delta=0.3)):
+        model = keras.Sequential([keras.layers.Dense(3, activation="softmax", input_dim=5)])
+        model.compile("sgd", loss)
+        again = keras.models.load_model(model.save(str(tmp_path / "m.fdnn")))
+        default = keras.Sequential([keras.layers.Dense(3, activation="softmax", input_dim=5)])
+        default.compile("sgd", loss.name)
+        default.set_weights(model.get_weights())
+        assert again.evaluate(xs, ys, verbose=0) == model.evaluate(xs, ys, verbose=0)
+        assert default.evaluate(xs, ys, verbose=0) != model.evaluate(xs, ys, verbose=0)

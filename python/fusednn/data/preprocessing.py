@@ -88,8 +88,9 @@ def train_test_split(x, y, test_size: float = 0.2, stratify: bool = True, shuffl
     return x[train], x[test], y[train], y[test]
 
 
-def check_xy(x, y, where: str, num_classes: int = None):
-    """Errors for what would otherwise fail mid-training or train on garbage."""
+def check_xy(x, y, where: str, num_classes: int = None, ignored_label: int = None):
+    """Errors for what would otherwise fail mid-training or train on garbage. Class labels
+    must lie in [0, num_classes), except ``ignored_label`` (a loss's ``ignore_class``)."""
     if len(x) != len(y):
         raise ValueError(f"{where}: x has {len(x)} samples but y has {len(y)}")
     if len(x) == 0:
@@ -98,7 +99,9 @@ def check_xy(x, y, where: str, num_classes: int = None):
         bad = int((~np.isfinite(x)).sum())
         raise ValueError(f"{where}: x contains {bad} NaN or infinite value(s)")
     y = np.asarray(y)
-    if num_classes is not None and y.dtype.kind in "iu":
+    if ignored_label is not None:
+        y = y[y != ignored_label]
+    if num_classes is not None and y.dtype.kind in "iu" and y.size:
         if y.min() < 0 or y.max() >= num_classes:
             raise ValueError(f"{where}: labels must be in [0, {num_classes}) for a model with "
                              f"{num_classes} outputs, got range [{y.min()}, {y.max()}]")

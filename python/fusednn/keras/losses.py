@@ -30,9 +30,22 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
                        from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
 
 
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None,
+                                    axis=-1):
+    """Per row; rows whose target is ``ignore_class`` get 0 (Keras's)."""
+    if isinstance(axis, bool) or axis not in (-1, np.ndim(y_pred) - 1):
+        raise ValueError(f"sparse_categorical_crossentropy: only the last axis (axis=-1) is "
+                         f"supported, got axis={axis!r}")
     return _per_sample(_losses.sparse_categorical_crossentropy, y_true, y_pred,
-                       from_logits=from_logits)
+                       from_logits=from_logits, ignore_class=_ignore_class(ignore_class))
+
+
+def _ignore_class(value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"ignore_class must be an integer class index or None, got {value!r}")
+    return int(value)
 
 
 def mean_squared_error(y_true, y_pred):
@@ -86,7 +99,11 @@ class Loss:
         if self.reduction == "none":
             return per
         total = float(per.sum())
-        return total if self.reduction == "sum" else total / max(per.size, 1)
+        return total if self.reduction == "sum" else total / max(self._counted(y_true, per), 1)
+
+    def _counted(self, y_true, per) -> int:
+        """The rows a "sum_over_batch_size" mean divides by."""
+        return per.size
 
 
 class _SmoothedCrossentropy(Loss):
@@ -114,7 +131,25 @@ class CategoricalCrossentropy(_SmoothedCrossentropy):
 
 
 class SparseCategoricalCrossentropy(Loss):
+    """Keras's arguments, in Keras's order: ``(from_logits=False, ignore_class=None,
+    reduction="sum_over_batch_size", axis=-1, name=None)``. Rows whose target is
+    ``ignore_class`` (e.g. a padding label) add nothing and are not counted in the mean, in
+    ``compile`` as in a direct call; metrics still see them (as Keras's)."""
     name, function = "sparse_categorical_crossentropy", staticmethod(sparse_categorical_crossentropy)
+
+    def __init__(self, from_logits: bool = False, ignore_class=None,
+                 reduction: str = "sum_over_batch_size", axis: int = -1, name: str = None):
+        super().__init__(from_logits, reduction, name)
+        if isinstance(axis, bool) or axis != -1:
+            raise ValueError(f"only the last axis (axis=-1) is supported, got axis={axis!r}")
+        self.ignore_class = _ignore_class(ignore_class)
+        self.options = {} if self.ignore_class is None else {"ignore_class": self.ignore_class}
+
+    def _counted(self, y_true, per) -> int:
+        if self.ignore_class is None:
+            return per.size
+        return int((~_losses.ignored_rows(np.asarray(y_true), per.shape,
+                                          self.ignore_class)).sum())
 
 
 class MeanSquaredError(Loss):

@@ -106,7 +106,13 @@ def _load(path, device, max_bytes):
         make_schedule = lambda opt: cls(opt, **schedule["config"])  # noqa: E731
     from ..nn.losses import NamedLoss
 
-    loss = NamedLoss(compiled["loss"], from_logits=compiled.get("from_logits"))
+    options = compiled.get("loss_options") or {}
+    if not isinstance(options, dict):
+        raise ModelFileError(f"{path}: the loss options must be a mapping, got {options!r}")
+    try:
+        loss = NamedLoss(compiled["loss"], from_logits=compiled.get("from_logits"), **options)
+    except (TypeError, ValueError) as e:
+        raise ModelFileError(f"{path}: the saved loss cannot be rebuilt: {e}") from None
     optimizer = compiled["optimizer"].lower()
     keras_opt = compiled.get("keras_optimizer")
     if keras_opt is not None:

@@ -343,7 +343,9 @@ class EpochMetrics:
                     scores)
             if target.ndim == 1 and scores.ndim == 2 and scores.shape[1] > 1 \
                     and self.objective.kind in ("classes", "sparse"):
-                target = np.eye(scores.shape[1], dtype=np.float32)[target.astype(np.int64)]
+                # one-hot rows; a label outside the classes (a loss's ignore_class) gets none
+                target = (target.astype(np.int64)[:, None] == np.arange(scores.shape[1])
+                          ).astype(np.float32)
             for m in self.objects:
                 m.update_state(target, scores)
 

@@ -112,10 +112,15 @@ def save_model(model, path: str) -> str:
         arrays["weights/" + key] = to_host(value)
     cfg = model._compile_config
     if cfg is not None:
+        if model.optimizer is None and not isinstance(cfg["optimizer"], str):
+            # compiled with an optimizer object or class but not trained yet: bind it now, so
+            # the file names it (its state is still empty)
+            model._make_optimizer()
         opt = model.optimizer
         meta["compile"] = {
             "loss": _jsonable(model.objective.name if model.objective.fn is None else None, "loss"),
             "from_logits": not model.objective.probabilities,
+            "loss_options": _jsonable(dict(model.objective.options), "loss options"),
             "metrics": [getattr(m, "name", m) for m in model.metrics],
             "grad_clip": cfg["grad_clip"],
             "optimizer": type(opt).__name__ if opt is not None else _jsonable(

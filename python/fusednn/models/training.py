@@ -72,8 +72,10 @@ def prepare(model, x, y, where):
     classes = None
     if kind in ("regression", "mae", "huber", "kld", "binary", "categorical"):
         y = y.astype(np.float32)
-        if y.ndim == 1 and model.output_shape == (1,):
-            y = y.reshape(-1, 1)
+        # one output per row: a target without that axis gets it, (N,) -> (N, 1) and a
+        # sequence's (N, T) -> (N, T, 1), as Keras expands it
+        if model.output_shape[-1:] == (1,) and y.shape == output_rows(model, len(y)):
+            y = y.reshape(y.shape + (1,))
     elif kind in ("classes", "sparse"):
         # class indices, one per output row: (N,) for (N, C) outputs, (N, T) for a sequence's
         # (N, T, C) (one class per step, as Keras takes them); or with a trailing axis of 1
@@ -92,7 +94,9 @@ def prepare(model, x, y, where):
                              f"{model.output_shape}" + ("" if kind == "sparse" else
                                                        ", or one-hot rows shaped like them")
                              + f"; got y of shape {y.shape}")
-    check_xy(x, y, where, classes)
+    # a loss's ignore_class label may lie outside the classes
+    options = model.objective.options if model.objective is not None else {}
+    check_xy(x, y, where, classes, options.get("ignore_class"))
     return x, y
 
 

@@ -259,25 +259,41 @@ def categorical_crossentropy(output: Tensor, target, from_logits: bool = False,
     return -(target.detach() * p.log()).sum(axis=-1)
 
 
-def sparse_categorical_crossentropy(output: Tensor, target, from_logits: bool = False) -> Tensor:
+def sparse_categorical_crossentropy(output: Tensor, target, from_logits: bool = False,
+                                    ignore_class=None) -> Tensor:
     """Keras's sparse categorical cross-entropy at each output row: outputs (N, C) with class
     indices (N,) or (N, 1), or, as Keras, outputs (N, d1, ..., C) with indices (N, d1, ...)
-    (or a trailing axis of 1) — one class per time step or position, the loss (N, d1, ...)."""
+    (or a trailing axis of 1) — one class per time step or position, the loss (N, d1, ...).
+    ``ignore_class``: rows of that target value get a loss of 0 and no gradient (the losses
+    that reduce them count only the other rows, see :func:`ignored_rows`)."""
     where = "sparse_categorical_crossentropy"
     if output.ndim < 2:
         raise ValueError(f"{where}: output must hold class scores on its last axis, (N, C) or "
                          f"(N, ..., C), got shape {output.shape}")
-    index = _class_indices(target, output, where).reshape(-1)
+    index = _class_indices(target, output, where, ignore_class)
+    flat = index.reshape(-1)
     if from_logits:
-        return _over_rows(output, lambda rows: cross_entropy(rows, index, reduction="none"))
+        per = _over_rows(output, lambda rows: cross_entropy(rows, flat, reduction="none"))
+    else:
+        def probabilities(rows):
+            xp = xp_of(rows.data)
+            one_hot = xp.zeros(rows.shape, rows.dtype)
+            one_hot[xp.arange(rows.shape[0]), xp.asarray(flat)] = 1
+            return categorical_crossentropy(rows, one_hot, from_logits=False)
 
-    def probabilities(rows):
-        xp = xp_of(rows.data)
-        one_hot = xp.zeros(rows.shape, rows.dtype)
-        one_hot[xp.arange(rows.shape[0]), xp.asarray(index)] = 1
-        return categorical_crossentropy(rows, one_hot, from_logits=False)
+        per = _over_rows(output, probabilities)
+    if ignore_class is None:
+        return per
+    kept = ~ignored_rows(target, tuple(output.shape[:-1]), ignore_class)
+    return per * Tensor(xp_of(per.data).asarray(kept, dtype=per.dtype), device=per.device)
 
-    return _over_rows(output, probabilities)
+
+def ignored_rows(target, rows: tuple, ignore_class):
+    """Where the class-index ``target`` (``rows``, or with a trailing axis of 1) holds
+    ``ignore_class``: the rows Keras's ``ignore_class`` masks out of the loss and of its
+    mean."""
+    data = target.data if isinstance(target, Tensor) else target
+    return data.reshape(rows) == ignore_class
 
 
 def _over_rows(output: Tensor, loss_of_rows) -> Tensor:
@@ -288,9 +304,10 @@ def _over_rows(output: Tensor, loss_of_rows) -> Tensor:
     return loss_of_rows(output.reshape(-1, output.shape[-1])).reshape(output.shape[:-1])
 
 
-def _class_indices(target, output, where):
+def _class_indices(target, output, where, ignore_class=None):
     """Class indices as int64, one per output row (the output's shape without its last axis),
-    given in that shape or with a trailing axis of 1, integers or integer-valued floats."""
+    given in that shape or with a trailing axis of 1, integers or integer-valued floats;
+    ``ignore_class`` entries read as class 0 (their loss is dropped afterwards)."""
     data = target.data if isinstance(target, Tensor) else target
     rows = tuple(output.shape[:-1])
     if tuple(data.shape) == rows + (1,):
@@ -305,6 +322,8 @@ def _class_indices(target, output, where):
         data = rounded
     elif data.dtype.kind not in "iu":
         raise TypeError(f"{where}: target must hold class indices, got {data.dtype}")
+    if ignore_class is not None:
+        data = xp_of(data).where(data == ignore_class, 0, data)
     c = output.shape[-1]
     if data.size and bool(((data < 0) | (data >= c)).any()):
         raise ValueError(f"{where}: target class {int(data[(data < 0) | (data >= c)][0])} is out "
@@ -369,6 +388,11 @@ LOSSES = {
 }
 
 
+# the options each kind of loss takes (Keras's loss-object arguments), kept with the model
+_OPTIONS = {"categorical": {"label_smoothing"}, "binary": {"label_smoothing"},
+            "huber": {"delta"}, "sparse": {"ignore_class"}}
+
+
 class NamedLoss:
     """A loss by the name ``compile`` takes (see ``LOSSES``), a Keras loss object of
     :mod:`fusednn.keras.losses`, or a callable: the loss of one batch from model outputs and
@@ -393,6 +417,10 @@ class NamedLoss:
                              "(output, target) -> Tensor)")
         self.name, self.fn = name, None
         self.kind, self.probabilities, self.logits_of = LOSSES[name]
+        unknown = sorted(set(options) - _OPTIONS.get(self.kind, set()))
+        if unknown:
+            raise ValueError(f"loss {name!r} takes no option(s) {unknown} (it takes: "
+                             f"{sorted(_OPTIONS.get(self.kind, ())) or 'none'})")
         if from_logits and self.probabilities:
             self.probabilities, self.logits_of = False, None
 
@@ -406,10 +434,10 @@ class NamedLoss:
 
     def __call__(self, out, target, weight=None, logits: bool = None, mask=None):
         """``logits``: whether ``out`` is the pre-activation of the activation the loss
-        expects (``logits_of``); by default, what the loss takes. ``mask``: Keras's step
-        mask (N, T) of a sequence output (N, T, F), True at real steps: the loss is then the
-        mean over the batch's real steps (weighted by ``weight`` per sample), as Keras 3's;
-        a callable loss gets no mask."""
+        expects (``logits_of``); by default, what the loss takes. ``weight``: per sample (N,)
+        or per output row (N, T). ``mask``: Keras's step mask (N, T) of a sequence output
+        (N, T, F), True at real steps: the loss is then the mean over the batch's real steps,
+        as Keras 3's; a callable loss gets no mask."""
         if self.fn is not None:
             loss = self.fn(out, target)
             return loss if weight is None else loss * weight.mean()
@@ -423,6 +451,10 @@ class NamedLoss:
             if kind == "regression":
                 return mse_loss(out, target)
         per = self.per_row(out, target, from_logits)
+        ignore = self.options.get("ignore_class")
+        if ignore is not None:  # Keras: ignored rows leave the loss's mean, as masked steps
+            kept = xp_of(per.data).asarray(~ignored_rows(target, tuple(per.shape), ignore))
+            mask = kept if mask is None else mask & kept
         if mask is not None or (weight is not None and weight.ndim > 1):
             return _weighted_mean(per, weight, mask)
         if per.ndim > 1:
@@ -444,7 +476,7 @@ class NamedLoss:
         if kind == "categorical":
             return categorical_crossentropy(out, target, from_logits, **self.options)
         if kind == "sparse":
-            return sparse_categorical_crossentropy(out, target, from_logits)
+            return sparse_categorical_crossentropy(out, target, from_logits, **self.options)
         if kind == "binary":
             return binary_crossentropy(out, target, from_logits, **self.options)
         if kind == "regression":
@@ -457,10 +489,11 @@ class NamedLoss:
 
 
 def _weighted_mean(per: Tensor, weight, mask) -> Tensor:
-    """Keras 3's "sum_over_batch_size" reduction of a per-row loss (N, T) under per-sample
-    (N,) or per-step (N, T) weights and a step mask (N, T): sum(w * loss) over the real steps,
-    divided by their number (the mask rescaled to total / valid; 0 when no step is real), or by
-    N * T without a mask."""
+    """Keras 3's "sum_over_batch_size" reduction of a per-row loss (N,) or (N, T) under
+    per-sample (N,) or per-row weights and a mask of the rows that count (padded steps and
+    ignore_class rows left out): sum(w * loss) over the rows counted, divided by their number
+    (the mask rescaled to total / valid; 0 when none counts), or by all rows without a
+    mask."""
     xp = xp_of(per.data)
     scale = xp.ones(per.shape, per.dtype)
     if weight is not None:
