@@ -330,6 +330,24 @@ def test_keras_model_saves_and_loads_as_keras(tmp_path):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
+def test_metric_objects_come_back_with_their_arguments(tmp_path):
+    """A saved model's metric objects are rebuilt as given (threshold, k, average, name), not
+    as the defaults of their class."""
+    model = keras.Sequential([keras.layers.Dense(4, activation="softmax", input_dim=6)])
+    metrics = ["accuracy", keras.metrics.Precision(thresholds=0.3, name="p30"),
+               keras.metrics.TopKCategoricalAccuracy(k=2), keras.metrics.F1Score(average="macro")]
+    model.compile("adam", "categorical_crossentropy", metrics=metrics)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((64, 6)).astype(np.float32)
+    y = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 64)]
+    again = keras.models.load_model(model.save(str(tmp_path / "m.fdnn")))
+    expected = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert again.evaluate(x, y, verbose=0, return_dict=True) == expected
+    assert list(expected) == ["loss", "accuracy", "p30", "top_k_categorical_accuracy",
+                              "f1_score"]
+    assert [m.get_config() for m in again.metrics[1:]] == [m.get_config() for m in metrics[1:]]
+
+
 @pytest.mark.parametrize("loss", ["huber", "kl_divergence", keras.losses.Huber(delta=0.5)])
 def test_huber_and_kld_train_through_compile(loss):
     rng = np.random.default_rng(0)

@@ -11,6 +11,7 @@ import zlib
 import numpy as np
 
 from .. import optim as _optim
+from .metrics import from_saved
 from .saving import FORMAT, LAYERS, OPTIMIZER_FACTORIES, _restore
 from .sequential import Sequential
 
@@ -122,7 +123,8 @@ def _load(path, device, max_bytes):
                                  "which this installation cannot build")
         optimizer = factory(**keras_opt["config"])
     model.compile(optimizer=optimizer, loss=loss,
-                  metrics=compiled["metrics"], grad_clip=compiled["grad_clip"],
+                  metrics=[from_saved(m) for m in compiled["metrics"]],
+                  grad_clip=compiled["grad_clip"],
                   lr_schedule=make_schedule, **compiled["optimizer_kwargs"])
     model._make_optimizer()
     saved = meta.get("optimizer_state")

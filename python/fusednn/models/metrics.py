@@ -118,6 +118,11 @@ class Metric:
     def reset_state(self):
         raise NotImplementedError
 
+    def get_config(self) -> dict:
+        """The constructor's arguments (Keras's protocol): a saved model rebuilds the metric
+        as ``type(m)(**m.get_config())``."""
+        return {"name": self.name}
+
     def update_state(self, y_true, y_pred, sample_weight=None):
         raise NotImplementedError
 
@@ -140,6 +145,9 @@ class Precision(Metric):
     def __init__(self, thresholds=None, name: str = None):
         self.threshold = 0.5 if thresholds is None else float(thresholds)
         super().__init__(name)
+
+    def get_config(self):
+        return {"thresholds": self.threshold, "name": self.name}
 
     def reset_state(self):
         self.tp = self.fp = self.fn = 0
@@ -209,6 +217,9 @@ class F1Score(Metric):
         self.average, self.threshold = average, threshold
         super().__init__(name)
 
+    def get_config(self):
+        return {"average": self.average, "threshold": self.threshold, "name": self.name}
+
     def reset_state(self):
         self.tp = self.fp = self.fn = self.support = None
 
@@ -253,6 +264,9 @@ class TopKCategoricalAccuracy(Metric):
     def __init__(self, k: int = 5, name: str = None):
         self.k = int(k)
         super().__init__(name)
+
+    def get_config(self):
+        return {"k": self.k, "name": self.name}
 
     def reset_state(self):
         self.hits = self.count = 0
@@ -301,6 +315,18 @@ class BalancedAccuracy(Metric):
 EPOCH_METRICS = {"precision": Precision, "recall": Recall, "auc": AUC, "f1_score": F1Score,
                  "top_k_categorical_accuracy": TopKCategoricalAccuracy,
                  "balanced_accuracy": BalancedAccuracy}
+EPOCH_METRIC_CLASSES = {cls.__name__: cls for cls in EPOCH_METRICS.values()}
+
+
+def from_saved(entry):
+    """A metric as a model file keeps it (see ``saving``): a name, or an epoch metric's class
+    and arguments, rebuilt."""
+    if isinstance(entry, str):
+        return entry
+    if not isinstance(entry, dict) or entry.get("class") not in EPOCH_METRIC_CLASSES \
+            or not isinstance(entry.get("config"), dict):
+        raise ValueError(f"not a saved metric: {entry!r}")
+    return EPOCH_METRIC_CLASSES[entry["class"]](**entry["config"])
 
 
 class EpochMetrics:

@@ -15,6 +15,7 @@ import numpy as np
 from .. import nn
 from .. import optim as _optim
 from .._backend import to_host
+from .metrics import EPOCH_METRIC_CLASSES
 
 FORMAT = "fusednn.Sequential"
 VERSION = 1
@@ -102,6 +103,17 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _metric_entry(metric):
+    """A metric as the file keeps it: its name, or an epoch metric object's class and
+    arguments (so Precision(thresholds=0.7) or TopK(k=2) come back as given)."""
+    if isinstance(metric, str):
+        return metric
+    cls = type(metric).__name__
+    if EPOCH_METRIC_CLASSES.get(cls) is not type(metric):
+        raise TypeError(f"cannot save metric {metric!r}: only fusednn's metrics can be saved")
+    return {"class": cls, "config": _jsonable(metric.get_config(), f"metric {cls}")}
+
+
 def save_model(model, path: str) -> str:
     if not model.built:
         raise ValueError("save() needs a built model: give input_shape= or train it first")
@@ -121,7 +133,7 @@ def save_model(model, path: str) -> str:
             "loss": _jsonable(model.objective.name if model.objective.fn is None else None, "loss"),
             "from_logits": not model.objective.probabilities,
             "loss_options": _jsonable(dict(model.objective.options), "loss options"),
-            "metrics": [getattr(m, "name", m) for m in model.metrics],
+            "metrics": [_metric_entry(m) for m in model.metrics],
             "grad_clip": cfg["grad_clip"],
             "optimizer": type(opt).__name__ if opt is not None else _jsonable(
                 cfg["optimizer"] if isinstance(cfg["optimizer"], str) else None, "optimizer"),
