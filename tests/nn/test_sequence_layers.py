@@ -160,3 +160,56 @@ def test_a_sequence_model_of_these_layers_trains_saves_and_loads(tmp_path):
     path = model.save(str(tmp_path / "seq.fdnn"))
     again = keras.models.load_model(path)
     np.testing.assert_array_equal(again.predict(x), model.predict(x))
+
+
+def test_masking_zeroes_padded_steps_and_their_gradient():
+    rng = np.random.default_rng(20)
+    x = rand(rng, 3, 5, 4)
+    x[0, 3:] = -1.0
+    x[2, 1] = -1.0  # a padded step between real ones
+    layer = nn.Masking(-1.0)
+    t = Tensor(x, requires_grad=True)
+    out = layer(t)
+    keep = (x != -1.0).any(-1)
+    np.testing.assert_array_equal(layer.compute_mask(t), keep)
+    np.testing.assert_array_equal(out.numpy(), np.where(keep[..., None], x, 0.0))
+    g = rand(rng, 3, 5, 4)
+    out.backward(g)
+    np.testing.assert_array_equal(t.grad.numpy(), np.where(keep[..., None], g, 0.0))
+    # a step with one feature equal to mask_value is not padding
+    x[1, 0, 0] = -1.0
+    assert layer.compute_mask(x)[1, 0]
+
+
+def test_masking_before_a_recurrent_layer_skips_the_padded_steps():
+    """Masking -> LSTM: the last state equals the LSTM run on each sequence with its padded
+    steps removed (trailing ones, and one inside the sequence)."""
+    rng = np.random.default_rng(21)
+    x = rand(rng, 3, 6, 4)
+    x[0, 4:] = 0.0
+    x[1, 2] = 0.0
+    fusednn.seed(0)
+    model = fusednn.Sequential([nn.Masking(), nn.LSTM(5)], input_shape=(6, 4))
+    lstm = model.layers[1]
+    out = model(Tensor(x)).numpy()
+    for i, steps in enumerate(([0, 1, 2, 3], [0, 1, 3, 4, 5], list(range(6)))):
+        alone = lstm(Tensor(np.ascontiguousarray(x[i:i + 1, steps]))).numpy()
+        np.testing.assert_allclose(out[i:i + 1], alone, rtol=1e-5, atol=1e-6)
+
+
+def test_masking_saves_loads_and_names_bad_arguments(tmp_path):
+    model = keras.Sequential([keras.layers.Masking(-1.0, input_shape=(5, 3)),
+                              keras.layers.GRU(4), keras.layers.Dense(2, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    rng = np.random.default_rng(22)
+    x = rand(rng, 8, 5, 3)
+    x[:, 3:] = -1.0
+    again = keras.models.load_model(model.save(str(tmp_path / "masking.fdnn")))
+    assert again.layers[0].mask_value == -1.0
+    np.testing.assert_array_equal(again.predict(x), model.predict(x))
+    with pytest.raises(ValueError, match="NaN"):
+        nn.Masking(float("nan"))
+    with pytest.raises(TypeError, match="mask_value must be a number"):
+        nn.Masking("0")
+    with pytest.raises(ValueError, match=r"expects \(batch, steps, features\)"):
+        nn.Masking()(Tensor(rand(rng, 4)))

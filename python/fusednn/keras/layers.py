@@ -590,6 +590,13 @@ class Embedding(nn.Embedding, _InputShape):
         _set(self, list(weights))
 
 
+class Masking(nn.Masking, _InputShape):
+    def __init__(self, mask_value=0.0, input_shape=None, name=None, **kwargs):
+        _refuse(kwargs, "Masking")
+        super().__init__(mask_value, name=name)
+        self._take_input_shape(input_shape)
+
+
 class LayerNormalization(nn.LayerNormalization, _InputShape):
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, input_shape=None,
                  name=None, **kwargs):
@@ -773,7 +780,7 @@ GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 for _cls in (Dense, Conv1D, Conv2D, MaxPooling2D, AveragePooling2D, ZeroPadding2D, Flatten,
              Reshape, Permute, Rescaling, RepeatVector, UpSampling2D, Cropping2D, MaxPooling1D,
              AveragePooling1D, ReLU, LeakyReLU, Softmax, Dropout, Activation,
-             BatchNormalization, Embedding, LayerNormalization, GlobalAveragePooling1D,
+             BatchNormalization, Embedding, Masking, LayerNormalization, GlobalAveragePooling1D,
              GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, SimpleRNN, LSTM, GRU,
              Bidirectional, TimeDistributed):
     register_layer(_cls, "keras." + _cls.__name__)

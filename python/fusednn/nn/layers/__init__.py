@@ -1,6 +1,7 @@
 from .conv import Conv1D, Conv2D
 from .core import Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Softmax
 from .embedding import Embedding
+from .masking import Masking
 from .normalization import BatchNorm1D, BatchNorm2D, LayerNormalization
 from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN
 from .pooling import (AvgPool2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
@@ -8,5 +9,6 @@ from .pooling import (AvgPool2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
 
 __all__ = ["Dense", "Conv1D", "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAveragePooling1D",
            "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "BatchNorm1D",
-           "BatchNorm2D", "LayerNormalization", "Embedding", "Dropout", "Flatten", "Activation",
-           "ReLU", "LeakyReLU", "Softmax", "SimpleRNN", "LSTM", "GRU", "Bidirectional"]
+           "BatchNorm2D", "LayerNormalization", "Embedding", "Masking", "Dropout", "Flatten",
+           "Activation", "ReLU", "LeakyReLU", "Softmax", "SimpleRNN", "LSTM", "GRU",
+           "Bidirectional"]
