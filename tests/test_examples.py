@@ -54,3 +54,10 @@ def test_sequence_lstm_example_learns_the_order_task(tmp_path):
     out = run("sequence_lstm.py", "--epochs", "4", "--samples", "2000", cwd=tmp_path)
     accuracy = float(out.split("test accuracy ")[1].split()[0])
     assert accuracy > 0.8  # majority class about 0.5
+
+
+def test_sequence_tagging_example_tags_names_by_their_context(tmp_path):
+    out = run("sequence_tagging.py", "--epochs", "4", "--samples", "2000", cwd=tmp_path)
+    line = next(l for l in out.splitlines() if l.startswith("test accuracy"))
+    overall, names = float(line.split()[2]), float(line.split("name tokens ")[1].split()[0])
+    assert overall >= 0.97 and names >= 0.9, line
