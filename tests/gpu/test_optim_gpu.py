@@ -341,3 +341,28 @@ def test_grad_norm_read_from_another_stream_waits_for_the_step():
     assert result.grad_norm == pytest.approx(expected, rel=1e-5)
     with torch.cuda.stream(side):
         assert opt.last_grad_norm == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("name,config", [
+    ("SGD", dict(learning_rate=0.05, momentum=0.9, weight_decay=0.1, clipnorm=0.5)),
+    ("RMSprop", dict(learning_rate=0.01, weight_decay=0.3, clipvalue=0.05)),
+    ("Adagrad", dict(learning_rate=0.1, weight_decay=0.2, clipnorm=0.2)),
+])
+def test_keras_decay_and_clipping_on_the_gpu_follow_the_cpu(name, config):
+    """Keras's decoupled weight decay (in the fused kernels) and per-variable clipping (on the
+    gradients' device) give the CPU's trajectory on CuPy arrays."""
+    cupy = pytest.importorskip("cupy")
+    from fusednn import keras
+
+    rng = np.random.default_rng(0)
+    p0 = rng.standard_normal(4097).astype(np.float32)
+    grads = [rng.standard_normal(4097).astype(np.float32) for _ in range(20)]
+    from fusednn import Tensor
+
+    cpu, gpu = Tensor(p0.copy()), Tensor(cupy.asarray(p0))
+    cpu_opt = getattr(keras.optimizers, name)(**config).build_optimizer([cpu])
+    gpu_opt = getattr(keras.optimizers, name)(**config).build_optimizer([gpu])
+    for g in grads:
+        cpu_opt.step(grads=[g])
+        gpu_opt.step(grads=[cupy.asarray(g)])
+    assert_close(gpu.cpu().numpy(), cpu.numpy(), f"keras {name} on the gpu")

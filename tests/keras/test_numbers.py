@@ -145,6 +145,13 @@ def keras_reference(name, config, grads, p0):
         v += f(0.1)
     for t, g in enumerate(grads, start=1):
         g = g.astype(f)
+        if "clipnorm" in config:  # Keras's _clip_gradients, then _apply_weight_decay
+            c = f(config["clipnorm"])
+            g = g * c / np.maximum(np.sqrt(np.sum(np.square(g))), c)
+        if "clipvalue" in config:
+            g = np.clip(g, -f(config["clipvalue"]), f(config["clipvalue"]))
+        if config.get("weight_decay"):
+            p = p - p * f(config["weight_decay"]) * lr
         if name == "sgd":
             mom = f(config["momentum"])
             m = mom * m - lr * g
@@ -172,8 +179,15 @@ def keras_reference(name, config, grads, p0):
     ("rmsprop", dict(learning_rate=0.01)),
     ("adagrad", dict(learning_rate=0.1)),
     ("adam", dict(learning_rate=0.01)),
+    ("sgd", dict(learning_rate=0.05, momentum=0.9, weight_decay=0.1)),
+    ("rmsprop", dict(learning_rate=0.01, weight_decay=0.3, clipnorm=0.5)),
+    ("adagrad", dict(learning_rate=0.1, weight_decay=0.2, clipvalue=0.05)),
+    ("adam", dict(learning_rate=0.01, weight_decay=0.1, clipnorm=2.0)),
+    ("sgd", dict(learning_rate=0.05, momentum=0.0, clipvalue=0.3)),
 ])
 def test_optimizers_follow_kerass_update_rules(name, config):
+    """Keras's rules, weight decay (decoupled, before the update) and per-variable clipping
+    included; the gradients given to the step are left as they were."""
     rng = np.random.default_rng(0)
     p0 = rng.standard_normal(1000).astype(np.float32)
     # small gradients now and then, where eps placement shows
@@ -183,10 +197,40 @@ def test_optimizers_follow_kerass_update_rules(name, config):
            "adagrad": keras.optimizers.Adagrad, "adam": keras.optimizers.Adam}[name]
     p = p0.copy()
     opt = cls(**config).build_optimizer([p])
+    given = [g.copy() for g in grads]
     for g in grads:
         opt.step(grads=[g])
     np.testing.assert_allclose(p, keras_reference(name, config, grads, p0), rtol=2e-5,
                                atol=2e-6)
+    for g, before in zip(grads, given):
+        np.testing.assert_array_equal(g, before)
+
+
+def test_clipping_arguments_are_checked_as_kerass():
+    with pytest.raises(ValueError, match="only one of clipnorm, clipvalue and global_clipnorm"):
+        keras.optimizers.Adam(clipnorm=1.0, clipvalue=0.5)
+    with pytest.raises(ValueError, match="clipvalue must be a positive number"):
+        keras.optimizers.SGD(clipvalue=-1.0)
+    with pytest.raises(ValueError, match="weight_decay must be a number >= 0"):
+        keras.optimizers.RMSprop(weight_decay=-0.1)
+
+
+def test_clipnorm_and_weight_decay_reach_fit_and_survive_save(tmp_path):
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((64, 4)).astype(np.float32), rng.standard_normal((64, 1))
+    model = keras.Sequential([keras.layers.Dense(1, input_dim=4)])
+    model.compile(keras.optimizers.SGD(0.1, momentum=0.5, weight_decay=0.05, clipnorm=0.1),
+                  "mse")
+    again = keras.models.load_model(model.save(str(tmp_path / "m.fdnn")))
+    for m in (model, again):
+        keras.utils.set_random_seed(0)
+        m.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
+    np.testing.assert_array_equal(again.get_weights()[0], model.get_weights()[0])
+    plain = keras.Sequential([keras.layers.Dense(1, input_dim=4)])
+    plain.set_weights(keras.models.load_model(str(tmp_path / "m.fdnn")).get_weights())
+    plain.compile(keras.optimizers.SGD(0.1, momentum=0.5), "mse")
+    plain.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
+    assert not np.allclose(plain.get_weights()[0], model.get_weights()[0])
 
 
 def test_keras_defaults_and_live_learning_rate():

@@ -16,17 +16,21 @@ namespace fusednn {
 // `step` is the 1-based step being taken (after this step's increment). Two switches give
 // Keras's update rules where they differ from torch's: `eps_inside_sqrt` (Adagrad, RMSprop:
 // sqrt(v + eps) instead of sqrt(v) + eps) and `eps_before_bias_correction` (Adam: eps added to
-// the uncorrected sqrt(v)).
+// the uncorrected sqrt(v)). `decoupled` makes weight_decay decoupled on every optimizer (the
+// parameter scaled by 1 - lr * weight_decay before its update: AdamW's, and Keras's weight_decay
+// on all of its optimizers) instead of torch's L2 term in the gradient.
 #define FUSEDNN_SGD_FIELDS(X)                                                              \
   X(double, lr) X(double, momentum) X(double, dampening) X(double, weight_decay)           \
-  X(double, l1) X(double, grad_scale) X(bool, nesterov) X(bool, maximize) X(bool, first_step)
+  X(double, l1) X(double, grad_scale) X(bool, nesterov) X(bool, maximize) X(bool, first_step) \
+  X(bool, decoupled)
 #define FUSEDNN_ADAGRAD_FIELDS(X)                                                          \
   X(double, lr) X(double, lr_decay) X(double, weight_decay) X(double, eps) X(double, l1)   \
-  X(double, grad_scale) X(int64_t, step) X(bool, maximize) X(bool, eps_inside_sqrt)
+  X(double, grad_scale) X(int64_t, step) X(bool, maximize) X(bool, eps_inside_sqrt)       \
+  X(bool, decoupled)
 #define FUSEDNN_RMSPROP_FIELDS(X)                                                          \
   X(double, lr) X(double, alpha) X(double, eps) X(double, weight_decay) X(double, momentum) \
   X(double, l1) X(double, grad_scale) X(bool, centered) X(bool, maximize)                  \
-  X(bool, eps_inside_sqrt)
+  X(bool, eps_inside_sqrt) X(bool, decoupled)
 #define FUSEDNN_ADAM_FIELDS(X)                                                             \
   X(double, lr) X(double, beta1) X(double, beta2) X(double, eps) X(double, weight_decay)   \
   X(double, l1) X(double, grad_scale) X(int64_t, step) X(bool, amsgrad) X(bool, maximize)  \
@@ -96,26 +100,35 @@ FUSEDNN_HD inline GradTerms<R> make_grad_terms(double grad_scale, bool maximize,
   return GradTerms<R>{R(maximize ? -grad_scale : grad_scale), R(coupled_decay), R(l1)};
 }
 
+// The gradient terms, with weight decay as torch's L2 term (none when it is decoupled), and
+// the parameter's factor: 1 - lr * weight_decay when decoupled (at the step's rate), else 1.
+template <class R, class H>
+FUSEDNN_HD inline GradTerms<R> grad_terms(const H& h) {
+  return make_grad_terms<R>(h.grad_scale, h.maximize, h.decoupled ? 0.0 : h.weight_decay, h.l1);
+}
+template <class H>
+FUSEDNN_HD inline double param_keep(const H& h, double lr) {
+  return h.decoupled ? 1.0 - lr * h.weight_decay : 1.0;
+}
+
 template <class R = float>
 FUSEDNN_HD inline SgdCoeffs<R> make_coeffs(const SgdHparams& h) {
-  return SgdCoeffs<R>{make_grad_terms<R>(h.grad_scale, h.maximize, h.weight_decay, h.l1),
-                      R(h.lr), R(h.momentum), R(1.0 - h.dampening), h.nesterov, h.first_step};
+  return SgdCoeffs<R>{grad_terms<R>(h), R(h.lr), R(h.momentum), R(1.0 - h.dampening),
+                      R(param_keep(h, h.lr)), h.nesterov, h.first_step};
 }
 
 template <class R = float>
 FUSEDNN_HD inline AdagradCoeffs<R> make_coeffs(const AdagradHparams& h) {
   const double clr = h.lr / (1.0 + double(h.step - 1) * h.lr_decay);
-  return AdagradCoeffs<R>{make_grad_terms<R>(h.grad_scale, h.maximize, h.weight_decay, h.l1),
-                          R(clr), R(h.eps_inside_sqrt ? h.eps : 0.0),
-                          R(h.eps_inside_sqrt ? 0.0 : h.eps)};
+  return AdagradCoeffs<R>{grad_terms<R>(h), R(clr), R(h.eps_inside_sqrt ? h.eps : 0.0),
+                          R(h.eps_inside_sqrt ? 0.0 : h.eps), R(param_keep(h, clr))};
 }
 
 template <class R = float>
 FUSEDNN_HD inline RmspropCoeffs<R> make_coeffs(const RmspropHparams& h) {
-  return RmspropCoeffs<R>{make_grad_terms<R>(h.grad_scale, h.maximize, h.weight_decay, h.l1),
-                          R(h.lr), R(h.alpha), R(1.0 - h.alpha),
+  return RmspropCoeffs<R>{grad_terms<R>(h), R(h.lr), R(h.alpha), R(1.0 - h.alpha),
                           R(h.eps_inside_sqrt ? h.eps : 0.0), R(h.eps_inside_sqrt ? 0.0 : h.eps),
-                          R(h.momentum)};
+                          R(h.momentum), R(param_keep(h, h.lr))};
 }
 
 template <class R = float>
@@ -123,13 +136,10 @@ FUSEDNN_HD inline AdamCoeffs<R> make_coeffs(const AdamHparams& h) {
   const double t = double(h.step);
   const double bias1 = 1.0 - pow(h.beta1, t);
   const double bias2 = 1.0 - pow(h.beta2, t);
-  const double coupled = h.decoupled ? 0.0 : h.weight_decay;
-  const double keep = h.decoupled ? 1.0 - h.lr * h.weight_decay : 1.0;
   // (sqrt(v) + eps) / sqrt(bias2) = sqrt(v) / sqrt(bias2) + eps / sqrt(bias2)
   const double eps = h.eps_before_bias_correction ? h.eps / sqrt(bias2) : h.eps;
-  return AdamCoeffs<R>{make_grad_terms<R>(h.grad_scale, h.maximize, coupled, h.l1),
-                       R(1.0 - h.beta1), R(h.beta2), R(1.0 - h.beta2), R(h.lr / bias1),
-                       R(1.0 / sqrt(bias2)), R(eps), R(keep)};
+  return AdamCoeffs<R>{grad_terms<R>(h), R(1.0 - h.beta1), R(h.beta2), R(1.0 - h.beta2),
+                       R(h.lr / bias1), R(1.0 / sqrt(bias2)), R(eps), R(param_keep(h, h.lr))};
 }
 
 // Where a step count enters the math; the CUDA kernels set it per tensor from device memory.

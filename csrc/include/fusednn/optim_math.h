@@ -56,6 +56,7 @@ struct SgdCoeffs {
   R lr;
   R momentum;
   R dampening_keep;  // 1 - dampening
+  R param_keep;      // 1 - lr * weight_decay when decoupled, else 1
   bool nesterov;
   bool first_step;
 };
@@ -67,6 +68,7 @@ struct SgdUpdate {
   template <class V>
   FUSEDNN_HD FUSEDNN_INLINE void operator()(V& p, V g, V* s) const {
     V d = effective_grad(g, p, c.grad);
+    p = p * V(c.param_keep);
     if (kMomentum) {
       V& buf = s[0];
       buf = c.first_step ? d : fmadd(buf, V(c.momentum), V(c.dampening_keep) * d);
@@ -86,6 +88,7 @@ struct AdagradCoeffs {
   R lr;
   R eps_in;
   R eps_out;
+  R param_keep;  // 1 - lr * weight_decay when decoupled, else 1
 };
 
 template <class R = float>
@@ -95,6 +98,7 @@ struct AdagradUpdate {
   template <class V>
   FUSEDNN_HD FUSEDNN_INLINE void operator()(V& p, V g, V* s) const {
     V d = effective_grad(g, p, c.grad);
+    p = p * V(c.param_keep);
     s[0] = fmadd(d, d, s[0]);
     p = fnmadd(V(c.lr), d / (vsqrt(s[0] + V(c.eps_in)) + V(c.eps_out)), p);
   }
@@ -114,6 +118,7 @@ struct RmspropCoeffs {
   R eps_in;      // sqrt(var + eps_in) + eps_out, as Adagrad
   R eps_out;
   R momentum;
+  R param_keep;  // 1 - lr * weight_decay when decoupled, else 1
 };
 
 template <bool kCentered, bool kMomentum, class R = float>
@@ -123,6 +128,7 @@ struct RmspropUpdate {
   template <class V>
   FUSEDNN_HD FUSEDNN_INLINE void operator()(V& p, V g, V* s) const {
     V d = effective_grad(g, p, c.grad);
+    p = p * V(c.param_keep);
     V& square_avg = s[0];
     square_avg = fmadd(V(c.alpha_comp) * d, d, square_avg * V(c.alpha));
     V var = square_avg;
@@ -145,7 +151,8 @@ struct RmspropUpdate {
 // Adam / AdamW. States: [exp_avg, exp_avg_sq, max_exp_avg_sq if amsgrad].
 // Bias corrections are folded into step_size = lr / (1 - beta1^t) and
 // inv_bias2_sqrt = 1 / sqrt(1 - beta2^t), computed in double on the host once per step.
-// Decoupled decay (AdamW) scales the parameter by param_keep = 1 - lr * weight_decay first.
+// Decoupled decay (AdamW) scales the parameter by param_keep = 1 - lr * weight_decay first,
+// as it does in the other optimizers when their decay is decoupled (Keras's weight_decay).
 // ---------------------------------------------------------------------------------------------
 template <class R = float>
 struct AdamCoeffs {

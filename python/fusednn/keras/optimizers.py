@@ -6,13 +6,16 @@ it the model's parameters; after that ``model.optimizer`` is the fused optimizer
 
 Keras's rules where they differ from torch's: RMSprop and Adagrad divide by sqrt(v + epsilon)
 (torch: sqrt(v) + eps), Adam adds epsilon to the uncorrected sqrt(v), ``weight_decay`` is
-decoupled (p -= lr * wd * p) on every optimizer that takes it here, Adagrad's accumulator starts
-at 0.1. SGD's momentum (m = momentum*m - lr*g; p += m) is torch's buffer scaled by -lr, its
+decoupled (p -= lr * wd * p, before the update, every variable) on every optimizer, Adagrad's
+accumulator starts at 0.1. Gradients are clipped as Keras clips them, by one of ``clipnorm``
+(each gradient to that norm), ``global_clipnorm`` (all of them together, fused into the step)
+or ``clipvalue`` (each element). SGD's momentum (m = momentum*m - lr*g; p += m) is torch's buffer scaled by -lr, its
 momentum rescaled when the rate changes (see _KerasSGD): Keras's steps under a changing rate
 too, except Nesterov's and at a rate of exactly 0.
 """
 from __future__ import annotations
 
+from .. import _backend
 from .. import optim as _optim
 from ..models.saving import register_optimizer
 from . import schedules
@@ -25,12 +28,20 @@ class Optimizer:
 
     def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, name=None, **kwargs):
-        unsupported = {k: v for k, v in dict(clipnorm=clipnorm, clipvalue=clipvalue).items()
-                       if v is not None}
-        if unsupported:
-            raise NotImplementedError(f"{type(self).__name__}: {sorted(unsupported)} (per-variable "
-                                      "clipping) is not supported; use global_clipnorm (clipping by"
-                                      " the global norm, fused into the step)")
+        clipping = dict(clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm)
+        if sum(v is not None for v in clipping.values()) > 1:
+            raise ValueError(f"{type(self).__name__}: only one of clipnorm, clipvalue and "
+                             f"global_clipnorm can be set, got {clipping}")
+        for key, value in clipping.items():
+            if value is not None and (isinstance(value, bool) or
+                                      not isinstance(value, (int, float)) or not value > 0):
+                raise ValueError(f"{type(self).__name__}: {key} must be a positive number, "
+                                 f"got {value!r}")
+        if weight_decay is not None and (isinstance(weight_decay, bool) or
+                                         not isinstance(weight_decay, (int, float))
+                                         or not weight_decay >= 0):
+            raise ValueError(f"{type(self).__name__}: weight_decay must be a number >= 0, got "
+                             f"{weight_decay!r}")
         extra = set(kwargs) - {"use_ema", "ema_momentum", "ema_overwrite_frequency",
                                "loss_scale_factor", "gradient_accumulation_steps"}
         if extra:
@@ -47,6 +58,7 @@ class Optimizer:
                             "keras.optimizers.schedules schedule, got "
                             f"{type(learning_rate).__name__}")
         self.learning_rate, self.weight_decay = learning_rate, weight_decay
+        self.clipnorm, self.clipvalue = clipnorm, clipvalue
         self.global_clipnorm, self.name = global_clipnorm, name or type(self).__name__.lower()
         self._iterations = iterations
         self._fused = None
@@ -61,8 +73,10 @@ class Optimizer:
         # the rate of the last step taken (what a saved optimizer's groups hold), or the first
         lr = schedule(max(self._iterations - 1, 0)) if scheduled else self.learning_rate
         fused = self.fused_class(params, lr=float(lr), max_grad_norm=clip,
+                                 weight_decay=float(self.weight_decay or 0.0),
                                  **self._fused_arguments())
         fused.iterations = self._iterations
+        fused.clipnorm, fused.clipvalue = self.clipnorm, self.clipvalue
         if scheduled:
             fused.schedule, fused.scheduled_lr = schedule, float(lr)
         fused.keras_config = self.saved_config  # to save the model
@@ -84,12 +98,6 @@ class Optimizer:
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}
 
 
-def _no_weight_decay(opt):
-    if opt.weight_decay:
-        raise NotImplementedError(f"{type(opt).__name__}: Keras's decoupled weight_decay is "
-                                  "supported on Adam and AdamW here; use a kernel_regularizer")
-
-
 class _KerasSteps:
     """What Keras's optimizers keep beside the update: ``iterations``, the steps taken, and a
     learning-rate schedule given as ``learning_rate``, read before each step at the step's
@@ -100,6 +108,7 @@ class _KerasSteps:
     iterations = 0
     schedule = None
     scheduled_lr = None
+    clipnorm = clipvalue = None
 
     def step(self, closure=None, **kwargs):
         before = [g["lr"] for g in self.param_groups]
@@ -115,6 +124,11 @@ class _KerasSteps:
                     g["lr"] = lr
             self.scheduled_lr = lr
         self._before_update(before)
+        if self.clipnorm is not None or self.clipvalue is not None:
+            if closure is not None:
+                raise ValueError("clipnorm / clipvalue clip the gradients before the step; "
+                                 "they cannot be combined with a closure")
+            kwargs["grads"] = self._clipped(kwargs.get("grads"))
         out = super().step(closure, **kwargs)
         self._after_update()
         self.iterations += 1
@@ -122,6 +136,30 @@ class _KerasSteps:
 
     def _before_update(self, rates_before):
         """Called with each group's rate before this step's schedule set it."""
+
+    def _clipped(self, grads):
+        """Keras's per-variable clipping, on copies of the gradients (``grads``, or each
+        parameter's ``.grad``): ``clipnorm`` scales each gradient g to
+        g * clipnorm / max(|g|, clipnorm), ``clipvalue`` clips each element to
+        [-clipvalue, clipvalue]; on the gradients' device, without synchronizing."""
+        if grads is None:
+            grads = [None if p.grad is None else
+                     (p.grad.data if _backend.is_fusednn_tensor(p.grad) else p.grad)
+                     for group in self.param_groups for p in group["params"]]
+        out = []
+        for g in grads:
+            if g is None:
+                out.append(None)
+                continue
+            g = g.data if _backend.is_fusednn_tensor(g) else g
+            xp = _backend.xp_of(g)
+            if self.clipnorm is not None:
+                clip = g.dtype.type(self.clipnorm)
+                out.append(g * clip / xp.maximum(xp.sqrt(xp.sum(xp.square(g))), clip))
+            else:
+                bound = g.dtype.type(self.clipvalue)
+                out.append(xp.clip(g, -bound, bound))
+        return out
 
     def _after_update(self):
         """Called after a step that ran."""
@@ -153,27 +191,28 @@ class _KerasSGD(_KerasSteps, _optim.SGD):
     def _hparams(self, g):
         h = super()._hparams(g)
         h.momentum = h.momentum * (self._scales or {}).get(id(g), 1.0)
+        h.decoupled = True
         return h
 
 
 class _KerasRMSprop(_KerasSteps, _optim.RMSprop):
     def _hparams(self, g):
         h = super()._hparams(g)
-        h.eps_inside_sqrt = True
+        h.eps_inside_sqrt = h.decoupled = True
         return h
 
 
 class _KerasAdagrad(_KerasSteps, _optim.Adagrad):
     def _hparams(self, g):
         h = super()._hparams(g)
-        h.eps_inside_sqrt = True
+        h.eps_inside_sqrt = h.decoupled = True
         return h
 
 
 class _KerasAdam(_KerasSteps, _optim.Adam):
     def _hparams(self, g):
         h = super()._hparams(g)
-        h.eps_before_bias_correction = True
+        h.eps_before_bias_correction = h.decoupled = True
         return h
 
 
@@ -187,7 +226,6 @@ class SGD(Optimizer):
         self.momentum, self.nesterov = momentum, nesterov
 
     def _fused_arguments(self):
-        _no_weight_decay(self)
         return dict(momentum=self.momentum, nesterov=self.nesterov)
 
 
@@ -200,7 +238,6 @@ class RMSprop(Optimizer):
         self.rho, self.momentum, self.epsilon, self.centered = rho, momentum, epsilon, centered
 
     def _fused_arguments(self):
-        _no_weight_decay(self)
         return dict(alpha=self.rho, eps=self.epsilon, momentum=self.momentum,
                     centered=self.centered)
 
@@ -214,7 +251,6 @@ class Adagrad(Optimizer):
         self.initial_accumulator_value, self.epsilon = initial_accumulator_value, epsilon
 
     def _fused_arguments(self):
-        _no_weight_decay(self)
         return dict(initial_accumulator_value=self.initial_accumulator_value, eps=self.epsilon)
 
 
@@ -227,8 +263,7 @@ class Adam(Optimizer):
         self.beta_1, self.beta_2, self.epsilon, self.amsgrad = beta_1, beta_2, epsilon, amsgrad
 
     def _fused_arguments(self):
-        return dict(betas=(self.beta_1, self.beta_2), eps=self.epsilon, amsgrad=self.amsgrad,
-                    weight_decay=self.weight_decay or 0.0, decoupled_weight_decay=True)
+        return dict(betas=(self.beta_1, self.beta_2), eps=self.epsilon, amsgrad=self.amsgrad)
 
 
 class AdamW(Adam):
