@@ -40,6 +40,39 @@ def test_activations_float64_finite_differences(name, ours, theirs):
     finite_difference_check(ours, [rand(rng, 9) + 0.05])
 
 
+FORMULA_ACTS = [
+    ("elu", F.elu, TF.elu),
+    ("elu_alpha", lambda x: F.elu(x, 0.3), lambda t: TF.elu(t, 0.3)),
+    ("selu", F.selu, TF.selu),
+    ("softplus", F.softplus, TF.softplus),
+    ("softplus_beta", lambda x: F.softplus(x, 2.0, 5.0), lambda t: TF.softplus(t, 2.0, 5.0)),
+    ("softsign", F.softsign, TF.softsign),
+    ("silu", F.silu, TF.silu),
+    ("mish", F.mish, TF.mish),
+    ("relu6", F.relu6, TF.relu6),
+    ("hardsigmoid", F.hardsigmoid, TF.hardsigmoid),
+    ("hardswish", F.hardswish, TF.hardswish),
+    ("exponential", F.exponential, torch.exp),
+]
+
+
+@pytest.mark.parametrize("name,ours,theirs", FORMULA_ACTS, ids=[a[0] for a in FORMULA_ACTS])
+def test_formula_activations_match_torch(name, ours, theirs):
+    """The activations the kernels do not have: forward and gradient against torch in both
+    precisions, at their kinks (0, +-3, 6), far out (+-25: no overflow, no cancellation) and
+    on random data."""
+    x = rand(rng, 500, scale=4.0)
+    x[:9] = [0.0, -3.0, 3.0, 6.0, 25.0, -25.0, 21.0, 1e-6, -1e-6]
+    compare(ours, theirs, [x])
+
+
+@pytest.mark.parametrize("name,ours,theirs", FORMULA_ACTS, ids=[a[0] for a in FORMULA_ACTS])
+def test_formula_activations_float64_finite_differences(name, ours, theirs):
+    x = rand(rng, 9) + 0.05
+    x[np.abs(np.abs(x) - 3) < 0.05] += 0.2  # away from the kinks
+    finite_difference_check(ours, [x])
+
+
 LINEAR_ACTS = [None, "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh"]
 TORCH_ACT = {None: lambda t: t, "relu": torch.relu, "leaky_relu": lambda t: TF.leaky_relu(t, 0.01),
              "sigmoid": torch.sigmoid, "tanh": torch.tanh, "gelu": TF.gelu,

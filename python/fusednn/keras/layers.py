@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _checks, nn
+from .._backend import to_host
 from ..models.saving import register_layer
 from ..nn.functional._args import pair
 from . import config
@@ -20,6 +21,11 @@ class _InputShape:
         if input_dim is not None:
             input_shape = (input_dim,)
         self.keras_input_shape = None if input_shape is None else tuple(input_shape)
+
+
+# activation="leaky_relu" in Keras is keras.activations.leaky_relu, whose slope is 0.2 (torch's
+# default, fusednn.nn's, is 0.01)
+LEAKY_RELU_SLOPE = 0.2
 
 
 def _to_pair(v, what, where):
@@ -37,6 +43,8 @@ InputLayer = Input
 
 
 class Dense(nn.Dense, _InputShape):
+    leaky_relu_slope = LEAKY_RELU_SLOPE
+
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  input_dim=None, input_shape=None, name=None, **kwargs):
@@ -75,6 +83,7 @@ class _KerasConv(_InputShape):
     Keras's order)."""
 
     keras_axes = None
+    leaky_relu_slope = LEAKY_RELU_SLOPE
 
     def _input_padding(self, x):
         """padding="same" as Keras: symmetric padding goes to the kernel; the odd element an
@@ -502,6 +511,8 @@ class Dropout(nn.Dropout, _InputShape):
 
 
 class Activation(nn.Activation, _InputShape):
+    leaky_relu_slope = LEAKY_RELU_SLOPE
+
     def __init__(self, activation, input_shape=None, name=None):
         super().__init__(activation, name=name)
         self._take_input_shape(input_shape)
@@ -510,7 +521,10 @@ class Activation(nn.Activation, _InputShape):
 class BatchNormalization(nn.BatchNorm2D, _InputShape):
     """Normalizes the last axis (Keras's axis=-1): features of (N, F), channels of
     channels-last images. ``momentum`` is Keras's (moving = momentum * moving + (1 - momentum)
-    * batch statistic)."""
+    * batch statistic), and the moving variance takes the batch's variance as it is (Keras's;
+    torch's BatchNorm corrects it by n / (n - 1))."""
+
+    unbiased = False
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  input_shape=None, name=None, **kwargs):
@@ -541,7 +555,25 @@ class BatchNormalization(nn.BatchNorm2D, _InputShape):
 
     def get_weights(self):
         out = [self.weight.numpy().copy(), self.bias.numpy().copy()] if self.affine else []
-        return out + [np.asarray(self.running_mean).copy(), np.asarray(self.running_var).copy()]
+        return out + [to_host(self.running_mean).copy(), to_host(self.running_var).copy()]
+
+    def set_weights(self, weights):
+        """Keras's order: gamma, beta (when centered and scaled), moving mean, moving
+        variance; every array checked before any is written."""
+        weights = [np.ascontiguousarray(w, np.float32) for w in weights]
+        wanted = 4 if self.affine else 2
+        if len(weights) != wanted:
+            raise ValueError(f"{self.name}: expected {wanted} weight arrays, got {len(weights)}")
+        shape = tuple(self.running_mean.shape)
+        for w in weights:
+            if tuple(w.shape) != shape:
+                raise ValueError(f"{self.name}: weight of shape {w.shape} does not match "
+                                 f"{shape}")
+        if self.affine:
+            _set(self, weights[:2])
+        for buffer, w in zip((self.running_mean, self.running_var), weights[-2:]):
+            buffer[...] = w if isinstance(buffer, np.ndarray) else \
+                __import__("cupy").asarray(w)
 
 
 class Conv1D(_KerasConv, nn.Conv1D):

@@ -79,14 +79,28 @@ class Sequential(_Sequential):
                 for w in layer.get_weights()]
 
     def set_weights(self, weights) -> None:
-        weights, k = list(weights), 0
-        for layer in self.layers:
-            if hasattr(layer, "set_weights"):
-                n = len(layer.get_weights())
+        """Every layer's arrays in get_weights' order; their count and shapes checked before
+        any layer is written."""
+        weights = list(weights)
+        current = [layer.get_weights() if hasattr(layer, "get_weights") else []
+                   for layer in self.layers]
+        counts = [len(arrays) for arrays in current]
+        if sum(counts) != len(weights):
+            raise ValueError(f"set_weights: the model has {sum(counts)} weight arrays, got "
+                             f"{len(weights)}")
+        for i, (have, given) in enumerate(zip((a for arrays in current for a in arrays),
+                                              weights)):
+            if tuple(np.shape(given)) != tuple(have.shape):
+                raise ValueError(f"set_weights: array {i} has shape {tuple(np.shape(given))}, "
+                                 f"the model's is {tuple(have.shape)}")
+        k = 0
+        for layer, n in zip(self.layers, counts):
+            if n and not hasattr(layer, "set_weights"):
+                raise TypeError(f"set_weights: layer {layer.name} ({type(layer).__name__}) has "
+                                f"weights but cannot take them")
+            if n:
                 layer.set_weights(weights[k:k + n])
-                k += n
-        if k != len(weights):
-            raise ValueError(f"set_weights: the model has {k} weight arrays, got {len(weights)}")
+            k += n
 
 
 def _verbose(verbose):

@@ -1,5 +1,7 @@
 """Functional forms of the layers and losses, named and argued as in torch.nn.functional."""
-from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from .activation import (elu, exponential, gelu, hardsigmoid, hardswish, leaky_relu, log_softmax,
+                         mish, relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign,
+                         tanh)
 from .dropout import dropout, manual_seed
 from .conv import conv1d, conv2d, conv2d_max_pool2d
 from .embedding import embedding
@@ -13,5 +15,7 @@ from .recurrent import gru, lstm, rnn_relu, rnn_tanh
 __all__ = ["linear", "conv1d", "conv2d", "conv2d_max_pool2d", "embedding", "max_pool2d",
            "avg_pool2d", "batch_norm", "layer_norm", "amax", "lstm", "gru", "rnn_tanh",
            "rnn_relu", "dropout",
-           "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax",
+           "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax", "elu",
+           "selu", "softplus", "softsign", "silu", "mish", "relu6", "hardsigmoid", "hardswish",
+           "exponential",
            "mse_loss", "cross_entropy", "binary_cross_entropy_with_logits", "manual_seed", "pad"]

@@ -1,8 +1,10 @@
 """Activations with torch's names, over the fused bias+activation Function (float32: one
-kernel pass; float64: array formulas) and the softmax Functions of autograd."""
+kernel pass; float64: array formulas), the softmax Functions of autograd, and the array
+formulas of the activations the kernels do not have (elu, selu, softplus, ...)."""
 from __future__ import annotations
 
 from ...autograd import Tensor
+from ...autograd.elementwise import ElementwiseActivation
 from ...autograd.fused import ActivationFunction
 from ...autograd.tensor_ops import LogSoftmaxFunction, SoftmaxFunction
 
@@ -34,6 +36,55 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     return _tensor(input, "gelu").gelu(approximate)
 
 
+def _elementwise(name, input, arg=None):
+    return ElementwiseActivation.apply(_tensor(input, name), name, arg)
+
+
+def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return _elementwise("elu", input, float(alpha))
+
+
+def selu(input: Tensor) -> Tensor:
+    return _elementwise("selu", input)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta, x itself where beta x > threshold (torch's)."""
+    if not beta > 0:
+        raise ValueError(f"softplus: beta must be positive, got {beta}")
+    return _elementwise("softplus", input, (float(beta), float(threshold)))
+
+
+def softsign(input: Tensor) -> Tensor:
+    return _elementwise("softsign", input)
+
+
+def silu(input: Tensor) -> Tensor:
+    return _elementwise("silu", input)
+
+
+def mish(input: Tensor) -> Tensor:
+    return _elementwise("mish", input)
+
+
+def relu6(input: Tensor) -> Tensor:
+    return _elementwise("relu6", input)
+
+
+def hardsigmoid(input: Tensor) -> Tensor:
+    """relu6(x + 3) / 6 (torch's hardsigmoid, Keras 3's hard_sigmoid)."""
+    return _elementwise("hard_sigmoid", input)
+
+
+def hardswish(input: Tensor) -> Tensor:
+    """x * hardsigmoid(x) (torch's hardswish, Keras 3's hard_silu)."""
+    return _elementwise("hard_silu", input)
+
+
+def exponential(input: Tensor) -> Tensor:
+    return _elementwise("exponential", input)
+
+
 def softmax(input: Tensor, dim: int = -1) -> Tensor:
     return SoftmaxFunction.apply(_tensor(input, "softmax"), dim)
 
@@ -42,15 +93,20 @@ def log_softmax(input: Tensor, dim: int = -1) -> Tensor:
     return LogSoftmaxFunction.apply(_tensor(input, "log_softmax"), dim)
 
 
-def activation_by_name(name):
-    """A callable Tensor -> Tensor for a Keras-style activation name (or a callable)."""
+def activation_by_name(name, leaky_relu_slope: float = 0.01):
+    """A callable Tensor -> Tensor for a Keras-style activation name (or a callable);
+    "leaky_relu" with ``leaky_relu_slope`` (torch's default; Keras's is 0.2)."""
     if name is None or name in ("linear", "identity"):
         return lambda x: x
     if callable(name):
         return name
-    table = {"relu": relu, "leaky_relu": leaky_relu, "sigmoid": sigmoid, "tanh": tanh,
+    table = {"relu": relu, "leaky_relu": lambda x: leaky_relu(x, leaky_relu_slope),
+             "sigmoid": sigmoid, "tanh": tanh,
              "gelu": gelu, "gelu_tanh": lambda x: gelu(x, "tanh"), "softmax": softmax,
-             "log_softmax": log_softmax}
+             "log_softmax": log_softmax, "elu": elu, "selu": selu, "softplus": softplus,
+             "softsign": softsign, "silu": silu, "swish": silu, "mish": mish, "relu6": relu6,
+             "hard_sigmoid": hardsigmoid, "hard_silu": hardswish, "hard_swish": hardswish,
+             "exponential": exponential}
     if name not in table:
         raise ValueError(f"unknown activation {name!r} (known: {', '.join(table)})")
     return table[name]

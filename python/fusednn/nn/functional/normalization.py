@@ -1,5 +1,6 @@
 """batch_norm over (N, C) or (N, C, H, W), with torch's arguments and running-statistics
-update (the running variance uses the unbiased batch variance, as torch)."""
+update (the running variance takes the unbiased batch variance, as torch's; Keras's layer takes
+the biased one: ``unbiased=False``)."""
 from __future__ import annotations
 
 from ...autograd import Function, Tensor
@@ -12,7 +13,8 @@ def _array(t):
 
 class BatchNorm(Function):
     @staticmethod
-    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
+    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps,
+                unbiased):
         axes = (0,) if x.ndim == 2 else (0, 2, 3)
         shape = (1, -1) + (1,) * (x.ndim - 2)
         xp = xp_of(x)
@@ -24,9 +26,9 @@ class BatchNorm(Function):
                 running_mean *= 1 - momentum
                 running_mean += momentum * mean.astype(running_mean.dtype)
             if running_var is not None:
-                unbiased = var * (count / (count - 1)) if count > 1 else var
+                batch_var = var * (count / (count - 1)) if unbiased and count > 1 else var
                 running_var *= 1 - momentum
-                running_var += momentum * unbiased.astype(running_var.dtype)
+                running_var += momentum * batch_var.astype(running_var.dtype)
         else:
             mean, var = running_mean, running_var
         invstd = 1 / xp.sqrt(var + eps)
@@ -55,15 +57,16 @@ class BatchNorm(Function):
                     - xhat * (gx * xhat).sum(axis=axes).reshape(shape))
             else:
                 dx = gx * invstd.reshape(shape)
-        return dx, dw, db, None, None, None, None, None
+        return dx, dw, db, None, None, None, None, None, None
 
 
 def batch_norm(input: Tensor, running_mean=None, running_var=None, weight: Tensor = None,
                bias: Tensor = None, training: bool = False, momentum: float = 0.1,
-               eps: float = 1e-5) -> Tensor:
+               eps: float = 1e-5, *, unbiased: bool = True) -> Tensor:
     """Normalize each channel of an (N, C) or (N, C, H, W) input: with the batch statistics
     when ``training`` (updating running_mean/running_var in place when given), with the
-    running statistics otherwise."""
+    running statistics otherwise. ``unbiased``: the running variance takes the batch variance
+    times n / (n - 1) (torch's), or as it is (``False``: Keras's)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"batch_norm: expected a fusednn.Tensor, got {type(input).__name__}")
     if input.ndim not in (2, 4):
@@ -81,7 +84,7 @@ def batch_norm(input: Tensor, running_mean=None, running_var=None, weight: Tenso
         raise ValueError("batch_norm: evaluation (training=False) needs running_mean and "
                          "running_var")
     return BatchNorm.apply(input, weight, bias, _array(running_mean), _array(running_var),
-                           bool(training), float(momentum), float(eps))
+                           bool(training), float(momentum), float(eps), bool(unbiased))
 
 
 class LayerNorm(Function):

@@ -10,9 +10,14 @@ from ..module import Module, Parameter
 
 
 class WeightedLayer(Module):
+    # the slope of activation="leaky_relu": torch's default here, Keras's (0.2) on the layers
+    # of fusednn.keras
+    leaky_relu_slope = 0.01
+
     def __init__(self, activation, use_bias, kernel_initializer, bias_initializer,
                  kernel_regularizer, bias_regularizer, name):
         super().__init__(name)
+        activation = getattr(activation, "activation_name", activation)
         self._weight_config = dict(activation=activation, use_bias=use_bias,
                                    kernel_initializer=kernel_initializer,
                                    bias_initializer=bias_initializer,
@@ -23,7 +28,8 @@ class WeightedLayer(Module):
             self._fused, self._after = activation, None
         else:
             self._fused = None
-            self._after = None if activation is None else activation_by_name(activation)
+            self._after = None if activation is None else activation_by_name(
+                activation, self.leaky_relu_slope)
         self.kernel_initializer = init.get(kernel_initializer)
         self.bias_initializer = init.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)

@@ -71,7 +71,8 @@ class Conv2D(WeightedLayer):
     def _conv_nchw(self, x, fused, after):
         x, padding = self._input_padding(x)
         y = F.conv2d(x, self.weight, self.bias, self.strides, padding, self.dilation,
-                     activation=fused, name=self.name)
+                     activation=fused,
+                     negative_slope=self.leaky_relu_slope, name=self.name)
         if after is not None:  # on the last axis of the layer's own layout, as Keras
             y = (after(y.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
                  if self.data_format == "channels_last" else after(y))
@@ -88,7 +89,8 @@ class Conv2D(WeightedLayer):
         conv fuses (``_after`` None)."""
         x, padding = self._input_padding(x)
         return F.conv2d_max_pool2d(x, self.weight, self.bias, self.strides, padding,
-                                   self.dilation, activation=self._fused, name=self.name)
+                                   self.dilation, activation=self._fused,
+                                   negative_slope=self.leaky_relu_slope, name=self.name)
 
     def get_config(self):
         return dict(filters=self.filters, kernel_size=list(self.kernel_size),
@@ -154,7 +156,8 @@ class Conv1D(WeightedLayer):
             x = x.permute(0, 2, 1)
         x, padding = self._input_padding(x)
         y = F.conv1d(x, self.weight, self.bias, self.strides, padding, self.dilation,
-                     activation=fused, name=self.name)
+                     activation=fused,
+                     negative_slope=self.leaky_relu_slope, name=self.name)
         if self.data_format == "channels_last":
             y = y.permute(0, 2, 1)
         if after is not None:  # on the last axis of the layer's own layout, as Keras

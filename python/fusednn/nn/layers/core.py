@@ -31,7 +31,8 @@ class Dense(WeightedLayer):
         self._make_weights((self.units, self.in_features), self.units)
 
     def _apply(self, x, fused, after):
-        y = F.linear(x, self.weight, self.bias, activation=fused, name=self.name)
+        y = F.linear(x, self.weight, self.bias, activation=fused,
+                     negative_slope=self.leaky_relu_slope, name=self.name)
         return after(y) if after else y
 
     def get_config(self):
@@ -82,10 +83,12 @@ class Dropout(Module):
 class Activation(Module):
     """An activation by name ('relu', 'sigmoid', 'tanh', 'gelu', 'softmax', ...)."""
 
+    leaky_relu_slope = 0.01  # as WeightedLayer's
+
     def __init__(self, activation, name: str = None):
         super().__init__(name)
-        self.activation = activation
-        self._fn = activation_by_name(activation)
+        self.activation = getattr(activation, "activation_name", activation)
+        self._fn = activation_by_name(self.activation, self.leaky_relu_slope)
 
     def forward(self, x):
         return self._fn(x)

@@ -11,6 +11,7 @@ from ..module import Module, Parameter
 
 class _BatchNorm(Module):
     ndim = 2
+    unbiased = True  # the running variance's batch variance: torch's n / (n - 1) correction
 
     def __init__(self, num_features: int = None, momentum: float = 0.1, eps: float = 1e-5,
                  affine: bool = True, name: str = None, data_format: str = "channels_first"):
@@ -52,7 +53,8 @@ class _BatchNorm(Module):
             raise ValueError(f"{self.name}: expects {self.num_features} channels, got input of "
                              f"shape {x.shape}")
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            training=self.training, momentum=self.momentum, eps=self.eps)
+                            training=self.training, momentum=self.momentum, eps=self.eps,
+                            unbiased=self.unbiased)
 
     def get_config(self):
         config = dict(num_features=self.num_features, momentum=self.momentum, eps=self.eps,

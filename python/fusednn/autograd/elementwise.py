@@ -1,0 +1,81 @@
+"""Activations the fused kernels do not have (Keras's elu, selu, softplus, softsign, silu,
+exponential, hard_sigmoid, relu6, mish, hard_silu): one Function, each activation a forward
+formula and its derivative in array operations (numpy or CuPy), in the input's precision.
+At a kink the derivative is torch's (elu takes its negative branch at 0; relu6, hard_sigmoid
+and hard_silu's slopes are open intervals)."""
+from __future__ import annotations
+
+from .function import Function
+from .tensor_ops import xp_of
+
+SELU_ALPHA = 1.6732632423543772
+SELU_SCALE = 1.0507009873554805
+
+
+def _sigmoid(xp, x):
+    # 1 / (1 + e^-x) with e^-|x| only (no overflow), accurate in relative terms for x << 0
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1, e) / (1 + e)
+
+
+def _softplus(xp, x):
+    # log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|)
+    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
+def _elu(xp, x, alpha):
+    return xp.where(x > 0, x, alpha * xp.expm1(xp.minimum(x, 0)))
+
+
+def _elu_slope(xp, x, alpha):
+    return xp.where(x > 0, 1, alpha * xp.exp(xp.minimum(x, 0)))
+
+
+def _hard_sigmoid(xp, x):
+    return xp.clip(x + 3, 0, 6) / 6
+
+
+def _inside(xp, x, lo, hi):
+    return ((x > lo) & (x < hi)).astype(x.dtype)
+
+
+# name: (f(xp, x, arg), f'(xp, x, arg)); arg: elu's alpha, softplus's (beta, threshold)
+FORMULAS = {
+    "elu": (_elu, _elu_slope),
+    "selu": (lambda xp, x, a: SELU_SCALE * _elu(xp, x, SELU_ALPHA),
+             lambda xp, x, a: SELU_SCALE * _elu_slope(xp, x, SELU_ALPHA)),
+    # torch's softplus(x, beta, threshold): linear where beta * x > threshold
+    "softplus": (lambda xp, x, a: xp.where(a[0] * x > a[1], x, _softplus(xp, a[0] * x) / a[0]),
+                 lambda xp, x, a: xp.where(a[0] * x > a[1], 1, _sigmoid(xp, a[0] * x))),
+    "softsign": (lambda xp, x, a: x / (xp.abs(x) + 1),
+                 lambda xp, x, a: 1 / (xp.abs(x) + 1) ** 2),
+    "silu": (lambda xp, x, a: x * _sigmoid(xp, x),
+             lambda xp, x, a: _sigmoid(xp, x) * (1 + x * (1 - _sigmoid(xp, x)))),
+    "exponential": (lambda xp, x, a: xp.exp(x), lambda xp, x, a: xp.exp(x)),
+    "hard_sigmoid": (lambda xp, x, a: _hard_sigmoid(xp, x),
+                     lambda xp, x, a: _inside(xp, x, -3, 3) / 6),
+    "relu6": (lambda xp, x, a: xp.clip(x, 0, 6), lambda xp, x, a: _inside(xp, x, 0, 6)),
+    "mish": (lambda xp, x, a: x * xp.tanh(_softplus(xp, x)),
+             lambda xp, x, a: xp.tanh(_softplus(xp, x)) + x * _sigmoid(xp, x)
+             * (1 - xp.tanh(_softplus(xp, x)) ** 2)),
+    "hard_silu": (lambda xp, x, a: x * _hard_sigmoid(xp, x),
+                  lambda xp, x, a: _hard_sigmoid(xp, x) + x * _inside(xp, x, -3, 3) / 6),
+}
+
+
+class ElementwiseActivation(Function):
+    """``FORMULAS[name]`` applied to each element, with its argument ``arg``."""
+
+    @staticmethod
+    def forward(ctx, x, name, arg):
+        xp = xp_of(x)
+        f, _ = FORMULAS[name]
+        ctx.save_for_backward(x)
+        ctx.name, ctx.arg = name, arg
+        return f(xp, x, arg).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        _, slope = FORMULAS[ctx.name]
+        return (g * slope(xp_of(x), x, ctx.arg)).astype(g.dtype, copy=False), None, None
