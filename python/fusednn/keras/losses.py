@@ -64,7 +64,40 @@ def kl_divergence(y_true, y_pred):
     return _per_sample(_losses.kl_divergence, _float(y_true), y_pred)
 
 
+def mean_absolute_percentage_error(y_true, y_pred):
+    return _per_sample(_losses.mean_absolute_percentage_error, _float(y_true), y_pred)
+
+
+def mean_squared_logarithmic_error(y_true, y_pred):
+    return _per_sample(_losses.mean_squared_logarithmic_error, _float(y_true), y_pred)
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    return _per_sample(_losses.cosine_similarity, _float(y_true), y_pred, axis=axis)
+
+
+def log_cosh(y_true, y_pred):
+    return _per_sample(_losses.log_cosh, _float(y_true), y_pred)
+
+
+def poisson(y_true, y_pred):
+    return _per_sample(_losses.poisson, _float(y_true), y_pred)
+
+
+def hinge(y_true, y_pred):
+    return _per_sample(_losses.hinge, _float(y_true), y_pred)
+
+
+def squared_hinge(y_true, y_pred):
+    return _per_sample(_losses.squared_hinge, _float(y_true), y_pred)
+
+
+def categorical_hinge(y_true, y_pred):
+    return _per_sample(_losses.categorical_hinge, _float(y_true), y_pred)
+
+
 mse, mae, kld = mean_squared_error, mean_absolute_error, kl_divergence
+mape, msle, logcosh = mean_absolute_percentage_error, mean_squared_logarithmic_error, log_cosh
 
 
 class Loss:
@@ -76,22 +109,24 @@ class Loss:
 
     def __init__(self, from_logits: bool = False, reduction: str = "sum_over_batch_size",
                  name: str = None):
+        reduction = "none" if reduction is None else reduction  # Keras 3 takes None too
         if reduction not in ("sum_over_batch_size", "sum", "none"):
-            raise ValueError(f"reduction must be 'sum_over_batch_size', 'sum' or 'none', got "
-                             f"{reduction!r}")
+            raise ValueError(f"reduction must be 'sum_over_batch_size', 'sum', 'none' or None, "
+                             f"got {reduction!r}")
         self.from_logits, self.reduction = from_logits, reduction
-        if name:
+        if name:  # a display name; the class's ``name`` says which loss it is
             self.name = name
 
     options: dict = {}
 
     @property
     def fusednn_loss(self):
-        return (self.name, self.from_logits, self.options)
+        return (type(self).name, self.from_logits, self.options)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         fn = type(self).function
-        kwargs = {"from_logits": self.from_logits} if self.name.endswith("crossentropy") else {}
+        kwargs = {"from_logits": self.from_logits} if type(self).name.endswith(
+            "crossentropy") else {}
         kwargs.update(self.options)
         per = fn(y_true, y_pred, **kwargs)
         if sample_weight is not None:
@@ -174,3 +209,40 @@ class Huber(MeanSquaredError):
 
 class KLDivergence(MeanSquaredError):
     name, function = "kl_divergence", staticmethod(kl_divergence)
+
+
+class MeanAbsolutePercentageError(MeanSquaredError):
+    name, function = "mean_absolute_percentage_error", staticmethod(mean_absolute_percentage_error)
+
+
+class MeanSquaredLogarithmicError(MeanSquaredError):
+    name, function = "mean_squared_logarithmic_error", staticmethod(mean_squared_logarithmic_error)
+
+
+class CosineSimilarity(MeanSquaredError):
+    name, function = "cosine_similarity", staticmethod(cosine_similarity)
+
+    def __init__(self, axis: int = -1, reduction: str = "sum_over_batch_size", name: str = None):
+        super().__init__(reduction, name)
+        if isinstance(axis, bool) or axis != -1:
+            raise ValueError(f"only the last axis (axis=-1) is supported, got axis={axis!r}")
+
+
+class LogCosh(MeanSquaredError):
+    name, function = "log_cosh", staticmethod(log_cosh)
+
+
+class Poisson(MeanSquaredError):
+    name, function = "poisson", staticmethod(poisson)
+
+
+class Hinge(MeanSquaredError):
+    name, function = "hinge", staticmethod(hinge)
+
+
+class SquaredHinge(MeanSquaredError):
+    name, function = "squared_hinge", staticmethod(squared_hinge)
+
+
+class CategoricalHinge(MeanSquaredError):
+    name, function = "categorical_hinge", staticmethod(categorical_hinge)

@@ -367,6 +367,103 @@ def kl_divergence(output: Tensor, target) -> Tensor:
     return per.sum(axis=-1) if per.ndim > 1 else per
 
 
+def _float_target(target, output: Tensor, where: str):
+    """The target's array on the output's device and in its type, shaped like the output."""
+    t = _as_tensor(target, output, where, "target", output.dtype).data
+    if tuple(t.shape) != tuple(output.shape):
+        raise ValueError(f"{where}: target shape {tuple(t.shape)} does not match output shape "
+                         f"{tuple(output.shape)}")
+    return t
+
+
+def _last_axis_mean(per: Tensor) -> Tensor:
+    return per.mean(axis=-1) if per.ndim > 1 else per
+
+
+def mean_absolute_percentage_error(output: Tensor, target) -> Tensor:
+    """Keras's: 100 * mean(|t - y| / max(|t|, 1e-7)) over the last axis."""
+    t = _float_target(target, output, "mean_absolute_percentage_error")
+    xp = xp_of(t)
+    scale = Tensor(xp.maximum(xp.abs(t), EPSILON).astype(t.dtype), device=output.device)
+    return _last_axis_mean(((Tensor(t, device=output.device) - output) / scale).abs()) * 100.0
+
+
+def mean_squared_logarithmic_error(output: Tensor, target) -> Tensor:
+    """Keras's: mean((log(max(y, 1e-7) + 1) - log(max(t, 1e-7) + 1))^2) over the last axis."""
+    t = _float_target(target, output, "mean_squared_logarithmic_error")
+    xp = xp_of(t)
+    second = Tensor(xp.log(xp.maximum(t, EPSILON) + 1).astype(t.dtype), device=output.device)
+    d = (output.clip(EPSILON, float("inf")) + 1.0).log() - second
+    return _last_axis_mean(d * d)
+
+
+def cosine_similarity(output: Tensor, target, axis: int = -1) -> Tensor:
+    """Keras's: -sum(t / |t| * y / |y|) over the last axis, each norm at least 1e-7."""
+    where = "cosine_similarity"
+    _last_axis(axis, output, where)
+    t = _float_target(target, output, where)
+    xp = xp_of(t)
+    t_norm = t / xp.maximum(xp.sqrt((t * t).sum(axis=-1, keepdims=True)), EPSILON)
+    y_norm = output / (output * output).sum(axis=-1, keepdims=True).sqrt().clip(
+        EPSILON, float("inf"))
+    return -(y_norm * Tensor(t_norm.astype(t.dtype), device=output.device)).sum(axis=-1)
+
+
+def log_cosh(output: Tensor, target) -> Tensor:
+    """Keras's: mean(log(cosh(y - t))) over the last axis, as x + softplus(-2x) - log 2."""
+    from ..autograd.elementwise import ElementwiseActivation
+
+    t = _float_target(target, output, "log_cosh")
+    x = output - Tensor(t, device=output.device)
+    per = x + ElementwiseActivation.apply(x * -2.0, "softplus", (1.0, 20.0)) - float(np.log(2.0))
+    return _last_axis_mean(per)
+
+
+def poisson(output: Tensor, target) -> Tensor:
+    """Keras's: mean(y - t log(y + 1e-7)) over the last axis."""
+    t = Tensor(_float_target(target, output, "poisson"), device=output.device)
+    return _last_axis_mean(output - t * (output + EPSILON).log())
+
+
+def _hinge_labels(t):
+    """Keras's: 0/1 labels become -1/1; other labels are taken as they are."""
+    xp = xp_of(t)
+    return 2 * t - 1 if bool(((t == 0) | (t == 1)).all()) else t
+
+
+def hinge(output: Tensor, target) -> Tensor:
+    """Keras's: mean(max(1 - t y, 0)) over the last axis (0/1 labels read as -1/1)."""
+    t = _hinge_labels(_float_target(target, output, "hinge"))
+    return _last_axis_mean((1.0 - Tensor(t, device=output.device) * output).relu())
+
+
+def squared_hinge(output: Tensor, target) -> Tensor:
+    """Keras's: mean(max(1 - t y, 0)^2) over the last axis (0/1 labels read as -1/1)."""
+    t = _hinge_labels(_float_target(target, output, "squared_hinge"))
+    margin = (1.0 - Tensor(t, device=output.device) * output).relu()
+    return _last_axis_mean(margin * margin)
+
+
+def categorical_hinge(output: Tensor, target) -> Tensor:
+    """Keras's: max(max((1 - t) y) - sum(t y) + 1, 0), over the last axis."""
+    from .functional.pooling import amax
+
+    t = Tensor(_float_target(target, output, "categorical_hinge"), device=output.device)
+    positive = (t * output).sum(axis=-1)
+    negative = amax((1.0 - t) * output, -1)
+    return (negative - positive + 1.0).relu()
+
+
+# losses computed per sample from float targets shaped like the output, by their Keras names
+PER_SAMPLE = {"mean_absolute_percentage_error": mean_absolute_percentage_error,
+              "mean_squared_logarithmic_error": mean_squared_logarithmic_error,
+              "cosine_similarity": cosine_similarity, "log_cosh": log_cosh,
+              "poisson": poisson, "hinge": hinge, "squared_hinge": squared_hinge,
+              "categorical_hinge": categorical_hinge}
+PER_SAMPLE_ALIASES = {"mape": "mean_absolute_percentage_error",
+                      "msle": "mean_squared_logarithmic_error", "logcosh": "log_cosh"}
+
+
 # ---- losses by name, as compile takes them ---------------------------------------------------
 # name: (kind, takes probabilities, the output activation whose logits the fused kernel takes)
 # Keras's names take probabilities (unless from_logits=True), as they do in Keras; fusednn's
@@ -385,6 +482,7 @@ LOSSES = {
     "huber": ("huber", False, None),
     "kl_divergence": ("kld", True, None),
     "kld": ("kld", True, None),
+    **{name: ("per_sample", False, None) for name in list(PER_SAMPLE) + list(PER_SAMPLE_ALIASES)},
 }
 
 
@@ -485,6 +583,8 @@ class NamedLoss:
             return huber(out, target, **self.options)
         if kind == "kld":
             return kl_divergence(out, target)
+        if kind == "per_sample":
+            return PER_SAMPLE[PER_SAMPLE_ALIASES.get(self.name, self.name)](out, target)
         return mean_absolute_error(out, target)
 
 
