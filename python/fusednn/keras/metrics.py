@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..models.metrics import (AUC, KINDS, F1Score, Metric, Precision, Recall,  # noqa: F401
-                              TopKCategoricalAccuracy)
+from ..models.metrics import (AUC, KINDS, BinaryAccuracy, CategoricalAccuracy,  # noqa: F401
+                              F1Score, MeanAbsoluteError, MeanAbsolutePercentageError,
+                              MeanSquaredError, MeanSquaredLogarithmicError, Metric, Precision,
+                              R2Score, Recall, RootMeanSquaredError, SparseCategoricalAccuracy,
+                              SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy)
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):

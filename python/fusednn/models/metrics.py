@@ -13,9 +13,10 @@ import numpy as np
 
 from .._backend import to_host, xp_of
 
-ALIASES = {"acc": "accuracy", "mean_squared_error": "mse", "mean_absolute_error": "mae"}
+ALIASES = {"acc": "accuracy", "mean_squared_error": "mse", "mean_absolute_error": "mae",
+           "mean_absolute_percentage_error": "mape", "mean_squared_logarithmic_error": "msle"}
 KINDS = ("accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
-         "mse", "mae")
+         "mse", "mae", "mape", "msle")
 
 
 def resolve(name: str, objective) -> str:
@@ -69,8 +70,23 @@ def metric_values(kind, scores, target, probabilities: bool):
     if kind == "sparse_categorical_accuracy":
         rows = scores.shape[:-1]
         return (scores.argmax(axis=-1) == target.reshape(rows)).astype(np.float64)
-    d = scores - target.reshape(scores.shape)
-    v = (d * d) if kind == "mse" else xp.abs(d)
+    return regression_values(kind, target.reshape(scores.shape), scores, xp)
+
+
+EPSILON = 1e-7  # Keras's backend.epsilon()
+
+
+def regression_values(kind, target, scores, xp=np):
+    """Keras's regression metrics per row (the last axis averaged): "mse", "mae", "mape"
+    (100 |t - y| / max(|t|, eps)), "msle" ((log(max(y, eps) + 1) - log(max(t, eps) + 1))^2)."""
+    if kind == "mse":
+        v = (scores - target) ** 2
+    elif kind == "mae":
+        v = xp.abs(scores - target)
+    elif kind == "mape":
+        v = 100 * xp.abs((target - scores) / xp.maximum(xp.abs(target), EPSILON))
+    else:
+        v = (xp.log(xp.maximum(scores, EPSILON) + 1) - xp.log(xp.maximum(target, EPSILON) + 1)) ** 2
     return v.mean(axis=-1) if v.ndim > 1 else v
 
 
@@ -273,8 +289,7 @@ class TopKCategoricalAccuracy(Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-        truth = y_true.argmax(-1) if y_true.ndim == 2 and y_true.shape[1] > 1 \
-            else y_true.reshape(-1).astype(np.int64)
+        truth = _class_of_rows(y_true, y_pred).reshape(-1)
         top = np.argsort(-y_pred, axis=-1, kind="stable")[:, :self.k]
         self.hits += int((top == truth[:, None]).any(axis=1).sum())
         self.count += len(truth)
@@ -312,10 +327,156 @@ class BalancedAccuracy(Metric):
         return float(np.mean([self.hits[c] / self.support[c] for c in self.support]))
 
 
+class _MeanOfRows(Metric):
+    """A per-row value averaged over every row of the epoch (Keras's MeanMetricWrapper)."""
+
+    def reset_state(self):
+        self.total, self.count = 0.0, 0
+
+    def rows(self, y_true, y_pred):
+        raise NotImplementedError
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        values = np.asarray(self.rows(np.asarray(y_true), np.asarray(y_pred, np.float64)),
+                            np.float64)
+        self.total += float(values.sum())
+        self.count += values.size
+
+    def result(self):
+        return self.total / self.count if self.count else 0.0
+
+
+def _class_of_rows(y_true, y_pred):
+    """Class indices from indices (N,) / (N, 1) or one-hot rows; a row without a one (a label
+    outside the classes) gets -1, which no prediction matches."""
+    if y_true.shape == y_pred.shape and y_pred.shape[-1] > 1:
+        return np.where(y_true.max(-1) > 0, y_true.argmax(-1), -1)
+    return y_true.reshape(y_pred.shape[:-1]).astype(np.int64)
+
+
+class BinaryAccuracy(_MeanOfRows):
+    """Share of elements whose prediction (above ``threshold``) equals the 0/1 target."""
+
+    name = "binary_accuracy"
+
+    def __init__(self, threshold: float = 0.5, name: str = None):
+        self.threshold = float(threshold)
+        super().__init__(name)
+
+    def get_config(self):
+        return {"threshold": self.threshold, "name": self.name}
+
+    def rows(self, y_true, y_pred):
+        hit = (y_true.reshape(y_pred.shape) > 0.5) == (y_pred > self.threshold)
+        return hit.mean(-1) if hit.ndim > 1 else hit
+
+
+class CategoricalAccuracy(_MeanOfRows):
+    name = "categorical_accuracy"
+
+    def rows(self, y_true, y_pred):
+        return _class_of_rows(y_true, y_pred) == y_pred.argmax(-1)
+
+
+class SparseCategoricalAccuracy(CategoricalAccuracy):
+    name = "sparse_categorical_accuracy"
+
+
+class _RegressionMetric(_MeanOfRows):
+    kind = None
+
+    def rows(self, y_true, y_pred):
+        return regression_values(self.kind, y_true.reshape(y_pred.shape), y_pred)
+
+
+class MeanSquaredError(_RegressionMetric):
+    name, kind = "mean_squared_error", "mse"
+
+
+class MeanAbsoluteError(_RegressionMetric):
+    name, kind = "mean_absolute_error", "mae"
+
+
+class MeanAbsolutePercentageError(_RegressionMetric):
+    name, kind = "mean_absolute_percentage_error", "mape"
+
+
+class MeanSquaredLogarithmicError(_RegressionMetric):
+    name, kind = "mean_squared_logarithmic_error", "msle"
+
+
+class RootMeanSquaredError(_MeanOfRows):
+    """sqrt of the mean squared error over every element of the epoch."""
+
+    name = "root_mean_squared_error"
+
+    def rows(self, y_true, y_pred):
+        return (y_pred - y_true.reshape(y_pred.shape)) ** 2
+
+    def result(self):
+        return float(np.sqrt(super().result()))
+
+
+class R2Score(Metric):
+    """The coefficient of determination over the epoch, 1 - SS_res / SS_tot per output,
+    averaged over the outputs ("uniform_average", Keras's default), "variance_weighted" or
+    per output (None)."""
+
+    name = "r2_score"
+
+    def __init__(self, class_aggregation="uniform_average", num_regressors: int = 0,
+                 name: str = None):
+        if class_aggregation not in (None, "uniform_average", "variance_weighted"):
+            raise ValueError(f"class_aggregation must be None, 'uniform_average' or "
+                             f"'variance_weighted', got {class_aggregation!r}")
+        self.class_aggregation, self.num_regressors = class_aggregation, int(num_regressors)
+        super().__init__(name)
+
+    def get_config(self):
+        return {"class_aggregation": self.class_aggregation,
+                "num_regressors": self.num_regressors, "name": self.name}
+
+    def reset_state(self):
+        self.n, self.sums = 0, None
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = np.asarray(y_pred, np.float64)
+        y_pred = y_pred.reshape(len(y_pred), -1)
+        y_true = np.asarray(y_true, np.float64).reshape(y_pred.shape)
+        sums = np.stack([y_true.sum(0), (y_true ** 2).sum(0), ((y_true - y_pred) ** 2).sum(0)])
+        self.sums = sums if self.sums is None else self.sums + sums
+        self.n += len(y_pred)
+
+    def result(self):
+        if self.sums is None or self.n == 0:
+            return 0.0
+        total, squares, residual = self.sums
+        ss_tot = squares - total ** 2 / self.n
+        r2 = 1 - residual / np.where(ss_tot == 0, np.finfo(np.float64).tiny, ss_tot)
+        if self.num_regressors:
+            r2 = 1 - (1 - r2) * (self.n - 1) / (self.n - self.num_regressors - 1)
+        if self.class_aggregation is None:
+            return r2.tolist()
+        if self.class_aggregation == "variance_weighted":
+            return float((r2 * ss_tot).sum() / ss_tot.sum())
+        return float(r2.mean())
+
+
+class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
+    name = "sparse_top_k_categorical_accuracy"
+
+
 EPOCH_METRICS = {"precision": Precision, "recall": Recall, "auc": AUC, "f1_score": F1Score,
                  "top_k_categorical_accuracy": TopKCategoricalAccuracy,
-                 "balanced_accuracy": BalancedAccuracy}
-EPOCH_METRIC_CLASSES = {cls.__name__: cls for cls in EPOCH_METRICS.values()}
+                 "balanced_accuracy": BalancedAccuracy,
+                 "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
+                 "root_mean_squared_error": RootMeanSquaredError, "r2_score": R2Score}
+# metric objects given by class (their names also resolve as the per-sample strings do)
+OTHER_METRIC_CLASSES = (BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
+                        MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
+                        MeanSquaredLogarithmicError)
+EPOCH_METRIC_CLASSES = {cls.__name__: cls for cls in
+                        list(EPOCH_METRICS.values()) + list(OTHER_METRIC_CLASSES)}
 
 
 def from_saved(entry):
@@ -362,7 +523,8 @@ class EpochMetrics:
                 scores = scores.reshape(-1, c)
                 if keep is not None and keep.size == len(scores):
                     scores, target = scores[keep], target[keep]
-            if not are_probabilities:  # logits of a logits loss: its activation's probabilities
+            if not are_probabilities and self.objective.classification:
+                # logits of a logits loss: its activation's probabilities
                 multiclass = scores.ndim == 2 and scores.shape[1] > 1
                 scores = probabilities(
                     "softmax" if multiclass and self.objective.kind != "binary" else "sigmoid",
