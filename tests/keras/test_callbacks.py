@@ -161,3 +161,25 @@ def test_lambda_callback_calls_its_functions_with_kerass_arguments():
     with pytest.raises(TypeError, match="must be callable"):
         LambdaCallback(on_epoch_end=3)
 
+
+
+def test_history_holds_kerass_keys_and_what_rate_callbacks_log():
+    """Keras's History: the loss and metrics (val_ too), "learning_rate" only where a rate
+    callback logs it (recorded because the history follows the callbacks); fusednn's own
+    Sequential also logs "lr" each epoch."""
+    import fusednn
+
+    x = np.random.default_rng(0).random((40, 3)).astype(np.float32)
+    y = (x[:, 0] > 0.5).astype(np.int64)
+    model = keras.Sequential([keras.layers.Input((3,)),
+                              keras.layers.Dense(2, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    plain = model.fit(x, y, epochs=2, validation_split=0.25, verbose=0).history
+    assert sorted(plain) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    scheduled = model.fit(x, y, epochs=2, verbose=0, callbacks=[
+        keras.callbacks.LearningRateScheduler(lambda epoch, lr: lr * 0.5)]).history
+    assert sorted(scheduled) == ["accuracy", "learning_rate", "loss"]
+    assert scheduled["learning_rate"] == pytest.approx([5e-4, 2.5e-4])
+    own = fusednn.Sequential([fusednn.nn.Dense(2)], input_shape=(3,))
+    own.compile("adam", "cross_entropy")
+    assert "lr" in own.fit(x, y, epochs=1, verbose=0).history

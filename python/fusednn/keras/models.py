@@ -14,6 +14,10 @@ from .layers import Input
 
 
 class Sequential(_Sequential):
+    # Keras's History holds the loss and metrics (and "learning_rate" where a rate callback
+    # puts it), no "lr"
+    logs_learning_rate = False
+
     def __init__(self, layers=None, name: str = None, trainable: bool = True):
         super().__init__(name=name or "sequential")
         self._pending_shape = None

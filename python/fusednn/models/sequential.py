@@ -41,6 +41,8 @@ class Sequential(Module):
     """Layers applied in order. ``input_shape`` (without the batch axis) builds the model at
     once; otherwise it builds at the first call or ``fit``."""
 
+    logs_learning_rate = True  # each epoch's logs and History carry "lr"
+
     def __init__(self, layers=None, input_shape=None, name: str = None):
         super().__init__(name or "sequential")
         self.layers = []

@@ -288,12 +288,16 @@ def run_epochs(model, loader, validation_data, epochs, batch_size, callbacks, ve
                 values = evaluate_arrays(model, x_val, y_val, max(batch_size, 256), weights)
             for k, v in values.items():
                 logs["val_" + k] = v
-        logs["lr"] = model.optimizer.param_groups[0]["lr"]
+        if model.logs_learning_rate:  # fusednn's models log it; Keras's do not
+            logs["lr"] = model.optimizer.param_groups[0]["lr"]
         if schedule is not None and not per_batch:
             if isinstance(schedule, _optim.lr_scheduler.ReduceLROnPlateau):
                 schedule.step(logs.get("val_loss", logs["loss"]))
             else:
                 schedule.step()
+        # the callbacks first, then the history and the progress line, as Keras orders them:
+        # what a callback adds to the logs (a rate callback's "learning_rate") is recorded
+        callbacks.on_epoch_end(epoch, logs)
         history.append(epoch, logs)
         if verbose == 1 and validated:  # the bar showed the training side
             print(" - ".join(f"{k}: {format_log(v)}" for k, v in logs.items()
@@ -301,7 +305,6 @@ def run_epochs(model, loader, validation_data, epochs, batch_size, callbacks, ve
         if verbose == 2:
             print(f"epoch {epoch + 1}/{epochs}: " +
                   " ".join(f"{k}={format_log(v)}" for k, v in logs.items()), flush=True)
-        callbacks.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
     callbacks.on_train_end({})
