@@ -183,3 +183,18 @@ def test_history_holds_kerass_keys_and_what_rate_callbacks_log():
     own = fusednn.Sequential([fusednn.nn.Dense(2)], input_shape=(3,))
     own.compile("adam", "cross_entropy")
     assert "lr" in own.fit(x, y, epochs=1, verbose=0).history
+
+
+def test_csv_logger_writes_kerass_columns(tmp_path):
+    """Keras's CSVLogger: the first epoch's keys sorted, val_ columns added when that epoch
+    had none ("NA" where a value is missing)."""
+    x = np.random.default_rng(1).random((32, 3)).astype(np.float32)
+    y = (x[:, 0] > 0.5).astype(np.int64)
+    model = keras.Sequential([keras.layers.Input((3,)),
+                              keras.layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    path = tmp_path / "log.csv"
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[keras.callbacks.CSVLogger(str(path))])
+    rows = list(csv.reader(path.open()))
+    assert rows[0] == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"]
+    assert [r[0] for r in rows[1:]] == ["0", "1"] and rows[1][3:] == ["NA", "NA"]

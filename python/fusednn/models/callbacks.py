@@ -277,7 +277,9 @@ class ReduceLROnPlateau(Callback):
 
 class CSVLogger(Callback):
     """One row per epoch (epoch and every log value), flushed as it goes; ``separator``
-    between fields, ``append`` to an existing file (its header kept)."""
+    between fields, ``append`` to an existing file (its header kept). Keras's columns: the
+    first epoch's keys sorted, with val_ columns for each when that epoch had none (filled
+    later, or "NA"), a missing value written "NA"."""
 
     def __init__(self, filename: str, separator: str = ",", append: bool = False):
         self.filename, self.separator, self.append = filename, separator, append
@@ -293,12 +295,15 @@ class CSVLogger(Callback):
         self.writer, self.keys, self.header_done = None, None, exists
 
     def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
         if self.writer is None:
-            self.keys = list(logs)
+            self.keys = sorted(logs)
+            if self.keys and not any(k.startswith("val_") for k in self.keys):
+                self.keys += [f"val_{k}" for k in self.keys]
             self.writer = csv.writer(self.file, delimiter=self.separator)
             if not self.header_done:
                 self.writer.writerow(["epoch"] + self.keys)
-        self.writer.writerow([epoch] + [logs.get(k, "") for k in self.keys])
+        self.writer.writerow([epoch] + [logs.get(k, "NA") for k in self.keys])
         self.file.flush()
 
     def on_train_end(self, logs=None):
