@@ -244,6 +244,27 @@ class Mean(Function):
         return _spread(ctx, g / ctx.count)
 
 
+class AMax(Function):
+    """The maximum over ``axes``; the gradient is shared evenly by tied maxima (torch.amax's
+    and Keras's reduce_max rule)."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdims):
+        y = x.max(axis=axes, keepdims=True)
+        ties = x == y
+        ctx.save_for_backward(ties)
+        ctx.axes, ctx.keepdims = axes, keepdims
+        return y if keepdims else y.squeeze(axis=axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        (ties,) = ctx.saved_tensors
+        if not ctx.keepdims:
+            g = xp_of(g).expand_dims(g, ctx.axes)
+        share = ties / ties.sum(axis=ctx.axes, keepdims=True)
+        return (share * g).astype(g.dtype, copy=False), None, None
+
+
 class Reshape(Function):
     @staticmethod
     def forward(ctx, a, shape):

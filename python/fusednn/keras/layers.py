@@ -32,10 +32,50 @@ def _to_pair(v, what, where):
     return pair(tuple(v) if isinstance(v, list) else v, what, where)
 
 
-class Input:
-    """A placeholder giving the model's input shape (without the batch axis)."""
+class KerasTensor:
+    """A symbolic batch of Keras's functional API: an ``Input``, or a layer called on another
+    KerasTensor. ``keras.Model(inputs, outputs)`` reads the chain of layers between them."""
+
+    def __init__(self, root, source=None, layer=None):
+        self.root, self.source, self.layer = root, source, layer
+
+    def apply_layer(self, layer, *more, **kwargs):
+        if more or kwargs:
+            raise NotImplementedError(f"{layer.name}: the functional API here takes one input "
+                                      f"per layer and no call arguments")
+        return KerasTensor(self.root, self, layer)
+
+    def chain(self) -> list:
+        """The layers from the root Input to this tensor, in order."""
+        layers, t = [], self
+        while t.layer is not None:
+            layers.append(t.layer)
+            t = t.source
+        return layers[::-1]
+
+    @property
+    def shape(self) -> tuple:
+        """(None, ...): the batch axis unknown, the rest as the layers make it."""
+        from ..autograd import Tensor, no_grad
+
+        x = Tensor(np.zeros((1,) + self.root.keras_input_shape, np.float32))
+        with no_grad():
+            for layer in self.chain():
+                mode = layer.training
+                layer.eval()
+                try:
+                    x = layer(x)
+                finally:
+                    layer.train(mode)
+        return (None,) + tuple(x.shape[1:])
+
+
+class Input(KerasTensor):
+    """A placeholder giving the model's input shape (without the batch axis); the root of a
+    functional model's chain."""
 
     def __init__(self, shape, batch_size=None, name=None, dtype=None):
+        super().__init__(self)
         self.keras_input_shape, self.name = tuple(shape), name
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from ..models import loading as _loading
 from ..models.sequential import Sequential as _Sequential
 from . import optimizers as _optimizers
-from .layers import Input
+from .layers import Input, KerasTensor
 
 
 class Sequential(_Sequential):
@@ -119,4 +119,32 @@ def load_model(path: str, **kwargs):
     return model
 
 
-Model = Sequential
+class Model(Sequential):
+    """Keras's ``Model``: ``Model(inputs, outputs)`` over a functional chain (an ``Input``,
+    then layers each called on the last one's output) becomes that chain's Sequential model;
+    ``Model()`` with layers added is a Sequential. Branches, several inputs or outputs, shared
+    layers and subclassed models (``call``) are not supported and say so."""
+
+    def __init__(self, inputs=None, outputs=None, name: str = None, **kwargs):
+        if kwargs:
+            raise TypeError(f"Model: unexpected argument(s) {sorted(kwargs)}")
+        if inputs is None and outputs is None:
+            super().__init__(name=name or "model")
+            return
+        for what, value in (("inputs", inputs), ("outputs", outputs)):
+            if isinstance(value, (list, tuple, dict)):
+                if len(value) != 1:
+                    raise NotImplementedError(f"Model: one input and one output are supported, "
+                                              f"got {len(value)} {what}")
+        inputs = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
+        outputs = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+        if not isinstance(inputs, Input) or not isinstance(outputs, KerasTensor):
+            raise TypeError("Model(inputs, outputs): inputs must be a keras.Input and outputs "
+                            "the result of layers called on it")
+        if outputs.root is not inputs:
+            raise ValueError("Model: outputs do not come from these inputs")
+        layers = outputs.chain()
+        if len({id(layer) for layer in layers}) != len(layers):
+            raise NotImplementedError("Model: a layer used twice (shared weights) is not "
+                                      "supported")
+        super().__init__([inputs] + layers, name=name or "model")

@@ -10,6 +10,7 @@ import numpy as np
 from .._backend import xp_of
 from ..autograd import Tensor
 from ..autograd.fused import BceWithLogitsFunction, SoftmaxCrossEntropyFunction
+from ..autograd.tensor_ops import AMax
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -427,7 +428,6 @@ def poisson(output: Tensor, target) -> Tensor:
 
 def _hinge_labels(t):
     """Keras's: 0/1 labels become -1/1; other labels are taken as they are."""
-    xp = xp_of(t)
     return 2 * t - 1 if bool(((t == 0) | (t == 1)).all()) else t
 
 
@@ -446,11 +446,9 @@ def squared_hinge(output: Tensor, target) -> Tensor:
 
 def categorical_hinge(output: Tensor, target) -> Tensor:
     """Keras's: max(max((1 - t) y) - sum(t y) + 1, 0), over the last axis."""
-    from .functional.pooling import amax
-
     t = Tensor(_float_target(target, output, "categorical_hinge"), device=output.device)
     positive = (t * output).sum(axis=-1)
-    negative = amax((1.0 - t) * output, -1)
+    negative = AMax.apply((1.0 - t) * output, (output.ndim - 1,), False)
     return (negative - positive + 1.0).relu()
 
 

@@ -57,6 +57,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *inputs, **kwargs):
+        if inputs and hasattr(inputs[0], "apply_layer"):  # a symbolic input (Keras's API)
+            return inputs[0].apply_layer(self, *inputs[1:], **kwargs)
         if not self.built:
             first = inputs[0] if inputs else None
             self.build(tuple(first.shape) if first is not None else None)

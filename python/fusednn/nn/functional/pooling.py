@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ... import _backend
-from ...autograd import Function, Tensor
-from ...autograd.tensor_ops import xp_of
+from ...autograd import Tensor
+from ...autograd.tensor_ops import AMax
 from ...autograd.fused import AvgPool2dFunction, MaxPool2dFunction
 from ._args import pair
 
@@ -60,27 +60,6 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
                                                  "avg_pool2d"), bool(count_include_pad))
 
 
-class _AMax(Function):
-    """The maximum over ``axes``; the gradient is shared evenly by tied maxima (torch.amax's
-    and Keras's reduce_max rule)."""
-
-    @staticmethod
-    def forward(ctx, x, axes, keepdims):
-        y = x.max(axis=axes, keepdims=True)
-        ties = x == y
-        ctx.save_for_backward(ties)
-        ctx.axes, ctx.keepdims = axes, keepdims
-        return y if keepdims else y.squeeze(axis=axes)
-
-    @staticmethod
-    def backward(ctx, g):
-        (ties,) = ctx.saved_tensors
-        if not ctx.keepdims:
-            g = xp_of(g).expand_dims(g, ctx.axes)
-        share = ties / ties.sum(axis=ctx.axes, keepdims=True)
-        return (share * g).astype(g.dtype, copy=False), None, None
-
-
 def amax(input: Tensor, dim, keepdim: bool = False) -> Tensor:
     """torch.amax: the maximum over ``dim`` (an int or a tuple)."""
     if not isinstance(input, Tensor):
@@ -89,4 +68,4 @@ def amax(input: Tensor, dim, keepdim: bool = False) -> Tensor:
     axes = tuple(sorted(d % input.ndim for d in dims))
     if any(input.shape[a] == 0 for a in axes):
         raise ValueError(f"amax: cannot reduce an empty axis of shape {input.shape}")
-    return _AMax.apply(input, axes, bool(keepdim))
+    return AMax.apply(input, axes, bool(keepdim))
