@@ -2,6 +2,8 @@
 import numpy as np
 import pytest
 
+from fusednn import keras
+
 
 def test_pad_sequences_as_keras():
     from fusednn.keras.utils import pad_sequences
@@ -20,3 +22,13 @@ def test_pad_sequences_as_keras():
         pad_sequences([[[1, 2]], [[1, 2, 3]]])
     with pytest.raises(ValueError, match="not a single value"):
         pad_sequences([1, 2, 3])
+
+
+def test_normalize_and_the_preprocessing_path():
+    from fusednn.keras.preprocessing.sequence import pad_sequences
+
+    assert pad_sequences is keras.utils.pad_sequences
+    np.testing.assert_allclose(keras.utils.normalize(np.array([[3.0, 4.0], [0.0, 0.0]])),
+                               [[0.6, 0.8], [0.0, 0.0]])
+    np.testing.assert_allclose(keras.utils.normalize(np.array([[3.0, 4.0]]), axis=0, order=1),
+                               [[1.0, 1.0]])

@@ -9,11 +9,11 @@ fusednn's own models, layers and fused kernels; where fusednn differs from Keras
 docs say so.
 """
 from . import activations, callbacks, config, datasets, layers, losses, metrics, models  # noqa: F401
-from . import optimizers  # noqa: F401
+from . import optimizers, preprocessing  # noqa: F401
 from . import regularizers, utils  # noqa: F401
 from .layers import Input  # noqa: F401
 from .models import Model, Sequential, load_model  # noqa: F401
 
 __all__ = ["Sequential", "Model", "Input", "load_model", "activations", "callbacks", "config",
-           "datasets",
+           "datasets", "preprocessing",
            "layers", "losses", "metrics", "models", "optimizers", "regularizers", "utils"]

@@ -73,3 +73,11 @@ def pad_sequences(sequences, maxlen: int = None, dtype="int32", padding: str = "
             else:
                 out[k, :len(kept)] = kept
     return out
+
+
+def normalize(x, axis: int = -1, order: int = 2) -> np.ndarray:
+    """Keras's: ``x`` divided by its ``order``-norm along ``axis`` (a zero norm left as 1)."""
+    x = np.asarray(x)
+    norm = np.atleast_1d(np.linalg.norm(x, order, axis))
+    norm[norm == 0] = 1
+    return x / np.expand_dims(norm, axis)
