@@ -26,56 +26,31 @@ def leaky_relu(x, negative_slope=0.2):
     return F.leaky_relu(_tensor(x), negative_slope)
 
 
-def relu6(x):
-    return F.relu6(_tensor(x))
+def _plain(name, fn):
+    """Keras's activation ``name``: ``fn`` on a Tensor (an array is made one)."""
+    def activation(x):
+        return fn(_tensor(x))
+
+    activation.__name__ = activation.__qualname__ = name
+    return activation
+
+
+relu6, selu, softplus = _plain("relu6", F.relu6), _plain("selu", F.selu), \
+    _plain("softplus", F.softplus)
+softsign, silu, mish = _plain("softsign", F.softsign), _plain("silu", F.silu), \
+    _plain("mish", F.mish)
+tanh, sigmoid, exponential = _plain("tanh", F.tanh), _plain("sigmoid", F.sigmoid), \
+    _plain("exponential", F.exponential)
+hard_sigmoid, hard_silu = _plain("hard_sigmoid", F.hardsigmoid), \
+    _plain("hard_silu", F.hardswish)
 
 
 def elu(x, alpha=1.0):
     return F.elu(_tensor(x), alpha)
 
 
-def selu(x):
-    return F.selu(_tensor(x))
-
-
-def softplus(x):
-    return F.softplus(_tensor(x))
-
-
-def softsign(x):
-    return F.softsign(_tensor(x))
-
-
-def silu(x):
-    return F.silu(_tensor(x))
-
-
 def gelu(x, approximate=False):
     return F.gelu(_tensor(x), "tanh" if approximate else "none")
-
-
-def tanh(x):
-    return F.tanh(_tensor(x))
-
-
-def sigmoid(x):
-    return F.sigmoid(_tensor(x))
-
-
-def exponential(x):
-    return F.exponential(_tensor(x))
-
-
-def hard_sigmoid(x):
-    return F.hardsigmoid(_tensor(x))
-
-
-def hard_silu(x):
-    return F.hardswish(_tensor(x))
-
-
-def mish(x):
-    return F.mish(_tensor(x))
 
 
 def linear(x):

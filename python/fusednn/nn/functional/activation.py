@@ -44,10 +44,6 @@ def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
     return _elementwise("elu", input, float(alpha))
 
 
-def selu(input: Tensor) -> Tensor:
-    return _elementwise("selu", input)
-
-
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta x)) / beta, x itself where beta x > threshold (torch's)."""
     if not beta > 0:
@@ -55,34 +51,24 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     return _elementwise("softplus", input, (float(beta), float(threshold)))
 
 
-def softsign(input: Tensor) -> Tensor:
-    return _elementwise("softsign", input)
+def _formula(name, formula, doc):
+    """torch's function ``name``: ``formula`` of the elementwise table on a Tensor."""
+    def activation(input: Tensor) -> Tensor:
+        return _elementwise(formula, input)
+
+    activation.__name__ = activation.__qualname__ = name
+    activation.__doc__ = doc
+    return activation
 
 
-def silu(input: Tensor) -> Tensor:
-    return _elementwise("silu", input)
-
-
-def mish(input: Tensor) -> Tensor:
-    return _elementwise("mish", input)
-
-
-def relu6(input: Tensor) -> Tensor:
-    return _elementwise("relu6", input)
-
-
-def hardsigmoid(input: Tensor) -> Tensor:
-    """relu6(x + 3) / 6 (torch's hardsigmoid, Keras 3's hard_sigmoid)."""
-    return _elementwise("hard_sigmoid", input)
-
-
-def hardswish(input: Tensor) -> Tensor:
-    """x * hardsigmoid(x) (torch's hardswish, Keras 3's hard_silu)."""
-    return _elementwise("hard_silu", input)
-
-
-def exponential(input: Tensor) -> Tensor:
-    return _elementwise("exponential", input)
+selu = _formula("selu", "selu", "scale * elu(x, alpha) with SELU's constants.")
+softsign = _formula("softsign", "softsign", "x / (1 + |x|).")
+silu = _formula("silu", "silu", "x * sigmoid(x) (Keras's swish).")
+mish = _formula("mish", "mish", "x * tanh(softplus(x)).")
+relu6 = _formula("relu6", "relu6", "min(max(x, 0), 6).")
+hardsigmoid = _formula("hardsigmoid", "hard_sigmoid", "relu6(x + 3) / 6 (Keras 3's hard_sigmoid).")
+hardswish = _formula("hardswish", "hard_silu", "x * hardsigmoid(x) (Keras 3's hard_silu).")
+exponential = _formula("exponential", "exponential", "exp(x).")
 
 
 def softmax(input: Tensor, dim: int = -1) -> Tensor:
