@@ -159,3 +159,20 @@ def test_time_distributed_applies_one_layer_to_every_step(make, sample, tmp_path
         L.TimeDistributed(make())(Tensor(rand(2, 5)))
     with pytest.raises(TypeError, match="layer must be a layer"):
         L.TimeDistributed("dense")
+
+
+def test_lambda_applies_its_function_and_refuses_to_be_saved(tmp_path):
+    model = keras.Sequential([
+        keras.layers.Lambda(lambda x: x / 255.0, input_shape=(4,)),
+        keras.layers.Dense(2, use_bias=False),
+        keras.layers.Lambda(lambda x, k: x * k, arguments={"k": 3.0})])
+    model.compile("sgd", "mse")
+    x = np.full((3, 4), 255.0, np.float32)
+    kernel = model.get_weights()[0]
+    np.testing.assert_allclose(model.predict(x), 3.0 * (x / 255.0) @ kernel, rtol=1e-6)
+    model.fit(x, np.zeros((3, 2), np.float32), epochs=1, verbose=0)  # gradients flow through
+    assert not np.allclose(model.get_weights()[0], kernel)
+    with pytest.raises(TypeError, match="Lambda"):
+        model.save(str(tmp_path / "m.fdnn"))
+    with pytest.raises(TypeError, match="must return a fusednn Tensor"):
+        keras.layers.Lambda(lambda x: 1.0)(keras.layers.Dense(2)(Tensor(x)))

@@ -362,6 +362,35 @@ class Rescaling(nn.Module, _InputShape):
         return dict(scale=self.scale, offset=self.offset, name=self.name)
 
 
+class Lambda(nn.Module, _InputShape):
+    """Keras's Lambda: ``function(x, **arguments)`` on the layer's input, a fusednn Tensor
+    (its arithmetic, ``exp``, ``log``, ``clip``, ``reshape``, ... are differentiable). A model
+    holding one cannot be saved (a Python function is not kept in a file), as Keras refuses to
+    load one by default."""
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None,
+                 input_shape=None, name=None, **kwargs):
+        _refuse(kwargs, "Lambda")
+        if not callable(function):
+            raise TypeError(f"Lambda: function must be callable, got {function!r}")
+        if mask is not None:
+            raise NotImplementedError("Lambda: mask is not supported")
+        super().__init__(name)
+        self.function, self.arguments = function, dict(arguments or {})
+        self._take_input_shape(input_shape)
+
+    def forward(self, x):
+        y = self.function(x, **self.arguments)
+        if not isinstance(y, type(x)):
+            raise TypeError(f"{self.name}: the function must return a fusednn Tensor, got "
+                            f"{type(y).__name__}")
+        return y
+
+    def get_config(self):
+        raise TypeError(f"{self.name}: a Lambda layer (a Python function) cannot be saved; "
+                        "save_weights keeps the weights")
+
+
 class RepeatVector(nn.Module, _InputShape):
     """(N, F) -> (N, n, F): the vector repeated n times."""
 
