@@ -14,13 +14,67 @@ from ..nn.functional._args import pair
 from . import config
 
 
-class _InputShape:
-    """``input_shape`` / ``input_dim`` a first layer may carry for the model to build from."""
+class _KerasLayer:
+    """What every layer of this namespace has beside its fusednn layer: the ``input_shape`` /
+    ``input_dim`` a first layer may carry for the model to build from, and Keras's layer
+    attributes — ``trainable`` (False freezes the weights: no gradient, no update),
+    ``weights`` / ``trainable_weights`` / ``non_trainable_weights`` (arrays in Keras's
+    layouts, as ``get_weights`` gives them), ``count_params`` and ``compute_output_shape``."""
 
     def _take_input_shape(self, input_shape, input_dim=None):
         if input_dim is not None:
             input_shape = (input_dim,)
         self.keras_input_shape = None if input_shape is None else tuple(input_shape)
+
+    @property
+    def trainable(self) -> bool:
+        return self.__dict__.get("_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value):
+        object.__setattr__(self, "_trainable", bool(value))
+        for p in self.parameters():
+            p.requires_grad = bool(value)
+
+    @property
+    def weights(self) -> list:
+        return self.get_weights() if hasattr(self, "get_weights") else []
+
+    @property
+    def trainable_weights(self) -> list:
+        if not self.trainable:
+            return []
+        return [w for w, kept in zip(self.weights, self._weight_kinds()) if kept]
+
+    @property
+    def non_trainable_weights(self) -> list:
+        kinds = self._weight_kinds()
+        return [w for w, kept in zip(self.weights, kinds) if not (kept and self.trainable)]
+
+    def _weight_kinds(self) -> list:
+        """Per array of ``get_weights``: whether it is a trained parameter (a buffer such as
+        a moving statistic is not); parameters come first, as Keras orders them."""
+        n = len(self.parameters())
+        return [i < n for i in range(len(self.weights))]
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError(f"{self.name}: not built yet, so it has no weights to count")
+        return int(sum(np.size(w) for w in self.weights))
+
+    def compute_output_shape(self, input_shape) -> tuple:
+        """The output's shape for ``input_shape`` (batch axis included, None allowed)."""
+        from ..autograd import Tensor, no_grad
+
+        x = Tensor(np.zeros((1,) + tuple(input_shape[1:]), np.float32))
+        mode = self.training
+        self.eval()
+        try:
+            with no_grad():
+                y = self(x)
+        finally:
+            self.train(mode)
+        return (input_shape[0],) + tuple(y.shape[1:])
 
 
 # activation="leaky_relu" in Keras is keras.activations.leaky_relu, whose slope is 0.2 (torch's
@@ -82,7 +136,7 @@ class Input(KerasTensor):
 InputLayer = Input
 
 
-class Dense(nn.Dense, _InputShape):
+class Dense(nn.Dense, _KerasLayer):
     leaky_relu_slope = LEAKY_RELU_SLOPE
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
@@ -117,7 +171,7 @@ def pad_widths(pads):
     return [w for before, after in reversed(pads) for w in (before, after)]
 
 
-class _KerasConv(_InputShape):
+class _KerasConv(_KerasLayer):
     """What Keras's convolutions share: ``dilation_rate`` in the config, and the kernel in
     Keras's layout through get_weights / set_weights (``keras_axes``: fusednn's kernel axes in
     Keras's order)."""
@@ -173,7 +227,7 @@ class Conv2D(_KerasConv, nn.Conv2D):
 
 
 
-class _Pooling(_InputShape):
+class _Pooling(_KerasLayer):
     """Keras's pooling: ``padding="same"`` pads the input itself (TensorFlow's split, the odd
     element after), with -inf for max pooling; average pooling then divides by the number of
     input elements each window covers, not counting the padding, as Keras."""
@@ -236,7 +290,7 @@ class AveragePooling2D(_Pooling, nn.AvgPool2D):
 MaxPool2D, AvgPool2D = MaxPooling2D, AveragePooling2D
 
 
-class _ImageLayer(nn.Module, _InputShape):
+class _ImageLayer(nn.Module, _KerasLayer):
     """A weightless layer on images in either layout: ``forward_nchw`` on NCHW (what a
     Sequential's channels-last chain calls), ``forward`` on the layer's own layout."""
 
@@ -296,7 +350,7 @@ def _padding_pairs(padding, where="ZeroPadding2D", what="padding"):
                      f"got {padding!r}")
 
 
-class Reshape(nn.Module, _InputShape):
+class Reshape(nn.Module, _KerasLayer):
     """Each sample to ``target_shape`` (the batch axis kept; one entry may be -1)."""
 
     def __init__(self, target_shape, input_shape=None, name=None, **kwargs):
@@ -321,7 +375,7 @@ class Reshape(nn.Module, _InputShape):
         return dict(target_shape=list(self.target_shape), name=self.name)
 
 
-class Permute(nn.Module, _InputShape):
+class Permute(nn.Module, _KerasLayer):
     """The sample axes in the order ``dims`` (1-based, as Keras: the batch axis stays)."""
 
     def __init__(self, dims, input_shape=None, name=None, **kwargs):
@@ -343,7 +397,7 @@ class Permute(nn.Module, _InputShape):
         return dict(dims=list(self.dims), name=self.name)
 
 
-class Rescaling(nn.Module, _InputShape):
+class Rescaling(nn.Module, _KerasLayer):
     """x * scale + offset (e.g. ``Rescaling(1 / 255)`` on pixel values)."""
 
     layout_free = True  # elementwise
@@ -362,7 +416,7 @@ class Rescaling(nn.Module, _InputShape):
         return dict(scale=self.scale, offset=self.offset, name=self.name)
 
 
-class Lambda(nn.Module, _InputShape):
+class Lambda(nn.Module, _KerasLayer):
     """Keras's Lambda: ``function(x, **arguments)`` on the layer's input, a fusednn Tensor
     (its arithmetic, ``exp``, ``log``, ``clip``, ``reshape``, ... are differentiable). A model
     holding one cannot be saved (a Python function is not kept in a file), as Keras refuses to
@@ -391,7 +445,7 @@ class Lambda(nn.Module, _InputShape):
                         "save_weights keeps the weights")
 
 
-class RepeatVector(nn.Module, _InputShape):
+class RepeatVector(nn.Module, _KerasLayer):
     """(N, F) -> (N, n, F): the vector repeated n times."""
 
     def __init__(self, n, input_shape=None, name=None, **kwargs):
@@ -459,7 +513,7 @@ class Cropping2D(_ImageLayer):
                     name=self.name)
 
 
-class _Pooling1D(nn.Module, _InputShape):
+class _Pooling1D(nn.Module, _KerasLayer):
     """Keras's 1-D pooling over (N, steps, features) (channels_last) or (N, features, steps),
     through the 2-D kernels on one-row images; ``padding="same"`` as the 2-D layers'."""
 
@@ -509,7 +563,7 @@ class AveragePooling1D(_Pooling1D):
 MaxPool1D, AvgPool1D = MaxPooling1D, AveragePooling1D
 
 
-class ReLU(nn.Module, _InputShape):
+class ReLU(nn.Module, _KerasLayer):
     """Keras's ReLU: x from ``threshold`` up (capped at ``max_value``), ``negative_slope`` *
     (x - threshold) below it."""
 
@@ -541,7 +595,7 @@ class ReLU(nn.Module, _InputShape):
                     threshold=self.threshold, name=self.name)
 
 
-class LeakyReLU(nn.LeakyReLU, _InputShape):
+class LeakyReLU(nn.LeakyReLU, _KerasLayer):
     """Keras's LeakyReLU: ``negative_slope`` 0.3 by default (Keras 2's ``alpha`` too)."""
 
     layout_free = True
@@ -552,7 +606,7 @@ class LeakyReLU(nn.LeakyReLU, _InputShape):
         self._take_input_shape(input_shape)
 
 
-class Softmax(nn.Softmax, _InputShape):
+class Softmax(nn.Softmax, _KerasLayer):
     """Keras's Softmax over ``axis`` (the last by default)."""
 
     def __init__(self, axis=-1, input_shape=None, name=None, **kwargs):
@@ -564,14 +618,14 @@ class Softmax(nn.Softmax, _InputShape):
         return dict(axis=self.dim, name=self.name)
 
 
-class Flatten(nn.Flatten, _InputShape):
+class Flatten(nn.Flatten, _KerasLayer):
     def __init__(self, data_format=None, input_shape=None, name=None, **kwargs):
         _refuse(kwargs, "Flatten")
         super().__init__(config.standardize_data_format(data_format), name=name)
         self._take_input_shape(input_shape)
 
 
-class Dropout(nn.Dropout, _InputShape):
+class Dropout(nn.Dropout, _KerasLayer):
     def __init__(self, rate, noise_shape=None, seed=None, input_shape=None, name=None):
         if noise_shape is not None:
             raise NotImplementedError("Dropout: noise_shape is not supported")
@@ -579,7 +633,7 @@ class Dropout(nn.Dropout, _InputShape):
         self._take_input_shape(input_shape)
 
 
-class Activation(nn.Activation, _InputShape):
+class Activation(nn.Activation, _KerasLayer):
     leaky_relu_slope = LEAKY_RELU_SLOPE
 
     def __init__(self, activation, input_shape=None, name=None):
@@ -587,7 +641,7 @@ class Activation(nn.Activation, _InputShape):
         self._take_input_shape(input_shape)
 
 
-class BatchNormalization(nn.BatchNorm2D, _InputShape):
+class BatchNormalization(nn.BatchNorm2D, _KerasLayer):
     """Normalizes the last axis (Keras's axis=-1): features of (N, F), channels of
     channels-last images. ``momentum`` is Keras's (moving = momentum * moving + (1 - momentum)
     * batch statistic), and the moving variance takes the batch's variance as it is (Keras's;
@@ -617,6 +671,16 @@ class BatchNormalization(nn.BatchNorm2D, _InputShape):
         if self.data_format == "channels_last":
             return self.forward_nchw(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
         return self.forward_nchw(x)
+
+    def forward_nchw(self, x):
+        if self.trainable:
+            return super().forward_nchw(x)
+        mode = self.training  # frozen: inference mode, as Keras 3 runs a frozen one
+        self.training = False
+        try:
+            return super().forward_nchw(x)
+        finally:
+            self.training = mode
 
     def get_config(self):
         return dict(axis=self.axis, momentum=1.0 - self.momentum, epsilon=self.eps,
@@ -667,7 +731,7 @@ class Conv1D(_KerasConv, nn.Conv1D):
 
 
 
-class Embedding(nn.Embedding, _InputShape):
+class Embedding(nn.Embedding, _KerasLayer):
     """Keras's Embedding: U(-0.05, 0.05) initialization ("uniform"); ``mask_zero``."""
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
@@ -691,14 +755,14 @@ class Embedding(nn.Embedding, _InputShape):
         _set(self, list(weights))
 
 
-class Masking(nn.Masking, _InputShape):
+class Masking(nn.Masking, _KerasLayer):
     def __init__(self, mask_value=0.0, input_shape=None, name=None, **kwargs):
         _refuse(kwargs, "Masking")
         super().__init__(mask_value, name=name)
         self._take_input_shape(input_shape)
 
 
-class LayerNormalization(nn.LayerNormalization, _InputShape):
+class LayerNormalization(nn.LayerNormalization, _KerasLayer):
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, input_shape=None,
                  name=None, **kwargs):
         _refuse(kwargs, "LayerNormalization")
@@ -712,7 +776,7 @@ class LayerNormalization(nn.LayerNormalization, _InputShape):
         _set(self, list(weights))
 
 
-class _GlobalPooling(_InputShape):
+class _GlobalPooling(_KerasLayer):
     def __init__(self, data_format=None, keepdims=False, input_shape=None, name=None, **kwargs):
         _refuse(kwargs, type(self).__name__)
         super().__init__(config.standardize_data_format(data_format), keepdims, name=name)
@@ -735,7 +799,7 @@ class GlobalMaxPooling2D(_GlobalPooling, nn.GlobalMaxPooling2D):
     pass
 
 
-class _KerasRecurrent(_InputShape):
+class _KerasRecurrent(_KerasLayer):
     """Keras's weight layouts: kernel (features, G*units), recurrent_kernel (units, G*units)
     and the bias, gates in Keras's order (LSTM i, f, c, o as torch; GRU z, r, h where torch
     has r, z, n). Keras's biases too: one (G*units,) vector, ``bias_ih_l0``, except the
@@ -812,7 +876,7 @@ class GRU(_KerasRecurrent, nn.GRU):
         self._take_input_shape(input_shape)
 
 
-class Bidirectional(nn.Bidirectional, _InputShape):
+class Bidirectional(nn.Bidirectional, _KerasLayer):
     def __init__(self, layer, merge_mode="concat", backward_layer=None, input_shape=None,
                  name=None, **kwargs):
         _refuse(kwargs, "Bidirectional")
@@ -833,7 +897,7 @@ class Bidirectional(nn.Bidirectional, _InputShape):
         self.backward_layer.set_weights(weights[n:])
 
 
-class TimeDistributed(nn.Module, _InputShape):
+class TimeDistributed(nn.Module, _KerasLayer):
     """``layer`` on every time step: (N, T, *sample) -> (N, T, *output), one call of the
     layer over the N * T samples (so its weights are shared across the steps, as Keras's)."""
 

@@ -23,6 +23,58 @@ class Sequential(_Sequential):
         self._pending_shape = None
         for layer in layers or []:
             self.add(layer)
+        if not trainable:
+            self.trainable = False
+
+    # -- Keras's model attributes -----------------------------------------------------------
+    @property
+    def trainable(self) -> bool:
+        return all(getattr(layer, "trainable", True) for layer in self.layers)
+
+    @trainable.setter
+    def trainable(self, value):
+        for layer in self.layers:
+            if hasattr(type(layer), "trainable"):
+                layer.trainable = value
+
+    @property
+    def weights(self) -> list:
+        return self.get_weights()
+
+    @property
+    def trainable_weights(self) -> list:
+        return [w for layer in self.layers for w in getattr(layer, "trainable_weights", [])]
+
+    @property
+    def non_trainable_weights(self) -> list:
+        return [w for layer in self.layers
+                for w in getattr(layer, "non_trainable_weights", [])]
+
+    def count_params(self) -> int:
+        """Every weight, as Keras counts them (a BatchNormalization's moving statistics
+        included; fusednn.Sequential counts the trained parameters only)."""
+        if not self.built:
+            raise ValueError(f"{self.name}: not built yet, so it has no weights to count")
+        return int(sum(np.size(w) for w in self.get_weights()))
+
+    @property
+    def metrics_names(self) -> list:
+        return ["loss"] + [getattr(m, "name", m) for m in self.metrics]
+
+    def get_layer(self, name: str = None, index: int = None):
+        """The layer named ``name``, or at ``index``."""
+        if (name is None) == (index is None):
+            raise ValueError("get_layer: give name or index")
+        if index is not None:
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(f"get_layer: index {index} is out of range for "
+                                 f"{len(self.layers)} layers")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"get_layer: no layer named {name!r} (layers: "
+                         f"{[layer.name for layer in self.layers]})")
 
     def add(self, layer):
         if isinstance(layer, Input):

@@ -86,6 +86,9 @@ def _load(path, device, max_bytes):
             got = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
             raise ModelFileError(f"{path}: unknown format {got!r}")
         layers = [LAYERS[l["class"]](**_restore(l["config"])) for l in meta["layers"]]
+        for layer, entry in zip(layers, meta["layers"]):
+            if entry.get("trainable", True) is False:
+                layer.trainable = False
         model = Sequential(layers, input_shape=meta["input_shape"], name=meta["name"])
         # The arrays cannot be larger than the weights this architecture has, and the state of
         # an optimizer over them (at most three float32 tensors per weight): a member that

@@ -65,7 +65,10 @@ def _layer_config(layer):
     if LAYERS.get(name) is not type(layer):
         raise TypeError(f"cannot save a model holding a {type(layer).__name__}: only the "
                         f"built-in layers ({', '.join(LAYERS)}) can be saved")
-    return {"class": name, "config": _jsonable(layer.get_config(), f"layer {layer.name}")}
+    entry = {"class": name, "config": _jsonable(layer.get_config(), f"layer {layer.name}")}
+    if getattr(layer, "trainable", True) is False:  # a frozen layer stays frozen
+        entry["trainable"] = False
+    return entry
 
 
 def _restore(value):

@@ -211,6 +211,10 @@ class Sequential(Module):
     def _make_optimizer(self):
         if self._compile_config is None:
             raise RuntimeError("call compile() before fit() or evaluate()")
+        for _, module in self.named_modules():  # frozen layers (trainable=False) built lazily
+            if module is not self and getattr(module, "trainable", True) is False:
+                for p in module.parameters():
+                    p.requires_grad = False
         cfg = self._compile_config
         if self.optimizer is None:
             opt, kwargs = cfg["optimizer"], dict(cfg["optimizer_kwargs"])

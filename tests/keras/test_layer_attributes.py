@@ -1,0 +1,52 @@
+"""Keras's layer and model attributes: trainable (freezing: no update, a frozen
+BatchNormalization runs in inference mode, kept across save and load), weights /
+trainable_weights / non_trainable_weights, count_params, compute_output_shape, get_layer,
+metrics_names."""
+import numpy as np
+import pytest
+
+from fusednn import keras
+
+L = keras.layers
+
+
+def model():
+    keras.utils.set_random_seed(0)
+    m = keras.Sequential([L.Dense(4, input_dim=3, name="base"), L.BatchNormalization(),
+                          L.Dense(2, name="head")])
+    m.compile("adam", "mse", metrics=["mae"])
+    return m
+
+
+def test_weights_counts_and_shapes_are_kerass():
+    m = model()
+    assert [w.shape for w in m.weights] == [(3, 4), (4,), (4,), (4,), (4,), (4,), (4, 2), (2,)]
+    assert len(m.trainable_weights) == 6 and len(m.non_trainable_weights) == 2
+    assert m.layers[1].count_params() == 16 and m.count_params() == 42  # Keras: all weights
+    assert m.get_layer("head").compute_output_shape((None, 4)) == (None, 2)
+    assert m.get_layer(index=-1) is m.get_layer("head")
+    assert m.metrics_names == ["loss", "mae"]
+    with pytest.raises(ValueError, match="no layer named 'nope'"):
+        m.get_layer("nope")
+    with pytest.raises(ValueError, match="not built"):
+        L.Dense(3).count_params()
+
+
+def test_frozen_layers_keep_their_weights_and_statistics(tmp_path):
+    m = model()
+    base, bn, head = m.layers
+    base.trainable = bn.trainable = False
+    assert not m.trainable and len(m.trainable_weights) == 2
+    before = [layer.get_weights() for layer in m.layers]
+    rng = np.random.default_rng(1)
+    x, y = rng.random((32, 3), np.float32), rng.random((32, 2), np.float32)
+    m.fit(x, y, epochs=2, verbose=0)
+    for frozen, was in zip((base, bn), before[:2]):
+        for a, b in zip(frozen.get_weights(), was):
+            np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(head.get_weights()[0], before[2][0])
+    again = keras.models.load_model(m.save(str(tmp_path / "m.fdnn")))
+    assert [layer.trainable for layer in again.layers] == [False, False, True]
+    m.trainable = True
+    m.fit(x, y, epochs=1, verbose=0)
+    assert not np.array_equal(base.get_weights()[0], before[0][0])
