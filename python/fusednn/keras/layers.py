@@ -633,6 +633,24 @@ class Dropout(nn.Dropout, _KerasLayer):
         self._take_input_shape(input_shape)
 
 
+class GaussianNoise(nn.GaussianNoise, _KerasLayer):
+    def __init__(self, stddev, seed=None, input_shape=None, name=None):
+        super().__init__(stddev, name=name)
+        self._take_input_shape(input_shape)
+
+
+class GaussianDropout(nn.GaussianDropout, _KerasLayer):
+    def __init__(self, rate, seed=None, input_shape=None, name=None):
+        super().__init__(rate, name=name)
+        self._take_input_shape(input_shape)
+
+
+class SpatialDropout1D(nn.SpatialDropout1D, _KerasLayer):
+    def __init__(self, rate, seed=None, input_shape=None, name=None):
+        super().__init__(rate, name=name)
+        self._take_input_shape(input_shape)
+
+
 class Activation(nn.Activation, _KerasLayer):
     leaky_relu_slope = LEAKY_RELU_SLOPE
 
@@ -944,7 +962,8 @@ GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 
 for _cls in (Dense, Conv1D, Conv2D, MaxPooling2D, AveragePooling2D, ZeroPadding2D, Flatten,
              Reshape, Permute, Rescaling, RepeatVector, UpSampling2D, Cropping2D, MaxPooling1D,
-             AveragePooling1D, ReLU, LeakyReLU, Softmax, Dropout, Activation,
+             AveragePooling1D, ReLU, LeakyReLU, Softmax, Dropout, GaussianNoise, GaussianDropout,
+             SpatialDropout1D, Activation,
              BatchNormalization, Embedding, Masking, LayerNormalization, GlobalAveragePooling1D,
              GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, SimpleRNN, LSTM, GRU,
              Bidirectional, TimeDistributed):

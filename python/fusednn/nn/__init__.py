@@ -5,7 +5,7 @@ from .layers import (Activation, AvgPool2D, BatchNorm1D, BatchNorm2D, Conv1D, Co
                      Dropout, Embedding, Flatten, GlobalAveragePooling1D, GlobalAveragePooling2D,
                      GlobalMaxPooling1D, GlobalMaxPooling2D, LayerNormalization, LeakyReLU,
                      Masking, MaxPool2D, ReLU, Softmax, SimpleRNN, LSTM, GRU,
-                     Bidirectional)
+                     Bidirectional, GaussianDropout, GaussianNoise, SpatialDropout1D)
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .module import Module, Parameter
 from .regularizers import L1, L1L2, L2
@@ -13,7 +13,8 @@ from .regularizers import L1, L1L2, L2
 __all__ = ["Module", "Parameter", "Dense", "Conv1D", "Conv2D", "MaxPool2D", "AvgPool2D",
            "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
            "GlobalMaxPooling2D", "BatchNorm1D", "BatchNorm2D", "LayerNormalization", "Embedding",
-           "Masking", "SimpleRNN", "LSTM", "GRU", "Bidirectional",
+           "Masking", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "GaussianNoise",
+           "GaussianDropout", "SpatialDropout1D",
            "Dropout", "Flatten", "Activation", "ReLU", "LeakyReLU", "Softmax",
            "MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss", "L1", "L2", "L1L2", "functional",
            "init", "regularizers"]
