@@ -31,6 +31,16 @@ def _elu_slope(xp, x, alpha):
     return xp.where(x > 0, 1, alpha * xp.exp(xp.minimum(x, 0)))
 
 
+def _silu_slope(xp, x, arg):
+    s = _sigmoid(xp, x)
+    return s * (1 + x * (1 - s))
+
+
+def _mish_slope(xp, x, arg):
+    t = xp.tanh(_softplus(xp, x))
+    return t + x * _sigmoid(xp, x) * (1 - t * t)
+
+
 def _hard_sigmoid(xp, x):
     return xp.clip(x + 3, 0, 6) / 6
 
@@ -49,15 +59,12 @@ FORMULAS = {
                  lambda xp, x, a: xp.where(a[0] * x > a[1], 1, _sigmoid(xp, a[0] * x))),
     "softsign": (lambda xp, x, a: x / (xp.abs(x) + 1),
                  lambda xp, x, a: 1 / (xp.abs(x) + 1) ** 2),
-    "silu": (lambda xp, x, a: x * _sigmoid(xp, x),
-             lambda xp, x, a: _sigmoid(xp, x) * (1 + x * (1 - _sigmoid(xp, x)))),
+    "silu": (lambda xp, x, a: x * _sigmoid(xp, x), _silu_slope),
     "exponential": (lambda xp, x, a: xp.exp(x), lambda xp, x, a: xp.exp(x)),
     "hard_sigmoid": (lambda xp, x, a: _hard_sigmoid(xp, x),
                      lambda xp, x, a: _inside(xp, x, -3, 3) / 6),
     "relu6": (lambda xp, x, a: xp.clip(x, 0, 6), lambda xp, x, a: _inside(xp, x, 0, 6)),
-    "mish": (lambda xp, x, a: x * xp.tanh(_softplus(xp, x)),
-             lambda xp, x, a: xp.tanh(_softplus(xp, x)) + x * _sigmoid(xp, x)
-             * (1 - xp.tanh(_softplus(xp, x)) ** 2)),
+    "mish": (lambda xp, x, a: x * xp.tanh(_softplus(xp, x)), _mish_slope),
     "hard_silu": (lambda xp, x, a: x * _hard_sigmoid(xp, x),
                   lambda xp, x, a: _hard_sigmoid(xp, x) + x * _inside(xp, x, -3, 3) / 6),
 }

@@ -8,8 +8,8 @@ files), ``config.set_image_data_format`` (channels_last by default). Everything 
 fusednn's own models, layers and fused kernels; where fusednn differs from Keras the module
 docs say so.
 """
-from . import activations, callbacks, config, datasets, layers, losses, metrics, models  # noqa: F401
-from . import optimizers, preprocessing  # noqa: F401
+from . import activations, callbacks, config, datasets, layers, losses  # noqa: F401
+from . import metrics, models, optimizers, preprocessing  # noqa: F401
 from . import regularizers, utils  # noqa: F401
 from .layers import Input  # noqa: F401
 from .models import Model, Sequential, load_model  # noqa: F401

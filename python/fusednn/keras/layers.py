@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _checks, nn
-from .._backend import to_host
+from .._backend import to_host, xp_of
+from ..autograd import Tensor, no_grad
 from ..models.saving import register_layer
 from ..nn.functional._args import pair
 from . import config
@@ -42,20 +43,18 @@ class _KerasLayer:
 
     @property
     def trainable_weights(self) -> list:
-        if not self.trainable:
-            return []
-        return [w for w, kept in zip(self.weights, self._weight_kinds()) if kept]
+        return self._split_weights()[0]
 
     @property
     def non_trainable_weights(self) -> list:
-        kinds = self._weight_kinds()
-        return [w for w, kept in zip(self.weights, kinds) if not (kept and self.trainable)]
+        return self._split_weights()[1]
 
-    def _weight_kinds(self) -> list:
-        """Per array of ``get_weights``: whether it is a trained parameter (a buffer such as
-        a moving statistic is not); parameters come first, as Keras orders them."""
-        n = len(self.parameters())
-        return [i < n for i in range(len(self.weights))]
+    def _split_weights(self) -> tuple:
+        """(trained, not trained) arrays of ``get_weights``: the parameters come first, as
+        Keras orders them, then buffers such as moving statistics; a frozen layer trains none."""
+        weights = self.weights
+        trained = len(self.parameters()) if self.trainable else 0
+        return weights[:trained], weights[trained:]
 
     def count_params(self) -> int:
         if not self.built:
@@ -64,17 +63,22 @@ class _KerasLayer:
 
     def compute_output_shape(self, input_shape) -> tuple:
         """The output's shape for ``input_shape`` (batch axis included, None allowed)."""
-        from ..autograd import Tensor, no_grad
+        return (input_shape[0],) + _output_sample_shape([self], tuple(input_shape[1:]))
 
-        x = Tensor(np.zeros((1,) + tuple(input_shape[1:]), np.float32))
-        mode = self.training
-        self.eval()
-        try:
-            with no_grad():
-                y = self(x)
-        finally:
-            self.train(mode)
-        return (input_shape[0],) + tuple(y.shape[1:])
+
+def _output_sample_shape(layers, sample_shape) -> tuple:
+    """The sample shape ``layers`` make of ``sample_shape``: one zero sample through them, each
+    in eval mode, without a graph."""
+    x = Tensor(np.zeros((1,) + tuple(sample_shape), np.float32))
+    with no_grad():
+        for layer in layers:
+            mode = layer.training
+            layer.eval()
+            try:
+                x = layer(x)
+            finally:
+                layer.train(mode)
+    return tuple(x.shape[1:])
 
 
 # activation="leaky_relu" in Keras is keras.activations.leaky_relu, whose slope is 0.2 (torch's
@@ -110,18 +114,7 @@ class KerasTensor:
     @property
     def shape(self) -> tuple:
         """(None, ...): the batch axis unknown, the rest as the layers make it."""
-        from ..autograd import Tensor, no_grad
-
-        x = Tensor(np.zeros((1,) + self.root.keras_input_shape, np.float32))
-        with no_grad():
-            for layer in self.chain():
-                mode = layer.training
-                layer.eval()
-                try:
-                    x = layer(x)
-                finally:
-                    layer.train(mode)
-        return (None,) + tuple(x.shape[1:])
+        return (None,) + _output_sample_shape(self.chain(), self.root.keras_input_shape)
 
 
 class Input(KerasTensor):
@@ -723,8 +716,7 @@ class BatchNormalization(nn.BatchNorm2D, _KerasLayer):
         if self.affine:
             _set(self, weights[:2])
         for buffer, w in zip((self.running_mean, self.running_var), weights[-2:]):
-            buffer[...] = w if isinstance(buffer, np.ndarray) else \
-                __import__("cupy").asarray(w)
+            buffer[...] = xp_of(buffer).asarray(w)
 
 
 class Conv1D(_KerasConv, nn.Conv1D):
@@ -987,4 +979,4 @@ def _set(layer, arrays):
             raise ValueError(f"{layer.name}: weight of shape {a.shape} (in fusednn's layout) "
                              f"does not match {tuple(p.shape)}")
     for p, a in zip(params, arrays):
-        p.data[...] = a if p.device == "cpu" else __import__("cupy").asarray(a)
+        p.data[...] = xp_of(p.data).asarray(a)

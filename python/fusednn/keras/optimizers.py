@@ -9,9 +9,9 @@ Keras's rules where they differ from torch's: RMSprop and Adagrad divide by sqrt
 decoupled (p -= lr * wd * p, before the update, every variable) on every optimizer, Adagrad's
 accumulator starts at 0.1. Gradients are clipped as Keras clips them, by one of ``clipnorm``
 (each gradient to that norm), ``global_clipnorm`` (all of them together, fused into the step)
-or ``clipvalue`` (each element). SGD's momentum (m = momentum*m - lr*g; p += m) is torch's buffer scaled by -lr, its
-momentum rescaled when the rate changes (see _KerasSGD): Keras's steps under a changing rate
-too, except Nesterov's and at a rate of exactly 0.
+or ``clipvalue`` (each element). SGD's momentum (m = momentum*m - lr*g; p += m) is torch's
+buffer scaled by -lr, its momentum rescaled when the rate changes (see _KerasSGD): Keras's steps
+under a changing rate too, except Nesterov's and at a rate of exactly 0.
 """
 from __future__ import annotations
 
@@ -143,15 +143,13 @@ class _KerasSteps:
         g * clipnorm / max(|g|, clipnorm), ``clipvalue`` clips each element to
         [-clipvalue, clipvalue]; on the gradients' device, without synchronizing."""
         if grads is None:
-            grads = [None if p.grad is None else
-                     (p.grad.data if _backend.is_fusednn_tensor(p.grad) else p.grad)
-                     for group in self.param_groups for p in group["params"]]
+            grads = [p.grad for group in self.param_groups for p in group["params"]]
         out = []
         for g in grads:
             if g is None:
                 out.append(None)
                 continue
-            g = g.data if _backend.is_fusednn_tensor(g) else g
+            g = _backend.unwrap(g)
             xp = _backend.xp_of(g)
             if self.clipnorm is not None:
                 clip = g.dtype.type(self.clipnorm)

@@ -272,8 +272,7 @@ class Sequential(Module):
                                                                   "evaluate"))
         else:
             x, y = training.prepare(self, x, y, "evaluate")
-            weights = training.sample_weights(x, y, sample_weight, None,
-                                              rows=training.output_rows(self, len(x)))
+            weights = training.sample_weights(self, x, y, sample_weight, None)
             out = training.evaluate_arrays(self, x, y, batch_size, weights)
         if verbose:
             print(" - ".join(f"{k}: {format_log(v)}" for k, v in out.items()))

@@ -9,7 +9,8 @@ from ..autograd import Tensor, no_grad
 def summary_text(model) -> str:
     if not model.built:
         raise ValueError("summary() needs a built model: give input_shape= or call fit() first")
-    rows, counts, x = [], [], Tensor(np.zeros((1,) + model.input_shape, np.float32)).to(model.device)
+    rows, counts = [], []
+    x = Tensor(np.zeros((1,) + model.input_shape, np.float32)).to(model.device)
     mode = model.training
     model.eval()
     try:

@@ -140,28 +140,28 @@ def class_labels(y):
     return labels.astype(np.int64)
 
 
-def sample_weights(x, y, sample_weight, class_weight, all_labels: bool = True, rows=None):
+def sample_weights(model, x, y, sample_weight, class_weight, all_labels: bool = True):
     """Loss weights from ``sample_weight`` and ``class_weight`` ({class: weight}, or
     "balanced": n_samples / (n_classes * count of the class), scikit-learn's formula), or
-    None: one per sample (N,), or, as Keras 3 takes them for sequence outputs, one per output
-    row ``rows`` (N, T) (e.g. 0 at padded steps). ``all_labels``: ``y`` holds every label of
-    the data (arrays, not one batch of a stream), so a class_weight key missing from it is an
-    error."""
+    None: one per sample (N,), or, as Keras 3 takes them for sequence outputs, one per row of
+    the model's output (N, T) (e.g. 0 at padded steps). ``all_labels``: ``y`` holds every
+    label of the data (arrays, not one batch of a stream), so a class_weight key missing from
+    it is an error."""
+    rows = output_rows(model, len(x))
+    per_row = len(rows) > 1  # the output has a row per step or position
     weights = None
     if sample_weight is not None:
         weights = np.asarray(sample_weight, np.float32)
-        per_row = rows is not None and len(rows) > 1 and weights.shape == tuple(rows)
-        if weights.shape != (len(x),) and not per_row:
+        if weights.shape != (len(x),) and not (per_row and weights.shape == rows):
             raise ValueError(f"sample_weight must have shape ({len(x)},)"
-                             + (f" or {tuple(rows)} (one per output row)"
-                                if rows is not None and len(rows) > 1 else "")
+                             + (f" or {rows} (one per output row)" if per_row else "")
                              + f", got {weights.shape}")
         if not np.isfinite(weights).all():
             raise ValueError("sample_weight holds NaN or infinite values")
     if class_weight is not None:
-        if rows is not None and len(rows) > 1:
+        if per_row:
             raise ValueError(f"class_weight weighs samples by their class, but the model has a "
-                             f"class per step or position (outputs {tuple(rows)} rows); give "
+                             f"class per step or position (outputs {rows} rows); give "
                              f"weights per row as sample_weight instead")
         labels = class_labels(y)
         present, counts = np.unique(labels, return_counts=True)
@@ -191,8 +191,7 @@ def stream(model, source, class_weight, steps, where):
 
     def convert(x, y, w):
         x, y = prepare(model, x, y, where)
-        cw = (sample_weights(x, y, None, class_weight, all_labels=False,
-                             rows=output_rows(model, len(x)))
+        cw = (sample_weights(model, x, y, None, class_weight, all_labels=False)
               if class_weight is not None else None)
         w = cw if w is None else (w if cw is None else w * cw)
         return (x, y) if w is None else (x, y, w)
@@ -238,7 +237,7 @@ def fit(model, x, y, epochs, batch_size, validation_split, validation_data, shuf
         raise ValueError("fit: y is required with array x (or give x as a stream of (x, y) "
                          "batches)")
     x, y = prepare(model, x, y, "fit")
-    weights = sample_weights(x, y, sample_weight, class_weight, rows=output_rows(model, len(x)))
+    weights = sample_weights(model, x, y, sample_weight, class_weight)
     if validation_split:
         stratify = (model.objective.classification if validation_stratify is None
                     else validation_stratify)
@@ -261,8 +260,7 @@ def run_epochs(model, loader, validation_data, epochs, batch_size, callbacks, ve
                 and is_arrays(validation_data[0]):
             x_val, y_val = prepare(model, validation_data[0], validation_data[1],
                                    "fit (validation)")
-            weights = (sample_weights(x_val, y_val, validation_data[2], None,
-                                      rows=output_rows(model, len(x_val)))
+            weights = (sample_weights(model, x_val, y_val, validation_data[2], None)
                        if len(validation_data) == 3 else None)
             validation_data = (x_val, y_val, weights)
         else:

@@ -9,6 +9,7 @@ import numpy as np
 
 from .._backend import xp_of
 from ..autograd import Tensor
+from ..autograd.elementwise import ElementwiseActivation
 from ..autograd.fused import BceWithLogitsFunction, SoftmaxCrossEntropyFunction
 from ..autograd.tensor_ops import AMax
 
@@ -412,8 +413,6 @@ def cosine_similarity(output: Tensor, target, axis: int = -1) -> Tensor:
 
 def log_cosh(output: Tensor, target) -> Tensor:
     """Keras's: mean(log(cosh(y - t))) over the last axis, as x + softplus(-2x) - log 2."""
-    from ..autograd.elementwise import ElementwiseActivation
-
     t = _float_target(target, output, "log_cosh")
     x = output - Tensor(t, device=output.device)
     per = x + ElementwiseActivation.apply(x * -2.0, "softplus", (1.0, 20.0)) - float(np.log(2.0))
