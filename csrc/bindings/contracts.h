@@ -100,6 +100,10 @@ inline void bind_shared_contracts(py::module_& m) {
 
   FUSEDNN_BIND_STRUCT(m, ConvGeometry, "ConvGeometry", FUSEDNN_CONV_FIELDS);
   FUSEDNN_BIND_STRUCT(m, PoolGeometry, "PoolGeometry", FUSEDNN_POOL_FIELDS);
+  m.def("window_output_size", &window_output_size, py::arg("size"), py::arg("kernel"),
+        py::arg("stride"), py::arg("pad"), py::arg("dilation"), py::arg("ceil_mode") = false,
+        "Outputs of a window sliding over `size` inputs (torch's rule; 0 when none fits): "
+        "the one formula the Python geometry and the kernels' checks share.");
 
   front::bind_register_tensor_type(m);
   m.def("describe_array", [](py::handle h, const std::string& name) {

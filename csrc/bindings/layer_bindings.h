@@ -85,8 +85,9 @@ inline Act act_of(Act a) {
   return a;
 }
 
-// The window must be one torch would accept, and its output plane the one it gives.
-inline void check_window(const Window2d& g, const char* what) {
+// The window must be one torch would accept, and its output plane the one it gives (with
+// ceil_mode, pooling's rounding up).
+inline void check_window(const Window2d& g, const char* what, bool ceil_mode = false) {
   if (g.kernel_h < 1 || g.kernel_w < 1 || g.stride_h < 1 || g.stride_w < 1 ||
       g.dilation_h < 1 || g.dilation_w < 1 || g.pad_h < 0 || g.pad_w < 0) {
     throw py::value_error(std::string(what) + ": kernel, stride and dilation must be >= 1 and "
@@ -98,10 +99,10 @@ inline void check_window(const Window2d& g, const char* what) {
                     g.pad_w, g.dilation_h, g.dilation_w}) {
     if (v >= big) throw py::value_error(std::string(what) + ": window sizes must be below 2^31");
   }
-  const int64_t oh =
-      (g.height + 2 * g.pad_h - g.dilation_h * (g.kernel_h - 1) - 1) / g.stride_h + 1;
-  const int64_t ow =
-      (g.width + 2 * g.pad_w - g.dilation_w * (g.kernel_w - 1) - 1) / g.stride_w + 1;
+  const int64_t oh = window_output_size(g.height, g.kernel_h, g.stride_h, g.pad_h, g.dilation_h,
+                                        ceil_mode);
+  const int64_t ow = window_output_size(g.width, g.kernel_w, g.stride_w, g.pad_w, g.dilation_w,
+                                        ceil_mode);
   if (oh < 1 || ow < 1 || oh != g.out_h || ow != g.out_w) {
     throw py::value_error(std::string(what) + ": the output plane " + std::to_string(g.out_h) +
                           "x" + std::to_string(g.out_w) + " does not follow from the window (" +
@@ -363,7 +364,7 @@ void bind_layers(py::module_& m) {
   // Pooling: x (N, C, H, W) with N*C = planes; y (and argmax, int32) (N, C, out_h, out_w).
   auto pool_sizes = [](const char* what, const Array& X, const PoolGeometry& g) {
     expect_ndim("x", X, 4);
-    check_window(g, what);
+    check_window(g, what, g.ceil_mode);
     if (X.shape[0] * X.shape[1] != g.planes || X.shape[2] != g.height || X.shape[3] != g.width) {
       throw py::value_error(std::string(what) + ": geometry does not match x of shape " +
                             X.shape_str());

@@ -30,6 +30,7 @@ Act = _cpu.Act
 DType = _cpu.DType
 ConvGeometry = _cpu.ConvGeometry
 PoolGeometry = _cpu.PoolGeometry
+window_output_size = _cpu.window_output_size
 RnnCell = _cpu.RnnCell
 
 

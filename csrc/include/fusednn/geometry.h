@@ -18,7 +18,7 @@ namespace fusednn {
   X(int64_t, stride_h) X(int64_t, stride_w) X(int64_t, pad_h) X(int64_t, pad_w)              \
   X(int64_t, dilation_h) X(int64_t, dilation_w) X(int64_t, out_h) X(int64_t, out_w)
 #define FUSEDNN_CONV_FIELDS(X) X(int64_t, channels) FUSEDNN_WINDOW_FIELDS(X)
-#define FUSEDNN_POOL_FIELDS(X) X(int64_t, planes) FUSEDNN_WINDOW_FIELDS(X)
+#define FUSEDNN_POOL_FIELDS(X) X(int64_t, planes) FUSEDNN_WINDOW_FIELDS(X) X(bool, ceil_mode)
 
 struct Window2d {
 #define FUSEDNN_WINDOW_FIELD(type, name) type name;
@@ -44,9 +44,24 @@ struct ConvGeometry : Window2d {
 // their plane indices travel as float32, exact below 2^24. Larger planes take the general loops.
 constexpr int64_t kPool2x2MaxPlane = int64_t(1) << 24;
 
-// Pooling runs over `planes` = batch * channels independent planes.
+// The output extent of a window sliding over `size` inputs (torch's rule): windows that fit
+// the padded input, or with ceil_mode one more partial window at the end, as long as it
+// starts inside the input or its left padding. 0 when not even one window fits.
+FUSEDNN_HD inline int64_t window_output_size(int64_t size, int64_t kernel, int64_t stride,
+                                             int64_t pad, int64_t dilation, bool ceil_mode) {
+  const int64_t span = size + 2 * pad - dilation * (kernel - 1) - 1 + (ceil_mode ? stride - 1 : 0);
+  if (span < 0) return 0;  // rounded down, the last window would start before the first
+  int64_t out = span / stride + 1;
+  if (ceil_mode && (out - 1) * stride >= size + pad) --out;
+  return out;
+}
+
+// Pooling runs over `planes` = batch * channels independent planes; `ceil_mode` says which
+// of window_output_size's rules gave out_h and out_w (the windows themselves are clipped to
+// the input either way).
 struct PoolGeometry : Window2d {
   int64_t planes;
+  bool ceil_mode;
 };
 
 // The window of pooling output (oh, ow): input rows [h0, h1) and columns [w0, w1), stepped

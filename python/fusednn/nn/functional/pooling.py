@@ -1,5 +1,5 @@
-"""max_pool2d and avg_pool2d over NCHW float32 (torch's arguments; no ceil mode), and amax
-(the global max pooling layers' reduction)."""
+"""max_pool2d and avg_pool2d over NCHW (or unbatched CHW) float32, with torch's arguments, and
+amax (the global max pooling layers' reduction)."""
 from __future__ import annotations
 
 from ... import _backend
@@ -9,7 +9,7 @@ from ...autograd.fused import AvgPool2dFunction, MaxPool2dFunction
 from ._args import pair
 
 
-def _pool_geometry(x_shape, kernel_size, stride, padding, dilation, where):
+def _pool_geometry(x_shape, kernel_size, stride, padding, dilation, where, ceil_mode=False):
     n, c, h, w = x_shape
     kh, kw = pair(kernel_size, "kernel_size", where)
     sh, sw = pair(kernel_size if stride is None else stride, "stride", where)
@@ -21,43 +21,63 @@ def _pool_geometry(x_shape, kernel_size, stride, padding, dilation, where):
     if ph > kh // 2 or pw > kw // 2:
         raise ValueError(f"{where}: padding {(ph, pw)} must be at most half the kernel "
                          f"{(kh, kw)}")
-    out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
-    out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    ceil_mode = bool(ceil_mode)
+    out_h = _backend.window_output_size(h, kh, sh, ph, dh, ceil_mode)
+    out_w = _backend.window_output_size(w, kw, sw, pw, dw, ceil_mode)
     if out_h < 1 or out_w < 1:
         raise ValueError(f"{where}: kernel {kh}x{kw} is larger than the input {h}x{w} padded by "
                          f"{(ph, pw)}")
     return _backend.PoolGeometry(planes=n * c, height=h, width=w, kernel_h=kh, kernel_w=kw,
                                  stride_h=sh, stride_w=sw, pad_h=ph, pad_w=pw, dilation_h=dh,
-                                 dilation_w=dw, out_h=out_h, out_w=out_w)
+                                 dilation_w=dw, out_h=out_h, out_w=out_w, ceil_mode=ceil_mode)
 
 
-def _check(input, where):
+def _batched(input, where):
+    """(input as (N, C, H, W), whether it came unbatched as (C, H, W)). As in torch, only the
+    batch may be empty."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{where}: expected a fusednn.Tensor, got {type(input).__name__}")
-    if input.ndim != 4:
-        raise ValueError(f"{where}: input must be 4-D (N, C, H, W), got shape {input.shape}")
-    if min(input.shape) < 1:
-        raise ValueError(f"{where}: empty input of shape {input.shape}")
+    if input.ndim not in (3, 4):
+        raise ValueError(f"{where}: input must be 3-D (C, H, W) or 4-D (N, C, H, W), got shape "
+                         f"{input.shape}")
+    if min(input.shape[-3:]) < 1:
+        raise ValueError(f"{where}: input of shape {input.shape} has an empty channel or "
+                         "spatial dimension (only the batch may be empty)")
+    if input.ndim == 3:
+        return input.reshape((1,) + input.shape), True
+    return input, False
 
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode: bool = False) -> Tensor:
-    """Max over each window (stride defaults to kernel_size); a NaN in a window wins."""
-    _check(input, "max_pool2d")
-    if ceil_mode:
-        raise ValueError("max_pool2d: ceil_mode=True is not supported")
-    return MaxPool2dFunction.apply(input, _pool_geometry(input.shape, kernel_size, stride, padding,
-                                                 dilation, "max_pool2d"))
+               ceil_mode: bool = False, return_indices: bool = False):
+    """Max over each window (stride defaults to kernel_size); a NaN in the window wins.
+    ``ceil_mode``: torch's rounding up of the output size (the last windows may hang over
+    the input's edge and are clipped to it). ``return_indices``: also return, as torch, each
+    maximum's flat index in its input plane (int64; -1 for a window of padding only, where
+    torch's index is not meaningful)."""
+    x, unbatched = _batched(input, "max_pool2d")
+    geometry = _pool_geometry(x.shape, kernel_size, stride, padding, dilation, "max_pool2d",
+                              ceil_mode)
+    argmax = [] if return_indices else None
+    y = MaxPool2dFunction.apply(x, geometry, argmax)
+    if unbatched:
+        y = y.reshape(y.shape[1:])
+    if not return_indices:
+        return y
+    indices = argmax[0].astype("int64")  # torch's index type, on the input's device
+    return y, Tensor._from_array(indices[0] if unbatched else indices, None)
 
 
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True) -> Tensor:
-    """Mean over each window; padding counts in the divisor when count_include_pad."""
-    _check(input, "avg_pool2d")
-    if ceil_mode:
-        raise ValueError("avg_pool2d: ceil_mode=True is not supported")
-    return AvgPool2dFunction.apply(input, _pool_geometry(input.shape, kernel_size, stride, padding, 1,
-                                                 "avg_pool2d"), bool(count_include_pad))
+               count_include_pad: bool = True, divisor_override=None) -> Tensor:
+    """Mean over each window; padding counts in the divisor when count_include_pad (with
+    ``ceil_mode``, as in torch, not the part of a window past the padded edge)."""
+    if divisor_override is not None:
+        raise NotImplementedError("avg_pool2d: divisor_override is not supported")
+    x, unbatched = _batched(input, "avg_pool2d")
+    geometry = _pool_geometry(x.shape, kernel_size, stride, padding, 1, "avg_pool2d", ceil_mode)
+    y = AvgPool2dFunction.apply(x, geometry, bool(count_include_pad))
+    return y.reshape(y.shape[1:]) if unbatched else y
 
 
 def amax(input: Tensor, dim, keepdim: bool = False) -> Tensor:
