@@ -138,7 +138,10 @@ def test_a_same_padded_model_trains_saves_and_loads(tmp_path):
 def test_pad_follows_torch():
     x = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
     ours, theirs = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    for widths, value in [((1, 2), 0.0), ((0, 1, 2, 0), -1.5), ((1, 1, 1, 1, 1, 1), None)]:
+    cases = [((1, 2), 0.0), ((0, 1, 2, 0), -1.5), ((1, 1, 1, 1, 1, 1), None),
+             ((-1, 2), 0.5), ((-2, -3), None), ((1, -1, -4, 0), 2.0), ((-5, 1), 0.0)]
+    for widths, value in cases:  # negative widths crop, as torch's do
+        ours.grad = theirs.grad = None
         y = F.pad(ours, widths, value=value)
         expected = TF.pad(theirs, widths, value=0.0 if value is None else value)
         np.testing.assert_array_equal(y.numpy(), expected.detach().numpy())
@@ -146,8 +149,13 @@ def test_pad_follows_torch():
         y.backward(g)
         expected.backward(torch.tensor(g))
         np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
-    with pytest.raises(ValueError, match="widths must be integers >= 0"):
-        F.pad(ours, (1, -1))
+    for crop in [(-6, 0), (-3, -3), (2, -8)]:  # a crop past the axis, as torch refuses
+        with pytest.raises(ValueError, match="negative size"):
+            F.pad(ours, crop)
+        with pytest.raises(RuntimeError):
+            TF.pad(theirs, crop)
+    with pytest.raises(ValueError, match="widths must be integers"):
+        F.pad(ours, (1, 0.5))
     with pytest.raises(ValueError, match="even number of widths"):
         F.pad(ours, (1, 2, 3))
     with pytest.raises(NotImplementedError, match="only 'constant'"):

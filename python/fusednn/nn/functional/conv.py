@@ -74,13 +74,33 @@ def _conv2d_geometry(input, weight, bias, stride, padding, dilation, activation,
     return geometry
 
 
+def _uneven_same(input, weight, stride, padding, dilation, name):
+    """(input, padding) for the kernels: torch's padding="same" with an even kernel extent
+    pads one more row/column at the bottom/right than at the top/left; that extra row and
+    column are padded onto the input here, the even rest left to the kernels."""
+    if (not (isinstance(padding, str) and padding == "same") or not isinstance(input, Tensor)
+            or not isinstance(weight, Tensor) or input.ndim != 4 or weight.ndim != 4):
+        return input, padding  # _conv2d_geometry names what is wrong
+    if pair(stride, "stride", name) != (1, 1):
+        return input, padding  # conv_geometry names the problem
+    dh, dw = pair(dilation, "dilation", name)
+    th, tw = dh * (weight.shape[2] - 1), dw * (weight.shape[3] - 1)
+    if th % 2 == 0 and tw % 2 == 0:
+        return input, padding
+    from .padding import pad
+
+    return pad(input, (0, tw % 2, 0, th % 2)), (th // 2, tw // 2)
+
+
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=1, padding=0,
            dilation=1, activation=None, negative_slope: float = 0.01, *,
            name: str = "conv2d") -> Tensor:
     """2-D convolution (cross-correlation, as torch) of an NCHW float32 input with a weight in
     torch's layout (out_channels, in_channels, kh, kw): im2col + GEMM, with the bias and
-    activation fused. ``padding``: int, pair, "valid" or "same" (stride 1, odd kernel extent).
+    activation fused. ``padding``: int, pair, "valid" or "same" (stride 1; an even kernel
+    extent pads one more at the bottom/right, as torch).
     A channels-last (N, H, W, C) array must be permuted first: ``x.permute(0, 3, 1, 2)``."""
+    input, padding = _uneven_same(input, weight, stride, padding, dilation, name)
     geometry = _conv2d_geometry(input, weight, bias, stride, padding, dilation, activation, name)
     return Conv2dFunction.apply(input, weight, bias, geometry, activation, float(negative_slope))
 
@@ -94,6 +114,7 @@ def conv2d_max_pool2d(input: Tensor, weight: Tensor, bias: Tensor = None, stride
     the same numbers as the two calls; elsewhere it is the two calls."""
     from .pooling import max_pool2d
 
+    input, padding = _uneven_same(input, weight, stride, padding, dilation, name)
     geometry = _conv2d_geometry(input, weight, bias, stride, padding, dilation, activation, name)
     out_h, out_w = geometry.out_h, geometry.out_w
     if (_backend.on_gpu(input.data) or input.dtype != np.float32 or min(out_h, out_w) < 2
@@ -109,7 +130,7 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=1, padding
            name: str = "conv1d") -> Tensor:
     """1-D convolution of an (N, C, L) input with a weight (out_channels, in_channels, k), as
     torch's conv1d: the 2-D kernel over a height-1 image. ``padding``: int, "valid" or
-    "same" (stride 1, odd kernel extent)."""
+    "same" (stride 1)."""
     _check_tensor(input, name, "input")
     _check_tensor(weight, name, "weight")
     if groups != 1:
