@@ -677,11 +677,10 @@ class BatchNormalization(nn.BatchNorm2D, _KerasLayer):
         super().build((None, c))
 
     def forward(self, x):
-        if x.ndim == 2:
-            return self.forward_nchw(x)
-        if self.data_format == "channels_last":
-            return self.forward_nchw(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
-        return self.forward_nchw(x)
+        if x.ndim < 2 or (self.axis == 3 and x.ndim != 4):
+            raise ValueError(f"{self.name}: axis={self.axis} does not fit an input of shape "
+                             f"{x.shape}")
+        return self._forward_layout(x)
 
     def forward_nchw(self, x):
         if self.trainable:

@@ -56,14 +56,27 @@ class Module:
     def forward(self, *inputs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
-    def __call__(self, *inputs, **kwargs):
+    def __call__(self, *inputs, training=None, **kwargs):
+        """``forward(*inputs)``, building the layer on its first input. ``training``
+        (Keras's call argument): run this call in training (True) or inference (False) mode,
+        whatever the layer's mode; None keeps the mode."""
         if inputs and hasattr(inputs[0], "apply_layer"):  # a symbolic input (Keras's API)
+            if training is not None:
+                kwargs["training"] = training
             return inputs[0].apply_layer(self, *inputs[1:], **kwargs)
         if not self.built:
             first = inputs[0] if inputs else None
             self.build(tuple(first.shape) if first is not None else None)
             self.built = True
-        return self.forward(*inputs, **kwargs)
+        if training is None:
+            return self.forward(*inputs, **kwargs)
+        modes = [(m, m.training) for _, m in self.named_modules()]
+        self.train(bool(training))
+        try:
+            return self.forward(*inputs, **kwargs)
+        finally:
+            for m, mode in modes:
+                m.training = mode
 
     # -- parameters --------------------------------------------------------------------------
     def named_parameters(self, prefix: str = ""):

@@ -1,4 +1,4 @@
-"""batch_norm over (N, C) or (N, C, H, W), with torch's arguments and running-statistics
+"""batch_norm over (N, C, ...) (BatchNorm1d's (N, C) and (N, C, L), 2d's (N, C, H, W), ...), with torch's arguments and running-statistics
 update (the running variance takes the unbiased batch variance, as torch's; Keras's layer takes
 the biased one: ``unbiased=False``)."""
 from __future__ import annotations
@@ -15,7 +15,7 @@ class BatchNorm(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps,
                 unbiased):
-        axes = (0,) if x.ndim == 2 else (0, 2, 3)
+        axes = (0,) + tuple(range(2, x.ndim))  # every axis but the channels
         shape = (1, -1) + (1,) * (x.ndim - 2)
         xp = xp_of(x)
         if training:
@@ -63,21 +63,22 @@ class BatchNorm(Function):
 def batch_norm(input: Tensor, running_mean=None, running_var=None, weight: Tensor = None,
                bias: Tensor = None, training: bool = False, momentum: float = 0.1,
                eps: float = 1e-5, *, unbiased: bool = True) -> Tensor:
-    """Normalize each channel of an (N, C) or (N, C, H, W) input: with the batch statistics
+    """Normalize each channel (axis 1) of an (N, C, ...) input: with the batch statistics
     when ``training`` (updating running_mean/running_var in place when given), with the
     running statistics otherwise. ``unbiased``: the running variance takes the batch variance
     times n / (n - 1) (torch's), or as it is (``False``: Keras's)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"batch_norm: expected a fusednn.Tensor, got {type(input).__name__}")
-    if input.ndim not in (2, 4):
-        raise ValueError(f"batch_norm: input must be (N, C) or (N, C, H, W), got {input.shape}")
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: input must be (N, C, ...) with at least 2 dimensions, "
+                         f"got {input.shape}")
     c = input.shape[1]
     for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
                     ("running_var", running_var)):
         if t is not None and tuple(t.shape) != (c,):
             raise ValueError(f"batch_norm: {name} of shape {tuple(t.shape)} does not match "
                              f"{c} channels (input {input.shape})")
-    if training and input.size(0) * (input.numel() // max(1, input.shape[0] * c)) <= 1:
+    if training and input.numel() // max(1, c) <= 1:
         raise ValueError(f"batch_norm: training needs more than one value per channel, got "
                          f"input of shape {input.shape}")
     if not training and (running_mean is None or running_var is None):

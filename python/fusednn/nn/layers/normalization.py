@@ -1,5 +1,5 @@
-"""BatchNorm1D (N, C) and BatchNorm2D (N, C, H, W), or (N, H, W, C) with
-``data_format="channels_last"``; torch semantics: batch statistics in training (running
+"""BatchNorm1D (N, C) or (N, C, L) and BatchNorm2D (N, C, H, W), or with the channels last
+(``data_format="channels_last"``); torch semantics: batch statistics in training (running
 statistics updated with ``momentum``), running statistics in eval."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ..module import Module, Parameter
 
 
 class _BatchNorm(Module):
-    ndim = 2
+    ndims = (2,)  # the input ranks the layer takes
     unbiased = True  # the running variance's batch variance: torch's n / (n - 1) correction
 
     def __init__(self, num_features: int = None, momentum: float = 0.1, eps: float = 1e-5,
@@ -42,11 +42,19 @@ class _BatchNorm(Module):
         self.register_buffer("running_var", np.ones(c, np.float32))
 
     def forward(self, x):
-        if x.ndim != self.ndim:
-            raise ValueError(f"{self.name}: expects {self.ndim}-D input, got shape {x.shape}")
-        if self.data_format == "channels_last":
-            return self.forward_nchw(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
-        return self.forward_nchw(x)
+        if x.ndim not in self.ndims:
+            ranks = " or ".join(f"{n}-D" for n in self.ndims)
+            raise ValueError(f"{self.name}: expects {ranks} input, got shape {x.shape}")
+        return self._forward_layout(x)
+
+    def _forward_layout(self, x):
+        """forward_nchw on the channels axis 1, moving a channels-last axis there and back."""
+        if self.data_format != "channels_last" or x.ndim == 2:
+            return self.forward_nchw(x)
+        nd = x.ndim
+        first = (0, nd - 1) + tuple(range(1, nd - 1))
+        back = (0,) + tuple(range(2, nd)) + (1,)
+        return self.forward_nchw(x.permute(*first)).permute(*back)
 
     def forward_nchw(self, x):
         if x.shape[1] != self.num_features:
@@ -68,11 +76,11 @@ class _BatchNorm(Module):
 
 
 class BatchNorm1D(_BatchNorm):
-    ndim = 2
+    ndims = (2, 3)
 
 
 class BatchNorm2D(_BatchNorm):
-    ndim = 4
+    ndims = (4,)
 
 
 class LayerNormalization(Module):
