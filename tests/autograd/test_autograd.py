@@ -171,3 +171,33 @@ def test_retained_graph_accumulates_without_corrupting_saved_state():
     once = logits.grad.numpy().copy()
     loss.backward()
     np.testing.assert_allclose(logits.grad.numpy(), 2 * once, rtol=1e-6)
+
+
+def test_dot_product_of_two_vectors_backpropagates_as_torch():
+    """1-D @ 1-D is a 0-d dot product; its backward promotes the gradient to (1, 1)."""
+    a, b = np.random.default_rng(3).standard_normal((2, 5)).astype(np.float32)
+    x, y = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)
+    out = x @ y
+    assert out.shape == ()
+    out.backward()
+    tx, ty = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    (tx @ ty).backward()
+    np.testing.assert_allclose(out.item(), float(a @ b), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy(), rtol=1e-6)
+
+
+def test_zero_dim_results_and_gradients_stay_host_arrays():
+    """numpy answers ops on 0-d arrays with scalars; a Tensor must still hold an array (its
+    device is read off the array's type), and a 0-d parameter's gradient with it."""
+    p = Tensor(np.array(1.5, np.float32), requires_grad=True)
+    x = Tensor(np.arange(3, dtype=np.float32))
+    ((x * p) ** 2).sum().backward()
+    (p * p).backward()  # a second, 0-d-only graph accumulates into the same gradient
+    assert p.grad.device == "cpu" and isinstance(p.grad.numpy(), np.ndarray)
+    assert p.grad.item() == pytest.approx(2 * 1.5 * 5 + 2 * 1.5)
+    for t in (p.argmax(), p > 1.0, x.argmax(), Tensor(np.float32(2.0)) <= 2.0):
+        assert t.device == "cpu" and isinstance(t.numpy(), np.ndarray)
+    opt = fusednn.optim.Adam([p], lr=0.1)
+    opt.step()  # a 0-d parameter and its gradient through the optimizer's kernel
+    assert p.item() == pytest.approx(1.4, rel=1e-6)

@@ -148,6 +148,8 @@ def run_backward(root, grad, retain_graph: bool) -> None:
             g = pending.pop(id(node), None)
             if g is None:
                 continue
+            if isinstance(g, np.generic):  # a sum of 0-d gradients is a numpy scalar
+                g = np.asarray(g)
             ctx = node.ctx
             if ctx is None:
                 raise RuntimeError(f"backward through {node.name} a second time: its graph was "
@@ -164,6 +166,8 @@ def run_backward(root, grad, retain_graph: bool) -> None:
             for k, (inp, gi) in enumerate(zip(inputs, result)):
                 if inp is None or gi is None:
                     continue
+                if isinstance(gi, np.generic):  # numpy's ops on 0-d arrays give scalars
+                    gi = np.asarray(gi)
                 if tuple(gi.shape) != inp._data.shape:
                     raise RuntimeError(f"{node.name}.backward returned a gradient of shape "
                                        f"{tuple(gi.shape)} for input {k} of shape {inp.shape}")

@@ -31,6 +31,12 @@ def _as_array(data, device, dtype):
     return arr
 
 
+def _array(x):
+    """numpy gives a scalar, not a 0-d array, for a full reduction or an op on 0-d arrays;
+    a Tensor always holds an array (its device is read off the array's type)."""
+    return np.asarray(x) if isinstance(x, np.generic) else x
+
+
 class Tensor:
     """An n-dimensional array with autograd.
 
@@ -248,7 +254,7 @@ class Tensor:
 
     def _compare(self, other, op):
         o = other.data if isinstance(other, Tensor) else other
-        return Tensor._from_array(op(self._data, o), self.device)
+        return Tensor._from_array(_array(op(self._data, o)), self.device)
 
     def __lt__(self, o): return self._compare(o, lambda a, b: a < b)
     def __le__(self, o): return self._compare(o, lambda a, b: a <= b)
@@ -299,7 +305,7 @@ class Tensor:
         return tensor_ops.Permute.apply(self, tuple(reversed(range(self.ndim))))
 
     def argmax(self, axis=None):
-        return Tensor._from_array(self._data.argmax(axis=axis), self.device)
+        return Tensor._from_array(_array(self._data.argmax(axis=axis)), self.device)
 
     # -- element-wise functions --------------------------------------------------------------
     def exp(self): return tensor_ops.Exp.apply(self)

@@ -192,11 +192,14 @@ class MatMul(Function):
         na, nb = ctx.needs_input_grad
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        g2 = g
-        if a.ndim == 1:
-            g2 = g2[..., None, :]
-        if b.ndim == 1:
-            g2 = g2[..., None]
+        if a.ndim == 1 and b.ndim == 1:  # a dot product: the output is 0-d
+            g2 = g.reshape(1, 1)
+        elif a.ndim == 1:
+            g2 = g[..., None, :]
+        elif b.ndim == 1:
+            g2 = g[..., None]
+        else:
+            g2 = g
         ga = gb = None
         if na:
             ga = unbroadcast(g2 @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape)
@@ -235,13 +238,14 @@ class Mean(Function):
     def forward(ctx, a, axis=None, keepdims=False):
         ctx.shape, ctx.axes, ctx.keepdims = a.shape, _axes(axis, a.ndim), keepdims
         ctx.count = int(np.prod([a.shape[i] for i in ctx.axes])) if a.ndim else 1
-        if ctx.count == 0:
-            raise ValueError(f"mean over an empty axis (shape {a.shape}, axis {axis})")
+        if ctx.count == 0:  # torch's mean of nothing: NaN (numpy's too, with a warning)
+            shape = a.sum(axis=axis, keepdims=keepdims).shape
+            return xp_of(a).full(shape, np.nan, dtype=a.dtype)
         return a.mean(axis=axis, keepdims=keepdims)
 
     @staticmethod
     def backward(ctx, g):
-        return _spread(ctx, g / ctx.count)
+        return _spread(ctx, g / max(ctx.count, 1))  # nothing to spread over when empty
 
 
 class AMax(Function):
@@ -326,34 +330,56 @@ def _basic(index) -> bool:
                and not isinstance(p, bool) for p in parts)
 
 
+def _softmax_input(a, axis):
+    """(a with at least one axis, the axis): torch takes a 0-d input as one element, on axis 0
+    or -1; empty inputs give empty outputs (numpy's max has no identity to start from)."""
+    if a.ndim == 0:
+        if axis not in (0, -1):
+            raise IndexError(f"dim {axis} is out of range for a 0-d input (expected 0 or -1)")
+        return a.reshape(1), 0
+    return a, axis
+
+
 class SoftmaxFunction(Function):
     @staticmethod
     def forward(ctx, a, axis):
         xp = xp_of(a)
+        shape, (a, axis) = a.shape, _softmax_input(a, axis)
+        if a.size == 0:
+            ctx.save_for_backward(a)
+            ctx.axis = axis
+            return a.copy().reshape(shape)
         e = xp.exp(a - a.max(axis=axis, keepdims=True))
         y = e / e.sum(axis=axis, keepdims=True)
         ctx.save_for_backward(y)
         ctx.axis = axis
-        return y
+        return y.reshape(shape)
 
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return y * (g - (g * y).sum(axis=ctx.axis, keepdims=True)), None
+        shape, g = g.shape, g.reshape(y.shape)
+        return (y * (g - (g * y).sum(axis=ctx.axis, keepdims=True))).reshape(shape), None
 
 
 class LogSoftmaxFunction(Function):
     @staticmethod
     def forward(ctx, a, axis):
         xp = xp_of(a)
+        shape, (a, axis) = a.shape, _softmax_input(a, axis)
+        if a.size == 0:
+            ctx.save_for_backward(a)
+            ctx.axis = axis
+            return a.copy().reshape(shape)
         shifted = a - a.max(axis=axis, keepdims=True)
         y = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
         ctx.save_for_backward(y)
         ctx.axis = axis
-        return y
+        return y.reshape(shape)
 
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
         xp = xp_of(g)
-        return g - xp.exp(y) * g.sum(axis=ctx.axis, keepdims=True), None
+        shape, g = g.shape, g.reshape(y.shape)
+        return (g - xp.exp(y) * g.sum(axis=ctx.axis, keepdims=True)).reshape(shape), None
