@@ -68,6 +68,11 @@ def test_conv2d(act, xs, ws, stride, padding, dilation):
     lambda x: F.max_pool2d(x, 3, 2, 1),
     lambda x: F.avg_pool2d(x, 3, 2, 1),
     lambda x: F.avg_pool2d(x, 2, count_include_pad=False),
+    lambda x: F.max_pool2d(x, 2, ceil_mode=True),
+    lambda x: F.max_pool2d(x, (2, 3), 2, 1, dilation=2, ceil_mode=True),
+    lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True),
+    lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+    lambda x: F.max_pool2d(x[0], 3, 2, 1),  # unbatched (C, H, W)
 ])
 def test_pooling(op):
     same_on_both(op, [rand(2, 3, 9, 10)])
@@ -212,3 +217,14 @@ def test_arrays_on_two_devices_in_one_layer_call_are_refused():
         w = Tensor(cupy.asarray(rand(5, 12)))
     with pytest.raises(ValueError, match="cuda:"):
         F.linear(x, w)
+
+
+@pytest.mark.parametrize("op", [lambda x: F.max_pool2d(x, 2, ceil_mode=True),
+                                lambda x: F.avg_pool2d(x, 3, 2, 1)])
+def test_pooling_an_empty_batch_launches_nothing(op):
+    x = Tensor(cupy.zeros((0, 2, 7, 7), cupy.float32), requires_grad=True)
+    y = op(x)
+    assert y.shape[:2] == (0, 2) and y.device == "cuda"
+    y.sum().backward()
+    assert x.grad.shape == x.shape
+    cupy.cuda.Device().synchronize()  # no launch of an empty grid left an error behind
