@@ -100,9 +100,44 @@ mse, mae, kld = mean_squared_error, mean_absolute_error, kl_divergence
 mape, msle, logcosh = mean_absolute_percentage_error, mean_squared_logarithmic_error, log_cosh
 
 
+# Keras 3's reductions: "mean" is "sum_over_batch_size"; "mean_with_sample_weight" divides by
+# the summed sample weights instead of the number of values; None and "none" keep the values.
+REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight", "sum", "none")
+# the reductions fit trains with: the batch mean of the weighted values
+MEAN_REDUCTIONS = ("sum_over_batch_size", "mean")
+
+
+def same_rank(values, weights):
+    """Keras's rank match of a loss and its weights: where the ranks differ by one and the
+    longer one ends in an axis of 1, a 1-D partner gains that axis, else the axis goes; any
+    other pair broadcasts as numpy does (aligned at the last axis)."""
+    if values.ndim == weights.ndim + 1 and values.shape[-1] == 1:
+        if weights.ndim == 1:
+            weights = weights[:, None]
+        else:
+            values = values[..., 0]
+    if weights.ndim == values.ndim + 1 and weights.shape[-1] == 1:
+        if values.ndim == 1:
+            values = values[:, None]
+        else:
+            weights = weights[..., 0]
+    return values, weights
+
+
+def _broadcast_product(a, b, what):
+    try:
+        return a * b
+    except ValueError:
+        raise ValueError(f"sample_weight of shape {b.shape} does not broadcast to the {what} of "
+                         f"shape {a.shape}") from None
+
+
 class Loss:
-    """A loss object: ``loss(y_true, y_pred, sample_weight=None)`` is the weighted mean over the
-    batch (Keras's "sum_over_batch_size"); ``compile(loss=obj)`` trains with it."""
+    """A loss object: ``loss(y_true, y_pred, sample_weight=None)`` reduces the per-sample
+    values as Keras 3 does (``reduction``: "sum_over_batch_size" (default) or "mean": the sum
+    of the weighted values over their number; "mean_with_sample_weight": over the summed
+    weights; "sum"; "none" or None: the weighted values). ``compile(loss=obj)`` trains with it
+    (with one of the mean reductions)."""
 
     name = ""
     function = None
@@ -110,9 +145,9 @@ class Loss:
     def __init__(self, from_logits: bool = False, reduction: str = "sum_over_batch_size",
                  name: str = None):
         reduction = "none" if reduction is None else reduction  # Keras 3 takes None too
-        if reduction not in ("sum_over_batch_size", "sum", "none"):
-            raise ValueError(f"reduction must be 'sum_over_batch_size', 'sum', 'none' or None, "
-                             f"got {reduction!r}")
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"reduction must be one of {', '.join(map(repr, REDUCTIONS))} or "
+                             f"None, got {reduction!r}")
         self.from_logits, self.reduction = from_logits, reduction
         if name:  # a display name; the class's ``name`` says which loss it is
             self.name = name
@@ -121,6 +156,11 @@ class Loss:
 
     @property
     def fusednn_loss(self):
+        if self.reduction not in MEAN_REDUCTIONS:
+            raise NotImplementedError(
+                f"compile: a {type(self).__name__} with reduction={self.reduction!r} is not "
+                f"supported for training (fit trains on the batch mean, reduction "
+                f"'sum_over_batch_size'); call the loss directly for other reductions")
         return (type(self).name, self.from_logits, self.options)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
@@ -128,17 +168,40 @@ class Loss:
         kwargs = {"from_logits": self.from_logits} if type(self).name.endswith(
             "crossentropy") else {}
         kwargs.update(self.options)
-        per = fn(y_true, y_pred, **kwargs)
-        if sample_weight is not None:
-            per = per * np.asarray(sample_weight, np.float32).reshape(per.shape)
-        if self.reduction == "none":
-            return per
-        total = float(per.sum())
-        return total if self.reduction == "sum" else total / max(self._counted(y_true, per), 1)
+        per = np.asarray(fn(y_true, y_pred, **kwargs), np.float32)
+        return self._reduce(per, sample_weight, self._mask(y_true, per))
 
-    def _counted(self, y_true, per) -> int:
-        """The rows a "sum_over_batch_size" mean divides by."""
-        return per.size
+    def _mask(self, y_true, per):
+        """The values that count (a boolean array shaped like ``per``), or None for all."""
+        return None
+
+    def _reduce(self, per, sample_weight, mask):
+        """Keras's reduce_weighted_values: a mask (Keras's, from ``_mask``) becomes weights that
+        leave the masked values out of the sum and of the count, merged with sample_weight."""
+        reduction = self.reduction
+        weights = None if sample_weight is None else np.asarray(sample_weight, np.float32)
+        if mask is not None:
+            kept = mask.astype(np.float32)
+            if reduction in MEAN_REDUCTIONS:  # the mean over the kept values
+                count = float(kept.sum())
+                kept *= kept.size / count if count else 0.0
+            if weights is not None:
+                kept, weights = same_rank(kept, weights)
+                weights = _broadcast_product(kept, weights, "loss")
+            else:
+                weights = kept
+        if weights is not None:
+            per, weights = same_rank(per, weights)
+            per = _broadcast_product(per, weights, "loss")
+        if reduction == "none" or per.shape in ((), (0,)):
+            return per
+        total = float(per.sum(dtype=np.float64))
+        if reduction == "sum":
+            return total
+        divisor = (float(weights.sum(dtype=np.float64))
+                   if reduction == "mean_with_sample_weight" and weights is not None
+                   else float(per.size))
+        return total / divisor if divisor else 0.0  # Keras's divide_no_nan
 
 
 class _SmoothedCrossentropy(Loss):
@@ -180,11 +243,10 @@ class SparseCategoricalCrossentropy(Loss):
         self.ignore_class = _ignore_class(ignore_class)
         self.options = {} if self.ignore_class is None else {"ignore_class": self.ignore_class}
 
-    def _counted(self, y_true, per) -> int:
+    def _mask(self, y_true, per):
         if self.ignore_class is None:
-            return per.size
-        return int((~_losses.ignored_rows(np.asarray(y_true), per.shape,
-                                          self.ignore_class)).sum())
+            return None
+        return ~_losses.ignored_rows(np.asarray(y_true), per.shape, self.ignore_class)
 
 
 class MeanSquaredError(Loss):
