@@ -8,6 +8,7 @@ import numpy as np
 
 from ..autograd import Tensor, no_grad
 from ..nn import losses as _losses
+from ..nn.losses import same_rank  # noqa: F401 (Keras's rank match, used below)
 
 
 def _per_sample(fn, y_true, y_pred, **kwargs):
@@ -105,23 +106,6 @@ mape, msle, logcosh = mean_absolute_percentage_error, mean_squared_logarithmic_e
 REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight", "sum", "none")
 # the reductions fit trains with: the batch mean of the weighted values
 MEAN_REDUCTIONS = ("sum_over_batch_size", "mean")
-
-
-def same_rank(values, weights):
-    """Keras's rank match of a loss and its weights: where the ranks differ by one and the
-    longer one ends in an axis of 1, a 1-D partner gains that axis, else the axis goes; any
-    other pair broadcasts as numpy does (aligned at the last axis)."""
-    if values.ndim == weights.ndim + 1 and values.shape[-1] == 1:
-        if weights.ndim == 1:
-            weights = weights[:, None]
-        else:
-            values = values[..., 0]
-    if weights.ndim == values.ndim + 1 and weights.shape[-1] == 1:
-        if values.ndim == 1:
-            values = values[:, None]
-        else:
-            weights = weights[..., 0]
-    return values, weights
 
 
 def _broadcast_product(a, b, what):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._backend import to_host, xp_of
+from ..nn.losses import same_rank
 
 ALIASES = {"acc": "accuracy", "mean_squared_error": "mse", "mean_absolute_error": "mae",
            "mean_absolute_percentage_error": "mape", "mean_squared_logarithmic_error": "msle"}
@@ -121,8 +122,9 @@ def probabilities(activation: str, z):
 
 # ---- metrics over the whole epoch ------------------------------------------------------------
 class Metric:
-    """Keras's protocol: ``update_state(y_true, y_pred)`` per batch (probabilities),
-    ``result()``, ``reset_state()``."""
+    """Keras's protocol: ``update_state(y_true, y_pred, sample_weight=None)`` per batch
+    (probabilities; ``sample_weight`` per sample, or shaped like the values, weighs them as
+    Keras's metrics do), ``result()``, ``reset_state()``."""
 
     name = "metric"
 
@@ -146,10 +148,57 @@ class Metric:
         raise NotImplementedError
 
 
-def _binary_counts(y_true, y_pred, threshold):
+def _weights_over(sample_weight, shape):
+    """Per-sample (or per-value) weights spread over values of ``shape``: the weights' axes
+    lead, the values' trailing axes repeat them (a weight per row of (N, D) predictions)."""
+    if sample_weight is None:
+        return np.ones(shape)
+    w = np.asarray(sample_weight, np.float64)
+    if w.ndim < len(shape):
+        w = w.reshape(w.shape + (1,) * (len(shape) - w.ndim))
+    try:
+        return np.broadcast_to(w, shape)
+    except ValueError:
+        raise ValueError(f"sample_weight of shape {np.shape(sample_weight)} does not fit "
+                         f"predictions of shape {tuple(shape)}") from None
+
+
+def samplewise(values, sample_weight=None):
+    """(sum, count) that Keras's Mean metric adds for these values: each sample's values
+    averaged to one (over the axes the weights do not have), weighted, summed; the count is
+    the number of samples, or their summed weights (each averaged over its values' axes)."""
+    v = np.asarray(values, np.float64)
+    if sample_weight is None:
+        if v.ndim == 0:
+            return float(v), 1.0
+        if v.ndim > 1:
+            v = v.reshape(len(v), -1).mean(axis=1)
+        return float(v.sum()), float(v.shape[0])
+    w = np.asarray(sample_weight, np.float64)
+    v, w = same_rank(v, w)
+    weight_ndim = w.ndim
+    if v.ndim > weight_ndim:
+        v = v.mean(axis=tuple(range(weight_ndim, v.ndim)))
+    try:
+        w = np.broadcast_to(w, v.shape)
+    except ValueError:
+        raise ValueError(f"sample_weight of shape {np.shape(sample_weight)} does not fit "
+                         f"metric values of shape {np.shape(values)}") from None
+    v = v * w
+    if weight_ndim > 1:
+        w = w.mean(axis=tuple(range(1, weight_ndim)))
+    if v.ndim > 1:
+        v = v.mean(axis=tuple(range(1, v.ndim)))
+    return float(v.sum()), float(w.sum())
+
+
+def _binary_counts(y_true, y_pred, threshold, sample_weight=None):
+    """(TP, FP, FN) over every element, each weighed by its sample's weight."""
+    y_pred = np.asarray(y_pred, np.float64)
+    w = _weights_over(sample_weight, y_pred.shape).reshape(-1)
     t = np.asarray(y_true, np.float64).reshape(-1) > 0.5
-    p = np.asarray(y_pred, np.float64).reshape(-1) > threshold
-    return int((t & p).sum()), int((~t & p).sum()), int((t & ~p).sum())
+    p = y_pred.reshape(-1) > threshold
+    return float(w[t & p].sum()), float(w[~t & p].sum()), float(w[t & ~p].sum())
 
 
 class Precision(Metric):
@@ -169,7 +218,7 @@ class Precision(Metric):
         self.tp = self.fp = self.fn = 0
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        tp, fp, fn = _binary_counts(y_true, y_pred, self.threshold)
+        tp, fp, fn = _binary_counts(y_true, y_pred, self.threshold, sample_weight)
         self.tp, self.fp, self.fn = self.tp + tp, self.fp + fp, self.fn + fn
 
     def result(self):
@@ -186,37 +235,36 @@ class Recall(Precision):
 
 
 class AUC(Metric):
-    """Area under the ROC curve over the epoch's scores, computed exactly (the Mann-Whitney
-    statistic with tied scores averaged, as scikit-learn's roc_auc_score); Keras approximates
-    it with 200 thresholds."""
+    """Area under the ROC curve over the epoch's scores, computed exactly (the weighted
+    Mann-Whitney statistic with tied scores counting half, as scikit-learn's roc_auc_score);
+    Keras approximates it with 200 thresholds."""
 
     name = "auc"
 
     def reset_state(self):
-        self.scores, self.truth = [], []
+        self.scores, self.truth, self.weights = [], [], []
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = np.asarray(y_pred, np.float64)
+        self.weights.append(_weights_over(sample_weight, y_pred.shape).reshape(-1))
         self.truth.append(np.asarray(y_true, np.float64).reshape(-1) > 0.5)
-        self.scores.append(np.asarray(y_pred, np.float64).reshape(-1))
+        self.scores.append(y_pred.reshape(-1))
 
     def result(self):
         if not self.scores:
             return 0.0
         truth, scores = np.concatenate(self.truth), np.concatenate(self.scores)
-        positives = int(truth.sum())
-        negatives = truth.size - positives
-        if positives == 0 or negatives == 0:
+        weights = np.concatenate(self.weights)
+        w_pos, w_neg = float(weights[truth].sum()), float(weights[~truth].sum())
+        if w_pos <= 0 or w_neg <= 0:
             return 0.0
-        order = np.argsort(scores, kind="mergesort")
-        sorted_scores = scores[order]
-        ranks = np.empty(scores.size)
-        edges = np.flatnonzero(np.diff(sorted_scores)) + 1
-        starts = np.concatenate([[0], edges])
-        ends = np.concatenate([edges, [scores.size]])
-        for a, b in zip(starts, ends):  # tied scores share their mean rank
-            ranks[order[a:b]] = (a + b + 1) / 2.0
-        return float((ranks[truth].sum() - positives * (positives + 1) / 2)
-                     / (positives * negatives))
+        # per distinct score: the negative weight below it, and half of that at it
+        distinct, group = np.unique(scores, return_inverse=True)
+        neg_at = np.bincount(group, weights=np.where(truth, 0.0, weights),
+                             minlength=distinct.size)
+        neg_below = np.concatenate([[0.0], np.cumsum(neg_at)[:-1]])
+        wins = neg_below[group] + 0.5 * neg_at[group]
+        return float((weights[truth] * wins[truth]).sum() / (w_pos * w_neg))
 
 
 class F1Score(Metric):
@@ -249,7 +297,9 @@ class F1Score(Metric):
             p[np.arange(len(p)), y_pred.argmax(1)] = True
         else:
             p = y_pred > (0.5 if self.threshold is None else self.threshold)
-        counts = [(t & p).sum(0), (~t & p).sum(0), (t & ~p).sum(0), t.sum(0)]
+        w = _weights_over(sample_weight, t.shape)
+        counts = [(w * (t & p)).sum(0), (w * (~t & p)).sum(0), (w * (t & ~p)).sum(0),
+                  (w * t).sum(0)]
         if self.tp is None:
             self.tp, self.fp, self.fn, self.support = counts
         else:
@@ -263,11 +313,12 @@ class F1Score(Metric):
             tp, fp, fn = self.tp.sum(), self.fp.sum(), self.fn.sum()
             return float(2 * tp / (2 * tp + fp + fn)) if tp + fp + fn else 0.0
         denom = 2 * self.tp + self.fp + self.fn
-        f1 = np.where(denom > 0, 2 * self.tp / np.maximum(denom, 1), 0.0)
+        f1 = np.divide(2 * self.tp, denom, out=np.zeros(denom.shape), where=denom > 0)
         if self.average == "macro":
             return float(f1.mean())
         if self.average == "weighted":
-            return float((f1 * self.support).sum() / max(self.support.sum(), 1))
+            total = self.support.sum()
+            return float((f1 * self.support).sum() / total) if total else 0.0
         return f1.tolist()
 
 
@@ -285,14 +336,14 @@ class TopKCategoricalAccuracy(Metric):
         return {"k": self.k, "name": self.name}
 
     def reset_state(self):
-        self.hits = self.count = 0
+        self.hits = self.count = 0.0
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
         truth = _class_of_rows(y_true, y_pred).reshape(-1)
-        top = np.argsort(-y_pred, axis=-1, kind="stable")[:, :self.k]
-        self.hits += int((top == truth[:, None]).any(axis=1).sum())
-        self.count += len(truth)
+        top = np.argsort(-y_pred.reshape(len(truth), -1), axis=-1, kind="stable")[:, :self.k]
+        hits, count = samplewise((top == truth[:, None]).any(axis=1), sample_weight)
+        self.hits, self.count = self.hits + hits, self.count + count
 
     def result(self):
         return self.hits / self.count if self.count else 0.0
@@ -316,15 +367,17 @@ class BalancedAccuracy(Metric):
                   else y_true.reshape(-1)).astype(np.int64)
         pred = (y_pred.reshape(-1) > 0.5).astype(np.int64) if y_pred.ndim == 1 or \
             y_pred.shape[-1] == 1 else y_pred.argmax(-1)
+        w = _weights_over(sample_weight, truth.shape)
         for c in np.unique(truth):
             mask = truth == c
-            self.support[int(c)] = self.support.get(int(c), 0) + int(mask.sum())
-            self.hits[int(c)] = self.hits.get(int(c), 0) + int((pred[mask] == c).sum())
+            self.support[int(c)] = self.support.get(int(c), 0.0) + float(w[mask].sum())
+            self.hits[int(c)] = self.hits.get(int(c), 0.0) + float(w[mask][pred[mask] == c].sum())
 
     def result(self):
         if not self.support:
             return 0.0
-        return float(np.mean([self.hits[c] / self.support[c] for c in self.support]))
+        return float(np.mean([self.hits[c] / self.support[c] for c in self.support
+                              if self.support[c] > 0]))
 
 
 class _MeanOfRows(Metric):
@@ -337,10 +390,9 @@ class _MeanOfRows(Metric):
         raise NotImplementedError
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        values = np.asarray(self.rows(np.asarray(y_true), np.asarray(y_pred, np.float64)),
-                            np.float64)
-        self.total += float(values.sum())
-        self.count += values.size
+        values = self.rows(np.asarray(y_true), np.asarray(y_pred, np.float64))
+        total, count = samplewise(values, sample_weight)
+        self.total, self.count = self.total + total, self.count + count
 
     def result(self):
         return self.total / self.count if self.count else 0.0
@@ -418,17 +470,23 @@ class RootMeanSquaredError(_MeanOfRows):
 
 
 class R2Score(Metric):
-    """The coefficient of determination over the epoch, 1 - SS_res / SS_tot per output,
-    averaged over the outputs ("uniform_average", Keras's default), "variance_weighted" or
-    per output (None)."""
+    """The coefficient of determination over the epoch, 1 - SS_res / SS_tot per output (with
+    sample weights, weighted sums), as Keras's: an infinite score (a constant target) counts
+    as 0; averaged over the outputs ("uniform_average", the default), weighted by their
+    variance ("variance_weighted_average"; "variance_weighted" is the same) or per output
+    (None); ``num_regressors`` adjusts it with n = the number of values seen."""
 
     name = "r2_score"
 
     def __init__(self, class_aggregation="uniform_average", num_regressors: int = 0,
                  name: str = None):
-        if class_aggregation not in (None, "uniform_average", "variance_weighted"):
+        if class_aggregation == "variance_weighted":
+            class_aggregation = "variance_weighted_average"
+        if class_aggregation not in (None, "uniform_average", "variance_weighted_average"):
             raise ValueError(f"class_aggregation must be None, 'uniform_average' or "
-                             f"'variance_weighted', got {class_aggregation!r}")
+                             f"'variance_weighted_average', got {class_aggregation!r}")
+        if int(num_regressors) < 0:
+            raise ValueError(f"num_regressors must be >= 0, got {num_regressors}")
         self.class_aggregation, self.num_regressors = class_aggregation, int(num_regressors)
         super().__init__(name)
 
@@ -443,23 +501,27 @@ class R2Score(Metric):
         y_pred = np.asarray(y_pred, np.float64)
         y_pred = y_pred.reshape(len(y_pred), -1)
         y_true = np.asarray(y_true, np.float64).reshape(y_pred.shape)
-        sums = np.stack([y_true.sum(0), (y_true ** 2).sum(0), ((y_true - y_pred) ** 2).sum(0)])
+        w = _weights_over(sample_weight, y_true.shape)
+        sums = np.stack([(w * y_true).sum(0), (w * y_true ** 2).sum(0),
+                         (w * (y_true - y_pred) ** 2).sum(0), w.sum(0)])
         self.sums = sums if self.sums is None else self.sums + sums
-        self.n += len(y_pred)
+        self.n += y_true.size
 
     def result(self):
         if self.sums is None or self.n == 0:
             return 0.0
-        total, squares, residual = self.sums
-        ss_tot = squares - total ** 2 / self.n
-        r2 = 1 - residual / np.where(ss_tot == 0, np.finfo(np.float64).tiny, ss_tot)
-        if self.num_regressors:
+        total, squares, residual, count = self.sums
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ss_tot = squares - total * (total / count)
+            r2 = 1 - residual / ss_tot
+        r2 = np.where(np.isinf(r2), 0.0, r2)
+        if self.class_aggregation == "uniform_average":
+            r2 = r2.mean()
+        elif self.class_aggregation == "variance_weighted_average":
+            r2 = (ss_tot * r2).sum() / ss_tot.sum()
+        if 0 < self.num_regressors < self.n - 1:  # else Keras falls back to the plain score
             r2 = 1 - (1 - r2) * (self.n - 1) / (self.n - self.num_regressors - 1)
-        if self.class_aggregation is None:
-            return r2.tolist()
-        if self.class_aggregation == "variance_weighted":
-            return float((r2 * ss_tot).sum() / ss_tot.sum())
-        return float(r2.mean())
+        return r2.tolist() if self.class_aggregation is None else float(r2)
 
 
 class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):

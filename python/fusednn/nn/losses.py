@@ -290,6 +290,23 @@ def sparse_categorical_crossentropy(output: Tensor, target, from_logits: bool = 
     return per * Tensor(xp_of(per.data).asarray(kept, dtype=per.dtype), device=per.device)
 
 
+def same_rank(values, weights):
+    """Keras's rank match of a loss and its weights: where the ranks differ by one and the
+    longer one ends in an axis of 1, a 1-D partner gains that axis, else the axis goes; any
+    other pair broadcasts as numpy does (aligned at the last axis)."""
+    if values.ndim == weights.ndim + 1 and values.shape[-1] == 1:
+        if weights.ndim == 1:
+            weights = weights[:, None]
+        else:
+            values = values[..., 0]
+    if weights.ndim == values.ndim + 1 and weights.shape[-1] == 1:
+        if values.ndim == 1:
+            values = values[:, None]
+        else:
+            weights = weights[..., 0]
+    return values, weights
+
+
 def ignored_rows(target, rows: tuple, ignore_class):
     """Where the class-index ``target`` (``rows``, or with a trailing axis of 1) holds
     ``ignore_class``: the rows Keras's ``ignore_class`` masks out of the loss and of its
