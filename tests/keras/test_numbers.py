@@ -4,6 +4,7 @@ from Keras's formulas, and the binary-classifier case where a double sigmoid onc
 import numpy as np
 import pytest
 
+import fusednn
 from fusednn import keras
 from fusednn.data import load_digits
 
@@ -417,3 +418,17 @@ def test_batch_norm_channels_last_normalizes_channels():
         y = layer(Tensor(x)).numpy()
         np.testing.assert_allclose(y.mean(axis=(0, 1, 2)), 0, atol=1e-5)
         np.testing.assert_allclose(y.var(axis=(0, 1, 2)), 1, rtol=1e-2)
+
+
+def test_keras_sgd_nesterov_without_momentum_is_the_plain_step():
+    """Keras accepts nesterov=True with momentum 0 (torch refuses it): p -= lr * g."""
+    p0 = np.random.default_rng(4).standard_normal(5).astype(np.float32)
+    p = fusednn.Tensor(p0.copy(), requires_grad=True)
+    opt = keras.optimizers.SGD(learning_rate=0.1, nesterov=True).build_optimizer([p])
+    expected = p0.astype(np.float64)
+    for k in range(3):
+        g = np.full(5, k + 1.0, np.float32)
+        p.grad = fusednn.Tensor(g)
+        opt.step()
+        expected = expected - 0.1 * g
+    np.testing.assert_allclose(p.numpy(), expected, rtol=1e-6)

@@ -224,7 +224,8 @@ class SGD(Optimizer):
         self.momentum, self.nesterov = momentum, nesterov
 
     def _fused_arguments(self):
-        return dict(momentum=self.momentum, nesterov=self.nesterov)
+        # Keras's Nesterov step without momentum is the plain step (torch refuses the pair)
+        return dict(momentum=self.momentum, nesterov=bool(self.nesterov) and self.momentum > 0)
 
 
 class RMSprop(Optimizer):
