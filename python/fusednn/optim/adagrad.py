@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from .. import _checks
 from .. import _cpu
-from .optimizer import Optimizer
+from .optimizer import Optimizer, torch_switches
 
 
 class Adagrad(Optimizer):
@@ -13,11 +13,13 @@ class Adagrad(Optimizer):
     kernel = "adagrad_step"
 
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
-                 initial_accumulator_value=0.0, eps=1e-10, *, maximize=False, l1=0.0,
-                 max_grad_norm=None, nonfinite="raise"):
+                 initial_accumulator_value=0.0, eps=1e-10, *, maximize=False, foreach=None,
+                 differentiable=False, fused=None, l1=0.0, max_grad_norm=None,
+                 nonfinite="raise"):
         defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, eps=eps,
-                        maximize=maximize, l1=l1)
+                        maximize=maximize, l1=l1,
+                        **torch_switches(foreach, differentiable, fused=fused))
         super().__init__(params, defaults, max_grad_norm=max_grad_norm, nonfinite=nonfinite)
 
     def _hparams(self, g):

@@ -87,6 +87,20 @@ def _device_step(p, value):
 _UNSET = object()
 
 
+def torch_switches(foreach=None, differentiable=False, **fused_capturable) -> dict:
+    """torch.optim's implementation switches, taken so torch code ports unchanged and kept in
+    each group as torch keeps them. They change nothing here: every step runs fusednn's one
+    fused multi-tensor kernel, and on the GPU step counts already live on the device (what
+    torch's ``capturable`` asks for). What torch refuses is refused; a differentiable step
+    is not supported."""
+    if fused_capturable.get("fused") and foreach:
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    if differentiable:
+        raise NotImplementedError("differentiable=True (autograd through the optimizer step) "
+                                  "is not supported by fusednn's fused steps")
+    return dict(foreach=foreach, differentiable=False, **fused_capturable)
+
+
 class Optimizer:
     """Base class. A subclass names its ``kernel`` (e.g. ``"adam_step"``) and builds its
     validated hyperparameter struct from a group in ``_hparams``; the struct says which state
@@ -131,6 +145,9 @@ class Optimizer:
             params = [{"params": params}]
         for group in params:
             self.add_param_group(group)
+        if any(g.get("capturable") for g in self.param_groups) and not self.on_gpu:
+            raise ValueError("capturable=True needs parameters on a GPU (as torch's, whose "
+                             "capturable steps run on CUDA devices only)")
 
     # -- hooks for subclasses ------------------------------------------------------------------
     def _hparams(self, group):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from .. import _checks
 from .. import _cpu
-from .optimizer import Optimizer
+from .optimizer import Optimizer, torch_switches
 
 
 class RMSprop(Optimizer):
@@ -14,10 +14,11 @@ class RMSprop(Optimizer):
     kernel = "rmsprop_step"
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False, *, maximize=False, l1=0.0, max_grad_norm=None,
-                 nonfinite="raise"):
+                 centered=False, *, maximize=False, foreach=None, capturable=False,
+                 differentiable=False, l1=0.0, max_grad_norm=None, nonfinite="raise"):
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                        momentum=momentum, centered=centered, maximize=maximize, l1=l1)
+                        momentum=momentum, centered=centered, maximize=maximize, l1=l1,
+                        **torch_switches(foreach, differentiable, capturable=capturable))
         super().__init__(params, defaults, max_grad_norm=max_grad_norm, nonfinite=nonfinite)
 
     def _hparams(self, g):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from .. import _checks
 from .. import _cpu
-from .optimizer import Optimizer
+from .optimizer import Optimizer, torch_switches
 
 
 class SGD(Optimizer):
@@ -14,10 +14,11 @@ class SGD(Optimizer):
     kernel = "sgd_step"
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, *, maximize=False, l1=0.0, max_grad_norm=None,
-                 nonfinite="raise"):
+                 nesterov=False, *, maximize=False, foreach=None, differentiable=False,
+                 fused=None, l1=0.0, max_grad_norm=None, nonfinite="raise"):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
-                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize, l1=l1)
+                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize, l1=l1,
+                        **torch_switches(foreach, differentiable, fused=fused))
         super().__init__(params, defaults, max_grad_norm=max_grad_norm, nonfinite=nonfinite)
 
     def _hparams(self, g):
