@@ -17,6 +17,9 @@ class Sequential(_Sequential):
     # Keras's History holds the loss and metrics (and "learning_rate" where a rate callback
     # puts it), no "lr"
     logs_learning_rate = False
+    # Keras's "accuracy" after BinaryCrossentropy(from_logits=True) thresholds the raw outputs
+    # at 0.5, as Keras's binary_accuracy does whatever the outputs are
+    accuracy_reads_outputs_as_probabilities = True
 
     def __init__(self, layers=None, name: str = None, trainable: bool = True):
         super().__init__(name=name or "sequential")

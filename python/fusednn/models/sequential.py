@@ -42,6 +42,9 @@ class Sequential(Module):
     once; otherwise it builds at the first call or ``fit``."""
 
     logs_learning_rate = True  # each epoch's logs and History carry "lr"
+    # Binary accuracy of a model whose outputs are logits (a loss taking logits) thresholds
+    # them at 0 (probability 0.5). Keras thresholds every output at 0.5 as it is.
+    accuracy_reads_outputs_as_probabilities = False
 
     def __init__(self, layers=None, input_shape=None, name: str = None):
         super().__init__(name or "sequential")

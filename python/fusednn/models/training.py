@@ -112,7 +112,9 @@ def outputs(model, x):
         logits, mask = model.forward_masked(Tensor(x), logits=True)
         return logits, True, probabilities(act, logits.data), True, mask
     out, mask = model.forward_masked(Tensor(x))
-    return out, None, out.data, objective.probabilities, mask
+    return (out, None, out.data,
+            objective.probabilities
+            or getattr(model, "accuracy_reads_outputs_as_probabilities", False), mask)
 
 
 def warn_double_activation(model):
@@ -245,6 +247,8 @@ def fit(model, x, y, epochs, batch_size, validation_split, validation_data, shuf
         keep, held = split_indices(len(x), validation_split, labels, validation_shuffle,
                                    _seeding.data_rng())
         validation_data = (x[held], y[held])
+        if sample_weight is not None:  # Keras splits the sample weights too (not class_weight)
+            validation_data += (np.asarray(sample_weight)[held],)
         x, y = x[keep], y[keep]
         weights = None if weights is None else weights[keep]
     arrays = (x, y) if weights is None else (x, y, weights)
