@@ -54,3 +54,29 @@ def test_validation_split_holds_out_the_sample_weights_too():
     history = model.fit(x, y, epochs=1, batch_size=4, shuffle=False, validation_split=0.25,
                         class_weight={0: 3.0, 1: 0.5, 2: 1.0}, verbose=0).history
     np.testing.assert_allclose(history["val_loss"][0], losses[held].mean(), rtol=1e-5)
+
+
+def test_reduce_lr_on_plateau_logs_the_rate_the_epoch_trained_with():
+    """Keras writes logs["learning_rate"] before it reduces the rate."""
+    x, y = rng.standard_normal((16, 2)).astype(np.float32), rng.standard_normal((16, 1))
+    model = frozen_model(2, 1, "linear")
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="mse")
+    never_better = keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0,
+                                                     min_delta=1e9)
+    history = model.fit(x, y, epochs=4, batch_size=8, verbose=0, callbacks=[never_better])
+    np.testing.assert_allclose(history.history["learning_rate"], [0.1, 0.1, 0.05, 0.025])
+    assert model.optimizer.learning_rate == 0.0125
+
+
+def test_keras_evaluation_adds_the_weight_penalties():
+    x, y = rng.standard_normal((12, 3)).astype(np.float32), rng.standard_normal((12, 1))
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(
+        1, kernel_regularizer=keras.regularizers.l2(0.5))])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="mse")
+    kernel, _ = model.get_weights()
+    mse = float(((model.predict(x, verbose=0) - y) ** 2).mean())
+    penalty = 0.5 * float((kernel.astype(np.float64) ** 2).sum())
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0), mse + penalty, rtol=1e-5)
+    history = model.fit(x, y, epochs=1, batch_size=4, validation_data=(x, y), verbose=0)
+    np.testing.assert_allclose(history.history["val_loss"][0], mse + penalty, rtol=1e-5)
+    np.testing.assert_allclose(history.history["loss"][0], mse + penalty, rtol=1e-5)

@@ -20,6 +20,8 @@ class Sequential(_Sequential):
     # Keras's "accuracy" after BinaryCrossentropy(from_logits=True) thresholds the raw outputs
     # at 0.5, as Keras's binary_accuracy does whatever the outputs are
     accuracy_reads_outputs_as_probabilities = True
+    # Keras's evaluate and validation loss include the regularizers' penalties, as training's
+    evaluation_adds_penalties = True
 
     def __init__(self, layers=None, name: str = None, trainable: bool = True):
         super().__init__(name=name or "sequential")

@@ -250,6 +250,8 @@ class ReduceLROnPlateau(Callback):
         self._reset()
 
     def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:  # the rate this epoch trained with, before any reduction (Keras's)
+            logs["learning_rate"] = float(self.model.optimizer.param_groups[0]["lr"])
         value = _monitored(self, logs)
         if self.in_cooldown():
             self.cooldown_counter -= 1
@@ -271,8 +273,6 @@ class ReduceLROnPlateau(Callback):
                         print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
                               f"{new}.")
                     self.cooldown_counter, self.wait = self.cooldown, 0
-        if logs is not None:
-            logs["learning_rate"] = float(self.model.optimizer.param_groups[0]["lr"])
 
 
 class CSVLogger(Callback):

@@ -45,6 +45,8 @@ class Sequential(Module):
     # Binary accuracy of a model whose outputs are logits (a loss taking logits) thresholds
     # them at 0 (probability 0.5). Keras thresholds every output at 0.5 as it is.
     accuracy_reads_outputs_as_probabilities = False
+    # evaluate and the validation loss: the loss alone (Keras adds the weight penalties)
+    evaluation_adds_penalties = False
 
     def __init__(self, layers=None, input_shape=None, name: str = None):
         super().__init__(name or "sequential")

@@ -389,6 +389,9 @@ def evaluate_batches(model, batches) -> dict:
                                          mask=mask).item() * len(xb)
                 seen += len(xb)
                 tracker.update(scores, yb, probabilities, mask)
+            if getattr(model, "evaluation_adds_penalties", False):  # Keras's evaluate does
+                penalty = model.regularization_loss()
+                total += (0.0 if isinstance(penalty, float) else penalty.item()) * seen
     finally:
         model.train(mode)
     out = {"loss": total / max(seen, 1)}
