@@ -224,3 +224,17 @@ def test_conv2d_max_pool2d_with_an_even_same_kernel_matches_the_two_calls():
     compare(lambda x, w: F.conv2d_max_pool2d(x, w, None, padding="same", activation="relu"),
             lambda x, w: TF.max_pool2d(torch.relu(TF.conv2d(x, w, padding="same")), 2),
             [x, w])
+
+
+def test_embedding_takes_torch_and_list_indices():
+    """Indices as a torch CPU tensor or a nested list read as numpy would; before, anything
+    that was not a numpy array was taken for a GPU array (and needed CuPy)."""
+    weight = rand(rng, 6, 3)
+    indices = [[1, 5], [0, 1]]
+    expected = TF.embedding(torch.tensor(indices), torch.tensor(weight)).numpy()
+    for given in (torch.tensor(indices), indices, np.array(indices, np.int32)):
+        w = Tensor(weight, requires_grad=True)
+        y = F.embedding(given, w)
+        np.testing.assert_array_equal(y.numpy(), expected)
+        y.sum().backward()
+        np.testing.assert_array_equal(w.grad.numpy().sum(axis=1), [3.0, 6.0, 0, 0, 0, 3.0])

@@ -44,7 +44,8 @@ def as_indices(indices, rows: int, where: str):
     """Integer indices (an integral float array, as a model's float32 input, is accepted)
     checked to lie in [0, rows)."""
     data = indices.data if isinstance(indices, Tensor) else indices
-    xp = xp_of(data) if hasattr(data, "dtype") else np
+    # device arrays stay on their device; anything else (lists, torch CPU tensors) via numpy
+    xp = xp_of(data) if hasattr(data, "__cuda_array_interface__") else np
     data = xp.asarray(data)
     if data.dtype.kind == "f":
         as_int = data.astype(np.int64)
