@@ -80,3 +80,29 @@ def test_keras_evaluation_adds_the_weight_penalties():
     history = model.fit(x, y, epochs=1, batch_size=4, validation_data=(x, y), verbose=0)
     np.testing.assert_allclose(history.history["val_loss"][0], mse + penalty, rtol=1e-5)
     np.testing.assert_allclose(history.history["loss"][0], mse + penalty, rtol=1e-5)
+
+
+def test_calling_a_keras_model_infers_unless_told_to_train():
+    """Keras's default: model(x) and layer(x) run in inference (Dropout off, BatchNormalization
+    on its moving statistics, which stay put); training=True trains that call; fit trains and
+    leaves the model inferring again. fusednn's own modules keep torch's train/eval mode."""
+    x = rng.standard_normal((8, 4)).astype(np.float32)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4), keras.layers.Dropout(0.5),
+                              keras.layers.BatchNormalization(), keras.layers.Dense(2)])
+    first = model(x).numpy()
+    np.testing.assert_array_equal(model(x).numpy(), first)
+    np.testing.assert_allclose(model.predict(x, verbose=0), first, rtol=1e-6)
+    moving_mean = model.layers[2].get_weights()[2]
+    np.testing.assert_array_equal(moving_mean, 0.0)
+    trained = model(x, training=True).numpy()
+    assert not np.allclose(trained, first)
+    assert np.abs(model.layers[2].get_weights()[2]).max() > 0  # one training call moved it
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, np.zeros((8, 2), np.float32), epochs=1, verbose=0)
+    assert not model.training
+    np.testing.assert_allclose(model(x).numpy(), model.predict(x, verbose=0), rtol=1e-6)
+    drop = keras.layers.Dropout(0.5)
+    ones = fusednn.Tensor(np.ones((2, 50), np.float32))
+    np.testing.assert_array_equal(drop(ones).numpy(), 1.0)
+    assert (drop(ones, training=True).numpy() == 0).any()
+    assert fusednn.nn.Dropout(0.5).training  # torch's modules start training

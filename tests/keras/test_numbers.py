@@ -414,8 +414,9 @@ def test_batch_norm_channels_last_normalizes_channels():
 
     rng = np.random.default_rng(0)
     x = (rng.standard_normal((6, 5, 5, 3)) * [1, 4, 9] + [0, 2, -3]).astype(np.float32)
-    for layer in (nn.BatchNorm2D(data_format="channels_last"), keras.layers.BatchNormalization()):
-        y = layer(Tensor(x)).numpy()
+    for layer, training in ((nn.BatchNorm2D(data_format="channels_last"), None),
+                            (keras.layers.BatchNormalization(), True)):  # Keras's infers
+        y = layer(Tensor(x), training=training).numpy()
         np.testing.assert_allclose(y.mean(axis=(0, 1, 2)), 0, atol=1e-5)
         np.testing.assert_allclose(y.var(axis=(0, 1, 2)), 1, rtol=1e-2)
 

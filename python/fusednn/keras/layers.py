@@ -22,6 +22,9 @@ class _KerasLayer:
     ``weights`` / ``trainable_weights`` / ``non_trainable_weights`` (arrays in Keras's
     layouts, as ``get_weights`` gives them), ``count_params`` and ``compute_output_shape``."""
 
+    # a Keras layer starts in inference mode: layer(x) infers unless training=True (or fit)
+    keras_inference_by_default = True
+
     def _take_input_shape(self, input_shape, input_dim=None):
         if input_dim is not None:
             input_shape = (input_dim,)

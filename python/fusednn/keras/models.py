@@ -22,6 +22,8 @@ class Sequential(_Sequential):
     accuracy_reads_outputs_as_probabilities = True
     # Keras's evaluate and validation loss include the regularizers' penalties, as training's
     evaluation_adds_penalties = True
+    # model(x) predicts (inference) unless called with training=True, as Keras's
+    keras_inference_by_default = True
 
     def __init__(self, layers=None, name: str = None, trainable: bool = True):
         super().__init__(name=name or "sequential")

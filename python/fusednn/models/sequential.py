@@ -163,7 +163,8 @@ class Sequential(Module):
         """The model's output before its final activation (see ``final_activation``)."""
         return self.forward_masked(x, logits=True)[0]
 
-    def __call__(self, x):
+    def __call__(self, x, training=None):
+        """The model on ``x`` (an array or a Tensor); ``training`` as a layer call takes it."""
         if not isinstance(x, Tensor):
             x = Tensor(np.asarray(x, dtype=np.float32) if not hasattr(
                 x, "__cuda_array_interface__") else x)
@@ -172,7 +173,7 @@ class Sequential(Module):
         elif tuple(x.shape[1:]) != self.input_shape:
             raise ValueError(f"{self.name}: expects samples of shape {self.input_shape}, got "
                              f"input of shape {x.shape}")
-        return self.forward(x)
+        return super().__call__(x, training=training)
 
     @property
     def device(self) -> str:

@@ -259,6 +259,18 @@ def fit(model, x, y, epochs, batch_size, validation_split, validation_data, shuf
 
 def run_epochs(model, loader, validation_data, epochs, batch_size, callbacks, verbose,
                initial_epoch, validate_now) -> History:
+    """The epochs of fit; the model trains in training mode and ends in the mode it had
+    (a Keras model, in inference from its start, predicts again after fit)."""
+    mode = model.training
+    try:
+        return _run_epochs(model, loader, validation_data, epochs, batch_size, callbacks,
+                           verbose, initial_epoch, validate_now)
+    finally:
+        model.train(mode)
+
+
+def _run_epochs(model, loader, validation_data, epochs, batch_size, callbacks, verbose,
+                initial_epoch, validate_now) -> History:
     if validation_data is not None:
         if isinstance(validation_data, tuple) and len(validation_data) in (2, 3) \
                 and is_arrays(validation_data[0]):

@@ -28,7 +28,9 @@ class Module:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
-        self.training = True
+        # torch's modules start in training mode; Keras's layers and models in inference
+        # (``model(x)`` predicts; fit trains them and puts them back)
+        self.training = not getattr(self, "keras_inference_by_default", False)
         self.built = False
         self.name = name or type(self).__name__.lower()
 
