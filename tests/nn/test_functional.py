@@ -258,9 +258,10 @@ def test_avg_pool2d(shape, k, s, p, count_include_pad):
             lambda t: TF.avg_pool2d(t, k, s, p, count_include_pad=count_include_pad), [x])
 
 
-@pytest.mark.parametrize("shape", [(6, 5), (4, 3, 5, 7)])
+@pytest.mark.parametrize("shape", [(6, 5), (4, 3, 5, 7), (6, 3, 5), (4, 2, 3, 2, 2), (5, 4, 1)])
 @pytest.mark.parametrize("training", [True, False])
 def test_batch_norm(shape, training):
+    """Any (N, C, ...) rank: BatchNorm1d's (N, C, L), 2d's, 3d's."""
     c = shape[1]
     x, w, b = rand(rng, *shape), rand(rng, c), rand(rng, c)
     rm, rv = rand(rng, c), np.abs(rand(rng, c)) + 0.5
