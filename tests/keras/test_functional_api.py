@@ -16,7 +16,7 @@ def test_a_functional_chain_is_its_sequential_model(tmp_path):
     assert x.shape == (None, 3, 3, 4)
     outputs = L.Dense(3, activation="softmax")(L.Flatten()(x))
     model = keras.Model(inputs=inputs, outputs=outputs, name="tagged")
-    assert model.name == "tagged" and model.input_shape == (8, 8, 1)
+    assert model.name == "tagged" and model.input_shape == (None, 8, 8, 1)
     assert [type(layer).__name__ for layer in model.layers] == \
         ["Conv2D", "MaxPooling2D", "Flatten", "Dense"]
     same = keras.Sequential([L.Input((8, 8, 1)), L.Conv2D(4, 3, activation="relu"),
@@ -46,4 +46,4 @@ def test_what_is_not_a_chain_is_named():
         keras.Model(np.zeros(3), dense(a))
     empty = keras.Model()  # layers added afterwards, as a Sequential
     empty.add(L.Dense(2, input_dim=3))
-    assert empty.output_shape == (2,)
+    assert empty.output_shape == (None, 2)

@@ -274,7 +274,7 @@ def test_channels_last_cnn_has_kerass_parameter_count_and_one_layout_change():
                               L.Flatten(), L.Dense(64, activation="relu"),
                               L.Dense(10, activation="softmax")])
     assert model.count_params() == 93322
-    assert model.output_shape == (10,)
+    assert model.output_shape == (None, 10)  # Keras keeps the batch axis, as None
 
 
 def test_channels_last_image_into_a_channels_first_layer_is_named():

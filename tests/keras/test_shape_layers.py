@@ -109,7 +109,7 @@ def test_a_model_of_them_trains_saves_and_loads(tmp_path):
         L.Reshape((36, 4)), L.MaxPooling1D(2), L.Permute((2, 1)), L.Flatten(),
         L.Dense(6), L.ReLU(max_value=6.0), L.RepeatVector(2), L.Flatten(),
         L.Dense(2), L.Softmax()])
-    assert model.output_shape == (2,)
+    assert model.output_shape == (None, 2)
     x = rand(32, 8, 8, 1)
     y = (x.mean(axis=(1, 2, 3)) > 0).astype(np.int64)
     model.compile("adam", "sparse_categorical_crossentropy")

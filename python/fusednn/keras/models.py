@@ -35,6 +35,18 @@ class Sequential(_Sequential):
 
     # -- Keras's model attributes -----------------------------------------------------------
     @property
+    def input_shape(self):
+        """Keras's: the batch axis first, as None — (None, 28, 28, 1) — or None unbuilt."""
+        shape = self.sample_input_shape
+        return None if shape is None else (None,) + shape
+
+    @property
+    def output_shape(self):
+        """Keras's: (None, *one sample's output shape), or None unbuilt."""
+        shape = self.sample_output_shape
+        return None if shape is None else (None,) + shape
+
+    @property
     def trainable(self) -> bool:
         return all(getattr(layer, "trainable", True) for layer in self.layers)
 

@@ -122,7 +122,7 @@ def save_model(model, path: str) -> str:
     if not model.built:
         raise ValueError("save() needs a built model: give input_shape= or train it first")
     arrays, meta = {}, {"format": FORMAT, "version": VERSION, "name": model.name,
-                        "input_shape": list(model.input_shape),
+                        "input_shape": list(model.sample_input_shape),
                         "layers": [_layer_config(l) for l in model.layers]}
     for key, value in model.state_dict().items():
         arrays["weights/" + key] = to_host(value)

@@ -51,7 +51,8 @@ class Sequential(Module):
     def __init__(self, layers=None, input_shape=None, name: str = None):
         super().__init__(name or "sequential")
         self.layers = []
-        self.input_shape = self.output_shape = None
+        # one sample's shapes (no batch axis), known once built
+        self.sample_input_shape = self.sample_output_shape = None
         self.optimizer = self.objective = self.lr_schedule = None
         self.metrics, self.stop_training, self._compile_config = [], False, None
         for layer in layers or []:
@@ -72,22 +73,32 @@ class Sequential(Module):
         self._modules[str(len(self.layers) - 1)] = layer
         if self.built:
             self.built = False
-            self.build((None,) + self.input_shape)
+            self.build((None,) + self.sample_input_shape)
 
     # -- building and calling ------------------------------------------------------------------
     def build(self, input_shape) -> None:
         """Create every layer's weights by running one zero sample through them (eval mode, no
         graph); records the output shape (without the batch axis)."""
-        self.input_shape = tuple(input_shape[1:])
+        self.sample_input_shape = tuple(input_shape[1:])
         mode = self.training
         self.eval()
         try:
             with no_grad():
-                out = self.forward(Tensor(np.zeros((1,) + self.input_shape, np.float32)))
+                out = self.forward(Tensor(np.zeros((1,) + self.sample_input_shape, np.float32)))
         finally:
             self.train(mode)
-        self.output_shape = tuple(out.shape[1:])
+        self.sample_output_shape = tuple(out.shape[1:])
         self.built = True
+
+    @property
+    def input_shape(self):
+        """One sample's input shape (no batch axis), or None before the model is built."""
+        return self.sample_input_shape
+
+    @property
+    def output_shape(self):
+        """One sample's output shape (no batch axis), or None before the model is built."""
+        return self.sample_output_shape
 
     def forward(self, x):
         return self._run(x, self.layers)[0]
@@ -170,9 +181,9 @@ class Sequential(Module):
                 x, "__cuda_array_interface__") else x)
         if not self.built:
             self.build(x.shape)
-        elif tuple(x.shape[1:]) != self.input_shape:
-            raise ValueError(f"{self.name}: expects samples of shape {self.input_shape}, got "
-                             f"input of shape {x.shape}")
+        elif tuple(x.shape[1:]) != self.sample_input_shape:
+            raise ValueError(f"{self.name}: expects samples of shape "
+                             f"{self.sample_input_shape}, got input of shape {x.shape}")
         return super().__call__(x, training=training)
 
     @property

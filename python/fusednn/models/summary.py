@@ -10,7 +10,7 @@ def summary_text(model) -> str:
     if not model.built:
         raise ValueError("summary() needs a built model: give input_shape= or call fit() first")
     rows, counts = [], []
-    x = Tensor(np.zeros((1,) + model.input_shape, np.float32)).to(model.device)
+    x = Tensor(np.zeros((1,) + model.sample_input_shape, np.float32)).to(model.device)
     mode = model.training
     model.eval()
     try:
@@ -31,7 +31,7 @@ def summary_text(model) -> str:
     return "\n".join([f'Model "{model.name}"', line(header), rule] + [line(r) for r in rows] +
                      [rule, f"Total params: {total:,}", f"Trainable params: {trained:,}",
                       f"Non-trainable params: {total - trained:,}",
-                      f"Input shape: {(None,) + model.input_shape}"])
+                      f"Input shape: {(None,) + model.sample_input_shape}"])
 
 
 def _counts(layer) -> tuple:

@@ -50,7 +50,7 @@ def loss_targets(model, host, on_device):
 def output_rows(model, n: int) -> tuple:
     """The shape of the loss before it is averaged, for ``n`` samples: one value per output
     row — (n,) for (n, F) outputs, (n, T) for sequence outputs (n, T, F)."""
-    return (n,) + tuple(model.output_shape[:-1])
+    return (n,) + tuple(model.sample_output_shape[:-1])
 
 
 def prepare(model, x, y, where):
@@ -65,16 +65,16 @@ def prepare(model, x, y, where):
     y = np.asarray(y)
     if not model.built:
         model.build((None,) + x.shape[1:])
-    if tuple(x.shape[1:]) != model.input_shape:
-        raise ValueError(f"{where}: the model takes samples of shape {model.input_shape} but x "
-                         f"has samples of shape {x.shape[1:]}")
+    if tuple(x.shape[1:]) != model.sample_input_shape:
+        raise ValueError(f"{where}: the model takes samples of shape "
+                         f"{model.sample_input_shape} but x has samples of shape {x.shape[1:]}")
     kind = None if model.objective is None else model.objective.kind
     classes = None
     if kind in ("regression", "mae", "huber", "kld", "binary", "categorical", "per_sample"):
         y = y.astype(np.float32)
         # one output per row: a target without that axis gets it, (N,) -> (N, 1) and a
         # sequence's (N, T) -> (N, T, 1), as Keras expands it
-        if model.output_shape[-1:] == (1,) and y.shape == output_rows(model, len(y)):
+        if model.sample_output_shape[-1:] == (1,) and y.shape == output_rows(model, len(y)):
             y = y.reshape(y.shape + (1,))
     elif kind in ("classes", "sparse"):
         # class indices, one per output row: (N,) for (N, C) outputs, (N, T) for a sequence's
@@ -87,11 +87,11 @@ def prepare(model, x, y, where):
                 raise ValueError(f"{where}: y holds class indices, but some are not integers")
             y = y.astype(np.int64)
         if y.shape == rows:
-            classes = model.output_shape[-1]  # recorded when the model was built
-        elif kind == "sparse" or y.shape != (len(y),) + tuple(model.output_shape):
+            classes = model.sample_output_shape[-1]  # recorded when the model was built
+        elif kind == "sparse" or y.shape != (len(y),) + tuple(model.sample_output_shape):
             raise ValueError(f"{where}: y must hold a class index per output row, shape "
                              f"{rows[1:] or '()'} per sample for outputs of shape "
-                             f"{model.output_shape}" + ("" if kind == "sparse" else
+                             f"{model.sample_output_shape}" + ("" if kind == "sparse" else
                                                        ", or one-hot rows shaped like them")
                              + f"; got y of shape {y.shape}")
     # a loss's ignore_class label may lie outside the classes
