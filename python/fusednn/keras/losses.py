@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd import Tensor, no_grad
 from ..nn import losses as _losses
-from ..nn.losses import same_rank  # noqa: F401 (Keras's rank match, used below)
+from ..nn.losses import same_rank
 
 
 def _per_sample(fn, y_true, y_pred, **kwargs):
@@ -108,12 +108,12 @@ REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight", "sum", "
 MEAN_REDUCTIONS = ("sum_over_batch_size", "mean")
 
 
-def _broadcast_product(a, b, what):
+def _weighted(values, weights):
     try:
-        return a * b
+        return values * weights
     except ValueError:
-        raise ValueError(f"sample_weight of shape {b.shape} does not broadcast to the {what} of "
-                         f"shape {a.shape}") from None
+        raise ValueError(f"sample_weight of shape {weights.shape} does not broadcast to the "
+                         f"loss of shape {values.shape}") from None
 
 
 class Loss:
@@ -171,12 +171,12 @@ class Loss:
                 kept *= kept.size / count if count else 0.0
             if weights is not None:
                 kept, weights = same_rank(kept, weights)
-                weights = _broadcast_product(kept, weights, "loss")
+                weights = _weighted(kept, weights)
             else:
                 weights = kept
         if weights is not None:
             per, weights = same_rank(per, weights)
-            per = _broadcast_product(per, weights, "loss")
+            per = _weighted(per, weights)
         if reduction == "none" or per.shape in ((), (0,)):
             return per
         total = float(per.sum(dtype=np.float64))

@@ -148,7 +148,7 @@ class Metric:
         raise NotImplementedError
 
 
-def _weights_over(sample_weight, shape):
+def _weights_over(sample_weight, shape, what="predictions"):
     """Per-sample (or per-value) weights spread over values of ``shape``: the weights' axes
     lead, the values' trailing axes repeat them (a weight per row of (N, D) predictions)."""
     if sample_weight is None:
@@ -160,7 +160,7 @@ def _weights_over(sample_weight, shape):
         return np.broadcast_to(w, shape)
     except ValueError:
         raise ValueError(f"sample_weight of shape {np.shape(sample_weight)} does not fit "
-                         f"predictions of shape {tuple(shape)}") from None
+                         f"{what} of shape {tuple(shape)}") from None
 
 
 def samplewise(values, sample_weight=None):
@@ -179,11 +179,7 @@ def samplewise(values, sample_weight=None):
     weight_ndim = w.ndim
     if v.ndim > weight_ndim:
         v = v.mean(axis=tuple(range(weight_ndim, v.ndim)))
-    try:
-        w = np.broadcast_to(w, v.shape)
-    except ValueError:
-        raise ValueError(f"sample_weight of shape {np.shape(sample_weight)} does not fit "
-                         f"metric values of shape {np.shape(values)}") from None
+    w = _weights_over(w, v.shape, "metric values")  # v has no more axes than w here
     v = v * w
     if weight_ndim > 1:
         w = w.mean(axis=tuple(range(1, weight_ndim)))
@@ -322,33 +318,6 @@ class F1Score(Metric):
         return f1.tolist()
 
 
-class TopKCategoricalAccuracy(Metric):
-    """Share of rows whose true class (one-hot rows, or indices) is among the k highest
-    scores."""
-
-    name = "top_k_categorical_accuracy"
-
-    def __init__(self, k: int = 5, name: str = None):
-        self.k = int(k)
-        super().__init__(name)
-
-    def get_config(self):
-        return {"k": self.k, "name": self.name}
-
-    def reset_state(self):
-        self.hits = self.count = 0.0
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-        truth = _class_of_rows(y_true, y_pred).reshape(-1)
-        top = np.argsort(-y_pred.reshape(len(truth), -1), axis=-1, kind="stable")[:, :self.k]
-        hits, count = samplewise((top == truth[:, None]).any(axis=1), sample_weight)
-        self.hits, self.count = self.hits + hits, self.count + count
-
-    def result(self):
-        return self.hits / self.count if self.count else 0.0
-
-
 class BalancedAccuracy(Metric):
     """The mean over classes of each class's recall (scikit-learn's
     ``balanced_accuracy_score``): a classifier that ignores a rare class scores low however
@@ -371,7 +340,8 @@ class BalancedAccuracy(Metric):
         for c in np.unique(truth):
             mask = truth == c
             self.support[int(c)] = self.support.get(int(c), 0.0) + float(w[mask].sum())
-            self.hits[int(c)] = self.hits.get(int(c), 0.0) + float(w[mask][pred[mask] == c].sum())
+            hits = float(w[mask][pred[mask] == c].sum())
+            self.hits[int(c)] = self.hits.get(int(c), 0.0) + hits
 
     def result(self):
         if not self.support:
@@ -404,6 +374,25 @@ def _class_of_rows(y_true, y_pred):
     if y_true.shape == y_pred.shape and y_pred.shape[-1] > 1:
         return np.where(y_true.max(-1) > 0, y_true.argmax(-1), -1)
     return y_true.reshape(y_pred.shape[:-1]).astype(np.int64)
+
+
+class TopKCategoricalAccuracy(_MeanOfRows):
+    """Share of rows whose true class (one-hot rows, or indices) is among the k highest
+    scores."""
+
+    name = "top_k_categorical_accuracy"
+
+    def __init__(self, k: int = 5, name: str = None):
+        self.k = int(k)
+        super().__init__(name)
+
+    def get_config(self):
+        return {"k": self.k, "name": self.name}
+
+    def rows(self, y_true, y_pred):
+        truth = _class_of_rows(y_true, y_pred).reshape(-1)
+        top = np.argsort(-y_pred.reshape(len(truth), -1), axis=-1, kind="stable")[:, :self.k]
+        return (top == truth[:, None]).any(axis=1)
 
 
 class BinaryAccuracy(_MeanOfRows):
