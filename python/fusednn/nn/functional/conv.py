@@ -30,10 +30,10 @@ def conv_geometry(x_shape, kernel, stride, padding, dilation, where):
                 raise ValueError(f"{where}: padding='same' needs stride 1 (got {(sh, sw)}); "
                                  "give the padding as numbers")
             th, tw = dh * (kh - 1), dw * (kw - 1)
-            if th % 2 or tw % 2:
+            if th % 2 or tw % 2:  # conv2d pads the odd row/column first (_uneven_same)
                 raise ValueError(f"{where}: padding='same' with an even kernel extent "
-                                 f"({kh}x{kw}, dilation {(dh, dw)}) needs uneven padding, which "
-                                 "is not supported; use an odd kernel or explicit padding")
+                                 f"({kh}x{kw}, dilation {(dh, dw)}) needs its extra row and "
+                                 "column padded onto the input before the kernel geometry")
             ph, pw = th // 2, tw // 2
         else:
             raise ValueError(f"{where}: padding must be 'valid', 'same', an int or a pair, "
