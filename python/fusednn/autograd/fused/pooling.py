@@ -18,8 +18,7 @@ class MaxPool2dFunction(Function):
         x = _backend.contiguous(x, "max_pool2d", "input")
         y = _backend.empty(x, x.shape[:2] + (geometry.out_h, geometry.out_w))
         argmax = _backend.empty(x, y.shape, np.int32)
-        if y.size:  # an empty batch has nothing to launch
-            _backend.call(x, "max_pool2d_forward", x, y, argmax, geometry)
+        _backend.call(x, "max_pool2d_forward", x, y, argmax, geometry)
         ctx.save_for_backward(argmax)
         ctx.geometry, ctx.x_shape = geometry, x.shape
         if argmax_out is not None:
@@ -31,8 +30,7 @@ class MaxPool2dFunction(Function):
         (argmax,) = ctx.saved_tensors
         g = _backend.contiguous(g, "max_pool2d", "grad")
         dx = _backend.empty(g, ctx.x_shape)
-        if dx.size:
-            _backend.call(g, "max_pool2d_backward", g, argmax, dx, ctx.geometry)
+        _backend.call(g, "max_pool2d_backward", g, argmax, dx, ctx.geometry)
         return dx, None, None
 
 
@@ -43,8 +41,7 @@ class AvgPool2dFunction(Function):
     def forward(ctx, x, geometry, count_include_pad):
         x = _backend.contiguous(x, "avg_pool2d", "input")
         y = _backend.empty(x, x.shape[:2] + (geometry.out_h, geometry.out_w))
-        if y.size:  # an empty batch has nothing to launch
-            _backend.call(x, "avg_pool2d_forward", x, y, geometry, count_include_pad)
+        _backend.call(x, "avg_pool2d_forward", x, y, geometry, count_include_pad)
         ctx.geometry, ctx.x_shape, ctx.count_include_pad = geometry, x.shape, count_include_pad
         return y
 
@@ -52,6 +49,5 @@ class AvgPool2dFunction(Function):
     def backward(ctx, g):
         g = _backend.contiguous(g, "avg_pool2d", "grad")
         dx = _backend.empty(g, ctx.x_shape)
-        if dx.size:
-            _backend.call(g, "avg_pool2d_backward", g, dx, ctx.geometry, ctx.count_include_pad)
+        _backend.call(g, "avg_pool2d_backward", g, dx, ctx.geometry, ctx.count_include_pad)
         return dx, None, None
