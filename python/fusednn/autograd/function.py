@@ -17,6 +17,12 @@ import numpy as np
 from .grad_mode import is_grad_enabled, no_grad
 
 
+def as_array(x):
+    """numpy gives a scalar, not a 0-d array, for a full reduction or an op on 0-d arrays;
+    a Tensor and a gradient always hold an array (a Tensor's device is read off its type)."""
+    return np.asarray(x) if isinstance(x, np.generic) else x
+
+
 class Context:
     """What a forward leaves for its backward: ``save_for_backward(*arrays)`` /
     ``saved_tensors``, ``needs_input_grad`` (one bool per positional argument), and any
@@ -148,8 +154,7 @@ def run_backward(root, grad, retain_graph: bool) -> None:
             g = pending.pop(id(node), None)
             if g is None:
                 continue
-            if isinstance(g, np.generic):  # a sum of 0-d gradients is a numpy scalar
-                g = np.asarray(g)
+            g = as_array(g)  # a sum of 0-d gradients is a numpy scalar
             ctx = node.ctx
             if ctx is None:
                 raise RuntimeError(f"backward through {node.name} a second time: its graph was "
@@ -166,8 +171,7 @@ def run_backward(root, grad, retain_graph: bool) -> None:
             for k, (inp, gi) in enumerate(zip(inputs, result)):
                 if inp is None or gi is None:
                     continue
-                if isinstance(gi, np.generic):  # numpy's ops on 0-d arrays give scalars
-                    gi = np.asarray(gi)
+                gi = as_array(gi)
                 if tuple(gi.shape) != inp._data.shape:
                     raise RuntimeError(f"{node.name}.backward returned a gradient of shape "
                                        f"{tuple(gi.shape)} for input {k} of shape {inp.shape}")

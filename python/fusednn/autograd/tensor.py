@@ -6,7 +6,7 @@ import numpy as np
 from .. import _backend
 from . import tensor_ops
 from .device import array_module, device_of, normalize
-from .function import Function, check_same_device, run_backward  # noqa: F401
+from .function import Function, as_array, check_same_device, run_backward  # noqa: F401
 from .fused.activation import ActivationFunction
 
 
@@ -29,12 +29,6 @@ def _as_array(data, device, dtype):
     if dtype is None and not is_array and arr.dtype == np.float64:
         arr = arr.astype(np.float32)
     return arr
-
-
-def _array(x):
-    """numpy gives a scalar, not a 0-d array, for a full reduction or an op on 0-d arrays;
-    a Tensor always holds an array (its device is read off the array's type)."""
-    return np.asarray(x) if isinstance(x, np.generic) else x
 
 
 class Tensor:
@@ -254,7 +248,7 @@ class Tensor:
 
     def _compare(self, other, op):
         o = other.data if isinstance(other, Tensor) else other
-        return Tensor._from_array(_array(op(self._data, o)), self.device)
+        return Tensor._from_array(as_array(op(self._data, o)), self.device)
 
     def __lt__(self, o): return self._compare(o, lambda a, b: a < b)
     def __le__(self, o): return self._compare(o, lambda a, b: a <= b)
@@ -305,7 +299,7 @@ class Tensor:
         return tensor_ops.Permute.apply(self, tuple(reversed(range(self.ndim))))
 
     def argmax(self, axis=None):
-        return Tensor._from_array(_array(self._data.argmax(axis=axis)), self.device)
+        return Tensor._from_array(as_array(self._data.argmax(axis=axis)), self.device)
 
     # -- element-wise functions --------------------------------------------------------------
     def exp(self): return tensor_ops.Exp.apply(self)
