@@ -113,8 +113,7 @@ def outputs(model, x):
         return logits, True, probabilities(act, logits.data), True, mask
     out, mask = model.forward_masked(Tensor(x))
     return (out, None, out.data,
-            objective.probabilities
-            or getattr(model, "accuracy_reads_outputs_as_probabilities", False), mask)
+            objective.probabilities or model.accuracy_reads_outputs_as_probabilities, mask)
 
 
 def warn_double_activation(model):
@@ -401,7 +400,7 @@ def evaluate_batches(model, batches) -> dict:
                                          mask=mask).item() * len(xb)
                 seen += len(xb)
                 tracker.update(scores, yb, probabilities, mask)
-            if getattr(model, "evaluation_adds_penalties", False):  # Keras's evaluate does
+            if model.evaluation_adds_penalties:  # Keras's evaluate does
                 penalty = model.regularization_loss()
                 total += (0.0 if isinstance(penalty, float) else penalty.item()) * seen
     finally:
