@@ -45,11 +45,58 @@ def test_early_stopping_baseline_and_start_from_epoch():
     assert len(history.history["loss"]) == 7
 
 
-def test_mode_inference():
-    assert EarlyStopping(monitor="val_acc").mode == "max"
-    assert EarlyStopping(monitor="val_auc").mode == "max"
-    assert EarlyStopping(monitor="f1_score").mode == "max"
-    assert EarlyStopping(monitor="val_loss").mode == "min"
+def test_mode_auto_follows_the_compiled_metrics_direction():
+    """Keras's rule: "auto" is settled at the first epoch's end from the compiled metrics
+    (loss and errors down; accuracies, F1, R2, precision up, whatever they are named)."""
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((20, 4)).astype(np.float32), rng.integers(0, 2, 20)
+    model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid", input_dim=4)])
+    model.compile("sgd", "binary_crossentropy",
+                  metrics=["mse", "acc", "accuracy", keras.metrics.F1Score(average="micro", name="f1"),
+                           keras.metrics.R2Score(), keras.metrics.Precision(name="prec")])
+    cases = [("max", "val_mse", np.greater), ("min", "val_loss", np.less),
+             ("auto", "val_mse", np.less), ("auto", "loss", np.less), ("auto", "acc", np.greater),
+             ("auto", "val_accuracy", np.greater), ("auto", "f1", np.greater),
+             ("auto", "r2_score", np.greater), ("auto", "val_prec", np.greater)]
+    for mode, monitor, op in cases:
+        stop = EarlyStopping(monitor=monitor, mode=mode, patience=5)
+        model.fit(x, y, epochs=1, validation_data=(x, y), verbose=0, callbacks=[stop])
+        assert stop.monitor_op is op, (mode, monitor)
+    with pytest.raises(ValueError, match="monitor=lr, but fusednn cannot tell"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[EarlyStopping(monitor="lr")])
+    with pytest.warns(UserWarning, match="EarlyStopping mode 'up' is unknown"):
+        stop = EarlyStopping(monitor="loss", mode="up")
+    assert stop.mode == "auto"
+    model.compile("sgd", "binary_crossentropy", metrics=[keras.metrics.F1Score()])
+    with pytest.raises(ValueError, match="'f1_score', whose value is not one number"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[EarlyStopping(monitor="f1_score")])
+
+
+def test_a_missing_monitor_warns_and_is_not_watched():
+    """Keras's rule: the epoch is skipped with a warning listing the keys (a checkpoint with
+    save_best_only saves anyway)."""
+    model = constant_model()
+    with pytest.warns(UserWarning, match="`val_loss` which is not available. Available metrics "
+                                         "are: loss"):
+        history = model.fit(np.ones((4, 20), np.float32), np.zeros(4), epochs=3, verbose=0,
+                            callbacks=[EarlyStopping(patience=0)])
+    assert len(history.history["loss"]) == 3
+
+
+def test_the_first_watched_epoch_is_the_best_even_when_it_is_nan():
+    """Keras starts from no best value: a NaN first epoch becomes the best, and nothing after
+    it improves on NaN, so patience runs out."""
+    stop = EarlyStopping(monitor="loss", patience=2, mode="min")
+    stop.set_model(constant_model())
+    stop.on_train_begin()
+    for epoch, value in enumerate([float("nan"), 1.0, 0.5]):
+        stop.on_epoch_end(epoch, {"loss": value})
+    assert stop.model.stop_training and stop.stopped_epoch == 2 and np.isnan(stop.best)
+    stop = EarlyStopping(monitor="loss", patience=1, mode="min")
+    stop.set_model(constant_model())
+    stop.on_train_begin()
+    stop.on_epoch_end(0, {"loss": float("inf")})
+    assert stop.best == float("inf") and stop.wait == 0
 
 
 def test_reduce_lr_on_plateau_counts_as_keras():
@@ -198,3 +245,37 @@ def test_csv_logger_writes_kerass_columns(tmp_path):
     rows = list(csv.reader(path.open()))
     assert rows[0] == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"]
     assert [r[0] for r in rows[1:]] == ["0", "1"] and rows[1][3:] == ["NA", "NA"]
+
+
+def drive(callback, values, lr=0.1):
+    """Feeds a callback one monitored value per epoch; returns (wait, lr) after each."""
+    model = keras.Sequential([keras.layers.Dense(1, input_dim=3)])
+    model.compile(keras.optimizers.SGD(lr), "mse")
+    model._make_optimizer()
+    callback.set_model(model)
+    callback.on_train_begin({})
+    trace = []
+    for epoch, value in enumerate(values):
+        callback.on_epoch_end(epoch, {"loss": value})
+        trace.append((callback.wait, model.optimizer.param_groups[0]["lr"]))
+    return trace
+
+
+def test_reduce_lr_on_plateau_stops_at_min_lr_and_keeps_waiting():
+    """Keras compares its float32 rate with float32(min_lr): at min_lr nothing is reduced,
+    so the wait is not reset (Keras 3.15 gives these counts)."""
+    plateau = keras.callbacks.ReduceLROnPlateau("loss", factor=0.1, patience=1, mode="max",
+                                                min_lr=0.01, min_delta=0.0)
+    trace = drive(plateau, [-1.6, -2.5, -2.3, -3.2, -4.6])
+    assert [w for w, _ in trace] == [0, 0, 1, 2, 3]
+    assert [lr for _, lr in trace] == pytest.approx([0.1, 0.01, 0.01, 0.01, 0.01])
+
+
+def test_improvements_are_judged_in_float32_as_kerass():
+    """1.05 - 0.1 is 0.9500000000000001 in float64 but not above 0.95 in float32, Keras's
+    comparison: no improvement, so the wait grows (min_delta's sign is dropped, as Keras's)."""
+    plateau = keras.callbacks.ReduceLROnPlateau("loss", factor=0.5, patience=2, mode="max",
+                                                min_delta=-0.1)
+    trace = drive(plateau, [0.95, 1.05, 1.0])
+    assert [w for w, _ in trace] == [0, 1, 0] and plateau.best == 0.95
+    assert [lr for _, lr in trace] == pytest.approx([0.1, 0.1, 0.05])

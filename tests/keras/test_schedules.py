@@ -163,3 +163,58 @@ def test_sgd_momentum_follows_kerass_rule_while_the_rate_changes(tmp_path):
     for m in (model, loaded):
         m.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def keras_velocity_reference(name, config, rates, grads, p0):
+    """Keras 3's SGD and RMSprop steps with momentum, from their source, in float64: the
+    velocity is built at each step's own rate and kept at that scale."""
+    p, m, v, avg = p0.astype(np.float64), 0.0, 0.0, 0.0
+    mom, eps, rho = config["momentum"], 1e-7, config.get("rho", 0.9)
+    for lr, g in zip(rates, grads):
+        g = g.astype(np.float64)
+        if name == "sgd":
+            m = mom * m - lr * g
+            p = p + (mom * m - lr * g if config.get("nesterov") else m)
+        else:
+            v = rho * v + (1 - rho) * g * g
+            denominator = v + eps
+            if config.get("centered"):
+                avg = rho * avg + (1 - rho) * g
+                denominator = denominator - avg * avg
+            m = mom * m + lr * g / np.sqrt(denominator)
+            p = p - m
+    return p
+
+
+@pytest.mark.parametrize("name,config", [
+    ("sgd", dict(momentum=0.9)),
+    ("sgd", dict(momentum=0.9, nesterov=True)),
+    ("sgd", dict(momentum=0.5, nesterov=True)),
+    ("rmsprop", dict(momentum=0.5)),
+    ("rmsprop", dict(momentum=0.9, centered=True, rho=0.8)),
+])
+def test_momentum_follows_kerass_velocity_under_a_schedule(name, config):
+    """Nesterov's look-ahead and RMSprop's momentum keep Keras's velocity too: torch's buffer
+    would be 0.05-0.3 away after a few decaying steps."""
+    rng = np.random.default_rng(7)
+    p0 = rng.standard_normal(300).astype(np.float32)
+    grads = [rng.standard_normal(300).astype(np.float32) for _ in range(8)]
+    for schedule in (S.ExponentialDecay(0.1, 1, 0.6), S.PiecewiseConstantDecay([2, 4],
+                                                                                 [0.1, 0.3, 0.02])):
+        cls = {"sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}[name]
+        p = p0.copy()
+        opt = cls(learning_rate=schedule, **config).build_optimizer([p])
+        for g in grads:
+            opt.step(grads=[g])
+        expected = keras_velocity_reference(name, config, [schedule(t) for t in range(8)],
+                                            grads, p0)
+        np.testing.assert_allclose(p, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_cosine_restarts_that_run_out_say_so():
+    """t_mul < 1 shrinks the periods so that they end (here at step 20); Keras returns NaN
+    past that point, which would poison the weights, so the step raises instead."""
+    schedule = S.CosineDecayRestarts(0.1, 10, t_mul=0.5)
+    assert schedule(12) == pytest.approx(0.1 * 0.5 * (1 + math.cos(math.pi * 2 / 5)))
+    with pytest.raises(ValueError, match="no period left at step 25: its periods end at step 20"):
+        schedule(25)

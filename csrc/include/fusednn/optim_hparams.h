@@ -18,11 +18,14 @@ namespace fusednn {
 // sqrt(v + eps) instead of sqrt(v) + eps) and `eps_before_bias_correction` (Adam: eps added to
 // the uncorrected sqrt(v)). `decoupled` makes weight_decay decoupled on every optimizer (the
 // parameter scaled by 1 - lr * weight_decay before its update: AdamW's, and Keras's weight_decay
-// on all of its optimizers) instead of torch's L2 term in the gradient.
+// on all of its optimizers) instead of torch's L2 term in the gradient. `buffer_lr` (SGD,
+// RMSprop) is the rate the momentum buffer was built at, when that differs from `lr`: Keras
+// keeps its velocity at the old rate's scale (v = momentum * v - lr * g), which in torch's form
+// b = -v / lr is a buffer decay of momentum * buffer_lr / lr for this step; 0 means lr.
 #define FUSEDNN_SGD_FIELDS(X)                                                              \
   X(double, lr) X(double, momentum) X(double, dampening) X(double, weight_decay)           \
   X(double, l1) X(double, grad_scale) X(bool, nesterov) X(bool, maximize) X(bool, first_step) \
-  X(bool, decoupled)
+  X(bool, decoupled) X(double, buffer_lr)
 #define FUSEDNN_ADAGRAD_FIELDS(X)                                                          \
   X(double, lr) X(double, lr_decay) X(double, weight_decay) X(double, eps) X(double, l1)   \
   X(double, grad_scale) X(int64_t, step) X(bool, maximize) X(bool, eps_inside_sqrt)       \
@@ -30,7 +33,7 @@ namespace fusednn {
 #define FUSEDNN_RMSPROP_FIELDS(X)                                                          \
   X(double, lr) X(double, alpha) X(double, eps) X(double, weight_decay) X(double, momentum) \
   X(double, l1) X(double, grad_scale) X(bool, centered) X(bool, maximize)                  \
-  X(bool, eps_inside_sqrt) X(bool, decoupled)
+  X(bool, eps_inside_sqrt) X(bool, decoupled) X(double, buffer_lr)
 #define FUSEDNN_ADAM_FIELDS(X)                                                             \
   X(double, lr) X(double, beta1) X(double, beta2) X(double, eps) X(double, weight_decay)   \
   X(double, l1) X(double, grad_scale) X(int64_t, step) X(bool, amsgrad) X(bool, maximize)  \
@@ -111,10 +114,18 @@ FUSEDNN_HD inline double param_keep(const H& h, double lr) {
   return h.decoupled ? 1.0 - lr * h.weight_decay : 1.0;
 }
 
+// The momentum buffer's decay this step (see buffer_lr). A rate of 0 moves nothing, and the
+// buffer restarts from the gradient at it, since b = -v / lr has no value there.
+template <class H>
+FUSEDNN_HD inline double buffer_decay(const H& h) {
+  if (h.buffer_lr == 0.0 || h.buffer_lr == h.lr) return h.momentum;
+  return h.lr == 0.0 ? 0.0 : h.momentum * (h.buffer_lr / h.lr);
+}
+
 template <class R = float>
 FUSEDNN_HD inline SgdCoeffs<R> make_coeffs(const SgdHparams& h) {
-  return SgdCoeffs<R>{grad_terms<R>(h), R(h.lr), R(h.momentum), R(1.0 - h.dampening),
-                      R(param_keep(h, h.lr)), h.nesterov, h.first_step};
+  return SgdCoeffs<R>{grad_terms<R>(h), R(h.lr), R(h.momentum), R(buffer_decay(h)),
+                      R(1.0 - h.dampening), R(param_keep(h, h.lr)), h.nesterov, h.first_step};
 }
 
 template <class R = float>
@@ -128,7 +139,7 @@ template <class R = float>
 FUSEDNN_HD inline RmspropCoeffs<R> make_coeffs(const RmspropHparams& h) {
   return RmspropCoeffs<R>{grad_terms<R>(h), R(h.lr), R(h.alpha), R(1.0 - h.alpha),
                           R(h.eps_inside_sqrt ? h.eps : 0.0), R(h.eps_inside_sqrt ? 0.0 : h.eps),
-                          R(h.momentum), R(param_keep(h, h.lr))};
+                          R(buffer_decay(h)), R(param_keep(h, h.lr))};
 }
 
 template <class R = float>

@@ -54,7 +54,8 @@ template <class R = float>
 struct SgdCoeffs {
   GradTerms<R> grad;
   R lr;
-  R momentum;
+  R momentum;        // Nesterov's look-ahead
+  R buffer_decay;    // the old buffer's factor: momentum, rescaled when Keras's rate changes
   R dampening_keep;  // 1 - dampening
   R param_keep;      // 1 - lr * weight_decay when decoupled, else 1
   bool nesterov;
@@ -71,7 +72,7 @@ struct SgdUpdate {
     p = p * V(c.param_keep);
     if (kMomentum) {
       V& buf = s[0];
-      buf = c.first_step ? d : fmadd(buf, V(c.momentum), V(c.dampening_keep) * d);
+      buf = c.first_step ? d : fmadd(buf, V(c.buffer_decay), V(c.dampening_keep) * d);
       d = c.nesterov ? fmadd(V(c.momentum), buf, d) : buf;
     }
     p = fnmadd(V(c.lr), d, p);
@@ -117,8 +118,8 @@ struct RmspropCoeffs {
   R alpha_comp;  // 1 - alpha
   R eps_in;      // sqrt(var + eps_in) + eps_out, as Adagrad
   R eps_out;
-  R momentum;
-  R param_keep;  // 1 - lr * weight_decay when decoupled, else 1
+  R buffer_decay;  // momentum, rescaled when Keras's rate changes (see buffer_lr)
+  R param_keep;    // 1 - lr * weight_decay when decoupled, else 1
 };
 
 template <bool kCentered, bool kMomentum, class R = float>
@@ -140,7 +141,7 @@ struct RmspropUpdate {
     V step = d / (vsqrt(var + V(c.eps_in)) + V(c.eps_out));
     if (kMomentum) {
       V& buf = s[1];
-      buf = fmadd(buf, V(c.momentum), step);
+      buf = fmadd(buf, V(c.buffer_decay), step);
       step = buf;
     }
     p = fnmadd(V(c.lr), step, p);

@@ -9,9 +9,10 @@ Keras's rules where they differ from torch's: RMSprop and Adagrad divide by sqrt
 decoupled (p -= lr * wd * p, before the update, every variable) on every optimizer, Adagrad's
 accumulator starts at 0.1. Gradients are clipped as Keras clips them, by one of ``clipnorm``
 (each gradient to that norm), ``global_clipnorm`` (all of them together, fused into the step)
-or ``clipvalue`` (each element). SGD's momentum (m = momentum*m - lr*g; p += m) is torch's
-buffer scaled by -lr, its momentum rescaled when the rate changes (see _KerasSGD): Keras's steps
-under a changing rate too, except Nesterov's and at a rate of exactly 0.
+or ``clipvalue`` (each element). SGD's and RMSprop's momentum (Keras's velocity, kept at the
+scale of the rate it was built at) is torch's buffer with its decay rescaled when the rate
+changes (see _KerasVelocity): Keras's steps under a schedule too, Nesterov's included, except
+at a rate of exactly 0.
 """
 from __future__ import annotations
 
@@ -163,40 +164,46 @@ class _KerasSteps:
         """Called after a step that ran."""
 
 
-class _KerasSGD(_KerasSteps, _optim.SGD):
-    """Keras's momentum, v = momentum * v - lr * g and p += v, run in torch's form b = -v / lr
-    (b = momentum * b + g, p -= lr * b): the same steps while the rate is constant. When the
-    rate changes from lr' to lr, Keras's velocity keeps its old scale, so the buffer's
-    momentum is momentum * lr' / lr for that step. Nesterov keeps torch's form, and a rate of
-    exactly 0 does not coast on the velocity as Keras's does."""
+class _KerasVelocity:
+    """Keras's momentum (SGD's v = momentum * v - lr * g, RMSprop's v = momentum * v + lr * g /
+    rms; p += v or -= v) runs in torch's form b = v / lr, the same steps while the rate is
+    constant. When the rate changes from lr' to lr, Keras's velocity keeps its old scale; the
+    kernels take lr' as ``buffer_lr`` and decay the buffer by momentum * lr' / lr that step. A
+    rate of exactly 0 does not coast on the velocity as Keras's does: nothing moves, and the
+    buffer restarts from the next gradient."""
 
     _rates = None  # each group's rate at its last step, by position
-    _scales = None  # this step's momentum scale of each group, by id
+    _buffer_rates = None  # this step's buffer_lr of each group, by id
 
     def _before_update(self, rates_before):
-        rates, scales = self._rates or {}, self._scales if self._scales is not None else {}
+        rates = self._rates or {}
+        buffer_rates = self._buffer_rates if self._buffer_rates is not None else {}
         for i, g in enumerate(self.param_groups):
-            prev, lr = rates.get(i, rates_before[i]), g["lr"]
-            scale = 1.0 if prev == lr or g["nesterov"] else (prev / lr if lr else 0.0)
-            if scales.get(id(g), 1.0) != scale:
-                scales[id(g)] = scale
-                g._changed()  # the cached hyperparameters hold the old scale
-        self._scales = scales
+            prev = rates.get(i, rates_before[i])
+            buffer_lr = 0.0 if prev == g["lr"] else prev
+            if buffer_rates.get(id(g), 0.0) != buffer_lr:
+                buffer_rates[id(g)] = buffer_lr
+                g._changed()  # the cached hyperparameters hold the old buffer_lr
+        self._buffer_rates = buffer_rates
 
     def _after_update(self):
         self._rates = {i: g["lr"] for i, g in enumerate(self.param_groups)}
 
     def _hparams(self, g):
         h = super()._hparams(g)
-        h.momentum = h.momentum * (self._scales or {}).get(id(g), 1.0)
+        h.buffer_lr = (self._buffer_rates or {}).get(id(g), 0.0)
         h.decoupled = True
         return h
 
 
-class _KerasRMSprop(_KerasSteps, _optim.RMSprop):
+class _KerasSGD(_KerasVelocity, _KerasSteps, _optim.SGD):
+    pass
+
+
+class _KerasRMSprop(_KerasVelocity, _KerasSteps, _optim.RMSprop):
     def _hparams(self, g):
         h = super()._hparams(g)
-        h.eps_inside_sqrt = h.decoupled = True
+        h.eps_inside_sqrt = True
         return h
 
 

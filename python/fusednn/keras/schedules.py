@@ -161,7 +161,15 @@ class CosineDecayRestarts(LearningRateSchedule):
             restart = math.floor(fraction)
             fraction -= restart
         else:  # the period holding this step, its start, and how far into it the step is
-            restart = math.floor(math.log(1.0 - fraction * (1.0 - t)) / math.log(t))
+            remaining = 1.0 - fraction * (1.0 - t)
+            if remaining <= 0.0:
+                # t_mul < 1 shrinks the periods geometrically, so they sum to
+                # first_decay_steps / (1 - t_mul); Keras returns NaN past that point.
+                raise ValueError(
+                    f"CosineDecayRestarts(first_decay_steps={self.first_decay_steps}, "
+                    f"t_mul={t}) has no period left at step {step}: its periods end at step "
+                    f"{self.first_decay_steps / (1.0 - t):g}")
+            restart = math.floor(math.log(remaining) / math.log(t))
             start = (1.0 - t ** restart) / (1.0 - t)
             fraction = (fraction - start) / t ** restart
         decayed = (1 - self.alpha) * 0.5 * self.m_mul ** restart * (

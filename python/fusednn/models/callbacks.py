@@ -1,8 +1,8 @@
 """Callbacks for ``fit`` (Keras names and semantics), and the base class to subclass.
 
 Every hook receives ``logs``: after an epoch, ``loss``, the metrics, ``val_*`` when there is
-validation data, and ``lr``. A callback that monitors a key absent from the first epoch's
-logs raises with the list of keys that exist.
+validation data, and ``lr``. A callback that monitors a key absent from an epoch's logs warns
+with the list of keys that exist, as Keras's do.
 """
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ import csv
 import inspect
 import math
 import os
+import warnings
 
 import numpy as np
+
+from .metrics import Metric, direction as metric_direction
 
 
 class Callback:
@@ -58,28 +61,78 @@ class CallbackList:
         return len(self.callbacks)
 
 
-def _monitored(callback, logs):
-    key = callback.monitor
-    if key not in logs:
-        raise KeyError(f"{type(callback).__name__} monitors {key!r}, which the logs do not have; "
-                       f"available: {sorted(logs)}")
+def logged_value(key: str, logs, who: str) -> float:
+    """``logs[key]`` as a float; a KeyError naming ``who`` and the keys there are if it is
+    missing (for fusednn's own watchers, which cannot go on without it)."""
+    if not logs or key not in logs:
+        raise KeyError(f"{who} monitors {key!r}, which the logs do not have; "
+                       f"available: {sorted(logs or {})}")
     return float(logs[key])
 
 
-_MAXIMIZED = ("acc", "auc", "precision", "recall", "f1")
+def _scalar(value, key, who) -> float:
+    if np.ndim(value) != 0:
+        raise ValueError(f"{who} monitors {key!r}, whose value is not one number: {value!r} "
+                         "(a per-class metric; give it an average)")
+    return float(value)
 
 
-def _mode(mode, monitor):
-    """'min' or 'max'; "auto" infers max for accuracy, AUC, precision, recall and F1 (with or
-    without a val_ prefix), min otherwise."""
-    if mode not in ("auto", "min", "max"):
-        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
-    if mode == "auto":
-        return "max" if any(k in monitor.lower() for k in _MAXIMIZED) else "min"
-    return mode
+class MonitorCallback(Callback):
+    """What EarlyStopping, ModelCheckpoint and ReduceLROnPlateau share, as Keras's
+    MonitorCallback: the ``monitor``ed log key, ``mode``, ``min_delta`` and the ``best`` value
+    (None until the first monitored epoch, which always counts as an improvement).
+
+    ``mode="auto"`` is settled at the first epoch's end, as Keras settles it: "loss" and
+    "val_loss" are minimized, a compiled metric goes the way it says (accuracies, AUC,
+    precision, recall, F1 and R2 up; errors down), and any other key is an error asking for
+    "min" or "max". An unknown mode warns and falls back to "auto". ``monitor_op`` is then
+    ``numpy.less`` or ``numpy.greater``. A monitored key missing from an epoch's logs warns
+    with the keys there are, and that epoch is not watched (Keras's rule)."""
+
+    def __init__(self, monitor="val_loss", mode="auto", baseline=None, min_delta=0.0):
+        if mode not in ("auto", "min", "max"):
+            warnings.warn(f"{type(self).__name__} mode '{mode}' is unknown, fallback to auto "
+                          "mode.", stacklevel=3)
+            mode = "auto"
+        self.monitor, self.mode, self.best = monitor, mode, baseline
+        self.min_delta, self.monitor_op = abs(min_delta), None
+
+    def _set_monitor_op(self):
+        mode = self.mode
+        if mode == "auto":
+            name = self.monitor[4:] if self.monitor.startswith("val_") else self.monitor
+            directions = {"loss": "down"}
+            for m in getattr(self.model, "metrics", None) or []:
+                directions[m.name if isinstance(m, Metric) else m] = metric_direction(m)
+            if directions.get(name) is None:
+                raise ValueError(
+                    f"{type(self).__name__} callback received monitor={self.monitor}, but "
+                    "fusednn cannot tell whether that metric should be maximized or "
+                    "minimized. Pass mode='max' to monitor the highest value, or mode='min' "
+                    "for the lowest.")
+            mode = "max" if directions[name] == "up" else "min"
+        self.monitor_op = np.less if mode == "min" else np.greater
+        if mode == "min":
+            self.min_delta = -abs(self.min_delta)
+
+    def _is_improvement(self, value, reference) -> bool:
+        if reference is None:
+            return True
+        # in float32, as Keras's backend ops compare: 1.05 - 0.1 does not beat 0.95 there
+        return bool(self.monitor_op(np.float32(value - self.min_delta), np.float32(reference)))
+
+    def _monitored(self, logs, what):
+        """The monitored value of these logs, or None (with Keras's warning)."""
+        logs = logs or {}
+        value = logs.get(self.monitor)
+        if value is None:
+            warnings.warn(f"{what} conditioned on metric `{self.monitor}` which is not "
+                          f"available. Available metrics are: {','.join(logs)}", stacklevel=3)
+            return None
+        return _scalar(value, self.monitor, type(self).__name__)
 
 
-class EarlyStopping(Callback):
+class EarlyStopping(MonitorCallback):
     """Keras's EarlyStopping: stop once ``monitor`` has not improved by more than ``min_delta``
     for ``patience`` epochs (counted as Keras counts: ``patience=p`` stops at the p-th epoch
     without improvement). ``baseline``: epochs that improve on the best but not on the
@@ -89,34 +142,31 @@ class EarlyStopping(Callback):
     def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,
                  verbose: int = 0, mode: str = "auto", baseline=None,
                  restore_best_weights: bool = False, start_from_epoch: int = 0):
-        self.monitor, self.patience, self.min_delta = monitor, int(patience), abs(min_delta)
-        self.verbose, self.mode = verbose, _mode(mode, monitor)
-        self.baseline, self.restore_best_weights = baseline, restore_best_weights
+        super().__init__(monitor, mode, min_delta=min_delta)
+        self.patience, self.verbose, self.baseline = int(patience), verbose, baseline
+        self.restore_best_weights = restore_best_weights
         self.start_from_epoch = int(start_from_epoch)
-        self.best = math.inf if self.mode == "min" else -math.inf
-
-    def _improves(self, value, reference):
-        if self.mode == "min":
-            return value + self.min_delta < reference
-        return value - self.min_delta > reference
+        self.wait = self.stopped_epoch = self.best_epoch = 0
+        self.best_weights = None
 
     def on_train_begin(self, logs=None):
         self.wait, self.stopped_epoch, self.best_epoch = 0, 0, 0
-        self.best_weights = None
-        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best, self.best_weights = None, None
 
     def on_epoch_end(self, epoch, logs=None):
-        value = _monitored(self, logs)
-        if epoch < self.start_from_epoch:
+        if self.monitor_op is None:
+            self._set_monitor_op()
+        value = self._monitored(logs, "Early stopping")
+        if value is None or epoch < self.start_from_epoch:
             return
         if self.restore_best_weights and self.best_weights is None:
             self.best_weights, self.best_epoch = self.model.state_dict(), epoch
         self.wait += 1
-        if self._improves(value, self.best):
+        if self._is_improvement(value, self.best):
             self.best, self.best_epoch = value, epoch
             if self.restore_best_weights:
                 self.best_weights = self.model.state_dict()
-            if self.baseline is None or self._improves(value, self.baseline):
+            if self.baseline is None or self._is_improvement(value, self.baseline):
                 self.wait = 0
             return
         if self.wait >= self.patience and epoch > 0:
@@ -133,11 +183,13 @@ class EarlyStopping(Callback):
             self.model.load_state_dict(self.best_weights)
 
 
-class ModelCheckpoint(Callback):
+class ModelCheckpoint(MonitorCallback):
     """Save the model (``model.save``, atomic; ``save_weights_only``: ``model.save_weights``)
     after every epoch, every ``save_freq`` batches, or only when ``monitor`` improves with
-    ``save_best_only`` (on a value better than ``initial_value_threshold`` when given). The
-    path may contain ``{epoch}`` and log keys, e.g. ``"ckpt-{epoch:02d}-{val_loss:.3f}.fdnn"``."""
+    ``save_best_only`` (on a value better than ``initial_value_threshold`` when given; with the
+    monitored key missing it warns and saves, as Keras does). The path may contain ``{epoch}``,
+    ``{batch}`` (when saving every ``save_freq`` batches) and log keys, e.g.
+    ``"ckpt-{epoch:02d}-{val_loss:.3f}.fdnn"``."""
 
     def __init__(self, filepath: str, monitor: str = "val_loss", verbose: int = 0,
                  save_best_only: bool = False, save_weights_only: bool = False,
@@ -145,27 +197,47 @@ class ModelCheckpoint(Callback):
         if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)
                                      or save_freq < 1):
             raise ValueError(f"save_freq must be 'epoch' or a positive int, got {save_freq!r}")
-        self.filepath, self.monitor, self.verbose = filepath, monitor, verbose
+        super().__init__(monitor, mode, initial_value_threshold)
+        self.filepath, self.verbose = os.fspath(filepath), verbose
         self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
-        self.mode, self.save_freq = _mode(mode, monitor), save_freq
-        self.best = (initial_value_threshold if initial_value_threshold is not None
-                     else math.inf if self.mode == "min" else -math.inf)
+        self.save_freq = save_freq
         self._batches, self._epoch = 0, 0
 
-    def _save(self, epoch, logs):
-        path = self.filepath.format(epoch=epoch + 1, **(logs or {}))
+    def _path(self, epoch, batch, logs):
+        logs = dict(logs or {})
+        if batch is not None and "batch" not in logs:
+            logs["batch"] = batch + 1
+        try:
+            return self.filepath.format(epoch=epoch + 1, **logs)
+        except KeyError as e:
+            raise KeyError(f'Failed to format this callback filepath: "{self.filepath}". '
+                           f"Reason: {e}") from None
+
+    def _save(self, epoch, batch, logs):
+        path = self._path(epoch, batch, logs)
         if self.save_best_only:
-            value = _monitored(self, logs)
-            better = value < self.best if self.mode == "min" else value > self.best
-            if not better:
+            value = (logs or {}).get(self.monitor)
+            if value is None:
+                warnings.warn(f"Can save best model only with {self.monitor} available.",
+                              stacklevel=3)
+            elif self._is_improvement(_scalar(value, self.monitor, "ModelCheckpoint"),
+                                      self.best):
+                if self.verbose:
+                    best = "None" if self.best is None else f"{self.best:.5f}"
+                    print(f"Epoch {epoch + 1}: {self.monitor} improved from {best} to "
+                          f"{float(value):.5f}, saving model to {path}")
+                self.best = float(value)
+            else:
+                if self.verbose:
+                    print(f"Epoch {epoch + 1}: {self.monitor} did not improve from "
+                          f"{self.best:.5f}")
                 return
-            self.best = value
+        elif self.verbose:
+            print(f"Epoch {epoch + 1}: saving model to {path}")
         if self.save_weights_only:
             self.model.save_weights(path)
         else:
             self.model.save(path)
-        if self.verbose:
-            print(f"Epoch {epoch + 1}: saved {path}")
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -174,11 +246,15 @@ class ModelCheckpoint(Callback):
         if self.save_freq != "epoch":
             self._batches += 1
             if self._batches % self.save_freq == 0:
-                self._save(self._epoch, logs)
+                if self.monitor_op is None and self.save_best_only:
+                    self._set_monitor_op()
+                self._save(self._epoch, batch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.monitor_op is None and self.save_best_only:
+            self._set_monitor_op()
         if self.save_freq == "epoch":
-            self._save(epoch, logs)
+            self._save(epoch, None, logs)
 
 
 def _takes_lr(schedule) -> bool:
@@ -224,23 +300,24 @@ class LearningRateScheduler(Callback):
             logs["learning_rate"] = float(self.model.optimizer.param_groups[0]["lr"])
 
 
-class ReduceLROnPlateau(Callback):
+class ReduceLROnPlateau(MonitorCallback):
     """Keras's ReduceLROnPlateau: after ``patience`` epochs without an improvement of more than
     ``min_delta`` in ``monitor``, multiply the lr by ``factor`` (not below ``min_lr``), then
-    wait ``cooldown`` epochs before counting again."""
+    wait ``cooldown`` epochs before counting again. Logs the rate each epoch trained with as
+    ``learning_rate``."""
 
     def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
                  verbose: int = 0, mode: str = "auto", min_delta: float = 1e-4,
                  cooldown: int = 0, min_lr: float = 0.0):
+        super().__init__(monitor, mode, min_delta=min_delta)
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0, got {factor}")
-        self.monitor, self.factor, self.patience = monitor, float(factor), int(patience)
-        self.verbose, self.mode, self.min_delta = verbose, _mode(mode, monitor), min_delta
+        self.factor, self.patience, self.verbose = float(factor), int(patience), verbose
         self.cooldown, self.min_lr = int(cooldown), float(min_lr)
         self._reset()
 
     def _reset(self):
-        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best = None
         self.wait = self.cooldown_counter = 0
 
     def in_cooldown(self) -> bool:
@@ -250,22 +327,26 @@ class ReduceLROnPlateau(Callback):
         self._reset()
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.monitor_op is None:
+            self._set_monitor_op()
         if logs is not None:  # the rate this epoch trained with, before any reduction (Keras's)
             logs["learning_rate"] = float(self.model.optimizer.param_groups[0]["lr"])
-        value = _monitored(self, logs)
+        value = self._monitored(logs, "Learning rate reduction")
+        if value is None:
+            return
         if self.in_cooldown():
             self.cooldown_counter -= 1
             self.wait = 0
-        better = (value < self.best - self.min_delta if self.mode == "min"
-                  else value > self.best + self.min_delta)
-        if better:
+        if self._is_improvement(value, self.best):
             self.best, self.wait = value, 0
         elif not self.in_cooldown():
             self.wait += 1
             if self.wait >= self.patience:
                 opt = self.model.optimizer
                 old = float(opt.param_groups[0]["lr"])
-                if old > float(np.float32(self.min_lr)):
+                # Keras compares its float32 rate variable with float32(min_lr): a rate already
+                # at min_lr is not reduced again, and the wait goes on counting
+                if np.float32(old) > np.float32(self.min_lr):
                     new = max(old * self.factor, self.min_lr)
                     for group in opt.param_groups:
                         group["lr"] = new

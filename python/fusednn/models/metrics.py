@@ -20,6 +20,17 @@ KINDS = ("accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categori
          "mse", "mae", "mape", "msle")
 
 
+def direction(metric) -> str:
+    """"up" or "down" for a metric as ``compile`` takes it (a name or an object), None for a
+    metric object that does not say."""
+    if isinstance(metric, Metric):
+        return metric.direction
+    kind = ALIASES.get(metric, metric)
+    if kind in EPOCH_METRICS:
+        return EPOCH_METRICS[kind].direction
+    return "up" if kind.endswith("accuracy") else "down"
+
+
 def resolve(name: str, objective) -> str:
     """The metric a name means for this loss."""
     kind = ALIASES.get(name, name)
@@ -127,6 +138,9 @@ class Metric:
     Keras's metrics do), ``result()``, ``reset_state()``."""
 
     name = "metric"
+    # "up" when larger is better, "down" when smaller is; callbacks in mode "auto" read it, and
+    # refuse a metric without one (Keras's rule).
+    direction = None
 
     def __init__(self, name: str = None):
         if name:
@@ -200,6 +214,7 @@ def _binary_counts(y_true, y_pred, threshold, sample_weight=None):
 class Precision(Metric):
     """TP / (TP + FP) over the epoch, predictions thresholded at ``thresholds`` (0.5), every
     element counted (Keras's micro average over columns)."""
+    direction = "up"
 
     name = "precision"
 
@@ -234,6 +249,7 @@ class AUC(Metric):
     """Area under the ROC curve over the epoch's scores, computed exactly (the weighted
     Mann-Whitney statistic with tied scores counting half, as scikit-learn's roc_auc_score);
     Keras approximates it with 200 thresholds."""
+    direction = "up"
 
     name = "auc"
 
@@ -267,6 +283,7 @@ class F1Score(Metric):
     """Per-class F1 of one-hot (or multi-label) targets over the epoch; a prediction is the
     argmax of each row, or every score above ``threshold``. ``average``: None (one value per
     class), "micro", "macro" or "weighted", as Keras's."""
+    direction = "up"
 
     name = "f1_score"
 
@@ -323,6 +340,7 @@ class BalancedAccuracy(Metric):
     ``balanced_accuracy_score``): a classifier that ignores a rare class scores low however
     rare it is. A row's prediction is its argmax (a single column: above 0.5); classes absent
     from the targets seen are left out of the mean. Not a Keras metric."""
+    direction = "up"
 
     name = "balanced_accuracy"
 
@@ -379,6 +397,7 @@ def _class_of_rows(y_true, y_pred):
 class TopKCategoricalAccuracy(_MeanOfRows):
     """Share of rows whose true class (one-hot rows, or indices) is among the k highest
     scores."""
+    direction = "up"
 
     name = "top_k_categorical_accuracy"
 
@@ -397,6 +416,7 @@ class TopKCategoricalAccuracy(_MeanOfRows):
 
 class BinaryAccuracy(_MeanOfRows):
     """Share of elements whose prediction (above ``threshold``) equals the 0/1 target."""
+    direction = "up"
 
     name = "binary_accuracy"
 
@@ -413,6 +433,7 @@ class BinaryAccuracy(_MeanOfRows):
 
 
 class CategoricalAccuracy(_MeanOfRows):
+    direction = "up"
     name = "categorical_accuracy"
 
     def rows(self, y_true, y_pred):
@@ -424,6 +445,7 @@ class SparseCategoricalAccuracy(CategoricalAccuracy):
 
 
 class _RegressionMetric(_MeanOfRows):
+    direction = "down"
     kind = None
 
     def rows(self, y_true, y_pred):
@@ -448,6 +470,7 @@ class MeanSquaredLogarithmicError(_RegressionMetric):
 
 class RootMeanSquaredError(_MeanOfRows):
     """sqrt of the mean squared error over every element of the epoch."""
+    direction = "down"
 
     name = "root_mean_squared_error"
 
@@ -464,6 +487,7 @@ class R2Score(Metric):
     as 0; averaged over the outputs ("uniform_average", the default), weighted by their
     variance ("variance_weighted_average"; "variance_weighted" is the same) or per output
     (None); ``num_regressors`` adjusts it with n = the number of values seen."""
+    direction = "up"
 
     name = "r2_score"
 

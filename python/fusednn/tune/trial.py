@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..models.callbacks import Callback, _monitored
+from ..models.callbacks import Callback, logged_value
 from . import builders
 from .hyperparameters import HyperParameters
 from .objectives import MODEL_PROPERTIES
@@ -86,7 +86,8 @@ class PruningCallback(Callback):
         self.last = None
 
     def on_epoch_end(self, epoch, logs=None):
-        self.last = _monitored(self, logs)  # a metric fit does not log fails here, naming the keys
+        # a metric fit does not log fails here, naming the keys
+        self.last = logged_value(self.monitor, logs, type(self).__name__)
         if not self.report:
             return
         self.trial.report(self.last, self.step_offset + epoch)
