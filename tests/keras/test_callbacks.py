@@ -279,3 +279,34 @@ def test_improvements_are_judged_in_float32_as_kerass():
     trace = drive(plateau, [0.95, 1.05, 1.0])
     assert [w for w, _ in trace] == [0, 1, 0] and plateau.best == 0.95
     assert [lr for _, lr in trace] == pytest.approx([0.1, 0.1, 0.05])
+
+
+def test_learning_rate_scheduler_wants_a_float_as_keras():
+    model = constant_model()
+    with pytest.raises(ValueError, match="should be a float. Got: 1"):
+        model.fit(np.ones((4, 20), np.float32), np.zeros(4), epochs=1, verbose=0,
+                  callbacks=[keras.callbacks.LearningRateScheduler(lambda epoch: 1)])
+
+
+def test_terminate_on_nan_stops_or_raises():
+    x, y = np.ones((8, 20), np.float32), np.full(8, np.inf, np.float32)
+    model = constant_model()
+    with pytest.warns(RuntimeWarning, match="non-finite loss"):
+        history = model.fit(x, y, epochs=3, batch_size=4, verbose=0,
+                            callbacks=[keras.callbacks.TerminateOnNaN()])
+    assert len(history.history["loss"]) == 1
+    with pytest.raises(RuntimeError, match="NaN or Inf loss encountered at batch 0"), \
+            pytest.warns(RuntimeWarning, match="non-finite loss"):
+        model.fit(x, y, epochs=3, batch_size=4, verbose=0,
+                  callbacks=[keras.callbacks.TerminateOnNaN(raise_error=True)])
+
+
+def test_csv_logger_writes_lists_as_keras(tmp_path):
+    path = tmp_path / "log.csv"
+    logger = keras.callbacks.CSVLogger(str(path))
+    logger.on_train_begin()
+    logger.on_epoch_end(0, {"loss": 0.5, "f1": np.array([0.25, 0.75])})
+    logger.on_train_end()
+    rows = list(csv.reader(open(path)))
+    assert rows == [["epoch", "f1", "loss", "val_f1", "val_loss"],
+                    ["0", '"[0.25, 0.75]"', "0.5", "NA", "NA"]]

@@ -287,6 +287,9 @@ class LearningRateScheduler(Callback):
         opt = self.model.optimizer
         current = float(opt.param_groups[0]["lr"])
         lr = self.schedule(epoch, current) if self._two_args else self.schedule(epoch)
+        if not isinstance(lr, (float, np.floating)):  # Keras's check: an int is refused too
+            raise ValueError(f"The output of the `schedule` function should be a float. "
+                             f"Got: {lr!r}")
         lr = float(lr)
         if not math.isfinite(lr) or lr < 0:
             raise ValueError(f"LearningRateScheduler: schedule returned lr={lr} at epoch {epoch}")
@@ -356,6 +359,16 @@ class ReduceLROnPlateau(MonitorCallback):
                     self.cooldown_counter, self.wait = self.cooldown, 0
 
 
+def _csv_value(value):
+    """Keras's cell text: a string as it is, a list or array of values as the text
+    ``"[a, b]"`` (its quotes included), a number as it is."""
+    if isinstance(value, str) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        return value
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return f'"[{", ".join(map(str, value))}]"'
+    return value
+
+
 class CSVLogger(Callback):
     """One row per epoch (epoch and every log value), flushed as it goes; ``separator``
     between fields, ``append`` to an existing file (its header kept). Keras's columns: the
@@ -384,7 +397,7 @@ class CSVLogger(Callback):
             self.writer = csv.writer(self.file, delimiter=self.separator)
             if not self.header_done:
                 self.writer.writerow(["epoch"] + self.keys)
-        self.writer.writerow([epoch] + [logs.get(k, "NA") for k in self.keys])
+        self.writer.writerow([epoch] + [_csv_value(logs.get(k, "NA")) for k in self.keys])
         self.file.flush()
 
     def on_train_end(self, logs=None):
@@ -445,10 +458,17 @@ class LambdaCallback(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stop training at the first batch whose loss is NaN or infinite."""
+    """Stop training at the first batch whose loss is NaN or infinite: gracefully (the other
+    callbacks still end), or with ``raise_error=True`` by raising RuntimeError at once."""
+
+    def __init__(self, raise_error: bool = False):
+        self.raise_error = raise_error
 
     def on_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
-            print(f"TerminateOnNaN: batch {batch} has loss {loss}; stopping")
+            if self.raise_error:
+                raise RuntimeError(f"NaN or Inf loss encountered at batch {batch}. Loss value: "
+                                   f"{loss}. Terminating training immediately.")
+            print(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
