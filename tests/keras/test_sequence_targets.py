@@ -254,3 +254,21 @@ def test_loss_options_are_saved_with_the_model(tmp_path):
         default.set_weights(model.get_weights())
         assert again.evaluate(xs, ys, verbose=0) == model.evaluate(xs, ys, verbose=0)
         assert default.evaluate(xs, ys, verbose=0) != model.evaluate(xs, ys, verbose=0)
+
+
+def test_mask_zero_leaves_row_zero_an_ordinary_trained_row():
+    """Keras's mask_zero only masks: row 0 is drawn like the others and trains where a layer
+    that ignores the mask (Flatten) reads it; fusednn.nn.Embedding pads it as torch does."""
+    from fusednn import nn
+
+    keras.utils.set_random_seed(0)
+    embedding = keras.layers.Embedding(5, 3, mask_zero=True)
+    model = keras.Sequential([keras.Input((4,)), embedding, keras.layers.Flatten(),
+                              keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    row0 = embedding.get_weights()[0][0].copy()
+    assert np.abs(row0).min() > 0
+    x = np.array([[0, 0, 1, 2], [0, 3, 4, 1]], np.float32)
+    model.fit(x, np.ones((2, 1), np.float32), epochs=1, verbose=0)
+    assert not np.allclose(embedding.get_weights()[0][0], row0)
+    np.testing.assert_array_equal(nn.Embedding(5, 3, mask_zero=True).weight.numpy()[0], 0)

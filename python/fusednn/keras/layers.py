@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _checks, nn
+from ..nn import initializers
 from .._backend import to_host, xp_of
 from ..autograd import Tensor, no_grad
 from ..models.saving import register_layer
@@ -24,6 +25,11 @@ class _KerasLayer:
 
     # a Keras layer starts in inference mode: layer(x) infers unless training=True (or fit)
     keras_inference_by_default = True
+
+    @classmethod
+    def from_config(cls, config):
+        """A new layer from ``get_config()`` (Keras's protocol)."""
+        return cls(**config)
 
     def _take_input_shape(self, input_shape, input_dim=None):
         if input_dim is not None:
@@ -134,6 +140,7 @@ InputLayer = Input
 
 class Dense(nn.Dense, _KerasLayer):
     leaky_relu_slope = LEAKY_RELU_SLOPE
+    keras_initializers, initializer_axes = True, (1, 0)  # Keras's kernel is (in, out)
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
@@ -174,6 +181,11 @@ class _KerasConv(_KerasLayer):
 
     keras_axes = None
     leaky_relu_slope = LEAKY_RELU_SLOPE
+    keras_initializers = True
+
+    @property
+    def initializer_axes(self):
+        return self.keras_axes
 
     def _input_padding(self, x):
         """padding="same" as Keras: symmetric padding goes to the kernel; the odd element an
@@ -744,7 +756,11 @@ class Conv1D(_KerasConv, nn.Conv1D):
 
 
 class Embedding(nn.Embedding, _KerasLayer):
-    """Keras's Embedding: U(-0.05, 0.05) initialization ("uniform"); ``mask_zero``."""
+    """Keras's Embedding: U(-0.05, 0.05) initialization ("uniform"); ``mask_zero`` masks the
+    steps holding 0 for the layers after it, and row 0 stays an ordinary trained row, as in
+    Keras (fusednn.nn.Embedding makes it torch's zero padding row)."""
+
+    keras_initializers, mask_zero_pads = True, False
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, mask_zero=False, input_length=None,
@@ -819,6 +835,15 @@ class _KerasRecurrent(_KerasLayer):
     train at twice Keras's rate."""
 
     keras_order = None  # torch gate index of each Keras gate, when they differ
+
+    def _draw(self, features):
+        """Keras's initializers, called with Keras's shapes (features, G*units), (units,
+        G*units), (G*units,) and dtype, their gates put in torch's order."""
+        kernel, recurrent, bias = (initializers.get(i) for i in self.initializers)
+        g = self.gates * self.units
+        return (self._to_torch(initializers.draw(kernel, (g, features), (1, 0), True)),
+                self._to_torch(initializers.draw(recurrent, (g, self.units), (1, 0), True)),
+                self._to_torch(initializers.draw(bias, (g,), None, True)))
 
     def _to_keras(self, w):
         """(G*units, ...) rows in torch's gate order to Keras's."""

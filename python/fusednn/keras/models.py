@@ -5,9 +5,12 @@
 ``Input``."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from ..models import loading as _loading
+from ..models.saving import layer_entry, layer_from_entry
 from ..models.sequential import Sequential as _Sequential
 from . import optimizers as _optimizers
 from .layers import Input, KerasTensor
@@ -108,6 +111,31 @@ class Sequential(_Sequential):
         if self._pending_shape is not None and not self.built:
             self.build((None,) + self._pending_shape)
 
+    # -- the architecture as a config ------------------------------------------------------
+    def get_config(self) -> dict:
+        """Keras's: the name, each layer's class and config, and the input shape."""
+        return {"name": self.name, "trainable": self.trainable,
+                "layers": [layer_entry(layer) for layer in self.layers],
+                "build_input_shape": self.input_shape}
+
+    @classmethod
+    def from_config(cls, config):
+        """A new model (fresh weights) of a ``get_config`` architecture."""
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+            raise ValueError(f"not a Sequential config: {config!r}")
+        make = Sequential if issubclass(cls, Model) else cls  # a Model's chain is a Sequential
+        model = make([layer_from_entry(entry) for entry in config["layers"]],
+                     name=config.get("name"))
+        shape = config.get("build_input_shape")
+        if shape is not None and not model.built:
+            model.build(tuple(shape))
+        if config.get("trainable") is False:
+            model.trainable = False
+        return model
+
+    def to_json(self, **kwargs) -> str:
+        return json.dumps({"class_name": "Sequential", "config": self.get_config()}, **kwargs)
+
     # -- compile / fit / evaluate with Keras's signatures ---------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
                 weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
@@ -148,6 +176,28 @@ class Sequential(_Sequential):
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         return super().predict(x, batch_size=batch_size or 32)
 
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict=False):
+        """One optimizer step on this batch, as Keras's: the metrics start afresh, and the
+        loss and metrics are those of the step's (training-mode) forward pass."""
+        if sample_weight is not None and class_weight is not None:
+            raise ValueError("Arguments `sample_weight` and `class_weight` cannot be specified "
+                             "at the same time.")
+        n = len(x)
+        history = _Sequential.fit(self, x, y, epochs=1, batch_size=max(n, 1), shuffle=False,
+                                  class_weight=class_weight, sample_weight=sample_weight,
+                                  verbose=0)
+        logs = {k: v[-1] for k, v in history.history.items()}
+        return logs if return_dict else _in_order(logs, self.metrics_names)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """The loss and metrics of this batch in inference mode (Keras's)."""
+        return self.evaluate(x, y, batch_size=max(len(x), 1), verbose=0,
+                             sample_weight=sample_weight, return_dict=return_dict)
+
+    def predict_on_batch(self, x):
+        return self.predict(x, batch_size=max(len(x), 1), verbose=0)
+
     # -- weights in Keras's layouts ----------------------------------------------------------
     def get_weights(self) -> list:
         return [w for layer in self.layers if hasattr(layer, "get_weights")
@@ -178,9 +228,29 @@ class Sequential(_Sequential):
             k += n
 
 
+def _in_order(logs, names):
+    """Keras's flat result: the loss alone, or [loss, *metrics] in compile's order."""
+    values = [logs[k] for k in names if k in logs]
+    return values[0] if len(values) == 1 else values
+
+
 def _verbose(verbose):
     """Keras's "auto" is a progress bar (1)."""
     return 1 if verbose == "auto" else int(verbose)
+
+
+def model_from_json(json_string: str):
+    """A new model (fresh weights) from ``to_json``'s text."""
+    data = json.loads(json_string)
+    if not isinstance(data, dict) or data.get("class_name") not in ("Sequential", "Model"):
+        raise ValueError("model_from_json: not a Sequential model's JSON")
+    return Sequential.from_config(data.get("config"))
+
+
+def clone_model(model):
+    """A new model of the same architecture with freshly drawn weights (Keras's clone_model;
+    copy the weights with ``set_weights(model.get_weights())``)."""
+    return type(model).from_config(model.get_config())
 
 
 def load_model(path: str, **kwargs):

@@ -20,10 +20,11 @@ def format_log(value) -> str:
 
 class History:
     """``history[key]`` is the list of that log value per epoch (``loss``, ``accuracy``,
-    ``val_loss``, ``val_accuracy``, ``lr``, ...); ``epoch`` the epoch numbers run."""
+    ``val_loss``, ``val_accuracy``, ``lr``, ...); ``epoch`` the epoch numbers run; ``params``
+    Keras's ``{"verbose", "epochs", "steps"}`` (steps per epoch, None when unknown)."""
 
     def __init__(self):
-        self.history, self.epoch = {}, []
+        self.history, self.epoch, self.params = {}, [], {}
 
     def append(self, epoch: int, logs: dict) -> None:
         self.epoch.append(epoch)

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import optim as _optim
 from .metrics import from_saved
-from .saving import FORMAT, LAYERS, OPTIMIZER_FACTORIES, _restore
+from .saving import FORMAT, OPTIMIZER_FACTORIES, layer_from_entry
 from .sequential import Sequential
 
 
@@ -85,10 +85,7 @@ def _load(path, device, max_bytes):
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             got = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
             raise ModelFileError(f"{path}: unknown format {got!r}")
-        layers = [LAYERS[l["class"]](**_restore(l["config"])) for l in meta["layers"]]
-        for layer, entry in zip(layers, meta["layers"]):
-            if entry.get("trainable", True) is False:
-                layer.trainable = False
+        layers = [layer_from_entry(entry) for entry in meta["layers"]]
         model = Sequential(layers, input_shape=meta["input_shape"], name=meta["name"])
         # The arrays cannot be larger than the weights this architecture has, and the state of
         # an optimizer over them (at most three float32 tensors per weight): a member that

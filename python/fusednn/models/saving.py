@@ -55,13 +55,16 @@ def _jsonable(value, what):
         return {str(k): _jsonable(v, what) for k, v in value.items()}
     if isinstance(value, nn.regularizers.L1L2):
         return {"__regularizer__": value.get_config()}
+    if isinstance(value, nn.initializers.Initializer) and \
+            type(value) in nn.initializers.CLASSES.values():
+        return {"__initializer__": _jsonable(nn.initializers.serialize(value), what)}
     if isinstance(value, (np.integer, np.floating)):
         return value.item()
     raise TypeError(f"cannot save {what}: {value!r} is not a name or a number (custom "
                     "callables cannot be saved; use the built-in names)")
 
 
-def _layer_config(layer):
+def layer_entry(layer):
     name = type(layer).__dict__.get("_saved_name", type(layer).__name__)
     if LAYERS.get(name) is not type(layer):
         raise TypeError(f"cannot save a model holding a {type(layer).__name__}: only the "
@@ -72,10 +75,23 @@ def _layer_config(layer):
     return entry
 
 
+def layer_from_entry(entry):
+    """The layer a ``_layer_config`` entry describes, made afresh (new weights)."""
+    if not isinstance(entry, dict) or entry.get("class") not in LAYERS \
+            or not isinstance(entry.get("config"), dict):
+        raise ValueError(f"not a saved layer: {entry!r}")
+    layer = LAYERS[entry["class"]](**_restore(entry["config"]))
+    if entry.get("trainable", True) is False:
+        layer.trainable = False
+    return layer
+
+
 def _restore(value):
     if isinstance(value, dict):
         if "__regularizer__" in value:
             return nn.L1L2(**value["__regularizer__"])
+        if "__initializer__" in value:
+            return nn.initializers.deserialize(value["__initializer__"])
         return {k: _restore(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_restore(v) for v in value]
@@ -123,7 +139,7 @@ def save_model(model, path: str) -> str:
         raise ValueError("save() needs a built model: give input_shape= or train it first")
     arrays, meta = {}, {"format": FORMAT, "version": VERSION, "name": model.name,
                         "input_shape": list(model.sample_input_shape),
-                        "layers": [_layer_config(l) for l in model.layers]}
+                        "layers": [layer_entry(l) for l in model.layers]}
     for key, value in model.state_dict().items():
         arrays["weights/" + key] = to_host(value)
     cfg = model._compile_config

@@ -71,9 +71,30 @@ class Sequential(Module):
             k += 1
         self.layers.append(layer)
         self._modules[str(len(self.layers) - 1)] = layer
+        self._layers_changed()
+
+    def pop(self) -> Module:
+        """Remove and return the last layer (Keras's ``Sequential.pop``)."""
+        if not self.layers:
+            raise TypeError("There are no layers in the model.")
+        layer = self.layers.pop()
+        del self._modules[str(len(self.layers))]
+        if not self.layers:
+            self.built, self.sample_output_shape = False, None
+        self._layers_changed()
+        return layer
+
+    def _layers_changed(self):
+        """After add or pop: rebuild a built model's shapes, and let an optimizer compile made
+        over the old parameters be made again over the new ones at the next fit (one given
+        built by the user stays theirs)."""
         if self.built:
             self.built = False
             self.build((None,) + self.sample_input_shape)
+        cfg = self._compile_config
+        if self.optimizer is not None and cfg is not None \
+                and not isinstance(cfg["optimizer"], _optim.Optimizer):
+            self.optimizer = self.lr_schedule = None
 
     # -- building and calling ------------------------------------------------------------------
     def build(self, input_shape) -> None:

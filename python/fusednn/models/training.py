@@ -283,6 +283,7 @@ def _run_epochs(model, loader, validation_data, epochs, batch_size, callbacks, v
     model._make_optimizer()
     warn_double_activation(model)
     history = History()
+    history.params = {"verbose": verbose, "epochs": epochs, "steps": len(loader) or None}
     callbacks = CallbackList(callbacks, model)
     model.history = history
     model.stop_training, model._warned_nonfinite = False, False

@@ -1,6 +1,6 @@
 """Layers, losses, initializers and regularizers (``fusednn.nn``), with their functional forms
 in ``fusednn.nn.functional``."""
-from . import functional, init, regularizers
+from . import functional, init, initializers, regularizers
 from .layers import (Activation, AvgPool2D, BatchNorm1D, BatchNorm2D, Conv1D, Conv2D, Dense,
                      Dropout, Embedding, Flatten, GlobalAveragePooling1D, GlobalAveragePooling2D,
                      GlobalMaxPooling1D, GlobalMaxPooling2D, LayerNormalization, LeakyReLU,

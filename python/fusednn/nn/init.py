@@ -1,6 +1,9 @@
-"""Weight initializers (Keras names): Glorot/Xavier and He, uniform and normal, plus zeros,
-ones and constant. Fans follow torch: fan_in = in_features (x receptive field), fan_out =
-out_features (x receptive field)."""
+"""Weight initializers as functions of a shape in fusednn's (torch's) layout, by Keras's names
+(Glorot, He, LeCun, uniform and normal, zeros, ones, constant, orthogonal) and torch's
+(xavier_*, kaiming_*). Fans follow torch: fan_in = in_features (x receptive field), fan_out =
+out_features (x receptive field). The names keep their library's meaning: Keras's normal
+Glorot/He/LeCun draw a normal truncated at two standard deviations (widened so the spread is
+still sqrt(scale / n)); torch's xavier_normal / kaiming_normal draw an untruncated one."""
 from __future__ import annotations
 
 import math
@@ -8,6 +11,7 @@ import math
 import numpy as np
 
 from .. import _seeding
+from .initializers import TRUNCATED_STDDEV, truncated_normal
 
 
 def seed(value: int) -> None:
@@ -28,9 +32,22 @@ def glorot_uniform(shape):
     return _seeding.init_rng().uniform(-limit, limit, shape).astype(np.float32)
 
 
+def _keras_normal(shape, variance):
+    stddev = math.sqrt(variance) / TRUNCATED_STDDEV
+    return truncated_normal(_seeding.init_rng(), shape, 0.0, stddev).astype(np.float32)
+
+
 def glorot_normal(shape):
+    """Keras's: truncated normal, spread sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = fans(shape)
-    return (_seeding.init_rng().standard_normal(shape) * math.sqrt(2.0 / (fan_in + fan_out))).astype(np.float32)
+    return _keras_normal(shape, 2.0 / (fan_in + fan_out))
+
+
+def xavier_normal(shape):
+    """torch's xavier_normal_ (gain 1): N(0, 2 / (fan_in + fan_out))."""
+    fan_in, fan_out = fans(shape)
+    std = math.sqrt(2.0 / (fan_in + fan_out))
+    return (_seeding.init_rng().standard_normal(shape) * std).astype(np.float32)
 
 
 def he_uniform(shape):
@@ -39,7 +56,29 @@ def he_uniform(shape):
 
 
 def he_normal(shape):
-    return (_seeding.init_rng().standard_normal(shape) * math.sqrt(2.0 / fans(shape)[0])).astype(np.float32)
+    """Keras's: truncated normal, spread sqrt(2 / fan_in)."""
+    return _keras_normal(shape, 2.0 / fans(shape)[0])
+
+
+def kaiming_normal(shape):
+    """torch's kaiming_normal_ (ReLU gain, fan_in): N(0, 2 / fan_in)."""
+    std = math.sqrt(2.0 / fans(shape)[0])
+    return (_seeding.init_rng().standard_normal(shape) * std).astype(np.float32)
+
+
+def lecun_uniform(shape):
+    limit = math.sqrt(3.0 / fans(shape)[0])
+    return _seeding.init_rng().uniform(-limit, limit, shape).astype(np.float32)
+
+
+def lecun_normal(shape):
+    """Keras's: truncated normal, spread sqrt(1 / fan_in)."""
+    return _keras_normal(shape, 1.0 / fans(shape)[0])
+
+
+def truncated_normal_init(shape):
+    """Keras's "truncated_normal" / TruncatedNormal default: N(0, 0.05^2) cut at +-0.1."""
+    return truncated_normal(_seeding.init_rng(), shape, 0.0, 0.05).astype(np.float32)
 
 
 def random_uniform(shape):
@@ -80,15 +119,14 @@ def constant(value: float):
     return lambda shape: np.full(shape, value, np.float32)
 
 
-xavier_uniform, xavier_normal = glorot_uniform, glorot_normal
-kaiming_uniform, kaiming_normal = he_uniform, he_normal
+xavier_uniform, kaiming_uniform = glorot_uniform, he_uniform
 
-_BY_NAME = {f.__name__: f for f in (glorot_uniform, glorot_normal, he_uniform, he_normal, zeros,
-                                    ones, random_uniform, random_normal, standard_normal,
+_BY_NAME = {f.__name__: f for f in (glorot_uniform, glorot_normal, he_uniform, he_normal,
+                                    lecun_uniform, lecun_normal, xavier_normal, kaiming_normal,
+                                    zeros, ones, random_uniform, random_normal, standard_normal,
                                     orthogonal)}
-_BY_NAME.update(xavier_uniform=glorot_uniform, xavier_normal=glorot_normal,
-                kaiming_uniform=he_uniform, kaiming_normal=he_normal, uniform=random_uniform,
-                normal=random_normal)
+_BY_NAME.update(xavier_uniform=glorot_uniform, kaiming_uniform=he_uniform, uniform=random_uniform,
+                normal=random_normal, truncated_normal=truncated_normal_init)
 
 
 def get(initializer):

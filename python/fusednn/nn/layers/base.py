@@ -3,7 +3,7 @@ activation fused into the kernel when the kernel has it (applied after it otherw
 regularizers on the weight and bias."""
 from __future__ import annotations
 
-from .. import init, regularizers
+from .. import init, initializers, regularizers
 from ...autograd.fused.activation import fusable
 from ..functional.activation import activation_by_name
 from ..module import Module, Parameter
@@ -13,6 +13,10 @@ class WeightedLayer(Module):
     # the slope of activation="leaky_relu": torch's default here, Keras's (0.2) on the layers
     # of fusednn.keras
     leaky_relu_slope = 0.01
+    # fusednn.keras's layers resolve initializers as Keras does and call them with the weight
+    # in Keras's layout: the kernel's axes in that order (None: fusednn's own)
+    keras_initializers = False
+    initializer_axes = None
 
     def __init__(self, activation, use_bias, kernel_initializer, bias_initializer,
                  kernel_regularizer, bias_regularizer, name):
@@ -30,14 +34,18 @@ class WeightedLayer(Module):
             self._fused = None
             self._after = None if activation is None else activation_by_name(
                 activation, self.leaky_relu_slope)
-        self.kernel_initializer = init.get(kernel_initializer)
-        self.bias_initializer = init.get(bias_initializer)
+        resolve = initializers.get if self.keras_initializers else init.get
+        self.kernel_initializer = resolve(kernel_initializer)
+        self.bias_initializer = resolve(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
 
     def _make_weights(self, weight_shape, bias_size):
-        self.weight = Parameter(self.kernel_initializer(weight_shape))
-        self.bias = Parameter(self.bias_initializer((bias_size,))) if self.use_bias else None
+        keras = self.keras_initializers
+        self.weight = Parameter(initializers.draw(self.kernel_initializer, weight_shape,
+                                                  self.initializer_axes, keras))
+        self.bias = Parameter(initializers.draw(self.bias_initializer, (bias_size,), None, keras)) \
+            if self.use_bias else None
 
     def _activate(self, y):
         """The activation the kernel could not fuse (e.g. softmax), if any."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ... import _checks
 from ...autograd import Tensor
 from .. import functional as F
-from .. import init, regularizers
+from .. import init, initializers, regularizers
 from ..module import Module, Parameter
 
 
@@ -15,6 +15,10 @@ class Embedding(Module):
     gradient, ``compute_mask`` marks it, and ``input_dim`` must leave room for it.
     ``padding_idx`` (torch) does the same for another index. A float input holding integers
     (a model's float32 batch) is accepted; anything else out of [0, input_dim) is an error."""
+
+    keras_initializers = False  # fusednn.keras's resolves Keras's initializers
+    # whether mask_zero also makes row 0 padding (zero, no gradient); Keras's only masks
+    mask_zero_pads = True
 
     def __init__(self, input_dim: int, output_dim: int, mask_zero: bool = False,
                  padding_idx: int = None, embeddings_initializer="standard_normal",
@@ -26,11 +30,13 @@ class Embedding(Module):
             raise ValueError("Embedding: mask_zero=True makes index 0 the padding; padding_idx "
                              f"{padding_idx} conflicts")
         self.input_dim, self.output_dim, self.mask_zero = input_dim, output_dim, bool(mask_zero)
-        self.padding_idx = 0 if mask_zero else padding_idx
+        self.padding_idx = 0 if mask_zero and self.mask_zero_pads else padding_idx
         self.embeddings_initializer = embeddings_initializer
-        self.initializer = init.get(embeddings_initializer)
+        keras = self.keras_initializers
+        self.initializer = (initializers.get if keras else init.get)(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
-        self.weight = Parameter(self.initializer((input_dim, output_dim)))
+        self.weight = Parameter(initializers.draw(self.initializer, (input_dim, output_dim),
+                                                  None, keras))
         if self.padding_idx is not None:
             self.weight.data[self.padding_idx % input_dim] = 0  # torch zeroes the padding row
         self.built = True
@@ -54,12 +60,11 @@ class Embedding(Module):
         return ()
 
     def get_config(self):
-        init_name = self.embeddings_initializer
+        init_name = self.embeddings_initializer  # a name, or an initializer object
         return dict(input_dim=self.input_dim, output_dim=self.output_dim,
                     mask_zero=self.mask_zero,
                     padding_idx=None if self.mask_zero else self.padding_idx,
-                    embeddings_initializer=init_name if isinstance(init_name, str)
-                    else "standard_normal", name=self.name)
+                    embeddings_initializer=init_name, name=self.name)
 
     def extra_repr(self):
         return f"{self.input_dim}, {self.output_dim}" + (", mask_zero" if self.mask_zero else "")

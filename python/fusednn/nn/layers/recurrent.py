@@ -19,7 +19,7 @@ import numpy as np
 from ... import _backend, _checks
 from ...autograd import Tensor
 from .. import functional as F
-from .. import init, regularizers
+from .. import init, initializers, regularizers
 from ..functional.recurrent import _direction, _step_mask, cat
 from ..module import Module, Parameter
 
@@ -75,17 +75,22 @@ class _Recurrent(Module):
             raise ValueError(f"{self.name}: expects 3-D inputs (batch, steps, features), got "
                              f"shape {input_shape}")
         features, g = int(input_shape[2]), self.gates * self.units
-        kernel, recurrent, bias = (init.get(i) for i in self.initializers)
-        self.weight_ih_l0 = Parameter(kernel((g, features)))
-        # Keras draws the recurrent kernel as one (units, G*units) matrix; here it is stored
-        # transposed, (G*units, units), torch's layout.
-        self.weight_hh_l0 = Parameter(np.ascontiguousarray(recurrent((self.units, g)).T))
-        self.bias_ih_l0 = Parameter(self._input_bias(bias((g,)))) if self.use_bias else None
+        self.weight_ih_l0, self.weight_hh_l0, bias = (Parameter(w) for w in self._draw(features))
+        self.bias_ih_l0 = Parameter(self._input_bias(bias.data)) if self.use_bias else None
         # torch's second bias where the layer keeps one; else the one bias is bias_ih_l0.
         self.bias_hh_l0 = Parameter(np.zeros(g, np.float32)) \
             if self.use_bias and self._recurrent_bias() else None
         self.input_features = features
         self.built = True  # built by hand (Keras's layer.build), a call must not build again
+
+    def _draw(self, features):
+        """The kernel (G*units, features), recurrent kernel (G*units, units) and bias (G*units,),
+        in torch's layout. Keras draws the recurrent kernel as one (units, G*units) matrix (an
+        orthogonal one has orthonormal rows there), so it is drawn so and transposed."""
+        kernel, recurrent, bias = (init.get(i) for i in self.initializers)
+        g = self.gates * self.units
+        return (kernel((g, features)), np.ascontiguousarray(recurrent((self.units, g)).T),
+                bias((g,)))
 
     def _input_bias(self, b):
         return b
