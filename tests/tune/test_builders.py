@@ -72,7 +72,7 @@ def test_hyperparameters_defaults_and_replay():
     (lambda hp: hp.Float("lr", 1e-3, 1.0, sampling="reverse_log"), "sampling must be one of"),
     (lambda hp: hp.Float("lr", 1e-3, 1.0, log=False, sampling="log"), "contradicts"),
     (lambda hp: hp.Float("lr", float("nan"), 1.0), "finite numbers"),
-    (lambda hp: hp.Float("lr", 1e-3, 1.0, step=0.1, log=True), "step cannot be combined"),
+    (lambda hp: hp.Float("lr", 1e-3, 1.0, step=0.1, log=True), "step is a factor and must be > 1"),
     (lambda hp: hp.Int("n", 1, 2.5), "must be integers"),
     (lambda hp: hp.Choice("c", []), "non-empty list"),
     (lambda hp: hp.Choice("c", [[1, 2]]), "numbers, strings"),
@@ -82,6 +82,36 @@ def test_hyperparameters_defaults_and_replay():
 def test_bad_hyperparameter_definitions_name_the_problem(draw, match):
     with pytest.raises(ValueError, match=match):
         draw(tune.HyperParameters())
+
+
+def test_log_sampling_with_a_step_is_kerastuners_geometric_grid():
+    """KerasTuner 1.4: with sampling="log" the step is a factor, values min * step^k up to
+    max (these are the values its random_sample draws)."""
+    import optuna
+
+    seen = {"i": set(), "f": set()}
+
+    def draw(trial):
+        hp = tune.HyperParameters(trial)
+        seen["i"].add(hp.Int("i", 2, 64, step=2, sampling="log"))
+        seen["f"].add(hp.Float("f", 1e-4, 1e-1, step=10, sampling="log"))
+        return 0.0
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0)).optimize(draw, 200)
+    assert seen["i"] == {2, 4, 8, 16, 32, 64}
+    assert sorted(seen["f"]) == pytest.approx([1e-4, 1e-3, 1e-2, 1e-1])
+    hp = tune.HyperParameters()
+    assert hp.Int("n", 3, 100, step=3, sampling="log") == 3  # the default is min_value
+    assert "Choice([3, 9, 27, 81])" in hp.summary()
+
+
+def test_a_choice_holds_one_kind_of_value():
+    with pytest.raises(TypeError, match="only one type of value"):
+        tune.HyperParameters().Choice("c", [1, "x"])
+    with pytest.raises(ValueError, match="`ordered` must be False"):
+        tune.HyperParameters().Choice("c", ["a", "b"], ordered=True)
+    assert tune.HyperParameters().Choice("c", [None, 0.5, 1]) is None
 
 
 @pytest.mark.parametrize("name,direction", [

@@ -80,11 +80,12 @@ class HyperParameters:
                 raise ValueError(f"hp.Float {name!r}: bounds must be finite numbers, got "
                                  f"{low!r}, {high!r}")
         _check_range(name, "Float", low, high, log, step)
+        fallback = float(low) if default is None else float(default)
         if step is not None and log:
-            raise ValueError(f"hp.Float {name!r}: a step cannot be combined with log sampling")
+            grid = [float(v) for v in _geometric(name, "Float", low, high, step)]
+            return self._choose(name, grid, fallback, parent_name, parent_values)
         spec = {"kind": "float", "low": float(low), "high": float(high), "log": log,
                 "step": None if step is None else float(step)}
-        fallback = float(low) if default is None else float(default)
         return self._draw(name, spec, fallback, parent_name, parent_values,
                           lambda t: t.suggest_float(name, float(low), float(high),
                                                     step=spec["step"], log=log))
@@ -99,11 +100,11 @@ class HyperParameters:
             raise ValueError(f"hp.Int {name!r}: bounds and step must be integers, got "
                              f"{low!r}, {high!r}, step={step!r}")
         _check_range(name, "Int", low, high, log, step)
-        if log and step != 1:
-            raise ValueError(f"hp.Int {name!r}: a step other than 1 cannot be combined with "
-                             "log sampling")
-        spec = {"kind": "int", "low": low, "high": high, "log": log, "step": step}
         fallback = low if default is None else int(default)
+        if log and step != 1:
+            grid = [int(v) for v in _geometric(name, "Int", low, high, step)]
+            return self._choose(name, grid, fallback, parent_name, parent_values)
+        spec = {"kind": "int", "low": low, "high": high, "log": log, "step": step}
         return self._draw(name, spec, fallback, parent_name, parent_values,
                           lambda t: t.suggest_int(name, low, high, step=step, log=log))
 
@@ -118,12 +119,22 @@ class HyperParameters:
             if not isinstance(v, _PRIMITIVE):
                 raise ValueError(f"hp.Choice {name!r}: values must be numbers, strings, "
                                  f"booleans or None, got {v!r}")
+        kinds = {_kind(v) for v in values if v is not None}
+        if len(kinds) > 1:  # KerasTuner's rule (ints and floats may mix here, and None join)
+            raise TypeError(f"hp.Choice {name!r}: a Choice can contain only one type of value, "
+                            f"found values: {list(values)} ({', '.join(sorted(kinds))})")
+        if ordered and kinds - {"number"}:
+            raise ValueError(f"hp.Choice {name!r}: `ordered` must be False for non-numeric "
+                             "types.")
         if default is not None and default not in values:
             raise ValueError(f"hp.Choice {name!r}: default {default!r} is not one of {values}")
-        spec = {"kind": "choice", "values": list(values)}
         fallback = values[0] if default is None else default
+        return self._choose(name, list(values), fallback, parent_name, parent_values)
+
+    def _choose(self, name, values, fallback, parent_name, parent_values):
+        spec = {"kind": "choice", "values": values}
         return self._draw(name, spec, fallback, parent_name, parent_values,
-                          lambda t: t.suggest_categorical(name, list(values)))
+                          lambda t: t.suggest_categorical(name, values))
 
     def Boolean(self, name, default=False, parent_name=None, parent_values=None):
         spec = {"kind": "choice", "values": [False, True]}
@@ -226,6 +237,22 @@ def _check_range(name, what, low, high, log, step):
                          f"min_value={low}")
     if step is not None and not step > 0:
         raise ValueError(f"hp.{what} {name!r}: step must be > 0, got {step!r}")
+
+
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    return "str" if isinstance(value, str) else "number"
+
+
+def _geometric(name, what, low, high, step) -> list:
+    """KerasTuner's log sampling with a step: low, low * step, low * step^2, ... up to high
+    (a choice among them)."""
+    if not step > 1:
+        raise ValueError(f"hp.{what} {name!r}: with log sampling, step is a factor and must "
+                         f"be > 1, got {step!r}")
+    n = int(math.log(high / low, step) + 1e-8) + 1
+    return [low * step ** k for k in range(n)]
 
 
 def _shape(spec) -> dict:
