@@ -303,6 +303,27 @@ def test_keras_builder_and_its_best_model_keeps_keras_semantics(digits):
     assert acc == pytest.approx(tuner.result.best_value, abs=1e-12)
 
 
+def test_executions_per_trial_average_fits_from_different_initial_weights(digits):
+    """KerasTuner's executions_per_trial: each trial trains its model that many times, from
+    different initial weights, and scores the mean; the model it keeps is the last fit's."""
+    x, y, x_te, y_te = digits
+    scores = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_end(self, logs=None):
+            scores.append(self.model.evaluate(x_te, y_te, verbose=0)[1])
+
+    tuner = tune.RandomSearch(keras_builder, objective="val_accuracy", max_trials=1,
+                              executions_per_trial=3, verbose=0)
+    tuner.search(x, y, epochs=1, validation_data=(x_te, y_te), callbacks=[Record()])
+    assert len(scores) == 3 and len(set(scores)) > 1
+    assert tuner.result.best_value == pytest.approx(np.mean(scores), abs=1e-9)
+    best = tuner.get_best_models(1)[0]
+    assert best.evaluate(x_te, y_te, verbose=0)[1] == pytest.approx(scores[-1], abs=1e-12)
+    with pytest.raises(ValueError, match="executions_per_trial"):
+        tune.RandomSearch(keras_builder, objective="val_accuracy", executions_per_trial=0)
+
+
 def test_isolated_trials_relay_the_builders_draws(digits):
     x, y = digits[:2]
     runs = {}

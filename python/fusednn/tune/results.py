@@ -108,14 +108,14 @@ class TuneResult:
             else:
                 from ..models.loading import load_model
             return load_model(path, device=self.task.device)
-        from .trial import fit_once
+        from .trial import fit_once, fit_seed
 
-        tr, va = self.task.splits()[-1]
+        tr, va = self.task.splits()[-1]  # the trial's last fit, the model it left
         validation = self.task.validation_data if va is None else (self.task.x[va],
                                                                    self.task.y[va])
         hp = HyperParameters(values=_values(t))
         model, _, _ = fit_once(self.task, hp, self.task.x[tr], self.task.y[tr], validation, [],
-                               self.task.seed + t.number)
+                               fit_seed(self.task, t.number, self.task.executions - 1))
         return model
 
     def results_summary(self, n: int = 10) -> str:

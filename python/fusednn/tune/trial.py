@@ -42,6 +42,7 @@ class Task:
     verbose: int = 0
     progress_row: int = 0  # the terminal row of this worker's live line
     objective_fn: object = None  # a plain Optuna objective(trial) -> float instead of a builder
+    executions: int = 1  # fits per split, from different initial weights (their mean scores)
 
     @property
     def metric(self) -> str:
@@ -189,25 +190,32 @@ def release_memory():
         pass
 
 
+def fit_seed(task: Task, trial_number: int, execution: int) -> int:
+    """The seed of a trial's fits in one execution (the same on every fold)."""
+    return task.seed + trial_number + 7919 * execution
+
+
 def run_trial(trial, task: Task):
     """The Optuna objective: the trial's value, or one value per objective."""
     if task.objective_fn is not None:
         return task.objective_fn(trial)
     start = time.perf_counter()
-    seed = task.seed + trial.number
     hp = HyperParameters(trial)
     model = None
-    splits = task.splits()
+    # every split once per execution, each execution from its own initial weights
+    splits = [(tr, va, fit_seed(task, trial.number, e)) for e in range(task.executions)
+              for tr, va in task.splits()]
     # Optuna prunes single-objective studies only; the first objective fit logs is reported.
     report = not task.multi and task.metric not in MODEL_PROPERTIES
     try:
         per_fold, first_fold_steps = [], 0
-        for i, (tr, va) in enumerate(splits):
+        for i, (tr, va, seed) in enumerate(splits):
             if va is None:
                 validation = task.validation_data
             else:
                 validation = (task.x[va], task.y[va])
-            label = f"trial {trial.number}" + (f" fold {i + 1}/{len(splits)}" if task.cv else "")
+            label = f"trial {trial.number}" + (f" fit {i + 1}/{len(splits)}"
+                                                if len(splits) > 1 else "")
             callbacks = [_Watch(task.logged)]
             if report and i == 0:
                 # The first fit reports every epoch, so a poor trial stops early; under cv

@@ -65,7 +65,9 @@ class Tuner:
     for a local cluster), sharing ``storage`` ("journal:PATH" or a database URL).
     ``resume=True`` continues a stored study. ``isolate_trials=True`` runs every trial in a
     fresh process. ``out`` (or KerasTuner's ``directory``/``project_name``) keeps each trial's
-    model. Everything that can be checked is checked before the first trial.
+    model. ``executions_per_trial`` (KerasTuner's): train each trial's model that many times
+    from different initial weights (on each fold) and score the mean, to average out the
+    luck of the draw. Everything that can be checked is checked before the first trial.
     """
 
     def __init__(self, x=None, y=None, space=None, model="mlp", method: str = "bayes",
@@ -77,7 +79,8 @@ class Tuner:
                  device: str = "cpu", isolate_trials: bool = False, verbose: int = 1, *,
                  hypermodel=None, objective=None, objectives=None, max_trials: int = None,
                  batch_size: int = None, startup_trials: int = None, directory: str = None,
-                 project_name: str = None, overwrite: bool = False):
+                 project_name: str = None, overwrite: bool = False,
+                 executions_per_trial: int = 1):
         if x is not None and _is_builder(x):  # Tuner(build_model, ...)
             if hypermodel is not None or y is not None:
                 raise ValueError("Tuner: give the model builder once, and the data to search()")
@@ -131,6 +134,8 @@ class Tuner:
         if batch_size is not None:
             _check_int("batch_size", batch_size, 1)
         _check_cv(cv)
+        _check_int("executions_per_trial", executions_per_trial, 1)
+        self.executions_per_trial = executions_per_trial
         if hypermodel is not None:
             builders.check_builder(hypermodel)
             if space is not None:
@@ -225,7 +230,8 @@ class Tuner:
                          validation_split=self.validation_split,
                          validation_data=validation_data, fit_kwargs=fit,
                          callbacks=list(callbacks or []), stratify=labels, seed=self.seed,
-                         device=self.device, save_dir=save_dir, verbose=self.verbose)
+                         device=self.device, save_dir=save_dir, verbose=self.verbose,
+                         executions=self.executions_per_trial)
         if self.method == "grid" and self.grid is None:
             self.grid = collect_grid(self.task)
             self.n_trials = min(self.n_trials, int(np.prod([len(v) for v in self.grid.values()])))
