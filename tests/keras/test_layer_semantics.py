@@ -93,3 +93,29 @@ def test_every_layer_round_trips_its_weights_and_bad_arrays_change_nothing():
         model.set_weights(new[:-1])
     for a, b in zip(model.get_weights(), before):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("center,scale", [(True, False), (False, True), (False, False)])
+def test_batch_normalization_centers_and_scales_one_at_a_time(center, scale):
+    """Keras's center/scale: the weight left out is not there at all (no gamma: 1, no beta:
+    0); get_weights lists what there is, gamma before beta, then the moving statistics."""
+    rng = np.random.default_rng(0)
+    layer = keras.layers.BatchNormalization(center=center, scale=scale, epsilon=1e-3)
+    model = keras.Sequential([keras.Input((5,)), layer])
+    trained = [rng.standard_normal(5).astype(np.float32) for _ in range(center + scale)]
+    moving = [rng.standard_normal(5).astype(np.float32), rng.random(5).astype(np.float32) + .5]
+    model.set_weights(trained + moving)
+    assert len(layer.get_weights()) == len(trained) + 2 and model.count_params() == 5 * (
+        len(trained) + 2)
+    x = rng.standard_normal((4, 5)).astype(np.float32)
+    gamma = trained[0] if scale else 1.0
+    beta = trained[-1] if center else 0.0
+    expected = (x - moving[0]) / np.sqrt(moving[1] + 1e-3) * gamma + beta
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    assert len(layer.trainable_weights) == len(trained)
+    if trained:
+        model.compile(keras.optimizers.SGD(0.1), "mse")
+        model.train_on_batch(x, np.zeros((4, 5), np.float32))
+        assert not np.allclose(layer.get_weights()[0], trained[0])
+    restored = keras.Sequential.from_config(model.get_config())
+    assert len(restored.layers[0].get_weights()) == len(trained) + 2

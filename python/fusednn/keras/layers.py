@@ -680,16 +680,20 @@ class BatchNormalization(nn.BatchNorm2D, _KerasLayer):
         _refuse(kwargs, "BatchNormalization")
         if axis not in (-1, 1, 3):
             raise NotImplementedError(f"BatchNormalization: axis={axis} is not supported")
-        if center != scale:
-            raise NotImplementedError("BatchNormalization: center and scale must be equal")
-        super().__init__(None, momentum=1.0 - momentum, eps=epsilon, affine=center, name=name,
+        super().__init__(None, momentum=1.0 - momentum, eps=epsilon, affine=center or scale,
+                         name=name,
                          data_format="channels_last" if axis in (-1, 3) else "channels_first")
-        self.axis = axis
+        self.axis, self.center, self.scale = axis, bool(center), bool(scale)
         self._take_input_shape(input_shape)
 
     def build(self, input_shape):
         c = input_shape[-1] if self.axis == -1 or len(input_shape) == 2 else input_shape[self.axis]
         super().build((None, c))
+        # Keras's center / scale one at a time: the other is no weight at all (a 1 or a 0)
+        if not self.scale:
+            self.weight = None
+        if not self.center:
+            self.bias = None
 
     def forward(self, x):
         if x.ndim < 2 or (self.axis == 3 and x.ndim != 4):
@@ -709,17 +713,21 @@ class BatchNormalization(nn.BatchNorm2D, _KerasLayer):
 
     def get_config(self):
         return dict(axis=self.axis, momentum=1.0 - self.momentum, epsilon=self.eps,
-                    center=self.affine, scale=self.affine, name=self.name)
+                    center=self.center, scale=self.scale, name=self.name)
+
+    def _trained(self):
+        """Keras's order: gamma (when scaled), beta (when centered)."""
+        return [p for p in (self.weight, self.bias) if p is not None]
 
     def get_weights(self):
-        out = [self.weight.numpy().copy(), self.bias.numpy().copy()] if self.affine else []
+        out = [p.numpy().copy() for p in self._trained()]
         return out + [to_host(self.running_mean).copy(), to_host(self.running_var).copy()]
 
     def set_weights(self, weights):
-        """Keras's order: gamma, beta (when centered and scaled), moving mean, moving
+        """Keras's order: gamma (when scaled), beta (when centered), moving mean, moving
         variance; every array checked before any is written."""
         weights = [np.ascontiguousarray(w, np.float32) for w in weights]
-        wanted = 4 if self.affine else 2
+        wanted = len(self._trained()) + 2
         if len(weights) != wanted:
             raise ValueError(f"{self.name}: expected {wanted} weight arrays, got {len(weights)}")
         shape = tuple(self.running_mean.shape)
@@ -727,8 +735,7 @@ class BatchNormalization(nn.BatchNorm2D, _KerasLayer):
             if tuple(w.shape) != shape:
                 raise ValueError(f"{self.name}: weight of shape {w.shape} does not match "
                                  f"{shape}")
-        if self.affine:
-            _set(self, weights[:2])
+        _set(self, weights[:-2])
         for buffer, w in zip((self.running_mean, self.running_var), weights[-2:]):
             buffer[...] = xp_of(buffer).asarray(w)
 
