@@ -4,6 +4,7 @@ thresholds the raw outputs at 0.5 (fusednn's own models threshold logits at 0), 
 validation_split holds out the sample weights with the samples (class weights stay with
 training). Both were checked against Keras 3.15 on 60 random fits when written."""
 import numpy as np
+import pytest
 
 import fusednn
 from fusednn import keras
@@ -106,3 +107,31 @@ def test_calling_a_keras_model_infers_unless_told_to_train():
     np.testing.assert_array_equal(drop(ones).numpy(), 1.0)
     assert (drop(ones, training=True).numpy() == 0).any()
     assert fusednn.nn.Dropout(0.5).training  # torch's modules start training
+
+
+def test_accuracy_is_read_from_the_shapes_as_keras_3_reads_it():
+    """Keras 3 picks "accuracy" from the shapes alone: a multi-label sigmoid model trained
+    with binary_crossentropy gets categorical accuracy (argmax against argmax), one output
+    column binary accuracy (also under a regression loss), class indices sparse accuracy.
+    fusednn's own models keep Keras 2's rule (binary accuracy after a binary loss)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((12, 3)).astype(np.float32)
+    y = (rng.random((12, 4)) < 0.5).astype(np.float32)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="sigmoid")])
+    model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
+    probs = model.predict(x, verbose=0)
+    _, acc = model.evaluate(x, y, verbose=0)
+    assert acc == pytest.approx(np.mean(probs.argmax(1) == y.argmax(1)))
+    one = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    one.compile("sgd", "mse", metrics=["accuracy"])
+    t = (rng.random((12, 1)) < 0.5).astype(np.float32)
+    _, acc = one.evaluate(x, t, verbose=0)
+    assert acc == pytest.approx(np.mean((one.predict(x, verbose=0) > 0.5) == t))
+    ours = fusednn.Sequential([fusednn.nn.Dense(4, input_dim=3)])
+    ours.compile("sgd", "bce", metrics=["accuracy"])
+    scores = ours.predict(x)
+    assert ours.evaluate(x, y)["accuracy"] == pytest.approx(np.mean((scores > 0) == y))
+    with pytest.raises(ValueError, match="metric 'mse' compares targets of shape"):
+        sparse = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="softmax")])
+        sparse.compile("sgd", "sparse_categorical_crossentropy", metrics=["mse"])
+        sparse.evaluate(x, rng.integers(0, 4, 12), verbose=0)

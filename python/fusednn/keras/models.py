@@ -23,6 +23,9 @@ class Sequential(_Sequential):
     # Keras's "accuracy" after BinaryCrossentropy(from_logits=True) thresholds the raw outputs
     # at 0.5, as Keras's binary_accuracy does whatever the outputs are
     accuracy_reads_outputs_as_probabilities = True
+    # Keras 3's "accuracy": binary for one output column, sparse categorical for class
+    # indices, categorical otherwise (a multi-label sigmoid model's too), whatever the loss
+    accuracy_from_shapes = True
     # Keras's evaluate and validation loss include the regularizers' penalties, as training's
     evaluation_adds_penalties = True
     # model(x) predicts (inference) unless called with training=True, as Keras's

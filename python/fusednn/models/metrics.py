@@ -31,18 +31,28 @@ def direction(metric) -> str:
     return "up" if kind.endswith("accuracy") else "down"
 
 
-def resolve(name: str, objective) -> str:
-    """The metric a name means for this loss."""
+def resolve(name: str, objective, by_shape=None) -> str:
+    """The metric a name means: "accuracy" for this loss (Keras 2's rule, fusednn's), or with
+    ``by_shape`` = (target, scores) from their shapes whatever the loss (Keras 3's rule: one
+    output column is binary accuracy, class indices sparse categorical, else categorical)."""
     kind = ALIASES.get(name, name)
     if kind != "accuracy":
         return kind
+    if by_shape is not None:
+        target, scores = by_shape
+        if scores.ndim < 2 or scores.shape[-1] == 1:
+            return "binary_accuracy"
+        if target.ndim < scores.ndim or target.shape[-1] == 1:
+            return "sparse_categorical_accuracy"
+        return "categorical_accuracy"
     return {"binary": "binary_accuracy", "categorical": "categorical_accuracy",
             "sparse": "sparse_categorical_accuracy"}.get(objective.kind, "accuracy")
 
 
-def check_metrics(metrics, objective) -> list:
+def check_metrics(metrics, objective, accuracy_by_shape: bool = False) -> list:
     """The metrics as given (a single one may stand alone), validated for this loss: names,
-    or epoch metric objects (``Precision()`` & co.)."""
+    or epoch metric objects (``Precision()`` & co.). "accuracy" needs a classification loss
+    unless it is read from the shapes (``accuracy_by_shape``, Keras 3's rule)."""
     if metrics is None:
         return []
     if isinstance(metrics, (str, Metric)):
@@ -58,7 +68,7 @@ def check_metrics(metrics, objective) -> list:
         if kind not in KINDS:
             raise ValueError(f"unknown metric {m!r} (known: "
                              f"{', '.join(KINDS + tuple(ALIASES) + tuple(EPOCH_METRICS))})")
-        if kind == "accuracy" and not objective.classification:
+        if kind == "accuracy" and not objective.classification and not accuracy_by_shape:
             raise ValueError(f"metric {m!r} needs a classification loss, got {objective.name!r}")
     return metrics
 
@@ -82,6 +92,10 @@ def metric_values(kind, scores, target, probabilities: bool):
     if kind == "sparse_categorical_accuracy":
         rows = scores.shape[:-1]
         return (scores.argmax(axis=-1) == target.reshape(rows)).astype(np.float64)
+    if target.size != scores.size:
+        raise ValueError(f"metric {kind!r} compares targets of shape {tuple(target.shape)} with "
+                         f"outputs of shape {tuple(scores.shape)}: they must hold as many values "
+                         "(class indices need an accuracy metric)")
     return regression_values(kind, target.reshape(scores.shape), scores, xp)
 
 
@@ -102,16 +116,19 @@ def regression_values(kind, target, scores, xp=np):
     return v.mean(axis=-1) if v.ndim > 1 else v
 
 
-def metric_sums(metrics, objective, scores, target, probabilities: bool, mask=None) -> dict:
+def metric_sums(metrics, objective, scores, target, probabilities: bool, mask=None,
+                accuracy_by_shape: bool = False) -> dict:
     """{metric name: (value summed over the batch, what it counts)}: per-sample means over
     samples, or with a step ``mask`` (N, T) the values at the real steps over their number
-    (Keras's masked mean)."""
+    (Keras's masked mean). ``accuracy_by_shape``: see ``resolve``."""
     xp = xp_of(scores)
     target = xp.asarray(target)
     m = None if mask is None else xp.asarray(mask)
+    by_shape = (target, scores) if accuracy_by_shape else None
     sums = {}
     for name in metrics:
-        values = metric_values(resolve(name, objective), scores, target, probabilities)
+        values = metric_values(resolve(name, objective, by_shape), scores, target,
+                               probabilities)
         if m is not None and values.shape == m.shape:
             sums[name] = (float((values * m).sum()), float(m.sum()))
         else:
@@ -570,8 +587,9 @@ class EpochMetrics:
     ones accumulated. Sequence outputs (N, T, C) reach the epoch metrics as N * T rows (the
     real steps only, under a step mask)."""
 
-    def __init__(self, metrics, objective):
+    def __init__(self, metrics, objective, accuracy_by_shape: bool = False):
         self.objective, self.names, self.objects = objective, [], []
+        self.accuracy_by_shape = accuracy_by_shape
         for m in metrics:
             if isinstance(m, Metric):
                 self.objects.append(m)
@@ -585,7 +603,8 @@ class EpochMetrics:
 
     def update(self, scores, target, are_probabilities: bool, mask=None):
         for k, (total, count) in metric_sums(self.names, self.objective, scores, target,
-                                             are_probabilities, mask).items():
+                                             are_probabilities, mask,
+                                             self.accuracy_by_shape).items():
             self.sums[k] = self.sums.get(k, 0.0) + total
             self.counts[k] = self.counts.get(k, 0.0) + count
         if self.objects:

@@ -45,6 +45,9 @@ class Sequential(Module):
     # Binary accuracy of a model whose outputs are logits (a loss taking logits) thresholds
     # them at 0 (probability 0.5). Keras thresholds every output at 0.5 as it is.
     accuracy_reads_outputs_as_probabilities = False
+    # "accuracy" resolves from the loss (Keras 2's rule). Keras 3 reads it from the shapes of
+    # the targets and outputs alone, whatever the loss.
+    accuracy_from_shapes = False
     # evaluate and the validation loss: the loss alone (Keras adds the weight penalties)
     evaluation_adds_penalties = False
 
@@ -230,7 +233,7 @@ class Sequential(Module):
         ``lr_schedule``: a callable ``optimizer -> scheduler`` from fusednn.optim.lr_scheduler
         (stepped per epoch, or per batch for warmup-cosine and one-cycle)."""
         self.objective = loss if isinstance(loss, NamedLoss) else NamedLoss(loss)
-        self.metrics = check_metrics(metrics, self.objective)
+        self.metrics = check_metrics(metrics, self.objective, self.accuracy_from_shapes)
         if grad_clip is not None and not grad_clip > 0:
             raise ValueError(f"grad_clip must be > 0, got {grad_clip}")
         if lr is not None:

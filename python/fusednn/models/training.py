@@ -329,7 +329,7 @@ def train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch):
     model.train()
     bar = _progress(len(loader) or None, f"epoch {epoch + 1}/{epochs}", verbose)
     total_loss, seen = 0.0, 0
-    tracker = EpochMetrics(model.metrics, model.objective)
+    tracker = EpochMetrics(model.metrics, model.objective, model.accuracy_from_shapes)
     device = model.device
     regularized = any(True for _, m in model.named_modules() for _ in m._penalties())
     for b, batch in enumerate(loader):
@@ -389,7 +389,7 @@ def evaluate_batches(model, batches) -> dict:
     mode, device = model.training, model.device
     model.eval()
     total, seen = 0.0, 0
-    tracker = EpochMetrics(model.metrics, model.objective)
+    tracker = EpochMetrics(model.metrics, model.objective, model.accuracy_from_shapes)
     try:
         with no_grad():
             for batch in batches:
