@@ -116,3 +116,56 @@ def test_loss_object_reductions():
         keras.losses.CosineSimilarity(axis=0)
     with pytest.raises(ValueError, match="does not match output shape"):
         losses.hinge(Tensor(np.ones((2, 3))), np.ones((2, 2)))
+
+
+def focal_reference(binary, y_true, y_pred, alpha, gamma, balancing=False):
+    """Keras 3's focal cross-entropies, from its source, in float64 numpy (probabilities)."""
+    eps = 1e-7
+    t, p = y_true.astype(np.float64), y_pred.astype(np.float64)
+    if binary:
+        c = np.clip(p, eps, 1 - eps)
+        bce = -(t * np.log(c) + (1 - t) * np.log(1 - c))
+        p_t = t * p + (1 - t) * (1 - p)
+        per = (1 - p_t) ** gamma * bce
+        if balancing:
+            per = per * (t * alpha + (1 - t) * (1 - alpha))
+        return per.mean(-1)
+    o = np.clip(p / p.sum(-1, keepdims=True), eps, 1 - eps)
+    return (alpha * (1 - o) ** gamma * -t * np.log(o)).sum(-1)
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_focal_crossentropies_follow_kerass_formulas_and_train(binary):
+    rng = np.random.default_rng(3)
+    n, c = 6, 4
+    if binary:
+        y = (rng.random((n, c)) < 0.5).astype(np.float32)
+        p = rng.uniform(0.02, 0.98, (n, c)).astype(np.float32)
+        loss = keras.losses.BinaryFocalCrossentropy(apply_class_balancing=True, alpha=0.3,
+                                                    gamma=1.5)
+        per = keras.losses.binary_focal_crossentropy(y, p, True, 0.3, 1.5)
+    else:
+        y = np.eye(c, dtype=np.float32)[rng.integers(0, c, n)]
+        p = rng.dirichlet(np.ones(c), n).astype(np.float32)
+        loss = keras.losses.CategoricalFocalCrossentropy(alpha=0.3, gamma=1.5)
+        per = keras.losses.categorical_focal_crossentropy(y, p, 0.3, 1.5)
+    expected = focal_reference(binary, y, p, 0.3, 1.5, balancing=True)
+    np.testing.assert_allclose(per, expected, rtol=1e-5)
+    assert loss(y, p) == pytest.approx(expected.mean(), rel=1e-5)
+    # from_logits: the activation, then the same formula; and through compile and fit
+    z = rng.standard_normal((n, c)).astype(np.float32)
+    probs = 1 / (1 + np.exp(-z)) if binary else np.exp(z) / np.exp(z).sum(-1, keepdims=True)
+    logits_loss = type(loss)(from_logits=True, alpha=0.3, gamma=1.5)
+    assert logits_loss(y, z) == pytest.approx(
+        focal_reference(binary, y, probs, 0.3, 1.5, balancing=False).mean(), rel=1e-5)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(
+        c, activation="sigmoid" if binary else "softmax")])
+    model.compile(keras.optimizers.SGD(0.5), loss)
+    x = rng.standard_normal((n, 3)).astype(np.float32)
+    before = model.predict(x, verbose=0)
+    first = model.train_on_batch(x, y)  # the loss of the step's forward pass, before it
+    assert first == pytest.approx(
+        focal_reference(binary, y, before, 0.3, 1.5, balancing=True).mean(), rel=1e-4)
+    for _ in range(20):
+        last = model.train_on_batch(x, y)
+    assert last < first

@@ -53,6 +53,15 @@ FORMULA_ACTS = [
     ("hardsigmoid", F.hardsigmoid, TF.hardsigmoid),
     ("hardswish", F.hardswish, TF.hardswish),
     ("exponential", F.exponential, torch.exp),
+    ("celu", F.celu, TF.celu),
+    ("celu_alpha", lambda x: F.celu(x, 0.4), lambda t: TF.celu(t, 0.4)),
+    ("tanhshrink", F.tanhshrink, TF.tanhshrink),
+    ("hardtanh", F.hardtanh, TF.hardtanh),
+    ("hardtanh_range", lambda x: F.hardtanh(x, -2.0, 0.5), lambda t: TF.hardtanh(t, -2.0, 0.5)),
+    ("softshrink", F.softshrink, TF.softshrink),
+    ("hardshrink", lambda x: F.hardshrink(x, 1.5), lambda t: TF.hardshrink(t, 1.5)),
+    ("logsigmoid", F.logsigmoid, TF.logsigmoid),
+    ("threshold", lambda x: F.threshold(x, 0.7, -2.0), lambda t: TF.threshold(t, 0.7, -2.0)),
 ]
 
 
@@ -71,6 +80,69 @@ def test_formula_activations_float64_finite_differences(name, ours, theirs):
     x = rand(rng, 9) + 0.05
     x[np.abs(np.abs(x) - 3) < 0.05] += 0.2  # away from the kinks
     finite_difference_check(ours, [x])
+
+
+def keras_relu_reference(x, slope, top, t):
+    """Keras 3's ReLU.static_call, in numpy."""
+    neg = np.maximum(-x + t, 0) if t else np.maximum(-x, 0)
+    y = x * (x > t) if t else np.maximum(x, 0)
+    if top is not None:
+        y = np.clip(y, 0, top)
+    return y - slope * neg if slope else y
+
+
+KERAS_ONLY = [
+    ("squareplus", lambda x: F.squareplus(x, 3.0), lambda x: (x + np.sqrt(x * x + 3.0)) / 2),
+    ("sparse_plus", F.sparse_plus,
+     lambda x: np.where(x <= -1, 0, np.where(x < 1, (x + 1) ** 2 / 4, x))),
+    ("sparse_sigmoid", F.sparse_sigmoid, lambda x: np.clip((x + 1) / 2, 0, 1)),
+    ("keras_relu", lambda x: F.keras_relu(x, 0.2, 2.0, 0.5),
+     lambda x: keras_relu_reference(x, 0.2, 2.0, 0.5)),
+    ("keras_relu_threshold", lambda x: F.keras_relu(x, 0.0, None, -0.3),
+     lambda x: keras_relu_reference(x, 0.0, None, -0.3)),
+    ("keras_relu_clip", lambda x: F.keras_relu(x, 0.1, 1.0, 0.0),
+     lambda x: keras_relu_reference(x, 0.1, 1.0, 0.0)),
+]
+
+
+@pytest.mark.parametrize("name,ours,formula", KERAS_ONLY, ids=[a[0] for a in KERAS_ONLY])
+def test_keras_only_activations_follow_kerass_formulas(name, ours, formula):
+    """Keras's activations torch lacks: the forward against Keras's formula (float64), the
+    gradient against finite differences away from the kinks."""
+    x = rand(rng, 400, scale=3.0)
+    got = ours(Tensor(x.astype(np.float64))).numpy()
+    np.testing.assert_allclose(got, formula(x.astype(np.float64)), rtol=1e-12, atol=1e-12)
+    # away from the kinks and the threshold's jump (at least 0.02 from each)
+    x = np.array([-2.1, -1.3, -0.62, -0.15, 0.12, 0.43, 0.77, 1.31, 1.72, 2.6], np.float32)
+    finite_difference_check(ours, [x])
+
+
+def test_glu_and_sparsemax():
+    x = rand(rng, 5, 6)
+    compare(F.glu, TF.glu, [x])
+    compare(lambda t: F.glu(t, 0), lambda t: TF.glu(t, 0), [rand(rng, 4, 3)])
+    with pytest.raises(ValueError, match="must be even"):
+        F.glu(Tensor(rand(rng, 3, 5)))
+    z = rand(rng, 7, 5, scale=2.0)
+    y = F.sparsemax(Tensor(z)).numpy()
+    np.testing.assert_allclose(y.sum(1), 1.0, rtol=1e-6)
+    assert (y >= 0).all() and (y == 0).any()
+    # the projection onto the simplex: tau found by bisection on sum(max(z - tau, 0)) = 1
+    z = rng.standard_normal((50, 7)) * rng.choice([0.1, 1.0, 5.0], (50, 1))
+    lo, hi = z.min(1) - 1, z.max(1)
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        over = np.maximum(z - mid[:, None], 0).sum(1) > 1
+        lo, hi = np.where(over, mid, lo), np.where(over, hi, mid)
+    np.testing.assert_allclose(F.sparsemax(Tensor(z)).numpy(),
+                               np.maximum(z - lo[:, None], 0), atol=1e-9)
+    row = np.array([0.5, 0.4, 0.1, -1.0], np.float32)
+    np.testing.assert_allclose(F.sparsemax(Tensor(row[None])).numpy()[0], [0.5, 0.4, 0.1, 0.0],
+                               atol=1e-7)
+    # away from the kinks (each value at least 0.01 from entering or leaving the support)
+    z = np.array([[1.0, 0.2], [0.8, -0.5], [0.1, 0.6], [-1.0, 0.55], [0.3, -2.0], [-0.4, 0.1]],
+                 np.float32)
+    finite_difference_check(lambda t: F.sparsemax(t, 0), [z])
 
 
 LINEAR_ACTS = [None, "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh"]

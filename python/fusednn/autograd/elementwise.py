@@ -1,8 +1,9 @@
 """Activations the fused kernels do not have (Keras's elu, selu, softplus, softsign, silu,
-exponential, hard_sigmoid, relu6, mish, hard_silu): one Function, each activation a forward
-formula and its derivative in array operations (numpy or CuPy), in the input's precision.
-At a kink the derivative is torch's (elu takes its negative branch at 0; relu6, hard_sigmoid
-and hard_silu's slopes are open intervals)."""
+exponential, hard_sigmoid, relu6, mish, hard_silu, celu, the shrinks, squareplus, the sparse
+and log sigmoids, thresholds): one Function, each activation a forward formula and its
+derivative in array operations (numpy or CuPy), in the input's precision. At a kink the
+derivative is torch's (elu takes its negative branch at 0; relu6, hard_sigmoid, hard_silu
+and the clipping ones' slopes are open intervals)."""
 from __future__ import annotations
 
 from .function import Function
@@ -49,6 +50,26 @@ def _inside(xp, x, lo, hi):
     return ((x > lo) & (x < hi)).astype(x.dtype)
 
 
+def _keras_relu(xp, x, a):
+    """Keras's relu(x, negative_slope, max_value, threshold): x where x > threshold (else 0),
+    clipped to [0, max_value], minus negative_slope * relu(threshold - x)."""
+    slope, top, t = a
+    y = xp.where(x > t, x, 0) if t != 0 else xp.maximum(x, 0)
+    if top is not None:
+        y = xp.clip(y, 0, top)
+    return y - slope * xp.maximum(t - x, 0) if slope else y
+
+
+def _keras_relu_slope(xp, x, a):
+    slope, top, t = a
+    # x passes where x > threshold (a negative threshold passes negative x too, unless the
+    # clip to [0, max_value] takes them); the clip's slope is 1 strictly inside
+    up = x > t if t != 0 else x > 0
+    if top is not None:
+        up = up & (x > 0) & (x < top)
+    return up.astype(x.dtype) + slope * (x < t)
+
+
 # name: (f(xp, x, arg), f'(xp, x, arg)); arg: elu's alpha, softplus's (beta, threshold)
 FORMULAS = {
     "elu": (_elu, _elu_slope),
@@ -67,6 +88,29 @@ FORMULAS = {
     "mish": (lambda xp, x, a: x * xp.tanh(_softplus(xp, x)), _mish_slope),
     "hard_silu": (lambda xp, x, a: x * _hard_sigmoid(xp, x),
                   lambda xp, x, a: _hard_sigmoid(xp, x) + x * _inside(xp, x, -3, 3) / 6),
+    # arg: alpha
+    "celu": (lambda xp, x, a: xp.maximum(x, 0) + a * xp.expm1(xp.minimum(x, 0) / a),
+             lambda xp, x, a: xp.where(x > 0, 1, xp.exp(xp.minimum(x, 0) / a))),
+    "tanh_shrink": (lambda xp, x, a: x - xp.tanh(x), lambda xp, x, a: xp.tanh(x) ** 2),
+    "hard_tanh": (lambda xp, x, a: xp.clip(x, -1, 1), lambda xp, x, a: _inside(xp, x, -1, 1)),
+    # arg: the threshold
+    "soft_shrink": (lambda xp, x, a: xp.where(x > a, x - a, xp.where(x < -a, x + a, 0)),
+                    lambda xp, x, a: (xp.abs(x) > a).astype(x.dtype)),
+    "hard_shrink": (lambda xp, x, a: xp.where(xp.abs(x) > a, x, 0),
+                    lambda xp, x, a: (xp.abs(x) > a).astype(x.dtype)),
+    # arg: b
+    "squareplus": (lambda xp, x, a: (x + xp.sqrt(x * x + a)) / 2,
+                   lambda xp, x, a: (1 + x / xp.sqrt(x * x + a)) / 2),
+    "sparse_plus": (lambda xp, x, a: xp.where(x <= -1, 0, xp.where(x < 1, (x + 1) ** 2 / 4, x)),
+                    lambda xp, x, a: xp.where(x <= -1, 0, xp.where(x < 1, (x + 1) / 2, 1))),
+    "sparse_sigmoid": (lambda xp, x, a: xp.clip((x + 1) / 2, 0, 1),
+                       lambda xp, x, a: _inside(xp, x, -1, 1) / 2),
+    "log_sigmoid": (lambda xp, x, a: -_softplus(xp, -x), lambda xp, x, a: _sigmoid(xp, -x)),
+    # arg: (threshold, value): x where x > threshold, else value
+    "threshold": (lambda xp, x, a: xp.where(x > a[0], x, a[1]),
+                  lambda xp, x, a: (x > a[0]).astype(x.dtype)),
+    # arg: (negative_slope, max_value, threshold)
+    "keras_relu": (_keras_relu, _keras_relu_slope),
 }
 
 

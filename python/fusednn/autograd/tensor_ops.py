@@ -362,6 +362,41 @@ class SoftmaxFunction(Function):
         return (y * (g - (g * y).sum(axis=ctx.axis, keepdims=True))).reshape(shape), None
 
 
+class SparsemaxFunction(Function):
+    """max(x - tau, 0) along ``axis``, tau set so each slice sums to 1 (sort, cumulative sums,
+    the support's size k, tau = (sum of the k largest - 1) / k). The gradient is the
+    incoming one minus its mean over the support, zero off it."""
+
+    @staticmethod
+    def forward(ctx, a, axis):
+        xp = xp_of(a)
+        shape, (a, axis) = a.shape, _softmax_input(a, axis)
+        axis = axis % a.ndim
+        if a.size == 0:
+            ctx.save_for_backward(a)
+            ctx.axis = axis
+            return a.copy().reshape(shape)
+        z = xp.moveaxis(a, axis, -1).astype(xp.float64 if a.dtype == xp.float64 else xp.float32)
+        ordered = -xp.sort(-z, axis=-1)
+        cumulative = xp.cumsum(ordered, axis=-1)
+        r = xp.arange(1, z.shape[-1] + 1, dtype=z.dtype)
+        support = ordered - (cumulative - 1) / r > 0
+        k = support.sum(axis=-1, keepdims=True)  # the support is a prefix of the order
+        tau = (xp.take_along_axis(cumulative, k - 1, axis=-1) - 1) / k
+        y = xp.moveaxis(xp.maximum(z - tau, 0), -1, axis).astype(a.dtype, copy=False)
+        ctx.save_for_backward(y)
+        ctx.axis = axis
+        return y.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        shape, g = g.shape, g.reshape(y.shape)
+        on = (y > 0).astype(g.dtype)
+        mean = (g * on).sum(axis=ctx.axis, keepdims=True) / on.sum(axis=ctx.axis, keepdims=True)
+        return (on * (g - mean)).reshape(shape), None
+
+
 class LogSoftmaxFunction(Function):
     @staticmethod
     def forward(ctx, a, axis):

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..nn import functional as F
+from ..nn.functional import activation as FA
 
 
 def _tensor(x):
@@ -15,11 +16,12 @@ def _tensor(x):
 
 
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
-    if threshold != 0.0:
-        raise NotImplementedError("relu: a threshold other than 0 is not supported")
+    """Keras's: x where x > threshold (else 0), clipped to [0, max_value], minus
+    negative_slope * relu(threshold - x)."""
     x = _tensor(x)
-    y = F.leaky_relu(x, negative_slope) if negative_slope else F.relu(x)
-    return y if max_value is None else y.clip(float("-inf"), float(max_value))
+    if threshold == 0.0 and max_value is None:
+        return F.leaky_relu(x, negative_slope) if negative_slope else F.relu(x)
+    return FA.keras_relu(x, negative_slope, max_value, threshold)
 
 
 def leaky_relu(x, negative_slope=0.2):
@@ -43,6 +45,10 @@ tanh, sigmoid, exponential = _plain("tanh", F.tanh), _plain("sigmoid", F.sigmoid
     _plain("exponential", F.exponential)
 hard_sigmoid, hard_silu = _plain("hard_sigmoid", F.hardsigmoid), \
     _plain("hard_silu", F.hardswish)
+tanh_shrink, hard_tanh = _plain("tanh_shrink", FA.tanhshrink), _plain("hard_tanh", FA.hardtanh)
+sparse_plus, sparse_sigmoid = _plain("sparse_plus", FA.sparse_plus), \
+    _plain("sparse_sigmoid", FA.sparse_sigmoid)
+log_sigmoid = _plain("log_sigmoid", FA.logsigmoid)
 
 
 def elu(x, alpha=1.0):
@@ -55,6 +61,37 @@ def gelu(x, approximate=False):
 
 def linear(x):
     return _tensor(x)
+
+
+def celu(x, alpha=1.0):
+    return FA.celu(_tensor(x), alpha)
+
+
+def glu(x, axis=-1):
+    return FA.glu(_tensor(x), axis)
+
+
+def soft_shrink(x, threshold=0.5):
+    return FA.softshrink(_tensor(x), threshold)
+
+
+def hard_shrink(x, threshold=0.5):
+    return FA.hardshrink(_tensor(x), threshold)
+
+
+def squareplus(x, b=4):
+    return FA.squareplus(_tensor(x), b)
+
+
+def threshold(x, threshold, default_value):
+    return FA.threshold(_tensor(x), threshold, default_value)
+
+
+def sparsemax(x, axis=-1):
+    """The projection onto the probability simplex: each slice sums to 1 (Keras 3.15's sums
+    the running sums of its support instead, so its rows do not sum to 1 once more than one
+    value survives; fusednn gives the projection Keras's docs describe)."""
+    return FA.sparsemax(_tensor(x), axis)
 
 
 def softmax(x, axis=-1):
@@ -71,10 +108,14 @@ ALL = {"relu": relu, "leaky_relu": leaky_relu, "relu6": relu6, "elu": elu, "selu
        "softplus": softplus, "softsign": softsign, "silu": silu, "swish": swish, "gelu": gelu,
        "tanh": tanh, "sigmoid": sigmoid, "exponential": exponential,
        "hard_sigmoid": hard_sigmoid, "hard_silu": hard_silu, "hard_swish": hard_swish,
-       "mish": mish, "linear": linear, "softmax": softmax, "log_softmax": log_softmax}
+       "mish": mish, "linear": linear, "softmax": softmax, "log_softmax": log_softmax,
+       "celu": celu, "glu": glu, "tanh_shrink": tanh_shrink, "hard_tanh": hard_tanh,
+       "soft_shrink": soft_shrink, "hard_shrink": hard_shrink, "squareplus": squareplus,
+       "sparse_plus": sparse_plus, "sparse_sigmoid": sparse_sigmoid, "log_sigmoid": log_sigmoid,
+       "sparsemax": sparsemax, "threshold": threshold}
 for _name, _fn in ALL.items():
     # what a layer takes the function for: the string of the same meaning (default arguments)
-    if not hasattr(_fn, "activation_name"):
+    if not hasattr(_fn, "activation_name") and _name != "threshold":  # threshold has no default
         _fn.activation_name = None if _name == "linear" else _name
 
 

@@ -49,6 +49,20 @@ def _ignore_class(value):
     return int(value)
 
 
+def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha=0.25,
+                              gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1):
+    return _per_sample(_losses.binary_focal_crossentropy, _float(y_true), y_pred,
+                       apply_class_balancing=apply_class_balancing, alpha=alpha, gamma=gamma,
+                       from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+
+
+def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False,
+                                   label_smoothing=0.0, axis=-1):
+    return _per_sample(_losses.categorical_focal_crossentropy, _float(y_true), y_pred,
+                       alpha=alpha, gamma=gamma, from_logits=from_logits,
+                       label_smoothing=label_smoothing, axis=axis)
+
+
 def mean_squared_error(y_true, y_pred):
     return _per_sample(_losses.mean_squared_error, _float(y_true), y_pred)
 
@@ -210,6 +224,42 @@ class BinaryCrossentropy(_SmoothedCrossentropy):
 
 class CategoricalCrossentropy(_SmoothedCrossentropy):
     name, function = "categorical_crossentropy", staticmethod(categorical_crossentropy)
+
+
+class BinaryFocalCrossentropy(Loss):
+    """Keras's arguments, in Keras's order: ``(apply_class_balancing=False, alpha=0.25,
+    gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1, reduction, name)``."""
+    name, function = "binary_focal_crossentropy", staticmethod(binary_focal_crossentropy)
+
+    def __init__(self, apply_class_balancing: bool = False, alpha: float = 0.25,
+                 gamma: float = 2.0, from_logits: bool = False, label_smoothing: float = 0.0,
+                 axis: int = -1, reduction: str = "sum_over_batch_size", name: str = None):
+        super().__init__(from_logits, reduction, name)
+        if isinstance(axis, bool) or axis != -1:
+            raise ValueError(f"only the last axis (axis=-1) is supported, got axis={axis!r}")
+        if not 0.0 <= float(label_smoothing) <= 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+        self.options = {"apply_class_balancing": bool(apply_class_balancing),
+                        "alpha": float(alpha), "gamma": float(gamma),
+                        "label_smoothing": float(label_smoothing)}
+
+
+class CategoricalFocalCrossentropy(Loss):
+    """Keras's arguments, in Keras's order: ``(alpha=0.25, gamma=2.0, from_logits=False,
+    label_smoothing=0.0, axis=-1, reduction, name)``."""
+    name, function = "categorical_focal_crossentropy", staticmethod(
+        categorical_focal_crossentropy)
+
+    def __init__(self, alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False,
+                 label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: str = "sum_over_batch_size", name: str = None):
+        super().__init__(from_logits, reduction, name)
+        if isinstance(axis, bool) or axis != -1:
+            raise ValueError(f"only the last axis (axis=-1) is supported, got axis={axis!r}")
+        if not 0.0 <= float(label_smoothing) <= 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+        self.options = {"alpha": float(alpha), "gamma": float(gamma),
+                        "label_smoothing": float(label_smoothing)}
 
 
 class SparseCategoricalCrossentropy(Loss):

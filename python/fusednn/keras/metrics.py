@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..nn.losses import same_rank
+
 from ..models.metrics import (AUC, KINDS, BinaryAccuracy, CategoricalAccuracy,  # noqa: F401
                               F1Score, MeanAbsoluteError, MeanAbsolutePercentageError,
                               MeanSquaredError, MeanSquaredLogarithmicError, Metric, Precision,
@@ -12,9 +14,30 @@ from ..models.metrics import (AUC, KINDS, BinaryAccuracy, CategoricalAccuracy,  
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    hit = (y_true == (y_pred > threshold).astype(y_true.dtype)).astype(np.float32)
-    return hit.mean(axis=-1) if hit.ndim > 1 else hit
+    """1 where a prediction thresholded at ``threshold`` equals its target, elementwise (Keras
+    3's: no mean over the last axis, which Keras 2 took)."""
+    y_true, y_pred = same_rank(np.asarray(y_true), np.asarray(y_pred))
+    return (y_true == (y_pred > threshold).astype(y_true.dtype)).astype(np.float32)
+
+
+def top_k_categorical_accuracy(y_true, y_pred, k=5):
+    """1 where the one-hot target's class is among the k highest scores."""
+    return sparse_top_k_categorical_accuracy(np.argmax(np.asarray(y_true), -1), y_pred, k)
+
+
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False):
+    """1 where the class index is among the k highest scores (ties counted as Keras's
+    in_top_k counts them: a score equal to the k-th highest is in); ``from_sorted_ids``:
+    ``y_pred`` already holds class ids, best first."""
+    y_pred = np.asarray(y_pred)
+    y_true = np.asarray(y_true).astype(np.int64)
+    y_true = y_true.reshape(y_true.shape[:-1]) if y_true.ndim == y_pred.ndim else y_true
+    if from_sorted_ids:
+        return (y_pred[..., :k] == y_true[..., None]).any(-1).astype(np.float32)
+    k = min(int(k), y_pred.shape[-1])
+    kth = -np.sort(-y_pred, axis=-1)[..., k - 1]
+    own = np.take_along_axis(y_pred, y_true[..., None], -1)[..., 0]
+    return (own >= kth).astype(np.float32)
 
 
 def categorical_accuracy(y_true, y_pred):
@@ -36,3 +59,11 @@ def confusion_matrix(y_true, y_pred, num_classes=None) -> np.ndarray:
     out = np.zeros((n, n), np.int64)
     np.add.at(out, (y_true, y_pred), 1)
     return out
+
+
+# Keras's metric functions of the loss formulas (per sample)
+from .losses import (binary_crossentropy, categorical_crossentropy, categorical_hinge,  # noqa
+                     hinge, kl_divergence, log_cosh, mean_absolute_error,
+                     mean_absolute_percentage_error, mean_squared_error,
+                     mean_squared_logarithmic_error, poisson, sparse_categorical_crossentropy,
+                     squared_hinge)

@@ -46,7 +46,8 @@ def resolve(name: str, objective, by_shape=None) -> str:
             return "sparse_categorical_accuracy"
         return "categorical_accuracy"
     return {"binary": "binary_accuracy", "categorical": "categorical_accuracy",
-            "sparse": "sparse_categorical_accuracy"}.get(objective.kind, "accuracy")
+            "sparse": "sparse_categorical_accuracy", "binary_focal": "binary_accuracy",
+            "categorical_focal": "categorical_accuracy"}.get(objective.kind, "accuracy")
 
 
 def check_metrics(metrics, objective, accuracy_by_shape: bool = False) -> list:
@@ -621,7 +622,8 @@ class EpochMetrics:
                 # logits of a logits loss: its activation's probabilities
                 multiclass = scores.ndim == 2 and scores.shape[1] > 1
                 scores = probabilities(
-                    "softmax" if multiclass and self.objective.kind != "binary" else "sigmoid",
+                    "softmax" if multiclass and self.objective.kind not in (
+                        "binary", "binary_focal") else "sigmoid",
                     scores)
             if target.ndim == 1 and scores.ndim == 2 and scores.shape[1] > 1 \
                     and self.objective.kind in ("classes", "sparse"):

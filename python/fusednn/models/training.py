@@ -70,7 +70,8 @@ def prepare(model, x, y, where):
                          f"{model.sample_input_shape} but x has samples of shape {x.shape[1:]}")
     kind = None if model.objective is None else model.objective.kind
     classes = None
-    if kind in ("regression", "mae", "huber", "kld", "binary", "categorical", "per_sample"):
+    if kind in ("regression", "mae", "huber", "kld", "binary", "categorical", "per_sample",
+                "binary_focal", "categorical_focal"):
         y = y.astype(np.float32)
         # one output per row: a target without that axis gets it, (N,) -> (N, 1) and a
         # sequence's (N, T) -> (N, T, 1), as Keras expands it

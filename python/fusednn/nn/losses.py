@@ -241,6 +241,56 @@ def binary_crossentropy(output: Tensor, target, from_logits: bool = False,
     return per.mean(axis=-1) if per.ndim > 1 else per
 
 
+def _focal_options(alpha, gamma, where):
+    if not gamma >= 0:
+        raise ValueError(f"{where}: gamma must be >= 0, got {gamma}")
+    return float(alpha), float(gamma)
+
+
+def binary_focal_crossentropy(output: Tensor, target, apply_class_balancing: bool = False,
+                              alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False,
+                              label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
+    """Keras's binary focal cross-entropy per sample (mean over the last axis): the binary
+    cross-entropy of probabilities clipped to [1e-7, 1 - 1e-7] (a sigmoid first with
+    ``from_logits``), times (1 - p_t)^gamma where p_t is the probability of the true label,
+    and with ``apply_class_balancing`` times alpha for positives, 1 - alpha for negatives."""
+    where = "binary_focal_crossentropy"
+    alpha, gamma = _focal_options(alpha, gamma, where)
+    target = _as_tensor(target, output, where, "target", output.dtype)
+    if target.shape != output.shape:
+        raise ValueError(f"{where}: target shape {target.shape} does not match output shape "
+                         f"{output.shape}")
+    _last_axis(axis, output, where)
+    t = _smoothed(target, label_smoothing, 0.5, where).detach()
+    p = output.sigmoid() if from_logits else output
+    clipped = p.clip(EPSILON, 1.0 - EPSILON)
+    bce = -(t * clipped.log() + (1.0 - t) * (1.0 - clipped).log())
+    p_true = t * p + (1.0 - t) * (1.0 - p)
+    per = (1.0 - p_true) ** gamma * bce
+    if apply_class_balancing:
+        per = per * (t * alpha + (1.0 - t) * (1.0 - alpha))
+    return per.mean(axis=-1) if per.ndim > 1 else per
+
+
+def categorical_focal_crossentropy(output: Tensor, target, alpha: float = 0.25,
+                                   gamma: float = 2.0, from_logits: bool = False,
+                                   label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
+    """Keras's categorical focal cross-entropy per sample: each row of probabilities (a
+    softmax first with ``from_logits``) divided by its sum and clipped to [1e-7, 1 - 1e-7],
+    then sum(alpha (1 - p)^gamma * -t log p) over the classes."""
+    where = "categorical_focal_crossentropy"
+    alpha, gamma = _focal_options(alpha, gamma, where)
+    target = _as_tensor(target, output, where, "target", output.dtype)
+    if target.shape != output.shape:
+        raise ValueError(f"{where}: target shape {target.shape} does not match output shape "
+                         f"{output.shape}")
+    _last_axis(axis, output, where)
+    t = _smoothed(target, label_smoothing, 1.0 / max(output.shape[-1], 1), where).detach()
+    p = output.softmax(-1) if from_logits else output
+    p = (p / p.sum(axis=-1, keepdims=True)).clip(EPSILON, 1.0 - EPSILON)
+    return ((1.0 - p) ** gamma * alpha * -(t * p.log())).sum(axis=-1)
+
+
 def categorical_crossentropy(output: Tensor, target, from_logits: bool = False,
                              label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
     """Keras's categorical cross-entropy per sample against one-hot / probability rows: on
@@ -494,6 +544,8 @@ LOSSES = {
     "mae": ("mae", False, None),
     "mean_absolute_error": ("mae", False, None),
     "huber": ("huber", False, None),
+    "binary_focal_crossentropy": ("binary_focal", True, None),
+    "categorical_focal_crossentropy": ("categorical_focal", True, None),
     "kl_divergence": ("kld", True, None),
     "kld": ("kld", True, None),
     **{name: ("per_sample", False, None) for name in list(PER_SAMPLE) + list(PER_SAMPLE_ALIASES)},
@@ -502,7 +554,9 @@ LOSSES = {
 
 # the options each kind of loss takes (Keras's loss-object arguments), kept with the model
 _OPTIONS = {"categorical": {"label_smoothing"}, "binary": {"label_smoothing"},
-            "huber": {"delta"}, "sparse": {"ignore_class"}}
+            "huber": {"delta"}, "sparse": {"ignore_class"},
+            "binary_focal": {"apply_class_balancing", "alpha", "gamma", "label_smoothing"},
+            "categorical_focal": {"alpha", "gamma", "label_smoothing"}}
 
 
 class NamedLoss:
@@ -538,7 +592,8 @@ class NamedLoss:
 
     @property
     def classification(self) -> bool:
-        return self.kind in ("classes", "categorical", "sparse", "binary")
+        return self.kind in ("classes", "categorical", "sparse", "binary", "binary_focal",
+                             "categorical_focal")
 
     @property
     def binary(self) -> bool:
@@ -591,6 +646,12 @@ class NamedLoss:
             return sparse_categorical_crossentropy(out, target, from_logits, **self.options)
         if kind == "binary":
             return binary_crossentropy(out, target, from_logits, **self.options)
+        if kind == "binary_focal":
+            return binary_focal_crossentropy(out, target, from_logits=from_logits,
+                                             **self.options)
+        if kind == "categorical_focal":
+            return categorical_focal_crossentropy(out, target, from_logits=from_logits,
+                                                  **self.options)
         if kind == "regression":
             return mean_squared_error(out, target)
         if kind == "huber":

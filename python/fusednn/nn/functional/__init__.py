@@ -1,7 +1,9 @@
 """Functional forms of the layers and losses, named and argued as in torch.nn.functional."""
-from .activation import (elu, exponential, gelu, hardsigmoid, hardswish, leaky_relu, log_softmax,
-                         mish, relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign,
-                         tanh)
+from .activation import (celu, elu, exponential, gelu, glu, hardshrink, hardsigmoid, hardswish,
+                         hardtanh, keras_relu, leaky_relu, log_softmax, logsigmoid, mish, relu,
+                         relu6, selu, sigmoid, silu, softmax, softplus, softshrink, softsign,
+                         sparse_plus, sparse_sigmoid, sparsemax, squareplus, tanh, tanhshrink,
+                         threshold)
 from .dropout import dropout, manual_seed
 from .conv import conv1d, conv2d, conv2d_max_pool2d
 from .embedding import embedding
@@ -17,5 +19,7 @@ __all__ = ["linear", "conv1d", "conv2d", "conv2d_max_pool2d", "embedding", "max_
            "rnn_relu", "dropout",
            "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax", "elu",
            "selu", "softplus", "softsign", "silu", "mish", "relu6", "hardsigmoid", "hardswish",
-           "exponential",
+           "exponential", "celu", "glu", "hardshrink", "hardtanh", "keras_relu", "logsigmoid",
+           "softshrink", "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus",
+           "tanhshrink", "threshold",
            "mse_loss", "cross_entropy", "binary_cross_entropy_with_logits", "manual_seed", "pad"]
