@@ -119,3 +119,17 @@ def test_batch_normalization_centers_and_scales_one_at_a_time(center, scale):
         assert not np.allclose(layer.get_weights()[0], trained[0])
     restored = keras.Sequential.from_config(model.get_config())
     assert len(restored.layers[0].get_weights()) == len(trained) + 2
+
+
+def test_layers_take_arrays_as_kerass_do():
+    """layer(x) with a numpy array, a nested list or integers, as Keras's layers take them
+    (an Embedding gets its indices as they are); anything else names the layer."""
+    x = np.arange(8, dtype=np.float64).reshape(2, 4) / 8
+    dense = keras.layers.Dense(3)
+    np.testing.assert_allclose(dense(x).numpy(), x @ dense.get_weights()[0], rtol=1e-6)
+    assert dense(x.tolist()).shape == (2, 3) and dense(np.ones((2, 4), np.int64)).shape == (2, 3)
+    assert keras.layers.Conv2D(2, 3)(np.ones((1, 5, 5, 3), np.float32)).shape == (1, 3, 3, 2)
+    assert keras.layers.Embedding(5, 2)(np.array([[1, 4]])).shape == (1, 2, 2)
+    assert keras.layers.Dropout(0.5)(np.ones((4, 4)), training=True).shape == (4, 4)
+    with pytest.raises(TypeError, match="dense.*: expected a tensor or an array of numbers"):
+        keras.layers.Dense(3)("abc")

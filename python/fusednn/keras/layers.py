@@ -25,6 +25,7 @@ class _KerasLayer:
 
     # a Keras layer starts in inference mode: layer(x) infers unless training=True (or fit)
     keras_inference_by_default = True
+    keras_array_inputs = True  # layer(numpy array) works, as Keras's
 
     @classmethod
     def from_config(cls, config):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+import numpy as np
+
 from ..autograd import Tensor
 
 
@@ -14,6 +16,24 @@ class Parameter(Tensor):
 
     def __init__(self, data, requires_grad: bool = True):
         super().__init__(data, requires_grad=requires_grad)
+
+
+def _as_layer_input(value, indices: bool, where: str):
+    """An argument of a Keras layer's call as its forward takes it: arrays (numpy, nested
+    lists, CPU torch tensors) of floats, booleans or integers become float32 Tensors, except
+    the integers a layer that ``takes_indices`` (an Embedding) gets as they are."""
+    if value is None or isinstance(value, Tensor) or hasattr(value, "__cuda_array_interface__"):
+        return value
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError, RuntimeError):
+        array = None  # ragged nesting and the like
+    if array is None or array.dtype.kind not in "fiub":
+        raise TypeError(f"{where}: expected a tensor or an array of numbers, got "
+                        f"{type(value).__name__}")
+    if array.dtype.kind in "iu" and indices:
+        return array
+    return Tensor(array.astype(np.float32, copy=False))
 
 
 class Module:
@@ -66,6 +86,11 @@ class Module:
             if training is not None:
                 kwargs["training"] = training
             return inputs[0].apply_layer(self, *inputs[1:], **kwargs)
+        # Keras's layers (``keras_array_inputs``) take arrays where they take tensors;
+        # fusednn's own take Tensors, as torch's modules do
+        if getattr(self, "keras_array_inputs", False):
+            indices = getattr(self, "takes_indices", False)
+            inputs = tuple(_as_layer_input(a, indices, self.name) for a in inputs)
         if not self.built:
             first = inputs[0] if inputs else None
             self.build(tuple(first.shape) if first is not None else None)

@@ -17,6 +17,7 @@ class Embedding(Module):
     (a model's float32 batch) is accepted; anything else out of [0, input_dim) is an error."""
 
     keras_initializers = False  # fusednn.keras's resolves Keras's initializers
+    takes_indices = True
     # whether mask_zero also makes row 0 padding (zero, no gradient); Keras's only masks
     mask_zero_pads = True
 
