@@ -133,3 +133,22 @@ def test_layers_take_arrays_as_kerass_do():
     assert keras.layers.Dropout(0.5)(np.ones((4, 4)), training=True).shape == (4, 4)
     with pytest.raises(TypeError, match="dense.*: expected a tensor or an array of numbers"):
         keras.layers.Dense(3)("abc")
+
+
+def test_kerass_weight_attributes():
+    """kernel (a view in Keras's layout), bias, embeddings, and BatchNormalization's gamma,
+    beta, moving_mean and moving_variance."""
+    dense = keras.layers.Dense(3)
+    dense(np.ones((2, 4)))
+    assert dense.kernel.shape == (4, 3) and dense.bias.shape == (3,)
+    np.testing.assert_array_equal(dense.kernel.numpy(), dense.get_weights()[0])
+    dense.kernel.numpy()[0, 0] = 5.0  # a view: the weight itself
+    assert dense.get_weights()[0][0, 0] == 5.0
+    conv = keras.layers.Conv2D(2, 3)
+    conv(np.ones((1, 5, 5, 4)))
+    np.testing.assert_array_equal(conv.kernel.numpy(), conv.get_weights()[0])
+    norm = keras.layers.BatchNormalization()
+    norm(np.ones((2, 3)))
+    assert [w.shape for w in (norm.gamma, norm.beta, norm.moving_mean, norm.moving_variance)] \
+        == [(3,)] * 4
+    assert keras.layers.Embedding(5, 2).embeddings.shape == (5, 2)

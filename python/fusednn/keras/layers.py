@@ -32,6 +32,15 @@ class _KerasLayer:
         """A new layer from ``get_config()`` (Keras's protocol)."""
         return cls(**config)
 
+    @property
+    def kernel(self):
+        """Keras's ``kernel``: the weight in Keras's layout (Dense (in, out), Conv2D (kh, kw,
+        in, out)), a view of it without a graph (writes reach the weight)."""
+        axes = getattr(self, "initializer_axes", None)
+        if axes is None or getattr(self, "weight", None) is None:
+            raise AttributeError(f"{type(self).__name__} has no kernel")
+        return Tensor._from_array(self.weight.data.transpose(axes), None)
+
     def _take_input_shape(self, input_shape, input_dim=None):
         if input_dim is not None:
             input_shape = (input_dim,)
@@ -716,6 +725,12 @@ class BatchNormalization(nn.BatchNorm2D, _KerasLayer):
         return dict(axis=self.axis, momentum=1.0 - self.momentum, epsilon=self.eps,
                     center=self.center, scale=self.scale, name=self.name)
 
+    # Keras's names of the weights and statistics
+    gamma = property(lambda self: self.weight)
+    beta = property(lambda self: self.bias)
+    moving_mean = property(lambda self: Tensor._from_array(self.running_mean, None))
+    moving_variance = property(lambda self: Tensor._from_array(self.running_var, None))
+
     def _trained(self):
         """Keras's order: gamma (when scaled), beta (when centered)."""
         return [p for p in (self.weight, self.bias) if p is not None]
@@ -783,6 +798,11 @@ class Embedding(nn.Embedding, _KerasLayer):
         config = super().get_config()
         config.pop("padding_idx")
         return config
+
+    @property
+    def embeddings(self):
+        """Keras's ``embeddings``: the (input_dim, output_dim) table."""
+        return self.weight
 
     def get_weights(self):
         return [self.weight.numpy().copy()]
