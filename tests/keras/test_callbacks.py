@@ -310,3 +310,48 @@ def test_csv_logger_writes_lists_as_keras(tmp_path):
     rows = list(csv.reader(open(path)))
     assert rows == [["epoch", "f1", "loss", "val_f1", "val_loss"],
                     ["0", '"[0.25, 0.75]"', "0.5", "NA", "NA"]]
+
+
+def test_kerass_batch_test_and_predict_hooks_with_running_means():
+    """Keras 3's hooks and logs: a train or test batch's logs are the running means of the
+    loss and metrics since the epoch (or evaluation) began; fit's validation runs the test
+    hooks in batches of batch_size; a predict batch's logs hold its outputs. Keras 3.15 gives
+    these numbers for this model and data."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((40, 3)).astype(np.float32)
+    y = rng.integers(0, 2, 40)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    model.set_weights([np.full((3, 2), 0.1, np.float32) * np.arange(6).reshape(3, 2),
+                       np.zeros(2, np.float32)])
+    model.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    events = []
+
+    class Recorder(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            events.append(("train", batch, round(logs["loss"], 4), logs["accuracy"]))
+
+        def on_test_batch_end(self, batch, logs=None):
+            events.append(("test", batch, round(logs["loss"], 4), logs["accuracy"]))
+
+        def on_test_end(self, logs=None):
+            events.append(("test_end", round(logs["loss"], 4)))
+
+        def on_predict_batch_end(self, batch, logs=None):
+            events.append(("predict", batch, logs["outputs"].shape))
+
+    model.fit(x, y, batch_size=16, epochs=1, validation_data=(x[:20], y[:20]), verbose=0,
+              shuffle=False, callbacks=[Recorder()])
+    assert events == [("train", 0, 0.7314, 0.25), ("train", 1, 0.7159, 0.3125),
+                      ("train", 2, 0.7096, 0.375), ("test", 0, 0.7229, 0.3125),
+                      ("test", 1, 0.7123, 0.4), ("test_end", 0.7123)]
+    events.clear()
+    model.evaluate(x, y, batch_size=16, verbose=0, callbacks=[Recorder()])
+    model.predict(x, batch_size=16, verbose=0, callbacks=[Recorder()])
+    assert events == [("test", 0, 0.7229, 0.3125), ("test", 1, 0.7087, 0.4375),
+                      ("test", 2, 0.7025, 0.5), ("test_end", 0.7025),
+                      ("predict", 0, (16, 2)), ("predict", 1, (16, 2)), ("predict", 2, (8, 2))]
+    assert Recorder().params is None
+    recorder = Recorder()
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[recorder])
+    assert recorder.params == {"verbose": 0, "epochs": 2, "steps": 3}

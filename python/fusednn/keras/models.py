@@ -166,7 +166,8 @@ class Sequential(_Sequential):
                            callbacks=callbacks, verbose=_verbose(verbose),
                            validation_shuffle=False, validation_stratify=False,
                            initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
-                           validation_freq=validation_freq)
+                           validation_freq=validation_freq,
+                           validation_batch_size=validation_batch_size or batch_size or 32)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
@@ -174,10 +175,10 @@ class Sequential(_Sequential):
             raise NotImplementedError("evaluate: steps is not supported")
         return super().evaluate(x, y, batch_size=batch_size or 32,
                                 verbose=1 if _verbose(verbose) else 0, return_dict=return_dict,
-                                sample_weight=sample_weight)
+                                sample_weight=sample_weight, callbacks=callbacks)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        return super().predict(x, batch_size=batch_size or 32)
+        return super().predict(x, batch_size=batch_size or 32, callbacks=callbacks)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):

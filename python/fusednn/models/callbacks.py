@@ -18,12 +18,21 @@ from .metrics import Metric, direction as metric_direction
 
 
 class Callback:
-    """Override any of the hooks; ``self.model`` is set before training starts."""
+    """Override any of the hooks; ``self.model`` is set before training starts, ``self.params``
+    ({"verbose", "epochs", "steps"}) too. Keras's hooks: ``on_train_batch_begin/end`` (by
+    default they call ``on_batch_begin/end``), ``on_test_*`` around evaluation (evaluate, and
+    fit's validation), ``on_predict_*`` around predict. Batch logs hold the running means of
+    the loss and metrics since the epoch (or evaluation) began, as Keras's; a predict batch's
+    hold its ``outputs``."""
 
     model = None
+    params = None
 
     def set_model(self, model):
         self.model = model
+
+    def set_params(self, params):
+        self.params = params
 
     def on_train_begin(self, logs=None): pass
     def on_train_end(self, logs=None): pass
@@ -31,28 +40,58 @@ class Callback:
     def on_epoch_end(self, epoch, logs=None): pass
     def on_batch_begin(self, batch, logs=None): pass
     def on_batch_end(self, batch, logs=None): pass
+    def on_train_batch_begin(self, batch, logs=None): self.on_batch_begin(batch, logs=logs)
+    def on_train_batch_end(self, batch, logs=None): self.on_batch_end(batch, logs=logs)
+    def on_test_begin(self, logs=None): pass
+    def on_test_end(self, logs=None): pass
+    def on_test_batch_begin(self, batch, logs=None): pass
+    def on_test_batch_end(self, batch, logs=None): pass
+    def on_predict_begin(self, logs=None): pass
+    def on_predict_end(self, logs=None): pass
+    def on_predict_batch_begin(self, batch, logs=None): pass
+    def on_predict_batch_end(self, batch, logs=None): pass
+
+
+_HOOKS = [name for name in vars(Callback) if name.startswith("on_")]
+# a train-batch hook falls back to Keras 2's name on an object that is not a Callback
+_FALLBACK = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}
 
 
 class CallbackList:
-    """The callbacks of one ``fit``, called in order through one object: the training loop
-    calls ``callbacks.on_epoch_end(epoch, logs)``, never a loop of its own."""
+    """The callbacks of one ``fit`` / ``evaluate`` / ``predict``, called in order through one
+    object: the loops call ``callbacks.on_epoch_end(epoch, logs)``, never a loop of their
+    own. ``wants(hook)``: whether any callback does something at that hook, so the loops
+    build a batch's logs only when someone reads them."""
 
-    def __init__(self, callbacks=None, model=None):
+    def __init__(self, callbacks=None, model=None, params=None):
         self.callbacks = list(callbacks or [])
-        if model is not None:
-            for cb in self.callbacks:
+        for cb in self.callbacks:
+            if model is not None:
                 cb.set_model(model)
+            if params is not None and hasattr(cb, "set_params"):
+                cb.set_params(params)
 
     def _call(self, hook, *args):
         for cb in self.callbacks:
-            getattr(cb, hook)(*args)
+            fn = getattr(cb, hook, None) or getattr(cb, _FALLBACK.get(hook, ""), None)
+            if fn is not None:
+                fn(*args)
 
-    def on_train_begin(self, logs=None): self._call("on_train_begin", logs)
-    def on_train_end(self, logs=None): self._call("on_train_end", logs)
-    def on_epoch_begin(self, epoch, logs=None): self._call("on_epoch_begin", epoch, logs)
-    def on_epoch_end(self, epoch, logs=None): self._call("on_epoch_end", epoch, logs)
-    def on_batch_begin(self, batch, logs=None): self._call("on_batch_begin", batch, logs)
-    def on_batch_end(self, batch, logs=None): self._call("on_batch_end", batch, logs)
+    def wants(self, hook) -> bool:
+        names = (hook,) + ((_FALLBACK[hook],) if hook in _FALLBACK else ())
+        for cb in self.callbacks:
+            if not isinstance(cb, Callback):
+                if any(hasattr(cb, name) for name in names):
+                    return True
+            elif any(name in vars(cb) or getattr(type(cb), name) is not getattr(Callback, name)
+                     for name in names):  # overridden by its class, or set on it (Lambda)
+                return True
+        return False
+
+    def __getattr__(self, hook):
+        if hook in _HOOKS:
+            return lambda *args: self._call(hook, *args)
+        raise AttributeError(hook)
 
     def __iter__(self):
         return iter(self.callbacks)
@@ -436,20 +475,20 @@ class TensorBoard(Callback):
 class LambdaCallback(Callback):
     """A callback made of functions, as Keras's: ``on_epoch_begin(epoch, logs)``,
     ``on_epoch_end(epoch, logs)``, ``on_train_begin(logs)``, ``on_train_end(logs)``,
-    ``on_train_batch_begin(batch, logs)`` / ``on_train_batch_end(batch, logs)`` (Keras 2's
-    ``on_batch_begin`` / ``on_batch_end`` too). Hooks not given do nothing."""
+    ``on_train_batch_begin(batch, logs)`` / ``on_train_batch_end(batch, logs)``, and any other
+    hook by keyword (``on_test_batch_end=...``, Keras 2's ``on_batch_end``...). Hooks not
+    given do nothing."""
 
     def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,
                  on_train_end=None, on_train_batch_begin=None, on_train_batch_end=None,
                  **kwargs):
-        batch_begin, batch_end = kwargs.pop("on_batch_begin", None), kwargs.pop("on_batch_end",
-                                                                                 None)
-        if kwargs:
-            raise TypeError(f"LambdaCallback: unknown hook(s) {sorted(kwargs)}")
-        hooks = dict(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end,
+        unknown = sorted(set(kwargs) - set(_HOOKS))
+        if unknown:
+            raise TypeError(f"LambdaCallback: unknown hook(s) {unknown}")
+        hooks = dict(kwargs, on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end,
                      on_train_begin=on_train_begin, on_train_end=on_train_end,
-                     on_batch_begin=on_train_batch_begin or batch_begin,
-                     on_batch_end=on_train_batch_end or batch_end)
+                     on_train_batch_begin=on_train_batch_begin,
+                     on_train_batch_end=on_train_batch_end)
         for name, fn in hooks.items():
             if fn is not None:
                 if not callable(fn):

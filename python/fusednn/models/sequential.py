@@ -13,6 +13,7 @@ from ..nn.losses import NamedLoss
 from ..nn.module import Module
 from . import saving, training
 from .history import History, format_log
+from .callbacks import CallbackList
 from .metrics import check_metrics
 from .summary import summary_text
 
@@ -279,7 +280,8 @@ class Sequential(Module):
             validation_split: float = 0.0, validation_data=None, shuffle: bool = True,
             class_weight=None, sample_weight=None, callbacks=None, verbose: int = 1,
             validation_shuffle: bool = True, validation_stratify=None, initial_epoch: int = 0,
-            steps_per_epoch: int = None, validation_freq=1) -> History:
+            steps_per_epoch: int = None, validation_freq=1,
+            validation_batch_size: int = None) -> History:
         """Train for ``epochs`` epochs; returns a :class:`History`.
 
         ``validation_split`` holds out that fraction of (x, y) before training. Unlike Keras,
@@ -290,31 +292,34 @@ class Sequential(Module):
         weigh the loss. ``x`` may instead be a generator / iterable / DataLoader yielding
         ``(x, y)`` or ``(x, y, sample_weight)`` batches (``y`` None), ``steps_per_epoch`` of
         them per epoch when given; ``validation_data`` likewise. ``validation_freq``: validate
-        every n-th epoch, or at the listed (1-based) epochs.
+        every n-th epoch, or at the listed (1-based) epochs; ``validation_batch_size`` (default
+        max(batch_size, 256)).
         ``verbose``: 0 silent, 1 a progress bar per epoch, 2 one line per epoch."""
         return training.fit(self, x, y, epochs, batch_size, validation_split, validation_data,
                             shuffle, class_weight, sample_weight, callbacks, verbose,
                             validation_shuffle, validation_stratify, initial_epoch,
-                            steps_per_epoch, validation_freq)
+                            steps_per_epoch, validation_freq, validation_batch_size)
 
     def evaluate(self, x, y=None, batch_size: int = 256, verbose: int = 0, return_dict: bool = True,
-                 sample_weight=None):
+                 sample_weight=None, callbacks=None):
         """``{"loss": ..., metric: ...}`` over (x, y), in eval mode, without a graph; with
         ``return_dict=False`` what Keras returns: the loss alone, or ``[loss, *metrics]``.
         ``sample_weight`` (one per sample, or a stream's third element) weighs the loss as in
-        training: sum(w * loss) / samples; the metrics are unweighted, as Keras's."""
+        training: sum(w * loss) / samples; the metrics are unweighted, as Keras's.
+        ``callbacks`` hear the on_test_* hooks."""
         if self.objective is None:
             raise RuntimeError("call compile() before evaluate()")
+        callbacks = CallbackList(callbacks, self)
         if y is None and not training.is_arrays(x):  # (x, y[, w]) batches
             if sample_weight is not None:
                 raise ValueError("evaluate: sample_weight needs arrays; a batch stream carries "
                                  "its own weights as (x, y, sample_weight)")
             out = training.evaluate_batches(self, training.stream(self, x, None, None,
-                                                                  "evaluate"))
+                                                                  "evaluate"), callbacks)
         else:
             x, y = training.prepare(self, x, y, "evaluate")
             weights = training.sample_weights(self, x, y, sample_weight, None)
-            out = training.evaluate_arrays(self, x, y, batch_size, weights)
+            out = training.evaluate_arrays(self, x, y, batch_size, weights, callbacks)
         if verbose:
             print(" - ".join(f"{k}: {format_log(v)}" for k, v in out.items()))
         if return_dict:
@@ -334,9 +339,10 @@ class Sequential(Module):
         """Weights from ``save_weights`` or a whole-model file ``save`` wrote."""
         saving.load_weights(self, path)
 
-    def predict(self, x, batch_size: int = 256) -> np.ndarray:
-        """The model's outputs for x (a numpy array on the host), in eval mode."""
-        return training.predict(self, x, batch_size)
+    def predict(self, x, batch_size: int = 256, callbacks=None) -> np.ndarray:
+        """The model's outputs for x (a numpy array on the host), in eval mode; ``callbacks``
+        hear the on_predict_* hooks."""
+        return training.predict(self, x, batch_size, CallbackList(callbacks, self))
 
     # -- saving -------------------------------------------------------------------------------
     def save(self, path: str) -> str:

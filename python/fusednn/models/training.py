@@ -215,7 +215,7 @@ def _validation_epochs(freq):
 def fit(model, x, y, epochs, batch_size, validation_split, validation_data, shuffle,
         class_weight, sample_weight, callbacks, verbose, validation_shuffle,
         validation_stratify, initial_epoch, steps_per_epoch=None,
-        validation_freq=1) -> History:
+        validation_freq=1, validation_batch_size=None) -> History:
     if model.objective is None:
         raise RuntimeError("call compile() before fit()")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
@@ -231,7 +231,7 @@ def fit(model, x, y, epochs, batch_size, validation_split, validation_data, shuf
                              "stream carries its own weights as (x, y, sample_weight)")
         loader = stream(model, x, class_weight, steps_per_epoch, "fit")
         return run_epochs(model, loader, validation_data, epochs, batch_size, callbacks,
-                          verbose, initial_epoch, validate_now)
+                          verbose, initial_epoch, validate_now, validation_batch_size)
     if steps_per_epoch is not None:
         raise ValueError("fit: steps_per_epoch is for a batch stream; with arrays every epoch "
                          "is one pass")
@@ -254,23 +254,23 @@ def fit(model, x, y, epochs, batch_size, validation_split, validation_data, shuf
     arrays = (x, y) if weights is None else (x, y, weights)
     loader = DataLoader(*arrays, batch_size=batch_size, shuffle=shuffle)
     return run_epochs(model, loader, validation_data, epochs, batch_size, callbacks, verbose,
-                      initial_epoch, validate_now)
+                      initial_epoch, validate_now, validation_batch_size)
 
 
 def run_epochs(model, loader, validation_data, epochs, batch_size, callbacks, verbose,
-               initial_epoch, validate_now) -> History:
+               initial_epoch, validate_now, validation_batch_size=None) -> History:
     """The epochs of fit; the model trains in training mode and ends in the mode it had
     (a Keras model, in inference from its start, predicts again after fit)."""
     mode = model.training
     try:
         return _run_epochs(model, loader, validation_data, epochs, batch_size, callbacks,
-                           verbose, initial_epoch, validate_now)
+                           verbose, initial_epoch, validate_now, validation_batch_size)
     finally:
         model.train(mode)
 
 
 def _run_epochs(model, loader, validation_data, epochs, batch_size, callbacks, verbose,
-                initial_epoch, validate_now) -> History:
+                initial_epoch, validate_now, validation_batch_size=None) -> History:
     if validation_data is not None:
         if isinstance(validation_data, tuple) and len(validation_data) in (2, 3) \
                 and is_arrays(validation_data[0]):
@@ -285,7 +285,7 @@ def _run_epochs(model, loader, validation_data, epochs, batch_size, callbacks, v
     warn_double_activation(model)
     history = History()
     history.params = {"verbose": verbose, "epochs": epochs, "steps": len(loader) or None}
-    callbacks = CallbackList(callbacks, model)
+    callbacks = CallbackList(callbacks, model, dict(history.params))
     model.history = history
     model.stop_training, model._warned_nonfinite = False, False
     schedule = model.lr_schedule
@@ -297,10 +297,12 @@ def _run_epochs(model, loader, validation_data, epochs, batch_size, callbacks, v
         validated = validation_data is not None and validate_now(epoch)
         if validated:
             if isinstance(validation_data, StreamBatches):
-                values = evaluate_batches(model, validation_data)
+                values = evaluate_batches(model, validation_data, callbacks)
             else:
                 x_val, y_val, weights = validation_data
-                values = evaluate_arrays(model, x_val, y_val, max(batch_size, 256), weights)
+                values = evaluate_arrays(model, x_val, y_val,
+                                         validation_batch_size or max(batch_size, 256), weights,
+                                         callbacks)
             for k, v in values.items():
                 logs["val_" + k] = v
         if model.logs_learning_rate:  # fusednn's models log it; Keras's do not
@@ -333,8 +335,9 @@ def train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch):
     tracker = EpochMetrics(model.metrics, model.objective, model.accuracy_from_shapes)
     device = model.device
     regularized = any(True for _, m in model.named_modules() for _ in m._penalties())
+    batch_logs = callbacks.wants("on_train_batch_end")  # built only for someone to read
     for b, batch in enumerate(loader):
-        callbacks.on_batch_begin(b, {})
+        callbacks.on_train_batch_begin(b, {})
         xb, yb = to_device(batch[0], device), to_device(batch[1], device)
         wb = Tensor(to_device(batch[2], device)) if len(batch) > 2 else None
         out, logits, scores, probabilities, mask = outputs(model, xb)
@@ -358,7 +361,8 @@ def train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch):
         total_loss += value * n
         seen += n
         tracker.update(scores, yb, probabilities, mask)
-        callbacks.on_batch_end(b, {"loss": value})
+        if batch_logs:  # Keras's: the running means since the epoch began
+            callbacks.on_train_batch_end(b, {"loss": total_loss / seen, **tracker.results()})
         if bar is not None:
             bar.update(1)
             bar.set_postfix({"loss": f"{total_loss / seen:.4f}",
@@ -376,24 +380,33 @@ def train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch):
     return logs
 
 
-def evaluate_arrays(model, x, y, batch_size, weights=None) -> dict:
+def evaluate_arrays(model, x, y, batch_size, weights=None, callbacks=None) -> dict:
     """The loss and metrics over data already checked and converted, in eval mode, without a
     graph; ``weights``: per-sample loss weights (or None)."""
     arrays = (x, y) if weights is None else (x, y, weights)
-    return evaluate_batches(model, DataLoader(*arrays, batch_size=batch_size))
+    return evaluate_batches(model, DataLoader(*arrays, batch_size=batch_size), callbacks)
 
 
-def evaluate_batches(model, batches) -> dict:
+def evaluate_batches(model, batches, callbacks=None) -> dict:
     """The loss and metrics over (x, y[, sample_weight]) batches, in eval mode, without a
     graph. The loss is sum(w * loss) / samples, as Keras weighs it; metrics are unweighted
-    (Keras weighs only its ``weighted_metrics``)."""
+    (Keras weighs only its ``weighted_metrics``). ``callbacks`` (a CallbackList) hear Keras's
+    on_test_* hooks, each batch's logs the running means so far."""
+    callbacks = callbacks if callbacks is not None else CallbackList()
+    batch_logs = callbacks.wants("on_test_batch_end")
     mode, device = model.training, model.device
     model.eval()
     total, seen = 0.0, 0
     tracker = EpochMetrics(model.metrics, model.objective, model.accuracy_from_shapes)
+    callbacks.on_test_begin({})
     try:
         with no_grad():
-            for batch in batches:
+            penalty = 0.0
+            if model.evaluation_adds_penalties:  # Keras's evaluate does
+                value = model.regularization_loss()
+                penalty = 0.0 if isinstance(value, float) else value.item()
+            for b, batch in enumerate(batches):
+                callbacks.on_test_batch_begin(b, {})
                 xb, yb = batch[0], to_device(batch[1], device)
                 out, logits, scores, probabilities, mask = outputs(model, to_device(xb, device))
                 targets = loss_targets(model, batch[1], yb)
@@ -402,27 +415,36 @@ def evaluate_batches(model, batches) -> dict:
                                          mask=mask).item() * len(xb)
                 seen += len(xb)
                 tracker.update(scores, yb, probabilities, mask)
-            if model.evaluation_adds_penalties:  # Keras's evaluate does
-                penalty = model.regularization_loss()
-                total += (0.0 if isinstance(penalty, float) else penalty.item()) * seen
+                if batch_logs:
+                    callbacks.on_test_batch_end(b, {"loss": total / seen + penalty,
+                                                    **tracker.results()})
+            total += penalty * seen
     finally:
         model.train(mode)
     out = {"loss": total / max(seen, 1)}
     out.update(tracker.results())
+    callbacks.on_test_end(dict(out))
     return out
 
 
-def predict(model, x, batch_size) -> np.ndarray:
+def predict(model, x, batch_size, callbacks=None) -> np.ndarray:
+    """The model's outputs, batch by batch in eval mode; ``callbacks`` (a CallbackList) hear
+    Keras's on_predict_* hooks (a batch's logs: its ``outputs``)."""
+    callbacks = callbacks if callbacks is not None else CallbackList()
     x = np.asarray(x, dtype=np.float32)
     if not model.built:
         model.build((None,) + x.shape[1:])
     mode, device = model.training, model.device
     model.eval()
     outs = []
+    callbacks.on_predict_begin({})
     try:
         with no_grad():
-            for (xb,) in DataLoader(x, batch_size=batch_size):
+            for b, (xb,) in enumerate(DataLoader(x, batch_size=batch_size)):
+                callbacks.on_predict_batch_begin(b, {})
                 outs.append(model(Tensor(to_device(xb, device))).cpu().numpy())
+                callbacks.on_predict_batch_end(b, {"outputs": outs[-1]})
     finally:
         model.train(mode)
+    callbacks.on_predict_end({})
     return np.concatenate(outs) if outs else np.zeros((0,))
