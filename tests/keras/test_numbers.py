@@ -433,3 +433,22 @@ def test_keras_sgd_nesterov_without_momentum_is_the_plain_step():
         opt.step()
         expected = expected - 0.1 * g
     np.testing.assert_allclose(p.numpy(), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("Adam", [0.5, 1.5, 2.5, 3.5]), ("SGD", [0.5, -1.0, -0.5, 3.0]),
+    ("RMSprop", [-0.5811, 0.4189, 1.4189, 2.4189]), ("Adagrad", [0.5233, 1.5007, 2.5005, 3.5061]),
+])
+def test_apply_gradients_single_step_as_kerass_tests(name, expected):
+    """Keras's optimizer tests' single step (learning rate 0.5, gradients [1, 6, 7, 2] on
+    variables [1, 2, 3, 4]); the variables are updated in place, the state kept for the next
+    call on the same variables."""
+    opt = getattr(keras.optimizers, name)(learning_rate=0.5)
+    v = np.array([1.0, 2.0, 3.0, 4.0], np.float32)
+    assert opt.apply_gradients(zip([np.array([1.0, 6.0, 7.0, 2.0], np.float32)], [v])) == 1
+    np.testing.assert_allclose(v, expected, rtol=1e-4, atol=1e-4)
+    fused = opt._fused
+    opt.apply([np.ones(4, np.float32)], [v])
+    assert opt._fused is fused and opt.iterations == 2
+    with pytest.raises(ValueError, match="2 gradients for 1 variables"):
+        opt.apply([np.ones(4, np.float32)] * 2)

@@ -62,7 +62,7 @@ class Optimizer:
         self.clipnorm, self.clipvalue = clipnorm, clipvalue
         self.global_clipnorm, self.name = global_clipnorm, name or type(self).__name__.lower()
         self._iterations = iterations
-        self._fused = None
+        self._fused, self._vars = None, []
 
     def _fused_arguments(self) -> dict:
         raise NotImplementedError
@@ -83,6 +83,45 @@ class Optimizer:
         fused.keras_config = self.saved_config  # to save the model
         self._fused = fused
         return fused
+
+    @property
+    def iterations(self) -> int:
+        """The steps taken (by the fused optimizer once built)."""
+        return self._fused.iterations if self._fused is not None else self._iterations
+
+    def apply_gradients(self, grads_and_vars):
+        """Keras's ``apply_gradients(zip(grads, variables))``: one step over the variables
+        (numpy arrays, fusednn Tensors or torch tensors, updated in place). The first call
+        builds the fused optimizer over them and later calls with the same variables keep its
+        state; other variables build a new one."""
+        pairs = list(grads_and_vars)
+        if not pairs:
+            raise ValueError(f"{type(self).__name__}.apply_gradients: no (gradient, variable) "
+                             "pairs given")
+        grads, variables = [g for g, _ in pairs], [v for _, v in pairs]
+        return self.apply(grads, variables)
+
+    def apply(self, grads, trainable_variables=None):
+        """Keras's ``apply(grads, trainable_variables)``; without variables, those of the
+        previous call."""
+        if trainable_variables is None:
+            if self._fused is None:
+                raise ValueError(f"{type(self).__name__}.apply: give the trainable_variables "
+                                 "the first time")
+        else:
+            variables = list(trainable_variables)
+            built = self._fused is not None and len(self._vars) == len(variables) and all(
+                a is b for a, b in zip(self._vars, variables))
+            if not built:
+                self._iterations = self.iterations
+                self.build_optimizer(variables)
+                self._vars = variables
+        grads = list(grads)
+        if len(grads) != len(self._vars):
+            raise ValueError(f"{type(self).__name__}.apply: {len(grads)} gradients for "
+                             f"{len(self._vars)} variables")
+        self._fused.step(grads=grads)
+        return self.iterations
 
     def saved_config(self):
         """(class name, config) as a saved model keeps it: a schedule serialized with the
