@@ -1017,6 +1017,7 @@ for _cls in (Dense, Conv1D, Conv2D, MaxPooling2D, AveragePooling2D, ZeroPadding2
     register_layer(_cls, "keras." + _cls.__name__)
 
 
+
 def _refuse(kwargs, where):
     if kwargs:
         raise TypeError(f"{where}: unsupported argument(s) {sorted(kwargs)}")
@@ -1035,3 +1036,9 @@ def _set(layer, arrays):
                              f"does not match {tuple(p.shape)}")
     for p, a in zip(params, arrays):
         p.data[...] = xp_of(p.data).asarray(a)
+
+
+# last: it builds on _KerasLayer and this module's helpers
+from .preprocessing_layers import Normalization  # noqa: E402
+
+register_layer(Normalization, "keras.Normalization")
