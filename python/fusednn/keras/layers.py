@@ -10,94 +10,13 @@ import numpy as np
 from .. import _checks, nn
 from ..nn import initializers
 from .._backend import to_host, xp_of
-from ..autograd import Tensor, no_grad
+from ..autograd import Tensor
 from ..models.saving import register_layer
 from ..nn.functional._args import pair
 from . import config
-
-
-class _KerasLayer:
-    """What every layer of this namespace has beside its fusednn layer: the ``input_shape`` /
-    ``input_dim`` a first layer may carry for the model to build from, and Keras's layer
-    attributes — ``trainable`` (False freezes the weights: no gradient, no update),
-    ``weights`` / ``trainable_weights`` / ``non_trainable_weights`` (arrays in Keras's
-    layouts, as ``get_weights`` gives them), ``count_params`` and ``compute_output_shape``."""
-
-    # a Keras layer starts in inference mode: layer(x) infers unless training=True (or fit)
-    keras_inference_by_default = True
-    keras_array_inputs = True  # layer(numpy array) works, as Keras's
-
-    @classmethod
-    def from_config(cls, config):
-        """A new layer from ``get_config()`` (Keras's protocol)."""
-        return cls(**config)
-
-    @property
-    def kernel(self):
-        """Keras's ``kernel``: the weight in Keras's layout (Dense (in, out), Conv2D (kh, kw,
-        in, out)), a view of it without a graph (writes reach the weight)."""
-        axes = getattr(self, "initializer_axes", None)
-        if axes is None or getattr(self, "weight", None) is None:
-            raise AttributeError(f"{type(self).__name__} has no kernel")
-        return Tensor._from_array(self.weight.data.transpose(axes), None)
-
-    def _take_input_shape(self, input_shape, input_dim=None):
-        if input_dim is not None:
-            input_shape = (input_dim,)
-        self.keras_input_shape = None if input_shape is None else tuple(input_shape)
-
-    @property
-    def trainable(self) -> bool:
-        return self.__dict__.get("_trainable", True)
-
-    @trainable.setter
-    def trainable(self, value):
-        object.__setattr__(self, "_trainable", bool(value))
-        for p in self.parameters():
-            p.requires_grad = bool(value)
-
-    @property
-    def weights(self) -> list:
-        return self.get_weights() if hasattr(self, "get_weights") else []
-
-    @property
-    def trainable_weights(self) -> list:
-        return self._split_weights()[0]
-
-    @property
-    def non_trainable_weights(self) -> list:
-        return self._split_weights()[1]
-
-    def _split_weights(self) -> tuple:
-        """(trained, not trained) arrays of ``get_weights``: the parameters come first, as
-        Keras orders them, then buffers such as moving statistics; a frozen layer trains none."""
-        weights = self.weights
-        trained = len(self.parameters()) if self.trainable else 0
-        return weights[:trained], weights[trained:]
-
-    def count_params(self) -> int:
-        if not self.built:
-            raise ValueError(f"{self.name}: not built yet, so it has no weights to count")
-        return int(sum(np.size(w) for w in self.weights))
-
-    def compute_output_shape(self, input_shape) -> tuple:
-        """The output's shape for ``input_shape`` (batch axis included, None allowed)."""
-        return (input_shape[0],) + _output_sample_shape([self], tuple(input_shape[1:]))
-
-
-def _output_sample_shape(layers, sample_shape) -> tuple:
-    """The sample shape ``layers`` make of ``sample_shape``: one zero sample through them, each
-    in eval mode, without a graph."""
-    x = Tensor(np.zeros((1,) + tuple(sample_shape), np.float32))
-    with no_grad():
-        for layer in layers:
-            mode = layer.training
-            layer.eval()
-            try:
-                x = layer(x)
-            finally:
-                layer.train(mode)
-    return tuple(x.shape[1:])
+from .layer_base import KerasLayer as _KerasLayer
+from .layer_base import output_sample_shape as _output_sample_shape
+from .layer_base import refuse as _refuse
 
 
 # activation="leaky_relu" in Keras is keras.activations.leaky_relu, whose slope is 0.2 (torch's
@@ -1018,11 +937,6 @@ for _cls in (Dense, Conv1D, Conv2D, MaxPooling2D, AveragePooling2D, ZeroPadding2
 
 
 
-def _refuse(kwargs, where):
-    if kwargs:
-        raise TypeError(f"{where}: unsupported argument(s) {sorted(kwargs)}")
-
-
 def _set(layer, arrays):
     """Keras-layout arrays into the layer's parameters, each checked before any is written."""
     params = [p for p in (getattr(layer, "weight", None), getattr(layer, "bias", None))
@@ -1038,7 +952,6 @@ def _set(layer, arrays):
         p.data[...] = xp_of(p.data).asarray(a)
 
 
-# last: it builds on _KerasLayer and this module's helpers
 from .preprocessing_layers import Normalization  # noqa: E402
 
 register_layer(Normalization, "keras.Normalization")

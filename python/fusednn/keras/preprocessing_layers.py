@@ -7,12 +7,12 @@ import numpy as np
 from .. import nn
 from .._backend import to_host
 from ..autograd import Tensor
-from .layers import _KerasLayer, _refuse
+from .layer_base import KerasLayer, refuse
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): the smallest standard deviation divided by
 
 
-class Normalization(nn.Module, _KerasLayer):
+class Normalization(nn.Module, KerasLayer):
     """(x - mean) / max(sqrt(variance), 1e-7) per position of ``axis`` (the last by default;
     None: one mean and variance for everything), or with ``invert=True`` back again. The
     statistics come from ``mean``/``variance`` given here, or from ``adapt(data)``: an array
@@ -22,7 +22,7 @@ class Normalization(nn.Module, _KerasLayer):
 
     def __init__(self, axis=-1, mean=None, variance=None, invert=False, input_shape=None,
                  name=None, **kwargs):
-        _refuse(kwargs, "Normalization")
+        refuse(kwargs, "Normalization")
         super().__init__(name)
         self.axis = () if axis is None else (axis,) if isinstance(axis, int) else tuple(axis)
         if (mean is None) != (variance is None):

@@ -66,7 +66,7 @@ class GpuStepResult:
     def __init__(self, control, stream=None):
         self._control, self._stream, self._values = control, stream, None
 
-    def _read(self) -> Control:
+    def _read(self):  # the StepControl the step wrote
         if self._values is None:
             self._values = read_control(self._control, self._stream)
         return self._values

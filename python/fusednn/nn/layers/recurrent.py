@@ -19,7 +19,7 @@ import numpy as np
 from ... import _backend, _checks
 from ...autograd import Tensor
 from .. import functional as F
-from .. import init, initializers, regularizers
+from .. import init, regularizers
 from ..functional.recurrent import _direction, _step_mask, cat
 from ..module import Module, Parameter
 
