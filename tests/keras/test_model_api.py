@@ -91,3 +91,54 @@ def test_history_params():
     history = model.fit(rng.random((40, 4)), rng.random(40), epochs=2, batch_size=16, verbose=0)
     assert history.params == {"verbose": 0, "epochs": 2, "steps": 3}
     assert history.epoch == [0, 1]
+
+
+def test_losses_metrics_optimizers_round_trip_through_configs():
+    """Keras's get / serialize / deserialize and get_config / from_config."""
+    for loss in (keras.losses.BinaryCrossentropy(from_logits=True, label_smoothing=0.1),
+                 keras.losses.SparseCategoricalCrossentropy(ignore_class=0),
+                 keras.losses.Huber(delta=2.0, reduction="sum"),
+                 keras.losses.BinaryFocalCrossentropy(gamma=3.0, apply_class_balancing=True)):
+        again = keras.losses.deserialize(keras.losses.serialize(loss))
+        assert type(again) is type(loss) and again.get_config() == loss.get_config()
+        y, p = np.array([[1.0, 0.0]]), np.array([[0.7, 0.4]])
+        if not isinstance(loss, keras.losses.SparseCategoricalCrossentropy):
+            assert again(y, p) == loss(y, p)
+    assert keras.losses.get("mse") is keras.losses.mean_squared_error
+    assert isinstance(keras.losses.get("Huber"), keras.losses.Huber)
+    auc = keras.metrics.AUC.from_config(keras.metrics.AUC(num_thresholds=50).get_config())
+    assert auc.get_config()["num_thresholds"] == 50
+    assert isinstance(keras.metrics.get("Precision"), keras.metrics.Precision)
+    opt = keras.optimizers.deserialize(keras.optimizers.serialize(
+        keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True)))
+    assert (opt.learning_rate, opt.momentum, opt.nesterov) == (0.1, 0.9, True)
+    assert keras.optimizers.Adam.from_config(keras.optimizers.Adam(0.01).get_config()) \
+        .learning_rate == 0.01
+    assert keras.regularizers.get("l2").get_config() == {"l1": 0.0, "l2": 0.01}
+    with pytest.raises(ValueError, match="Could not interpret loss identifier"):
+        keras.losses.get("bogus")
+
+
+def test_mean_sum_and_accuracy_metrics():
+    mean = keras.metrics.Mean(name="train_loss")
+    mean.update_state([1.0, 2.0, 3.0])
+    mean.update_state(10.0)
+    assert mean.result() == pytest.approx(4.0) and mean.name == "train_loss"
+    mean.reset_state()
+    mean.update_state([[1.0, 3.0], [5.0, 7.0]], sample_weight=[1.0, 0.0])  # rows averaged
+    assert mean.result() == pytest.approx(2.0)
+    total = keras.metrics.Sum()
+    total.update_state([1.0, 2.0, 3.0], sample_weight=[1.0, 0.5, 0.0])
+    assert total.result() == pytest.approx(2.0)
+    acc = keras.metrics.Accuracy()
+    acc.update_state([[1], [2], [3], [4]], [[0], [2], [3], [4]])
+    assert acc.result() == pytest.approx(0.75)
+
+
+def test_auc_takes_kerass_arguments():
+    auc = keras.metrics.AUC(num_thresholds=50, from_logits=True)
+    auc.update_state([0, 1, 1, 0], [-2.0, 3.0, 0.5, 1.0])  # logits: ranks as probabilities
+    assert auc.result() == pytest.approx(0.75)
+    assert keras.metrics.AUC.from_config(auc.get_config()).get_config() == auc.get_config()
+    with pytest.raises(NotImplementedError, match="curve='PR'"):
+        keras.metrics.AUC(curve="PR")

@@ -4,6 +4,8 @@ take probabilities unless ``from_logits=True``; after a final softmax/sigmoid th
 logits through fusednn's fused kernels, so the numbers are Keras's and stable."""
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from ..autograd import Tensor, no_grad
@@ -151,6 +153,25 @@ class Loss:
             self.name = name
 
     options: dict = {}
+
+    def get_config(self) -> dict:
+        """The constructor's arguments (Keras's protocol): ``type(loss).from_config(config)``
+        rebuilds it."""
+        config = {}
+        for p in inspect.signature(type(self).__init__).parameters.values():
+            if p.name == "self" or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+                continue
+            if p.name in self.options:
+                config[p.name] = self.options[p.name]
+            elif p.name == "name":
+                config[p.name] = self.name
+            else:
+                config[p.name] = getattr(self, p.name, p.default)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
     @property
     def fusednn_loss(self):
@@ -342,3 +363,42 @@ class SquaredHinge(MeanSquaredError):
 
 class CategoricalHinge(MeanSquaredError):
     name, function = "categorical_hinge", staticmethod(categorical_hinge)
+
+
+CLASSES = {cls.__name__: cls for cls in (
+    BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
+    BinaryFocalCrossentropy, CategoricalFocalCrossentropy, MeanSquaredError, MeanAbsoluteError,
+    Huber, KLDivergence, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
+    CosineSimilarity, LogCosh, Poisson, Hinge, SquaredHinge, CategoricalHinge)}
+FUNCTIONS = {cls.name: cls.function for cls in CLASSES.values()}
+FUNCTIONS.update(mse=mean_squared_error, mae=mean_absolute_error,
+                 mape=mean_absolute_percentage_error, msle=mean_squared_logarithmic_error,
+                 kld=kl_divergence, logcosh=log_cosh)
+
+
+def serialize(loss) -> dict:
+    """``{"class_name": ..., "config": ...}`` for a loss object."""
+    if type(loss) not in CLASSES.values():
+        raise TypeError(f"cannot serialize {loss!r}: not one of keras.losses' classes")
+    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+
+
+def deserialize(config):
+    if not isinstance(config, dict) or config.get("class_name") not in CLASSES:
+        raise ValueError(f"not a serialized loss: {config!r} (known: {', '.join(CLASSES)})")
+    return CLASSES[config["class_name"]].from_config(dict(config.get("config") or {}))
+
+
+def get(identifier):
+    """A loss from a class name ("Huber": an instance), a function name ("huber", "mse"), a
+    serialized config, a loss object or a function."""
+    if isinstance(identifier, Loss) or callable(identifier):
+        return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        if identifier in CLASSES:
+            return CLASSES[identifier]()
+        if identifier in FUNCTIONS:
+            return FUNCTIONS[identifier]
+    raise ValueError(f"Could not interpret loss identifier: {identifier!r}")

@@ -6,7 +6,8 @@ import numpy as np
 
 from ..nn.losses import same_rank
 
-from ..models.metrics import (AUC, KINDS, BinaryAccuracy, CategoricalAccuracy,  # noqa: F401
+from ..models.metrics import (AUC, EPOCH_METRIC_CLASSES, KINDS, Accuracy,  # noqa: F401
+                              BinaryAccuracy, CategoricalAccuracy, Mean, Sum,
                               F1Score, MeanAbsoluteError, MeanAbsolutePercentageError,
                               MeanSquaredError, MeanSquaredLogarithmicError, Metric, Precision,
                               R2Score, Recall, RootMeanSquaredError, SparseCategoricalAccuracy,
@@ -67,3 +68,40 @@ from .losses import (binary_crossentropy, categorical_crossentropy, categorical_
                      mean_absolute_percentage_error, mean_squared_error,
                      mean_squared_logarithmic_error, poisson, sparse_categorical_crossentropy,
                      squared_hinge)
+
+
+CLASSES = dict(EPOCH_METRIC_CLASSES, Mean=Mean, Sum=Sum)
+FUNCTIONS = {fn.__name__: fn for fn in (
+    binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
+    top_k_categorical_accuracy, sparse_top_k_categorical_accuracy, binary_crossentropy,
+    categorical_crossentropy, sparse_categorical_crossentropy, kl_divergence, poisson, hinge,
+    squared_hinge, categorical_hinge, log_cosh, mean_absolute_error,
+    mean_absolute_percentage_error, mean_squared_error, mean_squared_logarithmic_error)}
+
+
+def serialize(metric) -> dict:
+    """``{"class_name": ..., "config": ...}`` for a metric object."""
+    if type(metric) not in CLASSES.values():
+        raise TypeError(f"cannot serialize {metric!r}: not one of keras.metrics' classes")
+    return {"class_name": type(metric).__name__, "config": metric.get_config()}
+
+
+def deserialize(config):
+    if not isinstance(config, dict) or config.get("class_name") not in CLASSES:
+        raise ValueError(f"not a serialized metric: {config!r} (known: {', '.join(CLASSES)})")
+    return CLASSES[config["class_name"]].from_config(dict(config.get("config") or {}))
+
+
+def get(identifier):
+    """A metric from a class name ("AUC": an instance), a function name ("mean_squared_error"),
+    a serialized config, a metric object or a function."""
+    if isinstance(identifier, Metric) or callable(identifier):
+        return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        if identifier in CLASSES:
+            return CLASSES[identifier]()
+        if identifier in FUNCTIONS:
+            return FUNCTIONS[identifier]
+    raise ValueError(f"Could not interpret metric identifier: {identifier!r}")

@@ -137,6 +137,10 @@ class Optimizer:
     def get_config(self) -> dict:
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}
 
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
 
 class _KerasSteps:
     """What Keras's optimizers keep beside the update: ``iterations``, the steps taken, and a
@@ -329,4 +333,20 @@ def get(identifier):
         return identifier
     if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
         return _BY_NAME[identifier.lower()]()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
     raise ValueError(f"unknown optimizer {identifier!r} (known: {', '.join(_BY_NAME)})")
+
+
+def serialize(optimizer) -> dict:
+    """``{"class_name": ..., "config": ...}`` for an optimizer (a schedule as its config)."""
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"cannot serialize {optimizer!r}: not one of keras.optimizers")
+    return {"class_name": type(optimizer).__name__, "config": optimizer.saved_config()[1]}
+
+
+def deserialize(config):
+    names = {cls.__name__: cls for cls in _BY_NAME.values()}
+    if not isinstance(config, dict) or config.get("class_name") not in names:
+        raise ValueError(f"not a serialized optimizer: {config!r} (known: {', '.join(names)})")
+    return names[config["class_name"]].from_config(dict(config.get("config") or {}))

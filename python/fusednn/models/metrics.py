@@ -173,6 +173,10 @@ class Metric:
         as ``type(m)(**m.get_config())``."""
         return {"name": self.name}
 
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
     def update_state(self, y_true, y_pred, sample_weight=None):
         raise NotImplementedError
 
@@ -266,16 +270,40 @@ class Recall(Precision):
 class AUC(Metric):
     """Area under the ROC curve over the epoch's scores, computed exactly (the weighted
     Mann-Whitney statistic with tied scores counting half, as scikit-learn's roc_auc_score);
-    Keras approximates it with 200 thresholds."""
+    Keras approximates it with ``num_thresholds`` thresholds (200), which fusednn takes and
+    keeps in the config but has no need of. ``from_logits``: scores pass through a sigmoid
+    first. The precision-recall curve, multi-label and label weights are refused."""
     direction = "up"
 
     name = "auc"
+
+    def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation",
+                 name=None, thresholds=None, multi_label=False, num_labels=None,
+                 label_weights=None, from_logits=False):
+        if str(curve).upper() != "ROC":
+            raise NotImplementedError(f"AUC: curve={curve!r} is not supported (the ROC curve is)")
+        if multi_label or label_weights is not None:
+            raise NotImplementedError("AUC: multi_label and label_weights are not supported")
+        if not isinstance(num_thresholds, int) or num_thresholds <= 1:
+            raise ValueError(f"Argument `num_thresholds` must be an integer > 1. Received: "
+                             f"num_thresholds={num_thresholds}")
+        self.num_thresholds, self.curve, self.summation_method = num_thresholds, "ROC", \
+            summation_method
+        self.thresholds, self.from_logits = thresholds, bool(from_logits)
+        super().__init__(name)
+
+    def get_config(self):
+        return dict(num_thresholds=self.num_thresholds, curve=self.curve,
+                    summation_method=self.summation_method, name=self.name,
+                    thresholds=self.thresholds, from_logits=self.from_logits)
 
     def reset_state(self):
         self.scores, self.truth, self.weights = [], [], []
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_pred = np.asarray(y_pred, np.float64)
+        if self.from_logits:
+            y_pred = 1.0 / (1.0 + np.exp(-y_pred))
         self.weights.append(_weights_over(sample_weight, y_pred.shape).reshape(-1))
         self.truth.append(np.asarray(y_true, np.float64).reshape(-1) > 0.5)
         self.scores.append(y_pred.reshape(-1))
@@ -402,6 +430,48 @@ class _MeanOfRows(Metric):
 
     def result(self):
         return self.total / self.count if self.count else 0.0
+
+
+class Mean(Metric):
+    """Keras's Mean: the (weighted) mean of every value given to ``update_state(values,
+    sample_weight=None)``, e.g. a custom loop's running loss."""
+
+    name = "mean"
+
+    def reset_state(self):
+        self.total, self.count = 0.0, 0.0
+
+    def update_state(self, values, sample_weight=None):
+        total, count = samplewise(np.asarray(values, np.float64), sample_weight)
+        self.total, self.count = self.total + total, self.count + count
+
+    def result(self):
+        return self.total / self.count if self.count else 0.0
+
+
+class Sum(Mean):
+    """Keras's Sum: the (weighted) sum of every value given."""
+
+    name = "sum"
+
+    def update_state(self, values, sample_weight=None):
+        values = np.asarray(values, np.float64)
+        self.total += float((values * _weights_over(sample_weight, values.shape,
+                                                    "values")).sum())
+
+    def result(self):
+        return self.total
+
+
+class Accuracy(_MeanOfRows):
+    """Keras's Accuracy: how often predictions equal the targets exactly."""
+
+    name = "accuracy"
+    direction = "up"
+
+    def rows(self, y_true, y_pred):
+        y_true, y_pred = same_rank(y_true, y_pred)
+        return (y_true == y_pred).astype(np.float64)
 
 
 def _class_of_rows(y_true, y_pred):
@@ -565,7 +635,7 @@ EPOCH_METRICS = {"precision": Precision, "recall": Recall, "auc": AUC, "f1_score
                  "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
                  "root_mean_squared_error": RootMeanSquaredError, "r2_score": R2Score}
 # metric objects given by class (their names also resolve as the per-sample strings do)
-OTHER_METRIC_CLASSES = (BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
+OTHER_METRIC_CLASSES = (Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
                         MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
                         MeanSquaredLogarithmicError)
 EPOCH_METRIC_CLASSES = {cls.__name__: cls for cls in
