@@ -32,3 +32,11 @@ def test_normalize_and_the_preprocessing_path():
                                [[0.6, 0.8], [0.0, 0.0]])
     np.testing.assert_allclose(keras.utils.normalize(np.array([[3.0, 4.0]]), axis=0, order=1),
                                [[1.0, 1.0]])
+
+
+def test_backend_functions_keras_code_calls():
+    keras.backend.clear_session()
+    keras.utils.clear_session()
+    assert keras.backend.backend() == "fusednn"
+    assert keras.backend.epsilon() == 1e-7 and keras.backend.floatx() == "float32"
+    assert keras.backend.image_data_format() == "channels_last"

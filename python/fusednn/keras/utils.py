@@ -81,3 +81,6 @@ def normalize(x, axis: int = -1, order: int = 2) -> np.ndarray:
     norm = np.atleast_1d(np.linalg.norm(x, order, axis))
     norm[norm == 0] = 1
     return x / np.expand_dims(norm, axis)
+
+
+from .backend import clear_session  # noqa: E402,F401  (Keras 3 exports it here too)
