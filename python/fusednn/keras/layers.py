@@ -952,6 +952,8 @@ def _set(layer, arrays):
         p.data[...] = xp_of(p.data).asarray(a)
 
 
+# the layers built on KerasLayer in modules of their own
+from .custom_layers import Layer  # noqa: E402,F401
 from .preprocessing_layers import Normalization  # noqa: E402
 
 register_layer(Normalization, "keras.Normalization")

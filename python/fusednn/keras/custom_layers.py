@@ -1,0 +1,110 @@
+"""``keras.layers.Layer``: the base class of the user's own layers, as Keras's —
+``__init__`` calls ``super().__init__()``, ``build(input_shape)`` makes the weights with
+``add_weight``, ``call(inputs)`` computes on fusednn Tensors (``inputs @ self.w + self.b``;
+autograd differentiates it)."""
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from .. import nn
+from ..nn import initializers, regularizers
+from ..nn.module import Parameter
+from .layer_base import KerasLayer
+
+
+class Layer(nn.Module, KerasLayer):
+    """Keras's Layer. ``add_weight(shape, initializer, trainable, regularizer, name)`` returns
+    a Parameter (Keras's initializers, called with the shape as given); a non-trainable one
+    takes no gradient and stays out of the optimizer. ``get_weights`` lists the trainable
+    weights, then the non-trainable ones, each in the order they were made (Keras's
+    ``weights``). ``call(inputs, training=None)`` may take ``training``."""
+
+    def __init__(self, trainable: bool = True, name: str = None, dtype=None, **kwargs):
+        input_shape, input_dim = kwargs.pop("input_shape", None), kwargs.pop("input_dim", None)
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unexpected argument(s) {sorted(kwargs)}")
+        super().__init__(name)
+        object.__setattr__(self, "_made", [])  # (weight, trainable) in the order made
+        object.__setattr__(self, "_penalized", [])  # (weight, regularizer)
+        self._take_input_shape(input_shape, input_dim)
+        if not trainable:
+            self.trainable = False
+
+    def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None, trainable=True,
+                   regularizer=None, constraint=None, name=None, **kwargs):
+        if constraint is not None:
+            raise NotImplementedError(f"{self.name}: weight constraints are not supported")
+        shape = () if shape is None else tuple(int(s) for s in shape)
+        array = initializers.draw(initializers.get(initializer), shape, None, True)
+        weight = Parameter(array, requires_grad=bool(trainable) and self.trainable)
+        key = name if name and name not in self._parameters else f"_weight_{len(self._made)}"
+        self._parameters[key] = weight  # registered even if the caller keeps it elsewhere
+        self._made.append((weight, bool(trainable)))
+        if regularizer is not None:
+            self._penalized.append((weight, regularizers.get(regularizer)))
+        return weight
+
+    def __setattr__(self, key, value):
+        params = self.__dict__.get("_parameters")
+        if params is not None and isinstance(value, Parameter):
+            # self.w = self.add_weight(...): one entry, named w
+            for k in [k for k, p in params.items() if p is value and k != key]:
+                del params[k]
+        super().__setattr__(key, value)
+
+    @property
+    def trainable(self) -> bool:
+        return self.__dict__.get("_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value):
+        object.__setattr__(self, "_trainable", bool(value))
+        for weight, trained in self.__dict__.get("_made", []):
+            weight.requires_grad = bool(value) and trained
+
+    def build(self, input_shape):
+        """Make the weights for inputs of ``input_shape`` (override it)."""
+
+    def call(self, inputs, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define call(inputs)")
+
+    def forward(self, *inputs, **kwargs):
+        # a call that takes ``training`` gets the mode it runs in (fit: True; predict, or
+        # layer(x) outside fit: False), as Keras passes it
+        takes = type(self).__dict__.get("_call_takes_training")
+        if takes is None:
+            takes = "training" in inspect.signature(self.call).parameters
+            setattr(type(self), "_call_takes_training", takes)
+        if takes and "training" not in kwargs:
+            kwargs["training"] = self.training
+        return self.call(*inputs, **kwargs)
+
+    def _split_weights(self):
+        trained = [w.numpy().copy() for w, t in self._made if t]
+        fixed = [w.numpy().copy() for w, t in self._made if not t]
+        return (trained, fixed) if self.trainable else ([], trained + fixed)
+
+    def get_weights(self):
+        trained, fixed = self._split_weights()
+        return trained + fixed
+
+    def set_weights(self, weights):
+        ordered = [w for w, t in self._made if t] + [w for w, t in self._made if not t]
+        if len(weights) != len(ordered):
+            raise ValueError(f"{self.name}: expected {len(ordered)} weight arrays, got "
+                             f"{len(weights)}")
+        for have, given in zip(ordered, weights):
+            if tuple(np.shape(given)) != tuple(have.shape):
+                raise ValueError(f"{self.name}: weight of shape {np.shape(given)} does not "
+                                 f"match {tuple(have.shape)}")
+        for have, given in zip(ordered, weights):
+            have.data[...] = np.asarray(given, have.data.dtype)
+
+    def _penalties(self):
+        for weight, regularizer in self._penalized:
+            yield regularizer(weight)
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable}
