@@ -59,3 +59,41 @@ def test_layer_errors_and_regularizers():
     assert float(layer.regularization_loss().item()) == pytest.approx(0.5 * 6)
     with pytest.raises(NotImplementedError, match="must define call"):
         keras.layers.Layer()(np.ones((1, 2)))
+
+
+class Classifier(keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = keras.layers.Dense(5, activation="relu")
+        self.drop = keras.layers.Dropout(0.0)
+        self.out = keras.layers.Dense(3, activation="softmax")
+
+    def call(self, x, training=None):
+        return self.out(self.drop(self.hidden(x), training=training))
+
+
+def test_a_subclassed_model_trains_as_kerass(tmp_path):
+    """Keras 3.15 gives these histories, predictions and evaluation for the same weights."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((20, 4)).astype(np.float32)
+    y = rng.integers(0, 3, 20)
+    model = Classifier()
+    model(x[:1])
+    assert [np.shape(w) for w in model.get_weights()] == [(4, 5), (5,), (5, 3), (3,)]
+    model.set_weights([rng.standard_normal(np.shape(w)).astype(np.float32) * 0.5
+                       for w in model.get_weights()])
+    model.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    history = model.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0).history
+    np.testing.assert_allclose(history["loss"], [1.425, 1.0769, 0.9593], atol=2e-4)
+    np.testing.assert_allclose(history["accuracy"], [0.15, 0.5, 0.6])
+    np.testing.assert_allclose(model.predict(x[:2], verbose=0),
+                               [[0.2207, 0.2613, 0.518], [0.2064, 0.2745, 0.5191]], atol=2e-4)
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0), [0.933, 0.55], atol=2e-4)
+    model.save_weights(str(tmp_path / "w.npz"))
+    again = Classifier()
+    again(x[:1])
+    again.load_weights(str(tmp_path / "w.npz"))
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+    with pytest.raises(NotImplementedError, match="cannot be saved; use save_weights"):
+        model.save(str(tmp_path / "m.fdnn"))

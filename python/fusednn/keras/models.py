@@ -5,6 +5,7 @@
 ``Input``."""
 from __future__ import annotations
 
+import inspect
 import json
 
 import numpy as np
@@ -203,16 +204,21 @@ class Sequential(_Sequential):
         return self.predict(x, batch_size=max(len(x), 1), verbose=0)
 
     # -- weights in Keras's layouts ----------------------------------------------------------
+    def _tracked_layers(self) -> list:
+        """The layers whose weights the model lists, in Keras's order."""
+        return self.layers
+
     def get_weights(self) -> list:
-        return [w for layer in self.layers if hasattr(layer, "get_weights")
+        return [w for layer in self._tracked_layers() if hasattr(layer, "get_weights")
                 for w in layer.get_weights()]
 
     def set_weights(self, weights) -> None:
         """Every layer's arrays in get_weights' order; their count and shapes checked before
         any layer is written."""
         weights = list(weights)
+        layers = self._tracked_layers()
         current = [layer.get_weights() if hasattr(layer, "get_weights") else []
-                   for layer in self.layers]
+                   for layer in layers]
         counts = [len(arrays) for arrays in current]
         if sum(counts) != len(weights):
             raise ValueError(f"set_weights: the model has {sum(counts)} weight arrays, got "
@@ -223,7 +229,7 @@ class Sequential(_Sequential):
                 raise ValueError(f"set_weights: array {i} has shape {tuple(np.shape(given))}, "
                                  f"the model's is {tuple(have.shape)}")
         k = 0
-        for layer, n in zip(self.layers, counts):
+        for layer, n in zip(layers, counts):
             if n and not hasattr(layer, "set_weights"):
                 raise TypeError(f"set_weights: layer {layer.name} ({type(layer).__name__}) has "
                                 f"weights but cannot take them")
@@ -267,14 +273,24 @@ def load_model(path: str, **kwargs):
 class Model(Sequential):
     """Keras's ``Model``: ``Model(inputs, outputs)`` over a functional chain (an ``Input``,
     then layers each called on the last one's output) becomes that chain's Sequential model;
-    ``Model()`` with layers added is a Sequential. Branches, several inputs or outputs, shared
-    layers and subclassed models (``call``) are not supported and say so."""
+    ``Model()`` with layers added is a Sequential. A subclass that defines ``call(inputs,
+    training=None)`` over layers it keeps as attributes is Keras's subclassed model: compile,
+    fit, evaluate, predict, ``get_weights`` / ``set_weights`` (its layers in the order they
+    were assigned) and ``save_weights`` work; ``save`` refuses it (its code is not data).
+    Branches of the functional API, several inputs or outputs and shared layers are not
+    supported and say so."""
 
     def __init__(self, inputs=None, outputs=None, name: str = None, **kwargs):
-        if kwargs:
-            raise TypeError(f"Model: unexpected argument(s) {sorted(kwargs)}")
+        unknown = set(kwargs) - ({"trainable", "dtype"} if self._subclassed else set())
+        if unknown:
+            raise TypeError(f"Model: unexpected argument(s) {sorted(unknown)}")
+        if kwargs.get("dtype") not in (None, "float32"):
+            raise NotImplementedError(f"Model: dtype={kwargs['dtype']!r} (layers compute in "
+                                      "float32)")
         if inputs is None and outputs is None:
-            super().__init__(name=name or "model")
+            super().__init__(name=name or ("model" if not self._subclassed else
+                                           type(self).__name__.lower()),
+                             trainable=kwargs.get("trainable", True))
             return
         for what, value in (("inputs", inputs), ("outputs", outputs)):
             if isinstance(value, (list, tuple, dict)):
@@ -293,3 +309,46 @@ class Model(Sequential):
             raise NotImplementedError("Model: a layer used twice (shared weights) is not "
                                       "supported")
         super().__init__([inputs] + layers, name=name or "model")
+
+    # -- a subclassed model: its own call over the layers it keeps --------------------------
+    @property
+    def _subclassed(self) -> bool:
+        return type(self).call is not Model.call
+
+    def call(self, inputs, training=None):
+        """The layers in order (a subclass defines its own)."""
+        return Sequential.forward(self, inputs)
+
+    def forward(self, x):
+        if not self._subclassed:
+            return super().forward(x)
+        takes = type(self).__dict__.get("_call_takes_training")
+        if takes is None:
+            takes = "training" in inspect.signature(self.call).parameters
+            setattr(type(self), "_call_takes_training", takes)
+        return self.call(x, training=self.training) if takes else self.call(x)
+
+    def forward_masked(self, x, logits: bool = False):
+        if not self._subclassed:
+            return super().forward_masked(x, logits)
+        return self.forward(x), None
+
+    def final_activation(self):
+        return None if self._subclassed else super().final_activation()
+
+    def _tracked_layers(self) -> list:
+        """A subclassed model's layers, in the order they were assigned; else the chain."""
+        return list(self._modules.values()) if self._subclassed else self.layers
+
+    def save(self, path: str) -> str:
+        if self._subclassed:
+            raise NotImplementedError(f"{type(self).__name__}: a subclassed model's structure "
+                                      "is its call() code and cannot be saved; use "
+                                      "save_weights / load_weights")
+        return super().save(path)
+
+    def get_config(self) -> dict:
+        if self._subclassed:
+            raise NotImplementedError(f"{type(self).__name__}: a subclassed model has no "
+                                      "config; define get_config for your own arguments")
+        return super().get_config()
