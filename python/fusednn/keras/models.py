@@ -55,11 +55,11 @@ class Sequential(_Sequential):
 
     @property
     def trainable(self) -> bool:
-        return all(getattr(layer, "trainable", True) for layer in self.layers)
+        return all(getattr(layer, "trainable", True) for layer in self._tracked_layers())
 
     @trainable.setter
     def trainable(self, value):
-        for layer in self.layers:
+        for layer in self._tracked_layers():
             if hasattr(type(layer), "trainable"):
                 layer.trainable = value
 
@@ -69,11 +69,12 @@ class Sequential(_Sequential):
 
     @property
     def trainable_weights(self) -> list:
-        return [w for layer in self.layers for w in getattr(layer, "trainable_weights", [])]
+        return [w for layer in self._tracked_layers()
+                for w in getattr(layer, "trainable_weights", [])]
 
     @property
     def non_trainable_weights(self) -> list:
-        return [w for layer in self.layers
+        return [w for layer in self._tracked_layers()
                 for w in getattr(layer, "non_trainable_weights", [])]
 
     def count_params(self) -> int:

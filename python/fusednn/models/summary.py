@@ -15,12 +15,14 @@ def summary_text(model) -> str:
     model.eval()
     try:
         with no_grad():
-            for layer in model.layers:
-                x = layer(x)
+            # a subclassed Keras model's layers are not a chain: their shapes are its call's
+            chained = not getattr(model, "_subclassed", False)
+            for layer in getattr(model, "_tracked_layers", lambda: model.layers)():
+                x = layer(x) if chained else x
                 count, trained = _counts(layer)
                 counts.append((count, trained))
                 rows.append((f"{layer.name} ({type(layer).__name__})",
-                             str((None,) + x.shape[1:]), f"{count:,}"))
+                             str((None,) + x.shape[1:]) if chained else "?", f"{count:,}"))
     finally:
         model.train(mode)
     header = ("Layer (type)", "Output shape", "Params")
