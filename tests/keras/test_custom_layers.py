@@ -97,3 +97,31 @@ def test_a_subclassed_model_trains_as_kerass(tmp_path):
     np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
     with pytest.raises(NotImplementedError, match="cannot be saved; use save_weights"):
         model.save(str(tmp_path / "m.fdnn"))
+
+
+def test_keras_ops_in_a_custom_layer():
+    """Keras's guide writes call with keras.ops; the values are numpy's, and gradients flow."""
+    ops = keras.ops
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((2, 3)).astype(np.float32)
+    b = rng.random((2, 3)).astype(np.float32) + 0.1
+    for got, want in [(ops.matmul(a, b.T), a @ b.T), (ops.sum(a, axis=1), a.sum(1)),
+                      (ops.max(a, axis=0, keepdims=True), a.max(0, keepdims=True)),
+                      (ops.concatenate([a, b], axis=-1), np.concatenate([a, b], -1)),
+                      (ops.transpose(a), a.T), (ops.expand_dims(a, 1), a[:, None]),
+                      (ops.softmax(a), np.exp(a) / np.exp(a).sum(-1, keepdims=True)),
+                      (ops.log(b), np.log(b)), (ops.power(b, 2.5), b ** 2.5)]:
+        np.testing.assert_allclose(ops.convert_to_numpy(got), want, rtol=1e-5, atol=1e-6)
+
+    class OpsLinear(keras.layers.Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1], 2), initializer="ones")
+
+        def call(self, inputs):
+            return ops.relu(ops.matmul(inputs, self.w))
+
+    layer = OpsLinear()
+    model = keras.Sequential([keras.Input((3,)), layer])
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    model.train_on_batch(a, np.zeros((2, 2), np.float32))
+    assert not np.allclose(layer.get_weights()[0], 1.0)  # the gradient reached the weight
