@@ -11,6 +11,7 @@ import numpy as np
 from ..autograd import Tensor, no_grad
 from ..nn import losses as _losses
 from ..nn.losses import same_rank
+from .registry import Registry
 
 
 def _per_sample(fn, y_true, y_pred, **kwargs):
@@ -376,29 +377,5 @@ FUNCTIONS.update(mse=mean_squared_error, mae=mean_absolute_error,
                  kld=kl_divergence, logcosh=log_cosh)
 
 
-def serialize(loss) -> dict:
-    """``{"class_name": ..., "config": ...}`` for a loss object."""
-    if type(loss) not in CLASSES.values():
-        raise TypeError(f"cannot serialize {loss!r}: not one of keras.losses' classes")
-    return {"class_name": type(loss).__name__, "config": loss.get_config()}
-
-
-def deserialize(config):
-    if not isinstance(config, dict) or config.get("class_name") not in CLASSES:
-        raise ValueError(f"not a serialized loss: {config!r} (known: {', '.join(CLASSES)})")
-    return CLASSES[config["class_name"]].from_config(dict(config.get("config") or {}))
-
-
-def get(identifier):
-    """A loss from a class name ("Huber": an instance), a function name ("huber", "mse"), a
-    serialized config, a loss object or a function."""
-    if isinstance(identifier, Loss) or callable(identifier):
-        return identifier
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        if identifier in CLASSES:
-            return CLASSES[identifier]()
-        if identifier in FUNCTIONS:
-            return FUNCTIONS[identifier]
-    raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
+_REGISTRY = Registry("loss", "keras.losses", CLASSES, FUNCTIONS, Loss)
+serialize, deserialize, get = _REGISTRY.serialize, _REGISTRY.deserialize, _REGISTRY.get

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..nn.losses import same_rank
+from .registry import Registry
 
 from ..models.metrics import (AUC, EPOCH_METRIC_CLASSES, KINDS, Accuracy,  # noqa: F401
                               BinaryAccuracy, CategoricalAccuracy, Mean, Sum,
@@ -79,29 +80,5 @@ FUNCTIONS = {fn.__name__: fn for fn in (
     mean_absolute_percentage_error, mean_squared_error, mean_squared_logarithmic_error)}
 
 
-def serialize(metric) -> dict:
-    """``{"class_name": ..., "config": ...}`` for a metric object."""
-    if type(metric) not in CLASSES.values():
-        raise TypeError(f"cannot serialize {metric!r}: not one of keras.metrics' classes")
-    return {"class_name": type(metric).__name__, "config": metric.get_config()}
-
-
-def deserialize(config):
-    if not isinstance(config, dict) or config.get("class_name") not in CLASSES:
-        raise ValueError(f"not a serialized metric: {config!r} (known: {', '.join(CLASSES)})")
-    return CLASSES[config["class_name"]].from_config(dict(config.get("config") or {}))
-
-
-def get(identifier):
-    """A metric from a class name ("AUC": an instance), a function name ("mean_squared_error"),
-    a serialized config, a metric object or a function."""
-    if isinstance(identifier, Metric) or callable(identifier):
-        return identifier
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        if identifier in CLASSES:
-            return CLASSES[identifier]()
-        if identifier in FUNCTIONS:
-            return FUNCTIONS[identifier]
-    raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
+_REGISTRY = Registry("metric", "keras.metrics", CLASSES, FUNCTIONS, Metric)
+serialize, deserialize, get = _REGISTRY.serialize, _REGISTRY.deserialize, _REGISTRY.get

@@ -226,11 +226,7 @@ def binary_crossentropy(output: Tensor, target, from_logits: bool = False,
     clipped to [1e-7, 1 - 1e-7], or on logits with ``from_logits=True`` (the stable fused
     kernel). ``label_smoothing`` s moves the targets toward 0.5: t (1 - s) + s / 2."""
     where = "binary_crossentropy"
-    target = _as_tensor(target, output, where, "target", output.dtype)
-    if target.shape != output.shape:
-        raise ValueError(f"binary_crossentropy: target shape {target.shape} does not match "
-                         f"output shape {output.shape}")
-    _last_axis(axis, output, where)
+    target = _target_like_output(target, output, axis, where)
     target = _smoothed(target, label_smoothing, 0.5, where)
     if from_logits:
         per = binary_cross_entropy_with_logits(output, target, reduction="none")
@@ -239,6 +235,16 @@ def binary_crossentropy(output: Tensor, target, from_logits: bool = False,
         t = target.detach()
         per = -(t * p.log() + (1.0 - t) * (1.0 - p).log())
     return per.mean(axis=-1) if per.ndim > 1 else per
+
+
+def _target_like_output(target, output: Tensor, axis, where: str) -> Tensor:
+    """The target as a Tensor shaped like the output, the loss taken over the last axis."""
+    target = _as_tensor(target, output, where, "target", output.dtype)
+    if target.shape != output.shape:
+        raise ValueError(f"{where}: target shape {target.shape} does not match output shape "
+                         f"{output.shape}")
+    _last_axis(axis, output, where)
+    return target
 
 
 def _focal_options(alpha, gamma, where):
@@ -256,11 +262,7 @@ def binary_focal_crossentropy(output: Tensor, target, apply_class_balancing: boo
     and with ``apply_class_balancing`` times alpha for positives, 1 - alpha for negatives."""
     where = "binary_focal_crossentropy"
     alpha, gamma = _focal_options(alpha, gamma, where)
-    target = _as_tensor(target, output, where, "target", output.dtype)
-    if target.shape != output.shape:
-        raise ValueError(f"{where}: target shape {target.shape} does not match output shape "
-                         f"{output.shape}")
-    _last_axis(axis, output, where)
+    target = _target_like_output(target, output, axis, where)
     t = _smoothed(target, label_smoothing, 0.5, where).detach()
     p = output.sigmoid() if from_logits else output
     clipped = p.clip(EPSILON, 1.0 - EPSILON)
@@ -280,11 +282,7 @@ def categorical_focal_crossentropy(output: Tensor, target, alpha: float = 0.25,
     then sum(alpha (1 - p)^gamma * -t log p) over the classes."""
     where = "categorical_focal_crossentropy"
     alpha, gamma = _focal_options(alpha, gamma, where)
-    target = _as_tensor(target, output, where, "target", output.dtype)
-    if target.shape != output.shape:
-        raise ValueError(f"{where}: target shape {target.shape} does not match output shape "
-                         f"{output.shape}")
-    _last_axis(axis, output, where)
+    target = _target_like_output(target, output, axis, where)
     t = _smoothed(target, label_smoothing, 1.0 / max(output.shape[-1], 1), where).detach()
     p = output.softmax(-1) if from_logits else output
     p = (p / p.sum(axis=-1, keepdims=True)).clip(EPSILON, 1.0 - EPSILON)
@@ -298,11 +296,7 @@ def categorical_crossentropy(output: Tensor, target, from_logits: bool = False,
     with ``from_logits=True`` (the fused softmax cross-entropy kernel). ``label_smoothing`` s
     moves the targets toward uniform: t (1 - s) + s / classes."""
     where = "categorical_crossentropy"
-    target = _as_tensor(target, output, where, "target", output.dtype)
-    if target.shape != output.shape:
-        raise ValueError(f"categorical_crossentropy: target shape {target.shape} does not match "
-                         f"output shape {output.shape}")
-    _last_axis(axis, output, where)
+    target = _target_like_output(target, output, axis, where)
     target = _smoothed(target, label_smoothing, 1.0 / max(output.shape[-1], 1), where)
     if from_logits:
         return _over_rows(output, lambda rows: cross_entropy(
