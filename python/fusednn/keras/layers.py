@@ -955,5 +955,8 @@ def _set(layer, arrays):
 # the layers built on KerasLayer in modules of their own
 from .custom_layers import Layer  # noqa: E402,F401
 from .preprocessing_layers import Normalization  # noqa: E402
+from .simple_layers import (ELU, Cropping1D, Identity, PReLU, UpSampling1D,  # noqa: E402
+                            ZeroPadding1D)
 
-register_layer(Normalization, "keras.Normalization")
+for _cls in (Normalization, ELU, Cropping1D, Identity, PReLU, UpSampling1D, ZeroPadding1D):
+    register_layer(_cls, "keras." + _cls.__name__)
