@@ -56,3 +56,14 @@ def test_metric_functions_have_keras_3s_shapes():
         keras.metrics.top_k_categorical_accuracy(np.eye(3)[[0, 1]], scores, k=1), [0, 0])
     np.testing.assert_allclose(keras.metrics.mean_squared_error(y, p),
                                ((y - p) ** 2).mean(-1), rtol=1e-6)
+
+
+def test_top_k_metric_objects_count_ties_in_as_kerass():
+    """A score tied with the k-th highest is in the top k (Keras's in_top_k; Keras 3.15 gives
+    1.0 here, and 0.0 for the k=1 case whose true score is below the best)."""
+    top2 = keras.metrics.TopKCategoricalAccuracy(k=2)
+    top2.update_state(np.eye(3)[[2]], np.array([[0.5, 0.25, 0.25]]))
+    assert top2.result() == 1.0
+    top1 = keras.metrics.SparseTopKCategoricalAccuracy(k=1)
+    top1.update_state(np.array([1, 2]), np.array([[0.3, 0.3, 0.4], [0.5, 0.25, 0.25]]))
+    assert top1.result() == 0.0

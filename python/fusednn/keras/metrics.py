@@ -8,7 +8,7 @@ from ..nn.losses import same_rank
 from .registry import Registry
 
 from ..models.metrics import (AUC, EPOCH_METRIC_CLASSES, KINDS, Accuracy,  # noqa: F401
-                              BinaryAccuracy, CategoricalAccuracy, Mean, Sum,
+                              BinaryAccuracy, CategoricalAccuracy, Mean, Sum, in_top_k,
                               F1Score, MeanAbsoluteError, MeanAbsolutePercentageError,
                               MeanSquaredError, MeanSquaredLogarithmicError, Metric, Precision,
                               R2Score, Recall, RootMeanSquaredError, SparseCategoricalAccuracy,
@@ -36,10 +36,7 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False
     y_true = y_true.reshape(y_true.shape[:-1]) if y_true.ndim == y_pred.ndim else y_true
     if from_sorted_ids:
         return (y_pred[..., :k] == y_true[..., None]).any(-1).astype(np.float32)
-    k = min(int(k), y_pred.shape[-1])
-    kth = -np.sort(-y_pred, axis=-1)[..., k - 1]
-    own = np.take_along_axis(y_pred, y_true[..., None], -1)[..., 0]
-    return (own >= kth).astype(np.float32)
+    return in_top_k(y_pred, y_true, k).astype(np.float32)
 
 
 def categorical_accuracy(y_true, y_pred):

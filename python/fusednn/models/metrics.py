@@ -482,6 +482,16 @@ def _class_of_rows(y_true, y_pred):
     return y_true.reshape(y_pred.shape[:-1]).astype(np.int64)
 
 
+def in_top_k(scores, classes, k: int):
+    """1.0 where a row's class (an index; -1 for none) is among its k highest scores, a score
+    tied with the k-th highest counting as in (Keras's in_top_k)."""
+    scores, classes = np.asarray(scores), np.asarray(classes).astype(np.int64)
+    k = min(int(k), scores.shape[-1])
+    kth = -np.sort(-scores, axis=-1)[..., k - 1]
+    own = np.take_along_axis(scores, np.maximum(classes, 0)[..., None], -1)[..., 0]
+    return ((own >= kth) & (classes >= 0)).astype(np.float64)
+
+
 class TopKCategoricalAccuracy(_MeanOfRows):
     """Share of rows whose true class (one-hot rows, or indices) is among the k highest
     scores."""
@@ -498,8 +508,7 @@ class TopKCategoricalAccuracy(_MeanOfRows):
 
     def rows(self, y_true, y_pred):
         truth = _class_of_rows(y_true, y_pred).reshape(-1)
-        top = np.argsort(-y_pred.reshape(len(truth), -1), axis=-1, kind="stable")[:, :self.k]
-        return (top == truth[:, None]).any(axis=1)
+        return in_top_k(y_pred.reshape(len(truth), -1), truth, self.k)
 
 
 class BinaryAccuracy(_MeanOfRows):
