@@ -42,6 +42,10 @@ def test_a_subclassed_layer_trains_as_kerass():
                                [[-1.6257, -2.0255, 0.7207, -1.7608],
                                 [-1.7263, -2.1843, 2.102, -2.7245]], atol=2e-4)
     assert layer.get_weights()[2] == 0.0  # the non-trainable weight was not stepped
+    layer.trainable = False
+    assert len(layer.trainable_weights) == 0 and not layer.w.requires_grad
+    layer.trainable = True  # the non-trainable weight stays frozen
+    assert layer.w.requires_grad and not layer.total.requires_grad
     assert len(model.optimizer.param_groups[0]["params"]) == 5  # each weight once
 
 

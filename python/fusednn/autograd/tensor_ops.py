@@ -340,15 +340,21 @@ def _softmax_input(a, axis):
     return a, axis
 
 
+def _empty_along(ctx, a, axis, shape):
+    """An empty input's output (itself) for the Functions over an axis, and what their backward
+    reads."""
+    ctx.save_for_backward(a)
+    ctx.axis = axis
+    return a.copy().reshape(shape)
+
+
 class SoftmaxFunction(Function):
     @staticmethod
     def forward(ctx, a, axis):
         xp = xp_of(a)
         shape, (a, axis) = a.shape, _softmax_input(a, axis)
         if a.size == 0:
-            ctx.save_for_backward(a)
-            ctx.axis = axis
-            return a.copy().reshape(shape)
+            return _empty_along(ctx, a, axis, shape)
         e = xp.exp(a - a.max(axis=axis, keepdims=True))
         y = e / e.sum(axis=axis, keepdims=True)
         ctx.save_for_backward(y)
@@ -373,9 +379,7 @@ class SparsemaxFunction(Function):
         shape, (a, axis) = a.shape, _softmax_input(a, axis)
         axis = axis % a.ndim
         if a.size == 0:
-            ctx.save_for_backward(a)
-            ctx.axis = axis
-            return a.copy().reshape(shape)
+            return _empty_along(ctx, a, axis, shape)
         z = xp.moveaxis(a, axis, -1).astype(xp.float64 if a.dtype == xp.float64 else xp.float32)
         ordered = -xp.sort(-z, axis=-1)
         cumulative = xp.cumsum(ordered, axis=-1)
@@ -403,9 +407,7 @@ class LogSoftmaxFunction(Function):
         xp = xp_of(a)
         shape, (a, axis) = a.shape, _softmax_input(a, axis)
         if a.size == 0:
-            ctx.save_for_backward(a)
-            ctx.axis = axis
-            return a.copy().reshape(shape)
+            return _empty_along(ctx, a, axis, shape)
         shifted = a - a.max(axis=axis, keepdims=True)
         y = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
         ctx.save_for_backward(y)

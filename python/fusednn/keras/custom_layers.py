@@ -54,15 +54,9 @@ class Layer(nn.Module, KerasLayer):
                 del params[k]
         super().__setattr__(key, value)
 
-    @property
-    def trainable(self) -> bool:
-        return self.__dict__.get("_trainable", True)
-
-    @trainable.setter
-    def trainable(self, value):
-        object.__setattr__(self, "_trainable", bool(value))
-        for weight, trained in self.__dict__.get("_made", []):
-            weight.requires_grad = bool(value) and trained
+    def _weights_and_trainable(self):
+        """A non-trainable weight stays frozen when the layer is unfrozen."""
+        return self.__dict__.get("_made", [])
 
     def build(self, input_shape):
         """Make the weights for inputs of ``input_shape`` (override it)."""

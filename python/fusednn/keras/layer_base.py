@@ -45,8 +45,12 @@ class KerasLayer:
     @trainable.setter
     def trainable(self, value):
         object.__setattr__(self, "_trainable", bool(value))
-        for p in self.parameters():
-            p.requires_grad = bool(value)
+        for p, trained in self._weights_and_trainable():
+            p.requires_grad = bool(value) and trained
+
+    def _weights_and_trainable(self):
+        """(weight, whether it trains when the layer does): every parameter trains."""
+        return [(p, True) for p in self.parameters()]
 
     @property
     def weights(self) -> list:

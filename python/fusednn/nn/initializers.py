@@ -83,7 +83,8 @@ class Initializer:
     arguments, ``from_config`` rebuilds it."""
 
     def __call__(self, shape, dtype=None):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__}: an Initializer subclass defines "
+                                  "__call__(shape, dtype=None)")
 
     def get_config(self) -> dict:
         return {}
