@@ -35,3 +35,6 @@ def test_prelu_learns_its_slopes_and_a_model_saves(tmp_path):
     np.testing.assert_array_equal(again.predict(X, verbose=0), model.predict(X, verbose=0))
     with pytest.raises(ValueError, match="must be smaller than the input length"):
         L.Cropping1D((3, 3))(X)
+    for layer in (L.ZeroPadding1D(1), L.Cropping1D(1), L.UpSampling1D(2)):
+        with pytest.raises(ValueError, match="expects 3-D inputs"):
+            layer(np.ones((2, 3), np.float32))

@@ -56,6 +56,14 @@ class PReLU(Layer):
                     alpha_regularizer=self.alpha_regularizer, shared_axes=self.shared_axes)
 
 
+def _sequences(layer, inputs):
+    """The (N, steps, features) input of a sequence layer, or an error naming the layer."""
+    if inputs.ndim != 3:
+        raise ValueError(f"{layer.name}: expects 3-D inputs (batch, steps, features), got shape "
+                         f"{inputs.shape}")
+    return inputs
+
+
 def _pair(value, what):
     pair = (value, value) if isinstance(value, int) else tuple(value)
     if len(pair) != 2 or any(not isinstance(v, int) or v < 0 for v in pair):
@@ -71,7 +79,7 @@ class ZeroPadding1D(Layer):
         self.padding = _pair(padding, "ZeroPadding1D: padding")
 
     def call(self, inputs):
-        return F.pad(inputs, [0, 0, self.padding[0], self.padding[1]])
+        return F.pad(_sequences(self, inputs), [0, 0, self.padding[0], self.padding[1]])
 
     def get_config(self):
         return dict(super().get_config(), padding=list(self.padding))
@@ -85,6 +93,7 @@ class Cropping1D(Layer):
         self.cropping = _pair(cropping, "Cropping1D: cropping")
 
     def call(self, inputs):
+        inputs = _sequences(self, inputs)
         start, end = self.cropping
         if sum(self.cropping) >= inputs.shape[1]:
             raise ValueError(f"`cropping` parameter of `Cropping1D` layer must be smaller than "
@@ -106,7 +115,7 @@ class UpSampling1D(Layer):
         self.size = size
 
     def call(self, inputs):
-        n, steps, features = inputs.shape
+        n, steps, features = _sequences(self, inputs).shape
         copies = Tensor(np.ones((1, 1, self.size, 1), inputs.dtype), device=inputs.device)
         return (inputs.reshape(n, steps, 1, features) * copies).reshape(
             n, steps * self.size, features)
