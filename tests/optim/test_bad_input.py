@@ -8,6 +8,19 @@ from fusednn.optim import functional as F
 torch = pytest.importorskip("torch")
 
 
+@pytest.fixture(params=["exchange table", "capsule"])
+def torch_read(request):
+    """Torch tensors read through DLPack's exchange table (where torch has one) and through an
+    exported capsule: both ways must see the same arrays and refuse the same ones."""
+    from fusednn import _cpu
+
+    had = _cpu._use_torch_exchange_api(request.param == "exchange table")
+    if request.param == "exchange table" and not _cpu._use_torch_exchange_api(True):
+        pytest.skip(f"torch {torch.__version__} has no DLPack exchange table")
+    yield request.param
+    _cpu._use_torch_exchange_api(had)
+
+
 def adam_args(n=(5, 9, 4)):
     rng = np.random.default_rng(0)
     params = [rng.standard_normal(k).astype(np.float32) for k in n]
@@ -119,7 +132,7 @@ def test_list_length_mismatch_is_named():
         F.adam_(params, grads, m, v[:2], step=1)
 
 
-def test_torch_tensors_on_another_device_or_dtype_are_refused():
+def test_torch_tensors_on_another_device_or_dtype_are_refused(torch_read):
     p = torch.zeros(4)
     with pytest.raises(ValueError, match=r"grads\[0\]: is on meta"):
         F.sgd_([p], [torch.zeros(4, device="meta")], lr=0.1)
@@ -175,3 +188,59 @@ def test_empty_and_zero_size_inputs():
     assert F.sgd_([], [], lr=0.1).applied
     e = np.zeros(0, np.float32)
     assert F.adam_(e, e.copy(), e.copy(), e.copy(), step=1).applied
+
+
+def test_torch_tensors_with_the_neg_bit_are_refused_and_nothing_moves(torch_read):
+    # DLPack carries no neg bit: a lazily negated tensor read through it would be updated as
+    # if it held the opposite values.
+    x = torch.randn(4)
+    negated = torch._neg_view(x).detach()  # not a view, yet negated
+    assert negated.is_neg()
+    p = torch.ones(4)
+    with pytest.raises(ValueError, match=r"grads\[0\]: is a lazily negated view"):
+        F.sgd_([p], [negated], lr=0.1)
+    assert torch.equal(p, torch.ones(4))
+    param = torch.nn.Parameter(torch.ones(4))
+    param.data = torch._neg_view(torch.ones(4))
+    param.grad = torch.ones(4)
+    with pytest.raises(ValueError, match=r"params\[0\]: is a lazily negated view"):
+        optim.SGD([param], lr=0.1).step()
+    np.testing.assert_array_equal(param.detach().resolve_neg().numpy(), -np.ones(4))
+    F.sgd_([p], [negated.resolve_neg()], lr=0.1)
+    np.testing.assert_allclose(p.numpy(), 1 - 0.1 * (-x.numpy()), rtol=1e-6)
+
+
+def test_torch_views_at_an_offset_are_updated_where_they_live(torch_read):
+    rng = np.random.default_rng(3)
+    flat = rng.standard_normal(23).astype(np.float32)
+    grad = rng.standard_normal(23).astype(np.float32)
+    p_torch, p_numpy = torch.from_numpy(flat.copy()), flat.copy()
+    # 5 elements starting 7 in (odd offset, odd length) and a 2-D slice of whole rows
+    F.sgd_([p_torch[7:12], p_torch[12:22].view(2, 5, 1)[1:]],
+           [torch.from_numpy(grad[7:12]), torch.from_numpy(grad[17:22]).view(1, 5, 1)], lr=0.5)
+    F.sgd_([p_numpy[7:12], p_numpy[12:22].reshape(2, 5, 1)[1:]],
+           [grad[7:12], grad[17:22].reshape(1, 5, 1)], lr=0.5)
+    np.testing.assert_array_equal(p_torch.numpy(), p_numpy)
+    expected = flat.copy()
+    expected[7:12] -= 0.5 * grad[7:12]
+    expected[17:22] -= 0.5 * grad[17:22]
+    np.testing.assert_allclose(p_numpy, expected, rtol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors")
+def test_torch_tensors_without_storage_are_named(torch_read):
+    p = torch.ones(4)
+    with pytest.raises(ValueError, match=r"grads\[0\]: is on meta"):
+        F.sgd_([p], [torch.empty(4, device="meta")], lr=0.1)
+    nested = torch.nested.nested_tensor([torch.ones(2), torch.ones(3)])
+    with pytest.raises(TypeError, match=r"grads\[0\]: nested tensors are not supported"):
+        F.sgd_([p], [nested], lr=0.1)
+    assert torch.equal(p, torch.ones(4))
+
+
+def test_torch_tensors_are_read_through_the_exchange_table_where_torch_has_one():
+    from fusednn import _cpu
+
+    F.sgd_([torch.ones(2)], [torch.ones(2)], lr=0.1)  # the front has found torch by now
+    has_table = hasattr(torch.Tensor, "__dlpack_c_exchange_api__")
+    assert _cpu._use_torch_exchange_api(True) == has_table
