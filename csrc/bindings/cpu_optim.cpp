@@ -5,7 +5,8 @@
 // through the kernel front (nothing written may overlap anything else across the calls), then
 // — with the GIL released — the global gradient norm when clipping or checking asks for it,
 // the skip decision, and each call's update with the clip coefficient applied inside it. A
-// refused or skipped step writes nothing. Returns (applied, norm or None).
+// refused or skipped step writes nothing; an applied one bumps the autograd version of every
+// torch parameter it wrote. Returns (applied, norm or None).
 #include <math.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -57,6 +58,11 @@ py::tuple step(py::sequence calls, std::optional<double> max_grad_norm, bool che
       h.grad_scale = scale;
       Run(args[i], h);
     }
+  }
+  if (applied) {
+    std::vector<const std::vector<front::Array>*> written;
+    for (const bindings::StepArrays& a : c.arrays) written.push_back(&a.params);
+    front::bump_torch_versions(written);
   }
   return py::make_tuple(applied, norm_needed ? py::object(py::float_(norm)) : py::object(py::none()));
 }

@@ -136,21 +136,28 @@ int64_t step(py::sequence calls, py::handle control, py::handle norm) {
     pass.max_norm = t[1].cast<double>();
     pass.check_finite = t[2].cast<bool>();
   }
-  py::gil_scoped_release release;
-  bindings::DeviceGuard guard(launch.device);
-  if (norm_pass) {
-    cuda::grad_norm(pass.grads, pass.sizes, pass.dtype, pass.workspace, control_ptr,
-                    pass.max_norm, pass.check_finite, launch.stream);
+  {  // the GIL is released for the launches only
+    py::gil_scoped_release release;
+    bindings::DeviceGuard guard(launch.device);
+    if (norm_pass) {
+      cuda::grad_norm(pass.grads, pass.sizes, pass.dtype, pass.workspace, control_ptr,
+                      pass.max_norm, pass.check_finite, launch.stream);
+    }
+    for (size_t i = 0, j = 0; i < c.arrays.size(); ++i) {
+      if (c.arrays[i].params.empty()) continue;
+      Prepared& p = work[j++];
+      p.scalars.control = control_ptr;
+      H h = c.hparams[i];
+      h.grad_scale = 1.0;  // the clip scale comes from the StepControl
+      if (p.advance) cuda::advance_steps(p.lists.steps, control_ptr, launch.stream);
+      Launch(p.lists, h, p.scalars, launch.stream);
+    }
   }
-  for (size_t i = 0, j = 0; i < c.arrays.size(); ++i) {
-    if (c.arrays[i].params.empty()) continue;
-    Prepared& p = work[j++];
-    p.scalars.control = control_ptr;
-    H h = c.hparams[i];
-    h.grad_scale = 1.0;  // the clip scale comes from the StepControl
-    if (p.advance) cuda::advance_steps(p.lists.steps, control_ptr, launch.stream);
-    Launch(p.lists, h, p.scalars, launch.stream);
-  }
+  // Launched (the device may still skip it): autograd learns of the write now, as torch's
+  // fused step tells it at launch.
+  std::vector<const std::vector<front::Array>*> written;
+  for (const bindings::StepArrays& a : c.arrays) written.push_back(&a.params);
+  front::bump_torch_versions(written);
   return 0;
 }
 

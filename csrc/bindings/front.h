@@ -201,6 +201,8 @@ struct Registry {
   // by a C call into torch that builds no capsule; null where torch lacks it.
   const dlpack::ExchangeAPI* exchange_api = nullptr;
   const dlpack::ExchangeAPI* exchange_api_found = nullptr;  // kept while tests turn it off
+  // torch._C._increment_version(tensors): tells autograd a list of tensors changed in place.
+  PyObject* increment_version = nullptr;
   // torch._C._cuda_getCurrentRawStream(device): the current stream's handle as an int, without
   // the Python Stream object torch.cuda.current_stream builds (about 8 us a call).
   PyObject* raw_stream = nullptr;
@@ -273,6 +275,9 @@ inline void find_torch() {
   py::object c = t.attr("_C");
   if (py::hasattr(c, "_to_dlpack")) r.to_dlpack = py::object(c.attr("_to_dlpack")).release().ptr();
   find_exchange_api(tensor);
+  if (py::hasattr(c, "_increment_version")) {
+    r.increment_version = py::object(c.attr("_increment_version")).release().ptr();
+  }
   if (py::hasattr(c, "_cuda_getCurrentRawStream")) {
     r.raw_stream = py::object(c.attr("_cuda_getCurrentRawStream")).release().ptr();
   }
@@ -640,6 +645,24 @@ inline void check_shape(const Array& a, const Name& n, const Array& like, const 
     value_error(n, "shape " + Array::format_shape(a.shape, a.ndim) + " does not match " +
                        like_name.str() + " shape " + Array::format_shape(like.shape, like.ndim));
   }
+}
+
+// Tells torch's autograd that the torch tensors among `arrays` were written in place, as
+// torch's own in-place ops do: a graph that saved their old values then refuses to
+// backpropagate instead of silently using the new ones. One call into torch for the lot.
+inline void bump_torch_versions(const std::vector<const std::vector<Array>*>& lists) {
+  const Registry& r = registry();
+  if (!r.increment_version) return;
+  py::list tensors;
+  for (const std::vector<Array>* arrays : lists) {
+    for (const Array& a : *arrays) {
+      if (a.kind == Kind::torch) tensors.append(a.object);
+    }
+  }
+  if (tensors.empty()) return;
+  PyObject* done = PyObject_CallOneArg(r.increment_version, tensors.ptr());
+  if (!done) throw py::error_already_set();
+  Py_DECREF(done);
 }
 
 // ---- memory overlap ---------------------------------------------------------------------------

@@ -114,6 +114,23 @@ def test_sgd_state_dict_keeps_torchs_layout_on_the_gpu():
     theirs.load_state_dict(opt.state_dict())
 
 
+def test_a_gpu_step_bumps_the_version_of_torch_parameters():
+    """The launch tells autograd the parameters changed in place, as torch's fused step does:
+    a graph that saved them refuses to backpropagate afterwards."""
+    w = torch.nn.Parameter(torch.ones(8, device="cuda"))
+    opt = optim.Adam([w], lr=0.1)
+    y = (w * w).sum()
+    w.grad = torch.ones(8, device="cuda")
+    opt.step()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()
+    p = torch.ones(8, device="cuda")
+    before = p._version
+    F.sgd_([p], [torch.ones(8, device="cuda")], lr=0.1)
+    assert p._version > before
+    torch.testing.assert_close(p, torch.full((8,), 0.9, device="cuda"))
+
+
 def test_nonfinite_raise_on_the_gpu_changes_nothing_and_names_the_step():
     """The device skips the step; the host raises once it knows, naming the step (at the
     latest at check_nonfinite, which waits), and only once per skipped step."""

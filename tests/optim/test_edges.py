@@ -70,6 +70,27 @@ def test_a_step_on_torch_parameters_bumps_their_version_as_torch_optim_does():
             y.backward()
 
 
+def test_every_route_bumps_the_version_of_what_it_wrote_and_a_skipped_step_none():
+    w = torch.ones(3, requires_grad=True)
+    p = w.detach()  # shares w's version counter, as torch.optim's in-place ops see it
+    before = w._version
+    F.sgd_([p], [torch.ones(3)], lr=0.1)
+    assert w._version > before
+    arena = optim.Arena([torch.nn.Parameter(torch.ones(4)) for _ in range(3)])
+    opt = optim.Adam(arena, lr=0.1)
+    for q in arena.params:
+        q.grad = torch.ones(4)
+    versions = [q._version for q in arena.params]
+    opt.step()  # one flat call over the arena's buffer: its views see the bump
+    assert all(q._version > v for q, v in zip(arena.params, versions))
+    before = w._version
+    assert not F.sgd_([p], [torch.full((3,), float("nan"))], lr=0.1, nonfinite="skip").applied
+    assert w._version == before
+    x = np.ones(3, np.float32)  # numpy parameters have no version to bump
+    F.sgd_([x], [np.ones(3, np.float32)], lr=0.1)
+    np.testing.assert_allclose(x, 0.9)
+
+
 def test_a_refused_step_leaves_step_counters_and_state_untouched():
     p = np.ones(5, np.float32)
     opt = optim.Adam([p], lr=0.1)

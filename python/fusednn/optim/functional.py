@@ -33,7 +33,6 @@ nothing from the host and can be captured in a CUDA graph (advance a device ``st
 from __future__ import annotations
 
 import math
-import sys
 from typing import NamedTuple
 
 from .. import _backend
@@ -130,27 +129,14 @@ def fused_step(kernel: str, calls, max_grad_norm, nonfinite, control=None, buffe
     first = _first(calls[0].params) if calls else None
     if first is not None and _backend.is_gpu_array(first):
         return _gpu_step(kernel, calls, max_grad_norm, nonfinite, control, buffers, stream)
+    # The kernel bumps the autograd version of the torch parameters it wrote.
     applied, norm = getattr(_cpu, kernel)([c[:5] for c in calls], max_grad_norm,
                                           nonfinite != "ignore")
-    if applied:
-        _bump_versions(calls)
     if not applied:
         if nonfinite == "raise":
             raise nonfinite_error(norm)
         return StepResult(False, math.nan)
     return StepResult(True, norm)
-
-
-def _bump_versions(calls):
-    """Tell torch's autograd that the parameters changed in place, as torch.optim's in-place
-    ops do: a graph that saved the old values then refuses to backpropagate instead of
-    silently using the new ones."""
-    torch = sys.modules.get("torch")
-    if torch is None:
-        return
-    tensors = [p for c in calls for p in _as_list(c.params) if isinstance(p, torch.Tensor)]
-    if tensors:
-        torch.autograd.graph.increment_version(tensors)
 
 
 def _gpu_step(kernel, calls, max_grad_norm, nonfinite, control, buffers, stream):
@@ -175,7 +161,7 @@ def _gpu_step(kernel, calls, max_grad_norm, nonfinite, control, buffers, stream)
                 control = _backend.gpu_zeros(mod.control_bytes, like)
             buffers["workspace"] = _backend.gpu_zeros(needed, like)
             launch(calls, control, (buffers["workspace"],) + norm)
-    _bump_versions(calls)
+    # The launch bumped the autograd version of the torch parameters it writes.
     if control is not None and stream is None:
         stream = _backend.current_stream(control)
     result = GpuStepResult(control, stream if control is not None else None)
