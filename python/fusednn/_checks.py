@@ -8,21 +8,34 @@ NONFINITE_MODES = ("raise", "skip", "ignore")
 MAX_STEP = 2 ** 53  # step counts stay exact as floats (torch keeps them in float tensors)
 
 
+# How torch.optim words an invalid hyperparameter ("Invalid learning rate: -1"); other names
+# read "Invalid <name> value: ...", as torch's do. The rule that was broken follows.
+_TORCH_WORDS = {"lr": "Invalid learning rate", "eps": "Invalid epsilon value",
+                "betas[0]": "Invalid beta parameter at index 0",
+                "betas[1]": "Invalid beta parameter at index 1"}
+
+
 def real(name: str, value, *, low: float | None = 0.0, high: float | None = None,
-         high_open: bool = False) -> float:
-    """``value`` as a float, or TypeError/ValueError naming ``name``."""
-    if hasattr(value, "item") and getattr(value, "ndim", 0) == 0:  # 0-d numpy/torch scalar
+         high_open: bool = False, invalid: str | None = None) -> float:
+    """``value`` as a float, or TypeError/ValueError naming ``name``. A ValueError opens with
+    ``invalid`` (default: torch.optim's words for ``name``), then the value and the rule."""
+    if hasattr(value, "item") and not isinstance(value, numbers.Real):  # numpy/torch scalar
+        numel = getattr(value, "numel", None)
+        count = numel() if callable(numel) else getattr(value, "size", 1)
+        if count != 1:
+            raise ValueError(f"Tensor {name} must be 1-element, got {count} elements")
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     v = float(value)
+    words = invalid or _TORCH_WORDS.get(name, f"Invalid {name} value")
     if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {value}")
+        raise ValueError(f"{words}: {value} ({name} must be finite)")
     if low is not None and v < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
+        raise ValueError(f"{words}: {value} ({name} must be >= {low})")
     if high is not None and (v >= high if high_open else v > high):
         bound = f"< {high}" if high_open else f"<= {high}"
-        raise ValueError(f"{name} must be {bound}, got {value}")
+        raise ValueError(f"{words}: {value} ({name} must be {bound})")
     return v
 
 
@@ -89,4 +102,5 @@ def saved_step(name: str, value) -> int:
 def sgd_options(h) -> None:
     """torch's rule for SGD's options (on a bound SgdHparams)."""
     if h.nesterov and (h.momentum <= 0 or h.dampening != 0):
-        raise ValueError("nesterov requires momentum > 0 and dampening == 0")
+        raise ValueError("Nesterov momentum requires a momentum and zero dampening (got "
+                         f"momentum={h.momentum}, dampening={h.dampening})")

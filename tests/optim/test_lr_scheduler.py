@@ -356,7 +356,7 @@ def test_bad_arguments():
     _, opt = make_pair()
     with pytest.raises(ValueError, match="step_size"):
         L.StepLR(opt, 0)
-    with pytest.raises(TypeError, match="needs an optimizer"):
+    with pytest.raises(TypeError, match="object is not an Optimizer"):
         L.StepLR(object(), 1)
     with pytest.raises(ValueError, match="warmup_steps < total_steps"):
         L.WarmupCosineLR(opt, 10, 10)

@@ -31,7 +31,8 @@ def _u64(name: str, value) -> int:
 
 
 def _probability(p) -> float:
-    return _checks.real("p", p, low=0.0, high=1.0)
+    return _checks.real("p", p, low=0.0, high=1.0,
+                        invalid="dropout probability has to be between 0 and 1, but got")
 
 
 def _new_like(x):

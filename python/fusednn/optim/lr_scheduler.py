@@ -67,7 +67,8 @@ def _per_group(name, optimizer, value) -> list:
 
 def _check_optimizer(optimizer, who):
     if not hasattr(optimizer, "param_groups"):
-        raise TypeError(f"{who} needs an optimizer, got {type(optimizer).__name__}")
+        raise TypeError(f"{type(optimizer).__name__} is not an Optimizer ({who} needs "
+                        "an optimizer)")
 
 
 def _functions_state(state, key):
@@ -230,7 +231,7 @@ class MultiplicativeLR(LambdaLR):
 
 def _positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        raise ValueError(f"Expected positive integer {name}, but got {value!r}")
     return value
 
 
@@ -495,8 +496,10 @@ class SequentialLR(_Composite):
             raise ValueError("SequentialLR expects at least one scheduler, but got none.")
         _same_optimizer("SequentialLR", optimizer, schedulers)
         if len(milestones) != len(schedulers) - 1:
-            raise ValueError("SequentialLR expects one milestone fewer than schedulers, got "
-                             f"{len(schedulers)} schedulers and {len(milestones)} milestones")
+            raise ValueError("Sequential Schedulers expects number of schedulers provided to "
+                             "be one more than the number of milestone points, but got number "
+                             f"of schedulers {len(schedulers)} and the number of milestones to "
+                             f"be equal to {len(milestones)}")
         self._schedulers, self._milestones = list(schedulers), list(milestones)
         self.last_epoch = last_epoch + 1
         self.optimizer = optimizer

@@ -136,8 +136,10 @@ class Optimizer:
         if isinstance(params, Arena):
             params = [{"params": params}]
         elif _is_torch(params) or isinstance(params, np.ndarray):
-            raise TypeError("params must be an iterable of tensors or arrays (or dicts of "
-                            f"param groups), got a single {_backend.describe(params)}")
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            "Tensors or dicts, but got a single "
+                            f"{_backend.describe(params)} (params must be an iterable of "
+                            "tensors or arrays, or dicts of param groups)")
         params = list(params)
         if not params:
             raise ValueError("optimizer got an empty parameter list")
@@ -162,6 +164,8 @@ class Optimizer:
     def add_param_group(self, param_group: dict) -> None:
         if not isinstance(param_group, dict):
             raise TypeError(f"a param group must be a dict, got {type(param_group).__name__}")
+        if "params" not in param_group:  # torch's KeyError, with what is missing
+            raise KeyError("params (a param group needs a 'params' entry)")
         group = ParamGroup(param_group)
         params = group.get("params")
         if isinstance(params, Arena):
@@ -198,7 +202,7 @@ class Optimizer:
         for i, p in enumerate(params):
             self._check_param(p, f"params[{i}]")
             if _is_torch(p) and not p.is_leaf:
-                raise ValueError(f"params[{i}]: can't optimize a non-leaf tensor")
+                raise ValueError(f"params[{i}]: can't optimize a non-leaf Tensor")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in params):
             raise ValueError("some parameters appear in more than one parameter group")

@@ -49,13 +49,15 @@ def optimizer_state_dict(opt) -> dict:
 def load_optimizer_state(opt, state_dict: dict, device_step) -> None:
     saved_groups = state_dict["param_groups"]
     if len(saved_groups) != len(opt.param_groups):
-        raise ValueError(f"state_dict has {len(saved_groups)} param groups, the optimizer "
-                         f"has {len(opt.param_groups)}")
+        raise ValueError("loaded state dict has a different number of parameter groups "
+                         f"({len(saved_groups)}; the optimizer has {len(opt.param_groups)})")
     id_map, new_groups = {}, []
     for i, (group, saved) in enumerate(zip(opt.param_groups, saved_groups)):
         if len(saved["params"]) != len(group["params"]):
-            raise ValueError(f"param group {i}: state_dict has {len(saved['params'])} "
-                             f"params, the optimizer has {len(group['params'])}")
+            raise ValueError("loaded state dict contains a parameter group that doesn't match "
+                             f"the size of optimizer's group (group {i}: "
+                             f"{len(saved['params'])} params; the optimizer's has "
+                             f"{len(group['params'])})")
         id_map.update(zip(saved["params"], group["params"]))
         new = ParamGroup({k: copy.deepcopy(v) for k, v in saved.items() if k != "params"})
         new["params"] = group["params"]
