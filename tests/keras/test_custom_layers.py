@@ -129,3 +129,76 @@ def test_keras_ops_in_a_custom_layer():
     model.compile(keras.optimizers.SGD(0.1), "mse")
     model.train_on_batch(a, np.zeros((2, 2), np.float32))
     assert not np.allclose(layer.get_weights()[0], 1.0)  # the gradient reached the weight
+
+
+class Tower(keras.Model):
+    """Layers kept in a list filled after the assignment and in a dict, as Keras code does;
+    the head is also listed a second time."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden = []
+        for units in (6, 5):
+            self.hidden.append(keras.layers.Dense(units, activation="relu"))
+        self.parts = {"head": keras.layers.Dense(3, activation="softmax")}
+        self.again = [self.parts["head"]]
+        self.sizes = [6, 5]  # not layers: not tracked
+
+    def call(self, inputs):
+        x = inputs
+        for layer in self.hidden:
+            x = layer(x)
+        return self.parts["head"](x)
+
+
+def test_layers_kept_in_lists_and_dicts_train_as_the_same_layers_in_a_sequential():
+    """Keras tracks layers held in list and dict attributes; so does fusednn: each trains,
+    once, and the model gives what a Sequential of the same layers and weights gives."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((24, 4)).astype(np.float32)
+    y = rng.integers(0, 3, 24)
+    tower = Tower()
+    tower(x[:1])
+    chain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(6, activation="relu"),
+                              keras.layers.Dense(5, activation="relu"),
+                              keras.layers.Dense(3, activation="softmax")])
+    assert [type(layer).__name__ for layer in tower.layers] == ["Dense"] * 3
+    assert [np.shape(w) for w in tower.get_weights()] == [np.shape(w) for w in chain.get_weights()]
+    assert tower.count_params() == chain.count_params() == 4 * 6 + 6 + 6 * 5 + 5 + 5 * 3 + 3
+    start = [rng.standard_normal(np.shape(w)).astype(np.float32) * 0.5
+             for w in chain.get_weights()]
+    tower.set_weights(start)
+    chain.set_weights(start)
+    for model in (tower, chain):
+        model.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
+    ours = tower.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0).history["loss"]
+    theirs = chain.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0).history["loss"]
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    for a, b, s in zip(tower.get_weights(), chain.get_weights(), start):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+        assert not np.allclose(a, s)  # every layer trained
+    assert len(tower.trainable_weights) == 6
+    with pytest.raises(TypeError, match="add\\(\\) is for Sequential models"):
+        tower.add(keras.layers.Dense(2))
+
+
+def test_a_custom_layer_trains_the_layers_it_keeps_in_a_list():
+    class Stack(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.blocks = [keras.layers.Dense(4, activation="tanh") for _ in range(2)]
+
+        def call(self, inputs):
+            for block in self.blocks:
+                inputs = block(inputs)
+            return inputs
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((16, 3)).astype(np.float32)
+    stack = Stack()
+    model = keras.Sequential([keras.Input((3,)), stack, keras.layers.Dense(1)])
+    before = [block.get_weights()[0].copy() for block in stack.blocks]
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    model.fit(x, x[:, :1], epochs=2, batch_size=4, verbose=0)
+    assert all(not np.allclose(b, block.get_weights()[0])
+               for b, block in zip(before, stack.blocks))

@@ -71,6 +71,25 @@ def test_regularization_loss_and_its_gradient():
     np.testing.assert_allclose(layer.weight.grad.numpy(), 0.1 * np.sign(w) + 0.4 * w, rtol=1e-5)
 
 
+def test_a_layer_reachable_twice_is_trained_penalized_and_saved_once():
+    """torch's rule: named_parameters and named_modules give each once, under its first
+    name; an optimizer would otherwise update it twice per step and the penalty double."""
+    shared = nn.Dense(3, kernel_regularizer=nn.L1L2(l2=0.5), input_dim=4)
+    shared.build((None, 4))
+
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.first, self.second = shared, shared
+
+    model = Twice()
+    assert len(model.parameters()) == len(shared.parameters()) == 2
+    assert [name for name, _ in model.named_modules()] == ["", "first."]
+    assert sorted(model.state_dict()) == ["first.bias", "first.weight"]
+    np.testing.assert_allclose(float(model.regularization_loss().data),
+                               float(shared.regularization_loss().data), rtol=1e-6)
+
+
 def test_layer_errors_name_the_layer():
     layer = nn.Dense(3, input_dim=4, name="hidden")
     with pytest.raises(ValueError, match="hidden: input of shape"):

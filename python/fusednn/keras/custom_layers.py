@@ -11,7 +11,7 @@ import numpy as np
 from .. import nn
 from ..nn import initializers, regularizers
 from ..nn.module import Parameter
-from .layer_base import KerasLayer
+from .layer_base import KerasLayer, track_container
 
 
 class Layer(nn.Module, KerasLayer):
@@ -53,6 +53,8 @@ class Layer(nn.Module, KerasLayer):
             for k in [k for k, p in params.items() if p is value and k != key]:
                 del params[k]
         super().__setattr__(key, value)
+        if params is not None:
+            track_container(self, key, value)  # sub-layers kept in a list train too
 
     def _weights_and_trainable(self):
         """A non-trainable weight stays frozen when the layer is unfrozen."""

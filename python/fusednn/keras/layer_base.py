@@ -3,9 +3,12 @@ Keras's attributes, array inputs, inference by default), and the helpers the lay
 share."""
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 
 from ..autograd import Tensor, no_grad
+from ..nn.module import Module
 
 
 class KerasLayer:
@@ -96,6 +99,66 @@ def output_sample_shape(layers, sample_shape) -> tuple:
     return tuple(x.shape[1:])
 
 
+
+
+class LayerCollection(Module):
+    """The layers a Keras layer or subclassed model keeps in a list, tuple or dict attribute,
+    tracked as Keras tracks them: registered under the attribute's name, its sub-layers are
+    the container's layers as it holds them now (nested containers included), so layers
+    appended after the assignment are trained, penalized and listed too."""
+
+    def __init__(self, container):
+        object.__setattr__(self, "container", container)
+        super().__init__("collection")
+
+    @property
+    def _modules(self):
+        items = (self.container.items() if isinstance(self.container, dict)
+                 else enumerate(self.container))
+        out = OrderedDict()
+        for key, value in items:
+            if isinstance(value, Module):
+                out[str(key)] = value
+            elif isinstance(value, (list, tuple, dict)):
+                out[str(key)] = LayerCollection(value)
+        return out
+
+    @_modules.setter
+    def _modules(self, table):
+        """Module.__init__'s empty table: the container itself is the table."""
+
+    def forward(self, *args, **kwargs):
+        raise TypeError("a list of layers is not callable; call its layers")
+
+
+def track_container(owner, key, value) -> None:
+    """After ``owner.key = value``: a list, tuple or dict that holds layers (at any depth), or
+    an empty list or dict that may be filled later, is tracked (Keras's rule); private
+    attributes and containers of other things are not."""
+    if key.startswith("_") or not isinstance(value, (list, tuple, dict)):
+        return
+    if (not value and not isinstance(value, tuple)) or _holds_layers(value):
+        owner._modules[key] = LayerCollection(value)
+
+
+def _holds_layers(container) -> bool:
+    values = container.values() if isinstance(container, dict) else container
+    return any(isinstance(v, Module) or (isinstance(v, (list, tuple, dict)) and _holds_layers(v))
+               for v in values)
+
+
+def leaf_layers(modules) -> list:
+    """``modules`` with every tracked container replaced by its layers, each layer once."""
+    out, seen = [], set()
+    stack = list(reversed(list(modules)))
+    while stack:
+        m = stack.pop()
+        if isinstance(m, LayerCollection):
+            stack.extend(reversed(list(m._modules.values())))
+        elif id(m) not in seen:
+            seen.add(id(m))
+            out.append(m)
+    return out
 
 
 def refuse(kwargs, where):

@@ -14,6 +14,7 @@ from ..models import loading as _loading
 from ..models.saving import layer_entry, layer_from_entry
 from ..models.sequential import Sequential as _Sequential
 from . import optimizers as _optimizers
+from .layer_base import leaf_layers, track_container
 from .layers import Input, KerasTensor
 
 
@@ -239,6 +240,11 @@ class Sequential(_Sequential):
             k += n
 
 
+# What Sequential keeps on the model itself: never the user's layers.
+_SEQUENTIAL_STATE = frozenset({"layers", "metrics", "history", "sample_input_shape",
+                               "sample_output_shape"})
+
+
 def _in_order(logs, names):
     """Keras's flat result: the loss alone, or [loss, *metrics] in compile's order."""
     values = [logs[k] for k in names if k in logs]
@@ -275,7 +281,8 @@ class Model(Sequential):
     """Keras's ``Model``: ``Model(inputs, outputs)`` over a functional chain (an ``Input``,
     then layers each called on the last one's output) becomes that chain's Sequential model;
     ``Model()`` with layers added is a Sequential. A subclass that defines ``call(inputs,
-    training=None)`` over layers it keeps as attributes is Keras's subclassed model: compile,
+    training=None)`` over layers it keeps as attributes (or in lists, tuples and dicts, as
+    Keras tracks them) is Keras's subclassed model: compile,
     fit, evaluate, predict, ``get_weights`` / ``set_weights`` (its layers in the order they
     were assigned) and ``save_weights`` work; ``save`` refuses it (its code is not data).
     Branches of the functional API, several inputs or outputs and shared layers are not
@@ -337,9 +344,36 @@ class Model(Sequential):
     def final_activation(self):
         return None if self._subclassed else super().final_activation()
 
+    def __setattr__(self, key, value):
+        super().__setattr__(key, value)
+        if self._subclassed and key not in _SEQUENTIAL_STATE and "_modules" in self.__dict__:
+            track_container(self, key, value)  # layers kept in a list train too (Keras's rule)
+
+    @property
+    def layers(self) -> list:
+        """The layers: a subclassed model's in the order they were assigned (those kept in
+        lists, tuples and dicts included, each once); else the chain."""
+        if self._subclassed:
+            return leaf_layers(self._modules.values())
+        return self.__dict__["_chain"]
+
+    @layers.setter
+    def layers(self, chain):
+        self.__dict__["_chain"] = chain
+
+    def add(self, layer):
+        if self._subclassed:
+            raise TypeError(f"{type(self).__name__}: a subclassed model's layers are the ones "
+                            "it keeps as attributes; add() is for Sequential models")
+        super().add(layer)
+
+    def pop(self):
+        if self._subclassed:
+            raise TypeError(f"{type(self).__name__}: a subclassed model has no pop()")
+        return super().pop()
+
     def _tracked_layers(self) -> list:
-        """A subclassed model's layers, in the order they were assigned; else the chain."""
-        return list(self._modules.values()) if self._subclassed else self.layers
+        return self.layers
 
     def save(self, path: str) -> str:
         if self._subclassed:

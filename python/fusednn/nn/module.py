@@ -107,19 +107,28 @@ class Module:
 
     # -- parameters --------------------------------------------------------------------------
     def named_parameters(self, prefix: str = ""):
-        for key, p in self._parameters.items():
-            yield prefix + key, p
-        for key, m in self._modules.items():
-            yield from m.named_parameters(prefix + key + ".")
+        """Each parameter once (under its first name), as torch's: a layer or weight reachable
+        twice is trained, penalized and saved once."""
+        seen = set()
+        for module_prefix, m in self.named_modules(prefix):
+            for key, p in m._parameters.items():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    yield module_prefix + key, p
 
     def parameters(self):
         """Every trainable parameter, in a stable order (empty before the layer is built)."""
         return [p for _, p in self.named_parameters()]
 
-    def named_modules(self, prefix: str = ""):
+    def named_modules(self, prefix: str = "", _seen=None):
+        """This module and every sub-module, each once (under its first name), as torch's."""
+        seen = set() if _seen is None else _seen
+        if id(self) in seen:
+            return
+        seen.add(id(self))
         yield prefix, self
         for key, m in self._modules.items():
-            yield from m.named_modules(prefix + key + ".")
+            yield from m.named_modules(prefix + key + ".", seen)
 
     def children(self):
         return list(self._modules.values())
