@@ -282,9 +282,10 @@ class Model(Sequential):
     then layers each called on the last one's output) becomes that chain's Sequential model;
     ``Model()`` with layers added is a Sequential. A subclass that defines ``call(inputs,
     training=None)`` over layers it keeps as attributes (or in lists, tuples and dicts, as
-    Keras tracks them) is Keras's subclassed model: compile,
-    fit, evaluate, predict, ``get_weights`` / ``set_weights`` (its layers in the order they
-    were assigned) and ``save_weights`` work; ``save`` refuses it (its code is not data).
+    Keras tracks them) is Keras's subclassed model: compile, fit, evaluate, predict,
+    ``layers``, ``get_weights`` / ``set_weights`` (its layers in the order they were
+    assigned, each once) and ``save_weights`` work; ``save`` refuses it (its code is not
+    data).
     Branches of the functional API, several inputs or outputs and shared layers are not
     supported and say so."""
 
