@@ -202,3 +202,52 @@ def test_a_custom_layer_trains_the_layers_it_keeps_in_a_list():
     model.fit(x, x[:, :1], epochs=2, batch_size=4, verbose=0)
     assert all(not np.allclose(b, block.get_weights()[0])
                for b, block in zip(before, stack.blocks))
+
+
+class Scaled(keras.layers.Layer):
+    """A layer holding a Dense: Keras lists its own weights, then the Dense's."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = keras.layers.Dense(4, activation="relu")
+
+    def build(self, input_shape):
+        self.scale = self.add_weight(shape=(4,), initializer="ones")
+        self.seen = self.add_weight(shape=(), initializer="zeros", trainable=False)
+
+    def call(self, inputs):
+        return self.inner(inputs) * self.scale
+
+
+def test_a_custom_layers_weights_include_the_layers_it_holds_in_kerass_order():
+    """Keras's Layer.weights: its own trainable, then its own non-trainable, then each held
+    layer's; get_weights / set_weights / count_params follow, and freezing the layer freezes
+    what it holds."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((10, 3)).astype(np.float32)
+
+    def make():
+        return keras.Sequential([keras.Input((3,)), Scaled(), keras.layers.Dense(1)])
+
+    model = make()
+    assert [np.shape(w) for w in model.get_weights()] == [(4,), (), (3, 4), (4,), (4, 1), (1,)]
+    assert model.count_params() == 4 + 1 + 12 + 4 + 4 + 1
+    model.set_weights([rng.standard_normal(np.shape(w)).astype(np.float32)
+                       for w in model.get_weights()])
+    copy = make()
+    copy.set_weights(model.get_weights())
+    np.testing.assert_array_equal(copy.predict(x, verbose=0), model.predict(x, verbose=0))
+    with pytest.raises(ValueError, match="expected 4 weight arrays, got 3"):
+        copy.layers[0].set_weights(model.layers[0].get_weights()[:3])
+    scaled = model.layers[0]
+    assert [np.shape(w) for w in scaled.trainable_weights] == [(4,), (3, 4), (4,)]
+    assert [np.shape(w) for w in scaled.non_trainable_weights] == [()]
+    scaled.trainable = False
+    assert not scaled.inner.trainable and scaled.trainable_weights == []
+    before = [w.copy() for w in model.get_weights()]
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    model.fit(x, x[:, :1], epochs=1, batch_size=5, verbose=0)
+    after = model.get_weights()
+    for k in range(4):  # the frozen layer's own and its Dense's weights stay put
+        np.testing.assert_array_equal(after[k], before[k])
+    assert not np.allclose(after[4], before[4])  # the last Dense trains

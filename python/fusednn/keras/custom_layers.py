@@ -11,7 +11,7 @@ import numpy as np
 from .. import nn
 from ..nn import initializers, regularizers
 from ..nn.module import Parameter
-from .layer_base import KerasLayer, track_container
+from .layer_base import KerasLayer, leaf_layers, track_container
 
 
 class Layer(nn.Module, KerasLayer):
@@ -77,26 +77,62 @@ class Layer(nn.Module, KerasLayer):
             kwargs["training"] = self.training
         return self.call(*inputs, **kwargs)
 
+    @property
+    def trainable(self) -> bool:
+        return KerasLayer.trainable.fget(self)
+
+    @trainable.setter
+    def trainable(self, value):
+        """Keras's rule: freezing a layer freezes the layers it holds."""
+        KerasLayer.trainable.fset(self, value)
+        for layer in self._sublayers():
+            layer.trainable = value
+
+    def _sublayers(self) -> list:
+        """The layers this one holds (attributes, lists, dicts), in the order assigned."""
+        return leaf_layers(self.__dict__.get("_modules", {}).values())
+
     def _split_weights(self):
+        """Keras's ``weights``: this layer's own (trainable, then not), then each held
+        layer's; split into those that train and those that do not."""
         trained = [w.numpy().copy() for w, t in self._made if t]
         fixed = [w.numpy().copy() for w, t in self._made if not t]
+        for layer in self._sublayers():
+            if hasattr(layer, "_split_weights"):
+                sub_trained, sub_fixed = layer._split_weights()
+                trained, fixed = trained + sub_trained, fixed + sub_fixed
         return (trained, fixed) if self.trainable else ([], trained + fixed)
 
     def get_weights(self):
-        trained, fixed = self._split_weights()
-        return trained + fixed
+        own = [w.numpy().copy() for w, t in self._made if t] + \
+              [w.numpy().copy() for w, t in self._made if not t]
+        return own + [w for layer in self._sublayers() if hasattr(layer, "get_weights")
+                      for w in layer.get_weights()]
 
     def set_weights(self, weights):
+        """``get_weights``' arrays: this layer's own, then each held layer's; every count and
+        shape is checked before anything is written."""
+        weights = list(weights)
         ordered = [w for w, t in self._made if t] + [w for w, t in self._made if not t]
-        if len(weights) != len(ordered):
-            raise ValueError(f"{self.name}: expected {len(ordered)} weight arrays, got "
+        held = [(layer, len(layer.get_weights())) for layer in self._sublayers()
+                if hasattr(layer, "get_weights")]
+        expected = len(ordered) + sum(n for _, n in held)
+        if len(weights) != expected:
+            raise ValueError(f"{self.name}: expected {expected} weight arrays, got "
                              f"{len(weights)}")
-        for have, given in zip(ordered, weights):
-            if tuple(np.shape(given)) != tuple(have.shape):
+        current = [w.shape for w in ordered] + [np.shape(a) for layer, _ in held
+                                                 for a in layer.get_weights()]
+        for have, given in zip(current, weights):
+            if tuple(np.shape(given)) != tuple(have):
                 raise ValueError(f"{self.name}: weight of shape {np.shape(given)} does not "
-                                 f"match {tuple(have.shape)}")
+                                 f"match {tuple(have)}")
         for have, given in zip(ordered, weights):
             have.data[...] = np.asarray(given, have.data.dtype)
+        k = len(ordered)
+        for layer, n in held:
+            if n:
+                layer.set_weights(weights[k:k + n])
+            k += n
 
     def _penalties(self):
         for weight, regularizer in self._penalized:
