@@ -50,3 +50,21 @@ def test_frozen_layers_keep_their_weights_and_statistics(tmp_path):
     m.trainable = True
     m.fit(x, y, epochs=1, verbose=0)
     assert not np.array_equal(base.get_weights()[0], before[0][0])
+
+
+def test_a_model_with_nothing_to_train_fits_with_a_warning_and_changes_nothing():
+    """Keras's trainer: no trainable weights, so no update; the epochs still run and report
+    their loss, with a warning."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((12, 3)).astype(np.float32)
+    y = rng.standard_normal((12, 2)).astype(np.float32)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(2)])
+    model.trainable = False
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    before = model.get_weights()
+    with pytest.warns(UserWarning, match="does not have any trainable weights"):
+        history = model.fit(x, y, epochs=2, batch_size=4, verbose=0).history
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    expected = float(np.mean((model.predict(x, verbose=0) - y) ** 2))
+    np.testing.assert_allclose(history["loss"], [expected] * 2, rtol=1e-5)

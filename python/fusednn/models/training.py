@@ -287,7 +287,7 @@ def _run_epochs(model, loader, validation_data, epochs, batch_size, callbacks, v
     history.params = {"verbose": verbose, "epochs": epochs, "steps": len(loader) or None}
     callbacks = CallbackList(callbacks, model, dict(history.params))
     model.history = history
-    model.stop_training, model._warned_nonfinite = False, False
+    model.stop_training, model._warned_nonfinite, model._warned_untrainable = False, False, False
     schedule = model.lr_schedule
     per_batch = schedule is not None and getattr(schedule, "per_batch", False)
     callbacks.on_train_begin({})
@@ -346,7 +346,14 @@ def train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch):
         if regularized:
             loss = loss + model.regularization_loss()
         value = loss.item()
-        if math.isfinite(value):
+        if not loss.requires_grad:
+            # Keras's rule: a model with nothing to train (frozen) still runs its epochs and
+            # reports loss and metrics, with a warning, and updates nothing.
+            if not getattr(model, "_warned_untrainable", False):
+                warnings.warn("The model does not have any trainable weights.", UserWarning,
+                              stacklevel=4)
+                model._warned_untrainable = True
+        elif math.isfinite(value):
             model.optimizer.zero_grad()
             loss.backward()
             model.optimizer.step()
