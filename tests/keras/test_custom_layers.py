@@ -251,3 +251,41 @@ def test_a_custom_layers_weights_include_the_layers_it_holds_in_kerass_order():
     for k in range(4):  # the frozen layer's own and its Dense's weights stay put
         np.testing.assert_array_equal(after[k], before[k])
     assert not np.allclose(after[4], before[4])  # the last Dense trains
+
+
+class Penalized(keras.layers.Layer):
+    """Keras's guide's add_loss layer: a penalty on the activations it passes on."""
+
+    def __init__(self, rate, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = rate
+
+    def call(self, inputs):
+        self.add_loss(self.rate * keras.ops.mean(keras.ops.square(inputs)))
+        return inputs
+
+
+def test_add_loss_is_trained_on_and_reported_as_kerass_compute_loss_does():
+    """fit minimizes compiled loss + the added losses of the batch's forward, and evaluate
+    reports their sum; one SGD step against the gradient worked out by hand in float64."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((6, 3)).astype(np.float32)
+    y = rng.standard_normal((6, 2)).astype(np.float32)
+    rate, lr = 0.7, 0.1
+    dense, penalized = keras.layers.Dense(2), Penalized(rate)
+    model = keras.Sequential([keras.Input((3,)), dense, penalized])
+    w = rng.standard_normal((3, 2)).astype(np.float32)
+    b = rng.standard_normal(2).astype(np.float32)
+    model.set_weights([w, b])
+    out = x.astype(np.float64) @ w + b
+    expected_loss = np.mean((out - y) ** 2) + rate * np.mean(out ** 2)
+    model.compile(keras.optimizers.SGD(lr), "mse")
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0), expected_loss, rtol=1e-5)
+    assert len(penalized.losses) == 1  # the last call's, not one per call so far
+    history = model.fit(x, y, epochs=1, batch_size=6, shuffle=False, verbose=0).history
+    np.testing.assert_allclose(history["loss"], [expected_loss], rtol=1e-5)
+    d_out = (2 * (out - y) + 2 * rate * out) / out.size
+    np.testing.assert_allclose(model.get_weights()[0], w - lr * x.T.astype(np.float64) @ d_out,
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.get_weights()[1], b - lr * d_out.sum(0), rtol=1e-5,
+                               atol=1e-6)

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import nn
 from ..nn import initializers, regularizers
+from ..autograd import Tensor
 from ..nn.module import Parameter
 from .layer_base import KerasLayer, leaf_layers, track_container
 
@@ -75,6 +76,7 @@ class Layer(nn.Module, KerasLayer):
             setattr(type(self), "_call_takes_training", takes)
         if takes and "training" not in kwargs:
             kwargs["training"] = self.training
+        object.__setattr__(self, "_added", [])  # each call adds its own losses (Keras's)
         return self.call(*inputs, **kwargs)
 
     @property
@@ -137,6 +139,29 @@ class Layer(nn.Module, KerasLayer):
     def _penalties(self):
         for weight, regularizer in self._penalized:
             yield regularizer(weight)
+
+    adds_batch_losses = True
+
+    def add_loss(self, loss):
+        """Keras's ``add_loss``: inside ``call``, a loss (a scalar Tensor or number, or a list
+        of them) that ``fit`` adds to the compiled loss for this batch (and ``evaluate`` to
+        the reported one); each is summed to a scalar."""
+        for value in (loss if isinstance(loss, (list, tuple)) else [loss]):
+            if not isinstance(value, Tensor):
+                value = Tensor(np.asarray(value, np.float32))
+            self.__dict__.setdefault("_added", []).append(value.sum() if value.ndim else value)
+
+    def _batch_losses(self):
+        return tuple(self.__dict__.get("_added", ()))
+
+    @property
+    def losses(self) -> list:
+        """Keras's: the losses the last call added, then the weight regularizers' penalties,
+        this layer's and the layers' it holds."""
+        out = list(self._batch_losses()) + list(self._penalties())
+        for layer in self._sublayers():
+            out += list(getattr(layer, "losses", ()))
+        return out
 
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable}

@@ -335,6 +335,7 @@ def train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch):
     tracker = EpochMetrics(model.metrics, model.objective, model.accuracy_from_shapes)
     device = model.device
     regularized = any(True for _, m in model.named_modules() for _ in m._penalties())
+    adding = [m for _, m in model.named_modules() if m.adds_batch_losses]  # add_loss in call
     batch_logs = callbacks.wants("on_train_batch_end")  # built only for someone to read
     for b, batch in enumerate(loader):
         callbacks.on_train_batch_begin(b, {})
@@ -345,6 +346,8 @@ def train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch):
                                mask=mask)
         if regularized:
             loss = loss + model.regularization_loss()
+        for added in (t for m in adding for t in m._batch_losses()):
+            loss = loss + added
         value = loss.item()
         if not loss.requires_grad:
             # Keras's rule: a model with nothing to train (frozen) still runs its epochs and
@@ -408,18 +411,20 @@ def evaluate_batches(model, batches, callbacks=None) -> dict:
     callbacks.on_test_begin({})
     try:
         with no_grad():
-            penalty = 0.0
-            if model.evaluation_adds_penalties:  # Keras's evaluate does
+            penalty, adding = 0.0, []
+            if model.evaluation_adds_penalties:  # Keras's evaluate does, and add_loss's
                 value = model.regularization_loss()
                 penalty = 0.0 if isinstance(value, float) else value.item()
+                adding = [m for _, m in model.named_modules() if m.adds_batch_losses]
             for b, batch in enumerate(batches):
                 callbacks.on_test_batch_begin(b, {})
                 xb, yb = batch[0], to_device(batch[1], device)
                 out, logits, scores, probabilities, mask = outputs(model, to_device(xb, device))
                 targets = loss_targets(model, batch[1], yb)
                 wb = Tensor(to_device(batch[2], device)) if len(batch) > 2 else None
-                total += model.objective(out, targets, wb, logits=logits,
-                                         mask=mask).item() * len(xb)
+                added = sum(t.item() for m in adding for t in m._batch_losses())
+                total += (model.objective(out, targets, wb, logits=logits, mask=mask).item()
+                          + added) * len(xb)
                 seen += len(xb)
                 tracker.update(scores, yb, probabilities, mask)
                 if batch_logs:

@@ -195,6 +195,14 @@ class Module:
     def _penalties(self):
         return ()
 
+    # Whether the layer may add losses during its forward (Keras's ``add_loss``): the training
+    # loop then reads ``_batch_losses()`` after each forward.
+    adds_batch_losses = False
+
+    def _batch_losses(self):
+        """The losses the last forward added (scalar Tensors)."""
+        return ()
+
     def get_config(self) -> dict:
         """The constructor arguments that rebuild this layer (for saving a model)."""
         raise NotImplementedError(f"{type(self).__name__} does not define get_config(), so a "
