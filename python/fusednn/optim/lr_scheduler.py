@@ -99,8 +99,9 @@ class LRScheduler:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
                     raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] "
-                                   f"when resuming a scheduler with last_epoch={last_epoch} "
-                                   "(load the optimizer's state first, or use last_epoch=-1)")
+                                   "when resuming scheduler with last_epoch >= 0 "
+                                   f"(last_epoch={last_epoch}; load the optimizer's state "
+                                   "first, or use last_epoch=-1)")
         self.base_lrs = _values(optimizer, "initial_lr")
         self.last_epoch = last_epoch
         self._initial_step()
