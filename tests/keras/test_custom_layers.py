@@ -289,3 +289,32 @@ def test_add_loss_is_trained_on_and_reported_as_kerass_compute_loss_does():
                                rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(model.get_weights()[1], b - lr * d_out.sum(0), rtol=1e-5,
                                atol=1e-6)
+
+
+def test_a_layer_the_forward_skips_adds_no_stale_loss():
+    """Keras clears every layer's losses when the model is called: a layer call() skips in
+    this batch contributes nothing, not what it added last time."""
+    class Sometimes(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(1)
+            self.penalty = Penalized(100.0)
+            self.use_penalty = True
+
+        def call(self, inputs):
+            x = self.dense(inputs)
+            return self.penalty(x) if self.use_penalty else x
+
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((4, 2)).astype(np.float32)
+    y = rng.standard_normal((4, 1)).astype(np.float32)
+    model = Sometimes()
+    model.compile(keras.optimizers.SGD(0.0), "mse")
+    with_penalty = model.evaluate(x, y, verbose=0)
+    model.use_penalty = False
+    plain = model.evaluate(x, y, verbose=0)
+    np.testing.assert_allclose(plain, np.mean((model.predict(x, verbose=0) - y) ** 2),
+                               rtol=1e-5)
+    assert with_penalty > plain
+    history = model.fit(x, y, epochs=1, batch_size=4, verbose=0).history
+    np.testing.assert_allclose(history["loss"], [plain], rtol=1e-5)

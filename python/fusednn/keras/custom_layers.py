@@ -76,7 +76,7 @@ class Layer(nn.Module, KerasLayer):
             setattr(type(self), "_call_takes_training", takes)
         if takes and "training" not in kwargs:
             kwargs["training"] = self.training
-        object.__setattr__(self, "_added", [])  # each call adds its own losses (Keras's)
+        self._clear_batch_losses()  # each call adds its own losses (Keras's)
         return self.call(*inputs, **kwargs)
 
     @property
@@ -153,6 +153,9 @@ class Layer(nn.Module, KerasLayer):
 
     def _batch_losses(self):
         return tuple(self.__dict__.get("_added", ()))
+
+    def _clear_batch_losses(self):
+        object.__setattr__(self, "_added", [])
 
     @property
     def losses(self) -> list:

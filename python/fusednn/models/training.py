@@ -341,6 +341,8 @@ def train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch):
         callbacks.on_train_batch_begin(b, {})
         xb, yb = to_device(batch[0], device), to_device(batch[1], device)
         wb = Tensor(to_device(batch[2], device)) if len(batch) > 2 else None
+        for m in adding:  # a layer this forward skips adds nothing
+            m._clear_batch_losses()
         out, logits, scores, probabilities, mask = outputs(model, xb)
         loss = model.objective(out, loss_targets(model, batch[1], yb), wb, logits=logits,
                                mask=mask)
@@ -419,6 +421,8 @@ def evaluate_batches(model, batches, callbacks=None) -> dict:
             for b, batch in enumerate(batches):
                 callbacks.on_test_batch_begin(b, {})
                 xb, yb = batch[0], to_device(batch[1], device)
+                for m in adding:
+                    m._clear_batch_losses()
                 out, logits, scores, probabilities, mask = outputs(model, to_device(xb, device))
                 targets = loss_targets(model, batch[1], yb)
                 wb = Tensor(to_device(batch[2], device)) if len(batch) > 2 else None

@@ -203,6 +203,9 @@ class Module:
         """The losses the last forward added (scalar Tensors)."""
         return ()
 
+    def _clear_batch_losses(self) -> None:
+        """Forget them: a forward that does not call this layer adds none of its losses."""
+
     def get_config(self) -> dict:
         """The constructor arguments that rebuild this layer (for saving a model)."""
         raise NotImplementedError(f"{type(self).__name__} does not define get_config(), so a "
