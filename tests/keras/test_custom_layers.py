@@ -318,3 +318,37 @@ def test_a_layer_the_forward_skips_adds_no_stale_loss():
     assert with_penalty > plain
     history = model.fit(x, y, epochs=1, batch_size=4, verbose=0).history
     np.testing.assert_allclose(history["loss"], [plain], rtol=1e-5)
+
+
+class BuiltLate(keras.Model):
+    """Keras's pattern: the layers are made in build(input_shape)."""
+
+    def build(self, input_shape):
+        self.hidden = keras.layers.Dense(5, activation="relu")
+        self.head = keras.layers.Dense(2)
+
+    def call(self, inputs):
+        return self.head(self.hidden(inputs))
+
+
+def test_a_subclassed_model_that_makes_its_layers_in_build_fits_as_a_sequential():
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((12, 3)).astype(np.float32)
+    y = rng.standard_normal((12, 2)).astype(np.float32)
+    late = BuiltLate()
+    late.build((None, 3))
+    assert late.input_shape == (None, 3) and late.output_shape == (None, 2)
+    chain = keras.Sequential([keras.Input((3,)), keras.layers.Dense(5, activation="relu"),
+                              keras.layers.Dense(2)])
+    start = [rng.standard_normal(np.shape(w)).astype(np.float32) for w in chain.get_weights()]
+    late.set_weights(start)
+    chain.set_weights(start)
+    for model in (late, chain):
+        model.compile(keras.optimizers.SGD(0.05), "mse")
+    ours = late.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history["loss"]
+    theirs = chain.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history["loss"]
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    fresh = BuiltLate()  # built by fit's first data instead
+    fresh.compile(keras.optimizers.SGD(0.05), "mse")
+    fresh.fit(x, y, epochs=1, verbose=0)
+    assert [np.shape(w) for w in fresh.get_weights()] == [(3, 5), (5,), (5, 2), (2,)]

@@ -345,6 +345,23 @@ class Model(Sequential):
     def final_activation(self):
         return None if self._subclassed else super().final_activation()
 
+    def __init_subclass__(cls, **kwargs):
+        """A subclass's own ``build(input_shape)`` (Keras's: make the layers there) runs, then
+        the model's: one zero sample through ``call`` builds the layers' weights and records
+        the shapes fit and predict check."""
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("build")
+        if own is None or getattr(own, "_then_builds_the_model", False):
+            return
+
+        def build(self, input_shape):
+            own(self, input_shape)
+            _Sequential.build(self, input_shape)
+
+        build.__doc__, build.__name__ = own.__doc__, "build"
+        build._then_builds_the_model = True
+        cls.build = build
+
     def __setattr__(self, key, value):
         super().__setattr__(key, value)
         if self._subclassed and key not in _SEQUENTIAL_STATE and "_modules" in self.__dict__:
