@@ -352,3 +352,28 @@ def test_a_subclassed_model_that_makes_its_layers_in_build_fits_as_a_sequential(
     fresh.compile(keras.optimizers.SGD(0.05), "mse")
     fresh.fit(x, y, epochs=1, verbose=0)
     assert [np.shape(w) for w in fresh.get_weights()] == [(3, 5), (5,), (5, 2), (2,)]
+
+
+def test_a_custom_train_step_is_refused_not_silently_ignored():
+    class Custom(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(1)
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+        def train_step(self, data):
+            raise AssertionError("fusednn does not call it")
+
+        def predict_step(self, data):
+            raise AssertionError("fusednn does not call it")
+
+    model = Custom()
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    x, y = np.ones((4, 2), np.float32), np.ones((4, 1), np.float32)
+    for call in (lambda: model.fit(x, y, verbose=0), lambda: model.train_on_batch(x, y),
+                 lambda: model.predict(x, verbose=0), lambda: model.predict_on_batch(x)):
+        with pytest.raises(NotImplementedError, match=r"defines (train|predict)_step\(\)"):
+            call()
+    model.evaluate(x, y, verbose=0)  # no test_step of its own: evaluate runs

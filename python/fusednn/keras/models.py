@@ -362,6 +362,33 @@ class Model(Sequential):
         build._then_builds_the_model = True
         cls.build = build
 
+    def _refuse_custom_step(self, step):
+        """Keras's fit calls a subclass's ``train_step`` (evaluate ``test_step``, predict
+        ``predict_step``); fusednn runs its own fused step, so one the user wrote would be
+        ignored: say so instead."""
+        if getattr(type(self), step, None) is not None:
+            raise NotImplementedError(
+                f"{type(self).__name__} defines {step}(), which fusednn does not run: its fit, "
+                "evaluate and predict use their own fused steps and would silently ignore it. "
+                "Keep the model's computation in call() (losses in compile or add_loss) or "
+                "write the loop yourself with fusednn's autograd and optimizers")
+
+    def fit(self, *args, **kwargs):
+        self._refuse_custom_step("train_step")
+        return super().fit(*args, **kwargs)
+
+    def train_on_batch(self, *args, **kwargs):
+        self._refuse_custom_step("train_step")
+        return super().train_on_batch(*args, **kwargs)
+
+    def evaluate(self, *args, **kwargs):
+        self._refuse_custom_step("test_step")
+        return super().evaluate(*args, **kwargs)
+
+    def predict(self, *args, **kwargs):
+        self._refuse_custom_step("predict_step")
+        return super().predict(*args, **kwargs)
+
     def __setattr__(self, key, value):
         super().__setattr__(key, value)
         if self._subclassed and key not in _SEQUENTIAL_STATE and "_modules" in self.__dict__:
