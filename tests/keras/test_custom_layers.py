@@ -369,6 +369,17 @@ def test_a_custom_train_step_is_refused_not_silently_ignored():
         def predict_step(self, data):
             raise AssertionError("fusednn does not call it")
 
+    class OwnLoss(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(1)
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, **kwargs):
+            raise AssertionError("fusednn does not call it")
+
     model = Custom()
     model.compile(keras.optimizers.SGD(0.1), "mse")
     x, y = np.ones((4, 2), np.float32), np.ones((4, 1), np.float32)
@@ -377,3 +388,9 @@ def test_a_custom_train_step_is_refused_not_silently_ignored():
         with pytest.raises(NotImplementedError, match=r"defines (train|predict)_step\(\)"):
             call()
     model.evaluate(x, y, verbose=0)  # no test_step of its own: evaluate runs
+    own_loss = OwnLoss()
+    own_loss.compile(keras.optimizers.SGD(0.1), "mse")
+    for call in (lambda: own_loss.fit(x, y, verbose=0), lambda: own_loss.evaluate(x, y)):
+        with pytest.raises(NotImplementedError, match=r"defines compute_loss\(\)"):
+            call()
+    own_loss.predict(x, verbose=0)

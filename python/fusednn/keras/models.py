@@ -364,8 +364,8 @@ class Model(Sequential):
 
     def _refuse_custom_step(self, step):
         """Keras's fit calls a subclass's ``train_step`` (evaluate ``test_step``, predict
-        ``predict_step``); fusednn runs its own fused step, so one the user wrote would be
-        ignored: say so instead."""
+        ``predict_step``, both fit and evaluate ``compute_loss``); fusednn runs its own fused
+        step, so one the user wrote would be ignored: say so instead."""
         if getattr(type(self), step, None) is not None:
             raise NotImplementedError(
                 f"{type(self).__name__} defines {step}(), which fusednn does not run: its fit, "
@@ -375,14 +375,17 @@ class Model(Sequential):
 
     def fit(self, *args, **kwargs):
         self._refuse_custom_step("train_step")
+        self._refuse_custom_step("compute_loss")
         return super().fit(*args, **kwargs)
 
     def train_on_batch(self, *args, **kwargs):
         self._refuse_custom_step("train_step")
+        self._refuse_custom_step("compute_loss")
         return super().train_on_batch(*args, **kwargs)
 
     def evaluate(self, *args, **kwargs):
         self._refuse_custom_step("test_step")
+        self._refuse_custom_step("compute_loss")
         return super().evaluate(*args, **kwargs)
 
     def predict(self, *args, **kwargs):
