@@ -183,8 +183,22 @@ class Loss:
                 f"'sum_over_batch_size'); call the loss directly for other reductions")
         return (type(self).name, self.from_logits, self.options)
 
+    def call(self, y_true, y_pred):
+        """Keras's: the per-sample losses (a subclass defines it, on Tensors)."""
+        raise NotImplementedError(f"{type(self).__name__} must define call(y_true, y_pred)")
+
+    @property
+    def _own_call(self) -> bool:
+        return type(self).call is not Loss.call
+
     def __call__(self, y_true, y_pred, sample_weight=None):
         fn = type(self).function
+        if fn is None and self._own_call:  # the user's loss class
+            with no_grad():
+                per = KerasCall(self.call).values(Tensor(np.asarray(y_pred, np.float32)),
+                                                  y_true)
+            per = np.asarray(per.numpy(), np.float32)
+            return self._reduce(per, sample_weight, None)
         kwargs = {"from_logits": self.from_logits} if type(self).name.endswith(
             "crossentropy") else {}
         kwargs.update(self.options)
@@ -366,6 +380,65 @@ class CategoricalHinge(MeanSquaredError):
     name, function = "categorical_hinge", staticmethod(categorical_hinge)
 
 
+class KerasCall:
+    """A loss given to ``compile`` as Keras code writes one: ``fn(y_true, y_pred)`` on Tensors
+    (``keras.ops`` or Tensor arithmetic), giving per-sample values (or one value), reduced as
+    Keras's "sum_over_batch_size": sum(values * sample_weight) / their number. y_true arrives
+    as a float32 Tensor, its rank matched to y_pred's as Keras matches them."""
+
+    weighs_samples = True  # NamedLoss passes the batch's sample weights
+
+    def __init__(self, fn, reduction: str = "sum_over_batch_size"):
+        if reduction not in MEAN_REDUCTIONS:
+            raise NotImplementedError(
+                f"compile: a loss with reduction={reduction!r} is not supported for training "
+                "(fit trains on the batch mean, reduction 'sum_over_batch_size')")
+        self.fn = fn
+        self.__name__ = getattr(fn, "__name__", type(fn).__name__)
+
+    def values(self, out, target):
+        y_true = target.data if isinstance(target, Tensor) else target
+        y_true = np.asarray(y_true, np.float32)
+        if y_true.ndim == out.ndim - 1 and out.shape[-1] == 1:
+            y_true = y_true[..., None]
+        elif y_true.ndim == out.ndim + 1 and y_true.shape[-1] == 1:
+            y_true = y_true[..., 0]
+        values = self.fn(Tensor(y_true, device=out.device), out)
+        return values if isinstance(values, Tensor) else Tensor(np.asarray(values, np.float32))
+
+    def __call__(self, out, target, weight=None):
+        values = self.values(out, target)
+        if weight is None:
+            return values.mean()
+        w = weight if isinstance(weight, Tensor) else Tensor(np.asarray(weight, np.float32),
+                                                             device=out.device)
+        # Keras's rank match (same_rank), on the shapes
+        if values.ndim == w.ndim + 1 and values.shape[-1] == 1:
+            w = w.reshape(tuple(w.shape) + (1,)) if w.ndim == 1 else w
+            values = values if w.ndim == values.ndim else values.reshape(values.shape[:-1])
+        elif w.ndim == values.ndim + 1 and w.shape[-1] == 1:
+            values = values.reshape(tuple(values.shape) + (1,)) if values.ndim == 1 else values
+            w = w if w.ndim == values.ndim else w.reshape(w.shape[:-1])
+        return (values * w).sum() / max(int(np.prod(values.shape)), 1)
+
+
+def compile_loss(loss):
+    """What ``compile(loss=...)`` trains with: a name or a built-in loss object as it is
+    (fusednn's fused losses); a ``keras.losses`` function by its name; a ``Loss`` subclass
+    that defines ``call``, or any other callable, as Keras calls it (``KerasCall``)."""
+    if isinstance(loss, str):
+        return loss
+    if isinstance(loss, Loss):
+        return KerasCall(loss.call, loss.reduction) if type(loss).function is None and \
+            loss._own_call else loss
+    name = _FUNCTION_NAMES.get(loss)
+    if name is not None:
+        return name
+    if callable(loss):
+        return KerasCall(loss)
+    return loss  # compile names what is wrong with it
+
+
 CLASSES = {cls.__name__: cls for cls in (
     BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
     BinaryFocalCrossentropy, CategoricalFocalCrossentropy, MeanSquaredError, MeanAbsoluteError,
@@ -376,6 +449,9 @@ FUNCTIONS.update(mse=mean_squared_error, mae=mean_absolute_error,
                  mape=mean_absolute_percentage_error, msle=mean_squared_logarithmic_error,
                  kld=kl_divergence, logcosh=log_cosh)
 
+
+# each function by the name compile trains it under (its class's, which fusednn's losses know)
+_FUNCTION_NAMES = {cls.function: cls.name for cls in CLASSES.values()}
 
 _REGISTRY = Registry("loss", "keras.losses", CLASSES, FUNCTIONS, Loss)
 serialize, deserialize, get = _REGISTRY.serialize, _REGISTRY.deserialize, _REGISTRY.get

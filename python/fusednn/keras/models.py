@@ -13,6 +13,7 @@ import numpy as np
 from ..models import loading as _loading
 from ..models.saving import layer_entry, layer_from_entry
 from ..models.sequential import Sequential as _Sequential
+from . import losses as _losses
 from . import optimizers as _optimizers
 from .layer_base import leaf_layers, track_container
 from .layers import Input, KerasTensor
@@ -153,7 +154,8 @@ class Sequential(_Sequential):
                                       "supported (one output)")
         opt = _optimizers.get(optimizer) if isinstance(optimizer, (str, _optimizers.Optimizer)) \
             else optimizer
-        super().compile(optimizer=opt, loss=loss, metrics=metrics, lr_schedule=lr_schedule)
+        super().compile(optimizer=opt, loss=_losses.compile_loss(loss), metrics=metrics,
+                        lr_schedule=lr_schedule)
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,

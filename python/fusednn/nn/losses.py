@@ -600,6 +600,8 @@ class NamedLoss:
         (N, T, F), True at real steps: the loss is then the mean over the batch's real steps,
         as Keras 3's; a callable loss gets no mask."""
         if self.fn is not None:
+            if getattr(self.fn, "weighs_samples", False):  # it weighs each sample itself
+                return self.fn(out, target, weight)
             loss = self.fn(out, target)
             return loss if weight is None else loss * weight.mean()
         from_logits = (not self.probabilities) if logits is None else logits

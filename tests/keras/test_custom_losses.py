@@ -1,0 +1,80 @@
+"""Losses given to compile as Keras code gives them: a keras.losses function, a function of
+(y_true, y_pred) on Tensors, a keras.losses.Loss subclass defining call. Keras calls them
+with y_true first and reduces the per-sample values as "sum_over_batch_size":
+sum(values * sample_weight) / their number. Checked against that formula in float64, and
+one SGD step against the gradient worked out by hand."""
+import numpy as np
+import pytest
+
+from fusednn import keras
+
+ops = keras.ops
+
+
+def shifted(y_true, y_pred):
+    """Asymmetric on purpose: swapping the arguments changes the value."""
+    return ops.mean(ops.square(y_true - 2.0 * y_pred), axis=-1)
+
+
+class Shifted(keras.losses.Loss):
+    def call(self, y_true, y_pred):
+        return shifted(y_true, y_pred)
+
+
+def one_dense(w, b):
+    model = keras.Sequential([keras.Input((w.shape[0],)), keras.layers.Dense(w.shape[1])])
+    model.set_weights([w, b])
+    return model
+
+
+@pytest.mark.parametrize("loss", [shifted, Shifted()], ids=["function", "Loss subclass"])
+def test_a_custom_loss_is_called_and_reduced_as_keras_does(loss):
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((8, 3)).astype(np.float32)
+    y = rng.standard_normal((8, 2)).astype(np.float32)
+    sw = rng.random(8).astype(np.float32)
+    w = rng.standard_normal((3, 2)).astype(np.float32)
+    b = rng.standard_normal(2).astype(np.float32)
+    lr = 0.1
+    model = one_dense(w, b)
+    model.compile(keras.optimizers.SGD(lr), loss)
+    out = x.astype(np.float64) @ w + b
+    per = np.mean((y - 2 * out) ** 2, axis=-1)
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0), per.mean(), rtol=1e-5)
+    history = model.fit(x, y, sample_weight=sw, epochs=1, batch_size=8, shuffle=False,
+                        verbose=0).history
+    np.testing.assert_allclose(history["loss"], [np.sum(per * sw) / 8], rtol=1e-5)
+    d_out = (sw[:, None] * -4 * (y - 2 * out) / 2) / 8  # d/d_out of sum(sw * per) / 8
+    np.testing.assert_allclose(model.get_weights()[0], w - lr * x.T.astype(np.float64) @ d_out,
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.get_weights()[1], b - lr * d_out.sum(0), rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_keras_loss_functions_train_as_their_names():
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((10, 3)).astype(np.float32)
+    y = rng.random((10, 1)).astype(np.float32)
+    w = rng.standard_normal((3, 1)).astype(np.float32) * 0.1
+    b = np.zeros(1, np.float32)
+    for function, name in [(keras.losses.mean_squared_error, "mean_squared_error"),
+                           (keras.losses.mae, "mean_absolute_error"),
+                           (keras.losses.huber, "huber")]:
+        by_function, by_name = one_dense(w, b), one_dense(w, b)
+        by_function.compile(keras.optimizers.SGD(0.1), function)
+        by_name.compile(keras.optimizers.SGD(0.1), name)
+        a = by_function.fit(x, y, epochs=2, batch_size=5, shuffle=False, verbose=0)
+        b_ = by_name.fit(x, y, epochs=2, batch_size=5, shuffle=False, verbose=0)
+        np.testing.assert_allclose(a.history["loss"], b_.history["loss"], rtol=1e-6)
+
+
+def test_a_loss_subclass_called_directly_reduces_as_keras():
+    rng = np.random.default_rng(13)
+    y_true = rng.standard_normal((5, 2)).astype(np.float32)
+    y_pred = rng.standard_normal((5, 2)).astype(np.float32)
+    per = np.mean((y_true - 2 * y_pred) ** 2, axis=-1)
+    np.testing.assert_allclose(Shifted()(y_true, y_pred), per.mean(), rtol=1e-5)
+    np.testing.assert_allclose(Shifted(reduction="sum")(y_true, y_pred), per.sum(), rtol=1e-5)
+    with pytest.raises(NotImplementedError, match="reduction='sum' is not supported"):
+        one_dense(np.ones((2, 2), np.float32), np.zeros(2, np.float32)).compile(
+            "sgd", Shifted(reduction="sum"))
