@@ -78,3 +78,27 @@ def test_a_loss_subclass_called_directly_reduces_as_keras():
     with pytest.raises(NotImplementedError, match="reduction='sum' is not supported"):
         one_dense(np.ones((2, 2), np.float32), np.zeros(2, np.float32)).compile(
             "sgd", Shifted(reduction="sum"))
+
+
+def test_metric_functions_are_averaged_over_the_epochs_samples_as_keras_does():
+    """Keras wraps a metric function in MeanMetricWrapper: the mean of its per-sample values
+    over every sample of the epoch (batches of unequal size weigh by their samples)."""
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal((11, 3)).astype(np.float32)
+    y = rng.standard_normal((11, 2)).astype(np.float32)
+    w = rng.standard_normal((3, 2)).astype(np.float32)
+    b = np.zeros(2, np.float32)
+
+    def doubled_gap(y_true, y_pred):
+        return ops.mean(ops.abs(y_true - 2.0 * y_pred), axis=-1)
+
+    model = one_dense(w, b)
+    model.compile(keras.optimizers.SGD(0.0), "mse",
+                  metrics=[doubled_gap, keras.metrics.mean_absolute_error, "mae"])
+    history = model.fit(x, y, epochs=1, batch_size=4, verbose=0).history
+    out = x.astype(np.float64) @ w
+    np.testing.assert_allclose(history["doubled_gap"], [np.abs(y - 2 * out).mean()], rtol=1e-5)
+    np.testing.assert_allclose(history["mean_absolute_error"], history["mae"], rtol=1e-6)
+    np.testing.assert_allclose(history["mae"], [np.abs(y - out).mean()], rtol=1e-5)
+    logs = model.evaluate(x, y, batch_size=4, verbose=0, return_dict=True)
+    np.testing.assert_allclose(logs["doubled_gap"], np.abs(y - 2 * out).mean(), rtol=1e-5)

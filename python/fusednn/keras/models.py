@@ -11,6 +11,7 @@ import json
 import numpy as np
 
 from ..models import loading as _loading
+from ..models.metrics import FunctionMetric, Metric
 from ..models.saving import layer_entry, layer_from_entry
 from ..models.sequential import Sequential as _Sequential
 from . import losses as _losses
@@ -154,8 +155,8 @@ class Sequential(_Sequential):
                                       "supported (one output)")
         opt = _optimizers.get(optimizer) if isinstance(optimizer, (str, _optimizers.Optimizer)) \
             else optimizer
-        super().compile(optimizer=opt, loss=_losses.compile_loss(loss), metrics=metrics,
-                        lr_schedule=lr_schedule)
+        super().compile(optimizer=opt, loss=_losses.compile_loss(loss),
+                        metrics=_compile_metrics(metrics), lr_schedule=lr_schedule)
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
@@ -245,6 +246,21 @@ class Sequential(_Sequential):
 # What Sequential keeps on the model itself: never the user's layers.
 _SEQUENTIAL_STATE = frozenset({"layers", "metrics", "history", "sample_input_shape",
                                "sample_output_shape"})
+
+
+def _compile_metrics(metrics):
+    """Metrics as Keras takes them: a function ``fn(y_true, y_pred)`` becomes the mean of its
+    per-sample values (Keras's MeanMetricWrapper), on Tensors unless it is one of
+    fusednn.keras's own (which compute on arrays)."""
+    def wrap(m):
+        if isinstance(m, (str, Metric)) or not callable(m):
+            return m
+        return FunctionMetric(m, on_tensors=not getattr(m, "__module__", "").startswith(
+            "fusednn."))
+
+    if isinstance(metrics, (list, tuple)):
+        return [wrap(m) for m in metrics]
+    return None if metrics is None else wrap(metrics)
 
 
 def _in_order(logs, names):

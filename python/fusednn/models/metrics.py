@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._backend import to_host, xp_of
+from ..autograd import Tensor, no_grad
 from ..nn.losses import same_rank
 
 ALIASES = {"acc": "accuracy", "mean_squared_error": "mse", "mean_absolute_error": "mae",
@@ -430,6 +431,29 @@ class _MeanOfRows(Metric):
 
     def result(self):
         return self.total / self.count if self.count else 0.0
+
+
+class FunctionMetric(_MeanOfRows):
+    """Keras's MeanMetricWrapper: ``fn(y_true, y_pred)``'s per-sample values averaged over the
+    epoch's samples (weighted as Keras's Mean weighs them), logged under ``fn.__name__``.
+    ``on_tensors``: fn computes on Tensors (the user's, with Tensor arithmetic or keras.ops),
+    else on numpy arrays."""
+
+    def __init__(self, fn, name: str = None, on_tensors: bool = True):
+        self.fn, self.on_tensors = fn, on_tensors
+        super().__init__(name or getattr(fn, "__name__", type(fn).__name__))
+
+    def get_config(self) -> dict:
+        raise NotImplementedError(f"metric {self.name!r} is a function: a model compiled with "
+                                  "it cannot be saved")
+
+    def rows(self, y_true, y_pred):
+        if not self.on_tensors:
+            return np.asarray(self.fn(y_true, y_pred.astype(np.float32)), np.float64)
+        with no_grad():
+            values = self.fn(Tensor(np.asarray(y_true, np.float32)),
+                             Tensor(y_pred.astype(np.float32)))
+        return np.asarray(values.numpy() if isinstance(values, Tensor) else values, np.float64)
 
 
 class Mean(Metric):
