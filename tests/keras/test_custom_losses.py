@@ -102,3 +102,22 @@ def test_metric_functions_are_averaged_over_the_epochs_samples_as_keras_does():
     np.testing.assert_allclose(history["mae"], [np.abs(y - out).mean()], rtol=1e-5)
     logs = model.evaluate(x, y, batch_size=4, verbose=0, return_dict=True)
     np.testing.assert_allclose(logs["doubled_gap"], np.abs(y - 2 * out).mean(), rtol=1e-5)
+
+
+def test_a_metric_function_gets_the_targets_and_outputs_as_keras_passes_them():
+    """Class indices stay indices (not one-hot rows), and the outputs are the model's."""
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal((9, 4)).astype(np.float32)
+    y = rng.integers(0, 3, 9)
+    seen = {}
+
+    def peek(y_true, y_pred):
+        seen["shapes"] = (tuple(y_true.shape), tuple(y_pred.shape))
+        seen["rows"] = ops.convert_to_numpy(ops.sum(y_pred, axis=-1))
+        return ops.mean(y_pred, axis=-1)
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile(keras.optimizers.SGD(0.0), "sparse_categorical_crossentropy", metrics=[peek])
+    model.evaluate(x, y, batch_size=9, verbose=0)
+    assert seen["shapes"] in {((9,), (9, 3)), ((9, 1), (9, 3))}
+    np.testing.assert_allclose(seen["rows"], 1.0, rtol=1e-5)  # softmax rows: the outputs

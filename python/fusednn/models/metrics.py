@@ -160,6 +160,9 @@ class Metric:
     # "up" when larger is better, "down" when smaller is; callbacks in mode "auto" read it, and
     # refuse a metric without one (Keras's rule).
     direction = None
+    # False: fusednn's own metrics take one row per step and probabilities (one-hot rows for
+    # class indices); True: the user's take the targets and model outputs as Keras passes them
+    takes_model_output = False
 
     def __init__(self, name: str = None):
         if name:
@@ -439,6 +442,8 @@ class FunctionMetric(_MeanOfRows):
     ``on_tensors``: fn computes on Tensors (the user's, with Tensor arithmetic or keras.ops),
     else on numpy arrays."""
 
+    takes_model_output = True
+
     def __init__(self, fn, name: str = None, on_tensors: bool = True):
         self.fn, self.on_tensors = fn, on_tensors
         super().__init__(name or getattr(fn, "__name__", type(fn).__name__))
@@ -713,6 +718,9 @@ class EpochMetrics:
             self.counts[k] = self.counts.get(k, 0.0) + count
         if self.objects:
             scores, target = to_host(scores), to_host(target)
+            for m in self.objects:
+                if m.takes_model_output:  # the user's: the targets and outputs as they are
+                    m.update_state(target, scores)
             if scores.ndim > 2:  # one row per step
                 c = scores.shape[-1]
                 keep = None if mask is None else to_host(mask).reshape(-1).astype(bool)
@@ -734,7 +742,8 @@ class EpochMetrics:
                 target = (target.astype(np.int64)[:, None] == np.arange(scores.shape[1])
                           ).astype(np.float32)
             for m in self.objects:
-                m.update_state(target, scores)
+                if not m.takes_model_output:
+                    m.update_state(target, scores)
 
     def means(self) -> dict:
         """The per-sample metrics so far."""
