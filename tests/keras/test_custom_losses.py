@@ -121,3 +121,41 @@ def test_a_metric_function_gets_the_targets_and_outputs_as_keras_passes_them():
     model.evaluate(x, y, batch_size=9, verbose=0)
     assert seen["shapes"] in {((9,), (9, 3)), ((9, 1), (9, 3))}
     np.testing.assert_allclose(seen["rows"], 1.0, rtol=1e-5)  # softmax rows: the outputs
+
+
+class BinaryTruePositives(keras.metrics.Metric):
+    """Keras's guide's custom metric, as written there."""
+
+    def __init__(self, name="binary_true_positives", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.true_positives = self.add_variable(shape=(), initializer="zeros",
+                                                name="true_positives")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true = ops.cast(y_true, "bool")
+        y_pred = ops.cast(ops.greater(y_pred, 0.5), "bool")
+        values = ops.logical_and(ops.equal(y_true, True), ops.equal(y_pred, True))
+        values = ops.cast(values, self.dtype)
+        if sample_weight is not None:
+            values = values * ops.cast(sample_weight, self.dtype)
+        self.true_positives.assign_add(ops.sum(values))
+
+    def result(self):
+        return self.true_positives
+
+
+def test_a_custom_metric_class_counts_over_each_epoch_as_keras_does():
+    rng = np.random.default_rng(16)
+    x = rng.standard_normal((13, 3)).astype(np.float32)
+    y = rng.integers(0, 2, (13, 1)).astype(np.float32)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])
+    metric = BinaryTruePositives()
+    model.compile(keras.optimizers.SGD(0.0), "binary_crossentropy", metrics=[metric])
+    history = model.fit(x, y, epochs=2, batch_size=4, verbose=0).history
+    expected = float(((model.predict(x, verbose=0) > 0.5) & (y > 0.5)).sum())
+    assert history["binary_true_positives"] == [expected, expected]  # reset between epochs
+    assert model.evaluate(x, y, verbose=0, return_dict=True)["binary_true_positives"] == expected
+    metric.reset_state()
+    assert float(metric.result()) == 0.0
+    metric.update_state(np.array([1.0, 1.0]), np.array([0.9, 0.2]), sample_weight=[2.0, 1.0])
+    assert float(metric.result()) == 2.0

@@ -110,3 +110,26 @@ def zeros(shape, dtype=None):
 
 def cast(x, dtype):
     return _t(x).astype(dtype)
+
+
+# Comparisons, logic and indices: values without a gradient (as in Keras), on any device the
+# Tensor lives on only through the host.
+def _host(x):
+    return x.numpy() if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _no_grad(fn):
+    def op(*args, **kwargs):
+        return Tensor(np.asarray(fn(*map(_host, args), **kwargs)))
+    op.__name__ = fn.__name__
+    return op
+
+
+equal, not_equal = _no_grad(np.equal), _no_grad(np.not_equal)
+greater, greater_equal = _no_grad(np.greater), _no_grad(np.greater_equal)
+less, less_equal = _no_grad(np.less), _no_grad(np.less_equal)
+logical_and, logical_or = _no_grad(np.logical_and), _no_grad(np.logical_or)
+logical_not = _no_grad(np.logical_not)
+argmax, argmin = _no_grad(np.argmax), _no_grad(np.argmin)
+round, floor, ceil = _no_grad(np.round), _no_grad(np.floor), _no_grad(np.ceil)  # noqa: A001
+count_nonzero = _no_grad(np.count_nonzero)

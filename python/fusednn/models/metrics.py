@@ -157,6 +157,7 @@ class Metric:
     Keras's metrics do), ``result()``, ``reset_state()``."""
 
     name = "metric"
+    dtype = "float32"  # Keras's: the type a metric's values are cast to
     # "up" when larger is better, "down" when smaller is; callbacks in mode "auto" read it, and
     # refuse a metric without one (Keras's rule).
     direction = None
@@ -164,13 +165,40 @@ class Metric:
     # class indices); True: the user's take the targets and model outputs as Keras passes them
     takes_model_output = False
 
-    def __init__(self, name: str = None):
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__module__.startswith("fusednn.") and "takes_model_output" not in cls.__dict__:
+            cls.takes_model_output = True  # the user's metric class, as Keras calls it
+
+    def __init__(self, name: str = None, dtype=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unexpected argument(s) {sorted(kwargs)}")
         if name:
             self.name = name
-        self.reset_state()
+        self._variables = []
+        # fusednn's metrics start from their reset state; the user's (Keras's protocol) make
+        # their variables after this, with add_variable, which starts them
+        if type(self).__module__.startswith("fusednn."):
+            self.reset_state()
+
+    def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation="sum",
+                     name=None):
+        """Keras's: a state variable (``assign`` / ``assign_add``, arithmetic with Tensors)
+        that ``reset_state`` returns to its initial value."""
+        variable = MetricVariable(shape, initializer, dtype, name)
+        self._variables.append(variable)
+        return variable
+
+    add_weight = add_variable
+
+    @property
+    def variables(self) -> list:
+        return list(self.__dict__.get("_variables", []))
 
     def reset_state(self):
-        raise NotImplementedError
+        """Keras's default: every variable back to its initial value."""
+        for variable in self.variables:
+            variable.reset()
 
     def get_config(self) -> dict:
         """The constructor's arguments (Keras's protocol): a saved model rebuilds the metric
@@ -186,6 +214,96 @@ class Metric:
 
     def result(self):
         raise NotImplementedError
+
+
+def _as_array(value):
+    if isinstance(value, Tensor):
+        return to_host(value.data)
+    if isinstance(value, MetricVariable):
+        return value.value
+    return np.asarray(value)
+
+
+class MetricVariable:
+    """A custom metric's state (Keras's metric variable): a float32 array that ``assign``,
+    ``assign_add`` and ``assign_sub`` replace, read in arithmetic as a Tensor."""
+
+    def __init__(self, shape=(), initializer="zeros", dtype=None, name=None):
+        shape = tuple(int(s) for s in (shape if isinstance(shape, (tuple, list)) else (shape,)))
+        self.name, self.dtype = name, np.dtype(dtype or np.float32)
+        if callable(initializer):
+            initial = _as_array(initializer(shape))
+        elif initializer in ("zeros", "ones"):
+            initial = (np.zeros if initializer == "zeros" else np.ones)(shape)
+        else:
+            initial = np.full(shape, float(initializer))
+        self._initial = np.asarray(initial, self.dtype).reshape(shape)
+        self.value = self._initial.copy()
+
+    @property
+    def shape(self):
+        return self.value.shape
+
+    def reset(self):
+        self.value = self._initial.copy()
+
+    def assign(self, value):
+        self.value = np.broadcast_to(np.asarray(_as_array(value), self.dtype),
+                                     self.value.shape).copy()
+        return self
+
+    def assign_add(self, value):
+        return self.assign(self.value + _as_array(value))
+
+    def assign_sub(self, value):
+        return self.assign(self.value - _as_array(value))
+
+    def numpy(self):
+        return self.value.copy()
+
+    def __array__(self, dtype=None, copy=None):
+        return self.value.astype(dtype) if dtype is not None else self.value.copy()
+
+    def __float__(self):
+        return float(self.value)
+
+    def _tensor(self):
+        return Tensor(self.value.copy())
+
+    def __add__(self, other):
+        return self._tensor() + other
+
+    def __radd__(self, other):
+        return other + self._tensor()
+
+    def __sub__(self, other):
+        return self._tensor() - other
+
+    def __rsub__(self, other):
+        return other - self._tensor()
+
+    def __mul__(self, other):
+        return self._tensor() * other
+
+    def __rmul__(self, other):
+        return other * self._tensor()
+
+    def __truediv__(self, other):
+        return self._tensor() / other
+
+    def __rtruediv__(self, other):
+        return other / self._tensor()
+
+    def __neg__(self):
+        return -self._tensor()
+
+    def __repr__(self):
+        return f"MetricVariable(name={self.name!r}, value={self.value!r})"
+
+
+def metric_value(result) -> float:
+    """A metric's result as the logs hold it: a float (a Tensor, variable or 0-d array read)."""
+    return float(np.asarray(_as_array(result), np.float64))
 
 
 def _weights_over(sample_weight, shape, what="predictions"):
@@ -751,5 +869,6 @@ class EpochMetrics:
 
     def results(self) -> dict:
         out = self.means()
-        out.update({m.name: m.result() for m in self.objects})
+        out.update({m.name: (metric_value(m.result()) if m.takes_model_output else m.result())
+                    for m in self.objects})
         return out
