@@ -131,6 +131,21 @@ def test_keras_ops_in_a_custom_layer():
     assert not np.allclose(layer.get_weights()[0], 1.0)  # the gradient reached the weight
 
 
+def train_alike(model, reference, x, y, optimizer, loss, epochs, batch_size, rng, scale=1.0):
+    """Both models from the same random weights, compiled and fit alike: (start, model's
+    losses, reference's losses)."""
+    start = [rng.standard_normal(np.shape(w)).astype(np.float32) * scale
+             for w in reference.get_weights()]
+    model.set_weights(start)
+    reference.set_weights(start)
+    histories = []
+    for m in (model, reference):
+        m.compile(optimizer(), loss)
+        histories.append(m.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=False,
+                               verbose=0).history["loss"])
+    return start, histories[0], histories[1]
+
+
 class Tower(keras.Model):
     """Layers kept in a list filled after the assignment and in a dict, as Keras code does;
     the head is also listed a second time."""
@@ -165,14 +180,8 @@ def test_layers_kept_in_lists_and_dicts_train_as_the_same_layers_in_a_sequential
     assert [type(layer).__name__ for layer in tower.layers] == ["Dense"] * 3
     assert [np.shape(w) for w in tower.get_weights()] == [np.shape(w) for w in chain.get_weights()]
     assert tower.count_params() == chain.count_params() == 4 * 6 + 6 + 6 * 5 + 5 + 5 * 3 + 3
-    start = [rng.standard_normal(np.shape(w)).astype(np.float32) * 0.5
-             for w in chain.get_weights()]
-    tower.set_weights(start)
-    chain.set_weights(start)
-    for model in (tower, chain):
-        model.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
-    ours = tower.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0).history["loss"]
-    theirs = chain.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0).history["loss"]
+    start, ours, theirs = train_alike(tower, chain, x, y, lambda: keras.optimizers.Adam(0.05),
+                                      "sparse_categorical_crossentropy", 3, 8, rng, 0.5)
     np.testing.assert_allclose(ours, theirs, rtol=1e-6)
     for a, b, s in zip(tower.get_weights(), chain.get_weights(), start):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
@@ -340,13 +349,8 @@ def test_a_subclassed_model_that_makes_its_layers_in_build_fits_as_a_sequential(
     assert late.input_shape == (None, 3) and late.output_shape == (None, 2)
     chain = keras.Sequential([keras.Input((3,)), keras.layers.Dense(5, activation="relu"),
                               keras.layers.Dense(2)])
-    start = [rng.standard_normal(np.shape(w)).astype(np.float32) for w in chain.get_weights()]
-    late.set_weights(start)
-    chain.set_weights(start)
-    for model in (late, chain):
-        model.compile(keras.optimizers.SGD(0.05), "mse")
-    ours = late.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history["loss"]
-    theirs = chain.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history["loss"]
+    _, ours, theirs = train_alike(late, chain, x, y, lambda: keras.optimizers.SGD(0.05), "mse",
+                                  2, 4, rng)
     np.testing.assert_allclose(ours, theirs, rtol=1e-6)
     fresh = BuiltLate()  # built by fit's first data instead
     fresh.compile(keras.optimizers.SGD(0.05), "mse")

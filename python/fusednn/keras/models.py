@@ -380,34 +380,33 @@ class Model(Sequential):
         build._then_builds_the_model = True
         cls.build = build
 
-    def _refuse_custom_step(self, step):
+    def _refuse_custom_steps(self, *steps):
         """Keras's fit calls a subclass's ``train_step`` (evaluate ``test_step``, predict
         ``predict_step``, both fit and evaluate ``compute_loss``); fusednn runs its own fused
         step, so one the user wrote would be ignored: say so instead."""
-        if getattr(type(self), step, None) is not None:
-            raise NotImplementedError(
-                f"{type(self).__name__} defines {step}(), which fusednn does not run: its fit, "
-                "evaluate and predict use their own fused steps and would silently ignore it. "
-                "Keep the model's computation in call() (losses in compile or add_loss) or "
-                "write the loop yourself with fusednn's autograd and optimizers")
+        for step in steps:
+            if getattr(type(self), step, None) is not None:
+                raise NotImplementedError(
+                    f"{type(self).__name__} defines {step}(), which fusednn does not run: its "
+                    "fit, evaluate and predict use their own fused steps and would silently "
+                    "ignore it. Keep the model's computation in call() (losses in compile or "
+                    "add_loss) or write the loop yourself with fusednn's autograd and "
+                    "optimizers")
 
     def fit(self, *args, **kwargs):
-        self._refuse_custom_step("train_step")
-        self._refuse_custom_step("compute_loss")
+        self._refuse_custom_steps("train_step", "compute_loss")
         return super().fit(*args, **kwargs)
 
     def train_on_batch(self, *args, **kwargs):
-        self._refuse_custom_step("train_step")
-        self._refuse_custom_step("compute_loss")
+        self._refuse_custom_steps("train_step", "compute_loss")
         return super().train_on_batch(*args, **kwargs)
 
     def evaluate(self, *args, **kwargs):
-        self._refuse_custom_step("test_step")
-        self._refuse_custom_step("compute_loss")
+        self._refuse_custom_steps("test_step", "compute_loss")
         return super().evaluate(*args, **kwargs)
 
     def predict(self, *args, **kwargs):
-        self._refuse_custom_step("predict_step")
+        self._refuse_custom_steps("predict_step")
         return super().predict(*args, **kwargs)
 
     def __setattr__(self, key, value):
