@@ -282,3 +282,33 @@ def test_cli_recurrent_models_pass_097_on_digits_with_their_defaults(tmp_path, m
     summary = json.loads((out / "summary.json").read_text())
     assert summary["lr"] == 0.01 and summary["epochs"] == 40
     assert summary["test_accuracy"] >= 0.97
+
+
+def test_a_callable_loss_is_weighed_per_sample_or_refuses_weights():
+    """A callable giving per-sample losses is averaged, and sample weights weigh its samples
+    (sum(w * loss) / N); one giving a single value cannot be weighed per sample, so weights
+    are refused rather than approximated."""
+    from fusednn import Tensor
+
+    rng = np.random.default_rng(17)
+    x = rng.standard_normal((10, 3)).astype(np.float32)
+    y = rng.standard_normal((10, 1)).astype(np.float32)
+    sw = rng.random(10).astype(np.float32)
+
+    def per_sample(out, target):
+        gap = out - Tensor(np.asarray(target, np.float32))
+        return (gap * gap).mean(axis=1)
+
+    def one_value(out, target):
+        return per_sample(out, target).mean()
+
+    model = fusednn.Sequential([nn.Dense(1, input_dim=3)])
+    model.compile("sgd", per_sample, lr=0.0)
+    squared = ((model.predict(x) - y) ** 2)[:, 0].astype(np.float64)
+    history = model.fit(x, y, epochs=1, batch_size=10, verbose=0).history
+    np.testing.assert_allclose(history["loss"], [squared.mean()], rtol=1e-5)
+    history = model.fit(x, y, sample_weight=sw, epochs=1, batch_size=10, verbose=0).history
+    np.testing.assert_allclose(history["loss"], [np.sum(sw * squared) / 10], rtol=1e-5)
+    model.compile("sgd", one_value, lr=0.0)
+    with pytest.raises(ValueError, match="returns one value for the batch"):
+        model.fit(x, y, sample_weight=sw, epochs=1, verbose=0)

@@ -602,8 +602,7 @@ class NamedLoss:
         if self.fn is not None:
             if getattr(self.fn, "weighs_samples", False):  # it weighs each sample itself
                 return self.fn(out, target, weight)
-            loss = self.fn(out, target)
-            return loss if weight is None else loss * weight.mean()
+            return self._callable_loss(out, target, weight)
         from_logits = (not self.probabilities) if logits is None else logits
         kind = self.kind
         if weight is None and mask is None:  # one fused reduction where there is one
@@ -624,6 +623,28 @@ class NamedLoss:
             per = per.reshape(per.shape[0], -1).mean(axis=1)
         if weight is None:
             return per.mean()
+        return (per * weight).sum() / per.shape[0]
+
+    def _callable_loss(self, out, target, weight):
+        """A callable's loss: its value when it gives one; the mean of its per-sample values
+        when it gives those, sum(w * loss) / N under per-sample weights. A single value cannot
+        be weighed per sample, so weights are refused then rather than approximated."""
+        loss = self.fn(out, target)
+        if not isinstance(loss, Tensor):
+            loss = Tensor(np.asarray(loss, np.float32), device=out.device)
+        if loss.ndim == 0:
+            if weight is not None:
+                raise ValueError(f"loss {self.name!r} returns one value for the batch, so "
+                                 "sample_weight / class_weight cannot weigh its samples; return "
+                                 "the per-sample losses (shape (N,)) instead")
+            return loss
+        per = loss.reshape(loss.shape[0], -1).mean(axis=1) if loss.ndim > 1 else loss
+        if weight is None:
+            return per.mean()
+        if tuple(weight.shape) != tuple(per.shape):
+            raise ValueError(f"loss {self.name!r}: per-sample weights of shape "
+                             f"{tuple(weight.shape)} for per-sample losses of shape "
+                             f"{tuple(per.shape)}")
         return (per * weight).sum() / per.shape[0]
 
     def per_row(self, out, target, from_logits: bool) -> Tensor:
