@@ -398,3 +398,19 @@ def test_a_custom_train_step_is_refused_not_silently_ignored():
         with pytest.raises(NotImplementedError, match=r"defines compute_loss\(\)"):
             call()
     own_loss.predict(x, verbose=0)
+
+
+def test_model_losses_list_the_added_losses_and_the_weight_penalties():
+    rng = np.random.default_rng(18)
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    dense = keras.layers.Dense(2, kernel_regularizer=keras.regularizers.L2(0.1))
+    model = keras.Sequential([keras.Input((3,)), dense, Penalized(0.5)])
+    out = model(x)
+    values = [float(t.item()) for t in model.losses]
+    kernel = dense.get_weights()[0].astype(np.float64)
+    np.testing.assert_allclose(sorted(values), sorted(
+        [0.1 * np.sum(kernel ** 2), 0.5 * np.mean(np.asarray(out.numpy(), np.float64) ** 2)]),
+        rtol=1e-5)
+    assert len(dense.losses) == 1
+    np.testing.assert_allclose(float(dense.losses[0].item()), 0.1 * np.sum(kernel ** 2),
+                               rtol=1e-5)

@@ -157,14 +157,6 @@ class Layer(nn.Module, KerasLayer):
     def _clear_batch_losses(self):
         object.__setattr__(self, "_added", [])
 
-    @property
-    def losses(self) -> list:
-        """Keras's: the losses the last call added, then the weight regularizers' penalties,
-        this layer's and the layers' it holds."""
-        out = list(self._batch_losses()) + list(self._penalties())
-        for layer in self._sublayers():
-            out += list(getattr(layer, "losses", ()))
-        return out
 
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable}

@@ -74,6 +74,13 @@ class KerasLayer:
         trained = len(self.parameters()) if self.trainable else 0
         return weights[:trained], weights[trained:]
 
+    @property
+    def losses(self) -> list:
+        """Keras's: the losses its last call added (``add_loss``), then the weight
+        regularizers' penalties, this layer's and those of the layers it holds (Tensors)."""
+        return [t for _, m in self.named_modules()
+                for t in (*m._batch_losses(), *m._penalties())]
+
     def count_params(self) -> int:
         if not self.built:
             raise ValueError(f"{self.name}: not built yet, so it has no weights to count")

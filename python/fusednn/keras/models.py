@@ -80,6 +80,13 @@ class Sequential(_Sequential):
         return [w for layer in self._tracked_layers()
                 for w in getattr(layer, "non_trainable_weights", [])]
 
+    @property
+    def losses(self) -> list:
+        """Keras's: every layer's added losses from the last call, then the weight
+        penalties (Tensors; a custom loop adds ``sum(model.losses)`` to its loss)."""
+        return [t for _, m in self.named_modules()
+                for t in (*m._batch_losses(), *m._penalties())]
+
     def count_params(self) -> int:
         """Every weight, as Keras counts them (a BatchNormalization's moving statistics
         included; fusednn.Sequential counts the trained parameters only)."""
