@@ -106,7 +106,7 @@ void bind_cpu_optim(py::module_& m) {
       [](py::handle p, const std::string& name) {
         const front::Array a = front::read(p, front::named(name.c_str()));
         const unsigned types = a.gpu ? bindings::kGpuParamTypes : bindings::kCpuParamTypes;
-        front::get(p, front::named(name.c_str()), front::Want{types, a.gpu, true});
+        front::get(p, front::named(name.c_str()), front::Want{types, a.gpu, true, true});
         return py::make_tuple(a.gpu, a.device, front::dtype_name(a.dtype));
       },
       py::arg("param"), py::arg("name"));

@@ -28,8 +28,9 @@ namespace py = pybind11;
 
 // Element types an array may hold; the numbering is the contract with the CUDA launchers
 // (cuda::DType) for the first three.
-enum class DType : int { f32 = 0, f16 = 1, bf16 = 2, f64 = 3, i32 = 4, i64 = 5, u32 = 6, u8 = 7, other = 99 };
-constexpr int kNumDTypes = 8;
+enum class DType : int { f32 = 0, f16 = 1, bf16 = 2, f64 = 3, i32 = 4, i64 = 5, u32 = 6, u8 = 7,
+                         c64 = 8, other = 99 };
+constexpr int kNumDTypes = 9;
 
 inline const char* dtype_name(DType t) {
   switch (t) {
@@ -41,6 +42,7 @@ inline const char* dtype_name(DType t) {
     case DType::i64: return "int64";
     case DType::u32: return "uint32";
     case DType::u8: return "uint8";
+    case DType::c64: return "complex64";
     default: return "another type";
   }
 }
@@ -48,7 +50,7 @@ inline const char* dtype_name(DType t) {
 inline int64_t dtype_size(DType t) {
   switch (t) {
     case DType::f16: case DType::bf16: return 2;
-    case DType::f64: case DType::i64: return 8;
+    case DType::f64: case DType::i64: case DType::c64: return 8;
     case DType::u8: return 1;
     default: return 4;
   }
@@ -84,6 +86,7 @@ struct Array {
   bool has_stream = false;  // __cuda_array_interface__ named the producer's stream
   uintptr_t stream = 0;
   bool writable = true;
+  bool complex_pairs = false;  // a complex64 array read as float32 (re, im) pairs
   int ndim = 0;
   int64_t shape[kMaxDims] = {};
   py::handle object;  // the array object itself (borrowed for the duration of the call)
@@ -117,6 +120,9 @@ struct Want {
   unsigned dtypes = 1u << int(DType::f32);  // bit mask over DType
   bool gpu = false;
   bool writable = false;
+  // complex64 read as float32 (re, im) pairs — a trailing axis of 2 — as torch.optim's
+  // view_as_real reads complex parameters for elementwise updates
+  bool complex_pairs = false;
 
   bool accepts(DType t) const { return t != DType::other && (dtypes >> int(t)) & 1u; }
 };
@@ -180,6 +186,7 @@ inline DType dtype_of(const DataType& t) {
   if (t.code == 0 && t.bits == 64) return DType::i64;
   if (t.code == 1 && t.bits == 32) return DType::u32;
   if (t.code == 1 && t.bits == 8) return DType::u8;
+  if (t.code == 5 && t.bits == 64) return DType::c64;
   return DType::other;
 }
 }  // namespace dlpack
@@ -337,6 +344,7 @@ inline DType numpy_dtype(int type_num, char byteorder) {
   if (type_num == api::NPY_INT64_ || type_num == api::NPY_LONGLONG_) return DType::i64;
   if (type_num == api::NPY_UINT32_) return DType::u32;
   if (type_num == api::NPY_UBYTE_) return DType::u8;
+  if (type_num == api::NPY_CFLOAT_) return DType::c64;
   return DType::other;
 }
 
@@ -527,6 +535,7 @@ inline DType typestr_dtype(const std::string& s) {
   if (s == "<i8") return DType::i64;
   if (s == "<u4") return DType::u32;
   if (s == "|u1") return DType::u8;
+  if (s == "<c8") return DType::c64;
   return DType::other;
 }
 
@@ -596,6 +605,13 @@ inline Array read(py::handle h, const Name& n) {
 // Reads `h` and checks it against `want`.
 inline Array get(py::handle h, const Name& n, const Want& want) {
   Array a = read(h, n);
+  if (want.complex_pairs && a.dtype == DType::c64) {
+    if (a.ndim == kMaxDims) value_error(n, "has more than 7 dimensions (complex)");
+    a.dtype = DType::f32;
+    a.complex_pairs = true;
+    a.shape[a.ndim++] = 2;
+    a.size *= 2;
+  }
   if (a.gpu != want.gpu) {
     const std::string what = " (" + a.summary() + ")";
     if (a.gpu) {

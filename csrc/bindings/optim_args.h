@@ -49,8 +49,11 @@ StepArrays read_step(const H& h, py::handle params, py::handle grads, py::sequen
   using S = OptimState<H>;
   const char* pre = prefix.c_str();
   StepArrays a;
-  a.params = front::get_list(params, front::Name{pre, "params"}, front::Want{param_types, gpu, true});
-  a.grads = front::get_list(grads, front::Name{pre, "grads"}, front::Want{param_types, gpu, false});
+  // complex parameters update as torch.optim updates them: their (re, im) pairs, elementwise
+  a.params = front::get_list(params, front::Name{pre, "params"},
+                             front::Want{param_types, gpu, true, true});
+  a.grads = front::get_list(grads, front::Name{pre, "grads"},
+                            front::Want{param_types, gpu, false, true});
   const size_t n = a.params.size();
   const front::DType type = n ? a.params[0].dtype : front::DType::f32;
   for (size_t i = 1; i < n; ++i) {
@@ -76,7 +79,8 @@ StepArrays read_step(const H& h, py::handle params, py::handle grads, py::sequen
   }
   for (size_t s = 0; s < names.size(); ++s) {
     a.states.push_back(front::get_list(states[s], front::Name{pre, names[s]},
-                                       front::Want{front::mask({state_type(type, gpu)}), gpu, true}));
+                                       front::Want{front::mask({state_type(type, gpu)}), gpu, true,
+                                                   true}));
     if (a.states.back().size() != n) {
       throw py::value_error(prefix + names[s] + " has " + std::to_string(a.states.back().size()) +
                             " entries but params has " + std::to_string(n));
@@ -86,6 +90,16 @@ StepArrays read_step(const H& h, py::handle params, py::handle grads, py::sequen
   for (size_t i = 0; i < n; ++i) {
     const front::Name pn{pre, "params", int64_t(i)};
     const front::Array& p = a.params[i];
+    for (size_t s = 0; s <= names.size(); ++s) {  // a complex parameter's arrays are complex
+      const front::Array& other = s == 0 ? a.grads[i] : a.states[s - 1][i];
+      if (other.complex_pairs != p.complex_pairs) {
+        const front::Name on = s == 0 ? front::Name{pre, "grads", int64_t(i)}
+                                      : front::Name{pre, names[s - 1], int64_t(i)};
+        throw py::type_error(on.str() + ": is " + (other.complex_pairs ? "complex64" : "real") +
+                             " but " + pn.str() + " is " +
+                             (p.complex_pairs ? "complex64" : "real"));
+      }
+    }
     front::check_shape(a.grads[i], front::Name{pre, "grads", int64_t(i)}, p, pn);
     if (a.grads[i].dtype != p.dtype) {
       throw py::type_error(front::Name{pre, "grads", int64_t(i)}.str() + ": is " +

@@ -45,6 +45,8 @@ def zeros_like(p, fill: float = 0.0):
     """A new contiguous state array shaped like ``p``, of its library and on its device, filled
     with ``fill``, of type ``state_dtype_name(p)``."""
     dtype = state_dtype_name(p)
+    if dtype == "complex64" and fill:
+        fill = complex(fill, fill)  # torch's: both halves of each (re, im) pair start there
     p = _backend.unwrap(p)
     if _is_torch(p):
         torch = _torch()
@@ -53,7 +55,7 @@ def zeros_like(p, fill: float = 0.0):
         import cupy
 
         with cupy.cuda.Device(p.device.id):
-            return cupy.full(p.shape, fill, dtype=cupy.float32)
+            return cupy.full(p.shape, fill, dtype=dtype)
     return np.full(p.shape, fill, dtype=dtype)
 
 

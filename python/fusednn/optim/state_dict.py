@@ -24,9 +24,12 @@ def _is_torch(x) -> bool:
 
 def state_dtype_name(p) -> str:
     """The optimizer state's element type for parameter ``p``: float64 for float64 CPU
-    parameters (their math runs in double), float32 for every other parameter type."""
+    parameters (their math runs in double), complex64 for complex64 ones (as torch keeps it;
+    updated as (re, im) pairs), float32 for every other parameter type."""
     p = _backend.unwrap(p)
     name = str(getattr(p, "dtype", "")).replace("torch.", "")
+    if name == "complex64":
+        return name
     return "float64" if name == "float64" and not _backend.is_gpu_array(p) else "float32"
 
 
