@@ -437,3 +437,51 @@ def test_plot_lr(tmp_path):
     pytest.importorskip("matplotlib")
     path = L.plot_lr(lambda o: L.OneCycleLR(o, 1.0, 100), 100, str(tmp_path / "lr.png"))
     assert open(path, "rb").read(4) == b"\x89PNG"
+
+
+@pytest.mark.parametrize("name,args,kwargs", [
+    ("StepLR", (3,), {}), ("CosineAnnealingLR", (10,), {}),
+    ("OneCycleLR", (1.0,), dict(total_steps=20)),
+    ("OneCycleLR", (1.0,), dict(total_steps=20, three_phase=True, anneal_strategy="linear")),
+    ("CosineAnnealingWarmRestarts", (4,), dict(T_mult=2)),
+])
+def test_scheduler_state_dicts_load_across_torch_and_fusednn(name, args, kwargs):
+    """A checkpoint written by either continues in the other on the same lr and momentum."""
+    def make(lib):
+        opt = lib.SGD([torch.nn.Parameter(torch.ones(2))], lr=0.1, momentum=0.9)
+        return opt, getattr(lib.lr_scheduler, name)(opt, *args, **kwargs)
+
+    libs = {"torch": torch.optim, "fusednn": fusednn.optim}
+    trained = {k: make(lib) for k, lib in libs.items()}
+    for _ in range(6):
+        for opt, sched in trained.values():
+            opt.step()
+            sched.step()
+    for source, target in (("torch", "fusednn"), ("fusednn", "torch")):
+        opt, sched = make(libs[target])
+        opt.load_state_dict(trained[source][0].state_dict())
+        sched.load_state_dict(trained[source][1].state_dict())
+        ref_opt, ref_sched = make(libs[source])
+        ref_opt.load_state_dict(trained[source][0].state_dict())
+        ref_sched.load_state_dict(trained[source][1].state_dict())
+        for _ in range(8):
+            for o, s in ((opt, sched), (ref_opt, ref_sched)):
+                o.step()
+                s.step()
+            for key in ("lr", "momentum"):
+                assert opt.param_groups[0][key] == pytest.approx(ref_opt.param_groups[0][key],
+                                                                 rel=1e-12, abs=1e-15)
+
+
+def test_a_one_cycle_state_dict_of_the_earlier_layout_still_loads():
+    opt = fusednn.optim.SGD([torch.nn.Parameter(torch.ones(2))], lr=0.1, momentum=0.9)
+    sched = L.OneCycleLR(opt, 1.0, total_steps=20, anneal_strategy="linear")
+    state = sched.state_dict()
+    state["anneal_strategy"] = state.pop("_anneal_func_type")
+    state["_schedule_phases"] = [tuple(p.values()) for p in state["_schedule_phases"]]
+    again = L.OneCycleLR(opt, 1.0, total_steps=20)  # "cos" until the state says otherwise
+    again.load_state_dict(state)
+    assert again.anneal_strategy == "linear"
+    opt.step()
+    again.step()
+    assert all(isinstance(p, dict) for p in again.state_dict()["_schedule_phases"])

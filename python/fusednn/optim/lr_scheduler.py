@@ -761,6 +761,9 @@ class CyclicLR(LRScheduler):
         self._pick_scale()
 
 
+_PHASE_KEYS = ("end_step", "start_lr", "end_lr", "start_momentum", "end_momentum")
+
+
 class OneCycleLR(LRScheduler):
     """The one-cycle policy (per batch), complete: two phases (up to max_lr over pct_start of
     total_steps, then down to max_lr/(div_factor*final_div_factor)) or ``three_phase``
@@ -790,22 +793,24 @@ class OneCycleLR(LRScheduler):
             raise ValueError("anneal_strategy must be one of 'cos' or 'linear', instead got "
                              f"{anneal_strategy!r}")
         self.max_lr, self.epochs, self.steps_per_epoch = max_lr, epochs, steps_per_epoch
-        self.pct_start, self.anneal_strategy, self.three_phase = pct_start, anneal_strategy, three_phase
+        # the annealing under torch's state key, so state dicts load either way
+        self.pct_start, self._anneal_func_type = pct_start, anneal_strategy
+        self.three_phase = three_phase
         self.div_factor, self.final_div_factor = div_factor, final_div_factor
         self.base_momentum, self.max_momentum = base_momentum, max_momentum
         up = float(pct_start * self.total_steps) - 1
         last = self.total_steps - 1
-        # (end_step, start_lr, end_lr, start_momentum, end_momentum): group keys, torch's names
+        # each phase's end step and the group keys it anneals between, laid out as torch's
+        # state dict has them (so either loads the other's)
         if three_phase:
-            self._schedule_phases = [
-                (up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                (float(2 * pct_start * self.total_steps) - 2, "max_lr", "initial_lr",
-                 "base_momentum", "max_momentum"),
-                (last, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
+            phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                      (float(2 * pct_start * self.total_steps) - 2, "max_lr", "initial_lr",
+                       "base_momentum", "max_momentum"),
+                      (last, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
         else:
-            self._schedule_phases = [
-                (up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                (last, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+            phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                      (last, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+        self._schedule_phases = [dict(zip(_PHASE_KEYS, phase)) for phase in phases]
         max_lrs = _per_group("max_lr", optimizer, max_lr)
         if last_epoch == -1:
             for hi, group in zip(max_lrs, optimizer.param_groups):
@@ -818,8 +823,23 @@ class OneCycleLR(LRScheduler):
                                                    base_momentum, max_momentum, last_epoch)[0]
         super().__init__(optimizer, last_epoch)
 
+    @property
+    def anneal_strategy(self) -> str:
+        return self._anneal_func_type
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Torch's state dict or fusednn's, of this version or an earlier one (phases as
+        tuples, the annealing under ``anneal_strategy``)."""
+        state = dict(state_dict)
+        if "anneal_strategy" in state:
+            state.setdefault("_anneal_func_type", state.pop("anneal_strategy"))
+        state["_schedule_phases"] = [
+            phase if isinstance(phase, dict) else dict(zip(_PHASE_KEYS, phase))
+            for phase in state.get("_schedule_phases", self._schedule_phases)]
+        super().load_state_dict(state)
+
     def _anneal(self, start, end, pct):
-        if self.anneal_strategy == "cos":
+        if self._anneal_func_type == "cos":
             return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
         return (end - start) * pct + start
 
@@ -832,7 +852,8 @@ class OneCycleLR(LRScheduler):
         lrs = []
         for group in self.optimizer.param_groups:
             begin = 0.0
-            for i, (end, lr0, lr1, m0, m1) in enumerate(self._schedule_phases):
+            for i, phase in enumerate(self._schedule_phases):
+                end, lr0, lr1, m0, m1 = (phase[k] for k in _PHASE_KEYS)
                 if step <= end or i == len(self._schedule_phases) - 1:
                     pct = (step - begin) / (end - begin)
                     lrs.append(self._anneal(group[lr0], group[lr1], pct))
