@@ -444,6 +444,9 @@ def test_plot_lr(tmp_path):
     ("OneCycleLR", (1.0,), dict(total_steps=20)),
     ("OneCycleLR", (1.0,), dict(total_steps=20, three_phase=True, anneal_strategy="linear")),
     ("CosineAnnealingWarmRestarts", (4,), dict(T_mult=2)),
+    ("CyclicLR", (0.01, 0.1, 3), dict(mode="triangular2")),
+    ("CyclicLR", (0.01, 0.1, 3), dict(mode="exp_range", gamma=0.9)),
+    ("MultiStepLR", ([2, 5, 9], 0.5), {}),
 ])
 def test_scheduler_state_dicts_load_across_torch_and_fusednn(name, args, kwargs):
     """A checkpoint written by either continues in the other on the same lr and momentum."""

@@ -745,16 +745,21 @@ class CyclicLR(LRScheduler):
         return lrs
 
     def state_dict(self) -> dict:
+        """torch's layout: a custom scale_fn object's attributes under ``_scale_fn_custom``
+        (None for a plain function or none at all), so torch loads it too."""
         state = super().state_dict()
         state.pop("_scale", None)
         fn = state.pop("scale_fn")
-        state["scale_fn"] = None if fn is None or isinstance(fn, types.FunctionType) \
+        state["_scale_fn_custom"] = None if fn is None or isinstance(fn, types.FunctionType) \
             else dict(vars(fn))
         return state
 
     def load_state_dict(self, state_dict: dict) -> None:
         state = dict(state_dict)
-        attrs = state.pop("scale_fn", None)
+        attrs = state.pop("_scale_fn_custom", None)
+        earlier = state.pop("scale_fn", None)  # this class's key before torch's layout
+        attrs = attrs if attrs is not None else earlier
+        state = {k: v for k, v in state.items() if k != "_scale_fn_ref"}  # torch's, unpickled
         super().load_state_dict(state)
         if attrs is not None and self.scale_fn is not None:
             self.scale_fn.__dict__.update(attrs)
