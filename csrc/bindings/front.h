@@ -202,6 +202,7 @@ struct Registry {
   PyObject* data_ptr = nullptr;
   PyObject* is_contiguous = nullptr;
   PyObject* is_neg = nullptr;
+  PyObject* is_conj = nullptr;
   PyObject* get_device = nullptr;
   PyObject* to_dlpack = nullptr;  // torch._C._to_dlpack: the tensor's layout in one call
   // torch.Tensor.__dlpack_c_exchange_api__ (DLPack 1.3; torch 2.13 has it): the same layout read
@@ -278,6 +279,7 @@ inline void find_torch() {
   r.data_ptr = py::object(tensor.attr("data_ptr")).release().ptr();
   r.is_contiguous = py::object(tensor.attr("is_contiguous")).release().ptr();
   r.is_neg = py::object(tensor.attr("is_neg")).release().ptr();
+  r.is_conj = py::object(tensor.attr("is_conj")).release().ptr();
   r.get_device = py::object(tensor.attr("get_device")).release().ptr();
   py::object c = t.attr("_C");
   if (py::hasattr(c, "_to_dlpack")) r.to_dlpack = py::object(c.attr("_to_dlpack")).release().ptr();
@@ -456,6 +458,18 @@ inline bool read_torch_dlpack(PyObject* t, Array& out) {
 
 inline Array read_torch_attributes(py::handle h, const Name& n);
 
+// DLPack carries neither of torch's lazy bits: a negated or (complex) conjugated view would be
+// read as the memory holds it, the opposite sign of what the tensor says. Refused instead.
+inline void check_lazy_bits(PyObject* t, DType dtype, const Name& n) {
+  const Registry& r = registry();
+  if (call0(r.is_neg, t).ptr() != Py_False) {
+    value_error(n, "is a lazily negated view; call .resolve_neg() first");
+  }
+  if (dtype == DType::c64 && call0(r.is_conj, t).ptr() != Py_False) {
+    value_error(n, "is a lazily conjugated view; call .resolve_conj() first");
+  }
+}
+
 inline Array read_torch(py::handle h, const Name& n) {
   const Registry& r = registry();
   if (r.exchange_api || r.to_dlpack) {
@@ -463,9 +477,7 @@ inline Array read_torch(py::handle h, const Name& n) {
     out.object = h;
     out.kind = Kind::torch;
     if (read_torch_dlpack(h.ptr(), out) && out.dtype != DType::other) {
-      if (call0(r.is_neg, h.ptr()).ptr() != Py_False) {
-        value_error(n, "is a lazily negated view; call .resolve_neg() first");
-      }
+      check_lazy_bits(h.ptr(), out.dtype, n);
       return out;
     }
   }
@@ -519,9 +531,7 @@ inline Array read_torch_attributes(py::handle h, const Name& n) {
   if (out.dtype == DType::other) {
     type_error(n, "expected torch.float32, got " + py::str(dtype).cast<std::string>());
   }
-  if (call0(r.is_neg, t).ptr() != Py_False) {
-    value_error(n, "is a lazily negated view; call .resolve_neg() first");
-  }
+  check_lazy_bits(t, out.dtype, n);
   out.data = call0(r.data_ptr, t).cast<uintptr_t>();
   return out;
 }

@@ -50,3 +50,16 @@ def test_complex_and_real_arrays_are_not_mixed_up():
     numpy_param = np.array([1 + 2j, 3 - 1j], np.complex64)
     optim.SGD([numpy_param], lr=0.1).step(grads=[np.array([0.5 + 0.5j, -1], np.complex64)])
     np.testing.assert_allclose(numpy_param, [0.95 + 1.95j, 3.1 - 1j], rtol=1e-6)
+
+
+def test_a_lazily_conjugated_view_is_refused_not_read_unconjugated():
+    """torch's conj() is a view with a bit set; its memory holds the unconjugated values. Read
+    as the memory holds them, the update would take the opposite imaginary part."""
+    p = torch.tensor([1 + 2j], dtype=torch.complex64)
+    g = torch.tensor([1 + 1j], dtype=torch.complex64).conj()
+    assert g.is_conj()
+    with pytest.raises(ValueError, match=r"grads\[0\]: is a lazily conjugated view"):
+        F.sgd_([p], [g], lr=1.0)
+    assert p.item() == 1 + 2j
+    F.sgd_([p], [g.resolve_conj()], lr=1.0)
+    assert p.item() == 3j
