@@ -383,3 +383,24 @@ def test_keras_decay_and_clipping_on_the_gpu_follow_the_cpu(name, config):
         cpu_opt.step(grads=[g])
         gpu_opt.step(grads=[cupy.asarray(g)])
     assert_close(gpu.cpu().numpy(), cpu.numpy(), f"keras {name} on the gpu")
+
+
+@pytest.mark.parametrize("name,options", [("SGD", dict(lr=0.1, momentum=0.9)),
+                                          ("Adam", dict(lr=0.05, amsgrad=True)),
+                                          ("RMSprop", dict(lr=0.01, centered=True)),
+                                          ("Adagrad", dict(lr=0.1, initial_accumulator_value=0.1))])
+def test_complex_parameters_on_the_gpu_follow_torch(name, options):
+    """complex64 CUDA parameters update as (re, im) pairs, as torch's single-tensor path."""
+    g = torch.Generator(device="cuda").manual_seed(5)
+    start = [torch.randn(33, 3, dtype=torch.complex64, device="cuda", generator=g)]
+    grads = [torch.randn(33, 3, dtype=torch.complex64, device="cuda", generator=g)
+             for _ in range(5)]
+    ours = [torch.nn.Parameter(start[0].clone())]
+    theirs = [torch.nn.Parameter(start[0].clone())]
+    a = getattr(optim, name)(ours, **options)
+    b = getattr(torch.optim, name)(theirs, foreach=False, **options)
+    for grad in grads:
+        ours[0].grad, theirs[0].grad = grad.clone(), grad.clone()
+        a.step()
+        b.step()
+    torch.testing.assert_close(ours[0].detach(), theirs[0].detach(), rtol=2e-5, atol=2e-6)
