@@ -59,11 +59,7 @@ py::tuple step(py::sequence calls, std::optional<double> max_grad_norm, bool che
       Run(args[i], h);
     }
   }
-  if (applied) {
-    std::vector<const std::vector<front::Array>*> written;
-    for (const bindings::StepArrays& a : c.arrays) written.push_back(&a.params);
-    front::bump_torch_versions(written);
-  }
+  if (applied) bindings::bump_param_versions(c);
   return py::make_tuple(applied, norm_needed ? py::object(py::float_(norm)) : py::object(py::none()));
 }
 

@@ -155,9 +155,7 @@ int64_t step(py::sequence calls, py::handle control, py::handle norm) {
   }
   // Launched (the device may still skip it): autograd learns of the write now, as torch's
   // fused step tells it at launch.
-  std::vector<const std::vector<front::Array>*> written;
-  for (const bindings::StepArrays& a : c.arrays) written.push_back(&a.params);
-  front::bump_torch_versions(written);
+  bindings::bump_param_versions(c);
   return 0;
 }
 

@@ -149,6 +149,14 @@ StepCalls<H> read_calls(py::sequence calls, bool gpu, unsigned param_types) {
   return out;
 }
 
+// After a step wrote its parameters: autograd learns of it (front::bump_torch_versions).
+template <class H>
+void bump_param_versions(const StepCalls<H>& c) {
+  std::vector<const std::vector<front::Array>*> written;
+  for (const StepArrays& a : c.arrays) written.push_back(&a.params);
+  front::bump_torch_versions(written);
+}
+
 // The clip coefficient torch.nn.utils.clip_grad_norm_ uses.
 inline double clip_coefficient(double max_norm, double norm) {
   const double c = max_norm / (norm + 1e-6);
