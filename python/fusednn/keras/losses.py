@@ -412,13 +412,7 @@ class KerasCall:
             return values.mean()
         w = weight if isinstance(weight, Tensor) else Tensor(np.asarray(weight, np.float32),
                                                              device=out.device)
-        # Keras's rank match (same_rank), on the shapes
-        if values.ndim == w.ndim + 1 and values.shape[-1] == 1:
-            w = w.reshape(tuple(w.shape) + (1,)) if w.ndim == 1 else w
-            values = values if w.ndim == values.ndim else values.reshape(values.shape[:-1])
-        elif w.ndim == values.ndim + 1 and w.shape[-1] == 1:
-            values = values.reshape(tuple(values.shape) + (1,)) if values.ndim == 1 else values
-            w = w if w.ndim == values.ndim else w.reshape(w.shape[:-1])
+        values, w = same_rank(values, w)
         return (values * w).sum() / max(int(np.prod(values.shape)), 1)
 
 

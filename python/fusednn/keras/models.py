@@ -16,7 +16,7 @@ from ..models.saving import layer_entry, layer_from_entry
 from ..models.sequential import Sequential as _Sequential
 from . import losses as _losses
 from . import optimizers as _optimizers
-from .layer_base import leaf_layers, track_container
+from .layer_base import KerasLayer, leaf_layers, track_container
 from .layers import Input, KerasTensor
 
 
@@ -80,12 +80,9 @@ class Sequential(_Sequential):
         return [w for layer in self._tracked_layers()
                 for w in getattr(layer, "non_trainable_weights", [])]
 
-    @property
-    def losses(self) -> list:
-        """Keras's: every layer's added losses from the last call, then the weight
-        penalties (Tensors; a custom loop adds ``sum(model.losses)`` to its loss)."""
-        return [t for _, m in self.named_modules()
-                for t in (*m._batch_losses(), *m._penalties())]
+    # Keras's: every layer's added losses from the last call, then the weight penalties
+    # (Tensors; a custom loop adds ``sum(model.losses)`` to its loss) — a layer's own rule
+    losses = KerasLayer.losses
 
     def count_params(self) -> int:
         """Every weight, as Keras counts them (a BatchNormalization's moving statistics

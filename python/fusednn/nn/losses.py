@@ -337,17 +337,17 @@ def sparse_categorical_crossentropy(output: Tensor, target, from_logits: bool = 
 def same_rank(values, weights):
     """Keras's rank match of a loss and its weights: where the ranks differ by one and the
     longer one ends in an axis of 1, a 1-D partner gains that axis, else the axis goes; any
-    other pair broadcasts as numpy does (aligned at the last axis)."""
+    other pair broadcasts as numpy does (aligned at the last axis). Arrays or Tensors."""
     if values.ndim == weights.ndim + 1 and values.shape[-1] == 1:
         if weights.ndim == 1:
-            weights = weights[:, None]
+            weights = weights.reshape(tuple(weights.shape) + (1,))
         else:
-            values = values[..., 0]
+            values = values.reshape(tuple(values.shape[:-1]))
     if weights.ndim == values.ndim + 1 and weights.shape[-1] == 1:
         if values.ndim == 1:
-            values = values[:, None]
+            values = values.reshape(tuple(values.shape) + (1,))
         else:
-            weights = weights[..., 0]
+            weights = weights.reshape(tuple(weights.shape[:-1]))
     return values, weights
 
 
