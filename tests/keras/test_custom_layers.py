@@ -358,29 +358,24 @@ def test_a_subclassed_model_that_makes_its_layers_in_build_fits_as_a_sequential(
     assert [np.shape(w) for w in fresh.get_weights()] == [(3, 5), (5,), (5, 2), (2,)]
 
 
+class OneDense(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.dense = keras.layers.Dense(1)
+
+    def call(self, inputs):
+        return self.dense(inputs)
+
+
 def test_a_custom_train_step_is_refused_not_silently_ignored():
-    class Custom(keras.Model):
-        def __init__(self):
-            super().__init__()
-            self.dense = keras.layers.Dense(1)
-
-        def call(self, inputs):
-            return self.dense(inputs)
-
+    class Custom(OneDense):
         def train_step(self, data):
             raise AssertionError("fusednn does not call it")
 
         def predict_step(self, data):
             raise AssertionError("fusednn does not call it")
 
-    class OwnLoss(keras.Model):
-        def __init__(self):
-            super().__init__()
-            self.dense = keras.layers.Dense(1)
-
-        def call(self, inputs):
-            return self.dense(inputs)
-
+    class OwnLoss(OneDense):
         def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, **kwargs):
             raise AssertionError("fusednn does not call it")
 
