@@ -159,3 +159,19 @@ def test_a_custom_metric_class_counts_over_each_epoch_as_keras_does():
     assert float(metric.result()) == 0.0
     metric.update_state(np.array([1.0, 1.0]), np.array([0.9, 0.2]), sample_weight=[2.0, 1.0])
     assert float(metric.result()) == 2.0
+
+
+def test_bad_shapes_in_custom_losses_and_metric_variables_are_named():
+    x = np.ones((5, 3), np.float32)
+    y = np.ones((5, 2), np.float32)
+    model = one_dense(np.ones((3, 2), np.float32), np.zeros(2, np.float32))
+    model.compile(keras.optimizers.SGD(0.1), lambda y_true, y_pred: ops.square(y_true - y_pred))
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=r"sample_weight of shape \(5,\) does not broadcast to "
+                                         r"the loss of shape \(5, 2\)"):
+        model.fit(x, y, sample_weight=np.ones(5, np.float32), batch_size=5, verbose=0)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    metric = BinaryTruePositives()
+    with pytest.raises(ValueError, match="metric variable 'true_positives' of shape"):
+        metric.true_positives.assign(np.ones(3))

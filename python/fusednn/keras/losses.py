@@ -413,7 +413,7 @@ class KerasCall:
         w = weight if isinstance(weight, Tensor) else Tensor(np.asarray(weight, np.float32),
                                                              device=out.device)
         values, w = same_rank(values, w)
-        return (values * w).sum() / max(int(np.prod(values.shape)), 1)
+        return _weighted(values, w).sum() / max(int(np.prod(values.shape)), 1)
 
 
 def compile_loss(loss):

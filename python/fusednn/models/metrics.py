@@ -248,8 +248,12 @@ class MetricVariable:
         self.value = self._initial.copy()
 
     def assign(self, value):
-        self.value = np.broadcast_to(np.asarray(_as_array(value), self.dtype),
-                                     self.value.shape).copy()
+        value = np.asarray(_as_array(value), self.dtype)
+        try:
+            self.value = np.broadcast_to(value, self.value.shape).copy()
+        except ValueError:
+            raise ValueError(f"metric variable {self.name!r} of shape {self.value.shape} cannot "
+                             f"take a value of shape {value.shape}") from None
         return self
 
     def assign_add(self, value):
