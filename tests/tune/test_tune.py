@@ -101,6 +101,28 @@ def test_results_retrain_plots_and_top_models(digits, tmp_path):
     assert "| trial | state" in result.table()
 
 
+
+def test_a_search_without_out_removes_its_own_folders_once_nothing_holds_them(digits):
+    """Trial models and the journal of a search given no folder live in temp folders the
+    tuner made: as long as the tuner or its result is held (the result loads its best model
+    from there), then removed, not left behind in the temp directory after every search."""
+    import gc
+
+    tuner = tune.Tuner(*digits, space=SMALL, method="random", n_trials=2, epochs=1, n_jobs=2,
+                       pruner="none", verbose=0)
+    result = tuner.run()
+    folders = [f.path for f in tuner._temp_folders]
+    assert [os.path.basename(f).split("-")[1] for f in folders] == ["tune", "trials"]
+    assert all(os.path.isdir(f) for f in folders)
+    del tuner
+    gc.collect()
+    assert all(os.path.isdir(f) for f in folders)  # the result still reads them
+    assert result.best_models(1)[0] is not None
+    assert result.counts() == {"COMPLETE": 2}  # the study reads its journal
+    del result
+    gc.collect()
+    assert not any(os.path.exists(f) for f in folders)
+
 def test_parallel_processes_and_dask_share_one_study(digits, tmp_path):
     for backend in ("processes", "dask"):
         if backend == "dask":

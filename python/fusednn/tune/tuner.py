@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import threading
 import time
+import weakref
 
 import numpy as np
 
@@ -28,6 +29,20 @@ from .study import (METHODS, PRUNERS, fail_stale_trials, finished_count, make_pr
 from .trial import Task, release_memory, run_trial
 
 _FIT_DEFAULTS = ("epochs", "batch_size", "class_weight", "shuffle")
+
+
+class _TempFolder:
+    """A folder of the search's own (trial models, the study's journal) when the user named
+    none: removed once neither the tuner nor its result holds it any more, or at exit, so
+    searches do not pile up folders in the temp directory. A worker process that receives it
+    gets the path only, never the removal."""
+
+    def __init__(self, prefix: str):
+        self.path = tempfile.mkdtemp(prefix=prefix)
+        weakref.finalize(self, shutil.rmtree, self.path, True)
+
+    def __reduce__(self):
+        return (str, (self.path,))
 
 
 class Tuner:
@@ -157,8 +172,9 @@ class Tuner:
             out = os.path.join(directory or ".", project_name or "untitled_project")
             if overwrite and os.path.isdir(out):
                 shutil.rmtree(out)
+        self._temp_folders = []  # held by the result too (see _TempFolder)
         if (n_jobs > 1 or backend == "dask" or resume) and storage is None:
-            folder = out or tempfile.mkdtemp(prefix="fusednn-tune-")
+            folder = out or self._temp_folder("fusednn-tune-")
             storage = "journal:" + os.path.join(folder, "study.log")
         make_storage(storage)  # a bad URL fails now
         self.objective_fn = objective_fn
@@ -223,7 +239,7 @@ class Tuner:
             raise ValueError("Tuner: sample_weight is not supported in a search (use "
                              "class_weight); validation_split is the tuner's own argument")
         save_dir = os.path.join(self.out, "trials") if self.out else \
-            tempfile.mkdtemp(prefix="fusednn-trials-")
+            self._temp_folder("fusednn-trials-")
         self.task = Task(x, y, builder=builder,
                          objectives=tuple(o.name for o in self.objectives),
                          directions=tuple(o.direction for o in self.objectives), cv=self.cv,
@@ -294,6 +310,11 @@ class Tuner:
         text = self._result().results_summary(num_trials)
         print(text)
         return text
+
+    def _temp_folder(self, prefix: str) -> str:
+        folder = _TempFolder(prefix)
+        self._temp_folders.append(folder)
+        return folder.path
 
     def _result(self) -> TuneResult:
         if self.result is None:
@@ -404,6 +425,7 @@ class Tuner:
             self._run_parallel(study, seen, remaining)
         self.result = TuneResult(study, self.task, self.space, self.out, self.top_k,
                                  round(time.perf_counter() - start, 3))
+        self.result._temp_folders = self._temp_folders  # its models and journal live there
         if self.verbose:
             print(f"done: {self.result.counts()} in {self.result.wall_seconds:.1f} s; "
                   f"{self.result.best_line()}", flush=True)
