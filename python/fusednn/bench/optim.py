@@ -49,6 +49,8 @@ QUICK_SIZES = [1_000_000]
 TENSOR_COUNTS = [1, 10, 200]
 QUICK_TENSOR_COUNTS = [1, 200]
 CLIP = 1.0
+# 1M parameters in 200 tensors, list layout: the per-step overhead goals (2x elsewhere)
+LIST_LAYOUT_GOALS = {"adam": 3.0}
 
 
 def torch_path(torch, cls_name, options, device="cpu", dtype="float32"):
@@ -156,8 +158,9 @@ def targets(rows):
         r = find(opt, 1_000_000, 200)
         if r:
             arena = r.baseline_s / r.extra["arena_s"]
-            out.append((f"{opt} 200 small tensors (1M params) >= 2x torch, list layout",
-                        f"{r.speedup:.2f}x", r.speedup >= 2.0))
+            goal = LIST_LAYOUT_GOALS.get(opt, 2.0)
+            out.append((f"{opt} 200 small tensors (1M params) >= {goal:g}x torch, list layout",
+                        f"{r.speedup:.2f}x", r.speedup >= goal))
             out.append((f"{opt} 200 small tensors (1M params) >= 2x torch, arena layout",
                         f"{arena:.2f}x", arena >= 2.0))
     r = find("rmsprop", 10_000_000, 1)
