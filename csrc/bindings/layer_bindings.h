@@ -336,13 +336,21 @@ void bind_layers(py::module_& m) {
       [](py::handle x, py::handle w, py::handle dy, py::handle saved, py::handle dz,
          py::handle dx, py::handle dw, py::handle dbias, const ConvGeometry& g, Act act,
          float slope, py::handle workspace) {
+        // x is read for dw only, and dz written only by an activation or a bias gradient:
+        // without them both may be None (conv_transpose2d's forward is this call's dx).
         Reader r{gpu};
-        const Array X = r.f32(x, "x", false), W = r.f32(w, "w", false);
+        const Array X = r.f32(x, "x", false, true), W = r.f32(w, "w", false);
         const Array DY = r.f32(dy, "dy", false), S = r.f32(saved, "saved", false, true);
-        const Array DZ = r.f32(dz, "dz", true), DX = r.f32(dx, "dx", true, true);
+        const Array DZ = r.f32(dz, "dz", true, true), DX = r.f32(dx, "dx", true, true);
         const Array DW = r.f32(dw, "dw", true, true), DB = r.f32(dbias, "dbias", true, true);
-        conv_sizes("conv2d_backward", X, W, g);
-        const int64_t n = X.shape[0], o = W.shape[0];
+        if (!present(X) && (present(DW) || !present(DX))) {
+          throw py::value_error("x: required for dw (and, without dx, for the sizes)");
+        }
+        if (!present(DZ) && (act_of(act) != Act::kIdentity || present(DB))) {
+          throw py::value_error("dz: required for an activation or a bias gradient");
+        }
+        conv_sizes("conv2d_backward", present(X) ? X : DX, W, g);
+        const int64_t n = (present(X) ? X : DX).shape[0], o = W.shape[0];
         expect_shape("dy", DY, {n, o, g.out_h, g.out_w});
         expect_shape("saved", S, {n, o, g.out_h, g.out_w});
         expect_shape("dz", DZ, {n, o, g.out_h, g.out_w});

@@ -63,6 +63,18 @@ def test_conv2d(act, xs, ws, stride, padding, dilation):
                  [rand(*xs), rand(ws[0], xs[1], ws[1], ws[2], scale=0.2), rand(ws[0])])
 
 
+@pytest.mark.parametrize("xs,ws,stride,padding,output_padding,dilation", [
+    ((2, 3, 5, 4), (3, 4, 3, 3), 1, 0, 0, 1),
+    ((3, 5, 7, 6), (5, 2, 3, 2), 2, 1, 1, 1),
+    ((1, 4, 4, 5), (4, 3, 2, 3), (2, 3), (0, 1), (1, 2), (1, 2)),
+    ((16, 32, 7, 7), (32, 16, 4, 4), 2, 1, 0, 1),
+])
+def test_conv_transpose2d(xs, ws, stride, padding, output_padding, dilation):
+    """The transposed conv runs conv2d's backward (x None) and forward kernels on the GPU."""
+    same_on_both(lambda x, w, b: F.conv_transpose2d(x, w, b, stride, padding, output_padding,
+                                                    1, dilation),
+                 [rand(*xs), rand(*ws, scale=0.2), rand(ws[1])])
+
 @pytest.mark.parametrize("op", [
     lambda x: F.max_pool2d(x, 2),
     lambda x: F.max_pool2d(x, 3, 2, 1),

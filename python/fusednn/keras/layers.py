@@ -164,6 +164,88 @@ class Conv2D(_KerasConv, nn.Conv2D):
 
 
 
+class Conv2DTranspose(_KerasConv, nn.Conv2DTranspose):
+    """Keras's Conv2DTranspose, kernel (kh, kw, filters, in_channels) in get_weights /
+    set_weights. Each output side is Keras's: in*strides for "same", in*strides +
+    max(k - strides, 0) for "valid", (in - 1)*strides + k - 2*pad + output_padding when
+    ``output_padding`` is given (pad k//2 for "same", k the dilated extent). The op is the
+    adjoint of the Conv2D with that padding and those strides, aligned as TensorFlow's (the
+    row or column an uneven "same" split puts after is the one cut): Keras's torch backend
+    aligns such outputs one row and column differently (it warns of it); fusednn gives
+    TensorFlow's and JAX's numbers."""
+
+    keras_axes = (2, 3, 1, 0)  # (in, out, kh, kw) -> (kh, kw, out, in)
+    named_paddings = ("valid", "same")
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
+                 output_padding=None, data_format=None, dilation_rate=(1, 1), activation=None,
+                 use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, input_shape=None, name=None,
+                 **kwargs):
+        _refuse(kwargs, "Conv2DTranspose")
+        if output_padding is not None:
+            output_padding = _to_pair(output_padding, "output_padding", "Conv2DTranspose")
+        super().__init__(filters, _to_pair(kernel_size, "kernel_size", "Conv2DTranspose"),
+                         _to_pair(strides, "strides", "Conv2DTranspose"),
+                         padding.lower() if isinstance(padding, str) else padding,
+                         output_padding, _to_pair(dilation_rate, "dilation_rate",
+                                                  "Conv2DTranspose"),
+                         activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer,
+                         data_format=config.standardize_data_format(data_format), name=name)
+        self._take_input_shape(input_shape)
+
+    def _transpose_args(self, x):
+        if not isinstance(self.padding, str):
+            return super()._transpose_args(x)
+        pads, extras, sizes = [], [], []
+        for axis in range(2):
+            pad, extra, size = _transpose_side(
+                x.shape[2 + axis], self.kernel_size[axis], self.strides[axis],
+                self.dilation[axis], self.padding,
+                None if self.output_padding is None else self.output_padding[axis], self.name)
+            pads.append(pad)
+            extras.append(extra)
+            sizes.append(size)
+        return tuple(pads), tuple(extras), tuple(sizes)
+
+    def get_config(self):
+        config = super().get_config()
+        if config["output_padding"] is not None:
+            config["output_padding"] = list(config["output_padding"])
+        return config
+
+
+def _transpose_side(n, k, stride, dilation, padding, output_padding, where):
+    """(symmetric padding, output padding, Keras's output size) for conv_transpose2d along one
+    side of n inputs: Keras's size, computed by a transposed conv whose padding is the
+    smaller part of the Conv2D's "same" split (that conv's size then exceeds Keras's by the
+    odd row after, which the layer cuts)."""
+    extent = (k - 1) * dilation + 1
+    if output_padding is None:
+        size = n * stride + max(extent - stride, 0) if padding == "valid" else n * stride
+    else:
+        if output_padding >= stride:
+            raise ValueError(f"{where}: output_padding {output_padding} must be smaller than "
+                             f"the strides {stride}")
+        pad = extent // 2 if padding == "same" else 0
+        size = (n - 1) * stride + extent - 2 * pad + output_padding
+    # the Conv2D from `size` back to n: its padding (before, after) and output size
+    if padding == "valid":
+        before = after = 0
+        back = (size - extent) // stride + 1 if size >= extent else 0
+    else:
+        total = max((n - 1) * stride + extent - size, 0)
+        before, after = total // 2, total - total // 2
+        back = -(-size // stride)
+    if size < 1 or back != n:
+        raise ValueError(f"{where}: output_padding {output_padding} gives an output of {size} "
+                         f"for {n} inputs, which a {padding!r} Conv2D with strides {stride} "
+                         f"does not take back to {n}")
+    full = size + after - before
+    return before, full - ((n - 1) * stride - 2 * before + extent), size
+
+
 class _Pooling(_KerasLayer):
     """Keras's pooling: ``padding="same"`` pads the input itself (TensorFlow's split, the odd
     element after), with -inf for max pooling; average pooling then divides by the number of
@@ -926,8 +1008,9 @@ class TimeDistributed(nn.Module, _KerasLayer):
 GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
 GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 
-for _cls in (Dense, Conv1D, Conv2D, MaxPooling2D, AveragePooling2D, ZeroPadding2D, Flatten,
-             Reshape, Permute, Rescaling, RepeatVector, UpSampling2D, Cropping2D, MaxPooling1D,
+for _cls in (Dense, Conv1D, Conv2D, Conv2DTranspose, MaxPooling2D, AveragePooling2D,
+             ZeroPadding2D, Flatten, Reshape, Permute, Rescaling, RepeatVector, UpSampling2D,
+             Cropping2D, MaxPooling1D,
              AveragePooling1D, ReLU, LeakyReLU, Softmax, Dropout, GaussianNoise, GaussianDropout,
              SpatialDropout1D, Activation,
              BatchNormalization, Embedding, Masking, LayerNormalization, GlobalAveragePooling1D,

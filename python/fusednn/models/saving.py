@@ -20,9 +20,10 @@ from .metrics import EPOCH_METRIC_CLASSES
 FORMAT = "fusednn.Sequential"
 VERSION = 1
 LAYERS = {cls.__name__: cls for cls in (
-    nn.Dense, nn.Conv1D, nn.Conv2D, nn.MaxPool2D, nn.AvgPool2D, nn.GlobalAveragePooling1D,
-    nn.GlobalAveragePooling2D, nn.GlobalMaxPooling1D, nn.GlobalMaxPooling2D, nn.BatchNorm1D,
-    nn.BatchNorm2D, nn.LayerNormalization, nn.Embedding, nn.Masking, nn.SimpleRNN, nn.LSTM, nn.GRU,
+    nn.Dense, nn.Conv1D, nn.Conv2D, nn.Conv2DTranspose, nn.MaxPool2D, nn.AvgPool2D,
+    nn.GlobalAveragePooling1D, nn.GlobalAveragePooling2D, nn.GlobalMaxPooling1D,
+    nn.GlobalMaxPooling2D, nn.BatchNorm1D, nn.BatchNorm2D, nn.LayerNormalization, nn.Embedding,
+    nn.Masking, nn.SimpleRNN, nn.LSTM, nn.GRU,
     nn.Bidirectional, nn.Dropout, nn.GaussianNoise, nn.GaussianDropout, nn.SpatialDropout1D,
     nn.Flatten,
     nn.Activation, nn.ReLU, nn.LeakyReLU, nn.Softmax)}

@@ -1,7 +1,8 @@
 """Layers, losses, initializers and regularizers (``fusednn.nn``), with their functional forms
 in ``fusednn.nn.functional``."""
 from . import functional, init, initializers, regularizers
-from .layers import (Activation, AvgPool2D, BatchNorm1D, BatchNorm2D, Conv1D, Conv2D, Dense,
+from .layers import (Activation, AvgPool2D, BatchNorm1D, BatchNorm2D, Conv1D, Conv2D,
+                     Conv2DTranspose, Dense,
                      Dropout, Embedding, Flatten, GlobalAveragePooling1D, GlobalAveragePooling2D,
                      GlobalMaxPooling1D, GlobalMaxPooling2D, LayerNormalization, LeakyReLU,
                      Masking, MaxPool2D, ReLU, Softmax, SimpleRNN, LSTM, GRU,
@@ -10,7 +11,8 @@ from .losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .module import Module, Parameter
 from .regularizers import L1, L1L2, L2
 
-__all__ = ["Module", "Parameter", "Dense", "Conv1D", "Conv2D", "MaxPool2D", "AvgPool2D",
+__all__ = ["Module", "Parameter", "Dense", "Conv1D", "Conv2D", "Conv2DTranspose", "MaxPool2D",
+           "AvgPool2D",
            "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
            "GlobalMaxPooling2D", "BatchNorm1D", "BatchNorm2D", "LayerNormalization", "Embedding",
            "Masking", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "GaussianNoise",

@@ -143,3 +143,48 @@ class Conv2dMaxPoolFunction(Function):
                                                    ctx.geometry, act_code(ctx.act, "conv2d"),
                                                    ctx.slope)
         return dx, dw, db, None, None, None
+
+
+class ConvTranspose2dFunction(Function):
+    """conv_transpose2d: the adjoint of the conv2d that ``geometry`` describes, the conv from
+    this op's output (its channels and size) back to its input. The forward is that conv's
+    input gradient (one GEMM, then col2im), the backward its forward (for the input) and its
+    weight gradient; the weight (in_channels, out_channels, kh, kw), as torch's, is that
+    conv's own weight. The bias is added in a pass of its own."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, geometry):
+        x = _backend.contiguous(x, "conv_transpose2d", "input")
+        w = _backend.contiguous(w, "conv_transpose2d", "weight")
+        n, identity = x.shape[0], act_code(None, "conv_transpose2d")
+        y = _backend.empty(x, (n, geometry.channels, geometry.height, geometry.width))
+        _backend.call(x, "conv2d_backward", None, w, x, None, None, y, None, None, geometry,
+                      identity, 0.0, **_backend.workspace(x, "conv2d_workspace_bytes", geometry,
+                                                          n, w.shape[0], True, False))
+        if b is not None:
+            y += b.reshape(-1, 1, 1)
+        ctx.save_for_backward(x, w)
+        ctx.geometry = geometry
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        g = _backend.contiguous(g, "conv_transpose2d", "grad")
+        nx, nw, nb = ctx.needs_input_grad[:3]
+        geometry, identity = ctx.geometry, act_code(None, "conv_transpose2d")
+        n, m = x.shape[0], w.shape[0]
+        dx = dw = db = None
+        if nx:
+            dx = _backend.empty(g, x.shape)
+            _backend.call(g, "conv2d_forward", g, w, None, dx, None, geometry, identity, 0.0,
+                          **_backend.workspace(g, "conv2d_workspace_bytes", geometry, n, m,
+                                               False, False))
+        if nw:
+            dw = _backend.empty(g, w.shape)
+            _backend.call(g, "conv2d_backward", g, w, x, None, None, None, dw, None, geometry,
+                          identity, 0.0, **_backend.workspace(g, "conv2d_workspace_bytes",
+                                                              geometry, n, m, True, True))
+        if nb:
+            db = g.sum(axis=(0, 2, 3))
+        return dx, dw, db, None

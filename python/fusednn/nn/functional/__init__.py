@@ -5,7 +5,7 @@ from .activation import (celu, elu, exponential, gelu, glu, hardshrink, hardsigm
                          sparse_plus, sparse_sigmoid, sparsemax, squareplus, tanh, tanhshrink,
                          threshold)
 from .dropout import dropout, manual_seed
-from .conv import conv1d, conv2d, conv2d_max_pool2d
+from .conv import conv1d, conv2d, conv2d_max_pool2d, conv_transpose2d
 from .embedding import embedding
 from .linear import linear
 from ..losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
@@ -14,9 +14,9 @@ from .padding import pad
 from .pooling import amax, avg_pool2d, max_pool2d
 from .recurrent import gru, lstm, rnn_relu, rnn_tanh
 
-__all__ = ["linear", "conv1d", "conv2d", "conv2d_max_pool2d", "embedding", "max_pool2d",
-           "avg_pool2d", "batch_norm", "layer_norm", "amax", "lstm", "gru", "rnn_tanh",
-           "rnn_relu", "dropout",
+__all__ = ["linear", "conv1d", "conv2d", "conv2d_max_pool2d", "conv_transpose2d", "embedding",
+           "max_pool2d", "avg_pool2d", "batch_norm", "layer_norm", "amax", "lstm", "gru",
+           "rnn_tanh", "rnn_relu", "dropout",
            "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax", "elu",
            "selu", "softplus", "softsign", "silu", "mish", "relu6", "hardsigmoid", "hardswish",
            "exponential", "celu", "glu", "hardshrink", "hardtanh", "keras_relu", "logsigmoid",

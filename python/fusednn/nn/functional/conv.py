@@ -6,7 +6,8 @@ import numpy as np
 
 from ... import _backend
 from ...autograd import Tensor
-from ...autograd.fused import Conv2dFunction, Conv2dMaxPoolFunction, act_code
+from ...autograd.fused import (Conv2dFunction, Conv2dMaxPoolFunction,
+                                ConvTranspose2dFunction, act_code)
 from ._args import check_bias
 from ._args import check_tensor as _check_tensor
 from ._args import pair
@@ -124,6 +125,63 @@ def conv2d_max_pool2d(input: Tensor, weight: Tensor, bias: Tensor = None, stride
     return Conv2dMaxPoolFunction.apply(input, weight, bias, geometry, activation,
                                        float(negative_slope))
 
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1, *,
+                     name: str = "conv_transpose2d") -> Tensor:
+    """torch's conv_transpose2d ("deconvolution"): the adjoint of conv2d with the same
+    stride, padding and dilation, on an NCHW float32 input with a weight (in_channels,
+    out_channels, kh, kw). The output is (N, out_channels, H_out, W_out) with
+    H_out = (H - 1)*stride - 2*padding + dilation*(kh - 1) + output_padding + 1;
+    ``output_padding`` (added at the bottom/right) must be smaller than the stride."""
+    _check_tensor(input, name, "input")
+    _check_tensor(weight, name, "weight")
+    if groups != 1:
+        raise NotImplementedError(f"{name}: groups={groups} is not supported")
+    if input.ndim != 4:
+        raise ValueError(f"{name}: input must be 4-D (N, C, H, W), got shape {input.shape}")
+    if weight.ndim != 4:
+        raise ValueError(f"{name}: weight must be 4-D (in_channels, out_channels, kh, kw), got "
+                         f"shape {weight.shape}")
+    if input.shape[1] != weight.shape[0]:
+        raise ValueError(f"{name}: input has {input.shape[1]} channels (shape {input.shape}) but "
+                         f"the weight {weight.shape} expects {weight.shape[0]}")
+    if min(input.shape[1:]) < 1 or min(weight.shape) < 1:
+        raise ValueError(f"{name}: empty dimension in input {input.shape} or weight "
+                         f"{weight.shape}")
+    if bias is not None:
+        _check_tensor(bias, name, "bias")
+        if bias.shape != (weight.shape[1],):
+            raise ValueError(f"{name}: bias of shape {bias.shape} does not match "
+                             f"{weight.shape[1]} output channels")
+    if isinstance(padding, str):
+        raise ValueError(f"{name}: padding must be an int or a pair (torch's conv_transpose2d "
+                         f"takes no {padding!r})")
+    (sh, sw), (ph, pw) = pair(stride, "stride", name), pair(padding, "padding", name)
+    (dh, dw), (oh, ow) = pair(dilation, "dilation", name), pair(output_padding,
+                                                                "output_padding", name)
+    if min(sh, sw, dh, dw) < 1 or min(ph, pw, oh, ow) < 0:
+        raise ValueError(f"{name}: stride and dilation must be >= 1, padding and "
+                         f"output_padding >= 0; got {stride}, {dilation}, {padding}, "
+                         f"{output_padding}")
+    if oh >= max(sh, dh) or ow >= max(sw, dw):
+        raise ValueError(f"{name}: output_padding {(oh, ow)} must be smaller than the stride "
+                         f"{(sh, sw)} or the dilation {(dh, dw)}")
+    if oh >= sh or ow >= sw:
+        raise NotImplementedError(f"{name}: output_padding {(oh, ow)} at or above the stride "
+                                  f"{(sh, sw)} is not supported")
+    (kh, kw), (h, w) = weight.shape[2:], input.shape[2:]
+    out_h = (h - 1) * sh - 2 * ph + dh * (kh - 1) + oh + 1
+    out_w = (w - 1) * sw - 2 * pw + dw * (kw - 1) + ow + 1
+    if out_h < 1 or out_w < 1:
+        raise ValueError(f"{name}: the output would be {out_h}x{out_w} for input {h}x{w}, "
+                         f"kernel {kh}x{kw}, stride {(sh, sw)}, padding {(ph, pw)}, dilation "
+                         f"{(dh, dw)}")
+    # the conv2d it is the adjoint of: from the output's (C, H, W) back to the input's plane
+    geometry = ConvGeometry(channels=weight.shape[1], height=out_h, width=out_w, kernel_h=kh,
+                            kernel_w=kw, stride_h=sh, stride_w=sw, pad_h=ph, pad_w=pw,
+                            dilation_h=dh, dilation_w=dw, out_h=h, out_w=w)
+    return ConvTranspose2dFunction.apply(input, weight, bias, geometry)
 
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=1, padding=0,
            dilation=1, groups: int = 1, activation=None, negative_slope: float = 0.01, *,

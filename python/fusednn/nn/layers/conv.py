@@ -4,6 +4,7 @@ from __future__ import annotations
 from ... import _checks
 from .. import functional as F
 from ..functional._args import pair
+from ..functional.activation import activation_by_name
 from .base import WeightedLayer
 
 
@@ -49,7 +50,10 @@ class Conv2D(WeightedLayer):
                              f"{kind}, but the layer has data_format={self.data_format!r}; pass "
                              f"data_format='{kind.replace('-', '_')}'")
         self.in_channels = int(c)
-        self._make_weights((self.filters, self.in_channels) + self.kernel_size, self.filters)
+        self._make_weights(self._kernel_shape(self.in_channels), self.filters)
+
+    def _kernel_shape(self, in_channels):
+        return (self.filters, in_channels) + self.kernel_size
 
     def _layout(self):
         return "N, C, H, W" if self.data_format == "channels_first" else "N, H, W, C"
@@ -102,6 +106,58 @@ class Conv2D(WeightedLayer):
                 f"{self.kernel_size}, strides={self.strides}, padding={self.padding!r}, "
                 f"activation={self.activation!r}")
 
+
+class Conv2DTranspose(Conv2D):
+    """Transposed 2-D convolution (the adjoint of Conv2D, a learned upsampling): ``filters``
+    output channels, weight (in_channels, filters, kh, kw) as torch's ConvTranspose2d, which it
+    computes: each output side is (in - 1)*strides - 2*padding + dilation*(k - 1) +
+    output_padding + 1. ``padding``: "valid" (0), an int or a pair — what is cut from each
+    side of the full output, as torch's; ``output_padding``: rows/columns added at the
+    bottom/right, below the stride. The activation runs after the op (none is fused into it).
+    fusednn.keras.layers.Conv2DTranspose takes Keras's arguments ("same" padding included)."""
+
+    named_paddings = ("valid",)  # and Keras's "same" on fusednn.keras's layer
+
+    def __init__(self, filters: int, kernel_size, strides=1, padding="valid", output_padding=0,
+                 dilation=1, activation=None, use_bias: bool = True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None,
+                 data_format: str = "channels_first", name: str = None):
+        if isinstance(padding, str) and padding not in self.named_paddings:
+            raise ValueError(f"{type(self).__name__}: padding must be one of "
+                             f"{list(self.named_paddings)}, an int or a pair, got {padding!r}")
+        super().__init__(filters, kernel_size, strides, padding, dilation, activation, use_bias,
+                         kernel_initializer, bias_initializer, kernel_regularizer,
+                         bias_regularizer, data_format, name)
+        self.output_padding = output_padding
+        if self._fused is not None:  # no kernel fuses it here: applied after the op
+            self._fused, self._after = None, activation_by_name(self._fused,
+                                                                self.leaky_relu_slope)
+
+    def _kernel_shape(self, in_channels):
+        return (in_channels, self.filters) + self.kernel_size
+
+    def _transpose_args(self, x):
+        """(padding, output_padding, output size to crop to or None) for F.conv_transpose2d."""
+        return (0 if self.padding == "valid" else self.padding), self.output_padding, None
+
+    def _conv_nchw(self, x, fused, after):  # fused: None (see __init__)
+        padding, output_padding, size = self._transpose_args(x)
+        y = F.conv_transpose2d(x, self.weight, self.bias, self.strides, padding, output_padding,
+                               1, self.dilation, name=self.name)
+        if size is not None and tuple(y.shape[2:]) != size:
+            y = y[:, :, :size[0], :size[1]]
+        if after is not None:  # on the last axis of the layer's own layout, as Keras
+            y = (after(y.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+                 if self.data_format == "channels_last" else after(y))
+        return y
+
+    def forward_nchw_max_pooled(self, x):
+        """No fused kernel for a transposed conv and a pool: the two, one after the other."""
+        return F.max_pool2d(self.forward_nchw(x), 2)
+
+    def get_config(self):
+        return dict(super().get_config(), output_padding=self.output_padding)
 
 class Conv1D(WeightedLayer):
     """1-D convolution over steps, ``filters`` output channels; weight (filters, in_channels,
