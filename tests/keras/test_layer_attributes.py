@@ -68,3 +68,20 @@ def test_a_model_with_nothing_to_train_fits_with_a_warning_and_changes_nothing()
         np.testing.assert_array_equal(a, b)
     expected = float(np.mean((model.predict(x, verbose=0) - y) ** 2))
     np.testing.assert_allclose(history["loss"], [expected] * 2, rtol=1e-5)
+
+
+def test_default_layer_names_are_keras_snake_case():
+    """Keras names a layer after its class in snake case; get_layer finds it by that name."""
+    class MyDenseLayer(keras.layers.Layer):
+        pass
+
+    model = keras.Sequential([keras.Input((4, 4, 2)), keras.layers.BatchNormalization(),
+                              keras.layers.BatchNormalization(),
+                              keras.layers.Conv2DTranspose(2, 3, strides=2, padding="same"),
+                              keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(1)])
+    assert [layer.name for layer in model.layers] == [
+        "batch_normalization", "batch_normalization_1", "conv2d_transpose",
+        "global_average_pooling2d", "dense"]
+    assert model.get_layer("conv2d_transpose") is model.layers[2]
+    assert keras.layers.SimpleRNN(3).name == "simple_rnn"
+    assert MyDenseLayer().name == "my_dense_layer"

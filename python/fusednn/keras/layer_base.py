@@ -21,6 +21,7 @@ class KerasLayer:
     # a Keras layer starts in inference mode: layer(x) infers unless training=True (or fit)
     keras_inference_by_default = True
     keras_array_inputs = True  # layer(numpy array) works, as Keras's
+    keras_names = True  # default names in snake case, as Keras's (Module.default_name)
 
     @classmethod
     def from_config(cls, config):

@@ -320,7 +320,7 @@ class Model(Sequential):
                                       "float32)")
         if inputs is None and outputs is None:
             super().__init__(name=name or ("model" if not self._subclassed else
-                                           type(self).__name__.lower()),
+                                           type(self).default_name()),
                              trainable=kwargs.get("trainable", True))
             return
         for what, value in (("inputs", inputs), ("outputs", outputs)):

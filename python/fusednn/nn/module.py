@@ -2,6 +2,7 @@
 from the first input's shape (Keras style), and the regularization penalties of its layers."""
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 
 import numpy as np
@@ -52,7 +53,17 @@ class Module:
         # (``model(x)`` predicts; fit trains them and puts them back)
         self.training = not getattr(self, "keras_inference_by_default", False)
         self.built = False
-        self.name = name or type(self).__name__.lower()
+        self.name = name or self.default_name()
+
+    @classmethod
+    def default_name(cls) -> str:
+        """A layer's name when none is given (a model makes repeats unique with _1, _2...):
+        the class name in lower case; in snake case, as Keras's, for fusednn.keras's layers
+        and models (BatchNormalization -> batch_normalization, SimpleRNN -> simple_rnn)."""
+        if not getattr(cls, "keras_names", False):
+            return cls.__name__.lower()
+        name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", re.sub(r"\W+", "", cls.__name__))
+        return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
     def __setattr__(self, key, value):
         params = self.__dict__.get("_parameters")
