@@ -8,13 +8,14 @@
 fusednn's own models, layers and fused kernels; where fusednn differs from Keras the module
 docs say so.
 """
-from . import activations, backend, callbacks, config, datasets, initializers  # noqa: F401
+from . import activations, backend, callbacks, config, constraints, datasets  # noqa: F401
+from . import initializers  # noqa: F401
 from . import layers, losses, metrics, models, ops, optimizers, preprocessing  # noqa: F401
 from . import regularizers, utils  # noqa: F401
 from .layers import Input  # noqa: F401
 from .models import Model, Sequential, load_model  # noqa: F401
 
 __all__ = ["Sequential", "Model", "Input", "load_model", "activations", "backend", "callbacks",
-           "config", "ops",
+           "config", "constraints", "ops",
            "datasets", "initializers", "preprocessing",
            "layers", "losses", "metrics", "models", "optimizers", "regularizers", "utils"]

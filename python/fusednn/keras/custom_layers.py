@@ -12,6 +12,7 @@ from .. import nn
 from ..nn import initializers, regularizers
 from ..autograd import Tensor
 from ..nn.module import Parameter
+from . import constraints
 from .layer_base import KerasLayer, leaf_layers, track_container
 
 
@@ -29,14 +30,13 @@ class Layer(nn.Module, KerasLayer):
         super().__init__(name)
         object.__setattr__(self, "_made", [])  # (weight, trainable) in the order made
         object.__setattr__(self, "_penalized", [])  # (weight, regularizer)
+        object.__setattr__(self, "_constrained", [])  # (weight, constraint, None)
         self._take_input_shape(input_shape, input_dim)
         if not trainable:
             self.trainable = False
 
     def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None, trainable=True,
                    regularizer=None, constraint=None, name=None, **kwargs):
-        if constraint is not None:
-            raise NotImplementedError(f"{self.name}: weight constraints are not supported")
         shape = () if shape is None else tuple(int(s) for s in shape)
         array = initializers.draw(initializers.get(initializer), shape, None, True)
         weight = Parameter(array, requires_grad=bool(trainable) and self.trainable)
@@ -45,7 +45,14 @@ class Layer(nn.Module, KerasLayer):
         self._made.append((weight, bool(trainable)))
         if regularizer is not None:
             self._penalized.append((weight, regularizers.get(regularizer)))
+        if constraint is not None:  # applied after every update of fit, as Keras
+            self._constrained.append((weight, constraints.get(constraint), None))
         return weight
+
+    constrains_weights = True  # add_weight(constraint=...) may come in build, mid-fit
+
+    def _constrained_weights(self):
+        return self.__dict__.get("_constrained", [])
 
     def __setattr__(self, key, value):
         params = self.__dict__.get("_parameters")

@@ -37,6 +37,52 @@ class KerasLayer:
             raise AttributeError(f"{type(self).__name__} has no kernel")
         return Tensor._from_array(self.weight.data.transpose(axes), None)
 
+    # Keras's weight constraints (keras.constraints): after every update of fit
+    kernel_constraint = bias_constraint = None
+
+    def _take_constraints(self, kernel_constraint, bias_constraint):
+        from .constraints import get
+
+        self.kernel_constraint, self.bias_constraint = get(kernel_constraint), \
+            get(bias_constraint)
+
+    def _constraint_config(self, config: dict) -> dict:
+        """``config`` with the constraints the layer was given, in Keras's serialized form."""
+        from .constraints import serialize
+
+        for key in ("kernel_constraint", "bias_constraint"):
+            if getattr(self, key) is not None:
+                config[key] = serialize(getattr(self, key))
+        return config
+
+    @property
+    def constrains_weights(self) -> bool:
+        """Whether the layer was given a constraint (its weights may not be made yet)."""
+        return self.kernel_constraint is not None or self.bias_constraint is not None
+
+    def _constrained_weights(self) -> list:
+        """(parameter, constraint, the axes that show it in Keras's layout or None)."""
+        out = []
+        if self.kernel_constraint is not None and getattr(self, "weight", None) is not None:
+            out.append((self.weight, self.kernel_constraint,
+                        getattr(self, "initializer_axes", None)))
+        if self.bias_constraint is not None and getattr(self, "bias", None) is not None:
+            out.append((self.bias, self.bias_constraint, None))
+        return out
+
+    def apply_constraints(self) -> None:
+        """Each constrained trainable weight replaced by constraint(weight), seen in Keras's
+        layout (as Keras's optimizer does after its update)."""
+        for p, constraint, axes in self._constrained_weights():
+            if not p.requires_grad:
+                continue
+            w = p.data if axes is None else p.data.transpose(axes)
+            new = constraint(w)
+            if tuple(new.shape) != tuple(w.shape):
+                raise ValueError(f"{self.name}: a weight constraint returned shape "
+                                 f"{tuple(new.shape)} for a weight of shape {tuple(w.shape)}")
+            p.data[...] = new if axes is None else new.transpose(tuple(np.argsort(axes)))
+
     def _take_input_shape(self, input_shape, input_dim=None):
         if input_dim is not None:
             input_shape = (input_dim,)

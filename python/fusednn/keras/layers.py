@@ -73,11 +73,16 @@ class Dense(nn.Dense, _KerasLayer):
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 input_dim=None, input_shape=None, name=None, **kwargs):
+                 kernel_constraint=None, bias_constraint=None, input_dim=None,
+                 input_shape=None, name=None, **kwargs):
         _refuse(kwargs, "Dense")
         super().__init__(units, activation, use_bias, kernel_initializer, bias_initializer,
                          kernel_regularizer, bias_regularizer, name=name)
         self._take_input_shape(input_shape, input_dim)
+        self._take_constraints(kernel_constraint, bias_constraint)
+
+    def get_config(self):
+        return self._constraint_config(super().get_config())
 
     def get_weights(self):
         out = [self.weight.numpy().T.copy()]
@@ -133,7 +138,7 @@ class _KerasConv(_KerasLayer):
     def get_config(self):
         config = super().get_config()
         config["dilation_rate"] = config.pop("dilation")
-        return config
+        return self._constraint_config(config)
 
     def get_weights(self):
         out = [self.weight.numpy().transpose(self.keras_axes).copy()]
@@ -150,8 +155,8 @@ class Conv2D(_KerasConv, nn.Conv2D):
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
                  dilation_rate=(1, 1), activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, input_shape=None, name=None,
-                 **kwargs):
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, input_shape=None, name=None, **kwargs):
         _refuse(kwargs, "Conv2D")
         super().__init__(filters, _to_pair(kernel_size, "kernel_size", "Conv2D"),
                          _to_pair(strides, "strides", "Conv2D"), padding.lower()
@@ -161,6 +166,7 @@ class Conv2D(_KerasConv, nn.Conv2D):
                          bias_regularizer, data_format=config.standardize_data_format(data_format),
                          name=name)
         self._take_input_shape(input_shape)
+        self._take_constraints(kernel_constraint, bias_constraint)
 
 
 
@@ -180,8 +186,8 @@ class Conv2DTranspose(_KerasConv, nn.Conv2DTranspose):
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
                  output_padding=None, data_format=None, dilation_rate=(1, 1), activation=None,
                  use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, input_shape=None, name=None,
-                 **kwargs):
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, input_shape=None, name=None, **kwargs):
         _refuse(kwargs, "Conv2DTranspose")
         if output_padding is not None:
             output_padding = _to_pair(output_padding, "output_padding", "Conv2DTranspose")
@@ -194,6 +200,7 @@ class Conv2DTranspose(_KerasConv, nn.Conv2DTranspose):
                          kernel_regularizer, bias_regularizer,
                          data_format=config.standardize_data_format(data_format), name=name)
         self._take_input_shape(input_shape)
+        self._take_constraints(kernel_constraint, bias_constraint)
 
     def _transpose_args(self, x):
         if not isinstance(self.padding, str):
@@ -766,8 +773,8 @@ class Conv1D(_KerasConv, nn.Conv1D):
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, input_shape=None, name=None,
-                 **kwargs):
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, input_shape=None, name=None, **kwargs):
         _refuse(kwargs, "Conv1D")
         one = lambda v: v[0] if isinstance(v, (tuple, list)) and len(v) == 1 else v  # noqa: E731
         padding = padding.lower() if isinstance(padding, str) else padding
@@ -776,6 +783,7 @@ class Conv1D(_KerasConv, nn.Conv1D):
                          kernel_regularizer, bias_regularizer,
                          data_format=config.standardize_data_format(data_format), name=name)
         self._take_input_shape(input_shape)
+        self._take_constraints(kernel_constraint, bias_constraint)
 
 
 

@@ -336,6 +336,8 @@ def train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch):
     device = model.device
     regularized = any(True for _, m in model.named_modules() for _ in m._penalties())
     adding = [m for _, m in model.named_modules() if m.adds_batch_losses]  # add_loss in call
+    constrained = [m for _, m in model.named_modules()  # Keras's weight constraints
+                   if getattr(m, "constrains_weights", False)]
     batch_logs = callbacks.wants("on_train_batch_end")  # built only for someone to read
     for b, batch in enumerate(loader):
         callbacks.on_train_batch_begin(b, {})
@@ -362,6 +364,8 @@ def train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch):
             model.optimizer.zero_grad()
             loss.backward()
             model.optimizer.step()
+            for m in constrained:
+                m.apply_constraints()
         elif not model._warned_nonfinite:
             # No update from this batch; TerminateOnNaN (if given) stops the run.
             warnings.warn(f"fit: non-finite loss ({value}) in epoch {epoch + 1}, batch {b}; "
