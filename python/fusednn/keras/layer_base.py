@@ -40,19 +40,26 @@ class KerasLayer:
     # Keras's weight constraints (keras.constraints): after every update of fit
     kernel_constraint = bias_constraint = None
 
-    def _take_constraints(self, kernel_constraint, bias_constraint):
+    def _take_keras_options(self, kernel_constraint, bias_constraint,
+                          activity_regularizer=None):
+        """Keras's weight constraints, and its activity regularizer (nn.layers.ActivityLoss)."""
+        from ..nn import regularizers
         from .constraints import get
 
         self.kernel_constraint, self.bias_constraint = get(kernel_constraint), \
             get(bias_constraint)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
 
-    def _constraint_config(self, config: dict) -> dict:
-        """``config`` with the constraints the layer was given, in Keras's serialized form."""
+    def _keras_options_config(self, config: dict) -> dict:
+        """``config`` with the constraints (in Keras's serialized form) and the activity
+        regularizer the layer was given."""
         from .constraints import serialize
 
         for key in ("kernel_constraint", "bias_constraint"):
             if getattr(self, key) is not None:
                 config[key] = serialize(getattr(self, key))
+        if getattr(self, "activity_regularizer", None) is not None:
+            config["activity_regularizer"] = self.activity_regularizer
         return config
 
     @property

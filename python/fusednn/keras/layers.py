@@ -13,6 +13,7 @@ from .._backend import to_host, xp_of
 from ..autograd import Tensor
 from ..models.saving import register_layer
 from ..nn.functional._args import pair
+from ..nn.layers.base import ActivityLoss
 from . import config
 from .layer_base import KerasLayer as _KerasLayer
 from .layer_base import output_sample_shape as _output_sample_shape
@@ -73,16 +74,16 @@ class Dense(nn.Dense, _KerasLayer):
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, input_dim=None,
-                 input_shape=None, name=None, **kwargs):
+                 kernel_constraint=None, bias_constraint=None, activity_regularizer=None,
+                 input_dim=None, input_shape=None, name=None, **kwargs):
         _refuse(kwargs, "Dense")
         super().__init__(units, activation, use_bias, kernel_initializer, bias_initializer,
                          kernel_regularizer, bias_regularizer, name=name)
         self._take_input_shape(input_shape, input_dim)
-        self._take_constraints(kernel_constraint, bias_constraint)
+        self._take_keras_options(kernel_constraint, bias_constraint, activity_regularizer)
 
     def get_config(self):
-        return self._constraint_config(super().get_config())
+        return self._keras_options_config(super().get_config())
 
     def get_weights(self):
         out = [self.weight.numpy().T.copy()]
@@ -138,7 +139,7 @@ class _KerasConv(_KerasLayer):
     def get_config(self):
         config = super().get_config()
         config["dilation_rate"] = config.pop("dilation")
-        return self._constraint_config(config)
+        return self._keras_options_config(config)
 
     def get_weights(self):
         out = [self.weight.numpy().transpose(self.keras_axes).copy()]
@@ -156,7 +157,8 @@ class Conv2D(_KerasConv, nn.Conv2D):
                  dilation_rate=(1, 1), activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, input_shape=None, name=None, **kwargs):
+                 bias_constraint=None, activity_regularizer=None, input_shape=None, name=None,
+                 **kwargs):
         _refuse(kwargs, "Conv2D")
         super().__init__(filters, _to_pair(kernel_size, "kernel_size", "Conv2D"),
                          _to_pair(strides, "strides", "Conv2D"), padding.lower()
@@ -166,7 +168,7 @@ class Conv2D(_KerasConv, nn.Conv2D):
                          bias_regularizer, data_format=config.standardize_data_format(data_format),
                          name=name)
         self._take_input_shape(input_shape)
-        self._take_constraints(kernel_constraint, bias_constraint)
+        self._take_keras_options(kernel_constraint, bias_constraint, activity_regularizer)
 
 
 
@@ -187,7 +189,8 @@ class Conv2DTranspose(_KerasConv, nn.Conv2DTranspose):
                  output_padding=None, data_format=None, dilation_rate=(1, 1), activation=None,
                  use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, input_shape=None, name=None, **kwargs):
+                 bias_constraint=None, activity_regularizer=None, input_shape=None, name=None,
+                 **kwargs):
         _refuse(kwargs, "Conv2DTranspose")
         if output_padding is not None:
             output_padding = _to_pair(output_padding, "output_padding", "Conv2DTranspose")
@@ -200,7 +203,7 @@ class Conv2DTranspose(_KerasConv, nn.Conv2DTranspose):
                          kernel_regularizer, bias_regularizer,
                          data_format=config.standardize_data_format(data_format), name=name)
         self._take_input_shape(input_shape)
-        self._take_constraints(kernel_constraint, bias_constraint)
+        self._take_keras_options(kernel_constraint, bias_constraint, activity_regularizer)
 
     def _transpose_args(self, x):
         if not isinstance(self.padding, str):
@@ -774,7 +777,8 @@ class Conv1D(_KerasConv, nn.Conv1D):
                  dilation_rate=1, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, input_shape=None, name=None, **kwargs):
+                 bias_constraint=None, activity_regularizer=None, input_shape=None, name=None,
+                 **kwargs):
         _refuse(kwargs, "Conv1D")
         one = lambda v: v[0] if isinstance(v, (tuple, list)) and len(v) == 1 else v  # noqa: E731
         padding = padding.lower() if isinstance(padding, str) else padding
@@ -783,7 +787,7 @@ class Conv1D(_KerasConv, nn.Conv1D):
                          kernel_regularizer, bias_regularizer,
                          data_format=config.standardize_data_format(data_format), name=name)
         self._take_input_shape(input_shape)
-        self._take_constraints(kernel_constraint, bias_constraint)
+        self._take_keras_options(kernel_constraint, bias_constraint, activity_regularizer)
 
 
 
@@ -1013,10 +1017,29 @@ class TimeDistributed(nn.Module, _KerasLayer):
         self.layer.set_weights(weights)
 
 
+class ActivityRegularization(ActivityLoss, nn.Module, _KerasLayer):
+    """Keras's: passes its input on, and adds l1 * sum(|x|) + l2 * sum(x^2) of it to the loss
+    of the batch (fit trains on it, evaluate reports it)."""
+
+    def __init__(self, l1=0.0, l2=0.0, input_shape=None, name=None, **kwargs):
+        _refuse(kwargs, "ActivityRegularization")
+        super().__init__(name)
+        self.l1, self.l2 = float(l1), float(l2)
+        self.activity_regularizer = nn.L1L2(self.l1, self.l2)
+        self._take_input_shape(input_shape)
+        self.built = True
+
+    def forward(self, x):
+        return self._record_activity(x)
+
+    def get_config(self):
+        return dict(l1=self.l1, l2=self.l2, name=self.name)
+
 GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
 GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 
-for _cls in (Dense, Conv1D, Conv2D, Conv2DTranspose, MaxPooling2D, AveragePooling2D,
+for _cls in (Dense, Conv1D, Conv2D, Conv2DTranspose, ActivityRegularization, MaxPooling2D,
+             AveragePooling2D,
              ZeroPadding2D, Flatten, Reshape, Permute, Rescaling, RepeatVector, UpSampling2D,
              Cropping2D, MaxPooling1D,
              AveragePooling1D, ReLU, LeakyReLU, Softmax, Dropout, GaussianNoise, GaussianDropout,

@@ -27,7 +27,8 @@ def _fuses_with_pool(layer, following, x) -> bool:
             getattr(type(obj), name) is getattr(base, name) for name in ("forward", "forward_nchw"))
 
     return (runs_as(layer, Conv2D) and layer._after is None and runs_as(following, MaxPool2D)
-            and following.is_2x2() and x.ndim == 4 and layer.data_format == following.data_format)
+            and following.is_2x2() and x.ndim == 4 and layer.data_format == following.data_format
+            and layer.activity_regularizer is None)  # which reads the conv's own output
 
 
 def _passed_on(x, mask):

@@ -9,7 +9,30 @@ from ..functional.activation import activation_by_name
 from ..module import Module, Parameter
 
 
-class WeightedLayer(Module):
+class ActivityLoss:
+    """Keras's activity regularization: ``activity_regularizer`` of the layer's (activated)
+    output joins the loss of the batch that made it, as a loss the layer adds (set by
+    fusednn.keras's layers; the training loop reads ``_batch_losses`` after each forward)."""
+
+    activity_regularizer = None
+
+    @property
+    def adds_batch_losses(self) -> bool:
+        return self.activity_regularizer is not None
+
+    def _record_activity(self, y):
+        if self.activity_regularizer is not None:
+            object.__setattr__(self, "_activity_losses", [self.activity_regularizer(y)])
+        return y
+
+    def _batch_losses(self):
+        return tuple(self.__dict__.get("_activity_losses", ()))
+
+    def _clear_batch_losses(self) -> None:
+        object.__setattr__(self, "_activity_losses", [])
+
+
+class WeightedLayer(ActivityLoss, Module):
     # the slope of activation="leaky_relu": torch's default here, Keras's (0.2) on the layers
     # of fusednn.keras
     leaky_relu_slope = 0.01
@@ -52,11 +75,13 @@ class WeightedLayer(Module):
         return self._after(y) if self._after else y
 
     def forward(self, x):
-        return self._apply(x, self._fused, self._after)
+        return self._record_activity(self._apply(x, self._fused, self._after))
 
     def forward_logits(self, x):
         """The layer's output without its activation: what a probability loss takes from a
         final softmax/sigmoid (see Sequential.final_activation)."""
+        if self.activity_regularizer is not None:  # it penalizes the activated output
+            self._record_activity(self._apply(x, self._fused, self._after))
         return self._apply(x, None, None)
 
     def output_activation(self):

@@ -85,7 +85,7 @@ class Conv2D(WeightedLayer):
     def forward_nchw(self, x):
         """The layer on an NCHW tensor whatever its data_format (a Sequential's chain of
         channels-last layers runs NCHW inside)."""
-        return self._conv_nchw(x, self._fused, self._after)
+        return self._record_activity(self._conv_nchw(x, self._fused, self._after))
 
     def forward_nchw_max_pooled(self, x):
         """The layer then a 2x2 stride-2 max-pool, on NCHW, through the fused conv + pool
