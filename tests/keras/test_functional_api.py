@@ -39,9 +39,7 @@ def test_what_is_not_a_chain_is_named():
         keras.Model([a, b], dense(a))
     with pytest.raises(ValueError, match="do not come from these inputs"):
         keras.Model(b, dense(a))
-    shared = L.Dense(4)
-    with pytest.raises(NotImplementedError, match="used twice"):
-        keras.Model(a, shared(shared(a)))
+    # a layer used twice (shared weights) and merged branches: test_functional_graph.py
     with pytest.raises(TypeError, match="must be a keras.Input"):
         keras.Model(np.zeros(3), dense(a))
     empty = keras.Model()  # layers added afterwards, as a Sequential

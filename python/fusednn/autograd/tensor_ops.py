@@ -248,6 +248,26 @@ class Mean(Function):
         return _spread(ctx, g / max(ctx.count, 1))  # nothing to spread over when empty
 
 
+class Extremum(Function):
+    """Element-wise maximum (``take_max``) or minimum of two broadcast arrays; the gradient
+    goes to the first where the two tie (TensorFlow's rule, what Keras's Maximum and Minimum
+    layers give there), NaN propagating as numpy's maximum/minimum do."""
+
+    @staticmethod
+    def forward(ctx, a, b, take_max):
+        xp = xp_of(a)
+        ctx.shapes = _shape(a), _shape(b)
+        ctx.first = (a >= b) if take_max else (a <= b)
+        return xp.maximum(a, b) if take_max else xp.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        na, nb = ctx.needs_input_grad[:2]
+        first = ctx.first
+        return (unbroadcast(g * first, ctx.shapes[0]).astype(g.dtype, copy=False) if na else None,
+                unbroadcast(g * ~first, ctx.shapes[1]).astype(g.dtype, copy=False) if nb else None,
+                None)
+
 class AMax(Function):
     """The maximum over ``axes``; the gradient is shared evenly by tied maxima (torch.amax's
     and Keras's reduce_max rule)."""

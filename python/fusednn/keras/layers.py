@@ -10,7 +10,7 @@ import numpy as np
 from .. import _checks, nn
 from ..nn import initializers
 from .._backend import to_host, xp_of
-from ..autograd import Tensor
+from ..autograd import Tensor, no_grad
 from ..models.saving import register_layer
 from ..nn.functional._args import pair
 from ..nn.layers.base import ActivityLoss
@@ -30,11 +30,16 @@ def _to_pair(v, what, where):
 
 
 class KerasTensor:
-    """A symbolic batch of Keras's functional API: an ``Input``, or a layer called on another
-    KerasTensor. ``keras.Model(inputs, outputs)`` reads the chain of layers between them."""
+    """A symbolic batch of Keras's functional API: an ``Input``, a layer called on another
+    KerasTensor, or a merge layer (``Add``, ``Concatenate``...) called on a list of them.
+    ``keras.Model(inputs, outputs)`` reads the graph of layers between them."""
 
-    def __init__(self, root, source=None, layer=None):
+    def __init__(self, root, source=None, layer=None, sources=None):
         self.root, self.source, self.layer = root, source, layer
+        # what the layer took: one tensor, or a merge layer's list (``merged``)
+        self.merged = sources is not None
+        self.sources = tuple(sources) if self.merged else \
+            (() if source is None else (source,))
 
     def apply_layer(self, layer, *more, **kwargs):
         if more or kwargs:
@@ -42,10 +47,27 @@ class KerasTensor:
                                       f"per layer and no call arguments")
         return KerasTensor(self.root, self, layer)
 
+    def merge_layer(self, layer, tensors, *more, **kwargs):
+        """``layer(tensors)`` for a list of KerasTensors (a merge layer's call)."""
+        if more or kwargs:
+            raise NotImplementedError(f"{layer.name}: the functional API here takes no call "
+                                      "arguments")
+        if any(not isinstance(t, KerasTensor) for t in tensors):
+            raise TypeError(f"{layer.name}: a functional call takes a list of Keras tensors "
+                            "(Input() or layer outputs)")
+        if any(t.root is not self.root for t in tensors):
+            raise NotImplementedError(f"{layer.name}: tensors from different Inputs (a model "
+                                      "with several inputs) are not supported")
+        out = KerasTensor(self.root, None, layer, sources=tensors)
+        out.shape  # a merge of shapes it cannot take fails at the call, as Keras's does
+        return out
+
     def chain(self) -> list:
-        """The layers from the root Input to this tensor, in order."""
+        """The layers from the root Input to this tensor, in order (one source each)."""
         layers, t = [], self
         while t.layer is not None:
+            if t.merged:
+                raise ValueError("a merge joins branches here: the layers are a graph")
             layers.append(t.layer)
             t = t.source
         return layers[::-1]
@@ -53,7 +75,50 @@ class KerasTensor:
     @property
     def shape(self) -> tuple:
         """(None, ...): the batch axis unknown, the rest as the layers make it."""
-        return (None,) + _output_sample_shape(self.chain(), self.root.keras_input_shape)
+        if not any(t.merged for t in graph_nodes(self)):
+            return (None,) + _output_sample_shape(self.chain(), self.root.keras_input_shape)
+        x = Tensor(np.zeros((1,) + tuple(self.root.keras_input_shape), np.float32))
+        with no_grad():
+            return (None,) + tuple(run_graph(graph_nodes(self), x, eval_mode=True).shape[1:])
+
+
+def graph_nodes(output) -> list:
+    """The KerasTensors ``output`` depends on, each once, every one after its sources: the
+    root Input first, ``output`` last."""
+    order, done, stack = [], set(), [(output, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if id(node) in done:
+            continue
+        if expanded:
+            done.add(id(node))
+            order.append(node)
+            continue
+        stack.append((node, True))
+        stack.extend((s, False) for s in reversed(node.sources) if id(s) not in done)
+    return order
+
+
+def run_graph(nodes, x, eval_mode=False):
+    """The value of the last of ``nodes`` (graph_nodes' order) for ``x`` at the Input; with
+    ``eval_mode`` each layer runs in inference mode (a shape probe)."""
+    values = {}
+    for node in nodes:
+        if node.layer is None:
+            values[id(node)] = x
+            continue
+        args = [values[id(s)] for s in node.sources]
+        layer_input = args if node.merged else args[0]
+        if eval_mode:
+            mode = node.layer.training
+            node.layer.eval()
+            try:
+                values[id(node)] = node.layer(layer_input)
+            finally:
+                node.layer.train(mode)
+        else:
+            values[id(node)] = node.layer(layer_input)
+    return values[id(nodes[-1])]
 
 
 class Input(KerasTensor):
@@ -1073,4 +1138,10 @@ from .simple_layers import (ELU, Cropping1D, Identity, PReLU, UpSampling1D,  # n
                             ZeroPadding1D)
 
 for _cls in (Normalization, ELU, Cropping1D, Identity, PReLU, UpSampling1D, ZeroPadding1D):
+    register_layer(_cls, "keras." + _cls.__name__)
+from .merging import (Add, Average, Concatenate, Maximum, Minimum, Multiply,  # noqa: E402,F401
+                      Subtract, add, average, concatenate, maximum, minimum, multiply,
+                      subtract)
+
+for _cls in (Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract):
     register_layer(_cls, "keras." + _cls.__name__)

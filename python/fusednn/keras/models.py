@@ -17,7 +17,7 @@ from ..models.sequential import Sequential as _Sequential
 from . import losses as _losses
 from . import optimizers as _optimizers
 from .layer_base import KerasLayer, leaf_layers, track_container
-from .layers import Input, KerasTensor
+from .layers import Input, KerasTensor, graph_nodes, run_graph
 
 
 class Sequential(_Sequential):
@@ -308,8 +308,9 @@ class Model(Sequential):
     ``layers``, ``get_weights`` / ``set_weights`` (its layers in the order they were
     assigned, each once) and ``save_weights`` work; ``save`` refuses it (its code is not
     data).
-    Branches of the functional API, several inputs or outputs and shared layers are not
-    supported and say so."""
+    A functional graph (branches joined by merge layers, layers called more than once) runs
+    its nodes in order; it saves its weights, not yet its structure. Several inputs or outputs
+    are not supported and say so."""
 
     def __init__(self, inputs=None, outputs=None, name: str = None, **kwargs):
         unknown = set(kwargs) - ({"trainable", "dtype"} if self._subclassed else set())
@@ -335,22 +336,43 @@ class Model(Sequential):
                             "the result of layers called on it")
         if outputs.root is not inputs:
             raise ValueError("Model: outputs do not come from these inputs")
-        layers = outputs.chain()
-        if len({id(layer) for layer in layers}) != len(layers):
-            raise NotImplementedError("Model: a layer used twice (shared weights) is not "
-                                      "supported")
-        super().__init__([inputs] + layers, name=name or "model")
+        nodes = graph_nodes(outputs)
+        calls = [node for node in nodes if node.layer is not None]
+        layers = list({id(node.layer): node.layer for node in calls}.values())  # each once
+        if not any(node.merged for node in calls) and len(layers) == len(calls):
+            super().__init__([inputs] + layers, name=name or "model")  # a chain
+            return
+        # a graph: branches joined by merge layers, or a layer called more than once (its
+        # weights shared); the model runs its nodes in order
+        super().__init__(name=name or "model")
+        self.__dict__["_graph"] = nodes
+        self.layers = []
+        for layer in layers:  # unique names, as Sequential.add makes them
+            taken = {other.name for other in self.layers}
+            base, k = layer.name, 1
+            while layer.name in taken:
+                layer.name, k = f"{base}_{k}", k + 1
+            self._modules[str(len(self.layers))] = layer
+            self.layers.append(layer)
+        self.build((None,) + tuple(inputs.keras_input_shape))
 
     # -- a subclassed model: its own call over the layers it keeps --------------------------
     @property
     def _subclassed(self) -> bool:
         return type(self).call is not Model.call
 
+    @property
+    def _graph(self):
+        """A functional model's nodes when they are not a chain (see __init__), else None."""
+        return self.__dict__.get("_graph")
+
     def call(self, inputs, training=None):
-        """The layers in order (a subclass defines its own)."""
-        return Sequential.forward(self, inputs)
+        """The layers in order, or a functional model's graph (a subclass defines its own)."""
+        return run_graph(self._graph, inputs) if self._graph else Sequential.forward(self, inputs)
 
     def forward(self, x):
+        if self._graph is not None:
+            return run_graph(self._graph, x)
         if not self._subclassed:
             return super().forward(x)
         takes = type(self).__dict__.get("_call_takes_training")
@@ -360,12 +382,30 @@ class Model(Sequential):
         return self.call(x, training=self.training) if takes else self.call(x)
 
     def forward_masked(self, x, logits: bool = False):
-        if not self._subclassed:
+        if not (self._subclassed or self._graph):
             return super().forward_masked(x, logits)
         return self.forward(x), None
 
     def final_activation(self):
-        return None if self._subclassed else super().final_activation()
+        return None if self._subclassed or self._graph else super().final_activation()
+
+    def layer_output_shapes(self, x):
+        """Each layer's output shape for the batch ``x`` (``summary``), or None for a chain
+        (which the summary runs itself): a graph's from its first call, "?" for a subclassed
+        model's (its call decides)."""
+        if self._subclassed:
+            return ["?"] * len(self.layers)
+        if self._graph is None:
+            return None
+        values, shapes = {}, {}
+        for node in self._graph:
+            if node.layer is None:
+                values[id(node)] = x
+                continue
+            args = [values[id(s)] for s in node.sources]
+            values[id(node)] = node.layer(args if node.merged else args[0])
+            shapes.setdefault(id(node.layer), str((None,) + tuple(values[id(node)].shape[1:])))
+        return [shapes[id(layer)] for layer in self.layers]
 
     def __init_subclass__(cls, **kwargs):
         """A subclass's own ``build(input_shape)`` (Keras's: make the layers there) runs, then
@@ -431,14 +471,16 @@ class Model(Sequential):
         self.__dict__["_chain"] = chain
 
     def add(self, layer):
-        if self._subclassed:
-            raise TypeError(f"{type(self).__name__}: a subclassed model's layers are the ones "
-                            "it keeps as attributes; add() is for Sequential models")
+        if self._subclassed or self._graph:
+            raise TypeError(f"{type(self).__name__}: a subclassed or functional model's "
+                            "layers are fixed by its call or graph; add() is for Sequential "
+                            "models")
         super().add(layer)
 
     def pop(self):
-        if self._subclassed:
-            raise TypeError(f"{type(self).__name__}: a subclassed model has no pop()")
+        if self._subclassed or self._graph:
+            raise TypeError(f"{type(self).__name__}: a subclassed or functional graph model "
+                            "has no pop()")
         return super().pop()
 
     def _tracked_layers(self) -> list:
@@ -449,10 +491,17 @@ class Model(Sequential):
             raise NotImplementedError(f"{type(self).__name__}: a subclassed model's structure "
                                       "is its call() code and cannot be saved; use "
                                       "save_weights / load_weights")
+        if self._graph:
+            raise NotImplementedError(f"{self.name}: a functional model whose layers branch "
+                                      "and merge (or share weights) cannot be saved yet; use "
+                                      "save_weights / load_weights")
         return super().save(path)
 
     def get_config(self) -> dict:
         if self._subclassed:
             raise NotImplementedError(f"{type(self).__name__}: a subclassed model has no "
                                       "config; define get_config for your own arguments")
+        if self._graph:
+            raise NotImplementedError(f"{self.name}: a functional graph model has no config "
+                                      "yet")
         return super().get_config()

@@ -15,14 +15,18 @@ def summary_text(model) -> str:
     model.eval()
     try:
         with no_grad():
-            # a subclassed Keras model's layers are not a chain: their shapes are its call's
-            chained = not getattr(model, "_subclassed", False)
-            for layer in getattr(model, "_tracked_layers", lambda: model.layers)():
-                x = layer(x) if chained else x
+            # a Keras model whose layers are not a chain (a functional graph, a subclassed
+            # model) tells their shapes itself
+            layers = getattr(model, "_tracked_layers", lambda: model.layers)()
+            shapes = getattr(model, "layer_output_shapes", lambda x: None)(x)
+            for k, layer in enumerate(layers):
+                if shapes is None:
+                    x = layer(x)
                 count, trained = _counts(layer)
                 counts.append((count, trained))
                 rows.append((f"{layer.name} ({type(layer).__name__})",
-                             str((None,) + x.shape[1:]) if chained else "?", f"{count:,}"))
+                             str((None,) + x.shape[1:]) if shapes is None else shapes[k],
+                             f"{count:,}"))
     finally:
         model.train(mode)
     header = ("Layer (type)", "Output shape", "Params")

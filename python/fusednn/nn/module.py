@@ -97,6 +97,11 @@ class Module:
             if training is not None:
                 kwargs["training"] = training
             return inputs[0].apply_layer(self, *inputs[1:], **kwargs)
+        if inputs and isinstance(inputs[0], (list, tuple)) and inputs[0] and \
+                hasattr(inputs[0][0], "merge_layer"):  # a merge layer on symbolic inputs
+            if training is not None:
+                kwargs["training"] = training
+            return inputs[0][0].merge_layer(self, list(inputs[0]), *inputs[1:], **kwargs)
         # Keras's layers (``keras_array_inputs``) take arrays where they take tensors;
         # fusednn's own take Tensors, as torch's modules do
         if getattr(self, "keras_array_inputs", False):

@@ -1,0 +1,151 @@
+"""Keras's merge layers — ``Add``, ``Subtract``, ``Multiply``, ``Average``, ``Maximum``,
+``Minimum``, ``Concatenate`` — and their functional forms (``add([a, b])``...): each takes a
+list of tensors (in a functional model, of the symbolic outputs of other layers) and gives
+one. Element-wise merges take shapes equal or 1 along each axis (broadcast, as Keras's)."""
+from __future__ import annotations
+
+from ..autograd import Tensor
+from ..autograd.tensor_ops import Extremum
+from ..nn import Module
+from ..nn.functional.recurrent import cat
+from .layer_base import KerasLayer, refuse
+
+
+class _Merge(Module, KerasLayer):
+    keras_array_inputs = False  # a list of inputs, each taken as Keras takes it
+    min_inputs, max_inputs = 1, None
+
+    def __init__(self, name: str = None, **kwargs):
+        refuse(kwargs, type(self).__name__)
+        super().__init__(name)
+        self.built = True
+
+    def forward(self, inputs):
+        if not isinstance(inputs, (list, tuple)):
+            raise ValueError(f"{self.name}: a merge layer takes a list of inputs, got "
+                             f"{type(inputs).__name__}")
+        inputs = [x if isinstance(x, Tensor) else _as_tensor(x) for x in inputs]
+        if len(inputs) < self.min_inputs or (self.max_inputs and len(inputs) > self.max_inputs):
+            wanted = (f"exactly {self.min_inputs}" if self.min_inputs == self.max_inputs
+                      else f"at least {self.min_inputs}")
+            raise ValueError(f"{self.name}: takes {wanted} inputs, got {len(inputs)}")
+        self._check_shapes([tuple(x.shape) for x in inputs])
+        return self._merge(inputs)
+
+    def _check_shapes(self, shapes):
+        """Keras's element-wise rule: the same rank, each axis equal or 1."""
+        for shape in shapes[1:]:
+            if len(shape) != len(shapes[0]) or any(
+                    a != b and 1 not in (a, b) for a, b in zip(shape, shapes[0])):
+                raise ValueError(f"{self.name}: inputs of shapes {shapes} cannot be merged "
+                                 "element-wise")
+
+    def get_config(self):
+        return {"name": self.name}
+
+
+def _as_tensor(x):
+    from .ops import convert_to_tensor
+
+    return convert_to_tensor(x)
+
+
+class Add(_Merge):
+    def _merge(self, xs):
+        out = xs[0]
+        for x in xs[1:]:
+            out = out + x
+        return out
+
+
+class Subtract(_Merge):
+    min_inputs = max_inputs = 2
+
+    def _merge(self, xs):
+        return xs[0] - xs[1]
+
+
+class Multiply(_Merge):
+    def _merge(self, xs):
+        out = xs[0]
+        for x in xs[1:]:
+            out = out * x
+        return out
+
+
+class Average(_Merge):
+    def _merge(self, xs):
+        return Add._merge(self, xs) / len(xs)
+
+
+class Maximum(_Merge):
+    def _merge(self, xs):
+        out = xs[0]
+        for x in xs[1:]:
+            out = Extremum.apply(out, x, True)
+        return out
+
+
+class Minimum(_Merge):
+    def _merge(self, xs):
+        out = xs[0]
+        for x in xs[1:]:
+            out = Extremum.apply(out, x, False)
+        return out
+
+
+class Concatenate(_Merge):
+    """Along ``axis`` (the last by default); the other axes must match."""
+
+    def __init__(self, axis: int = -1, name: str = None, **kwargs):
+        super().__init__(name, **kwargs)
+        self.axis = int(axis)
+
+    def _check_shapes(self, shapes):
+        rank = len(shapes[0])
+        if not -rank <= self.axis < rank:
+            raise ValueError(f"{self.name}: axis {self.axis} is out of range for inputs of rank "
+                             f"{rank}")
+        axis = self.axis % rank
+        for shape in shapes:
+            if len(shape) != rank or any(a != b for i, (a, b) in enumerate(zip(shape, shapes[0]))
+                                         if i != axis):
+                raise ValueError(f"{self.name}: inputs of shapes {shapes} differ outside the "
+                                 f"concatenation axis {self.axis}")
+
+    def _merge(self, xs):
+        return xs[0] if len(xs) == 1 else cat(xs, self.axis % xs[0].ndim)
+
+    def get_config(self):
+        return {"axis": self.axis, "name": self.name}
+
+
+def add(inputs, **kwargs):
+    return Add(**kwargs)(inputs)
+
+
+def subtract(inputs, **kwargs):
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs, **kwargs):
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs, **kwargs):
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs, **kwargs):
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs, **kwargs):
+    return Minimum(**kwargs)(inputs)
+
+
+def concatenate(inputs, axis: int = -1, **kwargs):
+    return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+MERGE_LAYERS = (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate)

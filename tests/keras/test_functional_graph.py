@@ -1,0 +1,138 @@
+"""Functional models whose layers branch and merge (Add, Concatenate...) or share weights:
+forward, training and evaluation against the same network written in torch."""
+import numpy as np
+import pytest
+
+from fusednn import keras
+from fusednn.keras import layers
+
+torch = pytest.importorskip("torch")
+rng = np.random.default_rng(21)
+
+
+def residual_model():
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((6,))
+    h = layers.Dense(8, activation="relu")(inp)
+    r = layers.Dense(8, activation="tanh")(h)
+    s = layers.Add()([h, r])
+    c = layers.Concatenate()([s, inp])
+    out = layers.Dense(3, activation="softmax")(c)
+    return keras.Model(inp, out)
+
+
+def torch_residual(weights, x):
+    k1, b1, k2, b2, k3, b3 = weights
+    h = torch.relu(x @ k1 + b1)
+    s = h + torch.tanh(h @ k2 + b2)
+    return torch.softmax(torch.cat([s, x], dim=1) @ k3 + b3, dim=1)
+
+
+def test_a_residual_model_predicts_and_trains_as_torch():
+    model = residual_model()
+    assert [layer.name for layer in model.layers] == ["dense", "dense_1", "add", "concatenate",
+                                                      "dense_2"]
+    assert model.output_shape == (None, 3)
+    x = rng.standard_normal((16, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 16)
+    weights = [torch.tensor(w, dtype=torch.float64, requires_grad=True)
+               for w in model.get_weights()]
+    probs = torch_residual(weights, torch.tensor(x, dtype=torch.float64))
+    np.testing.assert_allclose(model.predict(x, verbose=0), probs.detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy")
+    loss = -torch.log(probs[torch.arange(16), torch.tensor(y)]).mean()
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(loss.item(), rel=1e-5)
+    loss.backward()
+    model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    for ours, theirs in zip(model.get_weights(), weights):
+        np.testing.assert_allclose(ours, (theirs - 0.5 * theirs.grad).detach().numpy(),
+                                   rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("merge,op", [
+    (layers.Subtract, lambda a, b: a - b), (layers.Multiply, lambda a, b: a * b),
+    (layers.Average, lambda a, b: (a + b) / 2), (layers.Maximum, torch.maximum),
+    (layers.Minimum, torch.minimum)])
+def test_each_merge_layer_and_its_gradient(merge, op):
+    keras.utils.set_random_seed(1)
+    inp = keras.Input((5,))
+    a = layers.Dense(4)(inp)
+    b = layers.Dense(4)(inp)
+    model = keras.Model(inp, layers.Dense(1)(merge()([a, b])))
+    x = rng.standard_normal((10, 5)).astype(np.float32)
+    y = rng.standard_normal((10, 1)).astype(np.float32)
+    weights = [torch.tensor(w, dtype=torch.float64, requires_grad=True)
+               for w in model.get_weights()]
+    k1, b1, k2, b2, k3, b3 = weights
+    tx = torch.tensor(x, dtype=torch.float64)
+    pred = op(tx @ k1 + b1, tx @ k2 + b2) @ k3 + b3
+    np.testing.assert_allclose(model.predict(x, verbose=0), pred.detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+    ((pred - torch.tensor(y, dtype=torch.float64)) ** 2).mean().backward()
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    model.fit(x, y, batch_size=10, epochs=1, verbose=0)
+    for ours, theirs in zip(model.get_weights(), weights):
+        np.testing.assert_allclose(ours, (theirs - 0.1 * theirs.grad).detach().numpy(),
+                                   rtol=1e-4, atol=1e-6)
+
+
+def test_a_shared_layer_sums_the_gradients_of_its_calls():
+    keras.utils.set_random_seed(2)
+    inp = keras.Input((4,))
+    shared = layers.Dense(4, activation="tanh")
+    twice = shared(shared(inp))
+    model = keras.Model(inp, layers.Dense(1)(layers.Add()([twice, inp])))
+    assert len(model.layers) == 3 and model.count_params() == 20 + 5
+    x = rng.standard_normal((8, 4)).astype(np.float32)
+    y = rng.standard_normal((8, 1)).astype(np.float32)
+    k, b, k2, b2 = (torch.tensor(w, dtype=torch.float64, requires_grad=True)
+                    for w in model.get_weights())
+    tx = torch.tensor(x, dtype=torch.float64)
+    pred = (torch.tanh(torch.tanh(tx @ k + b) @ k + b) + tx) @ k2 + b2
+    ((pred - torch.tensor(y, dtype=torch.float64)) ** 2).mean().backward()
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    for ours, theirs in zip(model.get_weights(), (k, b, k2, b2)):
+        np.testing.assert_allclose(ours, (theirs - 0.1 * theirs.grad).detach().numpy(),
+                                   rtol=1e-4, atol=1e-6)
+
+
+def test_merges_refuse_what_keras_refuses():
+    inp = keras.Input((4,))
+    a, b = layers.Dense(3)(inp), layers.Dense(5)(inp)
+    with pytest.raises(ValueError, match="cannot be merged"):
+        layers.Add()([a, b])
+    with pytest.raises(ValueError, match="exactly 2"):
+        layers.Subtract()([a, a, a])
+    with pytest.raises(ValueError, match="differ outside the concatenation axis"):
+        layers.Concatenate(axis=0)([a, b])
+    assert layers.Concatenate()([a, b]).shape == (None, 8)
+    with pytest.raises(NotImplementedError, match="different Inputs"):
+        layers.Add()([a, layers.Dense(3)(keras.Input((4,)))])
+    model = keras.Model(inp, layers.Add()([a, layers.Dense(3)(inp)]))
+    with pytest.raises(NotImplementedError, match="save_weights"):
+        model.save("unused.keras")
+    with pytest.raises(TypeError, match="fixed by its call or graph"):
+        model.add(layers.Dense(1))
+
+
+def test_merge_layers_on_arrays_and_their_functional_forms():
+    a = rng.standard_normal((3, 4)).astype(np.float32)
+    b = rng.standard_normal((3, 1)).astype(np.float32)  # broadcast along the last axis
+    np.testing.assert_allclose(layers.add([a, b]).numpy(), a + b, rtol=1e-6)
+    np.testing.assert_allclose(layers.maximum([a, b]).numpy(), np.maximum(a, b))
+    np.testing.assert_allclose(layers.concatenate([a, b]).numpy(),
+                               np.concatenate([a, b], axis=-1))
+    assert layers.Concatenate(axis=0).get_config() == {"axis": 0, "name": "concatenate"}
+
+
+def test_save_weights_round_trip_of_a_graph_model(tmp_path):
+    model = residual_model()
+    x = rng.standard_normal((4, 6)).astype(np.float32)
+    path = str(tmp_path / "g.weights.h5")
+    model.save_weights(path)
+    other = residual_model()
+    other.set_weights([w * 0 for w in other.get_weights()])
+    other.load_weights(path)
+    np.testing.assert_array_equal(other.predict(x, verbose=0), model.predict(x, verbose=0))
