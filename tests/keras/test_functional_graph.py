@@ -111,8 +111,6 @@ def test_merges_refuse_what_keras_refuses():
     with pytest.raises(NotImplementedError, match="different Inputs"):
         layers.Add()([a, layers.Dense(3)(keras.Input((4,)))])
     model = keras.Model(inp, layers.Add()([a, layers.Dense(3)(inp)]))
-    with pytest.raises(NotImplementedError, match="save_weights"):
-        model.save("unused.keras")
     with pytest.raises(TypeError, match="fixed by its call or graph"):
         model.add(layers.Dense(1))
 
@@ -136,3 +134,44 @@ def test_save_weights_round_trip_of_a_graph_model(tmp_path):
     other.set_weights([w * 0 for w in other.get_weights()])
     other.load_weights(path)
     np.testing.assert_array_equal(other.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_save_load_clone_and_json_keep_the_graph(tmp_path):
+    model = residual_model()
+    x = rng.standard_normal((12, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 12)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.fit(x, y, epochs=2, verbose=0)
+    path = model.save(str(tmp_path / "g.keras"))
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded, keras.Model) and loaded.graph_config() == model.graph_config()
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    for m in (model, loaded):  # the optimizer state came back too: the same next step
+        m.fit(x, y, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(loaded.get_weights(), model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    clone = keras.models.clone_model(model)
+    again = keras.models.model_from_json(model.to_json())
+    for other in (clone, again):
+        assert other.graph_config() == model.graph_config()
+        other.set_weights(model.get_weights())
+        np.testing.assert_array_equal(other.predict(x, verbose=0), model.predict(x, verbose=0))
+    from fusednn.models.loading import ModelFileError, load_model
+
+    with pytest.raises(ModelFileError, match="fusednn.keras.models.load_model"):
+        load_model(path)
+
+
+def test_a_corrupt_graph_is_named_before_any_layer_runs():
+    from fusednn.keras.models import graph_model
+
+    dense = [layers.Dense(2), layers.Dense(2)]
+    for graph, match in [
+        ([[-1, [], False], [0, [0], False], [1, [3], False]], "not \\[layer"),
+        ([[-1, [], False], [0, [0, 0], False], [1, [1], False]], "takes 2 nodes"),
+        ([[-1, [], False], [0, [0], False]], "every saved layer"),
+        ([[0, [], False], [1, [0], False]], "the Input is node 0"),
+        ("nodes", "non-empty list")]:
+        with pytest.raises(ValueError, match=match):
+            graph_model(dense, (4,), graph)

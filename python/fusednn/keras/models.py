@@ -281,9 +281,40 @@ def _verbose(verbose):
 def model_from_json(json_string: str):
     """A new model (fresh weights) from ``to_json``'s text."""
     data = json.loads(json_string)
-    if not isinstance(data, dict) or data.get("class_name") not in ("Sequential", "Model"):
-        raise ValueError("model_from_json: not a Sequential model's JSON")
+    if not isinstance(data, dict) or data.get("class_name") not in ("Sequential", "Model",
+                                                                     "Functional"):
+        raise ValueError("model_from_json: not a Sequential or functional model's JSON")
+    if data["class_name"] == "Functional":
+        return Model.from_config(data.get("config"))
     return Sequential.from_config(data.get("config"))
+
+
+def graph_model(layers, input_shape, graph, name=None):
+    """The functional model ``Model.graph_config`` describes, over ``layers``; every entry is
+    checked (a file may be corrupt) before any layer is called."""
+    if not isinstance(graph, list) or not graph:
+        raise ValueError(f"a functional graph must be a non-empty list of nodes, got {graph!r}")
+    used = set()
+    for k, node in enumerate(graph):
+        if not (isinstance(node, list) and len(node) == 3 and isinstance(node[0], int)
+                and isinstance(node[1], list) and isinstance(node[2], bool)
+                and all(isinstance(s, int) and 0 <= s < k for s in node[1])):
+            raise ValueError(f"graph node {k} is not [layer, [earlier nodes], merged]: {node!r}")
+        layer, sources, merged = node
+        if (layer == -1) != (k == 0) or not -1 <= layer < len(layers):
+            raise ValueError(f"graph node {k}: layer {layer} (the Input is node 0, layer -1; "
+                             f"{len(layers)} layers)")
+        if k and (len(sources) < 1 or (not merged and len(sources) != 1)):
+            raise ValueError(f"graph node {k}: takes {len(sources)} nodes")
+        used.add(layer)
+    if used != set(range(-1, len(layers))):
+        raise ValueError("the graph does not use every saved layer")
+    inputs = Input(tuple(input_shape))
+    nodes = [inputs]
+    for layer, sources, merged in graph[1:]:
+        taken = [nodes[s] for s in sources]
+        nodes.append(layers[layer](taken) if merged else layers[layer](taken[0]))
+    return Model(inputs, nodes[-1], name=name)
 
 
 def clone_model(model):
@@ -293,9 +324,11 @@ def clone_model(model):
 
 
 def load_model(path: str, **kwargs):
-    """A model saved with ``model.save`` (fusednn's format), as a Keras-shaped Sequential."""
-    model = _loading.load_model(path, **kwargs)
-    model.__class__, model._pending_shape = Sequential, None
+    """A model saved with ``model.save`` (fusednn's format), as a Keras-shaped Sequential (a
+    functional graph as the Model it was)."""
+    model = _loading.load_model(path, make_graph=graph_model, **kwargs)
+    if not isinstance(model, Model):
+        model.__class__, model._pending_shape = Sequential, None
     return model
 
 
@@ -309,8 +342,8 @@ class Model(Sequential):
     assigned, each once) and ``save_weights`` work; ``save`` refuses it (its code is not
     data).
     A functional graph (branches joined by merge layers, layers called more than once) runs
-    its nodes in order; it saves its weights, not yet its structure. Several inputs or outputs
-    are not supported and say so."""
+    its nodes in order, and saves them (``graph_config``). Several inputs or outputs are not
+    supported and say so."""
 
     def __init__(self, inputs=None, outputs=None, name: str = None, **kwargs):
         unknown = set(kwargs) - ({"trainable", "dtype"} if self._subclassed else set())
@@ -491,17 +524,42 @@ class Model(Sequential):
             raise NotImplementedError(f"{type(self).__name__}: a subclassed model's structure "
                                       "is its call() code and cannot be saved; use "
                                       "save_weights / load_weights")
-        if self._graph:
-            raise NotImplementedError(f"{self.name}: a functional model whose layers branch "
-                                      "and merge (or share weights) cannot be saved yet; use "
-                                      "save_weights / load_weights")
         return super().save(path)
+
+    def graph_config(self):
+        """A functional graph's nodes as a file keeps them, in run order: [the index of the
+        node's layer in ``layers`` (-1: the Input), the positions of the nodes it takes, whether
+        it takes them as a list (a merge)]; None for a chain."""
+        if self._graph is None:
+            return None
+        index = {id(layer): i for i, layer in enumerate(self.layers)}
+        position = {id(node): k for k, node in enumerate(self._graph)}
+        return [[-1 if node.layer is None else index[id(node.layer)],
+                 [position[id(s)] for s in node.sources], node.merged] for node in self._graph]
 
     def get_config(self) -> dict:
         if self._subclassed:
             raise NotImplementedError(f"{type(self).__name__}: a subclassed model has no "
                                       "config; define get_config for your own arguments")
-        if self._graph:
-            raise NotImplementedError(f"{self.name}: a functional graph model has no config "
-                                      "yet")
-        return super().get_config()
+        config = super().get_config()
+        if self._graph is not None:
+            config["graph"] = self.graph_config()
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        if isinstance(config, dict) and config.get("graph") is not None:
+            layers = [layer_from_entry(entry) for entry in config.get("layers", ())]
+            shape = config.get("build_input_shape")
+            if not isinstance(shape, (list, tuple)) or len(shape) < 2:
+                raise ValueError(f"not a functional model config: {config!r}")
+            model = graph_model(layers, shape[1:], config["graph"], config.get("name"))
+            if config.get("trainable") is False:
+                model.trainable = False
+            return model
+        return super().from_config(config)
+
+    def to_json(self, **kwargs) -> str:
+        if self._graph is None:
+            return super().to_json(**kwargs)
+        return json.dumps({"class_name": "Functional", "config": self.get_config()}, **kwargs)

@@ -56,13 +56,14 @@ def _read_arrays(raw, limit, path):
         return {k: f[k] for k in f.files}
 
 
-def load_model(path: str, device: str = "cpu", max_bytes: int = MAX_BYTES):
+def load_model(path: str, device: str = "cpu", max_bytes: int = MAX_BYTES, make_graph=None):
     """The model saved at ``path``, compiled and with its optimizer and schedule restored when
     it was saved compiled, on ``device``. Any file that cannot be read raises
     :class:`ModelFileError` (a ``ValueError``) naming the file; sizes are checked against
-    ``max_bytes`` before anything is unpacked."""
+    ``max_bytes`` before anything is unpacked. ``make_graph(layers, input_shape, graph,
+    name)``: the model of a file that holds a functional graph (fusednn.keras passes it)."""
     try:
-        return _load(path, device, max_bytes)
+        return _load(path, device, max_bytes, make_graph)
     except ModelFileError:
         raise
     except (OSError, EOFError) as e:
@@ -75,7 +76,7 @@ def load_model(path: str, device: str = "cpu", max_bytes: int = MAX_BYTES):
                              f"({type(e).__name__}: {e})") from e
 
 
-def _load(path, device, max_bytes):
+def _load(path, device, max_bytes, make_graph):
     with zipfile.ZipFile(path) as z:
         names = set(z.namelist())
         if not {"model.json", "arrays.npz"} <= names:
@@ -86,7 +87,13 @@ def _load(path, device, max_bytes):
             got = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
             raise ModelFileError(f"{path}: unknown format {got!r}")
         layers = [layer_from_entry(entry) for entry in meta["layers"]]
-        model = Sequential(layers, input_shape=meta["input_shape"], name=meta["name"])
+        if meta.get("graph") is None:
+            model = Sequential(layers, input_shape=meta["input_shape"], name=meta["name"])
+        elif make_graph is None:
+            raise ModelFileError(f"{path}: holds a functional graph model; load it with "
+                                 "fusednn.keras.models.load_model")
+        else:
+            model = make_graph(layers, meta["input_shape"], meta["graph"], meta["name"])
         # The arrays cannot be larger than the weights this architecture has, and the state of
         # an optimizer over them (at most three float32 tensors per weight): a member that
         # declares more is refused before it is unpacked.
@@ -122,10 +129,12 @@ def _load(path, device, max_bytes):
             raise ModelFileError(f"{path}: compiled with optimizer {keras_opt['class']!r}, "
                                  "which this installation cannot build")
         optimizer = factory(**keras_opt["config"])
-    model.compile(optimizer=optimizer, loss=loss,
-                  metrics=[from_saved(m) for m in compiled["metrics"]],
-                  grad_clip=compiled["grad_clip"],
-                  lr_schedule=make_schedule, **compiled["optimizer_kwargs"])
+    # fusednn's compile (a functional graph's model is a fusednn.keras Model, whose own
+    # compile takes Keras's arguments)
+    Sequential.compile(model, optimizer=optimizer, loss=loss,
+                       metrics=[from_saved(m) for m in compiled["metrics"]],
+                       grad_clip=compiled["grad_clip"],
+                       lr_schedule=make_schedule, **compiled["optimizer_kwargs"])
     model._make_optimizer()
     saved = meta.get("optimizer_state")
     if saved is not None:

@@ -141,6 +141,9 @@ def save_model(model, path: str) -> str:
     arrays, meta = {}, {"format": FORMAT, "version": VERSION, "name": model.name,
                         "input_shape": list(model.sample_input_shape),
                         "layers": [layer_entry(l) for l in model.layers]}
+    graph = getattr(model, "graph_config", lambda: None)()
+    if graph is not None:  # a functional graph (fusednn.keras): its nodes, see graph_config
+        meta["graph"] = graph
     for key, value in model.state_dict().items():
         arrays["weights/" + key] = to_host(value)
     cfg = model._compile_config
