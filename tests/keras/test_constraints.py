@@ -154,3 +154,10 @@ def test_a_custom_layers_add_weight_constraint_applies_after_every_update():
     model.fit(x, -50 * x.sum(axis=1, keepdims=True), epochs=3, verbose=0)
     w = model.layers[0].w.numpy()
     assert (w >= 0).all() and (w == 0).any()  # pushed below zero, held at it
+
+
+def test_a_constraint_takes_a_tensor_and_gives_one():
+    w = keras.ops.convert_to_tensor(np.array([[3.0], [4.0]], np.float32))
+    out = constraints.MaxNorm(1.0)(w)
+    assert isinstance(out, type(w)) and not out.requires_grad
+    np.testing.assert_allclose(out.numpy().ravel(), [0.6, 0.8], rtol=1e-6)

@@ -6,11 +6,24 @@ float32, with Keras's epsilon (``keras.config.epsilon()``, 1e-7) under the norms
 from __future__ import annotations
 
 from .._backend import xp_of
+from ..autograd import Tensor
 from . import config
 
 
 class Constraint:
-    """The identity; subclasses return the constrained array (numpy or CuPy)."""
+    """The identity; subclasses return the constrained array (numpy or CuPy; a Tensor gives a
+    Tensor, without a gradient: the constraint is applied outside autograd, as Keras's)."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("__call__")
+        if own is not None:
+            def call(self, w, _own=own):
+                if isinstance(w, Tensor):
+                    return Tensor(_own(self, w.data))
+                return _own(self, w)
+            call.__doc__ = own.__doc__
+            cls.__call__ = call
 
     def __call__(self, w):
         return w
