@@ -35,12 +35,14 @@ def test_a_functional_chain_is_its_sequential_model(tmp_path):
 def test_what_is_not_a_chain_is_named():
     a, b = keras.Input((4,)), keras.Input((4,))
     dense = L.Dense(2)
-    with pytest.raises(NotImplementedError, match="one input and one output"):
-        keras.Model([a, b], dense(a))
+    with pytest.raises(ValueError, match="do not depend on input"):
+        keras.Model([a, b], dense(a))  # several inputs: test_functional_graph.py
+    with pytest.raises(NotImplementedError, match="one output is supported"):
+        keras.Model(a, [dense(a), dense(a)])
     with pytest.raises(ValueError, match="do not come from these inputs"):
         keras.Model(b, dense(a))
     # a layer used twice (shared weights) and merged branches: test_functional_graph.py
-    with pytest.raises(TypeError, match="must be a keras.Input"):
+    with pytest.raises(TypeError, match="must be keras.Input objects"):
         keras.Model(np.zeros(3), dense(a))
     empty = keras.Model()  # layers added afterwards, as a Sequential
     empty.add(L.Dense(2, input_dim=3))

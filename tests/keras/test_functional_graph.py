@@ -108,8 +108,6 @@ def test_merges_refuse_what_keras_refuses():
     with pytest.raises(ValueError, match="differ outside the concatenation axis"):
         layers.Concatenate(axis=0)([a, b])
     assert layers.Concatenate()([a, b]).shape == (None, 8)
-    with pytest.raises(NotImplementedError, match="different Inputs"):
-        layers.Add()([a, layers.Dense(3)(keras.Input((4,)))])
     model = keras.Model(inp, layers.Add()([a, layers.Dense(3)(inp)]))
     with pytest.raises(TypeError, match="fixed by its call or graph"):
         model.add(layers.Dense(1))
@@ -175,3 +173,62 @@ def test_a_corrupt_graph_is_named_before_any_layer_runs():
         ("nodes", "non-empty list")]:
         with pytest.raises(ValueError, match=match):
             graph_model(dense, (4,), graph)
+
+
+def two_input_model():
+    keras.utils.set_random_seed(3)
+    a, b = keras.Input((4,), name="a"), keras.Input((2, 3), name="b")
+    merged = layers.Concatenate()([layers.Dense(5, activation="relu")(a),
+                                   layers.Dense(5)(layers.Flatten()(b))])
+    return keras.Model([a, b], layers.Dense(1)(merged))
+
+
+def test_a_model_with_two_inputs_trains_as_torch():
+    model = two_input_model()
+    assert model.input_shape == [(None, 4), (None, 2, 3)]
+    xa = rng.standard_normal((10, 4)).astype(np.float32)
+    xb = rng.standard_normal((10, 2, 3)).astype(np.float32)
+    y = rng.standard_normal((10, 1)).astype(np.float32)
+    weights = [torch.tensor(w, dtype=torch.float64, requires_grad=True)
+               for w in model.get_weights()]
+    k1, b1, k2, b2, k3, b3 = weights
+    ta, tb = (torch.tensor(v, dtype=torch.float64) for v in (xa, xb))
+    pred = torch.cat([torch.relu(ta @ k1 + b1), tb.reshape(10, 6) @ k2 + b2], 1) @ k3 + b3
+    for given in ([xa, xb], (xa, xb), {"b": xb, "a": xa}):
+        np.testing.assert_allclose(model.predict(given, verbose=0), pred.detach().numpy(),
+                                   rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model([xa, xb]).numpy(), pred.detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+    ((pred - torch.tensor(y, dtype=torch.float64)) ** 2).mean().backward()
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    history = model.fit([xa, xb], y, batch_size=10, epochs=1, verbose=0,
+                        validation_data=([xa, xb], y))
+    for ours, theirs in zip(model.get_weights(), weights):
+        np.testing.assert_allclose(ours, (theirs - 0.1 * theirs.grad).detach().numpy(),
+                                   rtol=1e-4, atol=1e-6)
+    assert history.history["val_loss"][0] == pytest.approx(
+        model.evaluate({"a": xa, "b": xb}, y, verbose=0), rel=1e-6)
+    assert model.test_on_batch([xa, xb], y) == pytest.approx(history.history["val_loss"][0],
+                                                             rel=1e-6)
+
+
+def test_two_inputs_given_wrong_are_named():
+    model = two_input_model()
+    model.compile(optimizer="sgd", loss="mse")
+    xa, xb = np.zeros((6, 4), np.float32), np.zeros((6, 2, 3), np.float32)
+    y = np.zeros((6, 1), np.float32)
+    with pytest.raises(ValueError, match="takes 2 inputs: pass a list"):
+        model.fit(xa, y, verbose=0)
+    with pytest.raises(ValueError, match="\\[6, 5\\] samples"):
+        model.fit([xa, xb[:5]], y, verbose=0)
+    with pytest.raises(ValueError, match="no value for the Input named 'b'"):
+        model.predict({"a": xa}, verbose=0)
+    with pytest.raises(ValueError, match="input 1 \\(b\\) has samples of shape \\(3, 2\\)"):
+        model.evaluate([xa, np.zeros((6, 3, 2), np.float32)], y, verbose=0)
+    with pytest.raises(ValueError, match="2\\^24"):
+        model.predict([xa.astype(np.int64) + (1 << 25), xb], verbose=0)
+    with pytest.raises(NotImplementedError, match="save_weights"):
+        model.save("unused.keras")
+    a = keras.Input((4,))
+    with pytest.raises(ValueError, match="do not depend on input"):
+        keras.Model([a, keras.Input((2,))], layers.Dense(1)(a))

@@ -55,9 +55,6 @@ class KerasTensor:
         if any(not isinstance(t, KerasTensor) for t in tensors):
             raise TypeError(f"{layer.name}: a functional call takes a list of Keras tensors "
                             "(Input() or layer outputs)")
-        if any(t.root is not self.root for t in tensors):
-            raise NotImplementedError(f"{layer.name}: tensors from different Inputs (a model "
-                                      "with several inputs) are not supported")
         out = KerasTensor(self.root, None, layer, sources=tensors)
         out.shape  # a merge of shapes it cannot take fails at the call, as Keras's does
         return out
@@ -75,11 +72,13 @@ class KerasTensor:
     @property
     def shape(self) -> tuple:
         """(None, ...): the batch axis unknown, the rest as the layers make it."""
-        if not any(t.merged for t in graph_nodes(self)):
+        nodes = graph_nodes(self)
+        if not any(t.merged for t in nodes):
             return (None,) + _output_sample_shape(self.chain(), self.root.keras_input_shape)
-        x = Tensor(np.zeros((1,) + tuple(self.root.keras_input_shape), np.float32))
+        feed = {id(t): Tensor(np.zeros((1,) + tuple(t.keras_input_shape), np.float32))
+                for t in nodes if t.layer is None}
         with no_grad():
-            return (None,) + tuple(run_graph(graph_nodes(self), x, eval_mode=True).shape[1:])
+            return (None,) + tuple(run_graph(nodes, feed, eval_mode=True).shape[1:])
 
 
 def graph_nodes(output) -> list:
@@ -99,13 +98,14 @@ def graph_nodes(output) -> list:
     return order
 
 
-def run_graph(nodes, x, eval_mode=False):
-    """The value of the last of ``nodes`` (graph_nodes' order) for ``x`` at the Input; with
-    ``eval_mode`` each layer runs in inference mode (a shape probe)."""
+def run_graph(nodes, feed, eval_mode=False):
+    """The value of the last of ``nodes`` (graph_nodes' order) for ``feed``: each Input's
+    value by its id (or the one value of a graph with one Input); with ``eval_mode`` each
+    layer runs in inference mode (a shape probe)."""
     values = {}
     for node in nodes:
         if node.layer is None:
-            values[id(node)] = x
+            values[id(node)] = feed[id(node)] if isinstance(feed, dict) else feed
             continue
         args = [values[id(s)] for s in node.sources]
         layer_input = args if node.merged else args[0]

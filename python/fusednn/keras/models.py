@@ -10,6 +10,8 @@ import json
 
 import numpy as np
 
+from ..autograd import Tensor
+from ..nn import Module
 from ..models import loading as _loading
 from ..models.metrics import FunctionMetric, Metric
 from ..models.saving import layer_entry, layer_from_entry
@@ -289,6 +291,14 @@ def model_from_json(json_string: str):
     return Sequential.from_config(data.get("config"))
 
 
+class _PackedInputs(np.ndarray):
+    """Several inputs packed by Model._pack (passed on as they are by the calls it makes)."""
+
+
+def _missing(inp, given):
+    raise ValueError(f"no value for the Input named {inp.name!r} (given: {sorted(given)})")
+
+
 def graph_model(layers, input_shape, graph, name=None):
     """The functional model ``Model.graph_config`` describes, over ``layers``; every entry is
     checked (a file may be corrupt) before any layer is called."""
@@ -341,9 +351,9 @@ class Model(Sequential):
     ``layers``, ``get_weights`` / ``set_weights`` (its layers in the order they were
     assigned, each once) and ``save_weights`` work; ``save`` refuses it (its code is not
     data).
-    A functional graph (branches joined by merge layers, layers called more than once) runs
-    its nodes in order, and saves them (``graph_config``). Several inputs or outputs are not
-    supported and say so."""
+    A functional graph (branches joined by merge layers, layers called more than once,
+    several inputs) runs its nodes in order, and with one input saves them
+    (``graph_config``). Several outputs are not supported and say so."""
 
     def __init__(self, inputs=None, outputs=None, name: str = None, **kwargs):
         unknown = set(kwargs) - ({"trainable", "dtype"} if self._subclassed else set())
@@ -357,28 +367,37 @@ class Model(Sequential):
                                            type(self).default_name()),
                              trainable=kwargs.get("trainable", True))
             return
-        for what, value in (("inputs", inputs), ("outputs", outputs)):
-            if isinstance(value, (list, tuple, dict)):
-                if len(value) != 1:
-                    raise NotImplementedError(f"Model: one input and one output are supported, "
-                                              f"got {len(value)} {what}")
-        inputs = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
-        outputs = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
-        if not isinstance(inputs, Input) or not isinstance(outputs, KerasTensor):
-            raise TypeError("Model(inputs, outputs): inputs must be a keras.Input and outputs "
-                            "the result of layers called on it")
-        if outputs.root is not inputs:
-            raise ValueError("Model: outputs do not come from these inputs")
+        if isinstance(inputs, dict):
+            inputs = list(inputs.values())
+        inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if isinstance(outputs, (list, tuple, dict)):
+            if len(outputs) != 1:
+                raise NotImplementedError(f"Model: one output is supported, got "
+                                          f"{len(outputs)} outputs")
+            outputs = list(outputs.values() if isinstance(outputs, dict) else outputs)[0]
+        if not inputs or any(not isinstance(i, Input) for i in inputs) or \
+                not isinstance(outputs, KerasTensor):
+            raise TypeError("Model(inputs, outputs): inputs must be keras.Input objects and "
+                            "outputs the result of layers called on them")
         nodes = graph_nodes(outputs)
+        reached = [node for node in nodes if node.layer is None]
+        if any(all(r is not i for i in inputs) for r in reached):
+            raise ValueError("Model: outputs do not come from these inputs")
+        unused = [i for i in inputs if all(r is not i for r in reached)]
+        if unused:
+            raise ValueError(f"Model: the outputs do not depend on input(s) "
+                             f"{[i.name or f'#{inputs.index(i)}' for i in unused]}")
         calls = [node for node in nodes if node.layer is not None]
         layers = list({id(node.layer): node.layer for node in calls}.values())  # each once
-        if not any(node.merged for node in calls) and len(layers) == len(calls):
-            super().__init__([inputs] + layers, name=name or "model")  # a chain
+        if len(inputs) == 1 and not any(node.merged for node in calls) and \
+                len(layers) == len(calls):
+            super().__init__(inputs + layers, name=name or "model")  # a chain
             return
-        # a graph: branches joined by merge layers, or a layer called more than once (its
-        # weights shared); the model runs its nodes in order
+        # a graph: branches joined by merge layers, a layer called more than once (its
+        # weights shared), several inputs; the model runs its nodes in order
         super().__init__(name=name or "model")
         self.__dict__["_graph"] = nodes
+        self.__dict__["_graph_inputs"] = inputs
         self.layers = []
         for layer in layers:  # unique names, as Sequential.add makes them
             taken = {other.name for other in self.layers}
@@ -387,7 +406,67 @@ class Model(Sequential):
                 layer.name, k = f"{base}_{k}", k + 1
             self._modules[str(len(self.layers))] = layer
             self.layers.append(layer)
-        self.build((None,) + tuple(inputs.keras_input_shape))
+        # several inputs travel through fit, evaluate and predict packed side by side in one
+        # float32 array, each sample's inputs flattened (see _pack); forward unpacks them
+        self.build((None,) + (tuple(inputs[0].keras_input_shape) if len(inputs) == 1 else
+                              (sum(int(np.prod(i.keras_input_shape)) for i in inputs),)))
+
+    # -- several inputs ---------------------------------------------------------------------
+    @property
+    def _several_inputs(self) -> bool:
+        return len(self.__dict__.get("_graph_inputs", ())) > 1
+
+    def _feed(self, x):
+        """The graph's Input values for ``x``: one Tensor (one input), a list, tuple or dict
+        (by Input name) of them, or the packed array fit, evaluate and predict pass."""
+        inputs = self.__dict__["_graph_inputs"]
+        if len(inputs) == 1:
+            return x
+        if isinstance(x, dict):
+            x = [x[i.name] if i.name in x else _missing(i, x) for i in inputs]
+        if isinstance(x, (list, tuple)):
+            if len(x) != len(inputs):
+                raise ValueError(f"{self.name}: takes {len(inputs)} inputs, got {len(x)}")
+            x = [t if isinstance(t, Tensor) else Tensor(np.asarray(t, np.float32)) for t in x]
+            return {id(i): t for i, t in zip(inputs, x)}
+        feed, start = {}, 0
+        for i in inputs:
+            size = int(np.prod(i.keras_input_shape))
+            feed[id(i)] = x[:, start:start + size].reshape(
+                (x.shape[0],) + tuple(i.keras_input_shape))
+            start += size
+        return feed
+
+    def _pack(self, x, where):
+        """Several inputs (a list, tuple or dict by Input name of arrays) as one float32 array
+        of each sample's inputs flattened side by side; anything else as given."""
+        if not self._several_inputs or x is None or isinstance(x, _PackedInputs):
+            return x
+        inputs = self.__dict__["_graph_inputs"]
+        if isinstance(x, dict):
+            x = [x[i.name] if i.name in x else _missing(i, x) for i in inputs]
+        if not isinstance(x, (list, tuple)) or len(x) != len(inputs):
+            raise ValueError(f"{where}: {self.name} takes {len(inputs)} inputs: pass a list of "
+                             f"{len(inputs)} arrays (or a dict by Input name)")
+        arrays = [np.asarray(a) for a in x]
+        for k, (a, i) in enumerate(zip(arrays, inputs)):
+            if a.shape[1:] != tuple(i.keras_input_shape):
+                raise ValueError(f"{where}: input {k} ({i.name or 'unnamed'}) has samples of "
+                                 f"shape {a.shape[1:]}, the Input {i.keras_input_shape}")
+            if a.dtype.kind in "iu" and a.size and np.abs(a).max() >= 1 << 24:
+                raise ValueError(f"{where}: input {k} holds integers of 2^24 or more, which "
+                                 "float32 (the inputs' common type here) cannot hold exactly")
+        if len({len(a) for a in arrays}) != 1:
+            raise ValueError(f"{where}: the inputs have {[len(a) for a in arrays]} samples; "
+                             "they must have the same number")
+        return np.concatenate([a.reshape(len(a), -1).astype(np.float32, copy=False)
+                               for a in arrays], axis=1).view(_PackedInputs)
+
+    def _pack_validation(self, data):
+        if data is None or not self._several_inputs:
+            return data
+        data = tuple(data)
+        return (self._pack(data[0], "fit: validation_data"),) + data[1:]
 
     # -- a subclassed model: its own call over the layers it keeps --------------------------
     @property
@@ -401,11 +480,13 @@ class Model(Sequential):
 
     def call(self, inputs, training=None):
         """The layers in order, or a functional model's graph (a subclass defines its own)."""
-        return run_graph(self._graph, inputs) if self._graph else Sequential.forward(self, inputs)
+        if self._graph is not None:
+            return run_graph(self._graph, self._feed(inputs))
+        return Sequential.forward(self, inputs)
 
     def forward(self, x):
         if self._graph is not None:
-            return run_graph(self._graph, x)
+            return run_graph(self._graph, self._feed(x))
         if not self._subclassed:
             return super().forward(x)
         takes = type(self).__dict__.get("_call_takes_training")
@@ -430,10 +511,10 @@ class Model(Sequential):
             return ["?"] * len(self.layers)
         if self._graph is None:
             return None
-        values, shapes = {}, {}
+        values, shapes, feed = {}, {}, self._feed(x)
         for node in self._graph:
             if node.layer is None:
-                values[id(node)] = x
+                values[id(node)] = feed[id(node)] if isinstance(feed, dict) else feed
                 continue
             args = [values[id(s)] for s in node.sources]
             values[id(node)] = node.layer(args if node.merged else args[0])
@@ -470,21 +551,63 @@ class Model(Sequential):
                     "add_loss) or write the loop yourself with fusednn's autograd and "
                     "optimizers")
 
+    def _packed(self, where, args, kwargs):
+        """``args`` / ``kwargs`` of fit, evaluate, predict... with x (and fit's validation x)
+        packed when the model takes several inputs (see _pack)."""
+        if not self._several_inputs:
+            return args, kwargs
+        args, kwargs = list(args), dict(kwargs)
+        if args:
+            args[0] = self._pack(args[0], where)
+        elif "x" in kwargs:
+            kwargs["x"] = self._pack(kwargs["x"], where)
+        if "validation_data" in kwargs:
+            kwargs["validation_data"] = self._pack_validation(kwargs["validation_data"])
+        return args, kwargs
+
     def fit(self, *args, **kwargs):
         self._refuse_custom_steps("train_step", "compute_loss")
+        args, kwargs = self._packed("fit", args, kwargs)
         return super().fit(*args, **kwargs)
 
     def train_on_batch(self, *args, **kwargs):
         self._refuse_custom_steps("train_step", "compute_loss")
+        args, kwargs = self._packed("train_on_batch", args, kwargs)
         return super().train_on_batch(*args, **kwargs)
 
     def evaluate(self, *args, **kwargs):
         self._refuse_custom_steps("test_step", "compute_loss")
+        args, kwargs = self._packed("evaluate", args, kwargs)
         return super().evaluate(*args, **kwargs)
 
     def predict(self, *args, **kwargs):
         self._refuse_custom_steps("predict_step")
+        args, kwargs = self._packed("predict", args, kwargs)
         return super().predict(*args, **kwargs)
+
+    def test_on_batch(self, *args, **kwargs):
+        args, kwargs = self._packed("test_on_batch", args, kwargs)  # its len is the batch's
+        return super().test_on_batch(*args, **kwargs)
+
+    def predict_on_batch(self, *args, **kwargs):
+        args, kwargs = self._packed("predict_on_batch", args, kwargs)
+        return super().predict_on_batch(*args, **kwargs)
+
+    def __call__(self, x, training=None):
+        if self._several_inputs and isinstance(x, (list, tuple, dict)):
+            values = list(x.values()) if isinstance(x, dict) else list(x)
+            if any(isinstance(v, Tensor) for v in values):  # kept as they are, with their graph
+                return Module.__call__(self, x, training=training)
+            x = Tensor(self._pack(x, self.name))
+        return super().__call__(x, training=training)
+
+    @property
+    def input_shape(self):
+        """Keras's: (None, ...) — a list of them for a model with several inputs."""
+        if self._several_inputs:
+            return [(None,) + tuple(i.keras_input_shape)
+                    for i in self.__dict__["_graph_inputs"]]
+        return super().input_shape
 
     def __setattr__(self, key, value):
         super().__setattr__(key, value)
@@ -497,7 +620,7 @@ class Model(Sequential):
         lists, tuples and dicts included, each once); else the chain."""
         if self._subclassed:
             return leaf_layers(self._modules.values())
-        return self.__dict__["_chain"]
+        return self.__dict__.get("_chain", [])
 
     @layers.setter
     def layers(self, chain):
@@ -524,6 +647,9 @@ class Model(Sequential):
             raise NotImplementedError(f"{type(self).__name__}: a subclassed model's structure "
                                       "is its call() code and cannot be saved; use "
                                       "save_weights / load_weights")
+        if self._several_inputs:
+            raise NotImplementedError(f"{self.name}: a model with several inputs cannot be "
+                                      "saved yet; use save_weights / load_weights")
         return super().save(path)
 
     def graph_config(self):
@@ -541,6 +667,9 @@ class Model(Sequential):
         if self._subclassed:
             raise NotImplementedError(f"{type(self).__name__}: a subclassed model has no "
                                       "config; define get_config for your own arguments")
+        if self._several_inputs:
+            raise NotImplementedError(f"{self.name}: a model with several inputs has no "
+                                      "config yet")
         config = super().get_config()
         if self._graph is not None:
             config["graph"] = self.graph_config()

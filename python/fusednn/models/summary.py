@@ -37,7 +37,13 @@ def summary_text(model) -> str:
     return "\n".join([f'Model "{model.name}"', line(header), rule] + [line(r) for r in rows] +
                      [rule, f"Total params: {total:,}", f"Trainable params: {trained:,}",
                       f"Non-trainable params: {total - trained:,}",
-                      f"Input shape: {(None,) + model.sample_input_shape}"])
+                      f"Input shape: {_input_shape(model)}"])
+
+
+def _input_shape(model):
+    """(None, ...) of the model's input; a Keras model with several inputs lists theirs."""
+    shape = getattr(model, "input_shape", None)
+    return shape if isinstance(shape, list) else (None,) + model.sample_input_shape
 
 
 def _counts(layer) -> tuple:
