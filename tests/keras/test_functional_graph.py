@@ -165,12 +165,17 @@ def test_a_corrupt_graph_is_named_before_any_layer_runs():
     from fusednn.keras.models import graph_model
 
     dense = [layers.Dense(2), layers.Dense(2)]
+    one = [[[4], None]]
     for graph, match in [
-        ([[-1, [], False], [0, [0], False], [1, [3], False]], "not \\[layer"),
-        ([[-1, [], False], [0, [0, 0], False], [1, [1], False]], "takes 2 nodes"),
-        ([[-1, [], False], [0, [0], False]], "every saved layer"),
-        ([[0, [], False], [1, [0], False]], "the Input is node 0"),
-        ("nodes", "non-empty list")]:
+        ({"inputs": one, "nodes": [[-1, [], False], [0, [0], False], [1, [3], False]]},
+         "not \\[layer"),
+        ({"inputs": one, "nodes": [[-1, [], False], [0, [0, 0], False], [1, [1], False]]},
+         "takes 2 nodes"),
+        ({"inputs": one, "nodes": [[-1, [], False], [0, [0], False]]}, "every saved layer"),
+        ({"inputs": one, "nodes": [[-2, [], False], [0, [0], False], [1, [1], False]]},
+         "input 1 \\(the graph has 1"),
+        ({"inputs": [[[4, 0], None]], "nodes": []}, "not \\[shape, name\\]"),
+        ({"nodes": []}, "its inputs and nodes"), ("nodes", "its inputs and nodes")]:
         with pytest.raises(ValueError, match=match):
             graph_model(dense, (4,), graph)
 
@@ -227,8 +232,23 @@ def test_two_inputs_given_wrong_are_named():
         model.evaluate([xa, np.zeros((6, 3, 2), np.float32)], y, verbose=0)
     with pytest.raises(ValueError, match="2\\^24"):
         model.predict([xa.astype(np.int64) + (1 << 25), xb], verbose=0)
-    with pytest.raises(NotImplementedError, match="save_weights"):
-        model.save("unused.keras")
     a = keras.Input((4,))
     with pytest.raises(ValueError, match="do not depend on input"):
         keras.Model([a, keras.Input((2,))], layers.Dense(1)(a))
+
+
+def test_a_two_input_model_saves_loads_and_clones(tmp_path):
+    model = two_input_model()
+    xa = rng.standard_normal((6, 4)).astype(np.float32)
+    xb = rng.standard_normal((6, 2, 3)).astype(np.float32)
+    y = rng.standard_normal((6, 1)).astype(np.float32)
+    model.compile(optimizer="adam", loss="mse")
+    model.fit([xa, xb], y, epochs=2, verbose=0)
+    loaded = keras.models.load_model(model.save(str(tmp_path / "two.keras")))
+    assert loaded.input_shape == [(None, 4), (None, 2, 3)]
+    np.testing.assert_array_equal(loaded.predict({"a": xa, "b": xb}, verbose=0),
+                                  model.predict([xa, xb], verbose=0))
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    np.testing.assert_array_equal(clone.predict([xa, xb], verbose=0),
+                                  model.predict([xa, xb], verbose=0))

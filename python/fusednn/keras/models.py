@@ -301,30 +301,48 @@ def _missing(inp, given):
 
 def graph_model(layers, input_shape, graph, name=None):
     """The functional model ``Model.graph_config`` describes, over ``layers``; every entry is
-    checked (a file may be corrupt) before any layer is called."""
-    if not isinstance(graph, list) or not graph:
-        raise ValueError(f"a functional graph must be a non-empty list of nodes, got {graph!r}")
-    used = set()
-    for k, node in enumerate(graph):
+    checked (a file may be corrupt) before any layer is called. ``input_shape``: unused (the
+    graph holds its Inputs' shapes)."""
+    if not isinstance(graph, dict) or not isinstance(graph.get("inputs"), list) or \
+            not graph["inputs"] or not isinstance(graph.get("nodes"), list):
+        raise ValueError(f"a functional graph must hold its inputs and nodes, got {graph!r}")
+    specs = graph["inputs"]
+    for k, spec in enumerate(specs):
+        if not (isinstance(spec, list) and len(spec) == 2 and isinstance(spec[0], list)
+                and all(isinstance(d, int) and d > 0 for d in spec[0])
+                and (spec[1] is None or isinstance(spec[1], str))):
+            raise ValueError(f"graph input {k} is not [shape, name]: {spec!r}")
+    nodes_config, used, fed = graph["nodes"], set(), set()
+    for k, node in enumerate(nodes_config):
         if not (isinstance(node, list) and len(node) == 3 and isinstance(node[0], int)
                 and isinstance(node[1], list) and isinstance(node[2], bool)
                 and all(isinstance(s, int) and 0 <= s < k for s in node[1])):
             raise ValueError(f"graph node {k} is not [layer, [earlier nodes], merged]: {node!r}")
         layer, sources, merged = node
-        if (layer == -1) != (k == 0) or not -1 <= layer < len(layers):
-            raise ValueError(f"graph node {k}: layer {layer} (the Input is node 0, layer -1; "
-                             f"{len(layers)} layers)")
-        if k and (len(sources) < 1 or (not merged and len(sources) != 1)):
+        if layer < 0:  # Input -1 - layer
+            if -1 - layer >= len(specs) or sources or merged or -1 - layer in fed:
+                raise ValueError(f"graph node {k}: input {-1 - layer} (the graph has "
+                                 f"{len(specs)}, each a node of its own)")
+            fed.add(-1 - layer)
+            continue
+        if layer >= len(layers):
+            raise ValueError(f"graph node {k}: layer {layer} of {len(layers)}")
+        if len(sources) < 1 or (not merged and len(sources) != 1):
             raise ValueError(f"graph node {k}: takes {len(sources)} nodes")
         used.add(layer)
-    if used != set(range(-1, len(layers))):
-        raise ValueError("the graph does not use every saved layer")
-    inputs = Input(tuple(input_shape))
-    nodes = [inputs]
-    for layer, sources, merged in graph[1:]:
+    if used != set(range(len(layers))) or fed != set(range(len(specs))):
+        raise ValueError("the graph does not use every saved layer and input")
+    if not nodes_config or nodes_config[-1][0] < 0:
+        raise ValueError("the graph ends at an Input")
+    inputs = [Input(tuple(shape), name=input_name) for shape, input_name in specs]
+    nodes = []
+    for layer, sources, merged in nodes_config:
+        if layer < 0:
+            nodes.append(inputs[-1 - layer])
+            continue
         taken = [nodes[s] for s in sources]
         nodes.append(layers[layer](taken) if merged else layers[layer](taken[0]))
-    return Model(inputs, nodes[-1], name=name)
+    return Model(inputs if len(inputs) > 1 else inputs[0], nodes[-1], name=name)
 
 
 def clone_model(model):
@@ -352,8 +370,8 @@ class Model(Sequential):
     assigned, each once) and ``save_weights`` work; ``save`` refuses it (its code is not
     data).
     A functional graph (branches joined by merge layers, layers called more than once,
-    several inputs) runs its nodes in order, and with one input saves them
-    (``graph_config``). Several outputs are not supported and say so."""
+    several inputs) runs its nodes in order and saves them (``graph_config``). Several
+    outputs are not supported and say so."""
 
     def __init__(self, inputs=None, outputs=None, name: str = None, **kwargs):
         unknown = set(kwargs) - ({"trainable", "dtype"} if self._subclassed else set())
@@ -647,29 +665,28 @@ class Model(Sequential):
             raise NotImplementedError(f"{type(self).__name__}: a subclassed model's structure "
                                       "is its call() code and cannot be saved; use "
                                       "save_weights / load_weights")
-        if self._several_inputs:
-            raise NotImplementedError(f"{self.name}: a model with several inputs cannot be "
-                                      "saved yet; use save_weights / load_weights")
         return super().save(path)
 
     def graph_config(self):
-        """A functional graph's nodes as a file keeps them, in run order: [the index of the
-        node's layer in ``layers`` (-1: the Input), the positions of the nodes it takes, whether
-        it takes them as a list (a merge)]; None for a chain."""
+        """A functional graph as a file keeps it: its Inputs ([sample shape, name]) and its
+        nodes in run order ([the index of the node's layer in ``layers`` — -1 - k for Input
+        k —, the positions of the nodes it takes, whether it takes them as a list (a
+        merge)]); None for a chain."""
         if self._graph is None:
             return None
+        inputs = self.__dict__["_graph_inputs"]
         index = {id(layer): i for i, layer in enumerate(self.layers)}
+        index.update({id(i): -1 - k for k, i in enumerate(inputs)})
         position = {id(node): k for k, node in enumerate(self._graph)}
-        return [[-1 if node.layer is None else index[id(node.layer)],
-                 [position[id(s)] for s in node.sources], node.merged] for node in self._graph]
+        return {"inputs": [[list(i.keras_input_shape), i.name] for i in inputs],
+                "nodes": [[index[id(node if node.layer is None else node.layer)],
+                           [position[id(s)] for s in node.sources], node.merged]
+                          for node in self._graph]}
 
     def get_config(self) -> dict:
         if self._subclassed:
             raise NotImplementedError(f"{type(self).__name__}: a subclassed model has no "
                                       "config; define get_config for your own arguments")
-        if self._several_inputs:
-            raise NotImplementedError(f"{self.name}: a model with several inputs has no "
-                                      "config yet")
         config = super().get_config()
         if self._graph is not None:
             config["graph"] = self.graph_config()
@@ -679,10 +696,7 @@ class Model(Sequential):
     def from_config(cls, config):
         if isinstance(config, dict) and config.get("graph") is not None:
             layers = [layer_from_entry(entry) for entry in config.get("layers", ())]
-            shape = config.get("build_input_shape")
-            if not isinstance(shape, (list, tuple)) or len(shape) < 2:
-                raise ValueError(f"not a functional model config: {config!r}")
-            model = graph_model(layers, shape[1:], config["graph"], config.get("name"))
+            model = graph_model(layers, None, config["graph"], config.get("name"))
             if config.get("trainable") is False:
                 model.trainable = False
             return model
