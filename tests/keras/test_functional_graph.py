@@ -252,3 +252,30 @@ def test_a_two_input_model_saves_loads_and_clones(tmp_path):
     clone.set_weights(model.get_weights())
     np.testing.assert_array_equal(clone.predict([xa, xb], verbose=0),
                                   model.predict([xa, xb], verbose=0))
+
+
+def test_model_and_layer_inputs_and_outputs_make_feature_extractors():
+    """Keras's idiom: keras.Model(model.inputs, model.get_layer(name).output)."""
+    model = residual_model()
+    assert model.input is model.inputs[0] and model.outputs == [model.output]
+    hidden = model.layers[0]
+    features = keras.Model(model.inputs, hidden.output)
+    x = rng.standard_normal((5, 6)).astype(np.float32)
+    k, b = hidden.get_weights()
+    np.testing.assert_allclose(features.predict(x, verbose=0), np.maximum(x @ k + b, 0),
+                               rtol=1e-5, atol=1e-6)
+    assert hidden.input is model.input
+    keras.utils.set_random_seed(4)
+    seq = keras.Sequential([keras.Input((6,)), layers.Dense(4, activation="tanh"),
+                            layers.Dense(2)])
+    assert seq.input.shape == (None, 6) and seq.output.shape == (None, 2)
+    encoder = keras.Model(seq.input, seq.layers[0].output)
+    k, b = seq.layers[0].get_weights()
+    np.testing.assert_allclose(encoder.predict(x, verbose=0), np.tanh(x @ k + b), rtol=1e-5,
+                               atol=1e-6)
+    seq.add(layers.Dense(3))  # built again: the chain is made again, the layers' calls once
+    assert seq.output.shape == (None, 3) and seq.layers[0].output.shape == (None, 4)
+    with pytest.raises(AttributeError, match="never been called"):
+        layers.Dense(2).output
+    with pytest.raises(AttributeError, match="not built yet"):
+        keras.Sequential([layers.Dense(2)]).input

@@ -37,6 +37,22 @@ class KerasLayer:
             raise AttributeError(f"{type(self).__name__} has no kernel")
         return Tensor._from_array(self.weight.data.transpose(axes), None)
 
+    # Keras 3's symbolic input and output: those of the layer's first functional call
+    @property
+    def input(self):
+        return self._first_call("input")[0]
+
+    @property
+    def output(self):
+        return self._first_call("output")[1]
+
+    def _first_call(self, what):
+        calls = self.__dict__.get("_keras_calls")
+        if not calls:
+            raise AttributeError(f"The layer {self.name} has never been called and thus has "
+                                 f"no defined {what}.")
+        return calls[0]
+
     # Keras's weight constraints (keras.constraints): after every update of fit
     kernel_constraint = bias_constraint = None
 

@@ -45,7 +45,7 @@ class KerasTensor:
         if more or kwargs:
             raise NotImplementedError(f"{layer.name}: the functional API here takes one input "
                                       f"per layer and no call arguments")
-        return KerasTensor(self.root, self, layer)
+        return _record_call(layer, self, KerasTensor(self.root, self, layer))
 
     def merge_layer(self, layer, tensors, *more, **kwargs):
         """``layer(tensors)`` for a list of KerasTensors (a merge layer's call)."""
@@ -57,7 +57,7 @@ class KerasTensor:
                             "(Input() or layer outputs)")
         out = KerasTensor(self.root, None, layer, sources=tensors)
         out.shape  # a merge of shapes it cannot take fails at the call, as Keras's does
-        return out
+        return _record_call(layer, list(tensors), out)
 
     def chain(self) -> list:
         """The layers from the root Input to this tensor, in order (one source each)."""
@@ -79,6 +79,22 @@ class KerasTensor:
                 for t in nodes if t.layer is None}
         with no_grad():
             return (None,) + tuple(run_graph(nodes, feed, eval_mode=True).shape[1:])
+
+
+def _record_call(layer, inputs, output):
+    """Note a functional call of ``layer`` (Keras's inbound node): ``layer.input`` and
+    ``layer.output`` are those of its first."""
+    layer.__dict__.setdefault("_keras_calls", []).append((inputs, output))
+    return output
+
+
+def forget_calls(layers, root) -> None:
+    """Drop the functional calls of ``layers`` made from the Input ``root`` (a Sequential
+    model's own symbolic chain, made again when the model is built again)."""
+    for layer in layers:
+        calls = layer.__dict__.get("_keras_calls")
+        if calls:
+            calls[:] = [c for c in calls if c[1].root is not root]
 
 
 def graph_nodes(output) -> list:

@@ -19,7 +19,7 @@ from ..models.sequential import Sequential as _Sequential
 from . import losses as _losses
 from . import optimizers as _optimizers
 from .layer_base import KerasLayer, leaf_layers, track_container
-from .layers import Input, KerasTensor, graph_nodes, run_graph
+from .layers import Input, KerasTensor, forget_calls, graph_nodes, run_graph
 
 
 class Sequential(_Sequential):
@@ -46,6 +46,59 @@ class Sequential(_Sequential):
             self.trainable = False
 
     # -- Keras's model attributes -----------------------------------------------------------
+    def build(self, input_shape) -> None:
+        super().build(input_shape)
+        if not self._symbolic_by_layers():
+            return
+        old = self.__dict__.pop("_sequential_io", None)
+        if old is not None:  # built again (a layer added or popped): the chain is made again
+            forget_calls(old[2], old[0][0])
+        self._symbolic_io()
+
+    def _symbolic_by_layers(self) -> bool:
+        """Whether the model's symbolic input and output come from running an Input through
+        its layers (a Sequential), not from the graph it was made of or a call()."""
+        return "_functional_io" not in self.__dict__ and \
+            not getattr(self, "_subclassed", False)
+
+    def _symbolic_io(self):
+        """([the Inputs], the output): a functional model's own; a Sequential's, one Input of
+        its input shape run through its layers (which then know their ``input`` / ``output``,
+        as Keras's do)."""
+        io = self.__dict__.get("_functional_io")
+        if io is not None:
+            return io
+        if not self._symbolic_by_layers():
+            raise AttributeError(f"{self.name}: a subclassed model has no symbolic input or "
+                                 "output")
+        if not self.built:
+            raise AttributeError(f"{self.name}: not built yet, so it has no defined input or "
+                                 "output (start it with keras.Input or give input_shape)")
+        io = self.__dict__.get("_sequential_io")
+        if io is None:
+            x = y = Input(self.sample_input_shape)
+            for layer in self.layers:
+                y = layer(y)
+            io = self.__dict__["_sequential_io"] = ([x], y, list(self.layers))
+        return io[0], io[1]
+
+    @property
+    def inputs(self) -> list:
+        return list(self._symbolic_io()[0])
+
+    @property
+    def outputs(self) -> list:
+        return [self._symbolic_io()[1]]
+
+    @property
+    def input(self):
+        inputs = self._symbolic_io()[0]
+        return inputs[0] if len(inputs) == 1 else list(inputs)
+
+    @property
+    def output(self):
+        return self._symbolic_io()[1]
+
     @property
     def input_shape(self):
         """Keras's: the batch axis first, as None — (None, 28, 28, 1) — or None unbuilt."""
@@ -397,6 +450,7 @@ class Model(Sequential):
                 not isinstance(outputs, KerasTensor):
             raise TypeError("Model(inputs, outputs): inputs must be keras.Input objects and "
                             "outputs the result of layers called on them")
+        self.__dict__["_functional_io"] = (inputs, outputs)  # model.inputs / outputs
         nodes = graph_nodes(outputs)
         reached = [node for node in nodes if node.layer is None]
         if any(all(r is not i for i in inputs) for r in reached):
