@@ -279,3 +279,25 @@ def test_model_and_layer_inputs_and_outputs_make_feature_extractors():
         layers.Dense(2).output
     with pytest.raises(AttributeError, match="not built yet"):
         keras.Sequential([layers.Dense(2)]).input
+
+
+def test_a_conv_residual_block_and_a_lambda_on_a_list():
+    """Channels-last convs, batch normalization and a Lambda taking a list of tensors (its
+    build gets their shapes, as Keras's) inside one graph; it trains and infers."""
+    keras.utils.set_random_seed(6)
+    inp = keras.Input((8, 8, 3))
+    x = layers.Conv2D(4, 3, padding="same", activation="relu")(inp)
+    y = layers.BatchNormalization()(layers.Conv2D(4, 3, padding="same")(x))
+    z = layers.MaxPooling2D()(layers.Activation("relu")(layers.Add()([x, y])))
+    squared = layers.Lambda(lambda t: t[0] * t[1])([z, z])
+    model = keras.Model(inp, layers.Dense(2, activation="softmax")(
+        layers.GlobalAveragePooling2D()(squared)))
+    assert squared.shape == (None, 4, 4, 4)
+    x_data = rng.random((16, 8, 8, 3)).astype(np.float32)
+    y_data = rng.integers(0, 2, 16)
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x_data, y_data, epochs=3, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    probs = model.predict(x_data, verbose=0)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(model(x_data).numpy(), probs, rtol=1e-5, atol=1e-6)

@@ -544,8 +544,8 @@ class Lambda(nn.Module, _KerasLayer):
         self._take_input_shape(input_shape)
 
     def forward(self, x):
-        y = self.function(x, **self.arguments)
-        if not isinstance(y, type(x)):
+        y = self.function(x, **self.arguments)  # x: a Tensor, or a list of them
+        if not isinstance(y, Tensor):
             raise TypeError(f"{self.name}: the function must return a fusednn Tensor, got "
                             f"{type(y).__name__}")
         return y

@@ -25,6 +25,9 @@ def _as_layer_input(value, indices: bool, where: str):
     the integers a layer that ``takes_indices`` (an Embedding) gets as they are."""
     if value is None or isinstance(value, Tensor) or hasattr(value, "__cuda_array_interface__"):
         return value
+    if isinstance(value, (list, tuple)) and value and all(
+            isinstance(v, (Tensor, np.ndarray)) for v in value):
+        return [_as_layer_input(v, indices, where) for v in value]  # a list of inputs
     try:
         array = np.asarray(value)
     except (TypeError, ValueError, RuntimeError):
@@ -109,7 +112,10 @@ class Module:
             inputs = tuple(_as_layer_input(a, indices, self.name) for a in inputs)
         if not self.built:
             first = inputs[0] if inputs else None
-            self.build(tuple(first.shape) if first is not None else None)
+            if isinstance(first, (list, tuple)):  # a list of inputs: their shapes, as Keras's
+                self.build([tuple(t.shape) for t in first])
+            else:
+                self.build(tuple(first.shape) if first is not None else None)
             self.built = True
         if training is None:
             return self.forward(*inputs, **kwargs)
