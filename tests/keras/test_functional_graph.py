@@ -301,3 +301,52 @@ def test_a_conv_residual_block_and_a_lambda_on_a_list():
     probs = model.predict(x_data, verbose=0)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
     np.testing.assert_allclose(model(x_data).numpy(), probs, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("xs,ys,axes,normalize", [
+    ((3, 5), (3, 5), 1, False), ((3, 5), (3, 5), -1, True), ((2, 4, 5), (2, 6, 5), 2, False),
+    ((2, 4, 5), (2, 4, 6), (1, 1), True), ((2, 3, 4, 5), (2, 5), (3, 1), False)])
+def test_dot_and_its_gradients_against_torch(xs, ys, axes, normalize):
+    from fusednn import Tensor
+
+    x = rng.standard_normal(xs).astype(np.float32)
+    y = rng.standard_normal(ys).astype(np.float32)
+    ox, oy = Tensor(x, requires_grad=True), Tensor(y, requires_grad=True)
+    out = layers.Dot(axes, normalize=normalize)([ox, oy])
+    g = rng.standard_normal(out.shape).astype(np.float32)
+    out.backward(g)
+    tx, ty = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (x, y))
+    a0, a1 = (axes if isinstance(axes, tuple) else (axes, axes))
+    a0, a1 = a0 % len(xs), a1 % len(ys)
+    nx = torch.nn.functional.normalize(tx, dim=a0, eps=1e-7) if normalize else tx
+    ny = torch.nn.functional.normalize(ty, dim=a1, eps=1e-7) if normalize else ty
+    ref = torch.stack([torch.tensordot(nx[i], ny[i], dims=([a0 - 1], [a1 - 1]))
+                       for i in range(xs[0])])
+    ref = ref[:, None] if ref.ndim == 1 else ref
+    ref.backward(torch.tensor(g, dtype=torch.float64))
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ox.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(oy.grad.numpy(), ty.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_a_matrix_factorization_model_with_dot_trains_and_saves(tmp_path):
+    keras.utils.set_random_seed(7)
+    users, items = keras.Input((1,), name="user"), keras.Input((1,), name="item")
+    u = layers.Flatten()(layers.Embedding(10, 4)(users))
+    v = layers.Flatten()(layers.Embedding(12, 4)(items))
+    model = keras.Model([users, items], layers.dot([u, v], axes=1))
+    assert model.output_shape == (None, 1)
+    uid, iid = rng.integers(0, 10, (64, 1)), rng.integers(0, 12, (64, 1))
+    rating = ((uid % 3) + (iid % 2)).astype(np.float32)
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
+    history = model.fit([uid, iid], rating, epochs=20, verbose=0)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+    loaded = keras.models.load_model(model.save(str(tmp_path / "mf.keras")))
+    np.testing.assert_array_equal(loaded.predict([uid, iid], verbose=0),
+                                  model.predict([uid, iid], verbose=0))
+    assert layers.Dot((1, 2), normalize=True).get_config() == {
+        "axes": [1, 2], "normalize": True, "name": "dot"}
+    with pytest.raises(ValueError, match="over the batch axis"):
+        layers.Dot(0)([u, v])
+    with pytest.raises(ValueError, match="differ in size"):
+        layers.Dot(1)([u, layers.Dense(3)(u)])

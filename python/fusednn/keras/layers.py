@@ -1155,9 +1155,9 @@ from .simple_layers import (ELU, Cropping1D, Identity, PReLU, UpSampling1D,  # n
 
 for _cls in (Normalization, ELU, Cropping1D, Identity, PReLU, UpSampling1D, ZeroPadding1D):
     register_layer(_cls, "keras." + _cls.__name__)
-from .merging import (Add, Average, Concatenate, Maximum, Minimum, Multiply,  # noqa: E402,F401
-                      Subtract, add, average, concatenate, maximum, minimum, multiply,
-                      subtract)
+from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum,  # noqa: E402,F401
+                      Multiply, Subtract, add, average, concatenate, dot, maximum, minimum,
+                      multiply, subtract)
 
-for _cls in (Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract):
+for _cls in (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract):
     register_layer(_cls, "keras." + _cls.__name__)

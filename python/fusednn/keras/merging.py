@@ -1,7 +1,7 @@
 """Keras's merge layers — ``Add``, ``Subtract``, ``Multiply``, ``Average``, ``Maximum``,
-``Minimum``, ``Concatenate`` — and their functional forms (``add([a, b])``...): each takes a
-list of tensors (in a functional model, of the symbolic outputs of other layers) and gives
-one. Element-wise merges take shapes equal or 1 along each axis (broadcast, as Keras's)."""
+``Minimum``, ``Concatenate``, ``Dot`` — and their functional forms (``add([a, b])``...):
+each takes a list of tensors (in a functional model, of the symbolic outputs of other layers)
+and gives one. Element-wise merges take shapes equal or 1 along each axis (broadcast, as Keras's)."""
 from __future__ import annotations
 
 from ..autograd import Tensor
@@ -120,6 +120,70 @@ class Concatenate(_Merge):
         return {"axis": self.axis, "name": self.name}
 
 
+class Dot(_Merge):
+    """Keras's Dot: the dot product of two tensors along ``axes`` (an int for both, or one
+    each), the batch axis kept: (batch, n) . (batch, n) -> (batch, 1); (batch, m, n) .
+    (batch, k, n) with axes 2 -> (batch, m, k). ``normalize``: each input L2-normalized along
+    its axis first (Keras's x * min(1/sqrt(sum x^2), 1/epsilon)): the cosine similarity."""
+
+    min_inputs = max_inputs = 2
+
+    def __init__(self, axes, normalize: bool = False, name: str = None, **kwargs):
+        super().__init__(name, **kwargs)
+        if isinstance(axes, (list, tuple)):
+            if len(axes) != 2:
+                raise ValueError(f"Dot: axes must be an int or a pair, got {axes!r}")
+            axes = (int(axes[0]), int(axes[1]))
+        else:
+            axes = int(axes)
+        self.axes, self.normalize = axes, bool(normalize)
+
+    def _pair(self, shapes):
+        axes = self.axes if isinstance(self.axes, tuple) else (self.axes, self.axes)
+        return tuple(a % len(shape) for a, shape in zip(axes, shapes))
+
+    def _check_shapes(self, shapes):
+        if any(len(shape) < 2 for shape in shapes):
+            raise ValueError(f"{self.name}: takes inputs with a batch axis and at least one "
+                             f"more, got shapes {shapes}")
+        a0, a1 = self._pair(shapes)
+        if 0 in (a0, a1):
+            raise ValueError(f"{self.name}: cannot take the dot product over the batch axis")
+        if shapes[0][a0] != shapes[1][a1]:
+            raise ValueError(f"{self.name}: axis {a0} of {shapes[0]} and axis {a1} of "
+                             f"{shapes[1]} differ in size")
+        if shapes[0][0] != shapes[1][0]:
+            raise ValueError(f"{self.name}: the inputs have batch sizes {shapes[0][0]} and "
+                             f"{shapes[1][0]}")
+
+    def _merge(self, xs):
+        x, y = xs
+        a0, a1 = self._pair([tuple(x.shape), tuple(y.shape)])
+        if self.normalize:
+            x, y = _l2_normalized(x, a0), _l2_normalized(y, a1)
+        batch = x.shape[0]
+        x_rest = [d for i, d in enumerate(x.shape) if i not in (0, a0)]
+        y_rest = [d for i, d in enumerate(y.shape) if i not in (0, a1)]
+        x = x.permute(0, *[i for i in range(1, x.ndim) if i != a0], a0)
+        y = y.permute(0, a1, *[i for i in range(1, y.ndim) if i != a1])
+        out = x.reshape(batch, -1 if x_rest else 1, x.shape[-1]) @ \
+            y.reshape(batch, y.shape[1], -1 if y_rest else 1)
+        shape = [batch] + x_rest + y_rest
+        return out.reshape(*(shape if len(shape) > 1 else [batch, 1]))
+
+    def get_config(self):
+        return {"axes": list(self.axes) if isinstance(self.axes, tuple) else self.axes,
+                "normalize": self.normalize, "name": self.name}
+
+
+def _l2_normalized(x, axis):
+    from .config import epsilon
+
+    inverse = Extremum.apply(1.0 / (x * x).sum(axis=axis, keepdims=True).sqrt(),
+                             1.0 / epsilon(), False)
+    return x * inverse
+
+
 def add(inputs, **kwargs):
     return Add(**kwargs)(inputs)
 
@@ -148,4 +212,8 @@ def concatenate(inputs, axis: int = -1, **kwargs):
     return Concatenate(axis=axis, **kwargs)(inputs)
 
 
-MERGE_LAYERS = (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate)
+def dot(inputs, axes=-1, normalize: bool = False, **kwargs):
+    return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)
+
+
+MERGE_LAYERS = (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot)
