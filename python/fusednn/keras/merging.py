@@ -1,7 +1,8 @@
 """Keras's merge layers — ``Add``, ``Subtract``, ``Multiply``, ``Average``, ``Maximum``,
 ``Minimum``, ``Concatenate``, ``Dot`` — and their functional forms (``add([a, b])``...):
 each takes a list of tensors (in a functional model, of the symbolic outputs of other layers)
-and gives one. Element-wise merges take shapes equal or 1 along each axis (broadcast, as Keras's)."""
+and gives one. Element-wise merges take shapes equal or 1 along each axis (broadcast, as
+Keras's)."""
 from __future__ import annotations
 
 from ..autograd import Tensor
