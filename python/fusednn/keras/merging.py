@@ -5,6 +5,9 @@ and gives one. Element-wise merges take shapes equal or 1 along each axis (broad
 Keras's)."""
 from __future__ import annotations
 
+import functools
+import operator
+
 from ..autograd import Tensor
 from ..autograd.tensor_ops import Extremum
 from ..nn import Module
@@ -41,6 +44,11 @@ class _Merge(Module, KerasLayer):
                 raise ValueError(f"{self.name}: inputs of shapes {shapes} cannot be merged "
                                  "element-wise")
 
+    combine = None  # an element-wise merge's operation, folded over the inputs in order
+
+    def _merge(self, xs):
+        return functools.reduce(self.combine, xs)
+
     def get_config(self):
         return {"name": self.name}
 
@@ -52,47 +60,31 @@ def _as_tensor(x):
 
 
 class Add(_Merge):
-    def _merge(self, xs):
-        out = xs[0]
-        for x in xs[1:]:
-            out = out + x
-        return out
+    combine = staticmethod(operator.add)
 
 
 class Subtract(_Merge):
     min_inputs = max_inputs = 2
-
-    def _merge(self, xs):
-        return xs[0] - xs[1]
+    combine = staticmethod(operator.sub)
 
 
 class Multiply(_Merge):
-    def _merge(self, xs):
-        out = xs[0]
-        for x in xs[1:]:
-            out = out * x
-        return out
+    combine = staticmethod(operator.mul)
 
 
 class Average(_Merge):
+    combine = staticmethod(operator.add)
+
     def _merge(self, xs):
-        return Add._merge(self, xs) / len(xs)
+        return super()._merge(xs) / len(xs)
 
 
 class Maximum(_Merge):
-    def _merge(self, xs):
-        out = xs[0]
-        for x in xs[1:]:
-            out = Extremum.apply(out, x, True)
-        return out
+    combine = staticmethod(lambda a, b: Extremum.apply(a, b, True))
 
 
 class Minimum(_Merge):
-    def _merge(self, xs):
-        out = xs[0]
-        for x in xs[1:]:
-            out = Extremum.apply(out, x, False)
-        return out
+    combine = staticmethod(lambda a, b: Extremum.apply(a, b, False))
 
 
 class Concatenate(_Merge):
@@ -185,32 +177,16 @@ def _l2_normalized(x, axis):
     return x * inverse
 
 
-def add(inputs, **kwargs):
-    return Add(**kwargs)(inputs)
+def _functional_form(cls):
+    def merge(inputs, **kwargs):
+        return cls(**kwargs)(inputs)
+    merge.__name__ = merge.__qualname__ = cls.__name__.lower()
+    merge.__doc__ = f"``{cls.__name__}(**kwargs)(inputs)``, Keras's functional form."
+    return merge
 
 
-def subtract(inputs, **kwargs):
-    return Subtract(**kwargs)(inputs)
-
-
-def multiply(inputs, **kwargs):
-    return Multiply(**kwargs)(inputs)
-
-
-def average(inputs, **kwargs):
-    return Average(**kwargs)(inputs)
-
-
-def maximum(inputs, **kwargs):
-    return Maximum(**kwargs)(inputs)
-
-
-def minimum(inputs, **kwargs):
-    return Minimum(**kwargs)(inputs)
-
-
-def concatenate(inputs, axis: int = -1, **kwargs):
-    return Concatenate(axis=axis, **kwargs)(inputs)
+add, subtract, multiply, average, maximum, minimum, concatenate = map(
+    _functional_form, (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate))
 
 
 def dot(inputs, axes=-1, normalize: bool = False, **kwargs):

@@ -11,14 +11,15 @@ def check_tensor(x, where, name):
         raise TypeError(f"{where}: {name} must be a fusednn.Tensor, got {type(x).__name__}")
 
 
-def check_bias(bias, weight, where, outputs: str):
-    """A bias, when given, is a Tensor of one value per output (weight's first axis)."""
+def check_bias(bias, weight, where, outputs: str, axis: int = 0):
+    """A bias, when given, is a Tensor of one value per output (weight's ``axis``: its first,
+    a transposed conv's second)."""
     if bias is None:
         return
     check_tensor(bias, where, "bias")
-    if bias.shape != (weight.shape[0],):
+    if bias.shape != (weight.shape[axis],):
         raise ValueError(f"{where}: bias of shape {bias.shape} does not match "
-                         f"{weight.shape[0]} output {outputs}")
+                         f"{weight.shape[axis]} output {outputs}")
 
 
 def pair(v, what, where):

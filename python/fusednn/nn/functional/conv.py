@@ -54,23 +54,34 @@ def conv_geometry(x_shape, kernel, stride, padding, dilation, where):
     return geometry, (out_h, out_w)
 
 
+def _check_operands(input, weight, bias, name, transposed=False):
+    """An NCHW input, a 4-D weight whose input-channel axis matches it — conv2d's (out, in,
+    kh, kw), or a transposed conv's (in, out, kh, kw) — and a bias of one value per output
+    channel, each error naming ``name``."""
+    _check_tensor(input, name, "input")
+    _check_tensor(weight, name, "weight")
+    takes, gives = (0, 1) if transposed else (1, 0)
+    if input.ndim != 4:
+        raise ValueError(f"{name}: input must be 4-D (N, C, H, W), got shape {input.shape}")
+    if weight.ndim != 4:
+        layout = "in_channels, out_channels" if transposed else "out_channels, in_channels"
+        raise ValueError(f"{name}: weight must be 4-D ({layout}, kh, kw), got shape "
+                         f"{weight.shape}")
+    if input.shape[1] != weight.shape[takes]:
+        raise ValueError(f"{name}: input has {input.shape[1]} channels (shape {input.shape}) but "
+                         f"the weight {weight.shape} expects {weight.shape[takes]}")
+    if min(input.shape[1:]) < 1 or min(weight.shape) < 1:
+        raise ValueError(f"{name}: empty dimension in input {input.shape} or weight "
+                         f"{weight.shape}")
+    check_bias(bias, weight, name, "channels", gives)
+
+
 def _conv2d_geometry(input, weight, bias, stride, padding, dilation, activation, name):
     """conv2d's arguments checked (each error naming ``name``); the window's ConvGeometry."""
     _check_tensor(input, name, "input")
     _check_tensor(weight, name, "weight")
     act_code(activation, name)
-    if input.ndim != 4:
-        raise ValueError(f"{name}: input must be 4-D (N, C, H, W), got shape {input.shape}")
-    if weight.ndim != 4:
-        raise ValueError(f"{name}: weight must be 4-D (out_channels, in_channels, kh, kw), got "
-                         f"shape {weight.shape}")
-    if input.shape[1] != weight.shape[1]:
-        raise ValueError(f"{name}: input has {input.shape[1]} channels (shape {input.shape}) but "
-                         f"the weight {weight.shape} expects {weight.shape[1]}")
-    if min(input.shape[1:]) < 1 or min(weight.shape) < 1:
-        raise ValueError(f"{name}: empty dimension in input {input.shape} or weight "
-                         f"{weight.shape}")
-    check_bias(bias, weight, name, "channels")
+    _check_operands(input, weight, bias, name)
     geometry, _ = conv_geometry(input.shape, weight.shape[2:], stride, padding, dilation, name)
     return geometry
 
@@ -134,26 +145,9 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=
     out_channels, kh, kw). The output is (N, out_channels, H_out, W_out) with
     H_out = (H - 1)*stride - 2*padding + dilation*(kh - 1) + output_padding + 1;
     ``output_padding`` (added at the bottom/right) must be smaller than the stride."""
-    _check_tensor(input, name, "input")
-    _check_tensor(weight, name, "weight")
     if groups != 1:
         raise NotImplementedError(f"{name}: groups={groups} is not supported")
-    if input.ndim != 4:
-        raise ValueError(f"{name}: input must be 4-D (N, C, H, W), got shape {input.shape}")
-    if weight.ndim != 4:
-        raise ValueError(f"{name}: weight must be 4-D (in_channels, out_channels, kh, kw), got "
-                         f"shape {weight.shape}")
-    if input.shape[1] != weight.shape[0]:
-        raise ValueError(f"{name}: input has {input.shape[1]} channels (shape {input.shape}) but "
-                         f"the weight {weight.shape} expects {weight.shape[0]}")
-    if min(input.shape[1:]) < 1 or min(weight.shape) < 1:
-        raise ValueError(f"{name}: empty dimension in input {input.shape} or weight "
-                         f"{weight.shape}")
-    if bias is not None:
-        _check_tensor(bias, name, "bias")
-        if bias.shape != (weight.shape[1],):
-            raise ValueError(f"{name}: bias of shape {bias.shape} does not match "
-                             f"{weight.shape[1]} output channels")
+    _check_operands(input, weight, bias, name, transposed=True)
     if isinstance(padding, str):
         raise ValueError(f"{name}: padding must be an int or a pair (torch's conv_transpose2d "
                          f"takes no {padding!r})")
