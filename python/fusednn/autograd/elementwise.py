@@ -111,6 +111,12 @@ FORMULAS = {
                   lambda xp, x, a: (x > a[0]).astype(x.dtype)),
     # arg: (negative_slope, max_value, threshold)
     "keras_relu": (_keras_relu, _keras_relu_slope),
+    # and the element-wise math of keras.ops
+    "log1p": (lambda xp, x, a: xp.log1p(x), lambda xp, x, a: 1 / (1 + x)),
+    "expm1": (lambda xp, x, a: xp.expm1(x), lambda xp, x, a: xp.exp(x)),
+    "sin": (lambda xp, x, a: xp.sin(x), lambda xp, x, a: xp.cos(x)),
+    "cos": (lambda xp, x, a: xp.cos(x), lambda xp, x, a: -xp.sin(x)),
+    "sign": (lambda xp, x, a: xp.sign(x), lambda xp, x, a: xp.zeros_like(x)),
 }
 
 

@@ -268,6 +268,26 @@ class Extremum(Function):
                 unbroadcast(g * ~first, ctx.shapes[1]).astype(g.dtype, copy=False) if nb else None,
                 None)
 
+class Where(Function):
+    """``x1`` where ``condition`` (an array, no gradient) holds, else ``x2``; each gradient
+    goes where its value was taken, summed back over broadcast axes."""
+
+    @staticmethod
+    def forward(ctx, condition, x1, x2):
+        xp = xp_of(x1)
+        ctx.shapes = _shape(x1), _shape(x2)
+        ctx.condition = condition
+        out = xp.where(condition, x1, x2)
+        return out.astype(xp.result_type(x1, x2), copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        n1, n2 = ctx.needs_input_grad[1:3]
+        c = ctx.condition
+        return (None,
+                unbroadcast(g * c, ctx.shapes[0]).astype(g.dtype, copy=False) if n1 else None,
+                unbroadcast(g * ~c, ctx.shapes[1]).astype(g.dtype, copy=False) if n2 else None)
+
 class AMax(Function):
     """The maximum over ``axes``; the gradient is shared evenly by tied maxima (torch.amax's
     and Keras's reduce_max rule)."""
