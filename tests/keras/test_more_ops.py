@@ -86,3 +86,37 @@ def test_sign_has_a_zero_gradient_and_constants_have_none():
         ops.split(X, 3, axis=1)
     with pytest.raises(NotImplementedError, match="ord=3"):
         ops.norm(X, ord=3)
+
+
+EINSUMS = [("ij,jk->ik", [(3, 4), (4, 5)]), ("bqd,bkd->bqk", [(2, 3, 4), (2, 5, 4)]),
+           ("i,j->ij", [(3,), (4,)]), ("ij->i", [(3, 4)]), ("ij->ji", [(3, 4)]),
+           ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 5)]), ("ij,ij->", [(3, 4), (3, 4)]),
+           ("ij,jk", [(3, 4), (4, 2)]), ("bhqk,bhkd->bhqd", [(2, 2, 3, 4), (2, 2, 4, 5)]),
+           ("ijk->k", [(2, 3, 4)]), ("ij,k->ik", [(2, 3), (4,)])]
+
+
+@pytest.mark.parametrize("subscripts,shapes", EINSUMS, ids=[e[0] for e in EINSUMS])
+def test_einsum_and_its_gradients_against_torch(subscripts, shapes):
+    arrays = [rng.standard_normal(shape).astype(np.float32) for shape in shapes]
+    xs = [Tensor(a, requires_grad=True) for a in arrays]
+    out = ops.einsum(subscripts, *xs)
+    ts = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
+    ref = torch.einsum(subscripts, *ts)
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=2e-5, atol=1e-5)
+    r = rng.standard_normal(tuple(ref.shape))
+    (out * Tensor(r.astype(np.float32))).sum().backward()
+    (ref * torch.tensor(r)).sum().backward()
+    for x, t in zip(xs, ts):
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("subscripts,operands,error,match", [
+    ("...ij,...jk->...ik", (X, Y.T), NotImplementedError, "ellipses"),
+    ("ii->i", (X[:, :3],), NotImplementedError, "repeats an index"),
+    ("ij,jk->iz", (X, Y.T), ValueError, "not among the operands"),
+    ("i1->i", (X,), ValueError, "letters"),
+    ("ij,jk->ik", (X,), ValueError, "names 2 operands, got 1"),
+    ("ijk,jk->ik", (X, Y.T), ValueError, "names 3 axes")])
+def test_einsum_refuses_what_it_does_not_take(subscripts, operands, error, match):
+    with pytest.raises(error, match=match):
+        ops.einsum(subscripts, *operands)

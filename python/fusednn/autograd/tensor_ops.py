@@ -288,6 +288,66 @@ class Where(Function):
                 unbroadcast(g * c, ctx.shapes[0]).astype(g.dtype, copy=False) if n1 else None,
                 unbroadcast(g * ~c, ctx.shapes[1]).astype(g.dtype, copy=False) if n2 else None)
 
+def einsum_parts(subscripts: str, count: int):
+    """(the operands' index strings, the output's) of an explicit or implicit (numpy's rule:
+    the indices seen once, sorted) einsum over ``count`` operands; ellipses and an index
+    repeated within one operand (a diagonal) are refused."""
+    subscripts = subscripts.replace(" ", "")
+    if "." in subscripts:
+        raise NotImplementedError("einsum: ellipses (...) are not supported; name every axis")
+    inputs, arrow, output = subscripts.partition("->")
+    parts = inputs.split(",")
+    if len(parts) != count:
+        raise ValueError(f"einsum: {subscripts!r} names {len(parts)} operands, got {count}")
+    if not all(p.isalpha() for p in parts + ([output] if output else [])):
+        raise ValueError(f"einsum: {subscripts!r}: indices are letters")
+    for p in parts + [output]:
+        if len(set(p)) != len(p):
+            raise NotImplementedError(f"einsum: {p!r} repeats an index (a diagonal or trace)")
+    if not arrow:
+        seen = "".join(parts)
+        output = "".join(sorted(c for c in set(seen) if seen.count(c) == 1))
+    elif set(output) - set("".join(parts)):
+        raise ValueError(f"einsum: output indices {output!r} not among the operands'")
+    return parts, output
+
+
+class Einsum(Function):
+    """numpy's einsum over named indices; the gradient of each operand is the einsum of the
+    output's gradient with the other operands, broadcast along the indices that only that
+    operand had (summed away in the forward)."""
+
+    @staticmethod
+    def forward(ctx, subscripts, *operands):
+        parts, output = einsum_parts(subscripts, len(operands))
+        for p, a in zip(parts, operands):
+            if len(p) != a.ndim:
+                raise ValueError(f"einsum: {p!r} names {len(p)} axes of an operand of shape "
+                                 f"{a.shape}")
+        ctx.parts, ctx.output = parts, output
+        ctx.save_for_backward(*operands)
+        return xp_of(operands[0]).einsum(f"{','.join(parts)}->{output}", *operands)
+
+    @staticmethod
+    def backward(ctx, g):
+        operands = ctx.saved_tensors
+        xp = xp_of(g)
+        grads = [None]
+        for k, (part, needs) in enumerate(zip(ctx.parts, ctx.needs_input_grad[1:])):
+            if not needs:
+                grads.append(None)
+                continue
+            others = [p for j, p in enumerate(ctx.parts) if j != k]
+            kept = "".join(c for c in part if c in ctx.output or any(c in p for p in others))
+            grad = xp.einsum(f"{','.join([ctx.output] + others)}->{kept}", g,
+                             *[a for j, a in enumerate(operands) if j != k])
+            # indices only this operand had: the gradient is the same along them
+            shape = tuple(operands[k].shape[i] if c in kept else 1 for i, c in enumerate(part))
+            order = [kept.index(c) for c in part if c in kept]
+            grad = grad.transpose(order).reshape(shape) if kept else grad.reshape(shape)
+            grads.append(xp.broadcast_to(grad, operands[k].shape).astype(g.dtype))
+        return tuple(grads)
+
 class AMax(Function):
     """The maximum over ``axes``; the gradient is shared evenly by tied maxima (torch.amax's
     and Keras's reduce_max rule)."""

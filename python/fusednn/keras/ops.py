@@ -10,7 +10,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..autograd.elementwise import ElementwiseActivation
-from ..autograd.tensor_ops import AMax, Extremum, Where
+from ..autograd.tensor_ops import AMax, Einsum, Extremum, Where
 from ..nn import functional as F
 from ..nn.functional.recurrent import cat
 from . import activations as _activations
@@ -191,6 +191,12 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 (Keras's name)
         return sum(x.abs(), axis, keepdims)
     raise NotImplementedError(f"norm: ord={ord!r} is not supported here (None, 2, 'fro', "
                               "or 1 over one axis)")
+
+
+def einsum(subscripts, *operands):
+    """numpy's einsum with named indices (explicit ``->`` or numpy's implicit output); no
+    ellipses, no index repeated within one operand."""
+    return Einsum.apply(subscripts, *[_t(x) for x in operands])
 
 
 def stack(xs, axis=0):
