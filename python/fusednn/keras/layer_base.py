@@ -158,22 +158,21 @@ class KerasLayer:
 
     def compute_output_shape(self, input_shape) -> tuple:
         """The output's shape for ``input_shape`` (batch axis included, None allowed)."""
-        return (input_shape[0],) + output_sample_shape([self], tuple(input_shape[1:]))
+        return (input_shape[0],) + output_sample_shape(self, tuple(input_shape[1:]))
 
 
-def output_sample_shape(layers, sample_shape) -> tuple:
-    """The sample shape ``layers`` make of ``sample_shape``: one zero sample through them, each
-    in eval mode, without a graph."""
-    x = Tensor(np.zeros((1,) + tuple(sample_shape), np.float32))
-    with no_grad():
-        for layer in layers:
-            mode = layer.training
-            layer.eval()
-            try:
-                x = layer(x)
-            finally:
-                layer.train(mode)
-    return tuple(x.shape[1:])
+def output_sample_shape(layer, sample_shape) -> tuple:
+    """The sample shape ``layer`` makes of a zero sample of ``sample_shape`` (a list of sample
+    shapes: of a list of them, a merge layer's input), in eval mode, without a graph."""
+    zero = lambda shape: Tensor(np.zeros((1,) + tuple(shape), np.float32))  # noqa: E731
+    x = [zero(s) for s in sample_shape] if isinstance(sample_shape, list) else zero(sample_shape)
+    mode = layer.training
+    layer.eval()
+    try:
+        with no_grad():
+            return tuple(layer(x).shape[1:])
+    finally:
+        layer.train(mode)
 
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from .. import _checks, nn
 from ..nn import initializers
 from .._backend import to_host, xp_of
-from ..autograd import Tensor, no_grad
+from ..autograd import Tensor
 from ..models.saving import register_layer
 from ..nn.functional._args import pair
 from ..nn.layers.base import ActivityLoss
@@ -34,18 +34,15 @@ class KerasTensor:
     KerasTensor, or a merge layer (``Add``, ``Concatenate``...) called on a list of them.
     ``keras.Model(inputs, outputs)`` reads the graph of layers between them."""
 
-    def __init__(self, root, source=None, layer=None, sources=None):
-        self.root, self.source, self.layer = root, source, layer
+    def __init__(self, root, layer=None, sources=(), merged=False):
         # what the layer took: one tensor, or a merge layer's list (``merged``)
-        self.merged = sources is not None
-        self.sources = tuple(sources) if self.merged else \
-            (() if source is None else (source,))
+        self.root, self.layer, self.sources, self.merged = root, layer, tuple(sources), merged
 
     def apply_layer(self, layer, *more, **kwargs):
         if more or kwargs:
             raise NotImplementedError(f"{layer.name}: the functional API here takes one input "
                                       f"per layer and no call arguments")
-        return _record_call(layer, self, KerasTensor(self.root, self, layer))
+        return _record_call(layer, self, KerasTensor(self.root, layer, (self,)))
 
     def merge_layer(self, layer, tensors, *more, **kwargs):
         """``layer(tensors)`` for a list of KerasTensors (a merge layer's call)."""
@@ -55,30 +52,22 @@ class KerasTensor:
         if any(not isinstance(t, KerasTensor) for t in tensors):
             raise TypeError(f"{layer.name}: a functional call takes a list of Keras tensors "
                             "(Input() or layer outputs)")
-        out = KerasTensor(self.root, None, layer, sources=tensors)
+        out = KerasTensor(self.root, layer, tensors, merged=True)
         out.shape  # a merge of shapes it cannot take fails at the call, as Keras's does
         return _record_call(layer, list(tensors), out)
 
-    def chain(self) -> list:
-        """The layers from the root Input to this tensor, in order (one source each)."""
-        layers, t = [], self
-        while t.layer is not None:
-            if t.merged:
-                raise ValueError("a merge joins branches here: the layers are a graph")
-            layers.append(t.layer)
-            t = t.source
-        return layers[::-1]
-
     @property
     def shape(self) -> tuple:
-        """(None, ...): the batch axis unknown, the rest as the layers make it."""
-        nodes = graph_nodes(self)
-        if not any(t.merged for t in nodes):
-            return (None,) + _output_sample_shape(self.chain(), self.root.keras_input_shape)
-        feed = {id(t): Tensor(np.zeros((1,) + tuple(t.keras_input_shape), np.float32))
-                for t in nodes if t.layer is None}
-        with no_grad():
-            return (None,) + tuple(run_graph(nodes, feed, eval_mode=True).shape[1:])
+        """(None, ...): the batch axis unknown, the rest as the layer makes it of its sources'
+        shapes (each found once, by a zero sample through this node's layer alone)."""
+        if "_shape" not in self.__dict__:
+            if self.layer is None:
+                sample = tuple(self.keras_input_shape)
+            else:
+                given = [s.shape[1:] for s in self.sources]
+                sample = _output_sample_shape(self.layer, given if self.merged else given[0])
+            self._shape = (None,) + sample
+        return self._shape
 
 
 def _record_call(layer, inputs, output):
@@ -114,26 +103,16 @@ def graph_nodes(output) -> list:
     return order
 
 
-def run_graph(nodes, feed, eval_mode=False):
+def run_graph(nodes, feed):
     """The value of the last of ``nodes`` (graph_nodes' order) for ``feed``: each Input's
-    value by its id (or the one value of a graph with one Input); with ``eval_mode`` each
-    layer runs in inference mode (a shape probe)."""
+    value by its id (or the one value of a graph with one Input)."""
     values = {}
     for node in nodes:
         if node.layer is None:
             values[id(node)] = feed[id(node)] if isinstance(feed, dict) else feed
             continue
         args = [values[id(s)] for s in node.sources]
-        layer_input = args if node.merged else args[0]
-        if eval_mode:
-            mode = node.layer.training
-            node.layer.eval()
-            try:
-                values[id(node)] = node.layer(layer_input)
-            finally:
-                node.layer.train(mode)
-        else:
-            values[id(node)] = node.layer(layer_input)
+        values[id(node)] = node.layer(args if node.merged else args[0])
     return values[id(nodes[-1])]
 
 
@@ -326,8 +305,7 @@ def _transpose_side(n, k, stride, dilation, padding, output_padding, where):
         before = after = 0
         back = (size - extent) // stride + 1 if size >= extent else 0
     else:
-        total = max((n - 1) * stride + extent - size, 0)
-        before, after = total // 2, total - total // 2
+        (before, after), = same_padding((size,), (k,), (stride,), (dilation,))
         back = -(-size // stride)
     if size < 1 or back != n:
         raise ValueError(f"{where}: output_padding {output_padding} gives an output of {size} "

@@ -16,6 +16,7 @@ from ..models import loading as _loading
 from ..models.metrics import FunctionMetric, Metric
 from ..models.saving import layer_entry, layer_from_entry
 from ..models.sequential import Sequential as _Sequential
+from ..models.sequential import unique_name
 from . import losses as _losses
 from . import optimizers as _optimizers
 from .layer_base import KerasLayer, leaf_layers, track_container
@@ -348,8 +349,14 @@ class _PackedInputs(np.ndarray):
     """Several inputs packed by Model._pack (passed on as they are by the calls it makes)."""
 
 
-def _missing(inp, given):
-    raise ValueError(f"no value for the Input named {inp.name!r} (given: {sorted(given)})")
+def _by_input_name(x, inputs):
+    """A dict of values by Input name as the list in ``inputs``' order; anything else as is."""
+    if not isinstance(x, dict):
+        return x
+    missing = [i.name for i in inputs if i.name not in x]
+    if missing:
+        raise ValueError(f"no value for the Input named {missing[0]!r} (given: {sorted(x)})")
+    return [x[i.name] for i in inputs]
 
 
 def graph_model(layers, input_shape, graph, name=None):
@@ -472,10 +479,7 @@ class Model(Sequential):
         self.__dict__["_graph_inputs"] = inputs
         self.layers = []
         for layer in layers:  # unique names, as Sequential.add makes them
-            taken = {other.name for other in self.layers}
-            base, k = layer.name, 1
-            while layer.name in taken:
-                layer.name, k = f"{base}_{k}", k + 1
+            layer.name = unique_name(layer.name, {other.name for other in self.layers})
             self._modules[str(len(self.layers))] = layer
             self.layers.append(layer)
         # several inputs travel through fit, evaluate and predict packed side by side in one
@@ -494,8 +498,7 @@ class Model(Sequential):
         inputs = self.__dict__["_graph_inputs"]
         if len(inputs) == 1:
             return x
-        if isinstance(x, dict):
-            x = [x[i.name] if i.name in x else _missing(i, x) for i in inputs]
+        x = _by_input_name(x, inputs)
         if isinstance(x, (list, tuple)):
             if len(x) != len(inputs):
                 raise ValueError(f"{self.name}: takes {len(inputs)} inputs, got {len(x)}")
@@ -515,8 +518,7 @@ class Model(Sequential):
         if not self._several_inputs or x is None or isinstance(x, _PackedInputs):
             return x
         inputs = self.__dict__["_graph_inputs"]
-        if isinstance(x, dict):
-            x = [x[i.name] if i.name in x else _missing(i, x) for i in inputs]
+        x = _by_input_name(x, inputs)
         if not isinstance(x, (list, tuple)) or len(x) != len(inputs):
             raise ValueError(f"{where}: {self.name} takes {len(inputs)} inputs: pass a list of "
                              f"{len(inputs)} arrays (or a dict by Input name)")
@@ -576,21 +578,17 @@ class Model(Sequential):
         return None if self._subclassed or self._graph else super().final_activation()
 
     def layer_output_shapes(self, x):
-        """Each layer's output shape for the batch ``x`` (``summary``), or None for a chain
-        (which the summary runs itself): a graph's from its first call, "?" for a subclassed
-        model's (its call decides)."""
+        """Each layer's output shape (``summary``), or None for a chain (which the summary
+        runs ``x`` through itself): a graph's, its first call's symbolic shape; "?" for a
+        subclassed model's (its call decides)."""
         if self._subclassed:
             return ["?"] * len(self.layers)
         if self._graph is None:
             return None
-        values, shapes, feed = {}, {}, self._feed(x)
+        shapes = {}
         for node in self._graph:
-            if node.layer is None:
-                values[id(node)] = feed[id(node)] if isinstance(feed, dict) else feed
-                continue
-            args = [values[id(s)] for s in node.sources]
-            values[id(node)] = node.layer(args if node.merged else args[0])
-            shapes.setdefault(id(node.layer), str((None,) + tuple(values[id(node)].shape[1:])))
+            if node.layer is not None:
+                shapes.setdefault(id(node.layer), str(node.shape))
         return [shapes[id(layer)] for layer in self.layers]
 
     def __init_subclass__(cls, **kwargs):

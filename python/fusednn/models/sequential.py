@@ -18,6 +18,14 @@ from .metrics import check_metrics
 from .summary import summary_text
 
 
+def unique_name(name: str, taken) -> str:
+    """``name``, or ``name_1``, ``name_2``... the first not in ``taken`` (Keras's way)."""
+    base, k = name, 1
+    while name in taken:
+        name, k = f"{base}_{k}", k + 1
+    return name
+
+
 def _fuses_with_pool(layer, following, x) -> bool:
     """Whether ``layer`` then ``following`` run as one conv + pool: a Conv2D whose activation
     its kernel fuses, then a 2x2 stride-2 MaxPool2D, both in the same data format, on a 4-D
@@ -69,11 +77,7 @@ class Sequential(Module):
         if not isinstance(layer, Module):
             raise TypeError(f"Sequential.add: expected a layer (fusednn.nn.Module), got "
                             f"{type(layer).__name__}")
-        taken = {l.name for l in self.layers}
-        base, k = layer.name, 1
-        while layer.name in taken:
-            layer.name = f"{base}_{k}"
-            k += 1
+        layer.name = unique_name(layer.name, {l.name for l in self.layers})
         self.layers.append(layer)
         self._modules[str(len(self.layers) - 1)] = layer
         self._layers_changed()

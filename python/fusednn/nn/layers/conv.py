@@ -73,14 +73,17 @@ class Conv2D(WeightedLayer):
         return x, self.padding
 
     def _conv_nchw(self, x, fused, after):
-        x, padding = self._input_padding(x)
-        y = F.conv2d(x, self.weight, self.bias, self.strides, padding, self.dilation,
-                     activation=fused,
-                     negative_slope=self.leaky_relu_slope, name=self.name)
+        y = self._op_nchw(x, fused)
         if after is not None:  # on the last axis of the layer's own layout, as Keras
             y = (after(y.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
                  if self.data_format == "channels_last" else after(y))
         return y
+
+    def _op_nchw(self, x, fused):
+        """The convolution on NCHW, with the activation ``fused`` into it."""
+        x, padding = self._input_padding(x)
+        return F.conv2d(x, self.weight, self.bias, self.strides, padding, self.dilation,
+                        activation=fused, negative_slope=self.leaky_relu_slope, name=self.name)
 
     def forward_nchw(self, x):
         """The layer on an NCHW tensor whatever its data_format (a Sequential's chain of
@@ -141,15 +144,12 @@ class Conv2DTranspose(Conv2D):
         """(padding, output_padding, output size to crop to or None) for F.conv_transpose2d."""
         return (0 if self.padding == "valid" else self.padding), self.output_padding, None
 
-    def _conv_nchw(self, x, fused, after):  # fused: None (see __init__)
+    def _op_nchw(self, x, fused):  # fused: None (see __init__)
         padding, output_padding, size = self._transpose_args(x)
         y = F.conv_transpose2d(x, self.weight, self.bias, self.strides, padding, output_padding,
                                1, self.dilation, name=self.name)
         if size is not None and tuple(y.shape[2:]) != size:
             y = y[:, :, :size[0], :size[1]]
-        if after is not None:  # on the last axis of the layer's own layout, as Keras
-            y = (after(y.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
-                 if self.data_format == "channels_last" else after(y))
         return y
 
     def forward_nchw_max_pooled(self, x):
