@@ -161,3 +161,17 @@ def test_a_constraint_takes_a_tensor_and_gives_one():
     out = constraints.MaxNorm(1.0)(w)
     assert isinstance(out, type(w)) and not out.requires_grad
     np.testing.assert_allclose(out.numpy().ravel(), [0.6, 0.8], rtol=1e-6)
+
+
+def test_a_failing_constraint_writes_no_weight():
+    """All constraints are computed before any is written: one that raises (here on the
+    second layer) leaves the first layer's weights as the update left them."""
+    x, y = _data()
+    keras.utils.set_random_seed(5)
+    model = keras.Sequential([
+        keras.Input((6,)), keras.layers.Dense(8, kernel_constraint=constraints.MaxNorm(1e-3)),
+        keras.layers.Dense(3, kernel_constraint=lambda w: w[:1])])
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match="returned shape"):
+        model.fit(x, y, batch_size=48, epochs=1, verbose=0)
+    assert norms(model.layers[0].get_weights()[0], 0).max() > 1e-3 * 2  # not constrained

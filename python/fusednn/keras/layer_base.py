@@ -93,9 +93,11 @@ class KerasLayer:
             out.append((self.bias, self.bias_constraint, None))
         return out
 
-    def apply_constraints(self) -> None:
-        """Each constrained trainable weight replaced by constraint(weight), seen in Keras's
-        layout (as Keras's optimizer does after its update)."""
+    def constrained_values(self) -> list:
+        """(parameter, its new value) for each constrained trainable weight: constraint(weight)
+        seen in Keras's layout (as Keras's optimizer applies it after its update). Nothing is
+        written here, so a constraint that fails leaves every weight as it was."""
+        out = []
         for p, constraint, axes in self._constrained_weights():
             if not p.requires_grad:
                 continue
@@ -104,7 +106,8 @@ class KerasLayer:
             if tuple(new.shape) != tuple(w.shape):
                 raise ValueError(f"{self.name}: a weight constraint returned shape "
                                  f"{tuple(new.shape)} for a weight of shape {tuple(w.shape)}")
-            p.data[...] = new if axes is None else new.transpose(tuple(np.argsort(axes)))
+            out.append((p, new if axes is None else new.transpose(tuple(np.argsort(axes)))))
+        return out
 
     def _take_input_shape(self, input_shape, input_dim=None):
         if input_dim is not None:

@@ -364,8 +364,9 @@ def train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch):
             model.optimizer.zero_grad()
             loss.backward()
             model.optimizer.step()
-            for m in constrained:
-                m.apply_constraints()
+            # every constraint computed before any weight is written
+            for param, new in [v for m in constrained for v in m.constrained_values()]:
+                param.data[...] = new
         elif not model._warned_nonfinite:
             # No update from this batch; TerminateOnNaN (if given) stops the run.
             warnings.warn(f"fit: non-finite loss ({value}) in epoch {epoch + 1}, batch {b}; "
