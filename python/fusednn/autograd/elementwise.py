@@ -3,8 +3,12 @@ exponential, hard_sigmoid, relu6, mish, hard_silu, celu, the shrinks, squareplus
 and log sigmoids, thresholds): one Function, each activation a forward formula and its
 derivative in array operations (numpy or CuPy), in the input's precision. At a kink the
 derivative is torch's (elu takes its negative branch at 0; relu6, hard_sigmoid, hard_silu
-and the clipping ones' slopes are open intervals)."""
+and the clipping ones' slopes are open intervals). The losses of an input and a target taken
+element by element (l1, huber, smooth l1, binary cross-entropy, KL divergence) are a second
+Function of the same shape."""
 from __future__ import annotations
+
+import numpy as np
 
 from .function import Function
 from .tensor_ops import xp_of
@@ -136,3 +140,82 @@ class ElementwiseActivation(Function):
         (x,) = ctx.saved_tensors
         _, slope = FORMULAS[ctx.name]
         return (g * slope(xp_of(x), x, ctx.arg)).astype(g.dtype, copy=False), None, None
+
+
+# ---- losses of an input and a target, element by element ------------------------------------
+def _log_clamped(xp, p):
+    """torch's binary cross-entropy clamps each log at -100, so a probability of exactly 0 or
+    1 gives a finite loss."""
+    with np.errstate(divide="ignore"):
+        return xp.maximum(xp.log(p), -100)
+
+
+def _bce(xp, x, t, a):
+    return -(t * _log_clamped(xp, x) + (1 - t) * _log_clamped(xp, 1 - x))
+
+
+# torch's floor of the gradient's denominator: 1e-12 as a float32, in every precision
+_BCE_FLOOR = float(np.float32(1e-12))
+
+
+def _bce_slope(xp, x, t, a):
+    return (x - t) / xp.maximum((1 - x) * x, _BCE_FLOOR)
+
+
+def _xlogx(xp, t):
+    """t log t, 0 where t is 0 (torch's xlogy(t, t))."""
+    positive = t > 0
+    return xp.where(positive, t * xp.log(xp.where(positive, t, 1)), 0)
+
+
+def _kl_div(xp, x, t, log_target):
+    return xp.exp(t) * (t - x) if log_target else _xlogx(xp, t) - t * x
+
+
+def _kl_div_target_slope(xp, x, t, log_target):
+    if log_target:
+        return xp.exp(t) * (t - x + 1)
+    positive = t > 0
+    return xp.where(positive, xp.log(xp.where(positive, t, 1)) + 1, 0) - x
+
+
+# name: (loss(xp, input, target, arg), d loss / d input, d loss / d target); arg: huber's delta,
+# smooth_l1's beta, kl_div's log_target. The slopes at the kinks are torch's.
+LOSS_FORMULAS = {
+    "l1": (lambda xp, x, t, a: xp.abs(x - t), lambda xp, x, t, a: xp.sign(x - t),
+           lambda xp, x, t, a: -xp.sign(x - t)),
+    "huber": (lambda xp, x, t, a: xp.where(xp.abs(x - t) < a, 0.5 * (x - t) ** 2,
+                                           a * (xp.abs(x - t) - 0.5 * a)),
+              lambda xp, x, t, a: xp.clip(x - t, -a, a),
+              lambda xp, x, t, a: -xp.clip(x - t, -a, a)),
+    "smooth_l1": (lambda xp, x, t, a: xp.where(xp.abs(x - t) < a, 0.5 * (x - t) ** 2 / a,
+                                               xp.abs(x - t) - 0.5 * a),
+                  lambda xp, x, t, a: xp.clip((x - t) / a, -1, 1),
+                  lambda xp, x, t, a: -xp.clip((x - t) / a, -1, 1)),
+    "binary_cross_entropy": (_bce, _bce_slope,
+                             lambda xp, x, t, a: _log_clamped(xp, 1 - x) - _log_clamped(xp, x)),
+    "kl_div": (_kl_div, lambda xp, x, t, a: -xp.exp(t) if a else -t, _kl_div_target_slope),
+}
+
+
+class ElementwiseLoss(Function):
+    """``LOSS_FORMULAS[name]`` of each (input, target) pair of elements (same shapes), with its
+    argument ``arg``; the target gets a gradient too when it asks for one."""
+
+    @staticmethod
+    def forward(ctx, x, t, name, arg):
+        xp = xp_of(x)
+        ctx.save_for_backward(x, t)
+        ctx.name, ctx.arg = name, arg
+        return LOSS_FORMULAS[name][0](xp, x, t, arg).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t = ctx.saved_tensors
+        xp = xp_of(x)
+        _, d_input, d_target = LOSS_FORMULAS[ctx.name]
+        gx = (g * d_input(xp, x, t, ctx.arg)).astype(g.dtype, copy=False) \
+            if ctx.needs_input_grad[0] else None
+        gt = (g * d_target(xp, x, t, ctx.arg)).astype(g.dtype, copy=False) \
+            if ctx.needs_input_grad[1] else None
+        return gx, gt, None, None

@@ -12,11 +12,13 @@ from .fused.activation import ActivationFunction
 
 
 def _as_array(data, device, dtype):
-    """The array a new Tensor holds. Arrays keep their dtype (and are not copied); Python
-    numbers and lists become float32 (floats) or int64 (integers)."""
+    """The array a new Tensor holds. Arrays and numpy scalars keep their dtype (arrays are not
+    copied), as in torch; Python numbers and lists become float32 (floats) or int64
+    (integers)."""
     if isinstance(data, Tensor):
         data = data.data
-    is_array = isinstance(data, np.ndarray) or hasattr(data, "__cuda_array_interface__")
+    is_array = isinstance(data, (np.ndarray, np.generic)) or \
+        hasattr(data, "__cuda_array_interface__")
     if device == "cpu":
         if hasattr(data, "__cuda_array_interface__") and not hasattr(data, "detach"):
             raise ValueError("a GPU array given for a CPU tensor; fusednn never copies between "

@@ -7,7 +7,8 @@ from .layers import (Activation, AvgPool2D, BatchNorm1D, BatchNorm2D, Conv1D, Co
                      GlobalMaxPooling1D, GlobalMaxPooling2D, LayerNormalization, LeakyReLU,
                      Masking, MaxPool2D, ReLU, Softmax, SimpleRNN, LSTM, GRU,
                      Bidirectional, GaussianDropout, GaussianNoise, SpatialDropout1D)
-from .losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from .losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from .pointwise_losses import BCELoss, HuberLoss, KLDivLoss, L1Loss, SmoothL1Loss
 from .module import Module, Parameter
 from .regularizers import L1, L1L2, L2
 
@@ -18,5 +19,6 @@ __all__ = ["Module", "Parameter", "Dense", "Conv1D", "Conv2D", "Conv2DTranspose"
            "Masking", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "GaussianNoise",
            "GaussianDropout", "SpatialDropout1D",
            "Dropout", "Flatten", "Activation", "ReLU", "LeakyReLU", "Softmax",
-           "MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss", "L1", "L2", "L1L2", "functional",
+           "MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss", "NLLLoss", "BCELoss", "L1Loss",
+           "HuberLoss", "SmoothL1Loss", "KLDivLoss", "L1", "L2", "L1L2", "functional",
            "init", "regularizers"]

@@ -1,8 +1,10 @@
-"""Every loss in one place: the functions with torch's names and arguments (also in
-``fusednn.nn.functional``), the loss objects over them (``MSELoss``, ``CrossEntropyLoss``,
-``BCEWithLogitsLoss``), and the losses ``compile`` takes by name (:class:`NamedLoss`). They run
-on the fused loss Functions of :mod:`fusednn.autograd.fused` (softmax cross-entropy is one
-kernel pass that returns the per-row loss and the logits' gradient together)."""
+"""The losses: the functions with torch's names and arguments (also in
+``fusednn.nn.functional``; the element-wise ones, l1 to kl_div, in :mod:`.pointwise_losses`),
+the loss objects over them (``MSELoss``, ``CrossEntropyLoss``, ``NLLLoss``,
+``BCEWithLogitsLoss``), and the losses ``compile`` takes by name (:class:`NamedLoss`). The
+cross-entropies run on the fused loss Functions of :mod:`fusednn.autograd.fused` (softmax
+cross-entropy is one kernel pass that returns the per-row loss and the logits' gradient
+together)."""
 from __future__ import annotations
 
 import numpy as np
@@ -146,6 +148,52 @@ def _cross_entropy_positions(input: Tensor, target, weight, ignore_index, reduct
     return loss.reshape(positions) if reduction == "none" else loss
 
 
+def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of log-probabilities ``input`` (N, C), (N, C, d1, ...) or one
+    (C,) row at class indices ``target`` (N,), (N, d1, ...) or 0-d: -w[t] input[t] per
+    position, 0 where the target is ``ignore_index``; 'mean' divides by the summed weights of
+    the counted positions (NaN when none counts), as torch's."""
+    where = "nll_loss"
+    _reduction(reduction, where)
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{where}: input must be a fusednn.Tensor, got {type(input).__name__}")
+    if input.ndim == 0:
+        raise ValueError(f"{where}: input must be (N, C) or (N, C, d1, ...) log-probabilities, "
+                         f"or one (C,) row, got shape {input.shape}")
+    if input.ndim == 1:
+        c, positions, rows = input.shape[0], (), input.reshape(1, input.shape[0])
+    else:
+        c, positions = input.shape[1], (input.shape[0],) + tuple(input.shape[2:])
+        rows = input if input.ndim == 2 else \
+            input.permute(0, *range(2, input.ndim), 1).reshape(-1, c)
+    index = _as_tensor(target, input, where, "target").data
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"{where}: target must hold class indices (integers), got {index.dtype}")
+    if tuple(index.shape) != positions:
+        raise ValueError(f"{where}: for input of shape {input.shape} the target must be of "
+                         f"shape {positions}, got {tuple(index.shape)}")
+    n = rows.shape[0]
+    index = index.reshape(n)
+    _check_class_indices(index, n, c, ignore_index, where)
+    xp = xp_of(index)
+    counted = index != ignore_index
+    safe = xp.where(counted, index, 0)
+    w = xp.ones(c, dtype=input.dtype)
+    if weight is not None:
+        w = _as_tensor(weight, input, where, "weight", input.dtype).data.astype(input.dtype)
+        if w.shape != (c,):
+            raise ValueError(f"{where}: weight must be ({c},), got {w.shape}")
+    w_rows = w[safe] * counted
+    per = -rows[xp.arange(n), safe] * Tensor(w_rows, device=input.device, dtype=input.dtype)
+    if reduction == "none":
+        return per.reshape(positions)
+    if reduction == "sum":
+        return per.sum()
+    with np.errstate(invalid="ignore", divide="ignore"):  # nothing counted: NaN, as torch's
+        return per.sum() / Tensor(w_rows.sum(), device=input.device, dtype=input.dtype)
+
+
 def binary_cross_entropy_with_logits(input: Tensor, target, weight=None,
                                      reduction: str = "mean", pos_weight=None) -> Tensor:
     """Sigmoid + binary cross-entropy in one numerically stable expression; ``pos_weight``
@@ -193,6 +241,17 @@ class BCEWithLogitsLoss:
     def __call__(self, input, target):
         return binary_cross_entropy_with_logits(input, target, self.weight, self.reduction,
                                                   self.pos_weight)
+
+
+class NLLLoss:
+    """Negative log-likelihood of log-probabilities (see :func:`nll_loss`)."""
+
+    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean"):
+        self.weight, self.ignore_index = weight, ignore_index
+        self.reduction = _reduction(reduction, "NLLLoss")
+
+    def __call__(self, input, target):
+        return nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
 
 
 mse = MeanSquaredError = MSELoss

@@ -8,7 +8,9 @@ from .dropout import dropout, manual_seed
 from .conv import conv1d, conv2d, conv2d_max_pool2d, conv_transpose2d
 from .embedding import embedding
 from .linear import linear
-from ..losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
+from ..losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
+from ..pointwise_losses import (binary_cross_entropy, huber_loss, kl_div, l1_loss,
+                                smooth_l1_loss)
 from .normalization import batch_norm, layer_norm
 from .padding import pad
 from .pooling import amax, avg_pool2d, max_pool2d
@@ -22,4 +24,5 @@ __all__ = ["linear", "conv1d", "conv2d", "conv2d_max_pool2d", "conv_transpose2d"
            "exponential", "celu", "glu", "hardshrink", "hardtanh", "keras_relu", "logsigmoid",
            "softshrink", "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus",
            "tanhshrink", "threshold",
-           "mse_loss", "cross_entropy", "binary_cross_entropy_with_logits", "manual_seed", "pad"]
+           "mse_loss", "cross_entropy", "binary_cross_entropy_with_logits", "nll_loss",
+           "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy", "kl_div", "manual_seed", "pad"]
