@@ -8,6 +8,8 @@ element by element (l1, huber, smooth l1, binary cross-entropy, KL divergence) a
 Function of the same shape."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .function import Function
@@ -15,6 +17,15 @@ from .tensor_ops import xp_of
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
+
+
+def erf(xp, a):
+    """The error function of each element (numpy has none: math.erf per element)."""
+    if xp is np:
+        return np.vectorize(math.erf, otypes=[a.dtype])(a)
+    import cupyx.scipy.special
+
+    return cupyx.scipy.special.erf(a)
 
 
 def _sigmoid(xp, x):
@@ -121,6 +132,19 @@ FORMULAS = {
     "sin": (lambda xp, x, a: xp.sin(x), lambda xp, x, a: xp.cos(x)),
     "cos": (lambda xp, x, a: xp.cos(x), lambda xp, x, a: -xp.sin(x)),
     "sign": (lambda xp, x, a: xp.sign(x), lambda xp, x, a: xp.zeros_like(x)),
+    "erf": (lambda xp, x, a: erf(xp, x),
+            lambda xp, x, a: 2 / math.sqrt(math.pi) * xp.exp(-x * x)),
+    "tan": (lambda xp, x, a: xp.tan(x), lambda xp, x, a: 1 / xp.cos(x) ** 2),
+    "arctan": (lambda xp, x, a: xp.arctan(x), lambda xp, x, a: 1 / (1 + x * x)),
+    "arcsin": (lambda xp, x, a: xp.arcsin(x), lambda xp, x, a: 1 / xp.sqrt(1 - x * x)),
+    "arccos": (lambda xp, x, a: xp.arccos(x), lambda xp, x, a: -1 / xp.sqrt(1 - x * x)),
+    "sinh": (lambda xp, x, a: xp.sinh(x), lambda xp, x, a: xp.cosh(x)),
+    "cosh": (lambda xp, x, a: xp.cosh(x), lambda xp, x, a: xp.sinh(x)),
+    "arcsinh": (lambda xp, x, a: xp.arcsinh(x), lambda xp, x, a: 1 / xp.sqrt(x * x + 1)),
+    "arccosh": (lambda xp, x, a: xp.arccosh(x), lambda xp, x, a: 1 / xp.sqrt(x * x - 1)),
+    "arctanh": (lambda xp, x, a: xp.arctanh(x), lambda xp, x, a: 1 / (1 - x * x)),
+    "log2": (lambda xp, x, a: xp.log2(x), lambda xp, x, a: 1 / (x * math.log(2))),
+    "log10": (lambda xp, x, a: xp.log10(x), lambda xp, x, a: 1 / (x * math.log(10))),
 }
 
 

@@ -248,6 +248,63 @@ class Mean(Function):
         return _spread(ctx, g / max(ctx.count, 1))  # nothing to spread over when empty
 
 
+class CumSum(Function):
+    """Running sums along ``axis`` (over the flattened array when None, as numpy's); the
+    gradient is the running sum of the output's gradient taken from the other end."""
+
+    @staticmethod
+    def forward(ctx, a, axis):
+        ctx.shape, ctx.axis = a.shape, axis
+        return xp_of(a).cumsum(a, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = xp_of(g)
+        axis = 0 if ctx.axis is None else ctx.axis
+        back = xp.flip(xp.cumsum(xp.flip(g, axis), axis=axis), axis)
+        return back.reshape(ctx.shape), None
+
+
+def _exclusive_products(a, axis):
+    """For each element, the product of the others along ``axis`` (no division, so zeros
+    are exact): the running product before it times the running product after it."""
+    xp = xp_of(a)
+    ones = xp.ones_like(xp.take(a, [0], axis=axis))
+    before = xp.cumprod(xp.concatenate([ones, xp.take(a, range(a.shape[axis] - 1), axis=axis)],
+                                       axis=axis), axis=axis)
+    flipped = xp.flip(a, axis)
+    after = xp.flip(xp.cumprod(xp.concatenate(
+        [ones, xp.take(flipped, range(a.shape[axis] - 1), axis=axis)], axis=axis), axis=axis),
+        axis)
+    return before * after
+
+
+class Prod(Function):
+    """The product over ``axis`` (an int, a tuple, or None for all); each element's gradient
+    is the product of the others, exact where some are zero."""
+
+    @staticmethod
+    def forward(ctx, a, axis=None, keepdims=False):
+        ctx.shape, ctx.axes, ctx.keepdims = a.shape, _axes(axis, a.ndim), keepdims
+        ctx.save_for_backward(a)
+        return a.prod(axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        xp = xp_of(a)
+        axes = ctx.axes
+        kept = [i for i in range(a.ndim) if i not in axes]
+        # the reduced axes as one last axis, the products of the others there, then back
+        moved = xp.transpose(a, kept + list(axes))
+        flat = moved.reshape(moved.shape[:len(kept)] + (-1,))
+        if flat.shape[-1] == 0:
+            return xp.zeros(a.shape, a.dtype), None, None
+        others = _exclusive_products(flat, flat.ndim - 1).reshape(moved.shape)
+        others = xp.transpose(others, np.argsort(kept + list(axes)))
+        return _spread(ctx, g) * others, None, None
+
+
 class Extremum(Function):
     """Element-wise maximum (``take_max``) or minimum of two broadcast arrays; the gradient
     goes to the first where the two tie (TensorFlow's rule, what Keras's Maximum and Minimum

@@ -286,14 +286,18 @@ def binary_crossentropy(output: Tensor, target, from_logits: bool = False,
     kernel). ``label_smoothing`` s moves the targets toward 0.5: t (1 - s) + s / 2."""
     where = "binary_crossentropy"
     target = _target_like_output(target, output, axis, where)
-    target = _smoothed(target, label_smoothing, 0.5, where)
-    if from_logits:
-        per = binary_cross_entropy_with_logits(output, target, reduction="none")
-    else:
-        p = output.clip(EPSILON, 1.0 - EPSILON)
-        t = target.detach()
-        per = -(t * p.log() + (1.0 - t) * (1.0 - p).log())
+    per = binary_crossentropy_elements(output, _smoothed(target, label_smoothing, 0.5, where),
+                                       from_logits)
     return per.mean(axis=-1) if per.ndim > 1 else per
+
+
+def binary_crossentropy_elements(output: Tensor, target: Tensor, from_logits: bool) -> Tensor:
+    """Keras's binary cross-entropy of each element (``keras.ops.binary_crossentropy``)."""
+    if from_logits:
+        return binary_cross_entropy_with_logits(output, target, reduction="none")
+    p = output.clip(EPSILON, 1.0 - EPSILON)
+    t = target.detach()
+    return -(t * p.log() + (1.0 - t) * (1.0 - p).log())
 
 
 def _target_like_output(target, output: Tensor, axis, where: str) -> Tensor:

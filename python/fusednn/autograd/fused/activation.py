@@ -8,6 +8,7 @@ import numpy as np
 
 from ... import _backend
 from ..function import Function
+from ..elementwise import erf
 from ..tensor_ops import xp_of
 
 Act = _backend.Act
@@ -41,12 +42,6 @@ def act_saves_input(name) -> bool:
     return _backend.cpu_module().act_saves_input(_CODES[name])
 
 
-def _erf(xp, a):
-    if xp is np:
-        return np.vectorize(math.erf, otypes=[a.dtype])(a)
-    import cupyx.scipy.special
-
-    return cupyx.scipy.special.erf(a)
 
 
 def float64_forward(name, z, slope):
@@ -62,7 +57,7 @@ def float64_forward(name, z, slope):
     if name == "tanh":
         return xp.tanh(z)
     if name == "gelu":
-        return 0.5 * z * (1 + _erf(xp, z / math.sqrt(2)))
+        return 0.5 * z * (1 + erf(xp, z / math.sqrt(2)))
     return 0.5 * z * (1 + xp.tanh(math.sqrt(2 / math.pi) * (z + 0.044715 * z ** 3)))
 
 
@@ -79,7 +74,7 @@ def float64_backward(name, g, s, slope):
     if name == "tanh":
         return g * (1 - s * s)
     if name == "gelu":
-        cdf = 0.5 * (1 + _erf(xp, s / math.sqrt(2)))
+        cdf = 0.5 * (1 + erf(xp, s / math.sqrt(2)))
         return g * (cdf + s * xp.exp(-0.5 * s * s) / math.sqrt(2 * math.pi))
     k = math.sqrt(2 / math.pi)
     t = xp.tanh(k * (s + 0.044715 * s ** 3))

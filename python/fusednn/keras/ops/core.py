@@ -1,19 +1,19 @@
-"""The part of ``keras.ops`` that custom layers and losses call most, on fusednn Tensors
-(differentiated by autograd): arithmetic, ``matmul``, reductions, shapes, the common
-activations, ``convert_to_tensor`` / ``convert_to_numpy``. Arrays are taken where Tensors
-are (floats as float32)."""
+"""The core of ``keras.ops`` on fusednn Tensors (differentiated by autograd): arithmetic,
+element-wise math, ``matmul`` and ``einsum``, reductions, shapes, comparisons (no gradient),
+constants, the common activations, ``convert_to_tensor`` / ``convert_to_numpy``. Arrays are
+taken where Tensors are (floats as float32)."""
 from __future__ import annotations
 
 import builtins
 
 import numpy as np
 
-from ..autograd import Tensor
-from ..autograd.elementwise import ElementwiseActivation
-from ..autograd.tensor_ops import AMax, Einsum, Extremum, Where
-from ..nn import functional as F
-from ..nn.functional.recurrent import cat
-from . import activations as _activations
+from ...autograd import Tensor
+from ...autograd.elementwise import ElementwiseActivation
+from ...autograd.tensor_ops import AMax, Einsum, Extremum, Where
+from ...nn import functional as F
+from ...nn.functional.recurrent import cat
+from .. import activations as _activations
 
 
 def convert_to_tensor(x, dtype=None):
@@ -137,6 +137,7 @@ logical_not = _no_grad(np.logical_not)
 argmax, argmin = _no_grad(np.argmax), _no_grad(np.argmin)
 round, floor, ceil = _no_grad(np.round), _no_grad(np.floor), _no_grad(np.ceil)  # noqa: A001
 count_nonzero = _no_grad(np.count_nonzero)
+floor_divide, mod = _no_grad(np.floor_divide), _no_grad(np.mod)  # as numpy's, no gradient
 
 
 
@@ -148,6 +149,24 @@ def expm1(x): return ElementwiseActivation.apply(_t(x), "expm1", None)
 def sin(x): return ElementwiseActivation.apply(_t(x), "sin", None)
 def cos(x): return ElementwiseActivation.apply(_t(x), "cos", None)
 def sign(x): return ElementwiseActivation.apply(_t(x), "sign", None)
+def reciprocal(x): return 1.0 / _t(x)
+def rsqrt(x): return 1.0 / _t(x).sqrt()
+def true_divide(x1, x2): return divide(x1, x2)
+
+
+def _formula(name):
+    """keras.ops's ``name``: the element-wise formula of that name, with its derivative."""
+    def op(x):
+        return ElementwiseActivation.apply(_t(x), name, None)
+
+    op.__name__ = op.__qualname__ = name
+    return op
+
+
+erf, tan, arctan, arcsin, arccos = map(_formula, ("erf", "tan", "arctan", "arcsin", "arccos"))
+sinh, cosh, arcsinh, arccosh, arctanh = map(_formula, ("sinh", "cosh", "arcsinh", "arccosh",
+                                                       "arctanh"))
+log2, log10 = _formula("log2"), _formula("log10")
 def swapaxes(x, axis1, axis2): return moveaxis(x, [axis1, axis2], [axis2, axis1])
 
 
