@@ -87,9 +87,10 @@ def forget_calls(layers, root) -> None:
 
 
 def graph_nodes(output) -> list:
-    """The KerasTensors ``output`` depends on, each once, every one after its sources: the
-    root Input first, ``output`` last."""
-    order, done, stack = [], set(), [(output, False)]
+    """The KerasTensors ``output`` (one, or a list) depends on, each once, every one after its
+    sources: the root Input first, the (last) output last."""
+    outputs = list(output) if isinstance(output, (list, tuple)) else [output]
+    order, done, stack = [], set(), [(o, False) for o in reversed(outputs)]
     while stack:
         node, expanded = stack.pop()
         if id(node) in done:
@@ -103,9 +104,10 @@ def graph_nodes(output) -> list:
     return order
 
 
-def run_graph(nodes, feed):
-    """The value of the last of ``nodes`` (graph_nodes' order) for ``feed``: each Input's
-    value by its id (or the one value of a graph with one Input)."""
+def run_graph(nodes, feed, outputs=None):
+    """The value of the last of ``nodes`` (graph_nodes' order) for ``feed`` — or the list of
+    the values of ``outputs`` — with each Input's value in ``feed`` by its id (or the one
+    value of a graph with one Input)."""
     values = {}
     for node in nodes:
         if node.layer is None:
@@ -113,6 +115,8 @@ def run_graph(nodes, feed):
             continue
         args = [values[id(s)] for s in node.sources]
         values[id(node)] = node.layer(args if node.merged else args[0])
+    if outputs is not None:
+        return [values[id(o)] for o in outputs]
     return values[id(nodes[-1])]
 
 

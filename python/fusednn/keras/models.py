@@ -18,9 +18,12 @@ from ..models.saving import layer_entry, layer_from_entry
 from ..models.sequential import Sequential as _Sequential
 from ..models.sequential import unique_name
 from . import losses as _losses
+from . import metrics as _keras_metrics
 from . import optimizers as _optimizers
 from .layer_base import KerasLayer, leaf_layers, track_container
 from .layers import Input, KerasTensor, forget_calls, graph_nodes, run_graph
+from .outputs import (OutputLayout, SeveralOutputsLoss, loss_metrics, output_losses,
+                      output_metrics, unpacked_predictions)
 
 
 class Sequential(_Sequential):
@@ -89,7 +92,8 @@ class Sequential(_Sequential):
 
     @property
     def outputs(self) -> list:
-        return [self._symbolic_io()[1]]
+        out = self._symbolic_io()[1]
+        return list(out) if isinstance(out, list) else [out]
 
     @property
     def input(self):
@@ -308,19 +312,20 @@ _SEQUENTIAL_STATE = frozenset({"layers", "metrics", "history", "sample_input_sha
                                "sample_output_shape"})
 
 
-def _compile_metrics(metrics):
-    """Metrics as Keras takes them: a function ``fn(y_true, y_pred)`` becomes the mean of its
+def _compile_metric(m):
+    """A metric as Keras takes it: a function ``fn(y_true, y_pred)`` becomes the mean of its
     per-sample values (Keras's MeanMetricWrapper), on Tensors unless it is one of
     fusednn.keras's own (which compute on arrays)."""
-    def wrap(m):
-        if isinstance(m, (str, Metric)) or not callable(m):
-            return m
-        return FunctionMetric(m, on_tensors=not getattr(m, "__module__", "").startswith(
-            "fusednn."))
+    if isinstance(m, (str, Metric)) or not callable(m):
+        return m
+    return FunctionMetric(m, on_tensors=not getattr(m, "__module__", "").startswith(
+        "fusednn."))
 
+
+def _compile_metrics(metrics):
     if isinstance(metrics, (list, tuple)):
-        return [wrap(m) for m in metrics]
-    return None if metrics is None else wrap(metrics)
+        return [_compile_metric(m) for m in metrics]
+    return None if metrics is None else _compile_metric(metrics)
 
 
 def _in_order(logs, names):
@@ -347,6 +352,10 @@ def model_from_json(json_string: str):
 
 class _PackedInputs(np.ndarray):
     """Several inputs packed by Model._pack (passed on as they are by the calls it makes)."""
+
+
+class _PackedTargets(np.ndarray):
+    """Several outputs' targets packed by Model._pack_targets (passed on as they are)."""
 
 
 def _by_input_name(x, inputs):
@@ -394,6 +403,17 @@ def graph_model(layers, input_shape, graph, name=None):
         raise ValueError("the graph does not use every saved layer and input")
     if not nodes_config or nodes_config[-1][0] < 0:
         raise ValueError("the graph ends at an Input")
+    outputs, output_names = graph.get("outputs"), graph.get("output_names")
+    if outputs is not None:
+        if not (isinstance(outputs, list) and len(outputs) > 1 and len(set(outputs)) ==
+                len(outputs) and all(isinstance(o, int) and 0 <= o < len(nodes_config)
+                                     and nodes_config[o][0] >= 0 for o in outputs)):
+            raise ValueError(f"graph outputs must be distinct layer nodes, got {outputs!r}")
+        if output_names is not None and not (
+                isinstance(output_names, list) and len(output_names) == len(outputs)
+                and all(isinstance(n, str) for n in output_names)):
+            raise ValueError(f"graph output names must be one string per output, got "
+                             f"{output_names!r}")
     inputs = [Input(tuple(shape), name=input_name) for shape, input_name in specs]
     nodes = []
     for layer, sources, merged in nodes_config:
@@ -402,7 +422,13 @@ def graph_model(layers, input_shape, graph, name=None):
             continue
         taken = [nodes[s] for s in sources]
         nodes.append(layers[layer](taken) if merged else layers[layer](taken[0]))
-    return Model(inputs if len(inputs) > 1 else inputs[0], nodes[-1], name=name)
+    if outputs is None:
+        out = nodes[-1]
+    elif output_names is not None:
+        out = {n: nodes[o] for n, o in zip(output_names, outputs)}
+    else:
+        out = [nodes[o] for o in outputs]
+    return Model(inputs if len(inputs) > 1 else inputs[0], out, name=name)
 
 
 def clone_model(model):
@@ -430,8 +456,8 @@ class Model(Sequential):
     assigned, each once) and ``save_weights`` work; ``save`` refuses it (its code is not
     data).
     A functional graph (branches joined by merge layers, layers called more than once,
-    several inputs) runs its nodes in order and saves them (``graph_config``). Several
-    outputs are not supported and say so."""
+    several inputs, several outputs) runs its nodes in order and saves them
+    (``graph_config``); several outputs train as Keras 3's do (see keras.outputs)."""
 
     def __init__(self, inputs=None, outputs=None, name: str = None, **kwargs):
         unknown = set(kwargs) - ({"trainable", "dtype"} if self._subclassed else set())
@@ -448,15 +474,21 @@ class Model(Sequential):
         if isinstance(inputs, dict):
             inputs = list(inputs.values())
         inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        named = isinstance(outputs, dict)
         if isinstance(outputs, (list, tuple, dict)):
-            if len(outputs) != 1:
-                raise NotImplementedError(f"Model: one output is supported, got "
-                                          f"{len(outputs)} outputs")
-            outputs = list(outputs.values() if isinstance(outputs, dict) else outputs)[0]
+            listed = list(outputs.values() if named else outputs)
+            names = list(outputs) if named else None
+            outputs = listed[0] if len(listed) == 1 else listed
+        several = isinstance(outputs, list)
         if not inputs or any(not isinstance(i, Input) for i in inputs) or \
-                not isinstance(outputs, KerasTensor):
+                any(not isinstance(o, KerasTensor) or o.layer is None
+                    for o in (outputs if several else [outputs])):
             raise TypeError("Model(inputs, outputs): inputs must be keras.Input objects and "
                             "outputs the result of layers called on them")
+        if several and len({id(o) for o in outputs}) != len(outputs):
+            raise ValueError("Model: the same tensor is given as two outputs")
+        if named and any(not isinstance(n, str) for n in names):
+            raise TypeError(f"Model: output names must be strings, got {names}")
         self.__dict__["_functional_io"] = (inputs, outputs)  # model.inputs / outputs
         nodes = graph_nodes(outputs)
         reached = [node for node in nodes if node.layer is None]
@@ -469,7 +501,7 @@ class Model(Sequential):
         calls = [node for node in nodes if node.layer is not None]
         layers = list({id(node.layer): node.layer for node in calls}.values())  # each once
         if len(inputs) == 1 and not any(node.merged for node in calls) and \
-                len(layers) == len(calls):
+                len(layers) == len(calls) and not several:
             super().__init__(inputs + layers, name=name or "model")  # a chain
             return
         # a graph: branches joined by merge layers, a layer called more than once (its
@@ -482,6 +514,13 @@ class Model(Sequential):
             layer.name = unique_name(layer.name, {other.name for other in self.layers})
             self._modules[str(len(self.layers))] = layer
             self.layers.append(layer)
+        if several:  # named by the dict's keys, or Keras's way: by their layers' names
+            if names is None:
+                names = []
+                for o in outputs:
+                    names.append(unique_name(o.layer.name, set(names)))
+            self.__dict__["_layout"] = OutputLayout(names, [o.shape[1:] for o in outputs],
+                                                    named)
         # several inputs travel through fit, evaluate and predict packed side by side in one
         # float32 array, each sample's inputs flattened (see _pack); forward unpacks them
         self.build((None,) + (tuple(inputs[0].keras_input_shape) if len(inputs) == 1 else
@@ -515,6 +554,11 @@ class Model(Sequential):
     def _pack(self, x, where):
         """Several inputs (a list, tuple or dict by Input name of arrays) as one float32 array
         of each sample's inputs flattened side by side; anything else as given."""
+        if self._layout is not None and x is not None and not isinstance(
+                x, (np.ndarray, list, tuple, dict, _PackedInputs)) and \
+                not hasattr(x, "__array__"):
+            raise NotImplementedError(f"{where}: a model with several outputs trains on "
+                                      "arrays (x, and y per output), not on a batch stream")
         if not self._several_inputs or x is None or isinstance(x, _PackedInputs):
             return x
         inputs = self.__dict__["_graph_inputs"]
@@ -537,10 +581,11 @@ class Model(Sequential):
                                for a in arrays], axis=1).view(_PackedInputs)
 
     def _pack_validation(self, data):
-        if data is None or not self._several_inputs:
+        if data is None or not (self._several_inputs or self._layout is not None):
             return data
         data = tuple(data)
-        return (self._pack(data[0], "fit: validation_data"),) + data[1:]
+        where = "fit: validation_data"
+        return (self._pack(data[0], where), self._pack_targets(data[1], where)) + data[2:]
 
     # -- a subclassed model: its own call over the layers it keeps --------------------------
     @property
@@ -552,15 +597,32 @@ class Model(Sequential):
         """A functional model's nodes when they are not a chain (see __init__), else None."""
         return self.__dict__.get("_graph")
 
+    @property
+    def _layout(self):
+        """The outputs' layout of a model with several outputs (see keras.outputs), else
+        None."""
+        return self.__dict__.get("_layout")
+
+    def _run_graph(self, x):
+        """The graph's output, or its several outputs as a list."""
+        layout = self._layout
+        if layout is None:
+            return run_graph(self._graph, self._feed(x))
+        return run_graph(self._graph, self._feed(x), self.__dict__["_functional_io"][1])
+
     def call(self, inputs, training=None):
         """The layers in order, or a functional model's graph (a subclass defines its own)."""
         if self._graph is not None:
-            return run_graph(self._graph, self._feed(inputs))
+            out = self._run_graph(inputs)
+            return out if self._layout is None else self._layout.as_user(out)
         return Sequential.forward(self, inputs)
 
     def forward(self, x):
+        """The output; several outputs packed side by side (see keras.outputs), as the
+        training loops carry them."""
         if self._graph is not None:
-            return run_graph(self._graph, self._feed(x))
+            out = self._run_graph(x)
+            return out if self._layout is None else self._layout.pack(out)
         if not self._subclassed:
             return super().forward(x)
         takes = type(self).__dict__.get("_call_takes_training")
@@ -623,17 +685,42 @@ class Model(Sequential):
 
     def _packed(self, where, args, kwargs):
         """``args`` / ``kwargs`` of fit, evaluate, predict... with x (and fit's validation x)
-        packed when the model takes several inputs (see _pack)."""
-        if not self._several_inputs:
+        packed when the model takes several inputs (see _pack), and y (and the validation y)
+        when it gives several outputs (see keras.outputs)."""
+        layout = self._layout
+        if not self._several_inputs and layout is None:
             return args, kwargs
         args, kwargs = list(args), dict(kwargs)
-        if args:
-            args[0] = self._pack(args[0], where)
-        elif "x" in kwargs:
-            kwargs["x"] = self._pack(kwargs["x"], where)
+        for k, key, pack in ((0, "x", self._pack), (1, "y", self._pack_targets)):
+            if k == 1 and where.startswith("predict"):
+                break
+            if len(args) > k:
+                args[k] = pack(args[k], where)
+            elif key in kwargs:
+                kwargs[key] = pack(kwargs[key], where)
         if "validation_data" in kwargs:
             kwargs["validation_data"] = self._pack_validation(kwargs["validation_data"])
+        if layout is not None:
+            if kwargs.get("class_weight") is not None:
+                raise ValueError(f"{where}: class_weight is not supported for a model with "
+                                 "several outputs (as in Keras); use sample_weight")
+            if isinstance(kwargs.get("sample_weight"), (list, tuple, dict)):
+                raise NotImplementedError(f"{where}: sample weights per output are not "
+                                          "supported; one array of per-sample weights weighs "
+                                          "every output's loss")
+            if not where.startswith("predict") and len(args) < 2 and kwargs.get("y") is None:
+                raise ValueError(f"{where}: y is required: the targets of each output "
+                                 f"{layout.names}")
         return args, kwargs
+
+    def _pack_targets(self, y, where):
+        """Several outputs' targets as one array (see keras.outputs); anything else as given."""
+        layout = self._layout
+        if layout is None or y is None or isinstance(y, _PackedTargets):
+            return y
+        if self.objective is None:
+            raise RuntimeError(f"{where}: call compile() first")
+        return layout.pack_targets(y, where).view(_PackedTargets)
 
     def fit(self, *args, **kwargs):
         self._refuse_custom_steps("train_step", "compute_loss")
@@ -645,31 +732,146 @@ class Model(Sequential):
         args, kwargs = self._packed("train_on_batch", args, kwargs)
         return super().train_on_batch(*args, **kwargs)
 
-    def evaluate(self, *args, **kwargs):
-        self._refuse_custom_steps("test_step", "compute_loss")
-        args, kwargs = self._packed("evaluate", args, kwargs)
-        return super().evaluate(*args, **kwargs)
-
-    def predict(self, *args, **kwargs):
-        self._refuse_custom_steps("predict_step")
-        args, kwargs = self._packed("predict", args, kwargs)
-        return super().predict(*args, **kwargs)
-
     def test_on_batch(self, *args, **kwargs):
         args, kwargs = self._packed("test_on_batch", args, kwargs)  # its len is the batch's
         return super().test_on_batch(*args, **kwargs)
 
-    def predict_on_batch(self, *args, **kwargs):
-        args, kwargs = self._packed("predict_on_batch", args, kwargs)
-        return super().predict_on_batch(*args, **kwargs)
-
     def __call__(self, x, training=None):
+        out = self.batch_output(x, training)
+        layout = self._layout
+        if layout is None or not isinstance(out, Tensor):
+            return out
+        return layout.as_user(layout.split(out))
+
+    def batch_output(self, x, training=None):
+        """The model on ``x``; several outputs packed side by side (see keras.outputs)."""
+        if self._layout is not None and (isinstance(x, KerasTensor) or (
+                isinstance(x, (list, tuple)) and x and isinstance(x[0], KerasTensor))):
+            raise NotImplementedError(f"{self.name}: a model with several outputs cannot be "
+                                      "called on Keras tensors (used as a layer)")
         if self._several_inputs and isinstance(x, (list, tuple, dict)):
             values = list(x.values()) if isinstance(x, dict) else list(x)
             if any(isinstance(v, Tensor) for v in values):  # kept as they are, with their graph
                 return Module.__call__(self, x, training=training)
             x = Tensor(self._pack(x, self.name))
         return super().__call__(x, training=training)
+
+    def predict(self, *args, **kwargs):
+        self._refuse_custom_steps("predict_step")
+        args, kwargs = self._packed("predict", args, kwargs)
+        out = super().predict(*args, **kwargs)
+        return out if self._layout is None else unpacked_predictions(self._layout, out)
+
+    def predict_on_batch(self, *args, **kwargs):
+        args, kwargs = self._packed("predict_on_batch", args, kwargs)
+        return super().predict_on_batch(*args, **kwargs)  # through predict, which unpacks
+
+    def evaluate(self, *args, **kwargs):
+        self._refuse_custom_steps("test_step", "compute_loss")
+        args, kwargs = self._packed("evaluate", args, kwargs)
+        if self._layout is None or kwargs.get("return_dict"):
+            return super().evaluate(*args, **kwargs)
+        logs = super().evaluate(*args, **dict(kwargs, return_dict=True))
+        return _in_order(logs, self.metrics_names)
+
+    @property
+    def metrics_names(self) -> list:
+        """Keras 3's order of evaluate's list: the loss, each output's loss, then the other
+        metrics by name."""
+        if self._layout is None:
+            return super().metrics_names
+        names = [m.name for m in self.metrics]
+        losses = [n for n in names if n in self.__dict__.get("_loss_metric_names", ())]
+        return ["loss"] + losses + sorted(n for n in names if n not in losses)
+
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile="auto", auto_scale_loss=True, lr_schedule=None):
+        layout = self._layout
+        if layout is None:
+            return super().compile(optimizer, loss, loss_weights, metrics, weighted_metrics,
+                                   run_eagerly, steps_per_execution, jit_compile,
+                                   auto_scale_loss, lr_schedule)
+        if loss is None:
+            raise ValueError("compile: a loss is required")
+        if weighted_metrics is not None:
+            raise NotImplementedError("compile: weighted_metrics is not supported")
+        opt = _optimizers.get(optimizer) if isinstance(optimizer, (str, _optimizers.Optimizer)) \
+            else optimizer
+        self._compile_outputs(opt, loss, loss_weights, metrics, lr_schedule)
+
+    def _compile_outputs(self, optimizer, loss, loss_weights, metrics, lr_schedule,
+                         grad_clip=None, optimizer_kwargs=None):
+        """compile of a model with several outputs (see keras.outputs), on fusednn's compile
+        (``grad_clip`` and ``optimizer_kwargs`` as a saved model restores them)."""
+        layout = self._layout
+        losses, weights = output_losses(layout, loss, loss_weights, _losses.compile_loss)
+        made_metrics = output_metrics(layout, metrics, _compile_metric)
+        layout.set_losses(losses, [any(m.index == i for m in made_metrics)
+                                   for i in range(len(layout))])
+        objective = SeveralOutputsLoss(layout, losses, weights)
+        logged_losses = loss_metrics(objective, layout)
+        self.__dict__["_loss_metric_names"] = [m.name for m in logged_losses]
+        # Keras 3's logs: the loss, the outputs' metrics, then each output's loss
+        _Sequential.compile(self, optimizer=optimizer, loss=objective,
+                            metrics=made_metrics + logged_losses, grad_clip=grad_clip,
+                            lr_schedule=lr_schedule, **(optimizer_kwargs or {}))
+        self.__dict__["_several_compile"] = {"loss": loss, "loss_weights": loss_weights,
+                                             "metrics": metrics}
+
+    def compile_config_of_outputs(self):
+        """A several-output model's compile as a file keeps it (each output's loss, weight
+        and metrics, by name or serialized object), or None for other models."""
+        layout, cfg = self._layout, self.__dict__.get("_several_compile")
+        if layout is None or cfg is None:
+            return None
+
+        def entry(value, family, what):
+            if value is None or isinstance(value, str):
+                return value
+            try:
+                return family.serialize(value)
+            except TypeError:
+                raise TypeError(f"cannot save the {what} {value!r}: only names and "
+                                f"fusednn.keras's {what} objects can be saved") from None
+
+        metrics = None
+        if cfg["metrics"] is not None:
+            metrics = [None if each is None else
+                       [entry(m, _keras_metrics, "metric") for m in
+                        (each if isinstance(each, (list, tuple)) else [each]) if m is not None]
+                       for each in layout.by_output(cfg["metrics"], "metrics", spread=False)]
+        weights = cfg["loss_weights"]
+        return {"losses": [entry(v, _losses, "loss") for v in
+                           layout.by_output(cfg["loss"], "loss", spread=True)],
+                "loss_weights": None if weights is None else
+                [None if w is None else float(w) for w in
+                 layout.by_output(weights, "loss_weights", spread=False)],
+                "metrics": metrics}
+
+    def compile_saved_outputs(self, saved, optimizer, grad_clip, lr_schedule,
+                              optimizer_kwargs):
+        """compile again from ``compile_config_of_outputs`` (a loaded model)."""
+        def entry(value, family):
+            return family.deserialize(value) if isinstance(value, dict) else value
+
+        if not isinstance(saved, dict) or not isinstance(saved.get("losses"), list):
+            raise ValueError(f"not a saved compile of several outputs: {saved!r}")
+        metrics = saved.get("metrics")
+        if metrics is not None:
+            metrics = [None if each is None else [entry(m, _keras_metrics) for m in each]
+                       for each in metrics]
+        self._compile_outputs(optimizer, [entry(v, _losses) for v in saved["losses"]],
+                              saved.get("loss_weights"), metrics, lr_schedule, grad_clip,
+                              optimizer_kwargs)
+
+    @property
+    def output_shape(self):
+        """Keras's: (None, ...) — a list of them for a model with several outputs."""
+        layout = self._layout
+        if layout is not None:
+            return [(None,) + shape for shape in layout.shapes]
+        return super().output_shape
 
     @property
     def input_shape(self):
@@ -730,10 +932,15 @@ class Model(Sequential):
         index = {id(layer): i for i, layer in enumerate(self.layers)}
         index.update({id(i): -1 - k for k, i in enumerate(inputs)})
         position = {id(node): k for k, node in enumerate(self._graph)}
-        return {"inputs": [[list(i.keras_input_shape), i.name] for i in inputs],
-                "nodes": [[index[id(node if node.layer is None else node.layer)],
-                           [position[id(s)] for s in node.sources], node.merged]
-                          for node in self._graph]}
+        config = {"inputs": [[list(i.keras_input_shape), i.name] for i in inputs],
+                  "nodes": [[index[id(node if node.layer is None else node.layer)],
+                             [position[id(s)] for s in node.sources], node.merged]
+                            for node in self._graph]}
+        layout = self._layout
+        if layout is not None:  # several outputs: their nodes, and their names if a dict's
+            config["outputs"] = [position[id(o)] for o in self.__dict__["_functional_io"][1]]
+            config["output_names"] = layout.names if layout.as_dict else None
+        return config
 
     def get_config(self) -> dict:
         if self._subclassed:

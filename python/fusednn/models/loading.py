@@ -117,8 +117,13 @@ def _load(path, device, max_bytes, make_graph):
     options = compiled.get("loss_options") or {}
     if not isinstance(options, dict):
         raise ModelFileError(f"{path}: the loss options must be a mapping, got {options!r}")
+    outputs = compiled.get("outputs")  # a fusednn.keras model's compile per output
+    if outputs is not None and not hasattr(model, "compile_saved_outputs"):
+        raise ModelFileError(f"{path}: a model with several outputs; load it with "
+                             "fusednn.keras.models.load_model")
     try:
-        loss = NamedLoss(compiled["loss"], from_logits=compiled.get("from_logits"), **options)
+        loss = None if outputs is not None else NamedLoss(
+            compiled["loss"], from_logits=compiled.get("from_logits"), **options)
     except (TypeError, ValueError) as e:
         raise ModelFileError(f"{path}: the saved loss cannot be rebuilt: {e}") from None
     optimizer = compiled["optimizer"].lower()
@@ -131,10 +136,14 @@ def _load(path, device, max_bytes, make_graph):
         optimizer = factory(**keras_opt["config"])
     # fusednn's compile (a functional graph's model is a fusednn.keras Model, whose own
     # compile takes Keras's arguments)
-    Sequential.compile(model, optimizer=optimizer, loss=loss,
-                       metrics=[from_saved(m) for m in compiled["metrics"]],
-                       grad_clip=compiled["grad_clip"],
-                       lr_schedule=make_schedule, **compiled["optimizer_kwargs"])
+    if outputs is not None:
+        model.compile_saved_outputs(outputs, optimizer, compiled["grad_clip"], make_schedule,
+                                    compiled["optimizer_kwargs"])
+    else:
+        Sequential.compile(model, optimizer=optimizer, loss=loss,
+                           metrics=[from_saved(m) for m in compiled["metrics"]],
+                           grad_clip=compiled["grad_clip"],
+                           lr_schedule=make_schedule, **compiled["optimizer_kwargs"])
     model._make_optimizer()
     saved = meta.get("optimizer_state")
     if saved is not None:

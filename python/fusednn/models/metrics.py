@@ -70,7 +70,7 @@ def check_metrics(metrics, objective, accuracy_by_shape: bool = False) -> list:
         if kind not in KINDS:
             raise ValueError(f"unknown metric {m!r} (known: "
                              f"{', '.join(KINDS + tuple(ALIASES) + tuple(EPOCH_METRICS))})")
-        if kind == "accuracy" and not objective.classification and not accuracy_by_shape:
+        if kind == "accuracy" and not accuracy_by_shape and not objective.classification:
             raise ValueError(f"metric {m!r} needs a classification loss, got {objective.name!r}")
     return metrics
 

@@ -153,11 +153,13 @@ def save_model(model, path: str) -> str:
             # the file names it (its state is still empty)
             model._make_optimizer()
         opt = model.optimizer
+        # a fusednn.keras model with several outputs keeps its compile per output
+        outputs = getattr(model, "compile_config_of_outputs", lambda: None)()
         meta["compile"] = {
             "loss": _jsonable(model.objective.name if model.objective.fn is None else None, "loss"),
             "from_logits": not model.objective.probabilities,
             "loss_options": _jsonable(dict(model.objective.options), "loss options"),
-            "metrics": [_metric_entry(m) for m in model.metrics],
+            "metrics": [] if outputs is not None else [_metric_entry(m) for m in model.metrics],
             "grad_clip": cfg["grad_clip"],
             "optimizer": type(opt).__name__ if opt is not None else _jsonable(
                 cfg["optimizer"] if isinstance(cfg["optimizer"], str) else None, "optimizer"),
@@ -168,7 +170,9 @@ def save_model(model, path: str) -> str:
             name, config = keras_opt()
             meta["compile"]["keras_optimizer"] = {
                 "class": name, "config": _jsonable(config, "optimizer")}
-        if model.objective.fn is not None:
+        if outputs is not None:
+            meta["compile"]["outputs"] = _jsonable(outputs, "compile settings")
+        elif model.objective.fn is not None:
             raise TypeError("cannot save a model compiled with a custom loss callable")
         if opt is not None:
             state = opt.state_dict()

@@ -216,6 +216,11 @@ class Sequential(Module):
                              f"{self.sample_input_shape}, got input of shape {x.shape}")
         return super().__call__(x, training=training)
 
+    def batch_output(self, x, training=None):
+        """The model on one batch as predict carries it: one Tensor (a fusednn.keras model
+        with several outputs packs them side by side)."""
+        return self(x, training=training)
+
     @property
     def device(self) -> str:
         params = self.parameters()

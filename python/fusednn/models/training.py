@@ -463,7 +463,7 @@ def predict(model, x, batch_size, callbacks=None) -> np.ndarray:
         with no_grad():
             for b, (xb,) in enumerate(DataLoader(x, batch_size=batch_size)):
                 callbacks.on_predict_batch_begin(b, {})
-                outs.append(model(Tensor(to_device(xb, device))).cpu().numpy())
+                outs.append(model.batch_output(Tensor(to_device(xb, device))).cpu().numpy())
                 callbacks.on_predict_batch_end(b, {"outputs": outs[-1]})
     finally:
         model.train(mode)
