@@ -113,6 +113,22 @@ def test_named_outputs_take_dicts_and_give_a_dict():
     assert out["c"].shape == (len(x), 3) and out["r"].shape == (len(x), 2)
 
 
+def test_lists_for_named_outputs_follow_kerass_order_by_name():
+    keras.utils.set_random_seed(2)
+    inp = keras.Input((4,))
+    model = keras.Model(inp, {"z": layers.Dense(1)(inp), "a": layers.Dense(3)(inp)})
+    assert model.output_shape == [(None, 3), (None, 1)]  # "a" first, as Keras flattens
+    model.compile(optimizer="sgd", loss=["mse", "mae"])
+    x = np.ones((6, 4), np.float32)
+    ya, yz = np.zeros((6, 3)), np.ones((6, 1))
+    by_list = model.evaluate(x, [ya, yz], verbose=0, return_dict=True)
+    by_name = model.evaluate(x, {"z": yz, "a": ya}, verbose=0, return_dict=True)
+    assert by_list == by_name
+    pa, pz = (model.predict(x, verbose=0)[k] for k in ("a", "z"))
+    np.testing.assert_allclose(by_name["a_loss"], (pa ** 2).mean(), rtol=1e-6)
+    np.testing.assert_allclose(by_name["z_loss"], np.abs(pz - 1).mean(), rtol=1e-6)
+
+
 def test_sample_weights_weigh_every_outputs_loss():
     model = two_heads()
     x, y_cls, y_reg = data()
@@ -229,3 +245,22 @@ def test_bad_arguments_are_refused_by_name():
         inp = keras.Input((2,))
         out = layers.Dense(1)(inp)
         keras.Model(inp, [out, out])
+
+
+def test_a_subclassed_model_with_several_outputs_is_called_but_not_fit():
+    class TwoHeads(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = layers.Dense(2), layers.Dense(1)
+
+        def call(self, x):
+            return [self.a(x), self.b(x)]
+
+    model = TwoHeads()
+    x = np.ones((3, 4), np.float32)
+    assert [tuple(t.shape) for t in model(x)] == [(3, 2), (3, 1)]
+    model.compile(optimizer="sgd", loss="mse")
+    for run in (lambda: model.fit(x, np.ones((3, 1)), verbose=0),
+                lambda: model.predict(x, verbose=0)):
+        with pytest.raises(NotImplementedError, match="several outputs"):
+            run()

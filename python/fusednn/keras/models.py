@@ -476,8 +476,10 @@ class Model(Sequential):
         inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         named = isinstance(outputs, dict)
         if isinstance(outputs, (list, tuple, dict)):
-            listed = list(outputs.values() if named else outputs)
-            names = list(outputs) if named else None
+            # a dict's outputs in Keras's flattened order (by key): what lists of losses,
+            # weights, metrics or targets for them are matched against
+            names = sorted(outputs) if named else None
+            listed = [outputs[n] for n in names] if named else list(outputs)
             outputs = listed[0] if len(listed) == 1 else listed
         several = isinstance(outputs, list)
         if not inputs or any(not isinstance(i, Input) for i in inputs) or \

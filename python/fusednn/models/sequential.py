@@ -117,7 +117,8 @@ class Sequential(Module):
                 out = self.forward(Tensor(np.zeros((1,) + self.sample_input_shape, np.float32)))
         finally:
             self.train(mode)
-        self.sample_output_shape = tuple(out.shape[1:])
+        # None where a subclassed model's call gives several outputs (fit refuses it)
+        self.sample_output_shape = tuple(out.shape[1:]) if isinstance(out, Tensor) else None
         self.built = True
 
     @property

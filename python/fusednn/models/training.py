@@ -53,6 +53,15 @@ def output_rows(model, n: int) -> tuple:
     return (n,) + tuple(model.sample_output_shape[:-1])
 
 
+def one_output(model, where):
+    """The loops take one output per batch (a fusednn.keras functional model packs its
+    several into one); a model whose own call gives several is refused by name."""
+    if model.built and model.sample_output_shape is None:
+        raise NotImplementedError(f"{where}: {model.name}'s call gives several outputs; fit, "
+                                  "evaluate and predict take one (a functional keras.Model "
+                                  "takes several)")
+
+
 def prepare(model, x, y, where):
     """(x, y) as the model trains on them: float32 samples of the model's input shape, targets
     shaped as the loss takes them (float for regression and binary losses, a 1-D target of a
@@ -65,6 +74,7 @@ def prepare(model, x, y, where):
     y = np.asarray(y)
     if not model.built:
         model.build((None,) + x.shape[1:])
+    one_output(model, where)
     if tuple(x.shape[1:]) != model.sample_input_shape:
         raise ValueError(f"{where}: the model takes samples of shape "
                          f"{model.sample_input_shape} but x has samples of shape {x.shape[1:]}")
@@ -455,6 +465,7 @@ def predict(model, x, batch_size, callbacks=None) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     if not model.built:
         model.build((None,) + x.shape[1:])
+    one_output(model, "predict")
     mode, device = model.training, model.device
     model.eval()
     outs = []
