@@ -218,7 +218,7 @@ class Conv2D(_KerasConv, nn.Conv2D):
     keras_axes = (2, 3, 1, 0)  # (out, in, kh, kw) -> (kh, kw, in, out)
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
-                 dilation_rate=(1, 1), activation=None, use_bias=True,
+                 dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, activity_regularizer=None, input_shape=None, name=None,
@@ -230,7 +230,7 @@ class Conv2D(_KerasConv, nn.Conv2D):
                          _to_pair(dilation_rate, "dilation_rate", "Conv2D"), activation, use_bias,
                          kernel_initializer, bias_initializer, kernel_regularizer,
                          bias_regularizer, data_format=config.standardize_data_format(data_format),
-                         name=name)
+                         name=name, groups=groups)
         self._take_input_shape(input_shape)
         self._take_keras_options(kernel_constraint, bias_constraint, activity_regularizer)
 
@@ -837,7 +837,7 @@ class Conv1D(_KerasConv, nn.Conv1D):
     keras_axes = (2, 1, 0)  # (out, in, k) -> (k, in, out)
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
-                 dilation_rate=1, activation=None, use_bias=True,
+                 dilation_rate=1, groups=1, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, activity_regularizer=None, input_shape=None, name=None,
@@ -848,7 +848,8 @@ class Conv1D(_KerasConv, nn.Conv1D):
         super().__init__(filters, one(kernel_size), one(strides), padding, one(dilation_rate),
                          activation, use_bias, kernel_initializer, bias_initializer,
                          kernel_regularizer, bias_regularizer,
-                         data_format=config.standardize_data_format(data_format), name=name)
+                         data_format=config.standardize_data_format(data_format), name=name,
+                         groups=groups)
         self._take_input_shape(input_shape)
         self._take_keras_options(kernel_constraint, bias_constraint, activity_regularizer)
 

@@ -9,6 +9,7 @@ from ...autograd import Tensor
 from ...autograd.fused import (Conv2dFunction, Conv2dMaxPoolFunction,
                                 ConvTranspose2dFunction, act_code)
 from ._args import check_bias
+from .recurrent import cat
 from ._args import check_tensor as _check_tensor
 from ._args import pair
 
@@ -104,28 +105,67 @@ def _uneven_same(input, weight, stride, padding, dilation, name):
     return pad(input, (0, tw % 2, 0, th % 2)), (th // 2, tw // 2)
 
 
+def _groups(input, weight, bias, groups, name, transposed=False):
+    """The operands of a grouped convolution, one (input, weight, bias) per group: the input's
+    channels in ``groups`` equal runs, each convolved with its run of the weight (torch's
+    layouts: conv (out, in / groups, kh, kw), transposed (in, out / groups, kh, kw))."""
+    _check_tensor(input, name, "input")
+    _check_tensor(weight, name, "weight")
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{name}: groups must be a positive integer, got {groups!r}")
+    if input.ndim < 2 or weight.ndim < 2:
+        raise ValueError(f"{name}: input {input.shape} and weight {weight.shape} need a channel "
+                         "axis each")
+    channels, rows = input.shape[1], weight.shape[0]
+    per_group = weight.shape[0] if transposed else weight.shape[1]
+    if channels % groups or rows % groups:
+        raise ValueError(f"{name}: the input's {channels} channels and the weight's {rows} "
+                         f"rows must both divide into groups={groups}")
+    if not transposed and per_group * groups != channels:
+        raise ValueError(f"{name}: input has {channels} channels but the weight "
+                         f"{weight.shape} takes {per_group} per group, {per_group * groups} "
+                         f"for groups={groups}")
+    c, r = channels // groups, rows // groups
+    out_per_group = r if not transposed else weight.shape[1]
+    parts = []
+    for g in range(groups):
+        b = None if bias is None else bias[g * out_per_group:(g + 1) * out_per_group]
+        parts.append((input[:, g * c:(g + 1) * c], weight[g * r:(g + 1) * r], b))
+    return parts
+
+
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=1, padding=0,
-           dilation=1, activation=None, negative_slope: float = 0.01, *,
+           dilation=1, groups: int = 1, activation=None, negative_slope: float = 0.01, *,
            name: str = "conv2d") -> Tensor:
     """2-D convolution (cross-correlation, as torch) of an NCHW float32 input with a weight in
-    torch's layout (out_channels, in_channels, kh, kw): im2col + GEMM, with the bias and
-    activation fused. ``padding``: int, pair, "valid" or "same" (stride 1; an even kernel
-    extent pads one more at the bottom/right, as torch).
+    torch's layout (out_channels, in_channels / groups, kh, kw): im2col + GEMM, with the bias
+    and activation fused. ``padding``: int, pair, "valid" or "same" (stride 1; an even kernel
+    extent pads one more at the bottom/right, as torch). ``groups``: the channels in that many
+    equal runs, each convolved with its own filters (one GEMM per group).
     A channels-last (N, H, W, C) array must be permuted first: ``x.permute(0, 3, 1, 2)``."""
+    if groups != 1:
+        if bias is not None:
+            check_bias(bias, weight, name, "channels", 0)
+        return cat([conv2d(x, w, b, stride, padding, dilation, 1, activation, negative_slope,
+                           name=name)
+                    for x, w, b in _groups(input, weight, bias, groups, name)], 1)
     input, padding = _uneven_same(input, weight, stride, padding, dilation, name)
     geometry = _conv2d_geometry(input, weight, bias, stride, padding, dilation, activation, name)
     return Conv2dFunction.apply(input, weight, bias, geometry, activation, float(negative_slope))
 
 
 def conv2d_max_pool2d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=1, padding=0,
-                      dilation=1, activation=None, negative_slope: float = 0.01, *,
-                      name: str = "conv2d") -> Tensor:
+                      dilation=1, groups: int = 1, activation=None,
+                      negative_slope: float = 0.01, *, name: str = "conv2d") -> Tensor:
     """``max_pool2d(conv2d(input, weight, bias, ..., activation=...), 2)``: the conv, its bias
     and activation and a 2x2 stride-2 max-pool. On the CPU with float32 the epilogue and the
     pool run as one pass (the conv's full-size output is never written back activated), with
     the same numbers as the two calls; elsewhere it is the two calls."""
     from .pooling import max_pool2d
 
+    if groups != 1:
+        return max_pool2d(conv2d(input, weight, bias, stride, padding, dilation, groups,
+                                 activation, negative_slope, name=name), 2)
     input, padding = _uneven_same(input, weight, stride, padding, dilation, name)
     geometry = _conv2d_geometry(input, weight, bias, stride, padding, dilation, activation, name)
     out_h, out_w = geometry.out_h, geometry.out_w
@@ -144,9 +184,17 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=
     stride, padding and dilation, on an NCHW float32 input with a weight (in_channels,
     out_channels, kh, kw). The output is (N, out_channels, H_out, W_out) with
     H_out = (H - 1)*stride - 2*padding + dilation*(kh - 1) + output_padding + 1;
-    ``output_padding`` (added at the bottom/right) must be smaller than the stride."""
+    ``output_padding`` (added at the bottom/right) must be smaller than the stride.
+    ``groups``: the weight is (in_channels, out_channels / groups, kh, kw)."""
     if groups != 1:
-        raise NotImplementedError(f"{name}: groups={groups} is not supported")
+        parts = _groups(input, weight, bias, groups, name, transposed=True)
+        if bias is not None:
+            _check_tensor(bias, name, "bias")
+            if bias.shape != (weight.shape[1] * groups,):
+                raise ValueError(f"{name}: bias of shape {bias.shape} does not match "
+                                 f"{weight.shape[1] * groups} output channels")
+        return cat([conv_transpose2d(x, w, b, stride, padding, output_padding, 1, dilation,
+                                     name=name) for x, w, b in parts], 1)
     _check_operands(input, weight, bias, name, transposed=True)
     if isinstance(padding, str):
         raise ValueError(f"{name}: padding must be an int or a pair (torch's conv_transpose2d "
@@ -185,8 +233,6 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=1, padding
     "same" (stride 1)."""
     _check_tensor(input, name, "input")
     _check_tensor(weight, name, "weight")
-    if groups != 1:
-        raise NotImplementedError(f"{name}: groups={groups} is not supported")
     if input.ndim != 3:
         raise ValueError(f"{name}: input must be 3-D (N, C, L), got shape {input.shape}")
     if weight.ndim != 3:
@@ -203,5 +249,5 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=1, padding
     n, c, length = input.shape
     y = conv2d(input.reshape(n, c, 1, length), weight.reshape(*weight.shape[:2], 1,
                                                               weight.shape[2]),
-               bias, stride, padding, dilation, activation, negative_slope, name=name)
+               bias, stride, padding, dilation, groups, activation, negative_slope, name=name)
     return y.reshape(n, y.shape[1], y.shape[3])

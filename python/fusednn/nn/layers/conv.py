@@ -1,4 +1,4 @@
-"""Conv2D."""
+"""The convolution layers: Conv2D, Conv2DTranspose and Conv1D (each with ``groups``)."""
 from __future__ import annotations
 
 from ... import _checks
@@ -28,13 +28,17 @@ class Conv2D(WeightedLayer):
     def __init__(self, filters: int, kernel_size, strides=1, padding="valid", dilation=1,
                  activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 data_format: str = "channels_first", name: str = None):
+                 data_format: str = "channels_first", name: str = None, groups: int = 1):
         super().__init__(activation, use_bias, kernel_initializer, bias_initializer,
                          kernel_regularizer, bias_regularizer, name)
         filters = _checks.positive_int("Conv2D: filters", filters)
         self.filters, self.data_format = filters, check_data_format(data_format, "Conv2D")
         self.kernel_size = pair(kernel_size, "kernel_size", "Conv2D")
         self.strides, self.padding, self.dilation = strides, padding, dilation
+        self.groups = _checks.positive_int(f"{type(self).__name__}: groups", groups)
+        if filters % self.groups:
+            raise ValueError(f"{type(self).__name__}: filters={filters} must divide into "
+                             f"groups={self.groups}")
 
     def build(self, input_shape):
         if input_shape is None or len(input_shape) != 4:
@@ -50,10 +54,16 @@ class Conv2D(WeightedLayer):
                              f"{kind}, but the layer has data_format={self.data_format!r}; pass "
                              f"data_format='{kind.replace('-', '_')}'")
         self.in_channels = int(c)
+        if self.in_channels % self.groups:
+            raise ValueError(f"{self.name}: the input's {self.in_channels} channels must "
+                             f"divide into groups={self.groups}")
         self._make_weights(self._kernel_shape(self.in_channels), self.filters)
 
     def _kernel_shape(self, in_channels):
-        return (self.filters, in_channels) + self.kernel_size
+        return (self.filters, in_channels // self.groups) + self.kernel_size
+
+    def _groups_config(self) -> dict:
+        return {"groups": self.groups} if self.groups != 1 else {}
 
     def _layout(self):
         return "N, C, H, W" if self.data_format == "channels_first" else "N, H, W, C"
@@ -83,7 +93,8 @@ class Conv2D(WeightedLayer):
         """The convolution on NCHW, with the activation ``fused`` into it."""
         x, padding = self._input_padding(x)
         return F.conv2d(x, self.weight, self.bias, self.strides, padding, self.dilation,
-                        activation=fused, negative_slope=self.leaky_relu_slope, name=self.name)
+                        self.groups, activation=fused, negative_slope=self.leaky_relu_slope,
+                        name=self.name)
 
     def forward_nchw(self, x):
         """The layer on an NCHW tensor whatever its data_format (a Sequential's chain of
@@ -96,13 +107,14 @@ class Conv2D(WeightedLayer):
         conv fuses (``_after`` None)."""
         x, padding = self._input_padding(x)
         return F.conv2d_max_pool2d(x, self.weight, self.bias, self.strides, padding,
-                                   self.dilation, activation=self._fused,
+                                   self.dilation, self.groups, activation=self._fused,
                                    negative_slope=self.leaky_relu_slope, name=self.name)
 
     def get_config(self):
         return dict(filters=self.filters, kernel_size=list(self.kernel_size),
                     strides=self.strides, padding=self.padding, dilation=self.dilation,
-                    data_format=self.data_format, **self._weight_config)
+                    data_format=self.data_format, **self._groups_config(),
+                    **self._weight_config)
 
     def extra_repr(self):
         return (f"{getattr(self, 'in_channels', '?')} -> {self.filters}, kernel_size="
@@ -125,20 +137,20 @@ class Conv2DTranspose(Conv2D):
                  dilation=1, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None,
-                 data_format: str = "channels_first", name: str = None):
+                 data_format: str = "channels_first", name: str = None, groups: int = 1):
         if isinstance(padding, str) and padding not in self.named_paddings:
             raise ValueError(f"{type(self).__name__}: padding must be one of "
                              f"{list(self.named_paddings)}, an int or a pair, got {padding!r}")
         super().__init__(filters, kernel_size, strides, padding, dilation, activation, use_bias,
                          kernel_initializer, bias_initializer, kernel_regularizer,
-                         bias_regularizer, data_format, name)
+                         bias_regularizer, data_format, name, groups)
         self.output_padding = output_padding
         if self._fused is not None:  # no kernel fuses it here: applied after the op
             self._fused, self._after = None, activation_by_name(self._fused,
                                                                 self.leaky_relu_slope)
 
     def _kernel_shape(self, in_channels):
-        return (in_channels, self.filters) + self.kernel_size
+        return (in_channels, self.filters // self.groups) + self.kernel_size
 
     def _transpose_args(self, x):
         """(padding, output_padding, output size to crop to or None) for F.conv_transpose2d."""
@@ -147,7 +159,7 @@ class Conv2DTranspose(Conv2D):
     def _op_nchw(self, x, fused):  # fused: None (see __init__)
         padding, output_padding, size = self._transpose_args(x)
         y = F.conv_transpose2d(x, self.weight, self.bias, self.strides, padding, output_padding,
-                               1, self.dilation, name=self.name)
+                               self.groups, self.dilation, name=self.name)
         if size is not None and tuple(y.shape[2:]) != size:
             y = y[:, :, :size[0], :size[1]]
         return y
@@ -171,10 +183,13 @@ class Conv1D(WeightedLayer):
                  dilation: int = 1, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None,
-                 data_format: str = "channels_first", name: str = None):
+                 data_format: str = "channels_first", name: str = None, groups: int = 1):
         super().__init__(activation, use_bias, kernel_initializer, bias_initializer,
                          kernel_regularizer, bias_regularizer, name)
         filters = _checks.positive_int("Conv1D: filters", filters)
+        self.groups = _checks.positive_int("Conv1D: groups", groups)
+        if filters % self.groups:
+            raise ValueError(f"Conv1D: filters={filters} must divide into groups={self.groups}")
         if isinstance(kernel_size, (tuple, list)) and len(kernel_size) == 1:
             kernel_size = kernel_size[0]
         kernel_size = _checks.positive_int("Conv1D: kernel_size", kernel_size)
@@ -188,7 +203,11 @@ class Conv1D(WeightedLayer):
                              f"{input_shape}")
         c = input_shape[1] if self.data_format == "channels_first" else input_shape[2]
         self.in_channels = int(c)
-        self._make_weights((self.filters, self.in_channels, self.kernel_size), self.filters)
+        if self.in_channels % self.groups:
+            raise ValueError(f"{self.name}: the input's {self.in_channels} channels must "
+                             f"divide into groups={self.groups}")
+        self._make_weights((self.filters, self.in_channels // self.groups, self.kernel_size),
+                           self.filters)
 
     def _layout(self):
         return "N, C, L" if self.data_format == "channels_first" else "N, L, C"
@@ -212,7 +231,7 @@ class Conv1D(WeightedLayer):
             x = x.permute(0, 2, 1)
         x, padding = self._input_padding(x)
         y = F.conv1d(x, self.weight, self.bias, self.strides, padding, self.dilation,
-                     activation=fused,
+                     self.groups, activation=fused,
                      negative_slope=self.leaky_relu_slope, name=self.name)
         if self.data_format == "channels_last":
             y = y.permute(0, 2, 1)
@@ -224,6 +243,7 @@ class Conv1D(WeightedLayer):
     def get_config(self):
         return dict(filters=self.filters, kernel_size=self.kernel_size, strides=self.strides,
                     padding=self.padding, dilation=self.dilation, data_format=self.data_format,
+                    **({"groups": self.groups} if self.groups != 1 else {}),
                     **self._weight_config)
 
     def extra_repr(self):
