@@ -7,7 +7,9 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .._backend import xp_of
 from ..autograd import Tensor, no_grad
+from ..nn.functional._args import pair
 from ..nn.module import Module
 
 
@@ -243,3 +245,44 @@ def leaf_layers(modules) -> list:
 def refuse(kwargs, where):
     if kwargs:
         raise TypeError(f"{where}: unsupported argument(s) {sorted(kwargs)}")
+
+
+# activation="leaky_relu" in Keras is keras.activations.leaky_relu, whose slope is 0.2 (torch's
+# default, fusednn.nn's, is 0.01)
+LEAKY_RELU_SLOPE = 0.2
+
+
+def to_pair(v, what, where):
+    """An int or a pair (a list too, as a config gives it) as a pair, checked."""
+    return pair(tuple(v) if isinstance(v, list) else v, what, where)
+
+
+def same_padding(sizes, window, strides, dilation=None):
+    """Keras's (TensorFlow's) padding="same" for these input sizes: outputs ceil(size / stride)
+    long, the padding each axis needs split with the odd one after: (before, after) per axis."""
+    dilation = dilation or (1,) * len(sizes)
+    pads = []
+    for n, k, s, d in zip(sizes, window, strides, dilation):
+        total = max((-(-n // s) - 1) * s + d * (k - 1) + 1 - n, 0)
+        pads.append((total // 2, total - total // 2))
+    return pads
+
+
+def pad_widths(pads):
+    """F.pad's widths (last axis first) for (before, after) pairs of the trailing axes."""
+    return [w for before, after in reversed(pads) for w in (before, after)]
+
+
+def set_arrays(layer, arrays):
+    """Keras-layout arrays into the layer's parameters, each checked before any is written."""
+    params = [p for p in (getattr(layer, "weight", None), getattr(layer, "bias", None))
+              if p is not None]
+    if len(arrays) != len(params):
+        raise ValueError(f"{layer.name}: expected {len(params)} weight arrays, got {len(arrays)}")
+    arrays = [np.ascontiguousarray(a, np.float32) for a in arrays]
+    for p, a in zip(params, arrays):
+        if tuple(a.shape) != tuple(p.shape):
+            raise ValueError(f"{layer.name}: weight of shape {a.shape} (in fusednn's layout) "
+                             f"does not match {tuple(p.shape)}")
+    for p, a in zip(params, arrays):
+        p.data[...] = xp_of(p.data).asarray(a)

@@ -12,21 +12,16 @@ from ..nn import initializers
 from .._backend import to_host, xp_of
 from ..autograd import Tensor
 from ..models.saving import register_layer
-from ..nn.functional._args import pair
 from ..nn.layers.base import ActivityLoss
 from . import config
+from .conv_layers import (Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D,  # noqa: F401
+                          SeparableConv2D)
+from .layer_base import LEAKY_RELU_SLOPE, pad_widths, same_padding  # noqa: F401
 from .layer_base import KerasLayer as _KerasLayer
+from .layer_base import set_arrays as _set
+from .layer_base import to_pair as _to_pair
 from .layer_base import output_sample_shape as _output_sample_shape
 from .layer_base import refuse as _refuse
-
-
-# activation="leaky_relu" in Keras is keras.activations.leaky_relu, whose slope is 0.2 (torch's
-# default, fusednn.nn's, is 0.01)
-LEAKY_RELU_SLOPE = 0.2
-
-
-def _to_pair(v, what, where):
-    return pair(tuple(v) if isinstance(v, list) else v, what, where)
 
 
 class KerasTensor:
@@ -155,168 +150,6 @@ class Dense(nn.Dense, _KerasLayer):
 
     def set_weights(self, weights):
         _set(self, [np.asarray(weights[0]).T] + list(weights[1:]))
-
-
-def same_padding(sizes, window, strides, dilation=None):
-    """Keras's (TensorFlow's) padding="same" for these input sizes: outputs ceil(size / stride)
-    long, the padding each axis needs split with the odd one after: (before, after) per axis."""
-    dilation = dilation or (1,) * len(sizes)
-    pads = []
-    for n, k, s, d in zip(sizes, window, strides, dilation):
-        total = max((-(-n // s) - 1) * s + d * (k - 1) + 1 - n, 0)
-        pads.append((total // 2, total - total // 2))
-    return pads
-
-
-def pad_widths(pads):
-    """F.pad's widths (last axis first) for (before, after) pairs of the trailing axes."""
-    return [w for before, after in reversed(pads) for w in (before, after)]
-
-
-class _KerasConv(_KerasLayer):
-    """What Keras's convolutions share: ``dilation_rate`` in the config, and the kernel in
-    Keras's layout through get_weights / set_weights (``keras_axes``: fusednn's kernel axes in
-    Keras's order)."""
-
-    keras_axes = None
-    leaky_relu_slope = LEAKY_RELU_SLOPE
-    keras_initializers = True
-
-    @property
-    def initializer_axes(self):
-        return self.keras_axes
-
-    def _input_padding(self, x):
-        """padding="same" as Keras: symmetric padding goes to the kernel; the odd element an
-        uneven split (a stride above 1, an even kernel) puts after is padded here."""
-        if self.padding != "same":
-            return super()._input_padding(x)
-        one = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,)  # noqa: E731
-        pads = same_padding(x.shape[2:], one(self.kernel_size), one(self.strides),
-                            one(self.dilation))
-        extra = [(0, after - before) for before, after in pads]
-        if any(e for _, e in extra):
-            x = nn.functional.pad(x, pad_widths(extra))
-        before = tuple(b for b, _ in pads)
-        return x, before if len(before) > 1 else before[0]
-
-    def get_config(self):
-        config = super().get_config()
-        config["dilation_rate"] = config.pop("dilation")
-        return self._keras_options_config(config)
-
-    def get_weights(self):
-        out = [self.weight.numpy().transpose(self.keras_axes).copy()]
-        return out + ([self.bias.numpy().copy()] if self.bias is not None else [])
-
-    def set_weights(self, weights):
-        back = tuple(np.argsort(self.keras_axes))
-        _set(self, [np.asarray(weights[0]).transpose(back)] + list(weights[1:]))
-
-
-class Conv2D(_KerasConv, nn.Conv2D):
-    keras_axes = (2, 3, 1, 0)  # (out, in, kh, kw) -> (kh, kw, in, out)
-
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
-                 dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, activity_regularizer=None, input_shape=None, name=None,
-                 **kwargs):
-        _refuse(kwargs, "Conv2D")
-        super().__init__(filters, _to_pair(kernel_size, "kernel_size", "Conv2D"),
-                         _to_pair(strides, "strides", "Conv2D"), padding.lower()
-                         if isinstance(padding, str) else padding,
-                         _to_pair(dilation_rate, "dilation_rate", "Conv2D"), activation, use_bias,
-                         kernel_initializer, bias_initializer, kernel_regularizer,
-                         bias_regularizer, data_format=config.standardize_data_format(data_format),
-                         name=name, groups=groups)
-        self._take_input_shape(input_shape)
-        self._take_keras_options(kernel_constraint, bias_constraint, activity_regularizer)
-
-
-
-class Conv2DTranspose(_KerasConv, nn.Conv2DTranspose):
-    """Keras's Conv2DTranspose, kernel (kh, kw, filters, in_channels) in get_weights /
-    set_weights. Each output side is Keras's: in*strides for "same", in*strides +
-    max(k - strides, 0) for "valid", (in - 1)*strides + k - 2*pad + output_padding when
-    ``output_padding`` is given (pad k//2 for "same", k the dilated extent). The op is the
-    adjoint of the Conv2D with that padding and those strides, aligned as TensorFlow's (the
-    row or column an uneven "same" split puts after is the one cut): Keras's torch backend
-    aligns such outputs one row and column differently (it warns of it); fusednn gives
-    TensorFlow's and JAX's numbers."""
-
-    keras_axes = (2, 3, 1, 0)  # (in, out, kh, kw) -> (kh, kw, out, in)
-    named_paddings = ("valid", "same")
-
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
-                 output_padding=None, data_format=None, dilation_rate=(1, 1), activation=None,
-                 use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, activity_regularizer=None, input_shape=None, name=None,
-                 **kwargs):
-        _refuse(kwargs, "Conv2DTranspose")
-        if output_padding is not None:
-            output_padding = _to_pair(output_padding, "output_padding", "Conv2DTranspose")
-        super().__init__(filters, _to_pair(kernel_size, "kernel_size", "Conv2DTranspose"),
-                         _to_pair(strides, "strides", "Conv2DTranspose"),
-                         padding.lower() if isinstance(padding, str) else padding,
-                         output_padding, _to_pair(dilation_rate, "dilation_rate",
-                                                  "Conv2DTranspose"),
-                         activation, use_bias, kernel_initializer, bias_initializer,
-                         kernel_regularizer, bias_regularizer,
-                         data_format=config.standardize_data_format(data_format), name=name)
-        self._take_input_shape(input_shape)
-        self._take_keras_options(kernel_constraint, bias_constraint, activity_regularizer)
-
-    def _transpose_args(self, x):
-        if not isinstance(self.padding, str):
-            return super()._transpose_args(x)
-        pads, extras, sizes = [], [], []
-        for axis in range(2):
-            pad, extra, size = _transpose_side(
-                x.shape[2 + axis], self.kernel_size[axis], self.strides[axis],
-                self.dilation[axis], self.padding,
-                None if self.output_padding is None else self.output_padding[axis], self.name)
-            pads.append(pad)
-            extras.append(extra)
-            sizes.append(size)
-        return tuple(pads), tuple(extras), tuple(sizes)
-
-    def get_config(self):
-        config = super().get_config()
-        if config["output_padding"] is not None:
-            config["output_padding"] = list(config["output_padding"])
-        return config
-
-
-def _transpose_side(n, k, stride, dilation, padding, output_padding, where):
-    """(symmetric padding, output padding, Keras's output size) for conv_transpose2d along one
-    side of n inputs: Keras's size, computed by a transposed conv whose padding is the
-    smaller part of the Conv2D's "same" split (that conv's size then exceeds Keras's by the
-    odd row after, which the layer cuts)."""
-    extent = (k - 1) * dilation + 1
-    if output_padding is None:
-        size = n * stride + max(extent - stride, 0) if padding == "valid" else n * stride
-    else:
-        if output_padding >= stride:
-            raise ValueError(f"{where}: output_padding {output_padding} must be smaller than "
-                             f"the strides {stride}")
-        pad = extent // 2 if padding == "same" else 0
-        size = (n - 1) * stride + extent - 2 * pad + output_padding
-    # the Conv2D from `size` back to n: its padding (before, after) and output size
-    if padding == "valid":
-        before = after = 0
-        back = (size - extent) // stride + 1 if size >= extent else 0
-    else:
-        (before, after), = same_padding((size,), (k,), (stride,), (dilation,))
-        back = -(-size // stride)
-    if size < 1 or back != n:
-        raise ValueError(f"{where}: output_padding {output_padding} gives an output of {size} "
-                         f"for {n} inputs, which a {padding!r} Conv2D with strides {stride} "
-                         f"does not take back to {n}")
-    full = size + after - before
-    return before, full - ((n - 1) * stride - 2 * before + extent), size
 
 
 class _Pooling(_KerasLayer):
@@ -830,31 +663,6 @@ class BatchNormalization(nn.BatchNorm2D, _KerasLayer):
             buffer[...] = xp_of(buffer).asarray(w)
 
 
-class Conv1D(_KerasConv, nn.Conv1D):
-    """Keras's Conv1D over (N, steps, channels) (channels_last); kernel (k, in, out) through
-    get_weights / set_weights."""
-
-    keras_axes = (2, 1, 0)  # (out, in, k) -> (k, in, out)
-
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
-                 dilation_rate=1, groups=1, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, activity_regularizer=None, input_shape=None, name=None,
-                 **kwargs):
-        _refuse(kwargs, "Conv1D")
-        one = lambda v: v[0] if isinstance(v, (tuple, list)) and len(v) == 1 else v  # noqa: E731
-        padding = padding.lower() if isinstance(padding, str) else padding
-        super().__init__(filters, one(kernel_size), one(strides), padding, one(dilation_rate),
-                         activation, use_bias, kernel_initializer, bias_initializer,
-                         kernel_regularizer, bias_regularizer,
-                         data_format=config.standardize_data_format(data_format), name=name,
-                         groups=groups)
-        self._take_input_shape(input_shape)
-        self._take_keras_options(kernel_constraint, bias_constraint, activity_regularizer)
-
-
-
 class Embedding(nn.Embedding, _KerasLayer):
     """Keras's Embedding: U(-0.05, 0.05) initialization ("uniform"); ``mask_zero`` masks the
     steps holding 0 for the layers after it, and row 0 stays an ordinary trained row, as in
@@ -1115,21 +923,6 @@ for _cls in (Dense, Conv1D, Conv2D, Conv2DTranspose, ActivityRegularization, Max
 
 
 
-def _set(layer, arrays):
-    """Keras-layout arrays into the layer's parameters, each checked before any is written."""
-    params = [p for p in (getattr(layer, "weight", None), getattr(layer, "bias", None))
-              if p is not None]
-    if len(arrays) != len(params):
-        raise ValueError(f"{layer.name}: expected {len(params)} weight arrays, got {len(arrays)}")
-    arrays = [np.ascontiguousarray(a, np.float32) for a in arrays]
-    for p, a in zip(params, arrays):
-        if tuple(a.shape) != tuple(p.shape):
-            raise ValueError(f"{layer.name}: weight of shape {a.shape} (in fusednn's layout) "
-                             f"does not match {tuple(p.shape)}")
-    for p, a in zip(params, arrays):
-        p.data[...] = xp_of(p.data).asarray(a)
-
-
 # the layers built on KerasLayer in modules of their own
 from .custom_layers import Layer  # noqa: E402,F401
 from .preprocessing_layers import Normalization  # noqa: E402
@@ -1143,4 +936,6 @@ from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum,  # noqa:
                       multiply, subtract)
 
 for _cls in (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract):
+    register_layer(_cls, "keras." + _cls.__name__)
+for _cls in (DepthwiseConv2D, SeparableConv2D):
     register_layer(_cls, "keras." + _cls.__name__)

@@ -92,9 +92,14 @@ class Conv2D(WeightedLayer):
     def _op_nchw(self, x, fused):
         """The convolution on NCHW, with the activation ``fused`` into it."""
         x, padding = self._input_padding(x)
-        return F.conv2d(x, self.weight, self.bias, self.strides, padding, self.dilation,
+        return F.conv2d(x, self._kernel(), self.bias, self.strides, padding, self.dilation,
                         self.groups, activation=fused, negative_slope=self.leaky_relu_slope,
                         name=self.name)
+
+    def _kernel(self):
+        """The weight in conv2d's layout (out, in / groups, kh, kw): the weight itself here
+        (a depthwise layer keeps its own shape, see fusednn.keras's DepthwiseConv2D)."""
+        return self.weight
 
     def forward_nchw(self, x):
         """The layer on an NCHW tensor whatever its data_format (a Sequential's chain of
@@ -106,7 +111,7 @@ class Conv2D(WeightedLayer):
         (a Sequential calls this for Conv2D -> MaxPool2D(2)); the activation must be one the
         conv fuses (``_after`` None)."""
         x, padding = self._input_padding(x)
-        return F.conv2d_max_pool2d(x, self.weight, self.bias, self.strides, padding,
+        return F.conv2d_max_pool2d(x, self._kernel(), self.bias, self.strides, padding,
                                    self.dilation, self.groups, activation=self._fused,
                                    negative_slope=self.leaky_relu_slope, name=self.name)
 
