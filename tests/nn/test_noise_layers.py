@@ -1,6 +1,7 @@
-"""GaussianNoise, GaussianDropout and SpatialDropout1D: Keras's layers, active in training only,
-drawn from the seeded stream (the same seed, the same noise), with the statistics their
-definitions give on a large input, gradients passing through as the noise says."""
+"""GaussianNoise, GaussianDropout and SpatialDropout1D / 2D / 3D: Keras's layers, active in
+training only, drawn from the seeded stream (the same seed, the same noise), with the
+statistics their definitions give on a large input, gradients passing through as the noise
+says."""
 import numpy as np
 import pytest
 
@@ -50,6 +51,43 @@ def test_spatial_dropout_drops_whole_channels_over_every_step():
         layer(Tensor(np.ones((3, 4), np.float32)))
     with pytest.raises(ValueError, match=r"rate must be in \[0, 1\)"):
         nn.SpatialDropout1D(1.0)
+
+
+@pytest.mark.parametrize("layer,shape,channel", [
+    (nn.SpatialDropout2D(0.3, data_format="channels_last"), (40, 5, 4, 50), 3),
+    (nn.SpatialDropout2D(0.3, data_format="channels_first"), (40, 50, 5, 4), 1),
+    (nn.SpatialDropout3D(0.3), (40, 3, 2, 2, 50), 4),
+])
+def test_spatial_dropout_2d_and_3d_drop_whole_channels(layer, shape, channel):
+    x = Tensor(np.ones(shape, np.float32), requires_grad=True)
+    fusednn.seed(3)
+    y = layer(x)
+    values = np.moveaxis(y.numpy(), channel, 1).reshape(shape[0], shape[channel], -1)
+    assert np.all(values == values[:, :, :1])  # one draw per (sample, channel)
+    assert set(np.unique(values)) <= {0.0, np.float32(1 / 0.7)}
+    assert (values[:, :, 0] == 0).mean() == pytest.approx(0.3, abs=0.03)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), y.numpy())  # the mask's gradient
+    layer.eval()
+    assert layer(x) is x
+    with pytest.raises(ValueError, match="expects"):
+        layer(Tensor(np.ones((3, 4), np.float32)))
+
+
+def test_keras_spatial_dropout_2d_follows_the_data_format(tmp_path):
+    layer = keras.layers.SpatialDropout2D(0.5)
+    assert layer.data_format == "channels_last"
+    again = keras.layers.SpatialDropout2D.from_config(layer.get_config())
+    assert again.rate == 0.5 and again.data_format == "channels_last"
+    model = keras.Sequential([keras.Input((6, 6, 3)), keras.layers.Conv2D(4, 3),
+                              keras.layers.SpatialDropout2D(0.25), keras.layers.Conv2D(2, 3),
+                              keras.layers.Flatten(), keras.layers.Dense(1)])
+    model.compile("adam", "mse")
+    x = np.random.default_rng(1).standard_normal((8, 6, 6, 3)).astype(np.float32)
+    model.fit(x, np.zeros((8, 1)), epochs=1, verbose=0)
+    model.save(str(tmp_path / "m.fdn"))
+    loaded = keras.models.load_model(str(tmp_path / "m.fdn"))
+    np.testing.assert_array_equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
 
 
 def test_noise_layers_train_save_and_load_in_keras_models(tmp_path):

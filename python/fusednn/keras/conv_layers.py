@@ -1,6 +1,7 @@
 """Keras's convolution layers over fusednn's: Conv1D, Conv2D (with ``groups``),
-Conv2DTranspose, DepthwiseConv2D and SeparableConv2D — Keras's arguments, "same" padding
-as Keras pads it, and kernels in Keras's layouts through get_weights / set_weights."""
+Conv2DTranspose, Conv1DTranspose, DepthwiseConv2D and SeparableConv2D — Keras's arguments,
+"same" padding as Keras pads it, and kernels in Keras's layouts through get_weights /
+set_weights."""
 from __future__ import annotations
 
 import numpy as np
@@ -158,6 +159,71 @@ def _transpose_side(n, k, stride, dilation, padding, output_padding, where):
                          f"does not take back to {n}")
     full = size + after - before
     return before, full - ((n - 1) * stride - 2 * before + extent), size
+
+
+class Conv1DTranspose(Conv2DTranspose):
+    """Keras's Conv1DTranspose over (N, steps, channels) (channels_last) or (N, channels,
+    steps): Conv2DTranspose on a height-1 image, Keras's output lengths ("valid", "same",
+    ``output_padding``). Its kernel (k, filters, in_channels) in get_weights / set_weights is
+    kept as (in_channels, filters, k)."""
+
+    keras_axes = (2, 1, 0)  # (in, out, k) -> (k, out, in)
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None,
+                 data_format=None, dilation_rate=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, activity_regularizer=None, input_shape=None, name=None,
+                 **kwargs):
+        _refuse(kwargs, "Conv1DTranspose")
+        one = lambda v, what: _checks.positive_int(  # noqa: E731
+            f"Conv1DTranspose: {what}", v[0] if isinstance(v, (tuple, list)) and len(v) == 1
+            else v)
+        if output_padding is not None:
+            padded = output_padding[0] if isinstance(output_padding, (tuple, list)) and \
+                len(output_padding) == 1 else output_padding
+            if isinstance(padded, bool) or not isinstance(padded, int) or padded < 0:
+                raise ValueError(f"Conv1DTranspose: output_padding must be an int >= 0, got "
+                                 f"{output_padding!r}")
+            output_padding = (0, padded)
+        super().__init__(filters, (1, one(kernel_size, "kernel_size")),
+                         (1, one(strides, "strides")), padding, output_padding, data_format,
+                         (1, one(dilation_rate, "dilation_rate")), activation, use_bias,
+                         kernel_initializer, bias_initializer, kernel_regularizer,
+                         bias_regularizer, kernel_constraint, bias_constraint,
+                         activity_regularizer, input_shape, name)
+
+    def build(self, input_shape):
+        if input_shape is None or len(input_shape) != 3:
+            raise ValueError(f"{self.name}: expects 3-D inputs ({self._layout()}), got shape "
+                             f"{input_shape}")
+        c = input_shape[2] if self.data_format == "channels_last" else input_shape[1]
+        self.in_channels = int(c)
+        self._make_weights((self.in_channels, self.filters, self.kernel_size[1]), self.filters)
+
+    def _layout(self):
+        return "N, L, C" if self.data_format == "channels_last" else "N, C, L"
+
+    def _kernel(self):
+        return self.weight.reshape(self.in_channels, self.filters, 1, self.kernel_size[1])
+
+    def _apply(self, x, fused, after):
+        if x.ndim != 3:
+            raise ValueError(f"{self.name}: expects 3-D inputs ({self._layout()}), got shape "
+                             f"{x.shape}")
+        image = x.reshape(x.shape[0], 1, *x.shape[1:]) if self.data_format == "channels_last" \
+            else x.reshape(*x.shape[:2], 1, x.shape[2])
+        y = super()._apply(image, fused, after)
+        return y.reshape(y.shape[0], *y.shape[2:]) if self.data_format == "channels_last" \
+            else y.reshape(*y.shape[:2], y.shape[3])
+
+    def get_config(self):
+        config = super().get_config()
+        for key in ("kernel_size", "strides", "dilation_rate"):
+            config[key] = config[key][1]
+        if config["output_padding"] is not None:
+            config["output_padding"] = config["output_padding"][1]
+        return config
 
 
 class Conv1D(_KerasConv, nn.Conv1D):

@@ -14,8 +14,8 @@ from ..autograd import Tensor
 from ..models.saving import register_layer
 from ..nn.layers.base import ActivityLoss
 from . import config
-from .conv_layers import (Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D,  # noqa: F401
-                          SeparableConv2D)
+from .conv_layers import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose,  # noqa: F401
+                          DepthwiseConv2D, SeparableConv2D)
 from .layer_base import LEAKY_RELU_SLOPE, pad_widths, same_padding  # noqa: F401
 from .layer_base import KerasLayer as _KerasLayer
 from .layer_base import set_arrays as _set
@@ -576,6 +576,22 @@ class SpatialDropout1D(nn.SpatialDropout1D, _KerasLayer):
         self._take_input_shape(input_shape)
 
 
+class SpatialDropout2D(nn.SpatialDropout2D, _KerasLayer):
+    """Keras's: whole channels of images dropped, (N, H, W, C) by the global data format."""
+
+    def __init__(self, rate, data_format=None, seed=None, input_shape=None, name=None):
+        super().__init__(rate, name=name,
+                         data_format=config.standardize_data_format(data_format))
+        self._take_input_shape(input_shape)
+
+
+class SpatialDropout3D(nn.SpatialDropout3D, _KerasLayer):
+    def __init__(self, rate, data_format=None, seed=None, input_shape=None, name=None):
+        super().__init__(rate, name=name,
+                         data_format=config.standardize_data_format(data_format))
+        self._take_input_shape(input_shape)
+
+
 class Activation(nn.Activation, _KerasLayer):
     leaky_relu_slope = LEAKY_RELU_SLOPE
 
@@ -915,7 +931,7 @@ for _cls in (Dense, Conv1D, Conv2D, Conv2DTranspose, ActivityRegularization, Max
              ZeroPadding2D, Flatten, Reshape, Permute, Rescaling, RepeatVector, UpSampling2D,
              Cropping2D, MaxPooling1D,
              AveragePooling1D, ReLU, LeakyReLU, Softmax, Dropout, GaussianNoise, GaussianDropout,
-             SpatialDropout1D, Activation,
+             SpatialDropout1D, SpatialDropout2D, SpatialDropout3D, Activation,
              BatchNormalization, Embedding, Masking, LayerNormalization, GlobalAveragePooling1D,
              GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, SimpleRNN, LSTM, GRU,
              Bidirectional, TimeDistributed):
@@ -937,5 +953,5 @@ from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum,  # noqa:
 
 for _cls in (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract):
     register_layer(_cls, "keras." + _cls.__name__)
-for _cls in (DepthwiseConv2D, SeparableConv2D):
+for _cls in (Conv1DTranspose, DepthwiseConv2D, SeparableConv2D):
     register_layer(_cls, "keras." + _cls.__name__)

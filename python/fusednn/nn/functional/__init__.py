@@ -5,7 +5,7 @@ from .activation import (celu, elu, exponential, gelu, glu, hardshrink, hardsigm
                          sparse_plus, sparse_sigmoid, sparsemax, squareplus, tanh, tanhshrink,
                          threshold)
 from .dropout import dropout, manual_seed
-from .conv import conv1d, conv2d, conv2d_max_pool2d, conv_transpose2d
+from .conv import conv1d, conv2d, conv2d_max_pool2d, conv_transpose1d, conv_transpose2d
 from .embedding import embedding
 from .linear import linear
 from ..losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
@@ -16,7 +16,8 @@ from .padding import pad
 from .pooling import amax, avg_pool2d, max_pool2d
 from .recurrent import gru, lstm, rnn_relu, rnn_tanh
 
-__all__ = ["linear", "conv1d", "conv2d", "conv2d_max_pool2d", "conv_transpose2d", "embedding",
+__all__ = ["linear", "conv1d", "conv2d", "conv2d_max_pool2d", "conv_transpose1d",
+           "conv_transpose2d", "embedding",
            "max_pool2d", "avg_pool2d", "batch_norm", "layer_norm", "amax", "lstm", "gru",
            "rnn_tanh", "rnn_relu", "dropout",
            "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax", "elu",
@@ -25,4 +26,5 @@ __all__ = ["linear", "conv1d", "conv2d", "conv2d_max_pool2d", "conv_transpose2d"
            "softshrink", "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus",
            "tanhshrink", "threshold",
            "mse_loss", "cross_entropy", "binary_cross_entropy_with_logits", "nll_loss",
-           "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy", "kl_div", "manual_seed", "pad"]
+           "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy", "kl_div",
+           "manual_seed", "pad"]

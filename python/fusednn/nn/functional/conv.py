@@ -225,6 +225,39 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=
                             dilation_h=dh, dilation_w=dw, out_h=h, out_w=w)
     return ConvTranspose2dFunction.apply(input, weight, bias, geometry)
 
+def _one(v, what, name):
+    """A 1-D argument: an int, or a 1-tuple of one."""
+    if isinstance(v, (tuple, list)):
+        if len(v) != 1:
+            raise ValueError(f"{name}: {what} must be an int or a 1-tuple, got {v!r}")
+        return v[0]
+    return v
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1, *,
+                     name: str = "conv_transpose1d") -> Tensor:
+    """torch's conv_transpose1d: an (N, C, L) input, a weight (in_channels, out_channels /
+    groups, k); conv_transpose2d over a height-1 image."""
+    _check_tensor(input, name, "input")
+    _check_tensor(weight, name, "weight")
+    if input.ndim != 3:
+        raise ValueError(f"{name}: input must be 3-D (N, C, L), got shape {input.shape}")
+    if weight.ndim != 3:
+        raise ValueError(f"{name}: weight must be 3-D (in_channels, out_channels / groups, k), "
+                         f"got shape {weight.shape}")
+    if isinstance(padding, str):
+        raise ValueError(f"{name}: padding must be an int (torch's conv_transpose1d takes no "
+                         f"{padding!r})")
+    n, c, length = input.shape
+    y = conv_transpose2d(input.reshape(n, c, 1, length),
+                         weight.reshape(*weight.shape[:2], 1, weight.shape[2]), bias,
+                         (1, _one(stride, "stride", name)), (0, _one(padding, "padding", name)),
+                         (0, _one(output_padding, "output_padding", name)), groups,
+                         (1, _one(dilation, "dilation", name)), name=name)
+    return y.reshape(n, y.shape[1], y.shape[3])
+
+
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=1, padding=0,
            dilation=1, groups: int = 1, activation=None, negative_slope: float = 0.01, *,
            name: str = "conv1d") -> Tensor:

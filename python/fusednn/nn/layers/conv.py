@@ -163,8 +163,8 @@ class Conv2DTranspose(Conv2D):
 
     def _op_nchw(self, x, fused):  # fused: None (see __init__)
         padding, output_padding, size = self._transpose_args(x)
-        y = F.conv_transpose2d(x, self.weight, self.bias, self.strides, padding, output_padding,
-                               self.groups, self.dilation, name=self.name)
+        y = F.conv_transpose2d(x, self._kernel(), self.bias, self.strides, padding,
+                               output_padding, self.groups, self.dilation, name=self.name)
         if size is not None and tuple(y.shape[2:]) != size:
             y = y[:, :, :size[0], :size[1]]
         return y

@@ -1,6 +1,7 @@
 """Keras's noise layers, active in training only and drawn from the seeded Philox stream that
 dropout takes its masks from (``fusednn.seed`` makes them repeat): ``GaussianNoise`` (additive),
-``GaussianDropout`` (multiplicative) and ``SpatialDropout1D`` (whole channels of a sequence)."""
+``GaussianDropout`` (multiplicative) and ``SpatialDropout1D`` / ``2D`` / ``3D`` (whole
+channels)."""
 from __future__ import annotations
 
 import math
@@ -78,24 +79,50 @@ class GaussianDropout(Module):
 
 
 class SpatialDropout1D(Module):
-    """Dropout of whole channels of a (batch, steps, channels) sequence in training: each
-    (sample, channel) kept with probability 1 - rate over every step, scaled by
-    1 / (1 - rate); the identity in eval mode."""
+    """Dropout of whole channels in training: each (sample, channel) kept with probability
+    1 - rate over every step or position, scaled by 1 / (1 - rate); the identity in eval mode.
+    Inputs (batch, steps, channels); SpatialDropout2D / 3D take (batch, *2 or 3 spatial axes,
+    channels) with ``data_format="channels_last"``, or the channels first."""
 
-    def __init__(self, rate: float, name: str = None):
+    spatial_axes = 1
+
+    def __init__(self, rate: float, name: str = None, data_format: str = "channels_last"):
         super().__init__(name)
-        self.rate = _rate(rate, "SpatialDropout1D")
+        self.rate = _rate(rate, type(self).__name__)
+        if data_format not in ("channels_first", "channels_last"):
+            raise ValueError(f"{type(self).__name__}: data_format must be 'channels_first' or "
+                             f"'channels_last', got {data_format!r}")
+        self.data_format = data_format
 
     def forward(self, x):
-        if x.ndim != 3:
-            raise ValueError(f"{self.name}: expects (batch, steps, channels) input, got shape "
+        ndim = self.spatial_axes + 2
+        if x.ndim != ndim:
+            spatial = ", ".join(["steps"] if self.spatial_axes == 1 else
+                                ["spatial"] * self.spatial_axes)
+            layout = (f"batch, {spatial}, channels" if self.data_format == "channels_last"
+                      else f"batch, channels, {spatial}")
+            raise ValueError(f"{self.name}: expects ({layout}) input, got shape "
                              f"{tuple(x.shape)}")
         if not self.training or self.rate == 0.0:
             return x
         xp = xp_of(x.data)
-        n, _, c = x.shape
-        keep = (_uniform(n * c, xp) >= self.rate).reshape(n, 1, c)
+        channel = ndim - 1 if self.data_format == "channels_last" else 1
+        n, c = x.shape[0], x.shape[channel]
+        shape = [1] * ndim
+        shape[0], shape[channel] = n, c
+        keep = (_uniform(n * c, xp) >= self.rate).reshape(shape)
         return x * Tensor((keep / (1.0 - self.rate)).astype(x.dtype), device=x.device)
 
     def get_config(self):
-        return dict(rate=self.rate, name=self.name)
+        config = dict(rate=self.rate, name=self.name)
+        if self.spatial_axes > 1:
+            config["data_format"] = self.data_format
+        return config
+
+
+class SpatialDropout2D(SpatialDropout1D):
+    spatial_axes = 2
+
+
+class SpatialDropout3D(SpatialDropout1D):
+    spatial_axes = 3
