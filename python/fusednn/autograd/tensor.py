@@ -196,7 +196,10 @@ class Tensor:
         if g.dtype != self._data.dtype:
             g, owned = g.astype(self._data.dtype), True
         if self._grad is None:
-            self._grad = Tensor._from_array(g if owned else g.copy(), self.device)
+            # .grad is C-contiguous, as the fused optimizers read it (a Function's gradient may
+            # be a transposed view, e.g. an einsum's)
+            keep = owned and g.flags.c_contiguous
+            self._grad = Tensor._from_array(g if keep else g.copy(), self.device)
         else:
             self._grad._data += g
 

@@ -14,6 +14,7 @@ from ..autograd import Tensor
 from ..models.saving import register_layer
 from ..nn.layers.base import ActivityLoss
 from . import config
+from .attention import MultiHeadAttention  # noqa: F401
 from .conv_layers import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose,  # noqa: F401
                           DepthwiseConv2D, SeparableConv2D)
 from .layer_base import LEAKY_RELU_SLOPE, pad_widths, same_padding  # noqa: F401
@@ -34,6 +35,9 @@ class KerasTensor:
         self.root, self.layer, self.sources, self.merged = root, layer, tuple(sources), merged
 
     def apply_layer(self, layer, *more, **kwargs):
+        if more and not kwargs and getattr(layer, "takes_several_tensors", False) and \
+                all(isinstance(t, KerasTensor) for t in more):
+            return self.merge_layer(layer, [self, *more])  # layer(query, value): as a list
         if more or kwargs:
             raise NotImplementedError(f"{layer.name}: the functional API here takes one input "
                                       f"per layer and no call arguments")
@@ -953,5 +957,5 @@ from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum,  # noqa:
 
 for _cls in (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract):
     register_layer(_cls, "keras." + _cls.__name__)
-for _cls in (Conv1DTranspose, DepthwiseConv2D, SeparableConv2D):
+for _cls in (Conv1DTranspose, DepthwiseConv2D, SeparableConv2D, MultiHeadAttention):
     register_layer(_cls, "keras." + _cls.__name__)

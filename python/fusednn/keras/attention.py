@@ -1,0 +1,209 @@
+"""Keras's MultiHeadAttention on (batch, steps, features) inputs, built of autograd einsums:
+the query, key and value projections (kernels (features, heads, key_dim) with biases
+(heads, key_dim), Keras's EinsumDense layouts and fans), dot products scaled by
+1 / sqrt(key_dim), Keras's masked softmax (masked scores set to -1e9, masked
+probabilities to 0), dropout on the probabilities in training, and the output projection
+(kernel (heads, value_dim, features))."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import nn
+from .._backend import xp_of
+from ..autograd import Tensor
+from ..autograd.tensor_ops import Einsum, Where
+from ..nn import initializers
+from ..nn.layers.base import WeightedLayer
+from ..nn.module import Parameter
+from .layer_base import KerasLayer, refuse, set_arrays
+
+_MASKED = -1e9  # Keras's score for a masked position (float32)
+
+
+class _Projection(WeightedLayer, KerasLayer):
+    """One of the attention's projections (Keras's EinsumDense): ``equation`` of the input and
+    a kernel whose leading axes follow the input's last ``bound`` axes and whose trailing
+    ones are ``out_shape``; a bias of ``out_shape``."""
+
+    keras_initializers = True
+
+    def __init__(self, equation, bound, out_shape, use_bias, kernel_initializer,
+                 bias_initializer, kernel_regularizer, bias_regularizer, kernel_constraint,
+                 bias_constraint, name):
+        super().__init__(None, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer, name)
+        self.equation, self.bound, self.out_shape = equation, bound, tuple(out_shape)
+        self._take_keras_options(kernel_constraint, bias_constraint)
+
+    def build(self, input_shape):
+        kernel_shape = tuple(input_shape[-self.bound:]) + self.out_shape
+        self.weight = Parameter(initializers.draw(self.kernel_initializer, kernel_shape,
+                                                  None, True))
+        self.bias = Parameter(initializers.draw(self.bias_initializer, self.out_shape, None,
+                                                True)) if self.use_bias else None
+
+    def forward(self, x):
+        y = Einsum.apply(self.equation, x, self.weight)
+        return y if self.bias is None else y + self.bias
+
+    def get_weights(self):
+        return [p.numpy().copy() for p in (self.weight, self.bias) if p is not None]
+
+    def set_weights(self, weights):
+        set_arrays(self, list(weights))
+
+
+class MultiHeadAttention(nn.Module, KerasLayer):
+    """Keras's MultiHeadAttention: ``layer(query, value)`` or ``layer(query, value, key)``
+    (also as a list, and in a functional model); ``attention_mask`` (batch, T, S) and
+    ``use_causal_mask`` (eager calls); ``return_attention_scores`` gives the (batch, heads,
+    T, S) probabilities too. Inputs are (batch, steps, features): ``attention_axes`` other
+    than the steps, and the masks Keras reads from masked inputs, are not supported."""
+
+    takes_several_tensors = True  # layer(query, value[, key]) in the functional API
+
+    def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
+                 output_shape=None, attention_axes=None, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 seed=None, name=None, **kwargs):
+        refuse(kwargs, "MultiHeadAttention")
+        super().__init__(name)
+        from .. import _checks
+
+        self.num_heads = _checks.positive_int("MultiHeadAttention: num_heads", num_heads)
+        self.key_dim = _checks.positive_int("MultiHeadAttention: key_dim", key_dim)
+        self.value_dim = self.key_dim if value_dim is None else \
+            _checks.positive_int("MultiHeadAttention: value_dim", value_dim)
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"MultiHeadAttention: dropout must be in [0, 1), got {dropout}")
+        self.dropout = float(dropout)
+        if attention_axes not in (None, 1, (1,), [1], -2, (-2,), [-2]):
+            raise NotImplementedError(f"MultiHeadAttention: attention_axes={attention_axes!r} "
+                                      "(attention runs over the steps of (batch, steps, "
+                                      "features) inputs)")
+        if isinstance(output_shape, (tuple, list)):
+            if len(output_shape) != 1:
+                raise NotImplementedError(f"MultiHeadAttention: output_shape={output_shape!r} "
+                                          "(one output axis is supported)")
+            output_shape = output_shape[0]
+        self.output_size = None if output_shape is None else \
+            _checks.positive_int("MultiHeadAttention: output_shape", output_shape)
+        if activity_regularizer is not None:
+            raise NotImplementedError("MultiHeadAttention: activity_regularizer is not "
+                                      "supported")
+        self.use_bias = bool(use_bias)
+        self._options = dict(kernel_initializer=kernel_initializer,
+                             bias_initializer=bias_initializer,
+                             kernel_regularizer=kernel_regularizer,
+                             bias_regularizer=bias_regularizer,
+                             kernel_constraint=kernel_constraint,
+                             bias_constraint=bias_constraint)
+        heads = (self.num_heads, self.key_dim)
+        project = lambda out, name: _Projection(  # noqa: E731
+            "btd,dnh->btnh", 1, out, self.use_bias, name=name, **self._options)
+        self.query_dense = project(heads, "query")
+        self.key_dense = project(heads, "key")
+        self.value_dense = project((self.num_heads, self.value_dim), "value")
+        self.output_dense = None  # made at the first call: its width is the query's
+
+    def build(self, input_shape):
+        shapes = input_shape if isinstance(input_shape, list) else [input_shape]
+        for shape in shapes:
+            if shape is None or len(shape) != 3:
+                raise ValueError(f"{self.name}: expects (batch, steps, features) inputs, got "
+                                 f"shape {shape}")
+
+    def _output_projection(self, features):
+        if self.output_dense is None:
+            self.output_dense = _Projection(
+                "btnh,nhd->btd", 2, (self.output_size or features,), self.use_bias,
+                name="attention_output", **self._options)
+        return self.output_dense
+
+    def forward(self, query, value=None, key=None, attention_mask=None,
+                return_attention_scores=False, use_causal_mask=False):
+        if isinstance(query, (list, tuple)):  # a functional call: [query, value(, key)]
+            if value is not None or not 2 <= len(query) <= 3:
+                raise ValueError(f"{self.name}: takes [query, value] or [query, value, key]")
+            query, value, key = (list(query) + [None])[:3]
+        if value is None:
+            raise ValueError(f"{self.name}: a value is required: layer(query, value)")
+        key = value if key is None else key
+        query, value, key = (t if isinstance(t, Tensor) else Tensor(np.asarray(t, np.float32))
+                             for t in (query, value, key))
+        for what, t in (("query", query), ("value", value), ("key", key)):
+            if t.ndim != 3:
+                raise ValueError(f"{self.name}: {what} must be (batch, steps, features), got "
+                                 f"shape {t.shape}")
+        if value.shape[:2] != key.shape[:2] or query.shape[0] != value.shape[0]:
+            raise ValueError(f"{self.name}: query {query.shape}, value {value.shape} and key "
+                             f"{key.shape} must share the batch, value and key the steps")
+        q = self.query_dense(query) * (1.0 / math.sqrt(self.key_dim))
+        k, v = self.key_dense(key), self.value_dense(value)
+        scores = Einsum.apply("bsnh,btnh->bnts", k, q)
+        mask = self._mask(attention_mask, use_causal_mask, query, value)
+        if mask is not None:
+            xp = xp_of(scores.data)
+            masked = Tensor(xp.full((), _MASKED, scores.dtype), device=scores.device)
+            scores = Where.apply(mask, scores, masked)
+        probabilities = nn.functional.softmax(scores, -1)
+        if mask is not None:  # a row masked whole gives zeros, not uniform weights
+            zero = Tensor(xp.zeros((), scores.dtype), device=scores.device)
+            probabilities = Where.apply(mask, probabilities, zero)
+        dropped = nn.functional.dropout(probabilities, self.dropout, self.training)
+        out = Einsum.apply("bnts,bsnh->btnh", dropped, v)
+        out = self._output_projection(query.shape[-1])(out)
+        return (out, probabilities) if return_attention_scores else out
+
+    @staticmethod
+    def _mask(attention_mask, causal, query, value):
+        """The (batch, 1, T, S) positions attended to, or None: the attention mask (True or
+        above 0.5: attended) and-ed with the causal one (T >= S positions)."""
+        xp = xp_of(query.data)
+        b, t, s = query.shape[0], query.shape[1], value.shape[1]
+        mask = None
+        if attention_mask is not None:
+            given = attention_mask.data if isinstance(attention_mask, Tensor) else attention_mask
+            given = xp.asarray(given)
+            mask = given if given.dtype == bool else given > 0.5
+            if mask.ndim == 2:
+                mask = mask[None]
+            if mask.ndim != 3 or mask.shape[-2:] != (t, s) or mask.shape[0] not in (1, b):
+                raise ValueError(f"attention_mask must be (batch, {t}, {s}), got shape "
+                                 f"{tuple(given.shape)}")
+        if causal:
+            lower = xp.tril(xp.ones((1, t, s), bool))
+            mask = lower if mask is None else mask & lower
+        return None if mask is None else mask[:, None]
+
+    def get_weights(self):
+        return [w for layer in self._projections() for w in layer.get_weights()]
+
+    def set_weights(self, weights):
+        weights, layers = list(weights), self._projections()
+        counts = [2 if self.use_bias else 1] * len(layers)
+        if len(weights) != sum(counts) or len(layers) < 4:
+            raise ValueError(f"{self.name}: expected {2 * 4 if self.use_bias else 4} weight "
+                             f"arrays (once built), got {len(weights)}")
+        start = 0
+        for layer, n in zip(layers, counts):
+            layer.set_weights(weights[start:start + n])
+            start += n
+
+    def _projections(self):
+        made = [self.query_dense, self.key_dense, self.value_dense, self.output_dense]
+        return [layer for layer in made if layer is not None and layer.built]
+
+    def get_config(self):
+        from .constraints import serialize
+
+        config = dict(num_heads=self.num_heads, key_dim=self.key_dim,
+                      value_dim=self.value_dim, dropout=self.dropout, use_bias=self.use_bias,
+                      output_shape=self.output_size, name=self.name, **self._options)
+        for key in ("kernel_constraint", "bias_constraint"):
+            if config[key] is not None:
+                config[key] = serialize(self.query_dense.__dict__[key])
+        return config
