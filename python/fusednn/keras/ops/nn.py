@@ -6,7 +6,7 @@ from __future__ import annotations
 from ...autograd import Tensor
 from ...nn import losses as _losses
 from .. import activations as _activations
-from .core import _t, maximum, mean, norm, var
+from .core import _axes, _t, maximum, mean, norm, var
 
 
 def relu6(x): return _activations.relu6(x)
@@ -23,6 +23,9 @@ def normalize(x, axis=-1, order=2, epsilon=None):
     """x / max(norm(x), epsilon) over ``axis`` (epsilon: Keras's 1e-7 by default)."""
     x = _t(x)
     eps = _losses.EPSILON if epsilon is None else float(epsilon)
+    if order in (2, None):  # the floor on the squared sum: a zero vector's gradient is 1/eps
+        squares = (x * x).sum(axis=_axes(axis, x.ndim), keepdims=True)
+        return x / maximum(squares, Tensor(eps * eps, dtype=x.dtype, device=x.device)).sqrt()
     return x / maximum(norm(x, order, axis, keepdims=True), Tensor(eps, dtype=x.dtype,
                                                                   device=x.device))
 
