@@ -1,4 +1,6 @@
-"""Keras's MultiHeadAttention on (batch, steps, features) inputs, built of autograd einsums:
+"""Keras's attention layers, built of autograd ops: Attention (dot-product or "concat"
+scores) and AdditiveAttention over [query, value(, key)], and MultiHeadAttention on
+(batch, steps, features) inputs, of einsums:
 the query, key and value projections (kernels (features, heads, key_dim) with biases
 (heads, key_dim), Keras's EinsumDense layouts and fans), dot products scaled by
 1 / sqrt(key_dim), Keras's masked softmax (masked scores set to -1e9, masked
@@ -207,3 +209,133 @@ class MultiHeadAttention(nn.Module, KerasLayer):
             if config[key] is not None:
                 config[key] = serialize(self.query_dense.__dict__[key])
         return config
+
+
+class Attention(nn.Module, KerasLayer):
+    """Keras's Attention (Luong's dot-product, or ``score_mode="concat"``): ``layer([query,
+    value])`` or ``[query, value, key]`` of (batch, T, dim) tensors; scores q . k (times a
+    learned ``scale`` with ``use_scale``), 1e9 subtracted where ``mask=[query_mask,
+    value_mask]`` or ``use_causal_mask`` hides a value, softmax, dropout in training, the
+    weighted values — times the query mask."""
+
+    def __init__(self, use_scale=False, score_mode="dot", dropout=0.0, seed=None, name=None,
+                 **kwargs):
+        refuse(kwargs, type(self).__name__)
+        super().__init__(name)
+        if score_mode not in self.score_modes:
+            raise ValueError(f"Invalid value for argument score_mode. Expected one of "
+                             f"{set(self.score_modes)}. Received: score_mode={score_mode}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"{type(self).__name__}: dropout must be in [0, 1), got {dropout}")
+        self.use_scale, self.score_mode, self.dropout = bool(use_scale), score_mode, float(
+            dropout)
+
+    score_modes = ("dot", "concat")
+
+    def build(self, input_shape):
+        _attention_inputs(self, input_shape, "shapes")
+        self.scale = Parameter(np.ones((), np.float32)) if self.use_scale else None
+        self.concat_score_weight = Parameter(np.ones((), np.float32)) \
+            if self.score_mode == "concat" else None
+
+    def _scores(self, query, key):
+        if self.score_mode == "dot":
+            scores = query @ key.permute(0, 2, 1)
+            return scores if self.scale is None else scores * self.scale
+        pairs = query.reshape(*query.shape[:2], 1, query.shape[2]) + \
+            key.reshape(key.shape[0], 1, *key.shape[1:])
+        if self.scale is not None:
+            pairs = pairs * self.scale
+        return pairs.tanh().sum(axis=-1) * self.concat_score_weight
+
+    def forward(self, inputs, mask=None, return_attention_scores=False,
+                use_causal_mask=False):
+        query, value, key = _attention_inputs(self, inputs, "inputs")
+        if mask is not None and (not isinstance(mask, (list, tuple)) or
+                                 not 2 <= len(mask) <= 3):
+            raise ValueError(f"{type(self).__name__} layer mask must be a list, namely "
+                             f"[query_mask, value_mask]. Received: mask={mask}.")
+        query_mask, value_mask = (None, None) if mask is None else mask[:2]
+        scores = self._scores(query, key)
+        xp = xp_of(scores.data)
+        hidden = None
+        if value_mask is not None:
+            hidden = ~_host_mask(value_mask, xp)[:, None, :]
+        if use_causal_mask:
+            t, s = scores.shape[-2:]
+            later = ~xp.tril(xp.ones((1, t, s), bool))
+            hidden = later if hidden is None else hidden | later
+        if hidden is not None:
+            scores = scores - Tensor((1e9 * hidden).astype(scores.dtype), device=scores.device)
+        weights = nn.functional.softmax(scores, -1)
+        result = nn.functional.dropout(weights, self.dropout, self.training) @ value
+        if query_mask is not None:
+            keep = _host_mask(query_mask, xp)[..., None].astype(result.dtype)
+            result = result * Tensor(keep, device=result.device)
+        return (result, weights) if return_attention_scores else result
+
+    def get_weights(self):
+        return [p.numpy().copy() for p in (self.scale, self.concat_score_weight)
+                if p is not None]
+
+    def set_weights(self, weights):
+        params = [p for p in (self.scale, self.concat_score_weight) if p is not None]
+        if len(weights) != len(params):
+            raise ValueError(f"{self.name}: expected {len(params)} weight arrays, got "
+                             f"{len(weights)}")
+        for p, w in zip(params, weights):
+            p.data[...] = np.asarray(w, np.float32)
+
+    def get_config(self):
+        return dict(use_scale=self.use_scale, score_mode=self.score_mode,
+                    dropout=self.dropout, name=self.name)
+
+
+class AdditiveAttention(Attention):
+    """Keras's AdditiveAttention (Bahdanau's): scores sum(scale * tanh(q + k)) over the
+    features, ``scale`` a learned (dim,) vector (Glorot-uniform) with ``use_scale``."""
+
+    score_modes = ("additive",)
+
+    def __init__(self, use_scale=True, dropout=0.0, name=None, **kwargs):
+        super().__init__(use_scale, "additive", dropout, name=name, **kwargs)
+
+    def build(self, input_shape):
+        shapes = _attention_inputs(self, input_shape, "shapes")
+        self.concat_score_weight = None
+        self.scale = Parameter(initializers.draw(initializers.get("glorot_uniform"),
+                                                 (shapes[0][-1],), None, True)) \
+            if self.use_scale else None
+
+    def _scores(self, query, key):
+        pairs = (query.reshape(*query.shape[:2], 1, query.shape[2]) +
+                 key.reshape(key.shape[0], 1, *key.shape[1:])).tanh()
+        return (pairs if self.scale is None else pairs * self.scale).sum(axis=-1)
+
+    def get_config(self):
+        return dict(use_scale=self.use_scale, dropout=self.dropout, name=self.name)
+
+
+def _attention_inputs(layer, inputs, what):
+    """[query, value(, key)]: the key is the value when not given; each (batch, T, dim)."""
+    name = type(layer).__name__
+    if not isinstance(inputs, (list, tuple)) or (what == "shapes" and not all(
+            isinstance(each, (list, tuple)) for each in inputs)):
+        raise ValueError(f"{name} layer must be called on a list of inputs, namely [query, "
+                         f"value] or [query, value, key]. Received: inputs={inputs}.")
+    if not 2 <= len(inputs) <= 3:
+        raise ValueError(f"{name} layer accepts inputs list of length 2 or 3, namely [query, "
+                         f"value] or [query, value, key]. Received length: {len(inputs)}.")
+    query, value = inputs[0], inputs[1]
+    key = inputs[2] if len(inputs) > 2 else value
+    for each in (query, value, key):
+        shape = tuple(each) if what == "shapes" else tuple(each.shape)
+        if len(shape) != 3:
+            raise ValueError(f"{layer.name}: expects (batch, T, dim) inputs, got shape {shape}")
+    return query, value, key
+
+
+def _host_mask(mask, xp):
+    data = mask.data if isinstance(mask, Tensor) else mask
+    data = xp.asarray(data)
+    return data if data.dtype == bool else data > 0.5

@@ -14,7 +14,7 @@ from ..autograd import Tensor
 from ..models.saving import register_layer
 from ..nn.layers.base import ActivityLoss
 from . import config
-from .attention import MultiHeadAttention  # noqa: F401
+from .attention import AdditiveAttention, Attention, MultiHeadAttention  # noqa: F401
 from .conv_layers import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose,  # noqa: F401
                           DepthwiseConv2D, SeparableConv2D)
 from .layer_base import LEAKY_RELU_SLOPE, pad_widths, same_padding  # noqa: F401
@@ -960,5 +960,6 @@ from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum,  # noqa:
 
 for _cls in (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract):
     register_layer(_cls, "keras." + _cls.__name__)
-for _cls in (Conv1DTranspose, DepthwiseConv2D, SeparableConv2D, MultiHeadAttention):
+for _cls in (Conv1DTranspose, DepthwiseConv2D, SeparableConv2D, MultiHeadAttention, Attention,
+             AdditiveAttention):
     register_layer(_cls, "keras." + _cls.__name__)
