@@ -3,6 +3,8 @@ positions and the group's channels, then Keras's per-channel gamma and beta) and
 UnitNormalization (each vector along ``axis`` scaled to unit length), on autograd ops."""
 from __future__ import annotations
 
+import numpy as np
+
 from .. import _checks
 from .custom_layers import Layer
 from .ops import normalize
@@ -52,7 +54,8 @@ class GroupNormalization(Layer):
         x = inputs.permute(*order)
         last = x.shape
         c = last[-1]
-        grouped = x.reshape(last[0], -1, self.groups, c // self.groups)
+        positions = int(np.prod(last[1:-1]))
+        grouped = x.reshape(last[0], positions, self.groups, c // self.groups)
         mean = grouped.mean(axis=(1, 3), keepdims=True)
         centered = grouped - mean
         variance = (centered * centered).mean(axis=(1, 3), keepdims=True)

@@ -143,6 +143,9 @@ def tensordot(x1, x2, axes=2):
     lists of axes given; one matrix product over them."""
     a, b = _t(x1), _t(x2)
     if isinstance(axes, int):
+        if not 0 <= axes <= min(a.ndim, b.ndim):
+            raise ValueError(f"tensordot: axes={axes} for operands of {a.ndim} and {b.ndim} "
+                             "axes")
         a_axes, b_axes = list(range(a.ndim - axes, a.ndim)), list(range(axes))
     else:
         a_axes, b_axes = ([axes[0]] if isinstance(axes[0], int) else list(axes[0]),

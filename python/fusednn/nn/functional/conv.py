@@ -143,7 +143,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=1, padding
     extent pads one more at the bottom/right, as torch). ``groups``: the channels in that many
     equal runs, each convolved with its own filters (one GEMM per group).
     A channels-last (N, H, W, C) array must be permuted first: ``x.permute(0, 3, 1, 2)``."""
-    if groups != 1:
+    if groups is True or groups != 1:
         if bias is not None:
             check_bias(bias, weight, name, "channels", 0)
         return cat([conv2d(x, w, b, stride, padding, dilation, 1, activation, negative_slope,
@@ -186,7 +186,7 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=
     H_out = (H - 1)*stride - 2*padding + dilation*(kh - 1) + output_padding + 1;
     ``output_padding`` (added at the bottom/right) must be smaller than the stride.
     ``groups``: the weight is (in_channels, out_channels / groups, kh, kw)."""
-    if groups != 1:
+    if groups is True or groups != 1:
         parts = _groups(input, weight, bias, groups, name, transposed=True)
         if bias is not None:
             _check_tensor(bias, name, "bias")
