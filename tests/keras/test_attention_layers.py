@@ -86,7 +86,10 @@ def test_weights_configs_and_a_functional_model(tmp_path):
     additive([np.zeros((1, 2, 6), np.float32)] * 2)
     scale = additive.get_weights()[0]
     assert scale.shape == (6,) and np.abs(scale).max() <= np.sqrt(6.0 / 12)  # Glorot, (6,)
-    config = keras.layers.Attention(use_scale=True, score_mode="concat", dropout=0.2).get_config()
+    config = keras.layers.Attention(use_scale=True, score_mode="concat",
+                                    dropout=0.2).get_config()
+    assert keras.layers.Attention().compute_output_shape([(None, 3, 4), (None, 5, 6)]) == \
+        (None, 3, 6)
     again = keras.layers.Attention.from_config(config)
     assert (again.use_scale, again.score_mode, again.dropout) == (True, "concat", 0.2)
     q_in, v_in = keras.Input((3, 4)), keras.Input((5, 4))

@@ -127,6 +127,7 @@ def test_config_and_kerass_kernel_fans():
                                             output_shape=10, use_bias=False)
     q, v = data()
     assert layer(q, v).shape == (2, 4, 10)
+    assert layer.compute_output_shape((None, 4, 5), (None, 6, 7)) == (None, 4, 10)
     config = layer.get_config()
     again = keras.layers.MultiHeadAttention.from_config(config)
     assert (again.num_heads, again.key_dim, again.value_dim, again.output_size) == (4, 8, 6, 10)

@@ -118,6 +118,10 @@ class MultiHeadAttention(nn.Module, KerasLayer):
                 raise ValueError(f"{self.name}: expects (batch, steps, features) inputs, got "
                                  f"shape {shape}")
 
+    def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
+        """Keras's: the query's shape with the output's features last."""
+        return tuple(query_shape[:-1]) + (self.output_size or query_shape[-1],)
+
     def _output_projection(self, features):
         if self.output_dense is None:
             self.output_dense = _Projection(
@@ -273,6 +277,10 @@ class Attention(nn.Module, KerasLayer):
             keep = _host_mask(query_mask, xp)[..., None].astype(result.dtype)
             result = result * Tensor(keep, device=result.device)
         return (result, weights) if return_attention_scores else result
+
+    def compute_output_shape(self, input_shape):
+        """Keras's: the query's steps with the value's features."""
+        return tuple(input_shape[0][:-1]) + (input_shape[1][-1],)
 
     def get_weights(self):
         return [p.numpy().copy() for p in (self.scale, self.concat_score_weight)
