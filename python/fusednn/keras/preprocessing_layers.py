@@ -1,12 +1,15 @@
-"""Keras's preprocessing layers that learn from the data before training: ``Normalization``
-(``adapt`` the mean and variance, or give them)."""
+"""Keras's preprocessing layers: ``Normalization``, which learns from the data before
+training (``adapt`` the mean and variance, or give them), and ``RandomFlip``, an image
+augmentation active in training."""
 from __future__ import annotations
 
 import numpy as np
 
 from .. import nn
-from .._backend import to_host
+from .._backend import to_host, xp_of
 from ..autograd import Tensor
+from ..autograd.tensor_ops import Where
+from ..nn.layers.noise import stream_uniforms
 from .layer_base import KerasLayer, refuse
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): the smallest standard deviation divided by
@@ -155,3 +158,51 @@ class Normalization(nn.Module, KerasLayer):
         return dict(axis=list(self.axis) if len(self.axis) != 1 else self.axis[0],
                     mean=as_list(self.input_mean), variance=as_list(self.input_variance),
                     invert=self.invert, name=self.name)
+
+
+_FLIPS = ("horizontal", "vertical", "horizontal_and_vertical")
+
+
+class RandomFlip(nn.Module, KerasLayer):
+    """Keras's RandomFlip: in training, each image flipped left-right ("horizontal"),
+    top-bottom ("vertical") or both ("horizontal_and_vertical": one draw decides both, as
+    Keras 3 draws it) with probability 1/2, from the seeded dropout stream (``fusednn.seed``);
+    the identity in inference. Images (N, H, W, C) or one (H, W, C) in the data format."""
+
+    def __init__(self, mode="horizontal_and_vertical", seed=None, data_format=None,
+                 input_shape=None, name=None, **kwargs):
+        refuse(kwargs, "RandomFlip")
+        super().__init__(name)
+        if mode not in _FLIPS:
+            raise ValueError(f"RandomFlip layer {name or ''} received an unknown mode="
+                             f"{mode!r}; expected one of {_FLIPS}")
+        from . import config
+
+        self.mode, self.seed = mode, seed
+        self.data_format = config.standardize_data_format(data_format)
+        self._take_input_shape(input_shape)
+        self.built = True
+
+    def forward(self, x):
+        if x.ndim not in (3, 4):
+            raise ValueError(f"{self.name}: expects images (N, H, W, C) or one (H, W, C) in "
+                             f"{self.data_format}, got shape {x.shape}")
+        if not self.training:
+            return x
+        batched = x if x.ndim == 4 else x.reshape(1, *x.shape)
+        xp = xp_of(batched.data)
+        flips = stream_uniforms(batched.shape[0], xp) <= 0.5
+        chosen = xp.asarray(flips.reshape(-1, 1, 1, 1))
+        height, width = (1, 2) if self.data_format == "channels_last" else (2, 3)
+        out = batched
+        every = [slice(None)] * 4
+        for axis, kind in ((width, "horizontal"), (height, "vertical")):
+            if kind in self.mode:
+                reverse = list(every)
+                reverse[axis] = slice(None, None, -1)
+                out = Where.apply(chosen, out[tuple(reverse)], out)
+        return out if x.ndim == 4 else out.reshape(*x.shape)
+
+    def get_config(self):
+        return dict(mode=self.mode, seed=self.seed, data_format=self.data_format,
+                    name=self.name)

@@ -12,7 +12,7 @@ from ...autograd import Tensor
 from ..module import Module
 
 
-def _uniform(count: int, xp):
+def stream_uniforms(count: int, xp):
     """``count`` uniforms in (0, 1), float64, from the next (seed, offset) of the stream."""
     pair = _seeding.dropout_generator().next()
     words = xp.empty(max(count, 1), dtype=xp.uint32)
@@ -23,7 +23,7 @@ def _uniform(count: int, xp):
 def _normal(shape, xp):
     """Standard normals of ``shape`` (Box-Muller over two uniforms each)."""
     count = math.prod(shape)
-    u = _uniform(2 * count, xp)
+    u = stream_uniforms(2 * count, xp)
     z = xp.sqrt(-2.0 * xp.log(u[:count])) * xp.cos(2.0 * math.pi * u[count:])
     return z.reshape(shape)
 
@@ -110,7 +110,7 @@ class SpatialDropout1D(Module):
         n, c = x.shape[0], x.shape[channel]
         shape = [1] * ndim
         shape[0], shape[channel] = n, c
-        keep = (_uniform(n * c, xp) >= self.rate).reshape(shape)
+        keep = (stream_uniforms(n * c, xp) >= self.rate).reshape(shape)
         return x * Tensor((keep / (1.0 - self.rate)).astype(x.dtype), device=x.device)
 
     def get_config(self):
