@@ -3,3 +3,4 @@ module (``from fusednn.callbacks import EarlyStopping``)."""
 from .models.callbacks import (Callback, CallbackList, CSVLogger, EarlyStopping,  # noqa: F401
                                LambdaCallback, LearningRateScheduler, ModelCheckpoint,
                                ReduceLROnPlateau, TensorBoard, TerminateOnNaN)
+from .models.backup import BackupAndRestore  # noqa: F401

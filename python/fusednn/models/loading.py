@@ -56,14 +56,10 @@ def _read_arrays(raw, limit, path):
         return {k: f[k] for k in f.files}
 
 
-def load_model(path: str, device: str = "cpu", max_bytes: int = MAX_BYTES, make_graph=None):
-    """The model saved at ``path``, compiled and with its optimizer and schedule restored when
-    it was saved compiled, on ``device``. Any file that cannot be read raises
-    :class:`ModelFileError` (a ``ValueError``) naming the file; sizes are checked against
-    ``max_bytes`` before anything is unpacked. ``make_graph(layers, input_shape, graph,
-    name)``: the model of a file that holds a functional graph (fusednn.keras passes it)."""
+def _reading(path, action):
+    """``action()``, with every failure to read the file ``path`` raised as ModelFileError."""
     try:
-        return _load(path, device, max_bytes, make_graph)
+        return action()
     except ModelFileError:
         raise
     except (OSError, EOFError) as e:
@@ -76,7 +72,31 @@ def load_model(path: str, device: str = "cpu", max_bytes: int = MAX_BYTES, make_
                              f"({type(e).__name__}: {e})") from e
 
 
-def _load(path, device, max_bytes, make_graph):
+def load_model(path: str, device: str = "cpu", max_bytes: int = MAX_BYTES, make_graph=None):
+    """The model saved at ``path``, compiled and with its optimizer and schedule restored when
+    it was saved compiled, on ``device``. Any file that cannot be read raises
+    :class:`ModelFileError` (a ``ValueError``) naming the file; sizes are checked against
+    ``max_bytes`` before anything is unpacked. ``make_graph(layers, input_shape, graph,
+    name)``: the model of a file that holds a functional graph (fusednn.keras passes it)."""
+    return _reading(path, lambda: _load(path, device, max_bytes, make_graph))
+
+
+def restore_training_state(model, path: str, max_bytes: int = MAX_BYTES) -> None:
+    """Into ``model`` — compiled, of the architecture saved at ``path`` — the file's weights,
+    optimizer state and schedule position (how BackupAndRestore resumes an interrupted fit)."""
+    def restore():
+        meta, arrays = _read(path, max_bytes, lambda meta: model)
+        model.load_state_dict({k[len("weights/"):]: v for k, v in arrays.items()
+                               if k.startswith("weights/")})
+        if meta.get("compile") is not None:
+            _restore_optimizer(model, meta, arrays, model.device)
+
+    _reading(path, restore)
+
+
+def _read(path, max_bytes, make_model):
+    """(the file's metadata, its arrays): ``make_model(meta)`` gives the model whose weights
+    bound the arrays' size."""
     with zipfile.ZipFile(path) as z:
         names = set(z.namelist())
         if not {"model.json", "arrays.npz"} <= names:
@@ -86,6 +106,19 @@ def _load(path, device, max_bytes, make_graph):
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             got = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
             raise ModelFileError(f"{path}: unknown format {got!r}")
+        model = make_model(meta)
+        # The arrays cannot be larger than the weights this architecture has, and the state of
+        # an optimizer over them (at most three float32 tensors per weight): a member that
+        # declares more is refused before it is unpacked.
+        weights = sum(int(np.prod(v.shape)) for v in model.state_dict().values())
+        bound = min(max_bytes, 4 * 4 * weights + 4096 * (len(meta["layers"]) + 8) * 4)
+        return meta, _read_arrays(_read_member(z, "arrays.npz", max_bytes, path), bound, path)
+
+
+def _load(path, device, max_bytes, make_graph):
+    made = []
+
+    def make_model(meta):
         layers = [layer_from_entry(entry) for entry in meta["layers"]]
         if meta.get("graph") is None:
             model = Sequential(layers, input_shape=meta["input_shape"], name=meta["name"])
@@ -94,12 +127,11 @@ def _load(path, device, max_bytes, make_graph):
                                  "fusednn.keras.models.load_model")
         else:
             model = make_graph(layers, meta["input_shape"], meta["graph"], meta["name"])
-        # The arrays cannot be larger than the weights this architecture has, and the state of
-        # an optimizer over them (at most three float32 tensors per weight): a member that
-        # declares more is refused before it is unpacked.
-        weights = sum(int(np.prod(v.shape)) for v in model.state_dict().values())
-        bound = min(max_bytes, 4 * 4 * weights + 4096 * (len(meta["layers"]) + 8) * 4)
-        arrays = _read_arrays(_read_member(z, "arrays.npz", max_bytes, path), bound, path)
+        made.append(model)
+        return model
+
+    meta, arrays = _read(path, max_bytes, make_model)
+    model = made[0]
     model.load_state_dict({k[len("weights/"):]: v for k, v in arrays.items()
                            if k.startswith("weights/")})
     if device != "cpu":
@@ -144,6 +176,12 @@ def _load(path, device, max_bytes, make_graph):
                            metrics=[from_saved(m) for m in compiled["metrics"]],
                            grad_clip=compiled["grad_clip"],
                            lr_schedule=make_schedule, **compiled["optimizer_kwargs"])
+    _restore_optimizer(model, meta, arrays, device)
+    return model
+
+
+def _restore_optimizer(model, meta, arrays, device):
+    """The saved optimizer state and schedule position into the compiled ``model``."""
     model._make_optimizer()
     saved = meta.get("optimizer_state")
     if saved is not None:
@@ -163,7 +201,6 @@ def _load(path, device, max_bytes, make_graph):
         model.optimizer.load_state_dict({"state": state, "param_groups": groups})
         if device != "cpu":
             model.optimizer.load_state_dict(model.optimizer.state_dict())
-    if schedule is not None:
+    schedule = meta.get("lr_schedule")
+    if schedule is not None and model.lr_schedule is not None:
         model.lr_schedule.load_state_dict(schedule["state"])
-    return model
-

@@ -301,6 +301,8 @@ def _run_epochs(model, loader, validation_data, epochs, batch_size, callbacks, v
     schedule = model.lr_schedule
     per_batch = schedule is not None and getattr(schedule, "per_batch", False)
     callbacks.on_train_begin({})
+    # a callback restoring an interrupted fit (BackupAndRestore) says where it resumes
+    initial_epoch = model.__dict__.pop("resume_epoch", initial_epoch)
     for epoch in range(initial_epoch, epochs):
         callbacks.on_epoch_begin(epoch, {})
         logs = train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch)
