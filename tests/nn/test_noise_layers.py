@@ -100,3 +100,32 @@ def test_noise_layers_train_save_and_load_in_keras_models(tmp_path):
     model.fit(x, y, epochs=1, verbose=0)
     again = keras.models.load_model(model.save(str(tmp_path / "m.fdnn")))
     np.testing.assert_array_equal(again.predict(x), model.predict(x))  # eval: no noise
+
+
+def test_keras_dropout_noise_shape_shares_draws_along_its_ones(tmp_path):
+    layer = keras.layers.Dropout(0.5, noise_shape=(None, 1, 1, 8))
+    x = Tensor(np.ones((200, 3, 3, 8), np.float32), requires_grad=True)
+    fusednn.seed(4)
+    y = layer(x, training=True)
+    values = y.numpy()
+    assert np.all(values == values[:, :1, :1, :])  # one draw per (sample, channel)
+    assert set(np.unique(values)) <= {0.0, 2.0}
+    assert (values[:, 0, 0, :] == 0).mean() == pytest.approx(0.5, abs=0.05)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), values)
+    assert layer(x) is x  # inference
+    assert keras.layers.Dropout.from_config(layer.get_config()).noise_shape == (None, 1, 1, 8)
+    with pytest.raises(ValueError, match="does not broadcast"):
+        layer(Tensor(np.ones((2, 3, 8), np.float32)), training=True)
+    with pytest.raises(ValueError, match="positive ints"):
+        keras.layers.Dropout(0.5, noise_shape=(None, 0))
+    # between channels-last convs it drops the conv's channels (its own layout, not NCHW's)
+    model = keras.Sequential([keras.Input((6, 6, 3)), keras.layers.Conv2D(4, 3),
+                              keras.layers.Dropout(0.3, noise_shape=(None, 1, 1, 4)),
+                              keras.layers.Conv2D(2, 3), keras.layers.Flatten(),
+                              keras.layers.Dense(1)])
+    model.compile("adam", "mse")
+    model.fit(np.ones((8, 6, 6, 3), np.float32), np.zeros(8), epochs=1, verbose=0)
+    model.save(str(tmp_path / "m.fdn"))
+    loaded = keras.models.load_model(str(tmp_path / "m.fdn"))
+    assert loaded.layers[1].noise_shape == (None, 1, 1, 4)

@@ -13,6 +13,7 @@ from .._backend import to_host, xp_of
 from ..autograd import Tensor
 from ..models.saving import register_layer
 from ..nn.layers.base import ActivityLoss
+from ..nn.layers.noise import stream_uniforms
 from . import config
 from .attention import AdditiveAttention, Attention, MultiHeadAttention  # noqa: F401
 from .conv_layers import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose,  # noqa: F401
@@ -555,11 +556,42 @@ class Flatten(nn.Flatten, _KerasLayer):
 
 
 class Dropout(nn.Dropout, _KerasLayer):
+    """Keras's Dropout; ``noise_shape`` (None for an input axis's own size) shares one draw
+    along the axes where it is 1, e.g. ``(None, 1, 1, C)`` drops whole channels of images."""
+
     def __init__(self, rate, noise_shape=None, seed=None, input_shape=None, name=None):
-        if noise_shape is not None:
-            raise NotImplementedError("Dropout: noise_shape is not supported")
         super().__init__(rate, name=name)
+        if noise_shape is not None:
+            noise_shape = tuple(noise_shape)
+            if any(d is not None and (isinstance(d, bool) or not isinstance(d, int) or d < 1)
+                   for d in noise_shape):
+                raise ValueError(f"Dropout: noise_shape must hold None or positive ints, got "
+                                 f"{noise_shape}")
+        self.noise_shape = noise_shape
         self._take_input_shape(input_shape)
+
+    @property
+    def layout_free(self) -> bool:
+        """Element by element without a noise shape; with one, in the layer's own layout."""
+        return self.noise_shape is None
+
+    def forward(self, x):
+        if self.noise_shape is None or not self.training or self.rate == 0.0:
+            return super().forward(x)
+        if len(self.noise_shape) != x.ndim or any(
+                d is not None and d not in (1, n) for d, n in zip(self.noise_shape, x.shape)):
+            raise ValueError(f"{self.name}: noise_shape {self.noise_shape} does not broadcast "
+                             f"to the input's shape {x.shape}")
+        shape = tuple(n if d is None else d for d, n in zip(self.noise_shape, x.shape))
+        xp = xp_of(x.data)
+        keep = (stream_uniforms(int(np.prod(shape)), xp) >= self.rate).reshape(shape)
+        return x * Tensor((keep / (1.0 - self.rate)).astype(x.dtype), device=x.device)
+
+    def get_config(self):
+        config = super().get_config()
+        if self.noise_shape is not None:
+            config["noise_shape"] = list(self.noise_shape)
+        return config
 
 
 class GaussianNoise(nn.GaussianNoise, _KerasLayer):
