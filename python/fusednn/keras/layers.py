@@ -11,6 +11,7 @@ from .. import _checks, nn
 from ..nn import initializers
 from .._backend import to_host, xp_of
 from ..autograd import Tensor
+from ..autograd.tensor_ops import Einsum
 from ..models.saving import register_layer
 from ..nn.layers.base import ActivityLoss
 from ..nn.layers.noise import stream_uniforms
@@ -394,29 +395,51 @@ class RepeatVector(nn.Module, _KerasLayer):
 
 
 class UpSampling2D(_ImageLayer):
-    """Each pixel repeated size[0] times down and size[1] times across (nearest neighbour)."""
+    """Each image size[0] times taller and size[1] times wider: each pixel repeated
+    ("nearest"), or interpolated between its neighbours ("bilinear": sample positions at
+    pixel centers, the edges clamped — Keras's image resize, torch's
+    ``interpolate(align_corners=False)``)."""
 
     def __init__(self, size=(2, 2), data_format=None, interpolation="nearest",
                  input_shape=None, name=None, **kwargs):
         _refuse(kwargs, "UpSampling2D")
-        if interpolation != "nearest":
+        if interpolation not in ("nearest", "bilinear"):
             raise NotImplementedError(f"UpSampling2D: interpolation={interpolation!r} is not "
-                                      "supported; only 'nearest'")
+                                      "supported; 'nearest' or 'bilinear'")
         pair_size = _to_pair(size, "size", "UpSampling2D")
         if min(pair_size) < 1:
             raise ValueError(f"UpSampling2D: size must be >= 1, got {size!r}")
         super().__init__(data_format, input_shape, name)
-        self.size = pair_size
+        self.size, self.interpolation = pair_size, interpolation
 
     def _on_nchw(self, x):
         n, c, h, w = x.shape
         sh, sw = self.size
+        if self.interpolation == "bilinear":
+            rows, columns = (Tensor(_linear_weights(size, scale, x.dtype), device=x.device)
+                             for size, scale in ((h, sh), (w, sw)))
+            return Einsum.apply("oh,nchw,pw->ncop", rows, x, columns)
         tiles = np.ones((1, 1, 1, sh, 1, sw), x.dtype)
         return (x.reshape(n, c, h, 1, w, 1) * tiles).reshape(n, c, h * sh, w * sw)
 
     def get_config(self):
         return dict(size=list(self.size), data_format=self.data_format,
-                    interpolation="nearest", name=self.name)
+                    interpolation=self.interpolation, name=self.name)
+
+
+def _linear_weights(size: int, scale: int, dtype) -> np.ndarray:
+    """(size * scale, size): each output position's weights on the inputs, linear between
+    the two nearest pixel centers (the source position (o + 1/2) / scale - 1/2, clamped to
+    the edges)."""
+    out = np.arange(size * scale)
+    source = np.clip((out + 0.5) / scale - 0.5, 0.0, size - 1)
+    low = np.floor(source).astype(np.int64)
+    high = np.minimum(low + 1, size - 1)
+    frac = source - low
+    weights = np.zeros((size * scale, size))
+    np.add.at(weights, (out, low), 1.0 - frac)
+    np.add.at(weights, (out, high), frac)
+    return weights.astype(dtype)
 
 
 class Cropping2D(_ImageLayer):
