@@ -85,3 +85,14 @@ def test_default_layer_names_are_keras_snake_case():
     assert model.get_layer("conv2d_transpose") is model.layers[2]
     assert keras.layers.SimpleRNN(3).name == "simple_rnn"
     assert MyDenseLayer().name == "my_dense_layer"
+
+
+def test_batch_normalization_shows_kerass_momentum_and_epsilon():
+    bn = keras.layers.BatchNormalization()
+    assert (bn.momentum, bn.epsilon) == (0.99, 1e-3)  # Keras's values, not torch's 0.01
+    bn = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-2)
+    x = np.random.default_rng(0).standard_normal((16, 3)).astype(np.float32) + 5.0
+    bn(x, training=True)
+    moving_mean = bn.get_weights()[2]
+    np.testing.assert_allclose(moving_mean, 0.1 * x.mean(axis=0), rtol=1e-5)
+    assert keras.layers.BatchNormalization.from_config(bn.get_config()).momentum == 0.9

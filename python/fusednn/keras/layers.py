@@ -675,6 +675,8 @@ class BatchNormalization(nn.BatchNorm2D, _KerasLayer):
         super().__init__(None, momentum=1.0 - momentum, eps=epsilon, affine=center or scale,
                          name=name,
                          data_format="channels_last" if axis in (-1, 3) else "channels_first")
+        # Keras's momentum: the share the moving statistics keep (torch's is the batch's)
+        self.momentum = float(momentum)
         self.axis, self.center, self.scale = axis, bool(center), bool(scale)
         self._take_input_shape(input_shape)
 
@@ -703,8 +705,15 @@ class BatchNormalization(nn.BatchNorm2D, _KerasLayer):
         finally:
             self.training = mode
 
+    def _update_fraction(self) -> float:
+        return 1.0 - self.momentum
+
+    @property
+    def epsilon(self) -> float:
+        return self.eps
+
     def get_config(self):
-        return dict(axis=self.axis, momentum=1.0 - self.momentum, epsilon=self.eps,
+        return dict(axis=self.axis, momentum=self.momentum, epsilon=self.eps,
                     center=self.center, scale=self.scale, name=self.name)
 
     # Keras's names of the weights and statistics

@@ -61,8 +61,12 @@ class _BatchNorm(Module):
             raise ValueError(f"{self.name}: expects {self.num_features} channels, got input of "
                              f"shape {x.shape}")
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            training=self.training, momentum=self.momentum, eps=self.eps,
-                            unbiased=self.unbiased)
+                            training=self.training, momentum=self._update_fraction(),
+                            eps=self.eps, unbiased=self.unbiased)
+
+    def _update_fraction(self) -> float:
+        """The share of a batch's statistic in the running one (torch's momentum)."""
+        return self.momentum
 
     def get_config(self):
         config = dict(num_features=self.num_features, momentum=self.momentum, eps=self.eps,
