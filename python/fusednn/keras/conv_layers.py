@@ -28,6 +28,11 @@ class _KerasConv(_KerasLayer):
     def initializer_axes(self):
         return self.keras_axes
 
+    @property
+    def dilation_rate(self):
+        """Keras's name of the dilation."""
+        return self.dilation
+
     def _input_padding(self, x):
         """padding="same" as Keras: symmetric padding goes to the kernel; the odd element an
         uneven split (a stride above 1, an even kernel) puts after is padded here."""

@@ -590,7 +590,7 @@ class Dropout(nn.Dropout, _KerasLayer):
                    for d in noise_shape):
                 raise ValueError(f"Dropout: noise_shape must hold None or positive ints, got "
                                  f"{noise_shape}")
-        self.noise_shape = noise_shape
+        self.noise_shape, self.seed = noise_shape, seed
         self._take_input_shape(input_shape)
 
     @property
