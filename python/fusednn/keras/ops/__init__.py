@@ -8,7 +8,8 @@ from .core import abs, all, any, max, min, round, sum  # noqa: F401,A004 (Keras'
 from .arrays import (average, cumsum, diag, diagonal, dot, full_like, linspace,  # noqa: F401
                      ndim, outer, pad, prod, repeat, roll, size, sort, take, take_along_axis,
                      tensordot, tile, top_k, trace, tril, triu)
-from .nn import (binary_crossentropy, categorical_crossentropy, hard_sigmoid,  # noqa: F401
-                 hard_silu, hard_swish, log_sigmoid, moments, normalize, relu6, softsign,
+from .nn import (average_pool, batch_normalization, binary_crossentropy,  # noqa: F401
+                 categorical_crossentropy, conv, depthwise_conv, hard_sigmoid, hard_silu,
+                 hard_swish, log_sigmoid, max_pool, moments, normalize, relu6, softsign,
                  sparse_categorical_crossentropy)
 from . import arrays, core, nn  # noqa: F401

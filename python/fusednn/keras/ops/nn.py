@@ -1,11 +1,16 @@
 """``keras.ops``'s neural-network functions beyond the activations of :mod:`.core`:
-``normalize``, ``moments``, the cross-entropies of one target and output (Keras's argument
-order: target first), and the remaining activations."""
+``normalize``, ``moments``, ``batch_normalization``, the cross-entropies of one target and
+output (Keras's argument order: target first), the remaining activations, and ``conv``,
+``depthwise_conv``, ``max_pool``, ``average_pool`` on Keras's kernel layouts and "same"
+padding."""
 from __future__ import annotations
 
+from ..._backend import xp_of
 from ...autograd import Tensor
+from ...nn import functional as F
 from ...nn import losses as _losses
 from .. import activations as _activations
+from ..layer_base import pad_widths, same_padding
 from .core import _axes, _t, maximum, mean, norm, var
 
 
@@ -63,3 +68,132 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
         raise ValueError(f"sparse_categorical_crossentropy: only the last axis (axis=-1) is "
                          f"supported, got axis={axis!r}")
     return _losses.sparse_categorical_crossentropy(output, target, from_logits)
+
+
+# ---- convolution and pooling as keras.ops has them: Keras's kernel layouts and "same" ----------
+def _spatial(x, data_format, where):
+    """(x in channels-first layout, the number of spatial axes, whether x was channels-last)."""
+    from .. import config
+
+    last = config.standardize_data_format(data_format) == "channels_last"
+    spatial = x.ndim - 2
+    if spatial not in (1, 2):
+        raise NotImplementedError(f"{where}: inputs with {spatial} spatial axes (1 or 2 are "
+                                  f"supported), got shape {x.shape}")
+    if last:
+        x = x.permute(0, x.ndim - 1, *range(1, x.ndim - 1))
+    return x, spatial, last
+
+
+def _tuple(value, n, what, where):
+    values = tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
+    if len(values) != n or any(isinstance(v, bool) or not isinstance(v, int) or v < 1
+                               for v in values):
+        raise ValueError(f"{where}: {what} must be a positive int or {n} of them, got {value!r}")
+    return values
+
+
+def _back(y, last):
+    return y.permute(0, *range(2, y.ndim), 1) if last else y
+
+
+def _same(x, window, strides, dilation, padding, where, value=0.0):
+    """x padded as Keras's (TensorFlow's) "same" (the odd element after), or as it is."""
+    padding = padding.lower() if isinstance(padding, str) else padding
+    if padding == "valid":
+        return x, None
+    if padding != "same":
+        raise ValueError(f"{where}: padding must be 'valid' or 'same', got {padding!r}")
+    pads = same_padding(x.shape[2:], window, strides, dilation)
+    if not any(b or a for b, a in pads):
+        return x, None
+    return F.pad(x, pad_widths(pads), value=value), pads
+
+
+def _as_image(x, spatial):
+    """(N, C, L) as an (N, C, 1, L) image; images as they are."""
+    return x.reshape(x.shape[0], x.shape[1], 1, x.shape[2]) if spatial == 1 else x
+
+
+def _from_image(y, spatial):
+    return y.reshape(y.shape[0], y.shape[1], y.shape[3]) if spatial == 1 else y
+
+
+def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """Keras's ops.conv: a kernel (*window, in_channels / groups, out_channels), groups from
+    the input's channels over the kernel's."""
+    x, spatial, last = _spatial(_t(inputs), data_format, "conv")
+    k = _t(kernel)
+    if k.ndim != spatial + 2 or x.shape[1] % k.shape[-2]:
+        raise ValueError(f"conv: kernel of shape {k.shape} for inputs of shape {inputs.shape}")
+    strides = _tuple(strides, spatial, "strides", "conv")
+    dilation = _tuple(dilation_rate, spatial, "dilation_rate", "conv")
+    window = tuple(k.shape[:spatial])
+    x, _ = _same(x, window, strides, dilation, padding, "conv")
+    weight = k.permute(spatial + 1, spatial, *range(spatial))  # (out, in / groups, *window)
+    groups = x.shape[1] // k.shape[-2]
+    if spatial == 1:
+        y = F.conv1d(x, weight, None, strides, 0, dilation, groups)
+    else:
+        y = F.conv2d(x, weight, None, strides, 0, dilation, groups)
+    return _back(y, last)
+
+
+def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
+                   dilation_rate=1):
+    """Keras's ops.depthwise_conv: a kernel (*window, in_channels, multiplier); output channel
+    c * multiplier + m."""
+    k = _t(kernel)
+    if k.ndim < 3:
+        raise ValueError(f"depthwise_conv: kernel must be (*window, in, multiplier), got "
+                         f"{k.shape}")
+    c, m = k.shape[-2:]
+    merged = k.reshape(*k.shape[:-2], 1, c * m)  # (*window, 1, in * multiplier): c groups
+    return conv(inputs, merged, strides, padding, data_format, dilation_rate)
+
+
+def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    x, spatial, last = _spatial(_t(inputs), data_format, "max_pool")
+    window = _tuple(pool_size, spatial, "pool_size", "max_pool")
+    strides = window if strides is None else _tuple(strides, spatial, "strides", "max_pool")
+    x, _ = _same(x, window, strides, None, padding, "max_pool", float("-inf"))
+    pad = (1,) if spatial == 1 else ()
+    y = F.max_pool2d(_as_image(x, spatial), pad + window, pad + strides)
+    return _back(_from_image(y, spatial), last)
+
+
+def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    """The mean of each window; with "same", of the input elements it covers (the padding
+    not counted), as Keras's."""
+    x, spatial, last = _spatial(_t(inputs), data_format, "average_pool")
+    window = _tuple(pool_size, spatial, "pool_size", "average_pool")
+    strides = window if strides is None else _tuple(strides, spatial, "strides",
+                                                    "average_pool")
+    sizes = x.shape[2:]
+    x, pads = _same(x, window, strides, None, padding, "average_pool")
+    pad = (1,) if spatial == 1 else ()
+    y = F.avg_pool2d(_as_image(x, spatial), pad + window, pad + strides)
+    if pads is not None:  # each window's share of real elements
+        xp = xp_of(x.data)
+        ones = Tensor(xp.ones((1, 1) + tuple(sizes), x.dtype), device=x.device)
+        ones = F.pad(ones, pad_widths(pads))
+        share = F.avg_pool2d(_as_image(ones, spatial), pad + window, pad + strides)
+        y = y / share.detach()
+    return _back(_from_image(y, spatial), last)
+
+
+def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3):
+    """Keras's: x * inv + (offset - mean * inv), inv = scale / sqrt(variance + epsilon), the
+    statistics laid along ``axis``."""
+    x = _t(x)
+    axis = axis % x.ndim
+    shape = [1] * x.ndim
+    shape[axis] = x.shape[axis]
+    along = lambda v: _t(v).reshape(*shape)  # noqa: E731
+    inv = 1.0 / (along(variance) + float(epsilon)).sqrt()
+    if scale is not None:
+        inv = inv * along(scale)
+    res = -along(mean) * inv
+    if offset is not None:
+        res = res + along(offset)
+    return x * inv + res
