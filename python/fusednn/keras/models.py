@@ -13,7 +13,7 @@ import numpy as np
 from ..autograd import Tensor
 from ..nn import Module
 from ..models import loading as _loading
-from ..models.metrics import FunctionMetric, Metric
+from ..models.metrics import FunctionMetric, Metric, weighted_names
 from ..models.saving import layer_entry, layer_from_entry
 from ..models.sequential import Sequential as _Sequential
 from ..models.sequential import unique_name
@@ -153,7 +153,8 @@ class Sequential(_Sequential):
 
     @property
     def metrics_names(self) -> list:
-        return ["loss"] + [getattr(m, "name", m) for m in self.metrics]
+        weighted = weighted_names(self.metrics, getattr(self, "weighted_metrics", []) or [])
+        return ["loss"] + [getattr(m, "name", m) for m in self.metrics] + list(weighted.values())
 
     def get_layer(self, name: str = None, index: int = None):
         """The layer named ``name``, or at ``index``."""
@@ -214,13 +215,14 @@ class Sequential(_Sequential):
                 jit_compile="auto", auto_scale_loss=True, lr_schedule=None):
         if loss is None:
             raise ValueError("compile: a loss is required")
-        if loss_weights is not None or weighted_metrics is not None:
-            raise NotImplementedError("compile: loss_weights and weighted_metrics are not "
-                                      "supported (one output)")
+        if loss_weights is not None:
+            raise NotImplementedError("compile: loss_weights of a model with one output is not "
+                                      "supported")
         opt = _optimizers.get(optimizer) if isinstance(optimizer, (str, _optimizers.Optimizer)) \
             else optimizer
         super().compile(optimizer=opt, loss=_losses.compile_loss(loss),
-                        metrics=_compile_metrics(metrics), lr_schedule=lr_schedule)
+                        metrics=_compile_metrics(metrics), lr_schedule=lr_schedule,
+                        weighted_metrics=_compile_metrics(weighted_metrics))
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
@@ -797,7 +799,8 @@ class Model(Sequential):
         if loss is None:
             raise ValueError("compile: a loss is required")
         if weighted_metrics is not None:
-            raise NotImplementedError("compile: weighted_metrics is not supported")
+            raise NotImplementedError("compile: weighted_metrics of a model with several "
+                                      "outputs are not supported")
         opt = _optimizers.get(optimizer) if isinstance(optimizer, (str, _optimizers.Optimizer)) \
             else optimizer
         self._compile_outputs(opt, loss, loss_weights, metrics, lr_schedule)

@@ -174,6 +174,8 @@ def _load(path, device, max_bytes, make_graph):
     else:
         Sequential.compile(model, optimizer=optimizer, loss=loss,
                            metrics=[from_saved(m) for m in compiled["metrics"]],
+                           weighted_metrics=[from_saved(m) for m in
+                                             compiled.get("weighted_metrics") or []],
                            grad_clip=compiled["grad_clip"],
                            lr_schedule=make_schedule, **compiled["optimizer_kwargs"])
     _restore_optimizer(model, meta, arrays, device)

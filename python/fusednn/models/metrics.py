@@ -119,24 +119,30 @@ def regression_values(kind, target, scores, xp=np):
 
 
 def metric_sums(metrics, objective, scores, target, probabilities: bool, mask=None,
-                accuracy_by_shape: bool = False) -> dict:
+                accuracy_by_shape: bool = False, weights=None) -> dict:
     """{metric name: (value summed over the batch, what it counts)}: per-sample means over
     samples, or with a step ``mask`` (N, T) the values at the real steps over their number
-    (Keras's masked mean). ``accuracy_by_shape``: see ``resolve``."""
+    (Keras's masked mean); with per-sample ``weights`` (N,), each sample's value weighted and
+    the weights counted (Keras's weighted mean). ``accuracy_by_shape``: see ``resolve``."""
     xp = xp_of(scores)
     target = xp.asarray(target)
     m = None if mask is None else xp.asarray(mask)
+    w = None if weights is None else xp.asarray(weights, dtype=np.float64).reshape(-1)
     by_shape = (target, scores) if accuracy_by_shape else None
     sums = {}
     for name in metrics:
         values = metric_values(resolve(name, objective, by_shape), scores, target,
                                probabilities)
         if m is not None and values.shape == m.shape:
-            sums[name] = (float((values * m).sum()), float(m.sum()))
+            counted = m if w is None else m * w.reshape((-1,) + (1,) * (m.ndim - 1))
+            sums[name] = (float((values * counted).sum()), float(counted.sum()))
         else:
             per_sample = values.reshape(values.shape[0], -1).mean(axis=1) if values.ndim > 1 \
                 else values
-            sums[name] = (float(per_sample.sum()), float(values.shape[0]))
+            if w is None:
+                sums[name] = (float(per_sample.sum()), float(values.shape[0]))
+            else:
+                sums[name] = (float((per_sample * w).sum()), float(w.sum()))
     return sums
 
 
@@ -818,9 +824,12 @@ class EpochMetrics:
     ones accumulated. Sequence outputs (N, T, C) reach the epoch metrics as N * T rows (the
     real steps only, under a step mask)."""
 
-    def __init__(self, metrics, objective, accuracy_by_shape: bool = False):
+    def __init__(self, metrics, objective, accuracy_by_shape: bool = False, logged_as=None):
         self.objective, self.names, self.objects = objective, [], []
         self.accuracy_by_shape = accuracy_by_shape
+        # the names the results are logged under, by metric name (weighted metrics: see
+        # weighted_names)
+        self.logged_as = dict(logged_as or {})
         for m in metrics:
             if isinstance(m, Metric):
                 self.objects.append(m)
@@ -832,25 +841,33 @@ class EpochMetrics:
             m.reset_state()
         self.sums, self.counts = {}, {}
 
-    def update(self, scores, target, are_probabilities: bool, mask=None):
+    def update(self, scores, target, are_probabilities: bool, mask=None, weights=None):
+        """One batch's outputs; ``weights``: per-sample weights (N,) every metric of this
+        tracker weighs by (a weighted-metrics tracker's), or None."""
         for k, (total, count) in metric_sums(self.names, self.objective, scores, target,
                                              are_probabilities, mask,
-                                             self.accuracy_by_shape).items():
+                                             self.accuracy_by_shape, weights).items():
             self.sums[k] = self.sums.get(k, 0.0) + total
             self.counts[k] = self.counts.get(k, 0.0) + count
         if self.objects:
             scores, target = to_host(scores), to_host(target)
+            w = None if weights is None else to_host(weights).reshape(-1)
+            # sample_weight only when weighing (a user's update_state may not take it)
+            weighing = {} if w is None else {"sample_weight": w}
             for m in self.objects:
                 if m.takes_model_output:  # the user's: the targets and outputs as they are
-                    m.update_state(target, scores)
+                    m.update_state(target, scores, **weighing)
             if scores.ndim > 2:  # one row per step
                 c = scores.shape[-1]
+                steps = len(scores.reshape(-1, c)) // max(len(scores), 1)
                 keep = None if mask is None else to_host(mask).reshape(-1).astype(bool)
                 target = target.reshape(-1, c) if target.shape == scores.shape \
                     else target.reshape(-1)
                 scores = scores.reshape(-1, c)
+                w = None if w is None else np.repeat(w, steps)
                 if keep is not None and keep.size == len(scores):
                     scores, target = scores[keep], target[keep]
+                    w = None if w is None else w[keep]
             if not are_probabilities and self.objective.classification:
                 # logits of a logits loss: its activation's probabilities
                 multiclass = scores.ndim == 2 and scores.shape[1] > 1
@@ -865,14 +882,29 @@ class EpochMetrics:
                           ).astype(np.float32)
             for m in self.objects:
                 if not m.takes_model_output:
-                    m.update_state(target, scores)
+                    m.update_state(target, scores, **({} if w is None else
+                                                      {"sample_weight": w}))
 
     def means(self) -> dict:
         """The per-sample metrics so far."""
-        return {k: v / max(self.counts[k], 1.0) for k, v in self.sums.items()}
+        # (weights may sum below 1, so no floor of 1 on the count; nothing counted gives 0)
+        return {self.logged_as.get(k, k): v / self.counts[k] if self.counts[k] else 0.0
+                for k, v in self.sums.items()}
 
     def results(self) -> dict:
         out = self.means()
-        out.update({m.name: (metric_value(m.result()) if m.takes_model_output else m.result())
+        out.update({self.logged_as.get(m.name, m.name):
+                    (metric_value(m.result()) if m.takes_model_output else m.result())
                     for m in self.objects})
         return out
+
+
+def weighted_names(metrics, weighted) -> dict:
+    """Keras's log names of ``weighted`` metrics: their own, or "weighted_" + it where a
+    metric of ``metrics`` has that name."""
+    taken = {getattr(m, "name", m) for m in metrics}
+    out = {}
+    for m in weighted:
+        name = getattr(m, "name", m)
+        out[name] = f"weighted_{name}" if name in taken else name
+    return out

@@ -160,6 +160,7 @@ def save_model(model, path: str) -> str:
             "from_logits": not model.objective.probabilities,
             "loss_options": _jsonable(dict(model.objective.options), "loss options"),
             "metrics": [] if outputs is not None else [_metric_entry(m) for m in model.metrics],
+            "weighted_metrics": [_metric_entry(m) for m in model.weighted_metrics],
             "grad_clip": cfg["grad_clip"],
             "optimizer": type(opt).__name__ if opt is not None else _jsonable(
                 cfg["optimizer"] if isinstance(cfg["optimizer"], str) else None, "optimizer"),

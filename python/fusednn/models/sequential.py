@@ -68,6 +68,7 @@ class Sequential(Module):
         self.sample_input_shape = self.sample_output_shape = None
         self.optimizer = self.objective = self.lr_schedule = None
         self.metrics, self.stop_training, self._compile_config = [], False, None
+        self.weighted_metrics = []
         for layer in layers or []:
             self.add(layer)
         if input_shape is not None:
@@ -236,16 +237,21 @@ class Sequential(Module):
 
     # -- compile ------------------------------------------------------------------------------
     def compile(self, optimizer="adam", loss="cross_entropy", metrics=None, grad_clip=None,
-                lr=None, lr_schedule=None, **optimizer_kwargs):
+                lr=None, lr_schedule=None, weighted_metrics=None, **optimizer_kwargs):
         """``optimizer``: a name ("adam", "sgd", ...; with ``lr`` and other keyword
         arguments), an optimizer class, or an optimizer already built over this model's
         parameters. ``loss``: "cross_entropy" (class indices; "categorical_crossentropy"
         takes one-hot rows), "mse", "bce" (logits), or a callable. ``metrics``: "accuracy",
         "mse", "mae". ``grad_clip``: clip by global norm, fused into the optimizer step.
         ``lr_schedule``: a callable ``optimizer -> scheduler`` from fusednn.optim.lr_scheduler
-        (stepped per epoch, or per batch for warmup-cosine and one-cycle)."""
+        (stepped per epoch, or per batch for warmup-cosine and one-cycle).
+        ``weighted_metrics``: metrics weighed by the sample (or class) weights, as Keras's;
+        ``metrics`` are not, and a weighted one named like one of them is logged as
+        "weighted_<name>"."""
         self.objective = loss if isinstance(loss, NamedLoss) else NamedLoss(loss)
         self.metrics = check_metrics(metrics, self.objective, self.accuracy_from_shapes)
+        self.weighted_metrics = check_metrics(weighted_metrics, self.objective,
+                                              self.accuracy_from_shapes)
         if grad_clip is not None and not grad_clip > 0:
             raise ValueError(f"grad_clip must be > 0, got {grad_clip}")
         if lr is not None:

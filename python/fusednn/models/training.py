@@ -17,7 +17,7 @@ from ..data.preprocessing import check_xy, split_indices
 from .batches import StreamBatches, is_arrays
 from .callbacks import CallbackList
 from .history import History, format_log
-from .metrics import EpochMetrics, probabilities
+from .metrics import EpochMetrics, probabilities, weighted_names
 
 
 def _progress(total, desc, verbose):
@@ -125,6 +125,37 @@ def outputs(model, x):
     out, mask = model.forward_masked(Tensor(x))
     return (out, None, out.data,
             objective.probabilities or model.accuracy_reads_outputs_as_probabilities, mask)
+
+
+class EpochTrackers:
+    """The metrics of one pass: the model's (unweighted, as Keras's ``metrics``) and its
+    ``weighted_metrics`` (weighed by each batch's sample weights, logged under Keras's
+    names)."""
+
+    def __init__(self, model):
+        self.plain = EpochMetrics(model.metrics, model.objective, model.accuracy_from_shapes)
+        weighted = getattr(model, "weighted_metrics", None) or []
+        self.weighted = EpochMetrics(weighted, model.objective, model.accuracy_from_shapes,
+                                     weighted_names(model.metrics, weighted)) \
+            if weighted else None
+
+    def update(self, scores, target, probabilities, mask, weights):
+        self.plain.update(scores, target, probabilities, mask)
+        if self.weighted is not None:
+            w = weights.data if isinstance(weights, Tensor) else weights
+            self.weighted.update(scores, target, probabilities, mask, w)
+
+    def means(self) -> dict:
+        out = self.plain.means()
+        if self.weighted is not None:
+            out.update(self.weighted.means())
+        return out
+
+    def results(self) -> dict:
+        out = self.plain.results()
+        if self.weighted is not None:
+            out.update(self.weighted.results())
+        return out
 
 
 def warn_double_activation(model):
@@ -344,7 +375,7 @@ def train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch):
     model.train()
     bar = _progress(len(loader) or None, f"epoch {epoch + 1}/{epochs}", verbose)
     total_loss, seen = 0.0, 0
-    tracker = EpochMetrics(model.metrics, model.objective, model.accuracy_from_shapes)
+    tracker = EpochTrackers(model)
     device = model.device
     regularized = any(True for _, m in model.named_modules() for _ in m._penalties())
     adding = [m for _, m in model.named_modules() if m.adds_batch_losses]  # add_loss in call
@@ -389,7 +420,7 @@ def train_epoch(model, loader, epoch, epochs, callbacks, verbose, per_batch):
         n = len(batch[0])
         total_loss += value * n
         seen += n
-        tracker.update(scores, yb, probabilities, mask)
+        tracker.update(scores, yb, probabilities, mask, wb)
         if batch_logs:  # Keras's: the running means since the epoch began
             callbacks.on_train_batch_end(b, {"loss": total_loss / seen, **tracker.results()})
         if bar is not None:
@@ -426,7 +457,7 @@ def evaluate_batches(model, batches, callbacks=None) -> dict:
     mode, device = model.training, model.device
     model.eval()
     total, seen = 0.0, 0
-    tracker = EpochMetrics(model.metrics, model.objective, model.accuracy_from_shapes)
+    tracker = EpochTrackers(model)
     callbacks.on_test_begin({})
     try:
         with no_grad():
@@ -447,7 +478,7 @@ def evaluate_batches(model, batches, callbacks=None) -> dict:
                 total += (model.objective(out, targets, wb, logits=logits, mask=mask).item()
                           + added) * len(xb)
                 seen += len(xb)
-                tracker.update(scores, yb, probabilities, mask)
+                tracker.update(scores, yb, probabilities, mask, wb)
                 if batch_logs:
                     callbacks.on_test_batch_end(b, {"loss": total / seen + penalty,
                                                     **tracker.results()})
