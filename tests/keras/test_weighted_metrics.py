@@ -53,3 +53,30 @@ def test_saved_and_loaded(tmp_path):
     loaded = keras.models.load_model(path)
     assert loaded.evaluate(X, Y, sample_weight=W, return_dict=True, verbose=0) == \
         model.evaluate(X, Y, sample_weight=W, return_dict=True, verbose=0)
+
+
+def _sgd_model(learning_rate, loss_weights=None):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile(keras.optimizers.SGD(learning_rate), "sparse_categorical_crossentropy",
+                  loss_weights=loss_weights, metrics=["accuracy"])
+    return model
+
+
+@pytest.mark.parametrize("weight", [0.5, [0.5], {"dense": 0.5}])
+def test_loss_weights_of_one_output_scale_the_loss(weight, tmp_path):
+    plain, weighted = _sgd_model(0.1), _sgd_model(0.1, weight)
+    base, scaled = (m.evaluate(X, Y, verbose=0) for m in (plain, weighted))
+    assert scaled[0] == pytest.approx(0.5 * base[0]) and scaled[1] == base[1]
+    # half the loss under SGD: the step of half the learning rate
+    half_rate = _sgd_model(0.05)
+    for m in (weighted, half_rate):
+        m.fit(X, Y, epochs=1, batch_size=40, shuffle=False, verbose=0)
+    np.testing.assert_allclose(weighted.get_weights()[0], half_rate.get_weights()[0],
+                               rtol=1e-6, atol=1e-7)
+    path = str(tmp_path / "m.fdn")
+    weighted.save(path)
+    assert keras.models.load_model(path).evaluate(X, Y, verbose=0) == \
+        weighted.evaluate(X, Y, verbose=0)
+    with pytest.raises(ValueError, match="one output"):
+        _sgd_model(0.1, [0.5, 0.5])

@@ -16,6 +16,7 @@ from ..models import loading as _loading
 from ..models.metrics import FunctionMetric, Metric, weighted_names
 from ..models.saving import layer_entry, layer_from_entry
 from ..models.sequential import Sequential as _Sequential
+from ..nn.losses import NamedLoss
 from ..models.sequential import unique_name
 from . import losses as _losses
 from . import metrics as _keras_metrics
@@ -215,13 +216,11 @@ class Sequential(_Sequential):
                 jit_compile="auto", auto_scale_loss=True, lr_schedule=None):
         if loss is None:
             raise ValueError("compile: a loss is required")
-        if loss_weights is not None:
-            raise NotImplementedError("compile: loss_weights of a model with one output is not "
-                                      "supported")
         opt = _optimizers.get(optimizer) if isinstance(optimizer, (str, _optimizers.Optimizer)) \
             else optimizer
-        super().compile(optimizer=opt, loss=_losses.compile_loss(loss),
-                        metrics=_compile_metrics(metrics), lr_schedule=lr_schedule,
+        objective = NamedLoss(_losses.compile_loss(loss), loss_weight=_one_weight(loss_weights))
+        super().compile(optimizer=opt, loss=objective, metrics=_compile_metrics(metrics),
+                        lr_schedule=lr_schedule,
                         weighted_metrics=_compile_metrics(weighted_metrics))
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
@@ -312,6 +311,19 @@ class Sequential(_Sequential):
 # What Sequential keeps on the model itself: never the user's layers.
 _SEQUENTIAL_STATE = frozenset({"layers", "metrics", "history", "sample_input_shape",
                                "sample_output_shape"})
+
+
+def _one_weight(loss_weights) -> float:
+    """A one-output model's ``loss_weights``: a number, or a list or dict of one (Keras)."""
+    if loss_weights is None:
+        return 1.0
+    if isinstance(loss_weights, (list, tuple, dict)):
+        values = list(loss_weights.values() if isinstance(loss_weights, dict) else
+                      loss_weights)
+        if len(values) != 1:
+            raise ValueError(f"loss_weights: the model has one output, got {loss_weights!r}")
+        loss_weights = values[0]
+    return loss_weights
 
 
 def _compile_metric(m):

@@ -155,7 +155,8 @@ def _load(path, device, max_bytes, make_graph):
                              "fusednn.keras.models.load_model")
     try:
         loss = None if outputs is not None else NamedLoss(
-            compiled["loss"], from_logits=compiled.get("from_logits"), **options)
+            compiled["loss"], from_logits=compiled.get("from_logits"),
+            loss_weight=compiled.get("loss_weight", 1.0), **options)
     except (TypeError, ValueError) as e:
         raise ModelFileError(f"{path}: the saved loss cannot be rebuilt: {e}") from None
     optimizer = compiled["optimizer"].lower()

@@ -158,6 +158,7 @@ def save_model(model, path: str) -> str:
         meta["compile"] = {
             "loss": _jsonable(model.objective.name if model.objective.fn is None else None, "loss"),
             "from_logits": not model.objective.probabilities,
+            "loss_weight": model.objective.loss_weight,
             "loss_options": _jsonable(dict(model.objective.options), "loss options"),
             "metrics": [] if outputs is not None else [_metric_entry(m) for m in model.metrics],
             "weighted_metrics": [_metric_entry(m) for m in model.weighted_metrics],

@@ -626,11 +626,17 @@ class NamedLoss:
     ("softmax" / "sigmoid") whose input the loss takes instead of its output when the model
     ends in it — the same value as Keras computes, through the stable fused kernels."""
 
-    def __init__(self, name, from_logits: bool = None, **options):
+    def __init__(self, name, from_logits: bool = None, loss_weight: float = 1.0, **options):
         spec = getattr(name, "fusednn_loss", None)  # a fusednn.keras.losses object
         if spec is not None:
             name, from_logits, options = spec[0], spec[1], dict(spec[2] if len(spec) > 2 else {})
         self.options = options
+        # Keras's loss_weights of a one-output model: the loss trained on and logged, scaled
+        if isinstance(loss_weight, bool) or not isinstance(loss_weight, (int, float)) or \
+                not np.isfinite(loss_weight):
+            raise ValueError(f"loss_weights: the weight must be a finite number, got "
+                             f"{loss_weight!r}")
+        self.loss_weight = float(loss_weight)
         if callable(name):
             self.name, self.kind, self.fn = getattr(name, "__name__", "custom"), "custom", name
             self.probabilities, self.logits_of = False, None
@@ -657,6 +663,10 @@ class NamedLoss:
         return self.kind == "binary"
 
     def __call__(self, out, target, weight=None, logits: bool = None, mask=None):
+        value = self._value(out, target, weight, logits, mask)
+        return value if self.loss_weight == 1.0 else value * self.loss_weight
+
+    def _value(self, out, target, weight=None, logits: bool = None, mask=None):
         """``logits``: whether ``out`` is the pre-activation of the activation the loss
         expects (``logits_of``); by default, what the loss takes. ``weight``: per sample (N,)
         or per output row (N, T). ``mask``: Keras's step mask (N, T) of a sequence output
