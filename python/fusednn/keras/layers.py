@@ -13,6 +13,7 @@ from .._backend import to_host, xp_of
 from ..autograd import Tensor
 from ..autograd.tensor_ops import Einsum
 from ..models.saving import register_layer
+from ..nn.functional.resampling import linear_weights
 from ..nn.layers.base import ActivityLoss
 from ..nn.layers.noise import stream_uniforms
 from . import config
@@ -416,7 +417,8 @@ class UpSampling2D(_ImageLayer):
         n, c, h, w = x.shape
         sh, sw = self.size
         if self.interpolation == "bilinear":
-            rows, columns = (Tensor(_linear_weights(size, scale, x.dtype), device=x.device)
+            rows, columns = (Tensor(linear_weights(size, size * scale, 1.0 / scale, False)
+                                    .astype(x.dtype), device=x.device)
                              for size, scale in ((h, sh), (w, sw)))
             return Einsum.apply("oh,nchw,pw->ncop", rows, x, columns)
         tiles = np.ones((1, 1, 1, sh, 1, sw), x.dtype)
@@ -425,21 +427,6 @@ class UpSampling2D(_ImageLayer):
     def get_config(self):
         return dict(size=list(self.size), data_format=self.data_format,
                     interpolation=self.interpolation, name=self.name)
-
-
-def _linear_weights(size: int, scale: int, dtype) -> np.ndarray:
-    """(size * scale, size): each output position's weights on the inputs, linear between
-    the two nearest pixel centers (the source position (o + 1/2) / scale - 1/2, clamped to
-    the edges)."""
-    out = np.arange(size * scale)
-    source = np.clip((out + 0.5) / scale - 0.5, 0.0, size - 1)
-    low = np.floor(source).astype(np.int64)
-    high = np.minimum(low + 1, size - 1)
-    frac = source - low
-    weights = np.zeros((size * scale, size))
-    np.add.at(weights, (out, low), 1.0 - frac)
-    np.add.at(weights, (out, high), frac)
-    return weights.astype(dtype)
 
 
 class Cropping2D(_ImageLayer):

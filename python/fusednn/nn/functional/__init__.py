@@ -15,6 +15,7 @@ from .normalization import batch_norm, layer_norm
 from .padding import pad
 from .pooling import amax, avg_pool2d, max_pool2d
 from .recurrent import gru, lstm, rnn_relu, rnn_tanh
+from .resampling import adaptive_avg_pool1d, adaptive_avg_pool2d, interpolate
 from .vectors import (cosine_similarity, group_norm, normalize, one_hot,
                       scaled_dot_product_attention)
 
@@ -30,4 +31,5 @@ __all__ = ["linear", "conv1d", "conv2d", "conv2d_max_pool2d", "conv_transpose1d"
            "mse_loss", "cross_entropy", "binary_cross_entropy_with_logits", "nll_loss",
            "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy", "kl_div",
            "manual_seed", "pad", "normalize", "cosine_similarity", "one_hot", "group_norm",
-           "scaled_dot_product_attention"]
+           "scaled_dot_product_attention", "interpolate", "adaptive_avg_pool1d",
+           "adaptive_avg_pool2d"]
