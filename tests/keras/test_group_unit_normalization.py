@@ -81,3 +81,25 @@ def test_configs_errors_and_a_saved_model(tmp_path):
     model.save(path)
     np.testing.assert_array_equal(model.predict(x, verbose=0),
                                   keras.models.load_model(path).predict(x, verbose=0))
+
+
+def test_layer_normalization_rms_scaling_is_kerass_formula(tmp_path):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 4, 5))
+    layer = keras.layers.LayerNormalization(axis=[1, 2], rms_scaling=True, center=True)
+    layer(fusednn.Tensor(x))
+    gamma = rng.uniform(0.5, 1.5, (4, 5))
+    layer.set_weights([gamma])  # gamma only: no beta with rms_scaling
+    xt = fusednn.Tensor(x, requires_grad=True)
+    out = layer(xt)
+    variance = x.var(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(out.numpy(), x / np.sqrt(variance + 1e-3) * gamma, rtol=1e-6)
+    tx = torch.tensor(x, requires_grad=True)
+    ref = tx / torch.sqrt(tx.var(dim=(1, 2), unbiased=False, keepdim=True) + 1e-3) * \
+        torch.tensor(gamma.astype(np.float32))
+    r = rng.standard_normal(x.shape)
+    (out * fusednn.Tensor(r)).sum().backward()
+    (ref * torch.tensor(r)).sum().backward()
+    np.testing.assert_allclose(xt.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-7)
+    again = keras.layers.LayerNormalization.from_config(layer.get_config())
+    assert again.rms_scaling and len(again(x).shape) == 3

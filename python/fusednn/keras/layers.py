@@ -775,11 +775,35 @@ class Masking(nn.Masking, _KerasLayer):
 
 
 class LayerNormalization(nn.LayerNormalization, _KerasLayer):
-    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, input_shape=None,
-                 name=None, **kwargs):
+    """Keras's LayerNormalization; ``rms_scaling=True``: x * gamma / sqrt(variance + epsilon)
+    (the variance over ``axis``; no centering, no beta — Keras 3's formula), ``center`` and
+    ``scale`` ignored."""
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, rms_scaling=False,
+                 input_shape=None, name=None, **kwargs):
         _refuse(kwargs, "LayerNormalization")
-        super().__init__(axis, epsilon, center, scale, name=name)
+        rms = bool(rms_scaling)
+        super().__init__(axis, epsilon, center and not rms, scale or rms, name=name)
+        self.rms_scaling, self._given = rms, (center, scale)
         self._take_input_shape(input_shape)
+
+    def forward(self, x):
+        if not self.rms_scaling:
+            return super().forward(x)
+        axes = tuple(self._axes(x.ndim))
+        if tuple(x.shape[a] for a in axes) != self.normalized_shape:
+            raise ValueError(f"{self.name}: built for trailing shape {self.normalized_shape}, "
+                             f"got input of shape {x.shape}")
+        centered = x - x.mean(axis=axes, keepdims=True)
+        variance = (centered * centered).mean(axis=axes, keepdims=True)
+        return x * (1.0 / (variance + self.epsilon).sqrt()) * self.weight
+
+    def get_config(self):
+        config = super().get_config()
+        config["center"], config["scale"] = self._given
+        if self.rms_scaling:
+            config["rms_scaling"] = True
+        return config
 
     def get_weights(self):
         return [p.numpy().copy() for p in (self.weight, self.bias) if p is not None]
