@@ -65,6 +65,7 @@ class MultiHeadAttention(nn.Module, KerasLayer):
     than the steps, and the masks Keras reads from masked inputs, are not supported."""
 
     takes_several_tensors = True  # layer(query, value[, key]) in the functional API
+    graph_call_arguments = ("use_causal_mask",)
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
                  output_shape=None, attention_axes=None, kernel_initializer="glorot_uniform",
@@ -221,6 +222,8 @@ class Attention(nn.Module, KerasLayer):
     learned ``scale`` with ``use_scale``), 1e9 subtracted where ``mask=[query_mask,
     value_mask]`` or ``use_causal_mask`` hides a value, softmax, dropout in training, the
     weighted values — times the query mask."""
+
+    graph_call_arguments = ("use_causal_mask",)
 
     def __init__(self, use_scale=False, score_mode="dot", dropout=0.0, seed=None, name=None,
                  **kwargs):

@@ -33,28 +33,32 @@ class KerasTensor:
     KerasTensor, or a merge layer (``Add``, ``Concatenate``...) called on a list of them.
     ``keras.Model(inputs, outputs)`` reads the graph of layers between them."""
 
-    def __init__(self, root, layer=None, sources=(), merged=False):
-        # what the layer took: one tensor, or a merge layer's list (``merged``)
+    def __init__(self, root, layer=None, sources=(), merged=False, arguments=None):
+        # what the layer took: one tensor, or a merge layer's list (``merged``), and the call's
+        # keyword arguments (see graph_arguments)
         self.root, self.layer, self.sources, self.merged = root, layer, tuple(sources), merged
+        self.arguments = dict(arguments or {})
 
     def apply_layer(self, layer, *more, **kwargs):
-        if more and not kwargs and getattr(layer, "takes_several_tensors", False) and \
+        if more and getattr(layer, "takes_several_tensors", False) and \
                 all(isinstance(t, KerasTensor) for t in more):
-            return self.merge_layer(layer, [self, *more])  # layer(query, value): as a list
-        if more or kwargs:
+            return self.merge_layer(layer, [self, *more], **kwargs)  # layer(query, value)
+        if more:
             raise NotImplementedError(f"{layer.name}: the functional API here takes one input "
-                                      f"per layer and no call arguments")
-        return _record_call(layer, self, KerasTensor(self.root, layer, (self,)))
+                                      f"per layer")
+        out = KerasTensor(self.root, layer, (self,), arguments=graph_arguments(layer, kwargs))
+        return _record_call(layer, self, out)
 
     def merge_layer(self, layer, tensors, *more, **kwargs):
         """``layer(tensors)`` for a list of KerasTensors (a merge layer's call)."""
-        if more or kwargs:
-            raise NotImplementedError(f"{layer.name}: the functional API here takes no call "
-                                      "arguments")
+        if more:
+            raise NotImplementedError(f"{layer.name}: the functional API here takes the list "
+                                      "of tensors alone")
         if any(not isinstance(t, KerasTensor) for t in tensors):
             raise TypeError(f"{layer.name}: a functional call takes a list of Keras tensors "
                             "(Input() or layer outputs)")
-        out = KerasTensor(self.root, layer, tensors, merged=True)
+        out = KerasTensor(self.root, layer, tensors, merged=True,
+                          arguments=graph_arguments(layer, kwargs))
         out.shape  # a merge of shapes it cannot take fails at the call, as Keras's does
         return _record_call(layer, list(tensors), out)
 
@@ -70,6 +74,22 @@ class KerasTensor:
                 sample = _output_sample_shape(self.layer, given if self.merged else given[0])
             self._shape = (None,) + sample
         return self._shape
+
+
+def graph_arguments(layer, kwargs) -> dict:
+    """The keyword arguments a functional call may pass and a saved graph keeps: ``training``
+    (a layer run in that mode, e.g. a frozen base model with training=False) and those the
+    layer lists in ``graph_call_arguments`` (attention's ``use_causal_mask``), each a bool,
+    number or string."""
+    allowed = ("training",) + tuple(getattr(layer, "graph_call_arguments", ()))
+    for key, value in kwargs.items():
+        if key not in allowed:
+            raise NotImplementedError(f"{layer.name}: the functional API here takes the call "
+                                      f"argument(s) {list(allowed)}, not {key!r}")
+        if not isinstance(value, (bool, int, float, str)) and value is not None:
+            raise NotImplementedError(f"{layer.name}: call argument {key}={value!r} (only a "
+                                      "bool, number or string is kept in a graph)")
+    return {k: v for k, v in kwargs.items() if v is not None}
 
 
 def _record_call(layer, inputs, output):
@@ -116,7 +136,7 @@ def run_graph(nodes, feed, outputs=None):
             values[id(node)] = feed[id(node)] if isinstance(feed, dict) else feed
             continue
         args = [values[id(s)] for s in node.sources]
-        values[id(node)] = node.layer(args if node.merged else args[0])
+        values[id(node)] = node.layer(args if node.merged else args[0], **node.arguments)
     if outputs is not None:
         return [values[id(o)] for o in outputs]
     return values[id(nodes[-1])]

@@ -397,11 +397,14 @@ def graph_model(layers, input_shape, graph, name=None):
             raise ValueError(f"graph input {k} is not [shape, name]: {spec!r}")
     nodes_config, used, fed = graph["nodes"], set(), set()
     for k, node in enumerate(nodes_config):
-        if not (isinstance(node, list) and len(node) == 3 and isinstance(node[0], int)
+        if not (isinstance(node, list) and len(node) in (3, 4) and isinstance(node[0], int)
                 and isinstance(node[1], list) and isinstance(node[2], bool)
-                and all(isinstance(s, int) and 0 <= s < k for s in node[1])):
-            raise ValueError(f"graph node {k} is not [layer, [earlier nodes], merged]: {node!r}")
-        layer, sources, merged = node
+                and all(isinstance(s, int) and 0 <= s < k for s in node[1])
+                and (len(node) == 3 or isinstance(node[3], dict) and all(
+                    isinstance(v, (bool, int, float, str)) for v in node[3].values()))):
+            raise ValueError(f"graph node {k} is not [layer, [earlier nodes], merged(, call "
+                             f"arguments)]: {node!r}")
+        layer, sources, merged = node[:3]
         if layer < 0:  # Input -1 - layer
             if -1 - layer >= len(specs) or sources or merged or -1 - layer in fed:
                 raise ValueError(f"graph node {k}: input {-1 - layer} (the graph has "
@@ -430,12 +433,15 @@ def graph_model(layers, input_shape, graph, name=None):
                              f"{output_names!r}")
     inputs = [Input(tuple(shape), name=input_name) for shape, input_name in specs]
     nodes = []
-    for layer, sources, merged in nodes_config:
+    for node in nodes_config:
+        layer, sources, merged = node[:3]
         if layer < 0:
             nodes.append(inputs[-1 - layer])
             continue
         taken = [nodes[s] for s in sources]
-        nodes.append(layers[layer](taken) if merged else layers[layer](taken[0]))
+        arguments = node[3] if len(node) == 4 else {}
+        nodes.append(layers[layer](taken, **arguments) if merged else
+                     layers[layer](taken[0], **arguments))
     if outputs is None:
         out = nodes[-1]
     elif output_names is not None:
@@ -942,7 +948,7 @@ class Model(Sequential):
         """A functional graph as a file keeps it: its Inputs ([sample shape, name]) and its
         nodes in run order ([the index of the node's layer in ``layers`` — -1 - k for Input
         k —, the positions of the nodes it takes, whether it takes them as a list (a
-        merge)]); None for a chain."""
+        merge), and the call's keyword arguments when it had some]); None for a chain."""
         if self._graph is None:
             return None
         inputs = self.__dict__["_graph_inputs"]
@@ -952,6 +958,8 @@ class Model(Sequential):
         config = {"inputs": [[list(i.keras_input_shape), i.name] for i in inputs],
                   "nodes": [[index[id(node if node.layer is None else node.layer)],
                              [position[id(s)] for s in node.sources], node.merged]
+                            + ([dict(node.arguments)] if getattr(node, "arguments", None)
+                               else [])
                             for node in self._graph]}
         layout = self._layout
         if layout is not None:  # several outputs: their nodes, and their names if a dict's

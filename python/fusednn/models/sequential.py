@@ -207,7 +207,11 @@ class Sequential(Module):
         return self.forward_masked(x, logits=True)[0]
 
     def __call__(self, x, training=None):
-        """The model on ``x`` (an array or a Tensor); ``training`` as a layer call takes it."""
+        """The model on ``x`` (an array or a Tensor); ``training`` as a layer call takes it.
+        On a symbolic input (fusednn.keras's functional API) the model is a layer of the
+        graph."""
+        if hasattr(x, "apply_layer"):
+            return super().__call__(x, training=training)
         if not isinstance(x, Tensor):
             x = Tensor(np.asarray(x, dtype=np.float32) if not hasattr(
                 x, "__cuda_array_interface__") else x)
