@@ -225,6 +225,17 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=
                             dilation_h=dh, dilation_w=dw, out_h=h, out_w=w)
     return ConvTranspose2dFunction.apply(input, weight, bias, geometry)
 
+def _sequence_operands(input, weight, name, weight_layout):
+    """An (N, C, L) input Tensor and a 3-D weight Tensor (``weight_layout`` names its axes)."""
+    _check_tensor(input, name, "input")
+    _check_tensor(weight, name, "weight")
+    if input.ndim != 3:
+        raise ValueError(f"{name}: input must be 3-D (N, C, L), got shape {input.shape}")
+    if weight.ndim != 3:
+        raise ValueError(f"{name}: weight must be 3-D ({weight_layout}), got shape "
+                         f"{weight.shape}")
+
+
 def _one(v, what, name):
     """A 1-D argument: an int, or a 1-tuple of one."""
     if isinstance(v, (tuple, list)):
@@ -239,13 +250,7 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=
                      name: str = "conv_transpose1d") -> Tensor:
     """torch's conv_transpose1d: an (N, C, L) input, a weight (in_channels, out_channels /
     groups, k); conv_transpose2d over a height-1 image."""
-    _check_tensor(input, name, "input")
-    _check_tensor(weight, name, "weight")
-    if input.ndim != 3:
-        raise ValueError(f"{name}: input must be 3-D (N, C, L), got shape {input.shape}")
-    if weight.ndim != 3:
-        raise ValueError(f"{name}: weight must be 3-D (in_channels, out_channels / groups, k), "
-                         f"got shape {weight.shape}")
+    _sequence_operands(input, weight, name, "in_channels, out_channels / groups, k")
     if isinstance(padding, str):
         raise ValueError(f"{name}: padding must be an int (torch's conv_transpose1d takes no "
                          f"{padding!r})")
@@ -264,20 +269,9 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=1, padding
     """1-D convolution of an (N, C, L) input with a weight (out_channels, in_channels, k), as
     torch's conv1d: the 2-D kernel over a height-1 image. ``padding``: int, "valid" or
     "same" (stride 1)."""
-    _check_tensor(input, name, "input")
-    _check_tensor(weight, name, "weight")
-    if input.ndim != 3:
-        raise ValueError(f"{name}: input must be 3-D (N, C, L), got shape {input.shape}")
-    if weight.ndim != 3:
-        raise ValueError(f"{name}: weight must be 3-D (out_channels, in_channels, k), got "
-                         f"shape {weight.shape}")
-    for what, v in (("stride", stride), ("padding", padding), ("dilation", dilation)):
-        if isinstance(v, (tuple, list)):
-            if len(v) != 1:
-                raise ValueError(f"{name}: {what} must be an int or a 1-tuple, got {v!r}")
-    one = lambda v: v[0] if isinstance(v, (tuple, list)) else v  # noqa: E731
-    stride, dilation = (1, one(stride)), (1, one(dilation))
-    padding = one(padding) if isinstance(padding, (tuple, list)) else padding
+    _sequence_operands(input, weight, name, "out_channels, in_channels / groups, k")
+    stride, dilation = (1, _one(stride, "stride", name)), (1, _one(dilation, "dilation", name))
+    padding = _one(padding, "padding", name)
     padding = padding if isinstance(padding, str) else (0, padding)
     n, c, length = input.shape
     y = conv2d(input.reshape(n, c, 1, length), weight.reshape(*weight.shape[:2], 1,
