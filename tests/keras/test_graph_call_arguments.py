@@ -32,7 +32,7 @@ def test_a_causal_attention_in_a_graph_sees_no_later_step(tmp_path):
     np.testing.assert_array_equal(keras.models.load_model(path).predict(x, verbose=0), before)
 
 
-def test_a_frozen_base_called_with_training_false_keeps_its_statistics():
+def test_a_frozen_base_called_with_training_false_keeps_its_statistics(tmp_path):
     keras.utils.set_random_seed(1)
     base = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3),
                              keras.layers.BatchNormalization()])
@@ -46,6 +46,14 @@ def test_a_frozen_base_called_with_training_false_keeps_its_statistics():
     for a, b in zip(before, base.get_weights()):
         np.testing.assert_array_equal(a, b)  # moving statistics included
     assert model.count_params() == 31 and len(model.trainable_weights) == 2
+    path = str(tmp_path / "transfer.fdn")
+    model.save(path)  # the base saved as one of the graph's layers, frozen
+    loaded = keras.models.load_model(path)
+    assert loaded.layers[0].trainable is False and len(loaded.trainable_weights) == 2
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    for m in (model, loaded):  # the optimizer's state came along
+        m.fit(x, np.zeros(16), epochs=1, batch_size=16, verbose=0)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
 def test_other_call_arguments_are_refused_by_name():

@@ -14,7 +14,7 @@ from ..autograd import Tensor
 from ..nn import Module
 from ..models import loading as _loading
 from ..models.metrics import FunctionMetric, Metric, weighted_names
-from ..models.saving import layer_entry, layer_from_entry
+from ..models.saving import layer_entry, layer_from_entry, register_layer
 from ..models.sequential import Sequential as _Sequential
 from ..nn.losses import NamedLoss
 from ..models.sequential import unique_name
@@ -42,11 +42,14 @@ class Sequential(_Sequential):
     # model(x) predicts (inference) unless called with training=True, as Keras's
     keras_inference_by_default = True
 
-    def __init__(self, layers=None, name: str = None, trainable: bool = True):
+    def __init__(self, layers=None, name: str = None, trainable: bool = True,
+                 build_input_shape=None):
         super().__init__(name=name or "sequential")
         self._pending_shape = None
-        for layer in layers or []:
-            self.add(layer)
+        for layer in layers or []:  # layers, or their saved entries (a model inside a graph)
+            self.add(layer_from_entry(layer) if isinstance(layer, dict) else layer)
+        if build_input_shape is not None and not self.built:
+            self.build(tuple(build_input_shape))
         if not trainable:
             self.trainable = False
 
@@ -990,3 +993,7 @@ class Model(Sequential):
         if self._graph is None:
             return super().to_json(**kwargs)
         return json.dumps({"class_name": "Functional", "config": self.get_config()}, **kwargs)
+
+
+# a Keras Sequential inside a functional graph (a base model) is saved as one of its layers
+register_layer(Sequential, "keras.Sequential")
