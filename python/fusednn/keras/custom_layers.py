@@ -109,7 +109,11 @@ class Layer(nn.Module, KerasLayer):
         for layer in self._sublayers():
             if hasattr(layer, "_split_weights"):
                 sub_trained, sub_fixed = layer._split_weights()
-                trained, fixed = trained + sub_trained, fixed + sub_fixed
+            elif hasattr(layer, "trainable_weights"):  # a model the layer holds
+                sub_trained, sub_fixed = layer.trainable_weights, layer.non_trainable_weights
+            else:
+                continue
+            trained, fixed = trained + list(sub_trained), fixed + list(sub_fixed)
         return (trained, fixed) if self.trainable else ([], trained + fixed)
 
     def get_weights(self):
