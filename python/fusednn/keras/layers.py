@@ -1040,13 +1040,14 @@ for _cls in (Dense, Conv1D, Conv2D, Conv2DTranspose, ActivityRegularization, Max
 
 # the layers built on KerasLayer in modules of their own
 from .custom_layers import Layer  # noqa: E402,F401
-from .preprocessing_layers import Normalization, RandomFlip  # noqa: E402
+from .preprocessing_layers import (CenterCrop, Normalization, RandomFlip,  # noqa: E402
+                                   Resizing)
 from .simple_layers import (ELU, Cropping1D, Identity, PReLU, UpSampling1D,  # noqa: E402
                             ZeroPadding1D)
 
 from .normalization_layers import GroupNormalization, UnitNormalization  # noqa: E402
 
-for _cls in (Normalization, RandomFlip, ELU, Cropping1D, Identity, PReLU, UpSampling1D,
+for _cls in (Normalization, RandomFlip, Resizing, CenterCrop, ELU, Cropping1D, Identity, PReLU, UpSampling1D,
              ZeroPadding1D, GroupNormalization, UnitNormalization):
     register_layer(_cls, "keras." + _cls.__name__)
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum,  # noqa: E402,F401

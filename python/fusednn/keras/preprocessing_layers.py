@@ -1,6 +1,6 @@
 """Keras's preprocessing layers: ``Normalization``, which learns from the data before
-training (``adapt`` the mean and variance, or give them), and ``RandomFlip``, an image
-augmentation active in training."""
+training (``adapt`` the mean and variance, or give them); ``RandomFlip``, an image
+augmentation active in training; ``Resizing`` and ``CenterCrop``."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,6 +9,7 @@ from .. import nn
 from .._backend import to_host, xp_of
 from ..autograd import Tensor
 from ..autograd.tensor_ops import Where
+from ..nn.functional.resampling import interpolate
 from ..nn.layers.noise import stream_uniforms
 from .layer_base import KerasLayer, refuse
 
@@ -206,3 +207,89 @@ class RandomFlip(nn.Module, KerasLayer):
     def get_config(self):
         return dict(mode=self.mode, seed=self.seed, data_format=self.data_format,
                     name=self.name)
+
+
+class Resizing(nn.Module, KerasLayer):
+    """Keras's Resizing: images (N, H, W, C) — or one — to ``height`` x ``width`` by bilinear
+    interpolation between pixel centers, no antialiasing (Keras's image resize; torch's
+    ``interpolate(mode="bilinear", align_corners=False)``)."""
+
+    def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
+                 pad_to_aspect_ratio=False, data_format=None, input_shape=None, name=None,
+                 **kwargs):
+        refuse(kwargs, "Resizing")
+        super().__init__(name)
+        if interpolation != "bilinear":
+            raise NotImplementedError(f"Resizing: interpolation={interpolation!r} (only "
+                                      "'bilinear')")
+        if crop_to_aspect_ratio or pad_to_aspect_ratio:
+            raise NotImplementedError("Resizing: crop_to_aspect_ratio / pad_to_aspect_ratio "
+                                      "are not supported")
+        from .. import _checks
+        from . import config
+
+        self.height = _checks.positive_int("Resizing: height", height)
+        self.width = _checks.positive_int("Resizing: width", width)
+        self.interpolation = interpolation
+        self.data_format = config.standardize_data_format(data_format)
+        self._take_input_shape(input_shape)
+        self.built = True
+
+    def forward(self, x):
+        images, back = _as_nchw(x, self.data_format, self.name)
+        return back(interpolate(images, size=(self.height, self.width), mode="bilinear",
+                                align_corners=False))
+
+    def get_config(self):
+        return dict(height=self.height, width=self.width, interpolation=self.interpolation,
+                    data_format=self.data_format, name=self.name)
+
+
+class CenterCrop(nn.Module, KerasLayer):
+    """Keras's CenterCrop: the central ``height`` x ``width`` of each image (the odd pixel
+    left on the far side). Images smaller than that (Keras crops them to the aspect ratio
+    and resizes them) are refused."""
+
+    def __init__(self, height, width, data_format=None, input_shape=None, name=None,
+                 **kwargs):
+        refuse(kwargs, "CenterCrop")
+        super().__init__(name)
+        from .. import _checks
+        from . import config
+
+        self.height = _checks.positive_int("CenterCrop: height", height)
+        self.width = _checks.positive_int("CenterCrop: width", width)
+        self.data_format = config.standardize_data_format(data_format)
+        self._take_input_shape(input_shape)
+        self.built = True
+
+    def forward(self, x):
+        images, back = _as_nchw(x, self.data_format, self.name)
+        h, w = images.shape[2:]
+        if h < self.height or w < self.width:
+            raise NotImplementedError(f"{self.name}: images of {h}x{w} are smaller than the "
+                                      f"crop {self.height}x{self.width} (Keras resizes them; "
+                                      "not supported here)")
+        top, left = (h - self.height) // 2, (w - self.width) // 2
+        return back(images[:, :, top:top + self.height, left:left + self.width])
+
+    def get_config(self):
+        return dict(height=self.height, width=self.width, data_format=self.data_format,
+                    name=self.name)
+
+
+def _as_nchw(x, data_format, name):
+    """(images as (N, C, H, W), the function that gives a result back in x's layout)."""
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{name}: expects images (N, H, W, C) or one (H, W, C) in "
+                         f"{data_format}, got shape {x.shape}")
+    single = x.ndim == 3
+    batched = x.reshape(1, *x.shape) if single else x
+    last = data_format == "channels_last"
+    images = batched.permute(0, 3, 1, 2) if last else batched
+
+    def back(y):
+        y = y.permute(0, 2, 3, 1) if last else y
+        return y.reshape(*y.shape[1:]) if single else y
+
+    return images, back
