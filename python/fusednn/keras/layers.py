@@ -1047,8 +1047,8 @@ from .simple_layers import (ELU, Cropping1D, Identity, PReLU, UpSampling1D,  # n
 
 from .normalization_layers import GroupNormalization, UnitNormalization  # noqa: E402
 
-for _cls in (Normalization, RandomFlip, Resizing, CenterCrop, ELU, Cropping1D, Identity, PReLU, UpSampling1D,
-             ZeroPadding1D, GroupNormalization, UnitNormalization):
+for _cls in (Normalization, RandomFlip, Resizing, CenterCrop, ELU, Cropping1D, Identity, PReLU,
+             UpSampling1D, ZeroPadding1D, GroupNormalization, UnitNormalization):
     register_layer(_cls, "keras." + _cls.__name__)
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum,  # noqa: E402,F401
                       Multiply, Subtract, add, average, concatenate, dot, maximum, minimum,
