@@ -14,5 +14,5 @@ __all__ = ["Dense", "Conv1D", "Conv2D", "Conv2DTranspose", "MaxPool2D", "AvgPool
            "GlobalMaxPooling2D", "BatchNorm1D",
            "BatchNorm2D", "LayerNormalization", "Embedding", "Masking", "Dropout", "Flatten",
            "Activation", "ReLU", "LeakyReLU", "Softmax", "SimpleRNN", "LSTM", "GRU",
-           "Bidirectional", "GaussianNoise", "GaussianDropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+           "Bidirectional", "GaussianNoise", "GaussianDropout", "SpatialDropout1D",
            "SpatialDropout2D", "SpatialDropout3D"]
