@@ -91,3 +91,37 @@ def test_bad_arguments_are_refused_by_name():
         ops.max_pool(np.zeros((1, 2, 3, 4, 5), np.float32), 2)
     with pytest.raises(ValueError, match="strides"):
         ops.conv(x, np.zeros((3, 3, 4, 2), np.float32), strides=0)
+
+
+@pytest.mark.parametrize("masking", [None, "mask", "causal", "bias"])
+def test_dot_product_attention_matches_torch(masking):
+    q, k, v = (rng.standard_normal(s) for s in ((2, 4, 3, 5), (2, 6, 3, 5), (2, 6, 3, 7)))
+    kwargs, theirs = {}, {}
+    if masking == "mask":
+        m = rng.random((2, 3, 4, 6)) > 0.3
+        m[..., 0] = True
+        kwargs["mask"], theirs["attn_mask"] = m, torch.tensor(m)
+    elif masking == "causal":
+        kwargs["is_causal"] = theirs["is_causal"] = True
+    elif masking == "bias":
+        b = rng.standard_normal((1, 3, 4, 6))
+        kwargs["bias"], theirs["attn_mask"] = Tensor(b), torch.tensor(b)  # float64 kept
+    xs = [Tensor(a, requires_grad=True) for a in (q, k, v)]
+    ts = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
+    out = ops.dot_product_attention(*xs, **kwargs)
+    ref = TF.scaled_dot_product_attention(*(t.transpose(1, 2) for t in ts),
+                                          **theirs).transpose(1, 2)
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+    r = rng.standard_normal(ref.shape)
+    (out * Tensor(r)).sum().backward()
+    (ref * torch.tensor(r)).sum().backward()
+    for x, t in zip(xs, ts):
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-11)
+
+
+def test_dot_product_attention_weighs_a_hidden_row_evenly():
+    q = np.ones((1, 1, 1, 2))
+    v = np.arange(6.0).reshape(1, 3, 1, 2)
+    out = ops.dot_product_attention(q, np.zeros((1, 3, 1, 2)), v,
+                                    mask=np.zeros((1, 1, 1, 3), bool))
+    np.testing.assert_allclose(out.numpy(), v.mean(axis=1, keepdims=True), rtol=1e-6)

@@ -9,7 +9,8 @@ from .arrays import (average, cumsum, diag, diagonal, dot, full_like, linspace, 
                      ndim, outer, pad, prod, repeat, roll, size, sort, take, take_along_axis,
                      tensordot, tile, top_k, trace, tril, triu)
 from .nn import (average_pool, batch_normalization, binary_crossentropy,  # noqa: F401
-                 categorical_crossentropy, conv, depthwise_conv, hard_sigmoid, hard_silu,
+                 categorical_crossentropy, conv, depthwise_conv, dot_product_attention,
+                 hard_sigmoid, hard_silu,
                  hard_swish, log_sigmoid, max_pool, moments, normalize, relu6, softsign,
                  sparse_categorical_crossentropy)
 from . import arrays, core, nn  # noqa: F401

@@ -2,11 +2,14 @@
 ``normalize``, ``moments``, ``batch_normalization``, the cross-entropies of one target and
 output (Keras's argument order: target first), the remaining activations, and ``conv``,
 ``depthwise_conv``, ``max_pool``, ``average_pool`` on Keras's kernel layouts and "same"
-padding."""
+padding, and ``dot_product_attention``."""
 from __future__ import annotations
+
+import numpy as np
 
 from ..._backend import xp_of
 from ...autograd import Tensor
+from ...autograd.tensor_ops import Einsum, Where
 from ...nn import functional as F
 from ...nn import losses as _losses
 from .. import activations as _activations
@@ -197,3 +200,35 @@ def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilo
     if offset is not None:
         res = res + along(offset)
     return x * inv + res
+
+
+def dot_product_attention(query, key, value, bias=None, mask=None, scale=None,
+                          is_causal=False, flash_attention=None, attn_logits_soft_cap=None):
+    """Keras's ops.dot_product_attention on (batch, steps, heads, dim): softmax(q . k * scale
+    + bias) . v over the key steps (scale 1/sqrt(dim) by default); where ``mask`` (True:
+    attend) or ``is_causal`` hides a key, the logit is -0.7 * the largest float, as Keras's
+    numpy and JAX backends set it (a row hidden whole then weighs its keys evenly)."""
+    if attn_logits_soft_cap is not None:
+        raise NotImplementedError("dot_product_attention: attn_logits_soft_cap is not "
+                                  "supported")
+    q, k, v = _t(query), _t(key), _t(value)
+    if q.ndim != 4 or k.ndim != 4 or v.ndim != 4:
+        raise ValueError(f"dot_product_attention: query, key and value must be (batch, steps, "
+                         f"heads, dim), got {q.shape}, {k.shape}, {v.shape}")
+    scale = 1.0 / np.sqrt(q.shape[-1]) if scale is None else float(scale)
+    logits = Einsum.apply("btnh,bsnh->bnts", q, k) * scale
+    if bias is not None:
+        logits = logits + _t(bias)
+    xp = xp_of(logits.data)
+    keep = None
+    if mask is not None:
+        given = mask.data if isinstance(mask, Tensor) else xp.asarray(mask)
+        keep = xp.broadcast_to(given.astype(bool), logits.shape)
+    if is_causal:
+        lower = xp.tril(xp.ones(logits.shape[-2:], bool))
+        keep = lower if keep is None else keep & lower
+    if keep is not None:
+        hidden = Tensor(xp.asarray(-0.7 * np.finfo(logits.dtype).max, logits.dtype),
+                        device=logits.device)
+        logits = Where.apply(xp.broadcast_to(keep, logits.shape), logits, hidden)
+    return Einsum.apply("bnts,bsnh->btnh", F.softmax(logits, -1), v)
