@@ -13,7 +13,7 @@ from ..pointwise_losses import (binary_cross_entropy, huber_loss, kl_div, l1_los
                                 smooth_l1_loss)
 from .normalization import batch_norm, layer_norm
 from .padding import pad
-from .pooling import amax, avg_pool2d, max_pool2d
+from .pooling import amax, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from .recurrent import gru, lstm, rnn_relu, rnn_tanh
 from .resampling import adaptive_avg_pool1d, adaptive_avg_pool2d, interpolate
 from .vectors import (cosine_similarity, group_norm, normalize, one_hot,
@@ -32,4 +32,4 @@ __all__ = ["linear", "conv1d", "conv2d", "conv2d_max_pool2d", "conv_transpose1d"
            "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy", "kl_div",
            "manual_seed", "pad", "normalize", "cosine_similarity", "one_hot", "group_norm",
            "scaled_dot_product_attention", "interpolate", "adaptive_avg_pool1d",
-           "adaptive_avg_pool2d"]
+           "adaptive_avg_pool2d", "max_pool1d", "avg_pool1d"]

@@ -1,5 +1,5 @@
-"""max_pool2d and avg_pool2d over NCHW (or unbatched CHW) float32, with torch's arguments, and
-amax (the global max pooling layers' reduction)."""
+"""max_pool2d and avg_pool2d over NCHW (or unbatched CHW) float32, with torch's arguments, their
+1-D forms over (N, C, L), and amax (the global max pooling layers' reduction)."""
 from __future__ import annotations
 
 from ... import _backend
@@ -89,3 +89,54 @@ def amax(input: Tensor, dim, keepdim: bool = False) -> Tensor:
     if any(input.shape[a] == 0 for a in axes):
         raise ValueError(f"amax: cannot reduce an empty axis of shape {input.shape}")
     return AMax.apply(input, axes, bool(keepdim))
+
+
+def _sequence(input, where):
+    """(input as a one-row image (N, C, 1, L), whether it came unbatched as (C, L))."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{where}: expected a fusednn.Tensor, got {type(input).__name__}")
+    if input.ndim not in (2, 3):
+        raise ValueError(f"{where}: input must be (N, C, L) or (C, L), got shape {input.shape}")
+    unbatched = input.ndim == 2
+    x = input.reshape(1, *input.shape) if unbatched else input
+    return x.reshape(x.shape[0], x.shape[1], 1, x.shape[2]), unbatched
+
+
+def _one(value, what, where):
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise ValueError(f"{where}: {what} must be an int or a 1-tuple, got {value!r}")
+        return value[0]
+    return value
+
+
+def _from_rows(y, unbatched):
+    y = y.reshape(y.shape[0], y.shape[1], y.shape[3])
+    return y.reshape(*y.shape[1:]) if unbatched else y
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """torch's max_pool1d over (N, C, L) or (C, L): max_pool2d on one-row images."""
+    where = "max_pool1d"
+    x, unbatched = _sequence(input, where)
+    k = _one(kernel_size, "kernel_size", where)
+    s = k if stride is None else _one(stride, "stride", where)
+    out = max_pool2d(x, (1, k), (1, s), (0, _one(padding, "padding", where)),
+                     (1, _one(dilation, "dilation", where)), ceil_mode, return_indices)
+    if not return_indices:
+        return _from_rows(out, unbatched)
+    y, indices = out  # flat indices in a one-row plane are the positions along L
+    return _from_rows(y, unbatched), _from_rows(indices, unbatched)
+
+
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """torch's avg_pool1d over (N, C, L) or (C, L): avg_pool2d on one-row images."""
+    where = "avg_pool1d"
+    x, unbatched = _sequence(input, where)
+    k = _one(kernel_size, "kernel_size", where)
+    s = k if stride is None else _one(stride, "stride", where)
+    y = avg_pool2d(x, (1, k), (1, s), (0, _one(padding, "padding", where)), ceil_mode,
+                   count_include_pad)
+    return _from_rows(y, unbatched)
