@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .. import nn
+from .. import _checks, nn
 from .._backend import xp_of
 from ..autograd import Tensor
 from ..autograd.tensor_ops import Einsum, Where
@@ -74,8 +74,6 @@ class MultiHeadAttention(nn.Module, KerasLayer):
                  seed=None, name=None, **kwargs):
         refuse(kwargs, "MultiHeadAttention")
         super().__init__(name)
-        from .. import _checks
-
         self.num_heads = _checks.positive_int("MultiHeadAttention: num_heads", num_heads)
         self.key_dim = _checks.positive_int("MultiHeadAttention: key_dim", key_dim)
         self.value_dim = self.key_dim if value_dim is None else \
@@ -173,14 +171,12 @@ class MultiHeadAttention(nn.Module, KerasLayer):
         b, t, s = query.shape[0], query.shape[1], value.shape[1]
         mask = None
         if attention_mask is not None:
-            given = attention_mask.data if isinstance(attention_mask, Tensor) else attention_mask
-            given = xp.asarray(given)
-            mask = given if given.dtype == bool else given > 0.5
+            mask = _host_mask(attention_mask, xp)
             if mask.ndim == 2:
                 mask = mask[None]
             if mask.ndim != 3 or mask.shape[-2:] != (t, s) or mask.shape[0] not in (1, b):
                 raise ValueError(f"attention_mask must be (batch, {t}, {s}), got shape "
-                                 f"{tuple(given.shape)}")
+                                 f"{tuple(np.shape(attention_mask))}")
         if causal:
             lower = xp.tril(xp.ones((1, t, s), bool))
             mask = lower if mask is None else mask & lower
@@ -347,6 +343,7 @@ def _attention_inputs(layer, inputs, what):
 
 
 def _host_mask(mask, xp):
+    """A mask given as booleans or numbers (above 0.5: kept), as booleans on ``xp``."""
     data = mask.data if isinstance(mask, Tensor) else mask
     data = xp.asarray(data)
     return data if data.dtype == bool else data > 0.5

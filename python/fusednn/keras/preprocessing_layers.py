@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import nn
+from .. import _checks, nn
 from .._backend import to_host, xp_of
 from ..autograd import Tensor
 from ..autograd.tensor_ops import Where
 from ..nn.functional.resampling import interpolate
 from ..nn.layers.noise import stream_uniforms
+from . import config
 from .layer_base import KerasLayer, refuse
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): the smallest standard deviation divided by
@@ -177,8 +178,6 @@ class RandomFlip(nn.Module, KerasLayer):
         if mode not in _FLIPS:
             raise ValueError(f"RandomFlip layer {name or ''} received an unknown mode="
                              f"{mode!r}; expected one of {_FLIPS}")
-        from . import config
-
         self.mode, self.seed = mode, seed
         self.data_format = config.standardize_data_format(data_format)
         self._take_input_shape(input_shape)
@@ -225,9 +224,6 @@ class Resizing(nn.Module, KerasLayer):
         if crop_to_aspect_ratio or pad_to_aspect_ratio:
             raise NotImplementedError("Resizing: crop_to_aspect_ratio / pad_to_aspect_ratio "
                                       "are not supported")
-        from .. import _checks
-        from . import config
-
         self.height = _checks.positive_int("Resizing: height", height)
         self.width = _checks.positive_int("Resizing: width", width)
         self.interpolation = interpolation
@@ -254,9 +250,6 @@ class CenterCrop(nn.Module, KerasLayer):
                  **kwargs):
         refuse(kwargs, "CenterCrop")
         super().__init__(name)
-        from .. import _checks
-        from . import config
-
         self.height = _checks.positive_int("CenterCrop: height", height)
         self.width = _checks.positive_int("CenterCrop: width", width)
         self.data_format = config.standardize_data_format(data_format)

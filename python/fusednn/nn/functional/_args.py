@@ -22,6 +22,15 @@ def check_bias(bias, weight, where, outputs: str, axis: int = 0):
                          f"{weight.shape[axis]} output {outputs}")
 
 
+def single(v, what, where):
+    """A 1-D argument: an int, or a 1-tuple of one."""
+    if isinstance(v, (tuple, list)):
+        if len(v) != 1:
+            raise ValueError(f"{where}: {what} must be an int or a 1-tuple, got {v!r}")
+        return v[0]
+    return v
+
+
 def pair(v, what, where):
     if isinstance(v, (tuple, list)):
         if len(v) != 2:

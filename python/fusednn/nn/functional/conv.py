@@ -11,7 +11,7 @@ from ...autograd.fused import (Conv2dFunction, Conv2dMaxPoolFunction,
 from ._args import check_bias
 from .recurrent import cat
 from ._args import check_tensor as _check_tensor
-from ._args import pair
+from ._args import pair, single
 
 ConvGeometry = _backend.ConvGeometry
 
@@ -236,15 +236,6 @@ def _sequence_operands(input, weight, name, weight_layout):
                          f"{weight.shape}")
 
 
-def _one(v, what, name):
-    """A 1-D argument: an int, or a 1-tuple of one."""
-    if isinstance(v, (tuple, list)):
-        if len(v) != 1:
-            raise ValueError(f"{name}: {what} must be an int or a 1-tuple, got {v!r}")
-        return v[0]
-    return v
-
-
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=1, padding=0,
                      output_padding=0, groups: int = 1, dilation=1, *,
                      name: str = "conv_transpose1d") -> Tensor:
@@ -257,9 +248,9 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=
     n, c, length = input.shape
     y = conv_transpose2d(input.reshape(n, c, 1, length),
                          weight.reshape(*weight.shape[:2], 1, weight.shape[2]), bias,
-                         (1, _one(stride, "stride", name)), (0, _one(padding, "padding", name)),
-                         (0, _one(output_padding, "output_padding", name)), groups,
-                         (1, _one(dilation, "dilation", name)), name=name)
+                         (1, single(stride, "stride", name)), (0, single(padding, "padding", name)),
+                         (0, single(output_padding, "output_padding", name)), groups,
+                         (1, single(dilation, "dilation", name)), name=name)
     return y.reshape(n, y.shape[1], y.shape[3])
 
 
@@ -270,8 +261,8 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor = None, stride=1, padding
     torch's conv1d: the 2-D kernel over a height-1 image. ``padding``: int, "valid" or
     "same" (stride 1)."""
     _sequence_operands(input, weight, name, "out_channels, in_channels / groups, k")
-    stride, dilation = (1, _one(stride, "stride", name)), (1, _one(dilation, "dilation", name))
-    padding = _one(padding, "padding", name)
+    stride, dilation = (1, single(stride, "stride", name)), (1, single(dilation, "dilation", name))
+    padding = single(padding, "padding", name)
     padding = padding if isinstance(padding, str) else (0, padding)
     n, c, length = input.shape
     y = conv2d(input.reshape(n, c, 1, length), weight.reshape(*weight.shape[:2], 1,

@@ -6,7 +6,7 @@ from ... import _backend
 from ...autograd import Tensor
 from ...autograd.tensor_ops import AMax
 from ...autograd.fused import AvgPool2dFunction, MaxPool2dFunction
-from ._args import pair
+from ._args import pair, single
 
 
 def _pool_geometry(x_shape, kernel_size, stride, padding, dilation, where, ceil_mode=False):
@@ -102,14 +102,6 @@ def _sequence(input, where):
     return x.reshape(x.shape[0], x.shape[1], 1, x.shape[2]), unbatched
 
 
-def _one(value, what, where):
-    if isinstance(value, (tuple, list)):
-        if len(value) != 1:
-            raise ValueError(f"{where}: {what} must be an int or a 1-tuple, got {value!r}")
-        return value[0]
-    return value
-
-
 def _from_rows(y, unbatched):
     y = y.reshape(y.shape[0], y.shape[1], y.shape[3])
     return y.reshape(*y.shape[1:]) if unbatched else y
@@ -120,10 +112,10 @@ def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     """torch's max_pool1d over (N, C, L) or (C, L): max_pool2d on one-row images."""
     where = "max_pool1d"
     x, unbatched = _sequence(input, where)
-    k = _one(kernel_size, "kernel_size", where)
-    s = k if stride is None else _one(stride, "stride", where)
-    out = max_pool2d(x, (1, k), (1, s), (0, _one(padding, "padding", where)),
-                     (1, _one(dilation, "dilation", where)), ceil_mode, return_indices)
+    k = single(kernel_size, "kernel_size", where)
+    s = k if stride is None else single(stride, "stride", where)
+    out = max_pool2d(x, (1, k), (1, s), (0, single(padding, "padding", where)),
+                     (1, single(dilation, "dilation", where)), ceil_mode, return_indices)
     if not return_indices:
         return _from_rows(out, unbatched)
     y, indices = out  # flat indices in a one-row plane are the positions along L
@@ -135,8 +127,8 @@ def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     """torch's avg_pool1d over (N, C, L) or (C, L): avg_pool2d on one-row images."""
     where = "avg_pool1d"
     x, unbatched = _sequence(input, where)
-    k = _one(kernel_size, "kernel_size", where)
-    s = k if stride is None else _one(stride, "stride", where)
-    y = avg_pool2d(x, (1, k), (1, s), (0, _one(padding, "padding", where)), ceil_mode,
+    k = single(kernel_size, "kernel_size", where)
+    s = k if stride is None else single(stride, "stride", where)
+    y = avg_pool2d(x, (1, k), (1, s), (0, single(padding, "padding", where)), ceil_mode,
                    count_include_pad)
     return _from_rows(y, unbatched)
